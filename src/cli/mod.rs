@@ -1,0 +1,155 @@
+//! The command line: `run`, `check`, `probe`, `status`, `repair`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config;
+
+mod check;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "liverec",
+    version,
+    about = "Records live streams: one recorder per room, crash-safe files, hooks that are never lost."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the recording daemon.
+    Run {
+        #[arg(short, long, default_value = "recorder.toml")]
+        config: PathBuf,
+    },
+    /// Validate a config file without touching the network; print the effective settings.
+    Check {
+        #[arg(short, long, default_value = "recorder.toml")]
+        config: PathBuf,
+    },
+}
+
+/// Exit code for a config that does not validate.
+pub const EXIT_BAD_CONFIG: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    install_panic_hook();
+    match cli.command {
+        Command::Run { config } => run(config),
+        Command::Check { config } => check::run(&config),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Panics go to the log as one line with their location; the room task that panicked is
+/// restarted by its runner, and the daemon keeps going.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!("internal error (panic) at {at}: {msg}");
+    }));
+}
+
+fn load_or_report(path: &std::path::Path) -> Result<config::Config, ExitCode> {
+    config::load(path).map_err(|e| {
+        eprintln!("{e}");
+        eprintln!(
+            "liverec: {} has {} problem(s)",
+            path.display(),
+            e.problems.len()
+        );
+        ExitCode::from(EXIT_BAD_CONFIG)
+    })
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("liverec")
+        .build()
+}
+
+fn run(path: PathBuf) -> ExitCode {
+    let config = match load_or_report(&path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    for w in &config.warnings {
+        tracing::warn!("{}: {}: {}", config.file.display(), w.key, w.reason);
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("liverec: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(watch_signals(shutdown.clone()));
+        crate::daemon::run(config, shutdown).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// SIGTERM and SIGINT stop gracefully; a second one exits at once. SIGHUP must not kill the
+/// daemon (its default action), so it is always handled.
+async fn watch_signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reload requested");
+                continue;
+            }
+        };
+        if shutdown.is_cancelled() {
+            tracing::warn!("{name} again: exiting now without waiting");
+            std::process::exit(1);
+        }
+        tracing::info!("{name}: stopping");
+        shutdown.cancel();
+    }
+}

@@ -1,0 +1,209 @@
+use super::*;
+
+fn parse_ok(text: &str) -> Config {
+    match parse(text, Path::new("/etc/liverec/recorder.toml")) {
+        Ok(c) => c,
+        Err(e) => panic!("expected a valid config, got:\n{e}"),
+    }
+}
+
+fn parse_err(text: &str) -> Vec<String> {
+    let e = parse(text, Path::new("/etc/liverec/recorder.toml")).expect_err("expected errors");
+    e.to_string().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn an_empty_file_is_a_valid_config_with_defaults() {
+    let c = parse_ok("");
+    assert_eq!(c.output_dir, Path::new("/etc/liverec/recordings"));
+    assert_eq!(c.state_dir, Path::new("/etc/liverec/recordings/.liverec"));
+    assert_eq!(
+        c.lock_dir,
+        Path::new("/etc/liverec/recordings/.liverec/locks")
+    );
+    assert_eq!(c.min_free_space, 2 << 30);
+    assert_eq!(c.control.listen.to_string(), "127.0.0.1:8787");
+    assert!(c.rooms.is_empty());
+}
+
+#[test]
+fn room_overrides_beat_top_level_keys_which_beat_defaults() {
+    let c = parse_ok(
+        r#"
+        poll_interval = "10s"
+        segment_duration = "30m"
+        [platforms.bilibili]
+        quality = [10000, 400]
+        [[rooms]]
+        url = "https://live.bilibili.com/21452505"
+        segment_duration = "0s"
+        [[rooms]]
+        url = "https://live.bilibili.com/1"
+        quality = "best"
+        formats = ["hls-fmp4"]
+        "#,
+    );
+    let (a, b) = (&c.rooms[0].settings, &c.rooms[1].settings);
+    assert_eq!(a.poll_interval, Duration::from_secs(10));
+    assert_eq!(a.segment_duration, Duration::ZERO);
+    assert_eq!(b.segment_duration, Duration::from_secs(1800));
+    assert_eq!(a.quality, ["10000", "400"]);
+    assert_eq!(b.quality, ["best"]);
+    assert_eq!(a.formats, ["flv", "hls-fmp4", "hls-ts"]);
+    assert_eq!(b.formats, ["hls-fmp4"]);
+    assert_eq!(a.stall_timeout, Duration::from_secs(15));
+}
+
+#[test]
+fn every_mistake_is_reported_at_once_with_its_key_and_line() {
+    let lines = parse_err(
+        r#"poll_intervall = "30s"
+offline_grace = 60
+[[rooms]]
+url = "https://live.bilibili.com/1"
+[[rooms]]
+url = "https://www.youtube.com/watch?v=x"
+[[rooms]]
+url = "https://live.douyin.com/123"
+segment_duration = "1hour"
+quality = "ultra"
+"#,
+    );
+    let expect = [
+        r#"/etc/liverec/recorder.toml:1: poll_intervall: unknown key (did you mean "poll_interval"?)"#,
+        "/etc/liverec/recorder.toml:2: offline_grace: expected a duration string like \"30s\" or \"1h30m\", found integer 60",
+        "/etc/liverec/recorder.toml:6: rooms[1].url: no platform knows",
+        r#"/etc/liverec/recorder.toml:9: rooms[2].segment_duration: "1hour" is not a duration (try "1h")"#,
+        r#"/etc/liverec/recorder.toml:10: rooms[2].quality: "ultra" is not a douyin quality"#,
+    ];
+    assert_eq!(lines.len(), expect.len(), "{lines:#?}");
+    for e in expect {
+        assert!(
+            lines.iter().any(|l| l.starts_with(e)),
+            "missing {e:?} in {lines:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_same_room_twice_is_reported_and_runs_once() {
+    let c = parse_ok(
+        r#"
+        [[rooms]]
+        url = "https://live.bilibili.com/21452505"
+        [[rooms]]
+        url = "live.bilibili.com/h5/21452505?broadcast_type=0"
+        "#,
+    );
+    assert_eq!(c.rooms.len(), 1);
+    assert_eq!(c.duplicates.len(), 1);
+    assert_eq!(c.duplicates[0].first_index, 0);
+    assert!(c.warnings[0].reason.contains("same room as rooms[0]"));
+}
+
+#[test]
+fn a_remote_control_address_needs_a_token() {
+    let lines = parse_err("[control]\nlisten = \"0.0.0.0:8787\"\n");
+    assert!(lines[0].contains("control.token: required"), "{lines:?}");
+    let c = parse_ok("[control]\nlisten = \"0.0.0.0:8787\"\ntoken = \"s3cret\"\n");
+    assert_eq!(format!("{:?}", c.control.token), "Some([redacted])");
+    let c = parse_ok("[control]\nlisten = \"unix:/run/liverec/control.sock\"\n");
+    assert_eq!(
+        c.control.listen,
+        Listen::Unix("/run/liverec/control.sock".into())
+    );
+}
+
+#[test]
+fn filename_templates_cannot_escape_the_output_dir() {
+    for bad in [
+        "../{name}",
+        "/abs/{name}",
+        "{name}/../../x",
+        "a//b",
+        ".hidden/{name}",
+        "{nope}",
+    ] {
+        let lines = parse_err(&format!("filename = {bad:?}\n"));
+        assert!(lines[0].contains("filename:"), "{bad}: {lines:?}");
+    }
+    parse_ok("filename = \"{platform}/{name}/{start:%Y-%m-%d}/{title}..{index}\"\n");
+}
+
+#[test]
+fn hooks_are_checked_offline() {
+    let lines = parse_err(
+        r#"
+        [[hooks]]
+        name = "upload"
+        events = ["segment_complete", "segment_done"]
+        command = "rclone move {path}"
+        [[hooks]]
+        name = "x"
+        events = ["live_start"]
+        command = ["/definitely/not/here", "{nope}"]
+        window = "25:00-07:00"
+        [[webhooks]]
+        url = "htp//127.0.0.1:9000"
+        events = ["live_end"]
+        "#,
+    );
+    let joined = lines.join("\n");
+    for want in [
+        r#"hooks[0].events: unknown event "segment_done""#,
+        "hooks[0].command: must be a list of arguments",
+        r#"hooks[1].command: "/definitely/not/here" cannot be run"#,
+        "hooks[1].command[1]: unknown placeholder {nope}",
+        r#"hooks[1].window: "25:00-07:00" is not a time window"#,
+        "webhooks[0].url:",
+    ] {
+        assert!(joined.contains(want), "missing {want:?} in\n{joined}");
+    }
+}
+
+#[test]
+fn valid_hooks_parse() {
+    let c = parse_ok(
+        r#"
+        [[rooms]]
+        url = "https://live.douyin.com/1"
+        name = "alice"
+        [[hooks]]
+        name = "upload"
+        events = ["segment_complete"]
+        command = ["true", "{path}", "{start:%Y}"]
+        window = "22:00-02:00"
+        rooms = ["alice"]
+        [[webhooks]]
+        url = "http://127.0.0.1:9000/x"
+        events = ["live_start"]
+        secret = "k"
+        "#,
+    );
+    let w = c.hooks[0].window.unwrap();
+    assert!(w.contains(23 * 60) && w.contains(60) && !w.contains(12 * 60));
+    assert_eq!(c.webhooks[0].name, "webhook-0");
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn cookies_come_from_a_file_and_never_print() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cookie.txt"), "SESSDATA=abc\n").unwrap();
+    let text = "[platforms.bilibili]\ncookie_file = \"cookie.txt\"\n[[rooms]]\nurl = \"https://live.bilibili.com/1\"\n";
+    let c = parse(text, &dir.path().join("recorder.toml")).unwrap();
+    let cookie = c.rooms[0].settings.cookie.as_ref().unwrap();
+    assert_eq!(cookie.expose(), "SESSDATA=abc");
+    assert!(!format!("{c:?}").contains("SESSDATA"));
+    let lines = parse_err("[platforms.douyin]\ncookie_file = \"/nonexistent/c\"\n");
+    assert!(lines[0].contains("platforms.douyin.cookie_file: cannot read /nonexistent/c"));
+}
+
+#[test]
+fn syntax_errors_stop_early_with_a_line() {
+    let lines = parse_err("[[rooms]]\nurl = \"x\n");
+    assert!(
+        lines[0].starts_with("/etc/liverec/recorder.toml:2: TOML syntax error"),
+        "{lines:?}"
+    );
+}

@@ -1,0 +1,31 @@
+//! liverec: a live-recording daemon.
+//!
+//! A poll loop checks each configured room (Bilibili, Douyin, plain stream URLs) and hands it to
+//! one supervisor task per canonical room key. The supervisor takes an OS lock on the room before
+//! it records, pulls the stream into `.part` files, and renames each atomically when complete.
+//!
+//! # Layout
+//! - [`config`]: the TOML file, read in two phases (typed raw values with every problem
+//!   collected, then validated settings with per-room overrides merged).
+//! - [`platform`]: URL recognition and the [`platform::Platform`] trait (resolve, status,
+//!   stream sources) with its implementations.
+//! - [`room`]: the per-room task: a pure state machine ([`room::state`]), its async supervisor,
+//!   and the room lock ([`room::lock`]).
+//! - [`record`]: pulling streams, the session writer thread, segment files (`.part` -> fsync ->
+//!   rename), naming, and start-up recovery.
+//! - [`media`]: pure parsers (FLV, AMF0, m3u8) and repair.
+//! - [`event`]: the one event shape for hooks, webhooks, logs and the API.
+//! - [`daemon`]: the room map, start-up, and ordered shutdown with one deadline.
+//! - [`cli`]: the command line.
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod event;
+pub mod http;
+pub mod media;
+pub mod platform;
+pub mod record;
+pub mod room;
+pub mod systemd;
+pub mod template;

@@ -1,0 +1,3 @@
+//! Pure media parsing: no IO, bytes in, structure out.
+
+pub mod repair;

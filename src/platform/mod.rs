@@ -1,0 +1,389 @@
+//! Platforms: how a room URL becomes a canonical key, whether the room is live, and where its
+//! stream is.
+//!
+//! Everything that can be known without the network (which platform, which id) is decided by
+//! [`recognize`] when the config loads, so `liverec check` can report unknown URLs and duplicate
+//! rooms offline. What needs the network (short id -> long id, share links, live status, signed
+//! stream URLs) goes through the [`Platform`] trait.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reqwest::header::HeaderMap;
+use sha2::{Digest, Sha256};
+
+use crate::config::Secret;
+
+pub mod bilibili;
+pub mod direct;
+pub mod douyin;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PlatformKind {
+    Bilibili,
+    Douyin,
+    Direct,
+}
+
+impl PlatformKind {
+    pub const ALL: [PlatformKind; 3] = [Self::Bilibili, Self::Douyin, Self::Direct];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bilibili => "bilibili",
+            Self::Douyin => "douyin",
+            Self::Direct => "direct",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Quality preference when the config gives none.
+    pub fn default_quality(self) -> Vec<String> {
+        match self {
+            Self::Bilibili => vec!["best".into()],
+            Self::Douyin => vec!["origin".into()],
+            Self::Direct => Vec::new(),
+        }
+    }
+
+    pub fn default_formats(self) -> Vec<String> {
+        let f: &[&str] = match self {
+            Self::Bilibili => &["flv", "hls-fmp4", "hls-ts"],
+            Self::Douyin => &["flv", "hls"],
+            Self::Direct => &[],
+        };
+        f.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Checks a quality preference list for this platform.
+    pub fn check_quality(self, quality: &[String]) -> Result<(), String> {
+        let bad =
+            |q: &str, hint: &str| Err(format!("{q:?} is not a {} quality ({hint})", self.as_str()));
+        for q in quality {
+            match self {
+                Self::Bilibili => {
+                    if q != "best" && q.parse::<u32>().is_err() {
+                        return bad(q, "use \"best\" or qn numbers such as 10000, 400, 250, 150");
+                    }
+                }
+                Self::Douyin => {
+                    if !douyin::QUALITIES.contains(&q.as_str()) {
+                        return bad(q, &format!("use one of {}", douyin::QUALITIES.join(", ")));
+                    }
+                }
+                Self::Direct => {
+                    return Err("a direct URL has a single quality; remove `quality`".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn check_formats(self, formats: &[String]) -> Result<(), String> {
+        let known: &[&str] = match self {
+            Self::Bilibili => &["flv", "hls-fmp4", "hls-ts"],
+            Self::Douyin => &["flv", "hls"],
+            Self::Direct => {
+                return Err("a direct URL's format follows its extension; remove `formats`".into());
+            }
+        };
+        if formats.is_empty() {
+            return Err("needs at least one format".into());
+        }
+        for f in formats {
+            if !known.contains(&f.as_str()) {
+                return Err(format!(
+                    "{f:?} is not a {} format (use {})",
+                    self.as_str(),
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn default_api_base(self) -> Option<&'static str> {
+        match self {
+            Self::Bilibili => Some(bilibili::DEFAULT_API_BASE),
+            Self::Douyin => Some(douyin::DEFAULT_API_BASE),
+            Self::Direct => None,
+        }
+    }
+}
+
+impl fmt::Display for PlatformKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The canonical identity of a room: `bilibili:21452505`. Supervisors, locks and duplicate
+/// detection are keyed by it, never by the URL text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomKey {
+    pub platform: PlatformKind,
+    pub id: String,
+}
+
+impl RoomKey {
+    pub fn new(platform: PlatformKind, id: impl Into<String>) -> Self {
+        Self {
+            platform,
+            id: id.into(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let (p, id) = s.split_once(':')?;
+        let platform = PlatformKind::parse(p)?;
+        (!id.is_empty()).then(|| Self::new(platform, id))
+    }
+
+    /// `<platform>-<id>.lock`, with anything unusual in the id replaced so it is one safe name.
+    pub fn lock_file_name(&self) -> String {
+        let id: String = self
+            .id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{}-{id}.lock", self.platform)
+    }
+}
+
+impl fmt::Display for RoomKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.platform, self.id)
+    }
+}
+
+/// Where the id in a configured URL stands before any network call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    /// Canonical already: direct URLs, Douyin `web_rid`.
+    Id(String),
+    /// Might be a Bilibili short id (vanity number); the platform resolves it to the long id.
+    MaybeShort(String),
+    /// A share link (b23.tv, v.douyin.com) that only the platform can follow.
+    Share(String),
+}
+
+/// What a configured room URL names, as far as it is known offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomTarget {
+    pub platform: PlatformKind,
+    pub url: String,
+    pub locator: Locator,
+}
+
+impl RoomTarget {
+    /// The key when it is known without the network.
+    pub fn known_key(&self) -> Option<RoomKey> {
+        match &self.locator {
+            Locator::Id(id) => Some(RoomKey::new(self.platform, id.clone())),
+            _ => None,
+        }
+    }
+
+    /// A key good enough for offline duplicate checks and messages: two entries with the same
+    /// provisional key are certainly the same room (the converse waits for resolution).
+    pub fn provisional_key(&self) -> String {
+        match &self.locator {
+            Locator::Id(id) | Locator::MaybeShort(id) => format!("{}:{id}", self.platform),
+            Locator::Share(link) => format!("{}:share:{link}", self.platform),
+        }
+    }
+}
+
+/// Which platform a URL belongs to, and its id. `forced` is a room's explicit `platform` key.
+pub fn recognize(url: &str, forced: Option<PlatformKind>) -> Result<RoomTarget, String> {
+    let trimmed = url.trim();
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_string()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let parsed =
+        url::Url::parse(&with_scheme).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url:?}: only http and https URLs can be recorded"));
+    }
+    let target = |platform, locator| RoomTarget {
+        platform,
+        url: with_scheme.clone(),
+        locator,
+    };
+    let pick = match forced {
+        Some(PlatformKind::Direct) => direct::recognize(&parsed, true),
+        Some(PlatformKind::Bilibili) => bilibili::recognize(&parsed),
+        Some(PlatformKind::Douyin) => douyin::recognize(&parsed),
+        None => bilibili::recognize(&parsed)
+            .or_else(|| douyin::recognize(&parsed))
+            .or_else(|| direct::recognize(&parsed, false)),
+    };
+    match pick {
+        Some((platform, locator)) => Ok(target(platform, locator)),
+        None => match forced {
+            Some(p) => Err(format!("{url:?} is not a {p} room URL")),
+            None => Err(format!(
+                "no platform knows {url:?} (liverec records live.bilibili.com and b23.tv rooms, \
+                 live.douyin.com and v.douyin.com rooms, and direct .flv/.m3u8 URLs; \
+                 set platform = \"direct\" for another HTTP-FLV or HLS URL)"
+            )),
+        },
+    }
+}
+
+/// Id of a direct URL: the first 16 hex digits of its SHA-256.
+pub fn direct_id(url: &str) -> String {
+    hex::encode(&Sha256::digest(url.as_bytes())[..8])
+}
+
+/// What a platform says about a room right now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoomStatus {
+    pub live: bool,
+    pub title: String,
+    pub streamer: String,
+    /// Changes when a new broadcast starts (Bilibili `live_start_time`, Douyin session room id).
+    pub session_hint: Option<String>,
+}
+
+/// How a stream's bytes are packaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFormat {
+    Flv,
+    /// HLS; TS or fMP4 is learnt from the playlist.
+    Hls,
+}
+
+/// One way to pull a room's stream. URLs are signed and expire: ask the platform for fresh ones
+/// at every (re)connect.
+#[derive(Debug, Clone)]
+pub struct StreamSource {
+    pub url: String,
+    pub format: StreamFormat,
+    /// Human-readable quality (`10000`, `origin`, `source`).
+    pub quality: String,
+    /// Headers the CDN needs (Referer, User-Agent, Cookie); cookie values are marked sensitive.
+    pub headers: HeaderMap,
+}
+
+/// Everything a platform call needs to know about a room.
+#[derive(Debug, Clone)]
+pub struct RoomSpec {
+    pub key: RoomKey,
+    pub url: String,
+    pub quality: Vec<String>,
+    pub formats: Vec<String>,
+    pub cookie: Option<Secret>,
+}
+
+/// Why a platform call failed. Only [`PlatformError::NotFound`] and a real "offline" answer are
+/// facts about the room; everything else means "unknown" and must never end a recording.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum PlatformError {
+    #[error("room not found: {0}")]
+    NotFound(String),
+    #[error("blocked by risk control: {0}")]
+    Blocked(String),
+    #[error("request failed: {0}")]
+    Network(String),
+    #[error("unexpected answer: {0}")]
+    Malformed(String),
+    #[error("cannot record: {0}")]
+    Unsupported(String),
+    #[error("live, but no usable stream: {0}")]
+    NoStream(String),
+}
+
+#[async_trait]
+pub trait Platform: Send + Sync + 'static {
+    fn kind(&self) -> PlatformKind;
+
+    /// Resolves a configured target to its canonical key (short id -> long id, share link ->
+    /// room). Targets with a known key resolve without a request.
+    async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError>;
+
+    /// Live status, title and streamer.
+    async fn status(&self, room: &RoomSpec) -> Result<RoomStatus, PlatformError>;
+
+    /// Stream candidates in the order they should be tried, with freshly signed URLs.
+    async fn sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError>;
+}
+
+/// The platform implementations of one daemon, sharing one HTTP client.
+#[derive(Clone)]
+pub struct Platforms {
+    bilibili: Arc<dyn Platform>,
+    douyin: Arc<dyn Platform>,
+    direct: Arc<dyn Platform>,
+}
+
+impl Platforms {
+    pub fn new(cfg: &crate::config::Config, client: reqwest::Client) -> Self {
+        Self {
+            bilibili: Arc::new(bilibili::Bilibili::new(
+                client.clone(),
+                &cfg.platforms.bilibili,
+            )),
+            douyin: Arc::new(douyin::Douyin::new(client.clone(), &cfg.platforms.douyin)),
+            direct: Arc::new(direct::Direct::new(client)),
+        }
+    }
+
+    pub fn get(&self, kind: PlatformKind) -> Arc<dyn Platform> {
+        match kind {
+            PlatformKind::Bilibili => self.bilibili.clone(),
+            PlatformKind::Douyin => self.douyin.clone(),
+            PlatformKind::Direct => self.direct.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognizes_each_platform() {
+        let t = recognize("https://live.bilibili.com/21452505?spm_id_from=x", None).unwrap();
+        assert_eq!(t.platform, PlatformKind::Bilibili);
+        assert_eq!(t.locator, Locator::MaybeShort("21452505".into()));
+        let t = recognize("live.douyin.com/742345678901", None).unwrap();
+        assert_eq!(t.known_key().unwrap().to_string(), "douyin:742345678901");
+        let t = recognize("http://127.0.0.1:8080/live/a.flv?token=x", None).unwrap();
+        assert_eq!(t.platform, PlatformKind::Direct);
+        assert_eq!(t.known_key().unwrap().id.len(), 16);
+        assert!(recognize("https://www.youtube.com/watch?v=x", None).is_err());
+        assert!(recognize("ftp://x/a.flv", None).is_err());
+        assert!(recognize("https://example.com/live?id=1", Some(PlatformKind::Direct)).is_ok());
+    }
+
+    #[test]
+    fn keys_parse_and_name_locks() {
+        let k = RoomKey::parse("douyin:ab/../c").unwrap();
+        assert_eq!(k.lock_file_name(), "douyin-ab____c.lock");
+        assert_eq!(
+            RoomKey::parse("bilibili:1").unwrap().to_string(),
+            "bilibili:1"
+        );
+        assert!(RoomKey::parse("nope:1").is_none());
+        assert!(RoomKey::parse("bilibili:").is_none());
+    }
+
+    #[test]
+    fn direct_ids_are_stable() {
+        assert_eq!(direct_id("http://a/b.flv"), direct_id("http://a/b.flv"));
+        assert_ne!(direct_id("http://a/b.flv"), direct_id("http://a/c.flv"));
+    }
+}

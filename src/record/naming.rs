@@ -1,0 +1,161 @@
+//! File names from the `filename` template. Field values come from the platform (titles,
+//! streamer names) and are hostile until proven otherwise: they are sanitised so that no value can
+//! add a folder, climb out of `output_dir`, hide a file, or break a shell or SMB share.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::template::{Template, format_time};
+
+/// Longest sanitised field value, in bytes.
+pub const MAX_FIELD_BYTES: usize = 120;
+/// Longest path component; leaves room for `_NNN.flv.part` under the usual 255-byte limit.
+const MAX_COMPONENT_BYTES: usize = 200;
+
+/// Values for the template fields of one session.
+#[derive(Debug, Clone)]
+pub struct NameFields {
+    pub platform: String,
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    pub streamer: String,
+    pub title: String,
+    pub session: String,
+    pub session_start: DateTime<FixedOffset>,
+}
+
+/// Makes one field value safe as (part of) a single path component.
+pub fn sanitize(value: &str) -> String {
+    let replaced: String = value
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | '\0' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    // Leading dots would hide the file (or form `..`); trailing dots and spaces break SMB shares.
+    let trimmed = replaced
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' '])
+        .trim_start();
+    let cut = truncate_bytes(trimmed, MAX_FIELD_BYTES);
+    if cut.is_empty() {
+        "_".into()
+    } else {
+        cut.to_string()
+    }
+}
+
+fn truncate_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Renders a segment's path relative to `output_dir`, without extension.
+pub fn render(
+    template: &Template,
+    f: &NameFields,
+    index: u32,
+    start: DateTime<FixedOffset>,
+) -> PathBuf {
+    let text = template.render(|field, format| match field {
+        "platform" => sanitize(&f.platform),
+        "id" => sanitize(&f.id),
+        "key" => sanitize(&f.key),
+        "name" => sanitize(&f.name),
+        "streamer" => sanitize(&f.streamer),
+        "title" => sanitize(&f.title),
+        "session" => sanitize(&f.session),
+        "index" => index.to_string(),
+        "start" => sanitize(&format_time(&start, format.unwrap_or_default())),
+        "session_start" => sanitize(&format_time(&f.session_start, format.unwrap_or_default())),
+        _ => "_".into(),
+    });
+    // The template was checked at load time; this is the belt to that brace.
+    text.split('/')
+        .map(|c| {
+            let c = c.trim_start_matches('.');
+            let c = truncate_bytes(c, MAX_COMPONENT_BYTES);
+            if c.is_empty() { "_" } else { c }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::filename_template;
+    use std::path::{Component, Path};
+
+    fn fields(title: &str) -> NameFields {
+        NameFields {
+            platform: "bilibili".into(),
+            id: "1".into(),
+            key: "bilibili:1".into(),
+            name: "alice".into(),
+            streamer: "Alice".into(),
+            title: title.into(),
+            session: "s".into(),
+            session_start: chrono::DateTime::parse_from_rfc3339("2026-11-21T21:04:05+08:00")
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn hostile_titles_stay_one_component() {
+        let t = filename_template("{platform}/{name}/{title}_{start:%Y%m%d}").unwrap();
+        let start = fields("").session_start;
+        for title in [
+            "../../etc/passwd",
+            "$(touch x); rm -rf / `id`",
+            "a\nb\0c",
+            "...",
+            "",
+            "CON:*?\"<>|",
+            "\\..\\x",
+        ] {
+            let p = render(&t, &fields(title), 1, start);
+            let comps: Vec<_> = p.components().collect();
+            assert_eq!(comps.len(), 3, "{title:?} -> {p:?}");
+            assert!(
+                comps.iter().all(|c| matches!(c, Component::Normal(_))),
+                "{p:?}"
+            );
+            let last = comps[2].as_os_str().to_string_lossy();
+            assert!(!last.starts_with('.'), "{p:?}");
+            assert!(!last.contains(['\n', '\0', '/']), "{p:?}");
+        }
+        assert_eq!(
+            render(&t, &fields("$(touch x); hi"), 1, start),
+            Path::new("bilibili/alice/$(touch x); hi_20261121")
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_at_char_boundaries() {
+        let long = "直播".repeat(100);
+        let s = sanitize(&long);
+        assert!(s.len() <= MAX_FIELD_BYTES);
+        assert!(s.chars().all(|c| c == '直' || c == '播'));
+    }
+
+    #[test]
+    fn index_and_times_render() {
+        let t = filename_template("{name}_{index}_{session_start:%H%M}").unwrap();
+        let f = fields("x");
+        assert_eq!(
+            render(&t, &f, 3, f.session_start),
+            Path::new("alice_3_2104")
+        );
+    }
+}

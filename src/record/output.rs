@@ -1,0 +1,296 @@
+//! The segments of one session: naming, opening, writing, closing, and telling the room about
+//! each step. Pipelines (FLV, TS, fMP4) decide *when* to split; this decides *how*.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, FixedOffset};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::naming::{self, NameFields};
+use super::part::PartFile;
+use crate::config::units::format_size;
+use crate::template::Template;
+
+/// How often (in written bytes) free space is checked while a segment grows.
+const SPACE_CHECK_EVERY: u64 = 64 << 20;
+
+/// A finished segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentDone {
+    pub index: u32,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub duration_s: f64,
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("free space under {} is {} (min_free_space is {}): not writing until space returns", dir.display(), format_size(*free), format_size(*need))]
+    DiskLow { dir: PathBuf, free: u64, need: u64 },
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the stream is not usable: {0}")]
+    Stream(String),
+}
+
+impl SinkError {
+    pub fn is_disk(&self) -> bool {
+        match self {
+            SinkError::DiskLow { .. } => true,
+            SinkError::Io { source, .. } => source.raw_os_error() == Some(libc::ENOSPC),
+            SinkError::Stream(_) => false,
+        }
+    }
+}
+
+/// What the writer tells its room.
+#[derive(Debug)]
+pub enum SinkEvent {
+    /// The first bytes of a connection reached a file.
+    Flowing,
+    Opened {
+        index: u32,
+        part: PathBuf,
+    },
+    Closed(SegmentDone),
+    /// The pipeline asks for a fresh connection (a CDN replaying old data, for instance).
+    Reconnect(String),
+    Failed(SinkError),
+}
+
+/// Byte counters the room reads for status without asking the writer.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub session_bytes: AtomicU64,
+    pub segment_bytes: AtomicU64,
+}
+
+/// Where and how a session's files are named.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub output_dir: PathBuf,
+    pub template: Template,
+    pub min_free_space: u64,
+    pub fields: NameFields,
+}
+
+struct OpenSegment {
+    file: PartFile,
+    index: u32,
+    start: DateTime<FixedOffset>,
+    started: Instant,
+}
+
+pub struct Output {
+    spec: OutputSpec,
+    ext: &'static str,
+    next_index: u32,
+    open: Option<OpenSegment>,
+    events: UnboundedSender<SinkEvent>,
+    progress: Arc<Progress>,
+    flow_announced: bool,
+    unchecked_bytes: u64,
+}
+
+impl Output {
+    pub fn new(
+        spec: OutputSpec,
+        events: UnboundedSender<SinkEvent>,
+        progress: Arc<Progress>,
+    ) -> Self {
+        Self {
+            spec,
+            ext: "flv",
+            next_index: 1,
+            open: None,
+            events,
+            progress,
+            flow_announced: false,
+            unchecked_bytes: 0,
+        }
+    }
+
+    pub fn set_extension(&mut self, ext: &'static str) {
+        self.ext = ext;
+    }
+
+    pub fn set_meta(&mut self, title: String, streamer: String) {
+        self.spec.fields.title = title;
+        self.spec.fields.streamer = streamer;
+    }
+
+    /// A new connection begins; its first bytes will be announced as flowing.
+    pub fn new_connection(&mut self) {
+        self.flow_announced = false;
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Length of the open segment.
+    pub fn len(&self) -> u64 {
+        self.open.as_ref().map_or(0, |o| o.file.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Wall-clock seconds since the open segment started.
+    pub fn elapsed_s(&self) -> f64 {
+        self.open
+            .as_ref()
+            .map_or(0.0, |o| o.started.elapsed().as_secs_f64())
+    }
+
+    fn check_space(&self) -> Result<(), SinkError> {
+        let need = self.spec.min_free_space;
+        if need == 0 {
+            return Ok(());
+        }
+        let dir = &self.spec.output_dir;
+        match fs2::available_space(dir) {
+            Ok(free) if free < need => Err(SinkError::DiskLow {
+                dir: dir.clone(),
+                free,
+                need,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Opens the next segment file.
+    pub fn open(&mut self) -> Result<(), SinkError> {
+        if self.open.is_some() {
+            return Ok(());
+        }
+        self.check_space()?;
+        let start = crate::event::now();
+        let rel = naming::render(
+            &self.spec.template,
+            &self.spec.fields,
+            self.next_index,
+            start,
+        );
+        let stem = self.spec.output_dir.join(rel);
+        let file = PartFile::create(&stem, self.ext).map_err(|source| SinkError::Io {
+            path: stem.clone(),
+            source,
+        })?;
+        let index = self.next_index;
+        self.next_index += 1;
+        self.progress.segment_bytes.store(0, Ordering::Relaxed);
+        self.unchecked_bytes = 0;
+        tracing::info!(file = %file.part_path().display(), index, "segment opened");
+        let _ = self.events.send(SinkEvent::Opened {
+            index,
+            part: file.part_path().to_path_buf(),
+        });
+        self.open = Some(OpenSegment {
+            file,
+            index,
+            start,
+            started: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Writes bytes to the open segment, opening one first if needed.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), SinkError> {
+        if self.open.is_none() {
+            self.open()?;
+        }
+        if self.unchecked_bytes >= SPACE_CHECK_EVERY {
+            self.unchecked_bytes = 0;
+            if let Err(e) = self.check_space() {
+                self.close(None)?;
+                return Err(e);
+            }
+        }
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        if let Err(source) = open.file.write(data) {
+            let path = open.file.part_path().to_path_buf();
+            // Keep what reached the disk: close the segment on its last whole unit.
+            let _ = self.close(None);
+            return Err(SinkError::Io { path, source });
+        }
+        let n = data.len() as u64;
+        self.unchecked_bytes += n;
+        self.progress.session_bytes.fetch_add(n, Ordering::Relaxed);
+        self.progress.segment_bytes.fetch_add(n, Ordering::Relaxed);
+        if !self.flow_announced {
+            self.flow_announced = true;
+            let _ = self.events.send(SinkEvent::Flowing);
+        }
+        Ok(())
+    }
+
+    /// Overwrites already written bytes of the open segment (metadata at close).
+    pub fn patch(&mut self, offset: u64, data: &[u8]) -> Result<(), SinkError> {
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        open.file
+            .patch(offset, data)
+            .map_err(|source| SinkError::Io {
+                path: open.file.part_path().to_path_buf(),
+                source,
+            })
+    }
+
+    /// Hands buffered bytes to the OS (a killed process then loses nothing it had received).
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        open.file.flush().map_err(|source| SinkError::Io {
+            path: open.file.part_path().to_path_buf(),
+            source,
+        })
+    }
+
+    /// Closes the open segment: fsync, rename, report. `duration_s` is the media duration when
+    /// the pipeline knows it; otherwise wall-clock time is used.
+    pub fn close(&mut self, duration_s: Option<f64>) -> Result<Option<SegmentDone>, SinkError> {
+        let Some(open) = self.open.take() else {
+            return Ok(None);
+        };
+        let Some(file) = open.file.discard_if_empty() else {
+            return Ok(None);
+        };
+        let bytes = file.len();
+        let part = file.part_path().to_path_buf();
+        let duration_s = duration_s.unwrap_or_else(|| open.started.elapsed().as_secs_f64());
+        let path = file
+            .finish()
+            .map_err(|source| SinkError::Io { path: part, source })?;
+        let done = SegmentDone {
+            index: open.index,
+            path,
+            bytes,
+            duration_s,
+            start: open.start,
+            end: crate::event::now(),
+        };
+        tracing::info!(file = %done.path.display(), bytes, duration_s = format!("{duration_s:.1}"), "segment complete");
+        let _ = self.events.send(SinkEvent::Closed(done.clone()));
+        Ok(Some(done))
+    }
+
+    pub fn send(&self, event: SinkEvent) {
+        let _ = self.events.send(event);
+    }
+}

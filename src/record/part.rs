@@ -1,0 +1,302 @@
+//! The life of one output file: created as `<name>.<ext>.part` (never over an existing file),
+//! written through a small buffer, flushed, fsynced and renamed to `<name>.<ext>` without ever
+//! replacing a file that is already there.
+//!
+//! The writer also holds an OS lock on its `.part`, so the start-up scan of any process that
+//! shares the output folder can tell a file being written from one left by a crash.
+
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use fs2::FileExt as _;
+
+/// Buffered bytes are written out at this size (or sooner, when the writer is idle).
+const BUFFER: usize = 64 * 1024;
+
+pub const PART_SUFFIX: &str = ".part";
+
+#[derive(Debug)]
+pub struct PartFile {
+    file: File,
+    buf: Vec<u8>,
+    part: PathBuf,
+    /// Final path without extension: `<output_dir>/<rendered name>`.
+    stem: PathBuf,
+    ext: &'static str,
+    /// Bytes that reached the file (always a boundary between the caller's writes).
+    flushed: u64,
+}
+
+fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
+    let mut s: OsString = stem.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+impl PartFile {
+    /// Creates `<stem>.<ext>.part`, or `<stem>_1.<ext>.part` and so on when the name (final or
+    /// part) is taken.
+    pub fn create(stem: &Path, ext: &'static str) -> io::Result<Self> {
+        if let Some(dir) = stem.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        for n in 0..10_000u32 {
+            let candidate = if n == 0 {
+                stem.to_path_buf()
+            } else {
+                with_suffix(stem, &format!("_{n}"))
+            };
+            let final_path = with_suffix(&candidate, &format!(".{ext}"));
+            if final_path.exists() {
+                continue;
+            }
+            let part = with_suffix(&final_path, PART_SUFFIX);
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&part)
+            {
+                Ok(file) => {
+                    // A brand-new file cannot be contended; an error here means the filesystem
+                    // has no locks, and the room lock still protects the room.
+                    let _ = file.try_lock_exclusive();
+                    return Ok(Self {
+                        file,
+                        buf: Vec::with_capacity(BUFFER),
+                        part,
+                        stem: candidate,
+                        ext,
+                        flushed: 0,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "10000 files with this name already exist",
+        ))
+    }
+
+    pub fn part_path(&self) -> &Path {
+        &self.part
+    }
+
+    /// Bytes written so far, buffered ones included.
+    pub fn len(&self) -> u64 {
+        self.flushed + self.buf.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends bytes. Callers write whole units (tags, packets) so that a failed flush can be
+    /// cut back to a unit boundary.
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.buf.len() + data.len() > BUFFER {
+            self.flush()?;
+        }
+        if data.len() >= BUFFER {
+            self.write_through(data)
+        } else {
+            self.buf.extend_from_slice(data);
+            Ok(())
+        }
+    }
+
+    fn write_through(&mut self, data: &[u8]) -> io::Result<()> {
+        match self.file.write_all(data) {
+            Ok(()) => {
+                self.flushed += data.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                self.cut_back();
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes buffered bytes to the file (not to the disk: see [`PartFile::finish`]).
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.buf);
+        let result = self.write_through(&buf);
+        self.buf = buf;
+        self.buf.clear();
+        result
+    }
+
+    /// After a failed write (disk full), drops the torn tail so the file ends on a boundary.
+    fn cut_back(&mut self) {
+        self.buf.clear();
+        let _ = self.file.set_len(self.flushed);
+        let _ = std::io::Seek::seek(&mut self.file, io::SeekFrom::Start(self.flushed));
+    }
+
+    /// Overwrites bytes at `offset` (metadata patched at close). Never grows the file.
+    pub fn patch(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.flush()?;
+        if offset + data.len() as u64 > self.flushed {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "patch beyond end of file",
+            ));
+        }
+        self.file.write_all_at(data, offset)
+    }
+
+    /// Flushes, fsyncs and renames to the final name. Returns the final path.
+    pub fn finish(mut self) -> io::Result<PathBuf> {
+        self.flush()?;
+        self.file.sync_all()?;
+        let final_path = rename_no_replace(&self.part, &self.stem, self.ext)?;
+        sync_dir(&final_path);
+        Ok(final_path)
+    }
+
+    /// Removes a file that never received a byte.
+    pub fn discard_if_empty(self) -> Option<Self> {
+        if self.is_empty() {
+            let _ = std::fs::remove_file(&self.part);
+            None
+        } else {
+            Some(self)
+        }
+    }
+}
+
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// Renames `from` to `<stem>.<ext>`, or `<stem>_1.<ext>`... whichever is free, atomically and
+/// never replacing an existing file (even one created by another process a moment ago).
+pub fn rename_no_replace(from: &Path, stem: &Path, ext: &str) -> io::Result<PathBuf> {
+    for n in 0..10_000u32 {
+        let candidate = if n == 0 {
+            with_suffix(stem, &format!(".{ext}"))
+        } else {
+            with_suffix(stem, &format!("_{n}.{ext}"))
+        };
+        match rename_noreplace_once(from, &candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "10000 files with this name already exist",
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn rename_noreplace_once(from: &Path, to: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
+    };
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    // SAFETY: both arguments are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        // The filesystem cannot do it atomically (some FUSE and network mounts): check, then rename.
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+            rename_checked(from, to)
+        }
+        _ => Err(err),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rename_noreplace_once(from: &Path, to: &Path) -> io::Result<()> {
+    rename_checked(from, to)
+}
+
+fn rename_checked(from: &Path, to: &Path) -> io::Result<()> {
+    if to.symlink_metadata().is_ok() {
+        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    }
+    std::fs::rename(from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_writes_and_renames_without_overwriting() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("a/b/name");
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/name.flv"), b"old").unwrap();
+        let mut p = PartFile::create(&stem, "flv").unwrap();
+        assert_eq!(p.part_path(), dir.path().join("a/b/name_1.flv.part"));
+        p.write(b"hello ").unwrap();
+        p.write(&vec![b'x'; 100_000]).unwrap();
+        p.write(b"!").unwrap();
+        p.patch(0, b"H").unwrap();
+        assert_eq!(p.len(), 100_007);
+        // Someone takes our final name while we write: we must not replace it.
+        std::fs::write(dir.path().join("a/b/name_1.flv"), b"theirs").unwrap();
+        let final_path = p.finish().unwrap();
+        assert_eq!(final_path, dir.path().join("a/b/name_1_1.flv"));
+        let data = std::fs::read(&final_path).unwrap();
+        assert!(data.starts_with(b"Hello x") && data.ends_with(b"x!"));
+        assert_eq!(
+            std::fs::read(dir.path().join("a/b/name.flv")).unwrap(),
+            b"old"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("a/b/name_1.flv")).unwrap(),
+            b"theirs"
+        );
+        assert!(!dir.path().join("a/b/name_1.flv.part").exists());
+    }
+
+    #[test]
+    fn an_existing_part_is_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = dir.path().join("n");
+        let a = PartFile::create(&stem, "flv").unwrap();
+        let b = PartFile::create(&stem, "flv").unwrap();
+        assert_ne!(a.part_path(), b.part_path());
+        assert!(a.discard_if_empty().is_none());
+        assert!(!dir.path().join("n.flv.part").exists());
+    }
+
+    #[test]
+    fn patches_cannot_grow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = PartFile::create(&dir.path().join("n"), "flv").unwrap();
+        p.write(b"abc").unwrap();
+        assert!(p.patch(2, b"xy").is_err());
+    }
+}

@@ -1,0 +1,241 @@
+//! Start-up recovery: every `.part` under `output_dir` that no live process is writing is
+//! repaired and renamed, so a crash never leaves a half-named file behind.
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use fs2::FileExt;
+
+use super::part::{PART_SUFFIX, rename_no_replace};
+use crate::room::lock;
+
+/// A `.part` younger than this with nothing in it may be a file another process has just
+/// created and not locked yet; it is left alone.
+const FRESH: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovered {
+    pub part: PathBuf,
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// The room key, when a lock file names this part.
+    pub room: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Recovered(Recovered),
+    /// An empty leftover, deleted.
+    RemovedEmpty(PathBuf),
+    /// Another live process is writing it.
+    InUse(PathBuf),
+    Failed(PathBuf, io::Error),
+}
+
+/// Every `*.part` below `dir`, not following symlinks, skipping `skip` (the state folder).
+pub fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                if path != skip {
+                    stack.push(path);
+                }
+            } else if ft.is_file() && path.to_string_lossy().ends_with(PART_SUFFIX) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `x/name.flv.part` -> (`x/name`, `flv`).
+fn split_name(part: &Path) -> Option<(PathBuf, String)> {
+    let s = part.to_str()?.strip_suffix(PART_SUFFIX)?;
+    let (stem, ext) = s.rsplit_once('.')?;
+    (!ext.contains('/') && !ext.is_empty()).then(|| (PathBuf::from(stem), ext.to_string()))
+}
+
+/// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`).
+fn key_of_lock(path: &Path) -> Option<String> {
+    let name = path.file_stem()?.to_str()?;
+    let (platform, id) = name.split_once('-')?;
+    Some(format!("{platform}:{id}"))
+}
+
+/// Repairs and renames the leftovers. `repair` fixes a file's content in place and returns its
+/// new length (FLV: cut a torn tag, rebuild metadata); it runs while the `.part` is locked.
+pub fn recover_all(
+    output_dir: &Path,
+    state_dir: &Path,
+    lock_dir: &Path,
+    repair: &dyn Fn(&Path, &str) -> io::Result<u64>,
+) -> Vec<Outcome> {
+    let owners: HashMap<PathBuf, PathBuf> = lock::parts_named_in(lock_dir).into_iter().collect();
+    find_parts(output_dir, state_dir)
+        .into_iter()
+        .map(|part| {
+            let owner = owners.get(&part);
+            recover_one(&part, owner.map(PathBuf::as_path), repair)
+                .unwrap_or_else(|e| Outcome::Failed(part.clone(), e))
+        })
+        .collect()
+}
+
+fn recover_one(
+    part: &Path,
+    owner_lock: Option<&Path>,
+    repair: &dyn Fn(&Path, &str) -> io::Result<u64>,
+) -> io::Result<Outcome> {
+    if let Some(l) = owner_lock {
+        if lock::is_held(l)? {
+            return Ok(Outcome::InUse(part.to_path_buf()));
+        }
+    }
+    let file = OpenOptions::new().read(true).write(true).open(part)?;
+    match file.try_lock_exclusive() {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => {
+            return Ok(Outcome::InUse(part.to_path_buf()));
+        }
+        // No lock support on this filesystem: the room lock check above is all we have.
+        Err(_) => {}
+    }
+    let meta = file.metadata()?;
+    if meta.len() == 0 {
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok());
+        if age.is_some_and(|a| a < FRESH) {
+            return Ok(Outcome::InUse(part.to_path_buf()));
+        }
+        std::fs::remove_file(part)?;
+        return Ok(Outcome::RemovedEmpty(part.to_path_buf()));
+    }
+    let (stem, ext) = split_name(part).ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "not a <name>.<ext>.part file")
+    })?;
+    let bytes = repair(part, &ext)?;
+    if bytes == 0 {
+        std::fs::remove_file(part)?;
+        return Ok(Outcome::RemovedEmpty(part.to_path_buf()));
+    }
+    file.sync_all()?;
+    let path = rename_no_replace(part, &stem, &ext)?;
+    drop(file);
+    Ok(Outcome::Recovered(Recovered {
+        part: part.to_path_buf(),
+        path,
+        bytes,
+        room: owner_lock.and_then(key_of_lock),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::{PlatformKind, RoomKey};
+    use crate::record::part::PartFile;
+    use crate::room::lock::{Acquire, RoomLock};
+
+    fn keep(p: &Path, _: &str) -> io::Result<u64> {
+        Ok(std::fs::metadata(p)?.len())
+    }
+
+    #[test]
+    fn leftovers_are_renamed_and_live_files_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("rec");
+        let state = out.join(".liverec");
+        let locks = state.join("locks");
+        std::fs::create_dir_all(out.join("a")).unwrap();
+        std::fs::create_dir_all(&locks).unwrap();
+        // A crash leftover, named by a dead holder's lock file.
+        std::fs::write(out.join("a/old.flv.part"), b"FLV-data").unwrap();
+        std::fs::write(
+            locks.join("bilibili-7.lock"),
+            format!(
+                "host=h\npid=1\nsession=s\npart={}\n",
+                out.join("a/old.flv.part").display()
+            ),
+        )
+        .unwrap();
+        // Its final name is taken already: recovery must not overwrite it.
+        std::fs::write(out.join("a/old.flv"), b"keep").unwrap();
+        // A file being written right now by a live writer.
+        let mut live = PartFile::create(&out.join("a/live"), "flv").unwrap();
+        live.write(b"x").unwrap();
+        live.flush().unwrap();
+        // An empty, old leftover.
+        std::fs::write(out.join("a/empty.ts.part"), b"").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(120);
+        std::fs::File::options()
+            .write(true)
+            .open(out.join("a/empty.ts.part"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        // Something in the state folder is never touched.
+        std::fs::write(state.join("x.flv.part"), b"x").unwrap();
+
+        let outcomes = recover_all(&out, &state, &locks, &keep);
+        assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+        let recovered: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Recovered(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(recovered.len(), 1);
+        assert_eq!(recovered[0].path, out.join("a/old_1.flv"));
+        assert_eq!(recovered[0].room.as_deref(), Some("bilibili:7"));
+        assert_eq!(std::fs::read(out.join("a/old.flv")).unwrap(), b"keep");
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| matches!(o, Outcome::InUse(p) if p == live.part_path()))
+        );
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| matches!(o, Outcome::RemovedEmpty(_)))
+        );
+        assert!(live.part_path().exists());
+        assert!(state.join("x.flv.part").exists());
+    }
+
+    #[test]
+    fn a_part_whose_room_lock_is_held_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("rec");
+        let locks = dir.path().join("locks");
+        std::fs::create_dir_all(&out).unwrap();
+        let part = out.join("r.flv.part");
+        std::fs::write(&part, b"FLV").unwrap();
+        let key = RoomKey::new(PlatformKind::Douyin, "5");
+        let Acquire::Held(mut l) = RoomLock::try_acquire(&locks, &key, "s").unwrap() else {
+            panic!()
+        };
+        l.set_part(Some(&part));
+        let outcomes = recover_all(&out, &dir.path().join("state"), &locks, &keep);
+        assert!(matches!(&outcomes[..], [Outcome::InUse(_)]), "{outcomes:?}");
+        drop(l);
+        let outcomes = recover_all(&out, &dir.path().join("state"), &locks, &keep);
+        assert!(
+            matches!(&outcomes[..], [Outcome::Recovered(r)] if r.room.as_deref() == Some("douyin:5")),
+            "{outcomes:?}"
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! The writer of one session: a blocking thread that owns the session's [`Output`] and its
+//! pipeline. The async puller hands it chunks through a bounded channel, so a slow disk slows
+//! the download instead of growing a buffer, and no disk call ever blocks the async runtime.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::output::{Output, OutputSpec, Progress, SinkError, SinkEvent};
+use super::pipeline::{Flow, Passthrough, Pipeline};
+
+/// Chunks in flight between puller and writer (a chunk is typically 8-64 KiB).
+const CHANNEL_CHUNKS: usize = 32;
+
+/// How a connection's bytes are packaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Flv,
+    Ts,
+    Fmp4,
+}
+
+impl Container {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Container::Flv => "flv",
+            Container::Ts => "ts",
+            Container::Fmp4 => "mp4",
+        }
+    }
+
+    fn pipeline(self) -> Box<dyn Pipeline> {
+        match self {
+            Container::Flv | Container::Ts | Container::Fmp4 => Box::new(Passthrough::default()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum SinkMsg {
+    /// A new connection starts; its bytes follow.
+    Connect(Container),
+    Data(Bytes),
+    /// The connection ended.
+    Disconnect,
+    /// Start a new file at the next possible point.
+    Split,
+    /// New title/streamer for the names of later segments.
+    Meta {
+        title: String,
+        streamer: String,
+    },
+}
+
+/// The async side's end of a session writer.
+pub struct Sink {
+    tx: mpsc::Sender<SinkMsg>,
+    join: JoinHandle<()>,
+}
+
+impl Sink {
+    pub fn spawn(
+        spec: OutputSpec,
+        events: mpsc::UnboundedSender<SinkEvent>,
+        progress: Arc<Progress>,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+        let out = Output::new(spec, events, progress);
+        let join = tokio::task::spawn_blocking(move || run(rx, out));
+        Self { tx, join }
+    }
+
+    pub fn sender(&self) -> mpsc::Sender<SinkMsg> {
+        self.tx.clone()
+    }
+
+    /// Closes the session's last file and waits for the writer to finish.
+    pub async fn close(self) {
+        drop(self.tx);
+        if let Err(e) = self.join.await {
+            tracing::error!("session writer ended abnormally: {e}");
+        }
+    }
+}
+
+struct Writer {
+    out: Output,
+    pipeline: Option<(Container, Box<dyn Pipeline>)>,
+    /// After a failure, bytes are dropped until the next connection.
+    failed: bool,
+}
+
+impl Writer {
+    fn handle(&mut self, msg: SinkMsg) -> Result<(), SinkError> {
+        match msg {
+            SinkMsg::Connect(container) => {
+                self.failed = false;
+                if self.pipeline.as_ref().is_none_or(|(c, _)| *c != container) {
+                    self.finish()?;
+                    self.out.set_extension(container.extension());
+                    self.pipeline = Some((container, container.pipeline()));
+                }
+                self.out.new_connection();
+            }
+            SinkMsg::Data(bytes) if !self.failed => {
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    if let Flow::Reconnect(reason) = p.push(&bytes, &mut self.out)? {
+                        self.failed = true;
+                        self.out.send(SinkEvent::Reconnect(reason));
+                    }
+                }
+            }
+            SinkMsg::Data(_) => {}
+            SinkMsg::Disconnect => self.finish()?,
+            SinkMsg::Split => {
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    p.request_split();
+                }
+            }
+            SinkMsg::Meta { title, streamer } => self.out.set_meta(title, streamer),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        match self.pipeline.as_mut() {
+            Some((_, p)) => p.finish_connection(&mut self.out),
+            None => self.out.close(None).map(|_| ()),
+        }
+    }
+}
+
+fn run(mut rx: mpsc::Receiver<SinkMsg>, out: Output) {
+    let mut w = Writer {
+        out,
+        pipeline: None,
+        failed: false,
+    };
+    while let Some(msg) = rx.blocking_recv() {
+        match catch_unwind(AssertUnwindSafe(|| w.handle(msg))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!("{e}");
+                let _ = w.finish();
+                w.failed = true;
+                w.out.send(SinkEvent::Failed(e));
+            }
+            Err(_) => {
+                // The panic hook logged the details; keep what was written and stop this stream.
+                let _ = catch_unwind(AssertUnwindSafe(|| w.finish()));
+                w.failed = true;
+                w.pipeline = None;
+                w.out.send(SinkEvent::Failed(SinkError::Stream(
+                    "internal error in the writer (logged)".into(),
+                )));
+            }
+        }
+        // Idle means caught up: hand buffered bytes to the OS so a kill -9 loses nothing.
+        if rx.is_empty() {
+            if let Err(e) = w.out.flush() {
+                tracing::error!("{e}");
+                let _ = w.finish();
+                w.failed = true;
+                w.out.send(SinkEvent::Failed(e));
+            }
+        }
+    }
+    if let Err(e) = catch_unwind(AssertUnwindSafe(|| w.finish())).unwrap_or(Ok(())) {
+        tracing::error!("closing the last segment: {e}");
+    }
+}

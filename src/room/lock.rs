@@ -1,0 +1,236 @@
+//! The per-room lock file: `<lock_dir>/<platform>-<id>.lock`, an exclusive OS lock (flock via
+//! fs2) held for a whole session by the one process recording the room.
+//!
+//! The OS lock is the only truth. The text inside (host, pid, session, current file) is for
+//! `status` and for matching leftover `.part` files to rooms; a dead process's text stays behind
+//! but its lock is gone with it, so nothing can stay stuck.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use fs2::FileExt;
+
+use crate::platform::RoomKey;
+
+/// Who holds a lock, as written in its file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holder {
+    pub host: String,
+    pub pid: String,
+    pub session: String,
+    pub part: Option<PathBuf>,
+}
+
+impl Holder {
+    fn parse(text: &str) -> Self {
+        let mut h = Holder::default();
+        for line in text.lines() {
+            match line.split_once('=') {
+                Some(("host", v)) => h.host = v.to_string(),
+                Some(("pid", v)) => h.pid = v.to_string(),
+                Some(("session", v)) => h.session = v.to_string(),
+                Some(("part", v)) if !v.is_empty() => h.part = Some(PathBuf::from(v)),
+                _ => {}
+            }
+        }
+        h
+    }
+
+    pub fn describe(&self) -> String {
+        if self.host.is_empty() && self.pid.is_empty() {
+            "another process (no owner recorded yet)".into()
+        } else {
+            format!("pid {} on {}", self.pid, self.host)
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("room lock {}: {source}", path.display())]
+pub struct LockError {
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+/// A held room lock; dropping it releases the lock (and so does the process dying).
+#[derive(Debug)]
+pub struct RoomLock {
+    file: File,
+    path: PathBuf,
+    session: String,
+}
+
+pub enum Acquire {
+    Held(RoomLock),
+    Busy(Holder),
+}
+
+pub fn lock_path(lock_dir: &Path, key: &RoomKey) -> PathBuf {
+    lock_dir.join(key.lock_file_name())
+}
+
+fn is_contended(e: &io::Error) -> bool {
+    e.raw_os_error() == fs2::lock_contended_error().raw_os_error()
+        || e.kind() == io::ErrorKind::WouldBlock
+}
+
+impl RoomLock {
+    /// Tries to take the room's lock without waiting.
+    pub fn try_acquire(
+        lock_dir: &Path,
+        key: &RoomKey,
+        session: &str,
+    ) -> Result<Acquire, LockError> {
+        let path = lock_path(lock_dir, key);
+        let err = |source| LockError {
+            path: lock_path(lock_dir, key),
+            source,
+        };
+        std::fs::create_dir_all(lock_dir).map_err(err)?;
+        // Never truncate on open: the file may belong to a live holder.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(err)?;
+        match file.try_lock_exclusive() {
+            Ok(()) => {}
+            Err(e) if is_contended(&e) => {
+                return Ok(Acquire::Busy(read_holder(&path).unwrap_or_default()));
+            }
+            Err(e) => return Err(err(e)),
+        }
+        let mut lock = RoomLock {
+            file,
+            path,
+            session: session.to_string(),
+        };
+        lock.write_owner(None).map_err(err)?;
+        Ok(Acquire::Held(lock))
+    }
+
+    /// Records the file being written, so a later start-up can tell whose `.part` it finds.
+    pub fn set_part(&mut self, part: Option<&Path>) {
+        if let Err(e) = self.write_owner(part) {
+            tracing::warn!(path = %self.path.display(), "cannot update room lock text: {e}");
+        }
+    }
+
+    fn write_owner(&mut self, part: Option<&Path>) -> io::Result<()> {
+        let host = hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "unknown".into());
+        let text = format!(
+            "host={host}\npid={}\nsession={}\npart={}\n",
+            std::process::id(),
+            self.session,
+            part.map(|p| p.display().to_string()).unwrap_or_default()
+        );
+        self.file.set_len(0)?;
+        self.file.seek(SeekFrom::Start(0))?;
+        self.file.write_all(text.as_bytes())?;
+        self.file.flush()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RoomLock {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too; unlocking first makes it immediate even if a
+        // duplicated descriptor is still open somewhere (a child process, for instance).
+        let _ = FileExt::unlock(&self.file);
+    }
+}
+
+/// Reads the owner text of a lock file (it may be stale: check the lock itself for the truth).
+pub fn read_holder(path: &Path) -> io::Result<Holder> {
+    let mut text = String::new();
+    File::open(path)?.take(4096).read_to_string(&mut text)?;
+    Ok(Holder::parse(&text))
+}
+
+/// Whether some live process holds this lock file right now.
+pub fn is_held(path: &Path) -> io::Result<bool> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    match FileExt::try_lock_shared(&file) {
+        Ok(()) => {
+            let _ = FileExt::unlock(&file);
+            Ok(false)
+        }
+        Err(e) if is_contended(&e) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every `part=` path named by a lock file in `lock_dir`, with the room lock's file name.
+pub fn parts_named_in(lock_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(lock_dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lock"))
+        .filter_map(|p| {
+            let part = read_holder(&p).ok()?.part?;
+            Some((part, p))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::PlatformKind;
+
+    #[test]
+    fn one_holder_at_a_time_even_within_a_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = RoomKey::new(PlatformKind::Bilibili, "1");
+        let Acquire::Held(mut lock) = RoomLock::try_acquire(dir.path(), &key, "s1").unwrap() else {
+            panic!("first acquire must succeed");
+        };
+        lock.set_part(Some(Path::new("/rec/a.flv.part")));
+        match RoomLock::try_acquire(dir.path(), &key, "s2").unwrap() {
+            Acquire::Busy(h) => {
+                assert_eq!(h.pid, std::process::id().to_string());
+                assert_eq!(h.session, "s1");
+                assert_eq!(h.part.as_deref(), Some(Path::new("/rec/a.flv.part")));
+            }
+            Acquire::Held(_) => panic!("second acquire must see the lock busy"),
+        }
+        assert!(is_held(lock.path()).unwrap());
+        assert_eq!(parts_named_in(dir.path()).len(), 1);
+        let path = lock.path().to_path_buf();
+        drop(lock);
+        assert!(!is_held(&path).unwrap());
+        assert!(matches!(
+            RoomLock::try_acquire(dir.path(), &key, "s3").unwrap(),
+            Acquire::Held(_)
+        ));
+    }
+
+    #[test]
+    fn an_unwritable_lock_dir_is_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let key = RoomKey::new(PlatformKind::Douyin, "9");
+        let err = match RoomLock::try_acquire(&file, &key, "s") {
+            Err(e) => e,
+            Ok(_) => panic!("must fail"),
+        };
+        assert!(err.to_string().contains("not-a-dir"), "{err}");
+    }
+}

@@ -1,0 +1,167 @@
+//! Rooms: one supervisor task per canonical room key, owning all of that room's state. Other
+//! code reaches a room only through its [`RoomHandle`]: a mailbox for commands, a watch channel
+//! for its status, and a cancellation token to stop it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+pub mod lock;
+pub mod state;
+mod supervisor;
+
+use crate::config::{RoomConfig, redact_url};
+use crate::event::{EventTx, SessionRef};
+use crate::platform::{Platform, RoomKey};
+
+/// What a room shows in `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomState {
+    Idle,
+    Live,
+    Recording,
+    Failing,
+    Waiting,
+    Disabled,
+}
+
+impl RoomState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomState::Idle => "idle",
+            RoomState::Live => "live",
+            RoomState::Recording => "recording",
+            RoomState::Failing => "failing",
+            RoomState::Waiting => "waiting",
+            RoomState::Disabled => "disabled",
+        }
+    }
+}
+
+/// A room's status, published on every change.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomSnapshot {
+    pub key: String,
+    pub name: String,
+    pub platform: String,
+    /// The configured URL without its query string.
+    pub url: String,
+    pub state: RoomState,
+    pub since: DateTime<FixedOffset>,
+    /// Why the room is in its state (waiting for whom, when grace ends...).
+    pub detail: Option<String>,
+    pub title: String,
+    pub streamer: String,
+    pub session: Option<SessionRef>,
+    /// The `.part` being written.
+    pub file: Option<PathBuf>,
+    /// Bytes written in this session.
+    pub bytes: u64,
+    pub segment_bytes: u64,
+    pub segments: u32,
+    /// Write rate over the last few seconds, in kbit/s.
+    pub bitrate_kbps: f64,
+    pub last_error: Option<String>,
+}
+
+impl RoomSnapshot {
+    pub fn new(key: &RoomKey, cfg: &RoomConfig) -> Self {
+        Self {
+            key: key.to_string(),
+            name: cfg.name.clone().unwrap_or_default(),
+            platform: key.platform.to_string(),
+            url: redact_url(cfg.url()),
+            state: if cfg.enabled {
+                RoomState::Idle
+            } else {
+                RoomState::Disabled
+            },
+            since: crate::event::now(),
+            detail: None,
+            title: String::new(),
+            streamer: String::new(),
+            session: None,
+            file: None,
+            bytes: 0,
+            segment_bytes: 0,
+            segments: 0,
+            bitrate_kbps: 0.0,
+            last_error: None,
+        }
+    }
+}
+
+/// Commands a room accepts.
+#[derive(Debug)]
+pub enum RoomCmd {
+    /// Poll the platform now (a media server's publish hook, an operator).
+    CheckNow,
+    /// Drop the current attempt, or skip a reconnect backoff.
+    Restart,
+    /// Start a new file at the next keyframe.
+    Split,
+    /// New settings from a reload; they apply from the next segment.
+    Reconfigure(Box<RoomConfig>),
+}
+
+/// Everything a room task needs from the daemon.
+#[derive(Clone)]
+pub struct RoomDeps {
+    pub platform: Arc<dyn Platform>,
+    pub client: reqwest::Client,
+    pub output_dir: PathBuf,
+    pub lock_dir: PathBuf,
+    pub min_free_space: u64,
+    /// `max_recordings` slots shared by the rooms of this instance.
+    pub slots: Option<Arc<Semaphore>>,
+    pub events: EventTx,
+}
+
+#[derive(Clone)]
+pub struct RoomHandle {
+    pub key: RoomKey,
+    tx: mpsc::Sender<RoomCmd>,
+    status: watch::Receiver<RoomSnapshot>,
+    cancel: CancellationToken,
+}
+
+impl RoomHandle {
+    pub fn snapshot(&self) -> RoomSnapshot {
+        self.status.borrow().clone()
+    }
+
+    /// Sends a command; false when the room is gone or its mailbox is full.
+    pub fn send(&self, cmd: RoomCmd) -> bool {
+        self.tx.try_send(cmd).is_ok()
+    }
+
+    /// Asks the room to stop: it closes its files and releases its lock.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Starts a room's task. The returned join handle ends when the room has fully stopped.
+pub fn spawn(
+    key: RoomKey,
+    cfg: RoomConfig,
+    deps: RoomDeps,
+    parent: &CancellationToken,
+) -> (RoomHandle, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(16);
+    let (status_tx, status_rx) = watch::channel(RoomSnapshot::new(&key, &cfg));
+    let cancel = parent.child_token();
+    let handle = RoomHandle {
+        key: key.clone(),
+        tx,
+        status: status_rx,
+        cancel: cancel.clone(),
+    };
+    let join = supervisor::spawn(key, cfg, deps, rx, status_tx, cancel);
+    (handle, join)
+}

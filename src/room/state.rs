@@ -1,0 +1,587 @@
+//! The room state machine: pure, no IO, no clock of its own. The supervisor feeds it what
+//! happened (a poll answer, a recording attempt that ended, bytes that flowed, a timer) and
+//! carries out the [`Do`] steps it returns.
+//!
+//! ```text
+//!            live                lock+cap ok         bytes
+//!   idle ──────────► (start) ─────────────► live ─────────► recording
+//!    ▲  ◄───────┐      │ busy / cap               ▲  attempt ended │
+//!    │ offline  │      ▼                          │  poll: live or │
+//!    │          └── waiting                       │  unknown       ▼
+//!    │                                            └──── backoff ◄──┘
+//!    │       offline for offline_grace                    │ poll: offline
+//!    └──────────────────────────────────── grace ◄────────┘
+//! ```
+//! "Unknown" (a blocked or broken API) never ends a session: only a real offline answer that
+//! lasts `offline_grace` does. A room that is live but writes nothing for `alert_after` raises an
+//! alert, repeated every [`REALERT`] while it lasts.
+
+use std::time::{Duration, Instant};
+
+/// How often a continuing "live but not recording" alert is repeated.
+pub const REALERT: Duration = Duration::from_secs(15 * 60);
+/// Polling cadence while a session waits out `offline_grace`.
+const GRACE_POLL: Duration = Duration::from_secs(10);
+/// An attempt that wrote for this long resets the reconnect backoff.
+const HEALTHY_ATTEMPT: Duration = Duration::from_secs(60);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub poll_interval: Duration,
+    pub offline_grace: Duration,
+    pub alert_after: Duration,
+}
+
+/// What a status poll found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe {
+    Live,
+    Offline,
+    /// The platform could not tell (risk control, network, malformed answer).
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Disabled,
+    Idle,
+    /// Live, but the lock is held elsewhere or this instance is at `max_recordings`.
+    Waiting {
+        reason: String,
+        elsewhere: bool,
+    },
+    /// A recording attempt is connecting or running.
+    Attempt {
+        flowing: bool,
+        started: Instant,
+    },
+    /// An attempt ended; a poll decides between reconnecting and grace.
+    Deciding,
+    /// Reconnecting at `at`.
+    Backoff {
+        at: Instant,
+    },
+    /// The platform says offline; the session ends once that has lasted `offline_grace`.
+    Grace {
+        since: Instant,
+    },
+}
+
+/// A step for the supervisor to carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Do {
+    Poll,
+    /// Take the lock and a recording slot, open a session, then report back.
+    StartSession,
+    Connect,
+    StopAttempt,
+    /// Close the session: finalise files, release the lock, raise `live_end`.
+    EndSession,
+    /// Raise `recording_failed` with this reason.
+    Alert(String),
+    /// Raise `recording_recovered`.
+    Recovered,
+}
+
+#[derive(Debug)]
+pub struct Machine {
+    timing: Timing,
+    phase: Phase,
+    in_session: bool,
+    /// When the platform was last seen going live (for the alert clock).
+    live_since: Option<Instant>,
+    last_flow: Option<Instant>,
+    alerted_at: Option<Instant>,
+    failures: u32,
+    next_poll: Option<Instant>,
+    last_error: Option<String>,
+    polling: bool,
+}
+
+impl Machine {
+    pub fn new(timing: Timing, enabled: bool, now: Instant) -> Self {
+        Self {
+            timing,
+            phase: if enabled {
+                Phase::Idle
+            } else {
+                Phase::Disabled
+            },
+            in_session: false,
+            live_since: None,
+            last_flow: None,
+            alerted_at: None,
+            failures: 0,
+            next_poll: enabled.then_some(now),
+            last_error: None,
+            polling: false,
+        }
+    }
+
+    pub fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
+    pub fn in_session(&self) -> bool {
+        self.in_session
+    }
+
+    pub fn is_alerting(&self) -> bool {
+        self.alerted_at.is_some()
+    }
+
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    pub fn set_timing(&mut self, timing: Timing) {
+        self.timing = timing;
+    }
+
+    /// When the supervisor should call [`Machine::on_timer`] next.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        let mut t = if self.polling || !self.may_poll() {
+            None
+        } else {
+            self.next_poll
+        };
+        if let Phase::Backoff { at } = self.phase {
+            t = Some(t.map_or(at, |x| x.min(at)));
+        }
+        if let Some(a) = self.alert_due() {
+            t = Some(t.map_or(a, |x| x.min(a)));
+        }
+        t
+    }
+
+    /// Polls run on a timer only while nothing is recording; an attempt's end triggers its own.
+    fn may_poll(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Idle | Phase::Waiting { .. } | Phase::Grace { .. }
+        )
+    }
+
+    /// The next time an alert could become due, if the room is live and not writing.
+    fn alert_due(&self) -> Option<Instant> {
+        let since = self.live_since?;
+        let not_writing = match &self.phase {
+            Phase::Attempt { flowing, .. } => !flowing,
+            Phase::Waiting { elsewhere, .. } => !elsewhere,
+            Phase::Deciding | Phase::Backoff { .. } => true,
+            Phase::Idle | Phase::Disabled | Phase::Grace { .. } => false,
+        };
+        if !not_writing {
+            return None;
+        }
+        let base = self.last_flow.map_or(since, |f| f.max(since));
+        Some(match self.alerted_at {
+            None => base + self.timing.alert_after,
+            Some(at) => at + REALERT,
+        })
+    }
+
+    /// A status poll was started (so no second one is scheduled meanwhile).
+    pub fn on_poll_started(&mut self) {
+        self.polling = true;
+    }
+
+    pub fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
+        self.polling = false;
+        let mut out = Vec::new();
+        self.next_poll = Some(now + self.timing.poll_interval);
+        match probe {
+            Probe::Live => {
+                self.live_since.get_or_insert(now);
+                match self.phase {
+                    Phase::Idle | Phase::Waiting { .. } => {
+                        if self.in_session {
+                            self.phase = Phase::Attempt {
+                                flowing: false,
+                                started: now,
+                            };
+                            out.push(Do::Connect);
+                        } else {
+                            out.push(Do::StartSession);
+                        }
+                    }
+                    Phase::Deciding => self.schedule_reconnect(now),
+                    Phase::Grace { .. } => {
+                        self.phase = Phase::Attempt {
+                            flowing: false,
+                            started: now,
+                        };
+                        out.push(Do::Connect);
+                    }
+                    Phase::Attempt { .. } | Phase::Backoff { .. } | Phase::Disabled => {}
+                }
+            }
+            Probe::Offline => {
+                self.live_since = None;
+                self.alerted_at = None;
+                match self.phase {
+                    Phase::Waiting { .. } | Phase::Idle => {
+                        self.phase = Phase::Idle;
+                        if self.in_session {
+                            self.phase = Phase::Grace { since: now };
+                            self.next_poll = Some(now + self.grace_poll());
+                        }
+                    }
+                    Phase::Deciding | Phase::Backoff { .. } => {
+                        self.phase = Phase::Grace { since: now };
+                        self.next_poll = Some(now + self.grace_poll());
+                        out.extend(self.check_grace(now));
+                    }
+                    Phase::Grace { .. } => {
+                        self.next_poll = Some(now + self.grace_poll());
+                        out.extend(self.check_grace(now));
+                    }
+                    Phase::Attempt { .. } | Phase::Disabled => {}
+                }
+            }
+            Probe::Unknown(err) => {
+                self.last_error = Some(err);
+                // Never a reason to end a session: a live room stays "live" until the platform
+                // says otherwise, and a reconnect is the only way to find out.
+                if self.phase == Phase::Deciding {
+                    self.schedule_reconnect(now);
+                }
+            }
+        }
+        out
+    }
+
+    fn grace_poll(&self) -> Duration {
+        self.timing.poll_interval.min(GRACE_POLL)
+    }
+
+    fn check_grace(&mut self, now: Instant) -> Vec<Do> {
+        match self.phase {
+            Phase::Grace { since } if now.duration_since(since) >= self.timing.offline_grace => {
+                self.end_session(now);
+                vec![Do::EndSession]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn end_session(&mut self, now: Instant) {
+        self.in_session = false;
+        self.phase = Phase::Idle;
+        self.failures = 0;
+        self.next_poll = Some(now + self.timing.poll_interval);
+    }
+
+    fn schedule_reconnect(&mut self, now: Instant) {
+        // First reconnect is immediate (a CDN hiccup), then 1s, 2s, 4s ... capped.
+        let delay = match self.failures {
+            0 | 1 => Duration::ZERO,
+            n => Duration::from_secs(1 << (n - 2).min(5)).min(MAX_BACKOFF),
+        };
+        self.phase = Phase::Backoff { at: now + delay };
+    }
+
+    /// The supervisor opened a session (lock and slot taken).
+    pub fn on_session_started(&mut self, now: Instant) -> Vec<Do> {
+        self.in_session = true;
+        self.failures = 0;
+        self.phase = Phase::Attempt {
+            flowing: false,
+            started: now,
+        };
+        vec![Do::Connect]
+    }
+
+    /// The supervisor could not open a session.
+    pub fn on_blocked(&mut self, reason: String, elsewhere: bool, now: Instant) {
+        self.phase = Phase::Waiting { reason, elsewhere };
+        self.next_poll = Some(now + self.timing.poll_interval);
+    }
+
+    /// Bytes reached a file.
+    pub fn on_flowing(&mut self, now: Instant) -> Vec<Do> {
+        self.last_flow = Some(now);
+        let mut out = Vec::new();
+        if let Phase::Attempt { flowing, .. } = &mut self.phase {
+            *flowing = true;
+        }
+        if self.alerted_at.take().is_some() {
+            out.push(Do::Recovered);
+        }
+        self.last_error = None;
+        out
+    }
+
+    /// The running attempt ended (stream end, stall, error). `error` is `None` for a clean end.
+    pub fn on_attempt_ended(&mut self, error: Option<String>, now: Instant) -> Vec<Do> {
+        if let Phase::Attempt { flowing, started } = self.phase {
+            if flowing {
+                self.last_flow = Some(now);
+            }
+            let healthy = flowing && now.duration_since(started) >= HEALTHY_ATTEMPT;
+            self.failures = if healthy { 1 } else { self.failures + 1 };
+        }
+        if let Some(e) = error {
+            self.last_error = Some(e);
+        }
+        if !self.in_session {
+            return Vec::new();
+        }
+        self.phase = Phase::Deciding;
+        self.next_poll = Some(now);
+        vec![Do::Poll]
+    }
+
+    pub fn on_timer(&mut self, now: Instant) -> Vec<Do> {
+        let mut out = Vec::new();
+        if let Phase::Backoff { at } = self.phase {
+            if now >= at {
+                self.phase = Phase::Attempt {
+                    flowing: false,
+                    started: now,
+                };
+                out.push(Do::Connect);
+            }
+        }
+        if let Some(due) = self.alert_due() {
+            if now >= due {
+                self.alerted_at = Some(now);
+                out.push(Do::Alert(self.alert_reason()));
+            }
+        }
+        if !self.polling && self.may_poll() && self.next_poll.is_some_and(|t| now >= t) {
+            self.next_poll = None;
+            out.push(Do::Poll);
+        }
+        out
+    }
+
+    fn alert_reason(&self) -> String {
+        let what = match &self.phase {
+            Phase::Waiting { reason, .. } => format!("waiting: {reason}"),
+            _ => self
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "no bytes from the stream".into()),
+        };
+        format!(
+            "live but nothing written for {}: {what}",
+            crate::config::units::format_duration(self.timing.alert_after)
+        )
+    }
+
+    /// Operator asked for a poll now.
+    pub fn on_check_now(&mut self, now: Instant) -> Vec<Do> {
+        if self.phase == Phase::Disabled {
+            return Vec::new();
+        }
+        self.next_poll = Some(now);
+        self.on_timer(now)
+    }
+
+    /// Operator asked for a fresh start: drop the current attempt or skip the backoff.
+    pub fn on_restart(&mut self, now: Instant) -> Vec<Do> {
+        self.failures = 0;
+        match self.phase {
+            Phase::Attempt { .. } => vec![Do::StopAttempt],
+            Phase::Backoff { .. } => {
+                self.phase = Phase::Backoff { at: now };
+                self.on_timer(now)
+            }
+            _ => self.on_check_now(now),
+        }
+    }
+
+    /// The supervisor is stopping: no more steps, the session closes without `live_end`.
+    pub fn on_shutdown(&mut self) {
+        self.in_session = false;
+        self.phase = Phase::Disabled;
+        self.next_poll = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing() -> Timing {
+        Timing {
+            poll_interval: Duration::from_secs(30),
+            offline_grace: Duration::from_secs(60),
+            alert_after: Duration::from_secs(90),
+        }
+    }
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn live_room_is_recorded_and_ends_after_grace() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        assert_eq!(m.on_timer(t0), [Do::Poll]);
+        m.on_poll_started();
+        assert_eq!(m.on_poll(Probe::Live, t0), [Do::StartSession]);
+        assert_eq!(m.on_session_started(t0), [Do::Connect]);
+        assert!(m.on_flowing(t0 + s(1)).is_empty());
+        // Stream drops: poll at once, platform says still live, reconnect at once.
+        assert_eq!(
+            m.on_attempt_ended(Some("eof".into()), t0 + s(100)),
+            [Do::Poll]
+        );
+        assert!(m.on_poll(Probe::Live, t0 + s(100)).is_empty());
+        assert_eq!(m.on_timer(t0 + s(100)), [Do::Connect]);
+        // Stream ends for real: grace starts, session ends after 60s offline, not before.
+        assert_eq!(m.on_attempt_ended(None, t0 + s(200)), [Do::Poll]);
+        assert!(m.on_poll(Probe::Offline, t0 + s(200)).is_empty());
+        assert!(matches!(m.phase(), Phase::Grace { .. }));
+        assert_eq!(m.on_timer(t0 + s(210)), [Do::Poll]);
+        assert!(m.on_poll(Probe::Offline, t0 + s(210)).is_empty());
+        assert_eq!(m.on_timer(t0 + s(260)), [Do::Poll]);
+        assert_eq!(m.on_poll(Probe::Offline, t0 + s(260)), [Do::EndSession]);
+        assert!(!m.in_session());
+        assert_eq!(m.phase(), &Phase::Idle);
+    }
+
+    #[test]
+    fn a_short_drop_stays_in_the_same_session() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        m.on_attempt_ended(None, t0 + s(10));
+        m.on_poll(Probe::Offline, t0 + s(10));
+        m.on_timer(t0 + s(20));
+        assert_eq!(m.on_poll(Probe::Live, t0 + s(20)), [Do::Connect]);
+        assert!(m.in_session());
+    }
+
+    #[test]
+    fn unknown_never_ends_a_session() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        for n in 1..50 {
+            let now = t0 + s(n * 100);
+            m.on_attempt_ended(Some("reset".into()), now);
+            let out = m.on_poll(Probe::Unknown("HTTP 412".into()), now);
+            assert!(!out.contains(&Do::EndSession));
+            assert!(matches!(m.phase(), Phase::Backoff { .. }));
+            m.on_timer(now + s(60));
+        }
+        assert!(m.in_session());
+    }
+
+    #[test]
+    fn reconnect_backoff_grows_and_is_capped() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        let mut delays = Vec::new();
+        let mut now = t0;
+        for _ in 0..9 {
+            m.on_attempt_ended(Some("refused".into()), now);
+            m.on_poll(Probe::Live, now);
+            let Phase::Backoff { at } = *m.phase() else {
+                panic!()
+            };
+            delays.push(at.duration_since(now).as_secs());
+            now = at;
+            assert_eq!(m.on_timer(now).first(), Some(&Do::Connect));
+        }
+        assert_eq!(delays, [0, 1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+
+    #[test]
+    fn live_but_not_writing_raises_an_alert_then_recovers() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        m.on_attempt_ended(Some("HTTP 403 from the CDN".into()), t0 + s(5));
+        m.on_poll(Probe::Live, t0 + s(5));
+        assert_eq!(m.next_wakeup(), Some(t0 + s(5)));
+        m.on_timer(t0 + s(5));
+        // Attempting: no timed polls, only the alert clock.
+        assert_eq!(m.next_wakeup(), Some(t0 + s(90)));
+        let out = m.on_timer(t0 + s(90));
+        let Some(Do::Alert(reason)) = out.iter().find(|d| matches!(d, Do::Alert(_))) else {
+            panic!("no alert in {out:?}");
+        };
+        assert!(reason.contains("HTTP 403"), "{reason}");
+        assert!(m.is_alerting());
+        // Repeated, but not on every tick.
+        assert!(
+            !m.on_timer(t0 + s(91))
+                .iter()
+                .any(|d| matches!(d, Do::Alert(_)))
+        );
+        assert!(
+            m.on_timer(t0 + s(90) + REALERT)
+                .iter()
+                .any(|d| matches!(d, Do::Alert(_)))
+        );
+        assert_eq!(m.on_flowing(t0 + s(2000)), [Do::Recovered]);
+        assert!(!m.is_alerting());
+    }
+
+    #[test]
+    fn waiting_on_another_holder_is_not_an_alert_but_a_full_cap_is() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_blocked("held by pid 7 on a".into(), true, t0);
+        assert!(
+            m.on_timer(t0 + s(1000))
+                .iter()
+                .all(|d| !matches!(d, Do::Alert(_)))
+        );
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_blocked("max_recordings reached".into(), false, t0);
+        m.on_timer(t0 + s(30));
+        m.on_poll(Probe::Live, t0 + s(30));
+        m.on_blocked("max_recordings reached".into(), false, t0 + s(30));
+        assert!(
+            m.on_timer(t0 + s(90))
+                .iter()
+                .any(|d| matches!(d, Do::Alert(r) if r.contains("max_recordings")))
+        );
+    }
+
+    #[test]
+    fn disabled_rooms_do_nothing() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), false, t0);
+        assert_eq!(m.next_wakeup(), None);
+        assert!(m.on_timer(t0 + s(1000)).is_empty());
+        assert!(m.on_check_now(t0).is_empty());
+    }
+
+    #[test]
+    fn restart_stops_a_running_attempt_and_skips_backoff() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        assert_eq!(m.on_restart(t0 + s(1)), [Do::StopAttempt]);
+        let mut now = t0 + s(1);
+        for _ in 0..5 {
+            m.on_attempt_ended(Some("x".into()), now);
+            m.on_poll(Probe::Live, now);
+            let Phase::Backoff { at } = *m.phase() else {
+                panic!()
+            };
+            now = at;
+            m.on_timer(now);
+        }
+        m.on_attempt_ended(Some("x".into()), now);
+        m.on_poll(Probe::Live, now);
+        assert!(matches!(m.phase(), Phase::Backoff { at } if *at > now + s(5)));
+        assert_eq!(m.on_restart(now), [Do::Connect]);
+    }
+}

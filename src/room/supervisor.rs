@@ -1,0 +1,685 @@
+//! The async shell of a room: runs polls and recording attempts as child tasks, feeds what they
+//! report into the pure [`Machine`], and carries out the steps it returns. It owns the session:
+//! the room lock, the `max_recordings` slot, and the writer.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::lock::{Acquire, RoomLock};
+use super::state::{Do, Machine, Phase, Probe, Timing};
+use super::{RoomCmd, RoomDeps, RoomSnapshot, RoomState};
+use crate::config::RoomConfig;
+use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
+use crate::platform::{PlatformError, RoomKey, RoomSpec, RoomStatus};
+use crate::record::naming::NameFields;
+use crate::record::output::{OutputSpec, Progress, SegmentDone, SinkEvent};
+use crate::record::pull::PullEnd;
+use crate::record::sink::{Sink, SinkMsg};
+
+const POLL_TIMEOUT: Duration = Duration::from_secs(30);
+/// A room task that panicked is restarted after this pause.
+const PANIC_PAUSE: Duration = Duration::from_secs(5);
+/// How long a stopping room waits for its attempt to hand over its last bytes.
+const ATTEMPT_STOP: Duration = Duration::from_secs(5);
+
+/// A child task that is aborted if its owner is dropped (a panic, a stop).
+struct Child<T>(JoinHandle<T>);
+
+impl<T> Drop for Child<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Child<T> {
+    /// Waits for the task; an aborted or panicked task gives `None`.
+    async fn join(&mut self) -> Option<T> {
+        (&mut self.0).await.ok()
+    }
+}
+
+/// Awaits an optional child; pending forever when there is none (for `select!`).
+async fn next_of<T>(child: &mut Option<Child<T>>) -> Option<T> {
+    match child {
+        Some(c) => c.join().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct Session {
+    id: Uuid,
+    start: chrono::DateTime<chrono::FixedOffset>,
+    lock: RoomLock,
+    _slot: Option<OwnedSemaphorePermit>,
+    /// Taken when the session closes.
+    sink: Option<Sink>,
+    progress: Arc<Progress>,
+    events: mpsc::UnboundedReceiver<SinkEvent>,
+}
+
+impl Session {
+    fn reference(&self) -> SessionRef {
+        SessionRef {
+            id: self.id,
+            start: self.start,
+        }
+    }
+}
+
+struct Supervisor {
+    key: RoomKey,
+    cfg: RoomConfig,
+    deps: RoomDeps,
+    machine: Machine,
+    status: watch::Sender<RoomSnapshot>,
+    snap: RoomSnapshot,
+    poll: Option<Child<Result<RoomStatus, PlatformError>>>,
+    attempt: Option<(Child<PullEnd>, CancellationToken)>,
+    session: Option<Session>,
+    /// For the bitrate shown in status.
+    rate_sample: (Instant, u64),
+    /// Last logged poll error, so a failing API logs once per change, not once per poll.
+    logged_error: Option<String>,
+}
+
+pub(super) fn spawn(
+    key: RoomKey,
+    cfg: RoomConfig,
+    deps: RoomDeps,
+    mut cmds: mpsc::Receiver<RoomCmd>,
+    status: watch::Sender<RoomSnapshot>,
+    cancel: CancellationToken,
+) -> JoinHandle<()> {
+    let span = tracing::info_span!("room", key = %key);
+    tokio::spawn(
+        async move {
+            let mut cfg = cfg;
+            loop {
+                let sup = Supervisor::new(key.clone(), cfg.clone(), deps.clone(), status.clone());
+                let run = AssertUnwindSafe(sup.run(&mut cmds, &cancel, &mut cfg)).catch_unwind();
+                match run.await {
+                    Ok(()) => break,
+                    Err(_) => {
+                        // The panic hook logged the message and location. Everything the task
+                        // owned (lock, writer, children) was dropped while unwinding: files are
+                        // closed by their writer, the lock is free. Start over.
+                        tracing::error!(
+                            "room task panicked; restarting it in {}s",
+                            PANIC_PAUSE.as_secs()
+                        );
+                        tokio::select! {
+                            _ = cancel.cancelled() => break,
+                            _ = tokio::time::sleep(PANIC_PAUSE) => {}
+                        }
+                    }
+                }
+            }
+        }
+        .instrument(span),
+    )
+}
+
+fn timing(cfg: &RoomConfig) -> Timing {
+    Timing {
+        poll_interval: cfg.settings.poll_interval,
+        offline_grace: cfg.settings.offline_grace,
+        alert_after: cfg.settings.alert_after,
+    }
+}
+
+impl Supervisor {
+    fn new(
+        key: RoomKey,
+        cfg: RoomConfig,
+        deps: RoomDeps,
+        status: watch::Sender<RoomSnapshot>,
+    ) -> Self {
+        let now = Instant::now();
+        let mut snap = status.borrow().clone();
+        snap.session = None;
+        snap.file = None;
+        Self {
+            machine: Machine::new(timing(&cfg), cfg.enabled, now),
+            key,
+            cfg,
+            deps,
+            status,
+            snap,
+            poll: None,
+            attempt: None,
+            session: None,
+            rate_sample: (now, 0),
+            logged_error: None,
+        }
+    }
+
+    fn spec(&self) -> RoomSpec {
+        RoomSpec {
+            key: self.key.clone(),
+            url: self.cfg.url().to_string(),
+            quality: self.cfg.settings.quality.clone(),
+            formats: self.cfg.settings.formats.clone(),
+            cookie: self.cfg.settings.cookie.clone(),
+        }
+    }
+
+    fn room_ref(&self) -> RoomRef {
+        RoomRef {
+            key: self.key.to_string(),
+            platform: self.key.platform.to_string(),
+            id: self.key.id.clone(),
+            name: self.display_name(),
+            url: self.cfg.url().to_string(),
+            streamer: self.snap.streamer.clone(),
+            title: self.snap.title.clone(),
+        }
+    }
+
+    /// The room's name: configured, else the streamer's, else its id.
+    fn display_name(&self) -> String {
+        self.cfg
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| Some(self.snap.streamer.clone()).filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| self.key.id.clone())
+    }
+
+    async fn emit(&self, kind: EventType, f: impl FnOnce(Event) -> Event) {
+        let session = self.session.as_ref().map(Session::reference);
+        let event = f(Event::new(kind, Some(self.room_ref())).with_session(session));
+        self.deps.events.emit(event).await;
+    }
+
+    async fn run(
+        mut self,
+        cmds: &mut mpsc::Receiver<RoomCmd>,
+        cancel: &CancellationToken,
+        cfg_out: &mut RoomConfig,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.publish();
+        loop {
+            let wake = self.machine.next_wakeup();
+            let mut steps = Vec::new();
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                cmd = cmds.recv() => match cmd {
+                    Some(cmd) => steps = self.on_command(cmd, cfg_out),
+                    None => break,
+                },
+                ev = async {
+                    match self.session.as_mut() {
+                        Some(s) => s.events.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => if let Some(ev) = ev {
+                    steps = self.on_sink_event(ev).await;
+                },
+                end = async {
+                    match self.attempt.as_mut() {
+                        Some((c, _)) => c.join().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.attempt = None;
+                    let end = end.unwrap_or_else(|| PullEnd::Broken("the recording task stopped unexpectedly".into()));
+                    steps = self.on_attempt_end(end);
+                }
+                res = next_of(&mut self.poll) => {
+                    self.poll = None;
+                    let res = res.unwrap_or_else(|| Err(PlatformError::Network("the status check stopped unexpectedly".into())));
+                    steps = self.on_poll(res).await;
+                }
+                _ = sleep_until(wake) => steps = self.machine.on_timer(Instant::now()),
+                _ = tick.tick(), if self.session.is_some() => self.sample_rate(),
+            }
+            self.execute(steps).await;
+            self.publish();
+        }
+        self.shutdown().await;
+    }
+
+    fn on_command(&mut self, cmd: RoomCmd, cfg_out: &mut RoomConfig) -> Vec<Do> {
+        let now = Instant::now();
+        match cmd {
+            RoomCmd::CheckNow => {
+                tracing::info!("check requested");
+                self.machine.on_check_now(now)
+            }
+            RoomCmd::Restart => {
+                tracing::info!("restart requested");
+                self.machine.on_restart(now)
+            }
+            RoomCmd::Split => {
+                if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
+                    tracing::info!("split requested");
+                    let _ = sink.sender().try_send(SinkMsg::Split);
+                }
+                Vec::new()
+            }
+            RoomCmd::Reconfigure(cfg) => {
+                tracing::info!("settings updated; they apply from the next segment");
+                self.machine.set_timing(timing(&cfg));
+                self.cfg = *cfg;
+                *cfg_out = self.cfg.clone();
+                Vec::new()
+            }
+        }
+    }
+
+    async fn on_poll(&mut self, res: Result<RoomStatus, PlatformError>) -> Vec<Do> {
+        let now = Instant::now();
+        let probe = match res {
+            Ok(status) => {
+                self.logged_error = None;
+                self.update_meta(&status);
+                if status.live {
+                    Probe::Live
+                } else {
+                    Probe::Offline
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                if self.logged_error.as_deref() != Some(&text) {
+                    tracing::warn!("status check failed: {text}");
+                    self.logged_error = Some(text.clone());
+                } else {
+                    tracing::debug!("status check failed again: {text}");
+                }
+                self.snap.last_error = Some(text.clone());
+                match e {
+                    // A fact about the room: keep watching it, but it is not live.
+                    PlatformError::NotFound(_) => Probe::Offline,
+                    _ => Probe::Unknown(text),
+                }
+            }
+        };
+        self.machine.on_poll(probe, now)
+    }
+
+    fn update_meta(&mut self, status: &RoomStatus) {
+        let changed = (!status.title.is_empty() && status.title != self.snap.title)
+            || (!status.streamer.is_empty() && status.streamer != self.snap.streamer);
+        if !status.title.is_empty() {
+            self.snap.title = status.title.clone();
+        }
+        if !status.streamer.is_empty() {
+            self.snap.streamer = status.streamer.clone();
+        }
+        if changed {
+            if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
+                let _ = sink.sender().try_send(SinkMsg::Meta {
+                    title: self.snap.title.clone(),
+                    streamer: self.snap.streamer.clone(),
+                });
+            }
+        }
+    }
+
+    fn on_attempt_end(&mut self, end: PullEnd) -> Vec<Do> {
+        match end.error() {
+            Some(e) => {
+                tracing::info!("stream ended: {e}");
+                self.snap.last_error = Some(e);
+            }
+            None => tracing::info!("stream ended"),
+        }
+        self.snap.bitrate_kbps = 0.0;
+        self.machine.on_attempt_ended(end.error(), Instant::now())
+    }
+
+    async fn on_sink_event(&mut self, ev: SinkEvent) -> Vec<Do> {
+        match ev {
+            SinkEvent::Flowing => return self.machine.on_flowing(Instant::now()),
+            SinkEvent::Opened { index, part } => {
+                if let Some(s) = self.session.as_mut() {
+                    s.lock.set_part(Some(&part));
+                }
+                self.snap.file = Some(part.clone());
+                let start = crate::event::now();
+                self.emit(EventType::SegmentStart, |e| {
+                    e.with_segment(SegmentRef {
+                        path: part,
+                        index,
+                        bytes: 0,
+                        duration_s: 0.0,
+                        start,
+                        end: start,
+                        recovered: false,
+                    })
+                })
+                .await;
+            }
+            SinkEvent::Closed(done) => self.segment_complete(done).await,
+            SinkEvent::Reconnect(reason) => {
+                tracing::warn!("reconnecting: {reason}");
+                self.snap.last_error = Some(reason);
+                self.stop_attempt();
+            }
+            SinkEvent::Failed(err) => {
+                let text = err.to_string();
+                self.snap.last_error = Some(text.clone());
+                if err.is_disk() {
+                    self.emit(EventType::DiskLow, |e| e.with_error(text)).await;
+                }
+                self.stop_attempt();
+            }
+        }
+        Vec::new()
+    }
+
+    async fn segment_complete(&mut self, done: SegmentDone) {
+        if let Some(s) = self.session.as_mut() {
+            s.lock.set_part(None);
+        }
+        self.snap.file = None;
+        self.snap.segments += 1;
+        self.emit(EventType::SegmentComplete, |e| {
+            e.with_segment(SegmentRef {
+                path: done.path,
+                index: done.index,
+                bytes: done.bytes,
+                duration_s: done.duration_s,
+                start: done.start,
+                end: done.end,
+                recovered: false,
+            })
+        })
+        .await;
+    }
+
+    fn stop_attempt(&mut self) {
+        if let Some((_, cancel)) = &self.attempt {
+            cancel.cancel();
+        }
+    }
+
+    async fn execute(&mut self, steps: Vec<Do>) {
+        let mut queue: VecDeque<Do> = steps.into();
+        while let Some(step) = queue.pop_front() {
+            match step {
+                Do::Poll => self.start_poll(),
+                Do::StartSession => queue.extend(self.start_session().await),
+                Do::Connect => self.connect(),
+                Do::StopAttempt => self.stop_attempt(),
+                Do::EndSession => self.end_session(true).await,
+                Do::Alert(reason) => {
+                    tracing::warn!("ALERT {reason}");
+                    self.emit(EventType::RecordingFailed, |e| e.with_error(reason))
+                        .await;
+                }
+                Do::Recovered => {
+                    tracing::info!("recording recovered: bytes are flowing again");
+                    self.emit(EventType::RecordingRecovered, |e| e).await;
+                }
+            }
+        }
+    }
+
+    fn start_poll(&mut self) {
+        if self.poll.is_some() {
+            return;
+        }
+        self.machine.on_poll_started();
+        let platform = self.deps.platform.clone();
+        let spec = self.spec();
+        self.poll = Some(Child(tokio::spawn(
+            async move {
+                match tokio::time::timeout(POLL_TIMEOUT, platform.status(&spec)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(PlatformError::Network("status check timed out".into())),
+                }
+            }
+            .in_current_span(),
+        )));
+    }
+
+    async fn start_session(&mut self) -> Vec<Do> {
+        let now = Instant::now();
+        let id = Uuid::new_v4();
+        let lock = match RoomLock::try_acquire(&self.deps.lock_dir, &self.key, &id.to_string()) {
+            Ok(Acquire::Held(lock)) => lock,
+            Ok(Acquire::Busy(holder)) => {
+                let reason = format!("recorded by {}", holder.describe());
+                tracing::info!("live, {reason}; waiting");
+                self.machine.on_blocked(reason, true, now);
+                return Vec::new();
+            }
+            Err(e) => {
+                tracing::error!("live, but cannot take the room lock: {e}");
+                self.snap.last_error = Some(e.to_string());
+                self.machine.on_blocked(
+                    format!("cannot take the room lock: {}", e.source),
+                    false,
+                    now,
+                );
+                return Vec::new();
+            }
+        };
+        let slot = match &self.deps.slots {
+            None => None,
+            Some(sem) => match sem.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    drop(lock);
+                    tracing::info!("live, but max_recordings is reached; waiting");
+                    self.machine.on_blocked(
+                        "max_recordings reached on this instance".into(),
+                        false,
+                        now,
+                    );
+                    return Vec::new();
+                }
+            },
+        };
+        let start = crate::event::now();
+        let fields = NameFields {
+            platform: self.key.platform.to_string(),
+            id: self.key.id.clone(),
+            key: self.key.to_string(),
+            name: self.display_name(),
+            streamer: Some(self.snap.streamer.clone())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| self.display_name()),
+            title: self.snap.title.clone(),
+            session: id.to_string(),
+            session_start: start,
+        };
+        let spec = OutputSpec {
+            output_dir: self.deps.output_dir.clone(),
+            template: self.cfg.settings.filename.clone(),
+            min_free_space: self.deps.min_free_space,
+            fields,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let progress = Arc::new(Progress::default());
+        let sink = Sink::spawn(spec, tx, progress.clone());
+        self.session = Some(Session {
+            id,
+            start,
+            lock,
+            _slot: slot,
+            sink: Some(sink),
+            progress,
+            events: rx,
+        });
+        self.snap.session = self.session.as_ref().map(Session::reference);
+        self.snap.segments = 0;
+        self.snap.bytes = 0;
+        self.rate_sample = (Instant::now(), 0);
+        tracing::info!(session = %id, "live: session started");
+        self.emit(EventType::LiveStart, |e| e).await;
+        self.machine.on_session_started(now)
+    }
+
+    fn connect(&mut self) {
+        self.stop_attempt();
+        let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) else {
+            return;
+        };
+        let cancel = CancellationToken::new();
+        let task = crate::record::attempt(
+            self.deps.platform.clone(),
+            self.spec(),
+            self.deps.client.clone(),
+            sink.sender(),
+            self.cfg.settings.stall_timeout,
+            cancel.clone(),
+        );
+        tracing::debug!("connecting");
+        self.attempt = Some((Child(tokio::spawn(task.in_current_span())), cancel));
+    }
+
+    /// Closes the session: the attempt stops, the writer closes and renames the last file, the
+    /// lock is released. `ended` raises `live_end` (not on daemon shutdown: the live goes on).
+    async fn end_session(&mut self, ended: bool) {
+        if let Some((mut child, cancel)) = self.attempt.take() {
+            cancel.cancel();
+            if tokio::time::timeout(ATTEMPT_STOP, child.join())
+                .await
+                .is_err()
+            {
+                tracing::warn!("the stream did not stop in time; closing the file anyway");
+            }
+        }
+        let Some(sink) = self.session.as_mut().and_then(|s| s.sink.take()) else {
+            return;
+        };
+        sink.close().await;
+        // The writer's last events (the final segment) arrive after it closed.
+        let mut tail = Vec::new();
+        if let Some(s) = self.session.as_mut() {
+            while let Ok(ev) = s.events.try_recv() {
+                tail.push(ev);
+            }
+        }
+        for ev in tail {
+            if let SinkEvent::Closed(done) = ev {
+                self.segment_complete(done).await;
+            }
+        }
+        if ended {
+            tracing::info!("offline: session ended");
+            self.emit(EventType::LiveEnd, |e| e).await;
+        }
+        self.session = None;
+        self.snap.session = None;
+        self.snap.file = None;
+        self.snap.bitrate_kbps = 0.0;
+    }
+
+    async fn shutdown(&mut self) {
+        self.machine.on_shutdown();
+        self.poll = None;
+        if self.session.is_some() {
+            tracing::info!("stopping: closing the open segment");
+        }
+        self.end_session(false).await;
+        self.publish();
+    }
+
+    fn sample_rate(&mut self) {
+        let Some(s) = &self.session else { return };
+        let bytes = s.progress.session_bytes.load(Ordering::Relaxed);
+        let now = Instant::now();
+        let dt = now.duration_since(self.rate_sample.0).as_secs_f64();
+        if dt > 0.5 {
+            self.snap.bitrate_kbps =
+                (bytes.saturating_sub(self.rate_sample.1)) as f64 * 8.0 / 1000.0 / dt;
+            self.rate_sample = (now, bytes);
+        }
+    }
+
+    /// Publishes the status, logging state changes with their reason.
+    fn publish(&mut self) {
+        let (state, detail) = self.state();
+        if let Some(s) = &self.session {
+            self.snap.bytes = s.progress.session_bytes.load(Ordering::Relaxed);
+            self.snap.segment_bytes = s.progress.segment_bytes.load(Ordering::Relaxed);
+        }
+        if state != self.snap.state || detail != self.snap.detail {
+            if state != self.snap.state {
+                let why = detail
+                    .clone()
+                    .or_else(|| self.snap.last_error.clone())
+                    .unwrap_or_default();
+                tracing::info!(
+                    from = self.snap.state.as_str(),
+                    to = state.as_str(),
+                    "state changed{}{why}",
+                    if why.is_empty() { "" } else { ": " }
+                );
+                self.snap.since = crate::event::now();
+            }
+            self.snap.state = state;
+            self.snap.detail = detail;
+        }
+        if state == RoomState::Recording {
+            self.snap.last_error = None;
+        }
+        let snap = self.snap.clone();
+        self.status.send_replace(snap);
+    }
+
+    fn state(&self) -> (RoomState, Option<String>) {
+        let failing = self.machine.is_alerting();
+        match self.machine.phase() {
+            Phase::Disabled if self.cfg.enabled => (RoomState::Idle, Some("stopping".into())),
+            Phase::Disabled => (RoomState::Disabled, None),
+            Phase::Idle => (RoomState::Idle, None),
+            Phase::Waiting { reason, elsewhere } => {
+                if failing && !elsewhere {
+                    (RoomState::Failing, Some(reason.clone()))
+                } else {
+                    (RoomState::Waiting, Some(reason.clone()))
+                }
+            }
+            Phase::Attempt { flowing: true, .. } => (RoomState::Recording, None),
+            Phase::Attempt { .. } | Phase::Deciding | Phase::Backoff { .. } => {
+                if failing {
+                    (
+                        RoomState::Failing,
+                        Some("live, but nothing is being written".into()),
+                    )
+                } else {
+                    (RoomState::Live, Some("connecting".into()))
+                }
+            }
+            Phase::Grace { since } => {
+                let left = self
+                    .cfg
+                    .settings
+                    .offline_grace
+                    .saturating_sub(since.elapsed());
+                (
+                    RoomState::Idle,
+                    Some(format!(
+                        "offline; the session ends in {}s unless the live resumes",
+                        left.as_secs()
+                    )),
+                )
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,208 @@
+//! `{field}` / `{field:FMT}` templates, used for file names and hook arguments.
+//!
+//! A template is parsed and checked once, when the config loads, so a typo in a field name or a
+//! broken time format is a `liverec check` error instead of a surprise at the first segment.
+
+use std::fmt::Write;
+
+use chrono::format::{Item, StrftimeItems};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Field {
+        name: String,
+        format: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    source: String,
+    pieces: Vec<Piece>,
+}
+
+/// Default chrono format when a time field is written without one (`{start}`).
+pub const DEFAULT_TIME_FORMAT: &str = "%Y%m%d-%H%M%S";
+
+impl Template {
+    /// Parses `text`. `fields` are the plain placeholders allowed; `time_fields` also accept a
+    /// chrono format after a colon. `{{` and `}}` are literal braces.
+    pub fn parse(text: &str, fields: &[&str], time_fields: &[&str]) -> Result<Self, String> {
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '{' if chars.peek().map(|p| p.1) == Some('{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek().map(|p| p.1) == Some('}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '}' => {
+                    return Err(format!(
+                        "unmatched '}}' at byte {at} (write '}}}}' for a literal brace)"
+                    ));
+                }
+                '{' => {
+                    let rest = &text[at + 1..];
+                    let end = rest.find('}').ok_or_else(|| {
+                        format!("unclosed '{{' at byte {at} (write '{{{{' for a literal brace)")
+                    })?;
+                    let inner = &rest[..end];
+                    for _ in 0..inner.chars().count() + 1 {
+                        chars.next();
+                    }
+                    let (name, format) = match inner.split_once(':') {
+                        Some((n, f)) => (n.trim(), Some(f.to_string())),
+                        None => (inner.trim(), None),
+                    };
+                    let is_time = time_fields.contains(&name);
+                    if !is_time && !fields.contains(&name) {
+                        let mut known: Vec<String> =
+                            fields.iter().map(|f| format!("{{{f}}}")).collect();
+                        known.extend(time_fields.iter().map(|f| format!("{{{f}:FMT}}")));
+                        return Err(format!(
+                            "unknown placeholder {{{name}}} (known: {})",
+                            known.join(" ")
+                        ));
+                    }
+                    if let Some(f) = &format {
+                        if !is_time {
+                            return Err(format!("placeholder {{{name}}} takes no format"));
+                        }
+                        check_time_format(f)?;
+                    }
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                    }
+                    pieces.push(Piece::Field {
+                        name: name.to_string(),
+                        format: format.or_else(|| is_time.then(|| DEFAULT_TIME_FORMAT.into())),
+                    });
+                }
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
+        }
+        Ok(Self {
+            source: text.to_string(),
+            pieces,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Renders the template. `value(name, format)` gives each field's text; literal text is kept
+    /// as written.
+    pub fn render(&self, mut value: impl FnMut(&str, Option<&str>) -> String) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field { name, format } => out.push_str(&value(name, format.as_deref())),
+            }
+        }
+        out
+    }
+
+    /// The literal (non-placeholder) parts, for checks such as "no `..` path component".
+    pub fn literals(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Text(t) => Some(t.as_str()),
+            Piece::Field { .. } => None,
+        })
+    }
+}
+
+fn check_time_format(f: &str) -> Result<(), String> {
+    if StrftimeItems::new(f).any(|item| matches!(item, Item::Error)) {
+        return Err(format!(
+            "{f:?} is not a valid time format (see chrono's strftime, e.g. \"%Y-%m-%d\")"
+        ));
+    }
+    Ok(())
+}
+
+/// Formats a time with a format already checked by [`Template::parse`]; never panics.
+pub fn format_time<Tz: chrono::TimeZone>(t: &chrono::DateTime<Tz>, format: &str) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let mut out = String::new();
+    if write!(out, "{}", t.format(format)).is_err() {
+        out.clear();
+        let _ = write!(out, "{}", t.format(DEFAULT_TIME_FORMAT));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F: &[&str] = &["name", "title"];
+    const T: &[&str] = &["start"];
+
+    #[test]
+    fn renders_fields_and_literals() {
+        let t = Template::parse("{name}/{start:%Y}_{title}{{x}}", F, T).unwrap();
+        let out = t.render(|n, f| format!("<{n}:{}>", f.unwrap_or("-")));
+        assert_eq!(out, "<name:->/<start:%Y>_<title:->{x}");
+        assert_eq!(t.literals().collect::<Vec<_>>(), ["/", "_", "{x}"]);
+    }
+
+    #[test]
+    fn time_fields_default_their_format() {
+        let t = Template::parse("{start}", F, T).unwrap();
+        assert_eq!(t.render(|_, f| f.unwrap().to_string()), DEFAULT_TIME_FORMAT);
+    }
+
+    #[test]
+    fn errors_are_specific() {
+        assert!(
+            Template::parse("{nme}", F, T)
+                .unwrap_err()
+                .contains("unknown placeholder {nme}")
+        );
+        assert!(
+            Template::parse("{name:%Y}", F, T)
+                .unwrap_err()
+                .contains("takes no format")
+        );
+        assert!(
+            Template::parse("{start:%Q}", F, T)
+                .unwrap_err()
+                .contains("not a valid time format")
+        );
+        assert!(
+            Template::parse("{name", F, T)
+                .unwrap_err()
+                .contains("unclosed")
+        );
+        assert!(
+            Template::parse("a}b", F, T)
+                .unwrap_err()
+                .contains("unmatched")
+        );
+    }
+
+    #[test]
+    fn unicode_inside_braces_is_skipped_correctly() {
+        let t = Template::parse("{start:%Y年}x", F, T).unwrap();
+        assert_eq!(t.render(|_, _| "Y".into()), "Yx");
+    }
+
+    #[test]
+    fn format_time_never_panics() {
+        let t = chrono::Local::now();
+        assert_eq!(format_time(&t, "%Y").len(), 4);
+    }
+}
