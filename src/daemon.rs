@@ -312,6 +312,14 @@ async fn log_events(mut rx: mpsc::Receiver<Event>) {
             .as_ref()
             .map(|s| s.path.display().to_string())
             .unwrap_or_default();
-        tracing::info!(target: "liverec::event", room, "{} {path}{}", e.kind, e.error.as_deref().map(|x| format!(" ({x})")).unwrap_or_default());
+        tracing::info!(
+            room,
+            "event {} {path}{}",
+            e.kind,
+            e.error
+                .as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default()
+        );
     }
 }

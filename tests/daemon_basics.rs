@@ -1,0 +1,462 @@
+//! The daemon end to end: the real binary records from a local stream server.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::daemon::{Daemon, config, files, wait_until};
+use support::flv;
+use support::server::{Answer, StreamServer};
+
+/// The audio/video frames of a byte stream, without decoder configurations or metadata (which a
+/// recorder may legitimately repeat at the start of each file).
+fn frames(data: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    flv::walk_lenient(data)
+        .into_iter()
+        .filter(|t| t.is_frame())
+        .map(|t| (t.kind, t.body))
+        .collect()
+}
+
+fn recorded_frames(files: &[std::path::PathBuf]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    for f in files {
+        let data = std::fs::read(f).unwrap();
+        flv::walk(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        out.extend(frames(&data));
+    }
+    out
+}
+
+fn room(name: &str, url: &str) -> String {
+    format!("[[rooms]]\nname = \"{name}\"\nurl = \"{url}\"\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_a_live_and_renames_the_file_when_it_ends() {
+    let server = StreamServer::start().await;
+    // 20x real time: quick, yet paced like a live stream (a status check that reads the first
+    // bytes and hangs up must not be mistaken for the whole live).
+    let mut answer = Answer::flv("flv_640x360_20s.flv", 20.0, 1);
+    if let Answer::Flv { offline_after, .. } = &mut answer {
+        *offline_after = true;
+    }
+    server.set("live/a.flv", answer);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "a",
+        &config(dir.path(), &room("a", &server.url("live/a.flv")), ""),
+    );
+    assert!(
+        d.wait_log("offline: session ended", Duration::from_secs(30))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    let rec = dir.path().join("rec");
+    assert!(
+        files(&rec, ".part").is_empty(),
+        "a .part was left: {:?}",
+        files(&rec, "")
+    );
+    let done = files(&rec, ".flv");
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    assert!(done[0].starts_with(rec.join("a")));
+    let served = server
+        .bodies("live/a.flv")
+        .into_iter()
+        .max_by_key(Vec::len)
+        .unwrap();
+    assert_eq!(served.len(), flv::fixture("flv_640x360_20s.flv").len());
+    let got = recorded_frames(&done);
+    let want = frames(&served);
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "every served frame must be recorded once"
+    );
+    assert!(got == want, "recorded frames differ from the served ones");
+    let log = d.log_text();
+    for line in [
+        "live: session started",
+        "segment complete",
+        "offline: session ended",
+        "event live_start",
+        "event segment_complete",
+        "event live_end",
+    ] {
+        assert!(log.contains(line), "missing {line:?} in log:\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_and_renames_the_open_segment() {
+    let server = StreamServer::start().await;
+    server.set("live/b.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start(
+        dir.path(),
+        "b",
+        &config(dir.path(), &room("b", &server.url("live/b.flv")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let grown = wait_until(Duration::from_secs(20), || {
+        files(&rec, ".part").first().is_some_and(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len() > 300_000)
+                .unwrap_or(false)
+        })
+    })
+    .await;
+    assert!(grown, "no growing .part: {}", d.log_text());
+    d.signal(libc::SIGTERM);
+    let status = d
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .expect("daemon must stop within shutdown_timeout");
+    assert!(status.success(), "exit status {status}: {}", d.log_text());
+    assert!(files(&rec, ".part").is_empty(), "{:?}", files(&rec, ""));
+    let done = files(&rec, ".flv");
+    assert_eq!(done.len(), 1);
+    let got = recorded_frames(&done);
+    let served = server
+        .bodies("live/b.flv")
+        .into_iter()
+        .max_by_key(Vec::len)
+        .unwrap();
+    let want = frames(&served);
+    assert!(got.len() > 100);
+    assert!(
+        want.starts_with(&got),
+        "the recording must be exactly the start of what was served"
+    );
+    assert!(d.log_text().contains("SIGTERM: stopping"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_room_listed_twice_is_recorded_once() {
+    let server = StreamServer::start().await;
+    server.set("live/c.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url("live/c.flv");
+    // The same URL in a second spelling (scheme and host case) is the same room.
+    let other = url.replace("http://127.0.0.1", "HTTP://127.0.0.1");
+    let rooms = format!("{}{}", room("c", &url), room("c2", &other));
+    let mut d = Daemon::start(dir.path(), "c", &config(dir.path(), &rooms, ""));
+    let rec = dir.path().join("rec");
+    assert!(
+        wait_until(Duration::from_secs(20), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        d.log_text().contains("rooms[1]") && d.log_text().contains("same room as rooms[0]"),
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        !rec.join("c2").exists(),
+        "the duplicate entry must not record"
+    );
+    assert_eq!(files(&rec, ".part").len(), 1);
+
+    // kill -9 mid-recording leaves a .part; the next start repairs and renames it.
+    d.kill9();
+    let parts = files(&rec, ".part");
+    assert_eq!(parts.len(), 1);
+    let left = std::fs::metadata(&parts[0]).unwrap().len();
+    assert!(left > 0);
+    server.set("live/c.flv", Answer::Offline);
+    let d2 = Daemon::start_file(&d.config, "c-restart");
+    assert!(
+        d2.wait_log("recovered a segment", Duration::from_secs(20))
+            .await,
+        "{}",
+        d2.log_text()
+    );
+    assert!(files(&rec, ".part").is_empty(), "{:?}", files(&rec, ""));
+    let done = files(&rec, ".flv");
+    assert_eq!(done.len(), 1);
+    flv::walk(&std::fs::read(&done[0]).unwrap()).expect("the recovered file is whole FLV");
+    assert!(d2.log_text().contains("event segment_complete"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_sharing_a_lock_dir_never_record_a_room_twice() {
+    let server = StreamServer::start().await;
+    let names: Vec<String> = (0..5).map(|i| format!("r{i}")).collect();
+    let mut rooms = String::new();
+    for n in &names {
+        server.set(
+            &format!("live/{n}.flv"),
+            Answer::flv("flv_640x360_20s.flv", 1.0, 0),
+        );
+        rooms.push_str(&room(n, &server.url(&format!("live/{n}.flv"))));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let locks = dir.path().join("locks");
+    let poll = Duration::from_secs(2);
+    let mk = |sub: &str| {
+        let base = dir.path().join(sub);
+        std::fs::create_dir_all(&base).unwrap();
+        let extra = format!("lock_dir = \"{}\"\npoll_interval = \"2s\"", locks.display());
+        Daemon::start(
+            &base,
+            sub,
+            &config(&base, &rooms, &extra).replace("poll_interval = \"1s\"\n", ""),
+        )
+    };
+    let mut a = mk("a");
+    let mut b = mk("b");
+    let rec_a = dir.path().join("a/rec");
+    let rec_b = dir.path().join("b/rec");
+    let recording = |rec: &std::path::Path, n: &str| !files(&rec.join(n), ".part").is_empty();
+
+    // Every room gets recorded, and at no sampled moment by both daemons.
+    let started = Instant::now();
+    let mut all_seen = false;
+    while started.elapsed() < Duration::from_secs(12) {
+        for n in &names {
+            assert!(
+                !(recording(&rec_a, n) && recording(&rec_b, n)),
+                "room {n} is recorded by both daemons"
+            );
+        }
+        all_seen = names
+            .iter()
+            .all(|n| recording(&rec_a, n) || recording(&rec_b, n));
+        if all_seen && started.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        all_seen,
+        "not every room is recorded:\nA:\n{}\nB:\n{}",
+        a.log_text(),
+        b.log_text()
+    );
+
+    // Kill -9 whichever daemon holds more rooms; the other must take them over.
+    let count = |rec: &std::path::Path| names.iter().filter(|n| recording(rec, n)).count();
+    let (victim, survivor, rec_v, rec_s) = if count(&rec_a) >= count(&rec_b) {
+        (&mut a, &b, &rec_a, &rec_b)
+    } else {
+        (&mut b, &a, &rec_b, &rec_a)
+    };
+    let taken: Vec<&String> = names.iter().filter(|n| recording(rec_v, n)).collect();
+    assert!(!taken.is_empty());
+    assert!(
+        survivor.log_text().contains("recorded by pid"),
+        "the waiting daemon must report who holds the room"
+    );
+    victim.kill9();
+    let killed = Instant::now();
+    let took_over = wait_until(poll * 2 + Duration::from_millis(1500), || {
+        taken.iter().all(|n| recording(rec_s, n))
+    })
+    .await;
+    assert!(
+        took_over,
+        "the survivor did not take the rooms within two poll intervals ({:?}):\n{}",
+        killed.elapsed(),
+        survivor.log_text()
+    );
+    for n in &names {
+        assert!(
+            recording(rec_s, n),
+            "room {n} not recorded after the takeover"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_answers_html_or_404_records_nothing() {
+    let server = StreamServer::start().await;
+    server.set("live/html.flv", Answer::Html);
+    server.set("live/gone.flv", Answer::Offline);
+    let dir = tempfile::tempdir().unwrap();
+    let rooms = format!(
+        "{}{}",
+        room("html", &server.url("live/html.flv")),
+        room("gone", &server.url("live/gone.flv"))
+    );
+    let d = Daemon::start(dir.path(), "h", &config(dir.path(), &rooms, ""));
+    assert!(
+        d.wait_log("is not FLV", Duration::from_secs(15)).await,
+        "{}",
+        d.log_text()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        files(&dir.path().join("rec"), "").is_empty(),
+        "nothing may be written"
+    );
+    let log = d.log_text();
+    assert!(
+        log.contains("text/html"),
+        "the log must say what came back:\n{log}"
+    );
+    // The HTML error is logged once, not once per poll.
+    let warned = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("is not FLV"))
+        .count();
+    assert_eq!(warned, 1, "{log}");
+    assert!(
+        server
+            .stats("live/gone.flv")
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 2,
+        "offline rooms keep being polled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_reset_mid_body_keeps_what_arrived_and_reconnects() {
+    let server = StreamServer::start().await;
+    let mut answer = Answer::flv("flv_640x360_20s.flv", 0.0, 1);
+    if let Answer::Flv { cut_after, .. } = &mut answer {
+        *cut_after = Some(1_000_000);
+    }
+    server.set("live/r.flv", answer);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "r",
+        &config(dir.path(), &room("r", &server.url("live/r.flv")), ""),
+    );
+    let rec = dir.path().join("rec");
+    // Each cut connection becomes its own finished file; the daemon keeps reconnecting.
+    assert!(
+        wait_until(Duration::from_secs(20), || files(&rec, ".flv").len() >= 2).await,
+        "{}",
+        d.log_text()
+    );
+    for f in files(&rec, ".flv") {
+        let data = std::fs::read(&f).unwrap();
+        let tags = flv::walk(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(tags.len() > 100);
+    }
+    assert!(
+        d.log_text().contains("stream ended: connection broke"),
+        "{}",
+        d.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_disk_space_opens_no_file_and_says_why() {
+    let server = StreamServer::start().await;
+    server.set("live/d.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &room("d", &server.url("live/d.flv")), "")
+        .replace("min_free_space = \"0B\"", "min_free_space = \"900TB\"");
+    let d = Daemon::start(dir.path(), "d", &cfg);
+    assert!(
+        d.wait_log("not writing until space returns", Duration::from_secs(15))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    assert!(d.wait_log("event disk_low", Duration::from_secs(5)).await);
+    assert!(files(&dir.path().join("rec"), ".part").is_empty());
+}
+
+#[test]
+fn check_reports_every_mistake_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"poll_interval = 30
+segment_size = "4 gigs"
+[[rooms]]
+url = "https://live.bilibili.com/21452505"
+[[rooms]]
+url = "https://example.com/not-a-stream"
+[[rooms]]
+url = "https://live.douyin.com/742345678901"
+segment_duration = "1hour"
+colour = "blue"
+"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(support::daemon::bin())
+        .args(["check", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "bad.toml:1: poll_interval: expected a duration",
+        r#"bad.toml:2: segment_size: "4 gigs" is not a size (try "4GiB")"#,
+        "bad.toml:6: rooms[1].url: no platform knows",
+        r#"bad.toml:9: rooms[2].segment_duration: "1hour" is not a duration (try "1h")"#,
+        "bad.toml:10: rooms[2].colour: unknown key",
+        "has 5 problem(s)",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+    // `run` refuses the same config the same way, before touching anything.
+    let out = std::process::Command::new(support::daemon::bin())
+        .args(["run", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("recordings").exists());
+}
+
+#[test]
+fn check_prints_the_effective_settings_of_a_valid_config() {
+    let out = std::process::Command::new(support::daemon::bin())
+        .args(["check", "-c"])
+        .arg(format!(
+            "{}/recorder.toml.example",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "valid",
+        "bilibili:",
+        "douyin:",
+        "direct:",
+        "segment_duration",
+        "poll_interval",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_lock_dir_is_a_clear_start_up_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("locks");
+    std::fs::write(&not_a_dir, b"a file").unwrap();
+    let extra = format!("lock_dir = \"{}\"", not_a_dir.display());
+    let mut d = Daemon::start(dir.path(), "l", &config(dir.path(), "", &extra));
+    let status = d
+        .wait_exit(Duration::from_secs(10))
+        .await
+        .expect("must exit");
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        d.log_text()
+            .contains(&format!("lock_dir {}", not_a_dir.display())),
+        "{}",
+        d.log_text()
+    );
+}

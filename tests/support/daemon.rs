@@ -1,0 +1,149 @@
+//! Runs the real `liverec` binary as a user would, with its log captured to a file.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_liverec")
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Daemon {
+    child: Child,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Writes `config` into `dir/<name>.toml` and starts `liverec run` on it.
+    pub fn start(dir: &Path, name: &str, config: &str) -> Self {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, config).unwrap();
+        Self::start_file(&path, name)
+    }
+
+    pub fn start_file(config: &Path, name: &str) -> Self {
+        let dir = config.parent().unwrap();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let log = dir.join(format!("{name}-{n}.log"));
+        let child = Command::new(bin())
+            .args(["run", "-c"])
+            .arg(config)
+            .env("RUST_LOG", "info,liverec=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start liverec");
+        Self {
+            child,
+            config: config.to_path_buf(),
+            log,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(self.pid(), sig);
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + timeout;
+        while Instant::now() < until {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub async fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.log_text().contains(needle)).await
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` every 50 ms until it holds or `timeout` passes.
+pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every file under `dir` whose name ends with `suffix`, sorted.
+pub fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(suffix) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A config for tests: fast polling, short grace, everything under `dir`.
+pub fn config(dir: &Path, rooms: &str, extra: &str) -> String {
+    format!(
+        r#"output_dir = "{out}"
+state_dir = "{state}"
+poll_interval = "1s"
+offline_grace = "2s"
+stall_timeout = "3s"
+alert_after = "5s"
+min_free_space = "0B"
+shutdown_timeout = "10s"
+filename = "{{name}}/{{index}}"
+{extra}
+[control]
+listen = "127.0.0.1:0"
+{rooms}
+"#,
+        out = dir.join("rec").display(),
+        state = dir.join("state").display(),
+    )
+}

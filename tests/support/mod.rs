@@ -1,0 +1,9 @@
+//! Shared pieces of the integration tests: real local servers on 127.0.0.1:0, the real binary,
+//! and independent checks of what it wrote.
+
+#![allow(dead_code)]
+
+pub mod daemon;
+pub mod flv;
+pub mod media;
+pub mod server;
