@@ -243,32 +243,29 @@ async fn recover_leftovers(config: &Config, events: &EventTx) {
         config.state_dir.clone(),
         config.lock_dir.clone(),
     );
-    let outcomes = tokio::task::spawn_blocking(move || {
-        recover::recover_all(
-            &out,
-            &state,
-            &locks,
-            &crate::media::repair::repair_for_extension,
-        )
-    })
-    .await
-    .unwrap_or_default();
+    let outcomes = tokio::task::spawn_blocking(move || recover::recover_all(&out, &state, &locks))
+        .await
+        .unwrap_or_default();
     for outcome in outcomes {
         match outcome {
             Outcome::Recovered(r) => {
-                tracing::info!(file = %r.path.display(), bytes = r.bytes, "recovered a segment left by a crash");
                 let room = r.room.as_deref().map(|key| room_ref_for(config, key));
-                let now = crate::event::now();
-                let event = Event::new(EventType::SegmentComplete, room).with_segment(SegmentRef {
-                    path: r.path,
-                    index: 0,
-                    bytes: r.bytes,
-                    duration_s: 0.0,
-                    start: now,
-                    end: now,
-                    recovered: true,
-                });
-                events.emit(event).await;
+                for f in r.files {
+                    tracing::info!(file = %f.path.display(), bytes = f.bytes, "recovered a segment left by a crash");
+                    let now = crate::event::now();
+                    let event = Event::new(EventType::SegmentComplete, room.clone()).with_segment(
+                        SegmentRef {
+                            path: f.path,
+                            index: 0,
+                            bytes: f.bytes,
+                            duration_s: 0.0,
+                            start: now,
+                            end: now,
+                            recovered: true,
+                        },
+                    );
+                    events.emit(event).await;
+                }
             }
             Outcome::RemovedEmpty(p) => {
                 tracing::info!(file = %p.display(), "removed an empty leftover file")

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config;
 
 mod check;
+mod repair;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +34,11 @@ enum Command {
         #[arg(short, long, default_value = "recorder.toml")]
         config: PathBuf,
     },
+    /// Repair files left by a crash: cut a torn last tag, rebuild the metadata, rename a .part.
+    Repair {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Exit code for a config that does not validate.
@@ -45,6 +51,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => run(config),
         Command::Check { config } => check::run(&config),
+        Command::Repair { files } => repair::run(&files),
     }
 }
 

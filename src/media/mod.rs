@@ -1,3 +1,3 @@
 //! Pure media parsing: no IO, bytes in, structure out.
 
-pub mod repair;
+pub mod flv;

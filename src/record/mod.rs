@@ -6,12 +6,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub mod flv;
 pub mod naming;
 pub mod output;
 pub mod part;
 pub mod pipeline;
 pub mod pull;
 pub mod recover;
+pub mod repair;
 pub mod sink;
 
 use crate::config::redact_url;

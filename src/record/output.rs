@@ -75,13 +75,17 @@ pub struct Progress {
     pub segment_bytes: AtomicU64,
 }
 
-/// Where and how a session's files are named.
+/// Where and how a session's files are named, and when they are split.
 #[derive(Debug, Clone)]
 pub struct OutputSpec {
     pub output_dir: PathBuf,
     pub template: Template,
     pub min_free_space: u64,
     pub fields: NameFields,
+    /// Zero: no time split.
+    pub segment_duration: std::time::Duration,
+    /// Zero: no size split.
+    pub segment_size: u64,
 }
 
 struct OpenSegment {
@@ -118,6 +122,10 @@ impl Output {
             flow_announced: false,
             unchecked_bytes: 0,
         }
+    }
+
+    pub fn spec(&self) -> &OutputSpec {
+        &self.spec
     }
 
     pub fn set_extension(&mut self, ext: &'static str) {
@@ -208,6 +216,11 @@ impl Output {
 
     /// Writes bytes to the open segment, opening one first if needed.
     pub fn write(&mut self, data: &[u8]) -> Result<(), SinkError> {
+        self.write_unit(&[data])
+    }
+
+    /// Writes the parts as one unit (see [`PartFile::write_unit`]).
+    pub fn write_unit(&mut self, parts: &[&[u8]]) -> Result<(), SinkError> {
         if self.open.is_none() {
             self.open()?;
         }
@@ -221,13 +234,13 @@ impl Output {
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
-        if let Err(source) = open.file.write(data) {
+        if let Err(source) = open.file.write_unit(parts) {
             let path = open.file.part_path().to_path_buf();
             // Keep what reached the disk: close the segment on its last whole unit.
             let _ = self.close(None);
             return Err(SinkError::Io { path, source });
         }
-        let n = data.len() as u64;
+        let n = parts.iter().map(|p| p.len() as u64).sum::<u64>();
         self.unchecked_bytes += n;
         self.progress.session_bytes.fetch_add(n, Ordering::Relaxed);
         self.progress.segment_bytes.fetch_add(n, Ordering::Relaxed);

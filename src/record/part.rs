@@ -96,18 +96,33 @@ impl PartFile {
         self.len() == 0
     }
 
-    /// Appends bytes. Callers write whole units (tags, packets) so that a failed flush can be
-    /// cut back to a unit boundary.
+    /// Appends bytes as one unit.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.buf.len() + data.len() > BUFFER {
+        self.write_unit(&[data])
+    }
+
+    /// Appends the parts as one unit (a tag: header, body, size). Units are never split between
+    /// a successful and a failed write, so after a failure (disk full) the file can be cut back
+    /// to the end of the last whole unit.
+    pub fn write_unit(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if self.buf.len() + total > BUFFER {
             self.flush()?;
         }
-        if data.len() >= BUFFER {
-            self.write_through(data)
-        } else {
-            self.buf.extend_from_slice(data);
-            Ok(())
+        if total < BUFFER {
+            for p in parts {
+                self.buf.extend_from_slice(p);
+            }
+            return Ok(());
         }
+        for p in parts {
+            if let Err(e) = self.file.write_all(p) {
+                self.cut_back();
+                return Err(e);
+            }
+        }
+        self.flushed += total as u64;
+        Ok(())
     }
 
     fn write_through(&mut self, data: &[u8]) -> io::Result<()> {

@@ -15,8 +15,14 @@ pub trait Pipeline: Send {
     /// Bytes of the current connection, in order, in chunks of any size.
     fn push(&mut self, data: &[u8], out: &mut Output) -> Result<Flow, SinkError>;
 
-    /// The connection ended or the session is closing: write what is buffered, close the file.
+    /// The connection ended. The pipeline may keep the file open until the next connection
+    /// shows how it continues; [`Pipeline::close`] ends everything.
     fn finish_connection(&mut self, out: &mut Output) -> Result<(), SinkError>;
+
+    /// The session is closing: write everything that is held back and close the file.
+    fn close(&mut self, out: &mut Output) -> Result<(), SinkError> {
+        self.finish_connection(out)
+    }
 
     /// Start a new file at the next point where one may start.
     fn request_split(&mut self);

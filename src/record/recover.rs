@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use fs2::FileExt;
 
-use super::part::{PART_SUFFIX, rename_no_replace};
+use super::part::PART_SUFFIX;
+use super::repair::{self, Repaired};
 use crate::room::lock;
 
 /// A `.part` younger than this with nothing in it may be a file another process has just
@@ -19,8 +20,8 @@ const FRESH: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recovered {
     pub part: PathBuf,
-    pub path: PathBuf,
-    pub bytes: u64,
+    /// The finished file(s): one, unless a foreign file had to be re-muxed and split.
+    pub files: Vec<Repaired>,
     /// The room key, when a lock file names this part.
     pub room: Option<String>,
 }
@@ -59,13 +60,6 @@ pub fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// `x/name.flv.part` -> (`x/name`, `flv`).
-fn split_name(part: &Path) -> Option<(PathBuf, String)> {
-    let s = part.to_str()?.strip_suffix(PART_SUFFIX)?;
-    let (stem, ext) = s.rsplit_once('.')?;
-    (!ext.contains('/') && !ext.is_empty()).then(|| (PathBuf::from(stem), ext.to_string()))
-}
-
 /// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`).
 fn key_of_lock(path: &Path) -> Option<String> {
     let name = path.file_stem()?.to_str()?;
@@ -73,30 +67,20 @@ fn key_of_lock(path: &Path) -> Option<String> {
     Some(format!("{platform}:{id}"))
 }
 
-/// Repairs and renames the leftovers. `repair` fixes a file's content in place and returns its
-/// new length (FLV: cut a torn tag, rebuild metadata); it runs while the `.part` is locked.
-pub fn recover_all(
-    output_dir: &Path,
-    state_dir: &Path,
-    lock_dir: &Path,
-    repair: &dyn Fn(&Path, &str) -> io::Result<u64>,
-) -> Vec<Outcome> {
+/// Repairs and renames the leftovers, each while holding its lock.
+pub fn recover_all(output_dir: &Path, state_dir: &Path, lock_dir: &Path) -> Vec<Outcome> {
     let owners: HashMap<PathBuf, PathBuf> = lock::parts_named_in(lock_dir).into_iter().collect();
     find_parts(output_dir, state_dir)
         .into_iter()
         .map(|part| {
             let owner = owners.get(&part);
-            recover_one(&part, owner.map(PathBuf::as_path), repair)
+            recover_one(&part, owner.map(PathBuf::as_path))
                 .unwrap_or_else(|e| Outcome::Failed(part.clone(), e))
         })
         .collect()
 }
 
-fn recover_one(
-    part: &Path,
-    owner_lock: Option<&Path>,
-    repair: &dyn Fn(&Path, &str) -> io::Result<u64>,
-) -> io::Result<Outcome> {
+fn recover_one(part: &Path, owner_lock: Option<&Path>) -> io::Result<Outcome> {
     if let Some(l) = owner_lock {
         if lock::is_held(l)? {
             return Ok(Outcome::InUse(part.to_path_buf()));
@@ -123,21 +107,14 @@ fn recover_one(
         std::fs::remove_file(part)?;
         return Ok(Outcome::RemovedEmpty(part.to_path_buf()));
     }
-    let (stem, ext) = split_name(part).ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "not a <name>.<ext>.part file")
-    })?;
-    let bytes = repair(part, &ext)?;
-    if bytes == 0 {
-        std::fs::remove_file(part)?;
+    let files = repair::finalize_part(part)?;
+    drop(file);
+    if files.is_empty() {
         return Ok(Outcome::RemovedEmpty(part.to_path_buf()));
     }
-    file.sync_all()?;
-    let path = rename_no_replace(part, &stem, &ext)?;
-    drop(file);
     Ok(Outcome::Recovered(Recovered {
         part: part.to_path_buf(),
-        path,
-        bytes,
+        files,
         room: owner_lock.and_then(key_of_lock),
     }))
 }
@@ -149,10 +126,6 @@ mod tests {
     use crate::record::part::PartFile;
     use crate::room::lock::{Acquire, RoomLock};
 
-    fn keep(p: &Path, _: &str) -> io::Result<u64> {
-        Ok(std::fs::metadata(p)?.len())
-    }
-
     #[test]
     fn leftovers_are_renamed_and_live_files_left_alone() {
         let dir = tempfile::tempdir().unwrap();
@@ -161,18 +134,18 @@ mod tests {
         let locks = state.join("locks");
         std::fs::create_dir_all(out.join("a")).unwrap();
         std::fs::create_dir_all(&locks).unwrap();
-        // A crash leftover, named by a dead holder's lock file.
-        std::fs::write(out.join("a/old.flv.part"), b"FLV-data").unwrap();
+        // A crash leftover, named by a dead holder's lock file (not FLV: kept as is).
+        std::fs::write(out.join("a/old.bin.part"), b"some-data").unwrap();
         std::fs::write(
             locks.join("bilibili-7.lock"),
             format!(
                 "host=h\npid=1\nsession=s\npart={}\n",
-                out.join("a/old.flv.part").display()
+                out.join("a/old.bin.part").display()
             ),
         )
         .unwrap();
         // Its final name is taken already: recovery must not overwrite it.
-        std::fs::write(out.join("a/old.flv"), b"keep").unwrap();
+        std::fs::write(out.join("a/old.bin"), b"keep").unwrap();
         // A file being written right now by a live writer.
         let mut live = PartFile::create(&out.join("a/live"), "flv").unwrap();
         live.write(b"x").unwrap();
@@ -189,7 +162,7 @@ mod tests {
         // Something in the state folder is never touched.
         std::fs::write(state.join("x.flv.part"), b"x").unwrap();
 
-        let outcomes = recover_all(&out, &state, &locks, &keep);
+        let outcomes = recover_all(&out, &state, &locks);
         assert_eq!(outcomes.len(), 3, "{outcomes:?}");
         let recovered: Vec<_> = outcomes
             .iter()
@@ -199,9 +172,9 @@ mod tests {
             })
             .collect();
         assert_eq!(recovered.len(), 1);
-        assert_eq!(recovered[0].path, out.join("a/old_1.flv"));
+        assert_eq!(recovered[0].files[0].path, out.join("a/old_1.bin"));
         assert_eq!(recovered[0].room.as_deref(), Some("bilibili:7"));
-        assert_eq!(std::fs::read(out.join("a/old.flv")).unwrap(), b"keep");
+        assert_eq!(std::fs::read(out.join("a/old.bin")).unwrap(), b"keep");
         assert!(
             outcomes
                 .iter()
@@ -222,17 +195,17 @@ mod tests {
         let out = dir.path().join("rec");
         let locks = dir.path().join("locks");
         std::fs::create_dir_all(&out).unwrap();
-        let part = out.join("r.flv.part");
-        std::fs::write(&part, b"FLV").unwrap();
+        let part = out.join("r.ts.part");
+        std::fs::write(&part, [0x47u8; 188]).unwrap();
         let key = RoomKey::new(PlatformKind::Douyin, "5");
         let Acquire::Held(mut l) = RoomLock::try_acquire(&locks, &key, "s").unwrap() else {
             panic!()
         };
         l.set_part(Some(&part));
-        let outcomes = recover_all(&out, &dir.path().join("state"), &locks, &keep);
+        let outcomes = recover_all(&out, &dir.path().join("state"), &locks);
         assert!(matches!(&outcomes[..], [Outcome::InUse(_)]), "{outcomes:?}");
         drop(l);
-        let outcomes = recover_all(&out, &dir.path().join("state"), &locks, &keep);
+        let outcomes = recover_all(&out, &dir.path().join("state"), &locks);
         assert!(
             matches!(&outcomes[..], [Outcome::Recovered(r)] if r.room.as_deref() == Some("douyin:5")),
             "{outcomes:?}"

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::flv::{FlvPipeline, Limits};
 use super::output::{Output, OutputSpec, Progress, SinkError, SinkEvent};
 use super::pipeline::{Flow, Passthrough, Pipeline};
 
@@ -32,9 +33,13 @@ impl Container {
         }
     }
 
-    fn pipeline(self) -> Box<dyn Pipeline> {
+    fn pipeline(self, spec: &OutputSpec) -> Box<dyn Pipeline> {
         match self {
-            Container::Flv | Container::Ts | Container::Fmp4 => Box::new(Passthrough::default()),
+            Container::Flv => Box::new(FlvPipeline::new(Limits {
+                duration_ms: i64::try_from(spec.segment_duration.as_millis()).unwrap_or(i64::MAX),
+                size: spec.segment_size,
+            })),
+            Container::Ts | Container::Fmp4 => Box::new(Passthrough::default()),
         }
     }
 }
@@ -99,9 +104,9 @@ impl Writer {
             SinkMsg::Connect(container) => {
                 self.failed = false;
                 if self.pipeline.as_ref().is_none_or(|(c, _)| *c != container) {
-                    self.finish()?;
+                    self.close()?;
                     self.out.set_extension(container.extension());
-                    self.pipeline = Some((container, container.pipeline()));
+                    self.pipeline = Some((container, container.pipeline(self.out.spec())));
                 }
                 self.out.new_connection();
             }
@@ -125,11 +130,21 @@ impl Writer {
         Ok(())
     }
 
+    /// The connection ended.
     fn finish(&mut self) -> Result<(), SinkError> {
         match self.pipeline.as_mut() {
             Some((_, p)) => p.finish_connection(&mut self.out),
             None => self.out.close(None).map(|_| ()),
         }
+    }
+
+    /// The session (or this container) is over: nothing may stay held back.
+    fn close(&mut self) -> Result<(), SinkError> {
+        let r = match self.pipeline.as_mut() {
+            Some((_, p)) => p.close(&mut self.out),
+            None => Ok(()),
+        };
+        r.and(self.out.close(None).map(|_| ()))
     }
 }
 
@@ -144,13 +159,13 @@ fn run(mut rx: mpsc::Receiver<SinkMsg>, out: Output) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::error!("{e}");
-                let _ = w.finish();
+                let _ = w.close();
                 w.failed = true;
                 w.out.send(SinkEvent::Failed(e));
             }
             Err(_) => {
                 // The panic hook logged the details; keep what was written and stop this stream.
-                let _ = catch_unwind(AssertUnwindSafe(|| w.finish()));
+                let _ = catch_unwind(AssertUnwindSafe(|| w.close()));
                 w.failed = true;
                 w.pipeline = None;
                 w.out.send(SinkEvent::Failed(SinkError::Stream(
@@ -162,13 +177,13 @@ fn run(mut rx: mpsc::Receiver<SinkMsg>, out: Output) {
         if rx.is_empty() {
             if let Err(e) = w.out.flush() {
                 tracing::error!("{e}");
-                let _ = w.finish();
+                let _ = w.close();
                 w.failed = true;
                 w.out.send(SinkEvent::Failed(e));
             }
         }
     }
-    if let Err(e) = catch_unwind(AssertUnwindSafe(|| w.finish())).unwrap_or(Ok(())) {
+    if let Err(e) = catch_unwind(AssertUnwindSafe(|| w.close())).unwrap_or(Ok(())) {
         tracing::error!("closing the last segment: {e}");
     }
 }

@@ -127,3 +127,31 @@ pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/media/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// Re-encodes tags (with a fresh file header) into a stream.
+pub fn encode_stream(tags: &[Tag]) -> Vec<u8> {
+    let mut out = HEADER.to_vec();
+    for t in tags {
+        out.extend(encode_tag(t.kind, t.ts, &t.body));
+    }
+    out
+}
+
+/// Index of the n-th keyframe tag.
+pub fn keyframe_index(tags: &[Tag], n: usize) -> usize {
+    tags.iter()
+        .enumerate()
+        .filter(|(_, t)| t.is_keyframe())
+        .nth(n)
+        .map(|(i, _)| i)
+        .expect("enough keyframes")
+}
+
+/// Frames (audio/video, not headers) of a file, as (kind, body).
+pub fn frames_of(data: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    walk_lenient(data)
+        .into_iter()
+        .filter(|t| t.is_frame())
+        .map(|t| (t.kind, t.body))
+        .collect()
+}

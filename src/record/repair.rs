@@ -1,0 +1,346 @@
+//! Repairing files left by a crash (and any FLV a user hands to `liverec repair`).
+//!
+//! liverec's own FLV files are fixed in place: the torn last tag is cut off and the reserved
+//! metadata is rewritten with the real duration, size and keyframe index; no second copy of a
+//! multi-gigabyte file is needed. Anything else is re-muxed through the FLV pipeline, which
+//! resyncs over garbage, repairs timestamps and splits at spliced headers. TS files are cut to
+//! whole packets and fMP4 files to whole boxes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::flv::{FlvPipeline, Limits};
+use super::naming::NameFields;
+use super::output::{Output, OutputSpec, Progress, SinkEvent};
+use super::part::{PART_SUFFIX, rename_no_replace};
+use super::pipeline::Pipeline;
+use crate::media::flv::meta::Metadata;
+use crate::media::flv::tag::{self, PREV_SIZE, TAG_HEADER, TagKind};
+use crate::template::Template;
+
+const MAX_TAG: usize = crate::media::flv::parser::DEFAULT_MAX_TAG;
+const KEYFRAME_SPACING_MS: i64 = 1000;
+
+/// A file a repair produced, and its size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repaired {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// True when the file was re-muxed into new file(s) rather than fixed in place.
+    pub remuxed: bool,
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
+}
+
+/// `x/name.flv.part` -> (`x/name`, `flv`).
+pub fn split_part_name(part: &Path) -> Option<(PathBuf, String)> {
+    let s = part.to_str()?.strip_suffix(PART_SUFFIX)?;
+    let (stem, ext) = s.rsplit_once('.')?;
+    (!ext.contains('/') && !ext.is_empty()).then(|| (PathBuf::from(stem), ext.to_string()))
+}
+
+/// Repairs a `.part` and gives it its final name (never replacing a file). Returns the
+/// resulting files; none when nothing recoverable was in it (the `.part` is then removed).
+pub fn finalize_part(part: &Path) -> io::Result<Vec<Repaired>> {
+    let (stem, ext) =
+        split_part_name(part).ok_or_else(|| invalid("not a <name>.<ext>.part file"))?;
+    let fixed = match ext.as_str() {
+        "flv" => match fix_flv_in_place(part)? {
+            Some(len) => Some(len),
+            None => {
+                // Free the name for the re-muxed file; the source stays a `.part`, so a crash
+                // during the re-mux is picked up again at the next start.
+                let src = PathBuf::from(format!("{}.src.flv{PART_SUFFIX}", stem.display()));
+                std::fs::rename(part, &src)?;
+                let out = remux_flv(&src, &stem)?;
+                std::fs::remove_file(&src)?;
+                return Ok(out);
+            }
+        },
+        "ts" => Some(cut_to_whole(part, ts_whole_len)?),
+        "mp4" => Some(cut_to_whole(part, mp4_whole_len)?),
+        _ => Some(std::fs::metadata(part)?.len()),
+    };
+    let bytes = fixed.unwrap_or(0);
+    if bytes == 0 {
+        std::fs::remove_file(part)?;
+        return Ok(Vec::new());
+    }
+    let path = rename_no_replace(part, &stem, &ext)?;
+    Ok(vec![Repaired {
+        path,
+        bytes,
+        remuxed: false,
+    }])
+}
+
+/// `liverec repair FILE`: a `.part` is repaired and renamed; a finished FLV of liverec's is
+/// fixed in place; any other FLV is re-muxed into `<name>.repaired.flv` (the original stays).
+pub fn repair_file(path: &Path) -> io::Result<Vec<Repaired>> {
+    if path.to_string_lossy().ends_with(PART_SUFFIX) {
+        return finalize_part(path);
+    }
+    let name = path.to_string_lossy();
+    if !name.to_ascii_lowercase().ends_with(".flv") {
+        return Err(invalid("only .flv files and .part files can be repaired"));
+    }
+    if let Some(bytes) = fix_flv_in_place(path)? {
+        return Ok(vec![Repaired {
+            path: path.to_path_buf(),
+            bytes,
+            remuxed: false,
+        }]);
+    }
+    let stem = PathBuf::from(format!("{}.repaired", &name[..name.len() - 4]));
+    remux_flv(path, &stem)
+}
+
+/// Cuts a file to the length `whole` says is made of complete units.
+fn cut_to_whole(path: &Path, whole: fn(&mut File, u64) -> io::Result<u64>) -> io::Result<u64> {
+    let mut f = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = f.metadata()?.len();
+    let keep = whole(&mut f, len)?;
+    if keep < len {
+        f.set_len(keep)?;
+    }
+    f.sync_all()?;
+    Ok(keep)
+}
+
+/// MPEG-TS: whole 188-byte packets.
+fn ts_whole_len(_: &mut File, len: u64) -> io::Result<u64> {
+    Ok(len - len % 188)
+}
+
+/// fMP4: whole top-level boxes.
+fn mp4_whole_len(f: &mut File, len: u64) -> io::Result<u64> {
+    let mut at = 0u64;
+    let mut head = [0u8; 16];
+    while at + 8 <= len {
+        f.read_exact_at(&mut head[..8], at)?;
+        let mut size = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
+        if size == 1 {
+            if at + 16 > len {
+                break;
+            }
+            f.read_exact_at(&mut head[8..16], at + 8)?;
+            size = u64::from_be_bytes(head[8..16].try_into().map_err(|_| invalid("box size"))?);
+        } else if size == 0 {
+            size = len - at;
+        }
+        if size < 8 || at + size > len {
+            break;
+        }
+        at += size;
+    }
+    Ok(at)
+}
+
+/// Fixes one of liverec's FLV files in place. `None` when the file is not liverec's layout.
+pub fn fix_flv_in_place(path: &Path) -> io::Result<Option<u64>> {
+    let file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    let mut head = [0u8; 13 + TAG_HEADER];
+    if len < head.len() as u64 {
+        return Ok(None);
+    }
+    file.read_exact_at(&mut head, 0)?;
+    if &head[..3] != b"FLV" || u32::from_be_bytes([head[5], head[6], head[7], head[8]]) != 9 {
+        return Ok(None);
+    }
+    let (t, size, _, _) = tag::decode_header(&head[13..]);
+    if TagKind::from_byte(t) != Some(TagKind::Script)
+        || size > 4 << 20
+        || 13 + (TAG_HEADER + size) as u64 > len
+    {
+        return Ok(None);
+    }
+    let mut body = vec![0u8; size];
+    file.read_exact_at(&mut body, 13 + TAG_HEADER as u64)?;
+    let Some((mut meta, capacity)) = Metadata::decode_ours(&body) else {
+        return Ok(None);
+    };
+    let walk = walk_tags(&file, len)?;
+    if walk.end < len {
+        tracing::info!(file = %path.display(), "cut {} bytes of an incomplete tag", len - walk.end);
+        file.set_len(walk.end)?;
+    }
+    meta.has_video = walk.has_video;
+    meta.has_audio = walk.has_audio;
+    meta.keyframes = walk.keyframes.into_iter().take(capacity).collect();
+    if let Some(&(t, p)) = meta.keyframes.last() {
+        meta.lastkeyframetimestamp = t;
+        meta.lastkeyframelocation = p;
+    }
+    meta.lasttimestamp = walk.last_ts as f64 / 1000.0;
+    meta.duration = if walk.last_ts > 0 {
+        (walk.last_ts + 33) as f64 / 1000.0
+    } else {
+        0.0
+    };
+    meta.filesize = walk.end as f64;
+    let encoded = meta.encode(capacity);
+    if encoded.len() != size {
+        return Ok(None);
+    }
+    file.write_all_at(&encoded, 13 + TAG_HEADER as u64)?;
+    file.sync_all()?;
+    Ok(Some(walk.end))
+}
+
+struct Walk {
+    /// End of the last whole tag.
+    end: u64,
+    last_ts: i64,
+    keyframes: Vec<(f64, f64)>,
+    has_video: bool,
+    has_audio: bool,
+}
+
+/// Walks tags from the first one after the header, stopping at the first that is not whole.
+fn walk_tags(file: &File, len: u64) -> io::Result<Walk> {
+    let mut r = BufReader::with_capacity(256 << 10, file);
+    r.seek(SeekFrom::Start(13))?;
+    let mut at = 13u64;
+    let mut w = Walk {
+        end: 13,
+        last_ts: 0,
+        keyframes: Vec::new(),
+        has_video: false,
+        has_audio: false,
+    };
+    let mut last_indexed: Option<i64> = None;
+    let mut h = [0u8; TAG_HEADER];
+    let mut first = [0u8; 5];
+    loop {
+        if at + TAG_HEADER as u64 > len || r.read_exact(&mut h).is_err() {
+            break;
+        }
+        let (t, size, ts, stream) = tag::decode_header(&h);
+        let Some(kind) = TagKind::from_byte(t) else {
+            break;
+        };
+        let end = at + (TAG_HEADER + size + PREV_SIZE) as u64;
+        if size > MAX_TAG || stream != 0 || end > len {
+            break;
+        }
+        let peek = size.min(first.len());
+        r.read_exact(&mut first[..peek])?;
+        r.seek_relative((size - peek) as i64)?;
+        let mut prev = [0u8; PREV_SIZE];
+        r.read_exact(&mut prev)?;
+        if u32::from_be_bytes(prev) as usize != TAG_HEADER + size {
+            break;
+        }
+        let info = tag::info(kind, &first[..peek]);
+        let ts = i64::from(ts);
+        match info {
+            tag::TagInfo::Video { keyframe, .. } => {
+                w.has_video = true;
+                if keyframe && last_indexed.is_none_or(|l| ts - l >= KEYFRAME_SPACING_MS) {
+                    w.keyframes.push((ts as f64 / 1000.0, at as f64));
+                    last_indexed = Some(ts);
+                }
+            }
+            tag::TagInfo::Audio { .. } => w.has_audio = true,
+            tag::TagInfo::Script => {}
+        }
+        w.last_ts = w.last_ts.max(ts);
+        at = end;
+        w.end = end;
+    }
+    Ok(w)
+}
+
+/// Re-muxes any FLV through the pipeline into `<stem>.flv` (and `_1`, `_2`... if the stream
+/// has to be split, e.g. at a spliced header). Bounded memory: the file is read in chunks.
+pub fn remux_flv(src: &Path, stem: &Path) -> io::Result<Vec<Repaired>> {
+    let dir = stem.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let name = stem
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| invalid("file name is not UTF-8"))?;
+    let escaped = name.replace('{', "{{").replace('}', "}}");
+    let template = Template::parse(&escaped, &[], &[]).map_err(|e| invalid(&e))?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let spec = OutputSpec {
+        output_dir: dir,
+        template,
+        min_free_space: 0,
+        fields: NameFields {
+            platform: String::new(),
+            id: String::new(),
+            key: String::new(),
+            name: String::new(),
+            streamer: String::new(),
+            title: String::new(),
+            session: String::new(),
+            session_start: crate::event::now(),
+        },
+        segment_duration: std::time::Duration::ZERO,
+        segment_size: 0,
+    };
+    let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
+    let mut pipeline = FlvPipeline::new(Limits::default());
+    let mut input = File::open(src)?;
+    let mut buf = vec![0u8; 256 << 10];
+    let fail = |e: super::output::SinkError| io::Error::other(e.to_string());
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        pipeline.push(&buf[..n], &mut out).map_err(fail)?;
+    }
+    pipeline.close(&mut out).map_err(fail)?;
+    let mut done = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if let SinkEvent::Closed(s) = ev {
+            done.push(Repaired {
+                path: s.path,
+                bytes: s.bytes,
+                remuxed: true,
+            });
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_names_split() {
+        assert_eq!(
+            split_part_name(Path::new("/a/b.c.flv.part")),
+            Some((PathBuf::from("/a/b.c"), "flv".into()))
+        );
+        assert_eq!(split_part_name(Path::new("/a/b.part")), None);
+    }
+
+    #[test]
+    fn ts_and_mp4_are_cut_to_whole_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts = dir.path().join("x.ts.part");
+        std::fs::write(&ts, vec![0x47; 188 * 3 + 50]).unwrap();
+        let done = finalize_part(&ts).unwrap();
+        assert_eq!(done[0].bytes, 188 * 3);
+        assert_eq!(done[0].path, dir.path().join("x.ts"));
+        let mp4 = dir.path().join("y.mp4.part");
+        let mut data = Vec::new();
+        for (size, kind) in [(16u32, b"ftyp"), (12, b"moof"), (40, b"mdat")] {
+            data.extend_from_slice(&size.to_be_bytes());
+            data.extend_from_slice(kind);
+            data.extend(std::iter::repeat_n(0u8, size as usize - 8));
+        }
+        data.truncate(data.len() - 5);
+        std::fs::write(&mp4, &data).unwrap();
+        assert_eq!(finalize_part(&mp4).unwrap()[0].bytes, 28);
+    }
+}
