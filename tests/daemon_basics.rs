@@ -180,6 +180,11 @@ async fn the_same_room_listed_twice_is_recorded_once() {
     let done = files(&rec, ".flv");
     assert_eq!(done.len(), 1);
     flv::walk(&std::fs::read(&done[0]).unwrap()).expect("the recovered file is whole FLV");
+    let errors = support::media::decode_errors(&done[0]);
+    assert!(
+        errors.trim().is_empty(),
+        "the recovered file decodes cleanly: {errors}"
+    );
     assert!(d2.log_text().contains("event segment_complete"));
 }
 

@@ -223,7 +223,8 @@ impl FlvPipeline {
             Item::Header { has_video, .. } => {
                 if self.conn.saw_header || self.conn.saw_media {
                     let flow = self.flush_gop(out)?;
-                    self.split = Some("a new FLV header arrived mid-stream".into());
+                    self.split
+                        .get_or_insert_with(|| "a new FLV header arrived mid-stream".into());
                     // The spliced stream has its own clock; it starts a file of its own.
                     self.timeline = Timeline::default();
                     self.conn.waiting_keyframe = true;
@@ -387,7 +388,8 @@ impl FlvPipeline {
                 } else {
                     "audio"
                 };
-                self.split = Some(format!(
+                // The first reason is the cause (a spliced stream brings new headers too).
+                self.split.get_or_insert(format!(
                     "the {what} decoder configuration changed (a resolution or codec change)"
                 ));
                 self.store_header(tag);

@@ -39,6 +39,11 @@ pub enum Answer {
     },
     /// Raw bytes, as fast as possible (a file with faults of its own).
     Raw(Bytes),
+    /// Raw bytes paced at `rate` bytes per second, then 404 once they were all sent.
+    Paced {
+        data: Bytes,
+        rate: usize,
+    },
 }
 
 impl Answer {
@@ -156,6 +161,38 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
                 .or_default()
                 .push(b.to_vec());
             ([(header::CONTENT_TYPE, "video/x-flv")], b).into_response()
+        }
+        Answer::Paced { data, rate } => {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+            let body_index = {
+                let mut sent = shared.sent.lock().unwrap();
+                let v = sent.entry(path.clone()).or_default();
+                v.push(Vec::new());
+                v.len() - 1
+            };
+            let shared2 = shared.clone();
+            tokio::spawn(async move {
+                let chunk = (rate / 20).max(1024);
+                for piece in data.chunks(chunk) {
+                    stats.bytes.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                    shared2.sent.lock().unwrap().get_mut(&path).unwrap()[body_index]
+                        .extend_from_slice(piece);
+                    if tx.send(Ok(Bytes::copy_from_slice(piece))).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                shared2
+                    .answers
+                    .lock()
+                    .unwrap()
+                    .insert(path, Answer::Offline);
+            });
+            (
+                [(header::CONTENT_TYPE, "video/x-flv")],
+                Body::from_stream(tokio_stream_from(rx)),
+            )
+                .into_response()
         }
         Answer::Flv {
             tags,
