@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark, all in one run on one machine:
+#   1. one ~1 GiB FLV pulled from a loopback HTTP server as fast as it comes, by
+#      (a) curl -o file (the floor), (b) ffmpeg -c copy (what most recorders run), (c) liverec;
+#      CPU-seconds per GiB (user+sys) and peak RSS of each;
+#   2. ROOMS streams paced at RATE bytes/s recorded at once for MEM_SECONDS: liverec's one
+#      daemon against ROOMS ffmpeg processes (peak RSS, summed for ffmpeg; CPU-seconds).
+# Usage: bench/run.sh   (env: SIZE_MB=1024 ROOMS=50 RATE=500000 MEM_SECONDS=40 BENCH_DIR=...)
+# Needs: curl, ffmpeg, python3, GNU time (/usr/bin/time). Writes bench/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MB=${SIZE_MB:-1024}
+ROOMS=${ROOMS:-50}
+RATE=${RATE:-500000}
+MEM_SECONDS=${MEM_SECONDS:-40}
+WORK=${BENCH_DIR:-$(mktemp -d /tmp/liverec-bench.XXXXXX)}
+mkdir -p "$WORK"
+PORT=$((20000 + RANDOM % 20000))
+for tool in curl ffmpeg python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+
+cargo build --release -q
+BIN=$PWD/target/release/liverec
+echo "== making a ${SIZE_MB} MiB FLV in $WORK"
+python3 bench/make_long_flv.py tests/fixtures/media/flv_640x360_20s.flv "$WORK/long.flv" "$SIZE_MB"
+BYTES=$(stat -c %s "$WORK/long.flv")
+python3 bench/serve.py "$PORT" "$WORK" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; pkill -f "$WORK/.*toml" 2>/dev/null || true' EXIT
+sleep 1
+URL="http://127.0.0.1:$PORT/long.flv"
+
+# "user sys maxrss_kb" of one measured command
+timed() { local out=$1; shift; /usr/bin/time -f "%U %S %M" -o "$out" "$@"; }
+cpu_per_gib() { awk -v b="$BYTES" '{printf "%.2f", ($1+$2) / (b / 1073741824)}' "$1"; }
+rss_mib() { awk '{printf "%.1f", $3/1024}' "$1"; }
+
+echo "== (a) curl"
+rm -f "$WORK/curl.flv"
+timed "$WORK/t_curl" curl -s -o "$WORK/curl.flv" "$URL"
+echo "== (b) ffmpeg -c copy"
+timed "$WORK/t_ffmpeg" ffmpeg -nostdin -hide_banner -v error -y -i "$URL" -c copy -f flv "$WORK/ffmpeg.flv"
+
+echo "== (c) liverec"
+mkdir -p "$WORK/lr"
+cat > "$WORK/lr.toml" <<TOML
+output_dir = "$WORK/lr/rec"
+state_dir = "$WORK/lr/state"
+poll_interval = "1s"
+offline_grace = "1s"
+segment_duration = "0s"
+segment_size = "0B"
+min_free_space = "0B"
+filename = "{index}"
+[control]
+listen = "127.0.0.1:0"
+[[rooms]]
+url = "$URL?once=1"
+TOML
+RUST_LOG=info timed "$WORK/t_liverec" "$BIN" run -c "$WORK/lr.toml" 2>"$WORK/lr.log" &
+until grep -q "offline: session ended" "$WORK/lr.log" 2>/dev/null; do sleep 0.2; done
+pkill -TERM -f "$BIN run -c $WORK/lr.toml"
+wait %2 2>/dev/null || wait
+LR_BYTES=$(find "$WORK/lr/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s}')
+
+echo "== ${ROOMS} rooms at ${RATE} B/s for ${MEM_SECONDS}s: liverec"
+mkdir -p "$WORK/many"
+{
+  echo "output_dir = \"$WORK/many/rec\""
+  echo "state_dir = \"$WORK/many/state\""
+  echo 'min_free_space = "0B"'
+  echo 'filename = "{id}/{index}"'
+  echo '[control]'
+  echo 'listen = "127.0.0.1:0"'
+  for i in $(seq 1 "$ROOMS"); do printf '[[rooms]]\nurl = "%s?rate=%s&room=%s"\n' "$URL" "$RATE" "$i"; done
+} > "$WORK/many.toml"
+RUST_LOG=warn timed "$WORK/t_many" "$BIN" run -c "$WORK/many.toml" 2>"$WORK/many.log" &
+sleep "$MEM_SECONDS"
+pkill -TERM -f "$BIN run -c $WORK/many.toml"
+wait %3 2>/dev/null || wait
+MANY_BYTES=$(find "$WORK/many/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+
+echo "== ${ROOMS} rooms: ffmpeg processes"
+mkdir -p "$WORK/ff"
+for i in $(seq 1 "$ROOMS"); do
+  timed "$WORK/ff/t_$i" ffmpeg -nostdin -hide_banner -v error -y -i "$URL?rate=$RATE&room=ff$i" -c copy -f flv "$WORK/ff/$i.flv" &
+done
+sleep "$MEM_SECONDS"
+pkill -INT -f "ffmpeg -nostdin -hide_banner -v error -y -i $URL" || true
+wait || true
+FF_RSS=$(cat "$WORK"/ff/t_* | awk '{s+=$3} END {printf "%.1f", s/1024}')
+FF_CPU=$(cat "$WORK"/ff/t_* | awk '{s+=$1+$2} END {printf "%.2f", s}')
+FF_BYTES=$(find "$WORK/ff" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+
+CURL=$(cpu_per_gib "$WORK/t_curl"); FF=$(cpu_per_gib "$WORK/t_ffmpeg"); LR=$(cpu_per_gib "$WORK/t_liverec")
+RATIO=$(awk -v a="$LR" -v b="$CURL" 'BEGIN {printf "%.2f", a / b}')
+MANY_CPU=$(awk '{printf "%.2f", $1+$2}' "$WORK/t_many")
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m)), one run, same file and server for all."
+  echo
+  echo "| one ${SIZE_MB} MiB stream, unpaced | CPU-s per GiB | peak RSS (MiB) |"
+  echo "|---|---|---|"
+  echo "| curl -o file (floor) | $CURL | $(rss_mib "$WORK/t_curl") |"
+  echo "| ffmpeg -c copy -f flv | $FF | $(rss_mib "$WORK/t_ffmpeg") |"
+  echo "| liverec (whole daemon) | $LR | $(rss_mib "$WORK/t_liverec") |"
+  echo
+  echo "liverec / curl CPU: **${RATIO}x**; liverec wrote $LR_BYTES of $BYTES bytes (it rewrites headers and metadata)."
+  echo
+  echo "| ${ROOMS} streams at once, ${RATE} B/s each, ${MEM_SECONDS} s | peak RSS (MiB) | CPU-s | bytes written |"
+  echo "|---|---|---|---|"
+  echo "| liverec, one daemon | $(rss_mib "$WORK/t_many") | $MANY_CPU | $MANY_BYTES |"
+  echo "| ${ROOMS} ffmpeg processes (sum) | $FF_RSS | $FF_CPU | $FF_BYTES |"
+} | tee bench/results.md
+echo "(details in $WORK)"
