@@ -88,6 +88,8 @@ pub struct Gate {
     reason: String,
     /// After a pause, one request at a time finds out whether the block has lifted.
     probing: bool,
+    /// The end of the pause as a wall-clock time for messages, set by [`Limiter`].
+    until_text: String,
 }
 
 impl Gate {
@@ -99,6 +101,7 @@ impl Gate {
             paused_until: None,
             reason: String::new(),
             probing: false,
+            until_text: String::new(),
         }
     }
 
@@ -121,8 +124,8 @@ impl Gate {
             if self.probing {
                 // Someone is finding out whether the block has lifted; wait for the verdict.
                 return Admit::Paused {
-                    until: now,
-                    reason: format!("{} (checking whether the block has lifted)", self.reason),
+                    until: self.paused_until.unwrap_or(now),
+                    reason: self.reason.clone(),
                 };
             }
             probe = true;
@@ -231,19 +234,16 @@ impl Drop for Permit {
     }
 }
 
-/// A wall-clock time of day `d` from now, for log lines (`21:04:05`).
+/// The wall-clock time of day `d` from now, for log lines (`21:04:05`).
 pub fn clock_in(d: Duration) -> String {
     let at = chrono::Local::now() + chrono::Duration::from_std(d).unwrap_or_default();
     at.format("%H:%M:%S").to_string()
 }
 
-fn paused_error(until: Instant, reason: &str) -> PlatformError {
-    let left = until.saturating_duration_since(Instant::now());
-    PlatformError::Blocked(format!(
-        "{reason}; backing off until {} ({}s)",
-        clock_in(left),
-        left.as_secs()
-    ))
+/// The error of a call refused during a backoff. Its text stays the same for the whole pause,
+/// so a room logs it once, not at every poll.
+fn paused_error(until_text: &str, reason: &str) -> PlatformError {
+    PlatformError::Blocked(format!("{reason}; backing off until {until_text}"))
 }
 
 impl Limiter {
@@ -261,9 +261,12 @@ impl Limiter {
 
     /// Waits for the budget, or fails at once while the platform is backing off.
     pub async fn acquire(&self) -> Result<Permit, PlatformError> {
-        let admit = self.lock().admit(Instant::now());
+        let (admit, until_text) = {
+            let mut gate = self.lock();
+            (gate.admit(Instant::now()), gate.until_text.clone())
+        };
         match admit {
-            Admit::Paused { until, reason } => Err(paused_error(until, &reason)),
+            Admit::Paused { reason, .. } => Err(paused_error(&until_text, &reason)),
             Admit::Busy { wait } => Err(PlatformError::Network(format!(
                 "{} request budget exhausted: the next free slot is {}s away; skipping this call",
                 self.platform,
@@ -280,11 +283,10 @@ impl Limiter {
                 };
                 // A block may have started while this request waited for its turn.
                 let gate = self.lock();
-                if let Some(until) = gate.paused_until.filter(|u| Instant::now() < *u) {
-                    let reason = gate.reason.clone();
-                    drop(gate);
-                    return Err(paused_error(until, &reason));
+                if gate.paused_until.is_some_and(|u| Instant::now() < u) {
+                    return Err(paused_error(&gate.until_text, &gate.reason));
                 }
+                drop(gate);
                 Ok(permit)
             }
         }
@@ -292,13 +294,16 @@ impl Limiter {
 
     fn block(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
         let now = Instant::now();
-        let outcome = self.lock().block(now, what, retry_after);
+        let mut gate = self.lock();
+        let outcome = gate.block(now, what, retry_after);
+        if let BlockOutcome::Paused { pause, .. } = &outcome {
+            gate.until_text = clock_in(*pause);
+        }
+        let until_text = gate.until_text.clone();
+        let reason = gate.reason.clone();
+        drop(gate);
         match outcome {
-            BlockOutcome::Paused {
-                pause,
-                until,
-                strikes,
-            } => {
+            BlockOutcome::Paused { pause, strikes, .. } => {
                 let nth = if strikes > 1 {
                     format!(" (block {strikes} in a row)")
                 } else {
@@ -309,17 +314,11 @@ impl Limiter {
                     self.platform,
                     self.platform,
                     pause.as_secs(),
-                    clock_in(pause)
+                    until_text
                 );
-                paused_error(until, what)
+                paused_error(&until_text, what)
             }
-            BlockOutcome::AlreadyPaused => {
-                let gate = self.lock();
-                let until = gate.paused_until.unwrap_or(now);
-                let reason = gate.reason.clone();
-                drop(gate);
-                paused_error(until, &reason)
-            }
+            BlockOutcome::AlreadyPaused => paused_error(&until_text, &reason),
         }
     }
 }
