@@ -64,10 +64,16 @@ fn bili_room(streams: &StreamServer, live_status: i64) -> BiliRoom {
     }
 }
 
-async fn served_completely(streams: &StreamServer, path: &str) -> bool {
+/// Waits until `n` whole copies of the fixture have been served on `path`.
+async fn served_completely(streams: &StreamServer, path: &str, n: usize) -> bool {
     let whole = flv::fixture(FIXTURE).len();
     wait_until(Duration::from_secs(30), || {
-        streams.bodies(path).iter().any(|b| b.len() >= whole)
+        streams
+            .bodies(path)
+            .iter()
+            .filter(|b| b.len() >= whole)
+            .count()
+            >= n
     })
     .await
 }
@@ -80,7 +86,9 @@ fn check_recording(rec: &Path, served: Vec<Vec<u8>>, log: &str) {
         "a .part was left: {:?}",
         files(rec, "")
     );
-    let done = files(rec, ".flv");
+    // In the order they were written (names repeat across sessions: 1.flv, 1_1.flv, ...).
+    let mut done = files(rec, ".flv");
+    done.sort_by_key(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok());
     assert!(!done.is_empty(), "no recording:\n{log}");
     let got = recorded_frames(&done);
     let want: Vec<(u8, Vec<u8>)> = served.iter().flat_map(|b| frames(b)).collect();
@@ -102,14 +110,32 @@ async fn a_bilibili_live_by_short_id_is_recorded_and_ends_when_offline() {
     );
     let d = Daemon::start(dir.path(), "bili", &cfg);
     assert!(
-        served_completely(&streams, BILI_PATH).await,
+        served_completely(&streams, BILI_PATH, 1).await,
+        "{}",
+        d.log_text()
+    );
+    // The streamer starts a new broadcast (a new live_start_time) before the old one is seen
+    // offline: that is a new session.
+    api.edit_bili(LONG_ID, |r| r.live_start_time += 3600);
+    let count = |what: &str| d.log_text().matches(what).count();
+    assert!(
+        wait_until(Duration::from_secs(15), || count("live: session started")
+            == 2)
+        .await,
+        "{}",
+        d.log_text()
+    );
+    streams.set(BILI_PATH, finite(20.0));
+    assert!(
+        served_completely(&streams, BILI_PATH, 2).await,
         "{}",
         d.log_text()
     );
     api.edit_bili(LONG_ID, |r| r.live_status = 0);
     assert!(
-        d.wait_log("offline: session ended", Duration::from_secs(20))
-            .await,
+        wait_until(Duration::from_secs(20), || count("offline: session ended")
+            == 2)
+        .await,
         "{}",
         d.log_text()
     );
@@ -122,6 +148,7 @@ async fn a_bilibili_live_by_short_id_is_recorded_and_ends_when_offline() {
         "live: session started",
         "event live_start",
         "event live_end",
+        "a new broadcast began (session hint 1763712000 -> 1763715600)",
     ] {
         assert!(log.contains(want), "missing {want:?} in:\n{log}");
     }
@@ -174,7 +201,7 @@ async fn a_douyin_live_is_recorded_with_an_automatic_ttwid() {
     // fetch a new ttwid rather than back off or call the room offline.
     api.rotate_ttwid();
     assert!(
-        served_completely(&streams, "douyin/or4.flv").await,
+        served_completely(&streams, "douyin/or4.flv", 1).await,
         "{}",
         d.log_text()
     );

@@ -96,12 +96,12 @@ pub struct RoomInit {
 }
 
 impl RoomInit {
-    /// The live status alone (no title or streamer): the unsigned fallback for status.
+    /// The live status alone (no title, streamer or session hint: a hint from another endpoint
+    /// than getInfoByRoom's could differ for the same broadcast and split a session): the
+    /// unsigned fallback for status.
     pub fn status(&self) -> RoomStatus {
-        let live = self.live_status == 1;
         RoomStatus {
-            live,
-            session_hint: (live && self.live_time > 0).then(|| self.live_time.to_string()),
+            live: self.live_status == 1,
             ..RoomStatus::default()
         }
     }
