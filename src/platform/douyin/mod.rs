@@ -233,24 +233,21 @@ impl Douyin {
             break (permit, got.body);
         };
         match api::web_enter(&body) {
-            Err(PlatformError::Blocked(why)) => {
-                drop(permit);
-                match self.room_page(web_rid, cookie).await {
-                    Ok((page_permit, room)) => {
-                        tracing::debug!("douyin: web/enter: {why}; the room page answered instead");
-                        page_permit.ok();
-                        Ok(room)
-                    }
-                    Err((Some(page_permit), page_err)) => {
-                        tracing::debug!("douyin: the room page did not help either: {page_err}");
-                        Err(page_permit.blocked(&why, None))
-                    }
-                    Err((None, page_err)) => {
-                        tracing::debug!("douyin: the room page did not help either: {page_err}");
-                        Err(page_err)
-                    }
+            // The web/enter permit is held while the page is tried: if it was the one request
+            // allowed after a pause, the page is not fetched and the pause extends.
+            Err(PlatformError::Blocked(why)) => match self.room_page(web_rid, cookie).await {
+                Ok((page_permit, room)) => {
+                    tracing::debug!("douyin: web/enter: {why}; the room page answered instead");
+                    page_permit.ok();
+                    drop(permit);
+                    Ok(room)
                 }
-            }
+                Err((page_permit, page_err)) => {
+                    tracing::debug!("douyin: the room page did not help either: {page_err}");
+                    drop(page_permit);
+                    Err(permit.blocked(&why, None))
+                }
+            },
             other => Api::settle(permit, other),
         }
     }
