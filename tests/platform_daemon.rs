@@ -483,6 +483,27 @@ async fn probe_prints_the_key_status_and_every_source() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 
+    // web/enter answers only empty bodies: the room page stands in, no backoff.
+    api.douyin_page_only(true);
+    let before = Instant::now();
+    let (code, out, err) = probe(&[&format!("https://live.douyin.com/{WEB_RID}"), "-c", c]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for want in [
+        "key       douyin:61234567890",
+        "live      yes",
+        "title     周末测试场",
+        "streamer  测试主播乙",
+        &format!("{}?…", streams.url("douyin/or4.flv")),
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(!err.contains("backing off"), "{err}");
+    assert!(
+        api.count(&format!("/{WEB_RID}"), before) >= 1,
+        "the page was read"
+    );
+    api.douyin_page_only(false);
+
     // Offline is an answer, not an error.
     api.edit_bili(LONG_ID, |r| r.live_status = 2);
     let (code, out, _) = probe(&["https://live.bilibili.com/7734200", "-c", c]);

@@ -79,6 +79,8 @@ struct Shared {
     log: Mutex<Vec<(Instant, String)>>,
     wbi_bad: AtomicU64,
     empty_answers: AtomicU64,
+    /// Douyin web/enter answers empty bodies whatever the cookie; only the room page works.
+    page_only: std::sync::atomic::AtomicBool,
     ttwid_issued: AtomicU64,
 }
 
@@ -211,6 +213,12 @@ impl PlatformServer {
         *self.shared.mode.lock().unwrap() = Some(mode);
     }
 
+    /// Douyin's web/enter answers only empty bodies (as under risk control); the room page
+    /// (`GET /<web_rid>`, state in `self.__pace_f.push` chunks) still answers.
+    pub fn douyin_page_only(&self, on: bool) {
+        self.shared.page_only.store(on, Ordering::Relaxed);
+    }
+
     /// Makes the current ttwid invalid: the next web/enter with it gets an empty body.
     pub fn rotate_ttwid(&self) {
         let mut t = self.shared.ttwid.lock().unwrap();
@@ -311,6 +319,9 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
             let key = p.trim_start_matches('/').trim_end_matches('/');
             if let Some(loc) = s.shares.lock().unwrap().get(key) {
                 return (StatusCode::FOUND, [(header::LOCATION, loc.clone())]).into_response();
+            }
+            if let Some(room) = s.douyin.lock().unwrap().get(key).cloned() {
+                return douyin_page(key, &room);
             }
             StatusCode::NOT_FOUND.into_response()
         }
@@ -451,7 +462,7 @@ fn has_ttwid(s: &Shared, headers: &HeaderMap) -> bool {
 }
 
 fn douyin_enter(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Response {
-    if !has_ttwid(s, headers) {
+    if !has_ttwid(s, headers) || s.page_only.load(Ordering::Relaxed) {
         // Measured behaviour: no (or a stale) ttwid gets HTTP 200 with an empty body.
         s.empty_answers.fetch_add(1, Ordering::Relaxed);
         return StatusCode::OK.into_response();
@@ -521,4 +532,33 @@ fn douyin_reflow(s: &Shared, q: &HashMap<String, String>) -> Response {
     r.as_object_mut().unwrap().remove("stream_url");
     r.as_object_mut().unwrap().remove("cover");
     json_response(&v)
+}
+
+/// The room page: an empty `roomStore` shell first, then the real state, each inside
+/// `self.__pace_f.push([1,"…"])` as a JS string, like the real page.
+fn douyin_page(web_rid: &str, room: &DouyinRoom) -> Response {
+    let state = json!({"state": {"appStore": {}, "roomStore": {"roomInfo": {
+        "room": {
+            "id_str": room.session,
+            "status": if room.live { 2 } else { 4 },
+            "title": room.title,
+            "stream_url": {"flv_pull_url": {"FULL_HD1": format!("{}?expire=6940a000&sign=page", room.flv_url)}},
+            "owner": {"nickname": room.nickname}
+        },
+        "roomId": room.session,
+        "web_rid": web_rid,
+        "anchor": {"nickname": room.nickname}
+    }}, "linkmicStore": {}}});
+    let push = |chunk: String| {
+        format!(
+            "<script nonce=\"t\">self.__pace_f.push([1,{}])</script>",
+            serde_json::to_string(&chunk).unwrap()
+        )
+    };
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><div id=\"root\"></div>{}{}</body></html>",
+        push("2:[\"$\",\"$L3\",null,{\"roomStore\":{\"roomInfo\":{}}}]\n".to_string()),
+        push(format!("d:[\"$\",\"$L12\",null,{state}]\n"))
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
