@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config;
 
 mod check;
+mod probe;
 mod repair;
 
 #[derive(Debug, Parser)]
@@ -39,6 +40,18 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Resolve a room URL and print its key, live status, title, streamer and stream URLs.
+    Probe {
+        /// The room: live.bilibili.com/…, b23.tv/…, live.douyin.com/…, v.douyin.com/…, or a
+        /// .flv/.m3u8 URL.
+        url: String,
+        /// Use this config's platform settings (api_base, cookies, quality, formats).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Print stream URLs whole (their query holds access tokens).
+        #[arg(long)]
+        show_urls: bool,
+    },
 }
 
 /// Exit code for a config that does not validate.
@@ -52,6 +65,11 @@ pub fn main() -> ExitCode {
         Command::Run { config } => run(config),
         Command::Check { config } => check::run(&config),
         Command::Repair { files } => repair::run(&files),
+        Command::Probe {
+            url,
+            config,
+            show_urls,
+        } => probe::run(&url, config.as_deref(), show_urls),
     }
 }
 

@@ -18,6 +18,9 @@ use crate::config::Secret;
 pub mod bilibili;
 pub mod direct;
 pub mod douyin;
+pub mod json;
+pub mod limiter;
+pub mod web;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PlatformKind {
@@ -319,6 +322,12 @@ pub trait Platform: Send + Sync + 'static {
 
     /// Stream candidates in the order they should be tried, with freshly signed URLs.
     async fn sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError>;
+
+    /// Every stream on offer, in every quality and format, for `liverec probe` (may cost more
+    /// requests than [`Platform::sources`]).
+    async fn all_sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
+        self.sources(room).await
+    }
 }
 
 /// The platform implementations of one daemon, sharing one HTTP client.
@@ -331,12 +340,14 @@ pub struct Platforms {
 
 impl Platforms {
     pub fn new(cfg: &crate::config::Config, client: reqwest::Client) -> Self {
+        Self::from_settings(&cfg.platforms, client)
+    }
+
+    /// From the `[platforms.*]` sections alone (`liverec probe` without a config uses defaults).
+    pub fn from_settings(cfg: &crate::config::PlatformsConfig, client: reqwest::Client) -> Self {
         Self {
-            bilibili: Arc::new(bilibili::Bilibili::new(
-                client.clone(),
-                &cfg.platforms.bilibili,
-            )),
-            douyin: Arc::new(douyin::Douyin::new(client.clone(), &cfg.platforms.douyin)),
+            bilibili: Arc::new(bilibili::Bilibili::new(client.clone(), &cfg.bilibili)),
+            douyin: Arc::new(douyin::Douyin::new(client.clone(), &cfg.douyin)),
             direct: Arc::new(direct::Direct::new(client)),
         }
     }

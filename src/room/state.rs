@@ -282,6 +282,19 @@ impl Machine {
         self.phase = Phase::Backoff { at: now + delay };
     }
 
+    /// The platform reports another broadcast than the one this session records (a new start
+    /// time or session id) while no attempt runs: close this session and start the next.
+    pub fn on_new_broadcast(&mut self, now: Instant) -> Vec<Do> {
+        if !self.in_session {
+            return self.on_poll(Probe::Live, now);
+        }
+        self.polling = false;
+        self.end_session(now);
+        let mut out = vec![Do::EndSession];
+        out.extend(self.on_poll(Probe::Live, now));
+        out
+    }
+
     /// The supervisor opened a session (lock and slot taken).
     pub fn on_session_started(&mut self, now: Instant) -> Vec<Do> {
         self.in_session = true;
@@ -472,6 +485,24 @@ mod tests {
             assert!(matches!(m.phase(), Phase::Backoff { .. }));
             m.on_timer(now + s(60));
         }
+        assert!(m.in_session());
+    }
+
+    #[test]
+    fn a_new_broadcast_closes_the_session_and_opens_the_next() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        m.on_attempt_ended(None, t0 + s(10));
+        m.on_poll(Probe::Offline, t0 + s(10));
+        assert!(matches!(m.phase(), Phase::Grace { .. }));
+        assert_eq!(
+            m.on_new_broadcast(t0 + s(20)),
+            [Do::EndSession, Do::StartSession]
+        );
+        assert!(!m.in_session());
+        assert_eq!(m.on_session_started(t0 + s(20)), [Do::Connect]);
         assert!(m.in_session());
     }
 

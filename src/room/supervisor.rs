@@ -90,6 +90,10 @@ struct Supervisor {
     rate_sample: (Instant, u64),
     /// Last logged poll error, so a failing API logs once per change, not once per poll.
     logged_error: Option<String>,
+    /// The platform's session hint of the last live answer, and of the open session: when it
+    /// changes during a session, a new broadcast began.
+    last_hint: Option<String>,
+    session_hint: Option<String>,
 }
 
 pub(super) fn spawn(
@@ -160,6 +164,8 @@ impl Supervisor {
             session: None,
             rate_sample: (now, 0),
             logged_error: None,
+            last_hint: None,
+            session_hint: None,
         }
     }
 
@@ -286,6 +292,9 @@ impl Supervisor {
             Ok(status) => {
                 self.logged_error = None;
                 self.update_meta(&status);
+                if let Some(steps) = self.check_broadcast(&status, now) {
+                    return steps;
+                }
                 if status.live {
                     Probe::Live
                 } else {
@@ -309,6 +318,31 @@ impl Supervisor {
             }
         };
         self.machine.on_poll(probe, now)
+    }
+
+    /// A live answer naming another broadcast than the open session's ends that session and
+    /// starts the next.
+    fn check_broadcast(&mut self, status: &RoomStatus, now: Instant) -> Option<Vec<Do>> {
+        if !status.live {
+            return None;
+        }
+        let new = status.session_hint.clone()?;
+        self.last_hint = Some(new.clone());
+        self.session.as_ref()?;
+        match &self.session_hint {
+            None => {
+                self.session_hint = Some(new);
+                None
+            }
+            Some(old) if *old != new => {
+                tracing::info!(
+                    "a new broadcast began (session hint {old} -> {new}): closing this session and starting the next"
+                );
+                self.session_hint = None;
+                Some(self.machine.on_new_broadcast(now))
+            }
+            Some(_) => None,
+        }
     }
 
     fn update_meta(&mut self, status: &RoomStatus) {
@@ -520,6 +554,7 @@ impl Supervisor {
             events: rx,
         });
         self.snap.session = self.session.as_ref().map(Session::reference);
+        self.session_hint = self.last_hint.clone();
         self.snap.segments = 0;
         self.snap.bytes = 0;
         self.rate_sample = (Instant::now(), 0);
@@ -579,6 +614,7 @@ impl Supervisor {
             self.emit(EventType::LiveEnd, |e| e).await;
         }
         self.session = None;
+        self.session_hint = None;
         self.snap.session = None;
         self.snap.file = None;
         self.snap.bitrate_kbps = 0.0;

@@ -6,4 +6,5 @@
 pub mod daemon;
 pub mod flv;
 pub mod media;
+pub mod platform_server;
 pub mod server;

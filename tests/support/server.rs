@@ -267,7 +267,7 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
                                 return;
                             }
                             if speed > 0.0 && start.elapsed() < due {
-                                tokio::time::sleep(due - start.elapsed()).await;
+                                tokio::time::sleep(due.saturating_sub(start.elapsed())).await;
                             }
                         }
                         if tx.is_closed() {

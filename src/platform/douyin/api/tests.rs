@@ -1,0 +1,338 @@
+//! Decoding tests on byte fixtures (`tests/fixtures/platforms/douyin`, an invented room shaped
+//! like the real answers) and hand-made variants of them.
+
+use serde_json::{Value, json};
+
+use super::*;
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/platforms/douyin/",
+            $name
+        ))
+        .as_slice()
+    };
+}
+
+fn edit(bytes: &[u8], f: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(bytes).unwrap();
+    f(&mut v);
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+fn names(streams: &[DyStream]) -> Vec<String> {
+    streams
+        .iter()
+        .map(|s| {
+            let host = url::Url::parse(&s.url)
+                .unwrap()
+                .host_str()
+                .unwrap()
+                .to_string();
+            format!("{} {} {}", s.quality, s.format_name(), &host[..10])
+        })
+        .collect()
+}
+
+#[test]
+fn a_live_room() {
+    let r = web_enter(fixture!("web_enter-live.json")).unwrap();
+    assert!(r.is_live());
+    assert_eq!(r.title, "周末测试场");
+    assert_eq!(r.streamer, "测试主播乙");
+    assert_eq!(r.room_id.as_deref(), Some("7300000000000000001"));
+    assert_eq!(r.web_rid.as_deref(), Some("61234567890"));
+    let st = r.status();
+    assert!(st.live);
+    assert_eq!(st.session_hint.as_deref(), Some("7300000000000000001"));
+    assert!(r.refusal().is_none());
+}
+
+#[test]
+fn stream_data_is_json_in_a_string_and_comes_first() {
+    let r = web_enter(fixture!("web_enter-live.json")).unwrap();
+    // stream_data: 5 qualities x flv+hls (ao is audio only and skipped); then the legacy maps:
+    // 4 flv + 4 hls on other hosts; hls_pull_url repeats FULL_HD1 and is dropped.
+    assert_eq!(r.streams.len(), 18, "{:#?}", names(&r.streams));
+    assert!(
+        r.streams[..10]
+            .iter()
+            .all(|s| s.origin == Origin::StreamData)
+    );
+    assert!(r.streams[10..].iter().all(|s| s.origin == Origin::Legacy));
+    assert_eq!(r.streams[0].quality, "origin");
+    assert_eq!(r.streams[0].codec.as_deref(), Some("h264"));
+    assert!(r.streams[0].url.contains("_or4.flv?"));
+    assert!(r.streams.iter().all(|s| !s.url.contains("only_audio")));
+    // The legacy keys map to qualities: FULL_HD1 origin, HD1 hd, SD1 ld, SD2 sd.
+    let legacy: Vec<(&str, bool)> = r.streams[10..14]
+        .iter()
+        .map(|s| {
+            (
+                s.quality,
+                s.url.contains(&format!(
+                    "_{}.flv",
+                    match s.quality {
+                        "origin" => "or4",
+                        q => q,
+                    }
+                )),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legacy,
+        [("origin", true), ("hd", true), ("sd", true), ("ld", true)]
+    );
+}
+
+#[test]
+fn quality_and_format_order() {
+    let r = web_enter(fixture!("web_enter-live.json")).unwrap();
+    let o = ordered(&r.streams, &s(&["origin"]), &s(&["flv", "hls"]));
+    assert_eq!(
+        names(&o[..5]),
+        [
+            "origin flv pull-flv-t",
+            "origin flv pull-flv-t",
+            "origin hls pull-hls-t",
+            "origin hls pull-hls-t",
+            "hd flv pull-flv-t",
+        ]
+    );
+    assert!(o[0].url.contains("pull-flv-t2"), "stream_data first");
+    assert!(o[1].url.contains("pull-flv-t1"));
+    // hls only, and a lower preference: hd, then the lower ones, then the higher ones.
+    let o = ordered(&r.streams, &s(&["hd"]), &s(&["hls"]));
+    let q: Vec<&str> = o.iter().map(|s| s.quality).collect();
+    let mut dedup = q.clone();
+    dedup.dedup();
+    assert_eq!(dedup, ["hd", "sd", "ld", "md", "origin"]);
+    assert!(o.iter().all(|s| s.format == StreamFormat::Hls));
+    assert_eq!(
+        quality_order(&s(&["sd", "origin"])),
+        ["sd", "origin", "uhd", "hd", "ld", "md"]
+    );
+    assert_eq!(quality_order(&[]), QUALITIES);
+}
+
+#[test]
+fn stream_data_as_an_object_with_missing_and_empty_entries() {
+    let b = edit(fixture!("web_enter-live.json"), |v| {
+        let su = &mut v["data"]["data"][0]["stream_url"];
+        su["live_core_sdk_data"]["pull_data"]["stream_data"] = json!({"data": {
+            "hd": {"main": {"flv": "https://x.example/hd.flv", "hls": ""}},
+            "uhd": null,
+            "origin": {"main": {"flv": "https://x.example/or.flv", "enableEncryption": true}}
+        }});
+        su.as_object_mut().unwrap().remove("flv_pull_url");
+        su["hls_pull_url_map"] = Value::Null;
+        su.as_object_mut().unwrap().remove("hls_pull_url");
+    });
+    let r = web_enter(&b).unwrap();
+    assert_eq!(r.streams.len(), 2);
+    let o = ordered(&r.streams, &s(&["origin"]), &s(&["flv", "hls"]));
+    assert_eq!(o.len(), 1, "encrypted streams are skipped");
+    assert_eq!(o[0].url, "https://x.example/hd.flv");
+    // A broken stream_data string is skipped, the legacy maps still count.
+    let b = edit(fixture!("web_enter-live.json"), |v| {
+        v["data"]["data"][0]["stream_url"]["live_core_sdk_data"]["pull_data"]["stream_data"] =
+            json!("{\"data\":{\"origin\":");
+    });
+    let r = web_enter(&b).unwrap();
+    assert!(!r.streams.is_empty());
+    assert!(r.streams.iter().all(|s| s.origin == Origin::Legacy));
+}
+
+#[test]
+fn ended_rooms() {
+    let r = web_enter(fixture!("web_enter-offline.json")).unwrap();
+    assert_eq!(r.status, Some(4));
+    assert!(!r.is_live() && !r.status().live);
+    assert_eq!(r.status().session_hint, None);
+    assert_eq!(r.streamer, "测试主播乙");
+    assert!(matches!(r.refusal(), Some(PlatformError::NoStream(_))));
+    let r = web_enter(fixture!("web_enter-ended-prompts.json")).unwrap();
+    assert!(!r.is_live());
+    assert_eq!(r.status, None);
+    // Empty data array, user missing entirely.
+    let b = edit(fixture!("web_enter-ended-prompts.json"), |v| {
+        v["data"].as_object_mut().unwrap().remove("user");
+    });
+    assert!(!web_enter(&b).unwrap().is_live());
+}
+
+#[test]
+fn live_without_stream_url_is_live_but_has_no_stream() {
+    let b = edit(fixture!("web_enter-live.json"), |v| {
+        v["data"]["data"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("stream_url");
+    });
+    let r = web_enter(&b).unwrap();
+    assert!(r.is_live());
+    assert!(matches!(r.refusal(), Some(PlatformError::NoStream(_))));
+}
+
+#[test]
+fn numbers_as_strings_nulls_and_missing_fields() {
+    let b = edit(fixture!("web_enter-live.json"), |v| {
+        let room = &mut v["data"]["data"][0];
+        room["status"] = json!("2");
+        room["title"] = Value::Null;
+        v["data"]["user"]["nickname"] = Value::Null;
+        v["status_code"] = json!("0");
+    });
+    let r = web_enter(&b).unwrap();
+    assert!(r.is_live());
+    assert_eq!(r.title, "");
+    assert_eq!(r.streamer, "测试主播乙", "falls back to owner.nickname");
+    // status only in status_str
+    let b = edit(fixture!("web_enter-offline.json"), |v| {
+        v["data"]["data"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("status");
+    });
+    assert_eq!(web_enter(&b).unwrap().status, Some(4));
+    // no status at all: nobody can tell
+    let b = edit(&b, |v| {
+        v["data"]["data"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("status_str");
+    });
+    assert!(matches!(web_enter(&b), Err(PlatformError::Malformed(_))));
+}
+
+#[test]
+fn risk_control_shapes_are_never_offline() {
+    // The measured answer without a valid ttwid: HTTP 200, empty body.
+    assert!(matches!(web_enter(b""), Err(PlatformError::Blocked(_))));
+    assert!(matches!(
+        web_enter(b"<html><script>__ac_nonce</script></html>"),
+        Err(PlatformError::Blocked(_))
+    ));
+    // No room, no user, no prompts.
+    let e = web_enter(br#"{"data":{"data":[]},"status_code":0}"#).unwrap_err();
+    assert!(matches!(e, PlatformError::Malformed(_)), "{e}");
+    let e = web_enter(br#"{"data":{"message":"x"},"status_code":10037}"#).unwrap_err();
+    assert!(
+        matches!(&e, PlatformError::Malformed(m) if m.contains("10037")),
+        "{e}"
+    );
+    let whole = fixture!("web_enter-live.json");
+    for cut in [1, 100, whole.len() / 2, whole.len() - 2] {
+        assert!(matches!(
+            web_enter(&whole[..cut]),
+            Err(PlatformError::Malformed(_))
+        ));
+    }
+}
+
+#[test]
+fn a_cancelled_account_is_not_found() {
+    let b = edit(fixture!("web_enter-offline.json"), |v| {
+        v["data"]["user"]["nickname"] = json!("账号已注销");
+    });
+    assert!(matches!(web_enter(&b), Err(PlatformError::NotFound(_))));
+}
+
+#[test]
+fn reflow_gives_the_web_rid_or_wants_a_signature() {
+    let r = reflow(fixture!("reflow-live.json")).unwrap();
+    assert_eq!(r.web_rid.as_deref(), Some("61234567890"));
+    assert!(r.is_live());
+    assert!(matches!(
+        reflow(fixture!("reflow-rejected.json")),
+        Err(PlatformError::Unsupported(m)) if m.contains("10011")
+    ));
+    assert!(reflow(br#"{"data":{},"status_code":0}"#).is_err());
+}
+
+#[test]
+fn the_page_takes_the_second_room_store() {
+    let r = page(fixture!("page-live.html")).unwrap();
+    assert!(r.is_live());
+    assert_eq!(r.web_rid.as_deref(), Some("61234567890"));
+    assert_eq!(r.streamer, "测试主播乙");
+    assert_eq!(r.title, "周末测试场");
+    let o = ordered(&r.streams, &s(&["origin"]), &s(&["flv"]));
+    assert!(o[0].url.contains("_or4.flv?"), "{:?}", o[0].url);
+    // Escapes are undone properly: the URL's & and the title's characters are intact.
+    assert!(o[0].url.contains("&sign="));
+}
+
+#[test]
+fn pages_without_state_offline_and_unknown_rooms() {
+    assert!(matches!(
+        page(b"<html><script>var __ac_nonce='x'</script></html>"),
+        Err(PlatformError::Blocked(_))
+    ));
+    let offline = br#"{"roomStore":{"roomInfo":{"room":{"id_str":"1","status":4,"title":"t"},"web_rid":"5","anchor":{"nickname":"n"},"web_stream_url":null}}}"#;
+    let r = page_state(offline).unwrap();
+    assert!(!r.is_live());
+    assert_eq!(r.streamer, "n");
+    let unknown = br#"{"roomStore":{"roomInfo":{"web_rid":"999","web_stream_url":null}}}"#;
+    assert!(matches!(
+        page_state(unknown),
+        Err(PlatformError::NotFound(_))
+    ));
+    // The old RENDER_DATA form: URL-encoded JSON.
+    let json = r#"{"app":{"initialState":{"roomStore":{"roomInfo":{"room":{"id_str":"7","status":2,"title":"a b"},"web_rid":"5","anchor":{"nickname":"n"}}}}}}"#;
+    let enc: String = json
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let html =
+        format!("<html><script id=\"RENDER_DATA\" type=\"application/json\">{enc}</script></html>");
+    let r = page(html.as_bytes()).unwrap();
+    assert!(r.is_live());
+    assert_eq!(r.title, "a b");
+}
+
+#[test]
+fn ttwid_from_set_cookie_lines() {
+    assert_eq!(
+        ttwid_from_set_cookie("ttwid=1%7Cabc%7C123; Path=/; Domain=douyin.com; HttpOnly"),
+        Some("1%7Cabc%7C123".into())
+    );
+    assert_eq!(ttwid_from_set_cookie("other=1; Path=/"), None);
+    assert_eq!(ttwid_from_set_cookie("ttwid=; Path=/"), None);
+}
+
+#[test]
+fn nothing_panics_on_odd_shapes() {
+    let odd: &[&[u8]] = &[
+        br#"{"status_code":0,"data":{"data":[{"status":2,"stream_url":{"flv_pull_url":[1,2],"live_core_sdk_data":{"pull_data":{"stream_data":5}}}}]}}"#,
+        br#"{"status_code":0,"data":{"data":[null],"user":"x"}}"#,
+        br#"{"status_code":0,"data":null}"#,
+        br#"[]"#,
+        br#"self.__pace_f.push([1,"\u00"#,
+        b"self.__pace_f.push([1,\"\\\"roomStore\\\":{\"])",
+        b"id=\"RENDER_DATA\">%E4%B8%</script>",
+        b"id=\"RENDER_DATA\"></script>>",
+    ];
+    for b in odd {
+        let _ = web_enter(b);
+        let _ = reflow(b);
+        let _ = page(b);
+        let _ = page_state(b);
+    }
+    assert_eq!(percent_decode("%"), "%");
+    assert_eq!(percent_decode("a%2"), "a%2");
+    assert_eq!(percent_decode("%41%zz"), "A%zz");
+}

@@ -1,0 +1,157 @@
+//! Lenient reading of platform JSON: numbers that arrive as strings, `null` where a field is
+//! usually missing (and the reverse), and bodies that are not JSON at all.
+
+use serde_json::Value;
+
+use super::PlatformError;
+
+/// Parses an API answer. An empty body or an HTML page where JSON was expected is how risk
+/// control answers, so those are [`PlatformError::Blocked`]; anything else that is not JSON is
+/// [`PlatformError::Malformed`].
+pub fn parse_body(body: &[u8], what: &str) -> Result<Value, PlatformError> {
+    let trimmed = trim_start(body);
+    if trimmed.is_empty() {
+        return Err(PlatformError::Blocked(format!(
+            "{what}: empty answer where JSON was expected"
+        )));
+    }
+    if trimmed[0] == b'<' {
+        return Err(PlatformError::Blocked(format!(
+            "{what}: an HTML page where JSON was expected (starts with {})",
+            crate::http::sniff(trimmed)
+        )));
+    }
+    serde_json::from_slice(trimmed).map_err(|e| {
+        if e.is_eof() {
+            PlatformError::Malformed(format!("{what}: truncated JSON ({e})"))
+        } else {
+            PlatformError::Malformed(format!(
+                "{what}: not valid JSON ({e}; starts with {})",
+                crate::http::sniff(trimmed)
+            ))
+        }
+    })
+}
+
+/// Skips a UTF-8 BOM and whitespace.
+pub fn trim_start(body: &[u8]) -> &[u8] {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(body.len());
+    &body[start..]
+}
+
+/// `v[ptr]` (a JSON pointer such as `/data/room_info`), or `null`.
+pub fn at<'a>(v: &'a Value, ptr: &str) -> &'a Value {
+    v.pointer(ptr).unwrap_or(&Value::Null)
+}
+
+/// An integer, from a number or a numeric string (`"1"`, `" 42 "`, `3.0`).
+pub fn int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<i64>().ok().or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.fract() == 0.0 && f.is_finite())
+                    .map(|f| f as i64)
+            })
+        }
+        Value::Bool(b) => Some(*b as i64),
+        _ => None,
+    }
+}
+
+/// A non-negative integer.
+pub fn uint(v: &Value) -> Option<u64> {
+    int(v).and_then(|n| u64::try_from(n).ok())
+}
+
+/// Text, from a string or a number.
+pub fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Text, or empty.
+pub fn text_or_empty(v: &Value) -> String {
+    text(v).unwrap_or_default()
+}
+
+/// A flag from `true`/`false`, `0`/`1` or their string forms.
+pub fn flag(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim() {
+            "true" | "1" => Some(true),
+            "false" | "0" | "" => Some(false),
+            _ => None,
+        },
+        other => int(other).map(|n| n != 0),
+    }
+}
+
+/// A server message cut to a sane length for a log line.
+pub fn short(s: &str) -> String {
+    let s = s.trim();
+    match s.char_indices().nth(100) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_as_strings_and_nulls() {
+        assert_eq!(int(&json!("12")), Some(12));
+        assert_eq!(int(&json!(" 12 ")), Some(12));
+        assert_eq!(int(&json!(12.0)), Some(12));
+        assert_eq!(int(&json!("1.5")), None);
+        assert_eq!(int(&json!(null)), None);
+        assert_eq!(uint(&json!(-1)), None);
+        assert_eq!(text(&json!(5)), Some("5".into()));
+        assert_eq!(flag(&json!("true")), Some(true));
+        assert_eq!(flag(&json!(0)), Some(false));
+        assert_eq!(flag(&json!(null)), None);
+        assert_eq!(at(&json!({"a": {"b": 1}}), "/a/b"), &json!(1));
+        assert_eq!(at(&json!({"a": null}), "/a/b"), &Value::Null);
+    }
+
+    #[test]
+    fn bodies_that_are_not_json() {
+        assert!(matches!(
+            parse_body(b"", "x"),
+            Err(PlatformError::Blocked(_))
+        ));
+        assert!(matches!(
+            parse_body(b" \n", "x"),
+            Err(PlatformError::Blocked(_))
+        ));
+        let e = parse_body(b"\xEF\xBB\xBF<!DOCTYPE html><html>", "x").unwrap_err();
+        assert!(
+            matches!(&e, PlatformError::Blocked(m) if m.contains("HTML")),
+            "{e}"
+        );
+        let e = parse_body(br#"{"code":0,"data":{"#, "x").unwrap_err();
+        assert!(
+            matches!(&e, PlatformError::Malformed(m) if m.contains("truncated")),
+            "{e}"
+        );
+        let e = parse_body(b"\x00\x01garbage", "x").unwrap_err();
+        assert!(matches!(e, PlatformError::Malformed(_)));
+        assert_eq!(short(&"é".repeat(300)).chars().count(), 101);
+    }
+}

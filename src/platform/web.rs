@@ -1,0 +1,516 @@
+//! The HTTP side shared by the platform APIs: every request goes through the platform's
+//! [`Limiter`], sends a browser User-Agent, has a timeout, reads at most a capped body, and turns
+//! risk-control answers (HTTP 412/429, and whatever the parser calls
+//! [`PlatformError::Blocked`]) into a platform-wide backoff. Also: following share links by
+//! hand, one redirect at a time, so that only live-room targets are accepted.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+
+use super::PlatformError;
+use super::limiter::{Limiter, Permit};
+use crate::config::{Secret, redact_url};
+use crate::http;
+
+/// API calls give up after this long (the supervisor's poll allows 30 s in all).
+pub const API_TIMEOUT: Duration = Duration::from_secs(10);
+/// JSON answers are small; anything bigger is not what we asked for.
+pub const JSON_CAP: usize = 2 << 20;
+/// Share links are followed for at most this many redirects.
+pub const MAX_HOPS: usize = 6;
+
+/// What came back, before it is judged.
+pub struct Fetched {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// One platform's API client.
+#[derive(Clone)]
+pub struct Api {
+    pub platform: &'static str,
+    pub client: reqwest::Client,
+    /// The same, but never following redirects (share links are followed by hand).
+    pub no_redirect: Option<reqwest::Client>,
+    pub limiter: Limiter,
+}
+
+/// `Cookie:` built from the user's cookie and extra pairs, marked sensitive so that it never
+/// shows in a debug print of the headers.
+pub fn cookie_header(
+    user: Option<&Secret>,
+    extra: &[(&str, &str)],
+) -> Result<Option<HeaderValue>, PlatformError> {
+    let mut parts: Vec<String> = Vec::new();
+    let user = user.map(|s| s.expose().trim()).filter(|s| !s.is_empty());
+    if let Some(u) = user {
+        parts.push(u.trim_end_matches(';').to_string());
+    }
+    for (name, value) in extra {
+        let has = user.is_some_and(|u| {
+            u.split(';')
+                .any(|p| p.trim().split('=').next() == Some(*name))
+        });
+        if !has && !value.is_empty() {
+            parts.push(format!("{name}={value}"));
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let mut v = HeaderValue::from_str(&parts.join("; ")).map_err(|_| {
+        PlatformError::Unsupported(
+            "the configured cookie is not a valid HTTP header value (one line of name=value pairs, ASCII only)"
+                .into(),
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(Some(v))
+}
+
+/// A query value, percent-encoded.
+pub fn q(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+/// `Retry-After: <seconds>`, when a server sends one.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Browser-like headers for API calls.
+pub fn browser_headers(referer: &'static str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::USER_AGENT,
+        HeaderValue::from_static(http::BROWSER_UA),
+    );
+    h.insert(header::REFERER, HeaderValue::from_static(referer));
+    h.insert(
+        header::ACCEPT_LANGUAGE,
+        HeaderValue::from_static("zh-CN,zh;q=0.9,en;q=0.8"),
+    );
+    h
+}
+
+impl Api {
+    pub fn new(platform: &'static str, client: reqwest::Client, limiter: Limiter) -> Self {
+        let no_redirect = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| tracing::warn!("{platform}: cannot build the share-link client: {e}"))
+            .ok();
+        Self {
+            platform,
+            client,
+            no_redirect,
+            limiter,
+        }
+    }
+
+    /// Sends one GET within the budget. HTTP 412 and 429 start a backoff; any other answer comes
+    /// back with its permit, to be judged by the caller.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        what: &str,
+        cap: usize,
+    ) -> Result<(Permit, Fetched), PlatformError> {
+        let permit = self.limiter.acquire().await?;
+        let sent = self
+            .client
+            .get(url)
+            .headers(headers)
+            .timeout(API_TIMEOUT)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(PlatformError::Network(format!(
+                    "{what}: {}",
+                    http::describe(&e)
+                )));
+            }
+        };
+        let status = resp.status();
+        if status == StatusCode::PRECONDITION_FAILED || status == StatusCode::TOO_MANY_REQUESTS {
+            let ra = retry_after(resp.headers());
+            return Err(permit.blocked(&format!("{what}: HTTP {}", status.as_u16()), ra));
+        }
+        let resp_headers = resp.headers().clone();
+        if !status.is_success() {
+            return Err(PlatformError::Network(format!(
+                "{what}: the API answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        let body = match http::read_capped(resp, cap).await {
+            Ok(b) => b,
+            Err(http::ReadError::TooLarge { cap }) => {
+                permit.ok();
+                return Err(PlatformError::Malformed(format!(
+                    "{what}: the answer is larger than {} KiB; not read",
+                    cap / 1024
+                )));
+            }
+            Err(http::ReadError::Http(e)) => {
+                return Err(PlatformError::Network(format!(
+                    "{what}: {}",
+                    http::describe(&e)
+                )));
+            }
+        };
+        Ok((
+            permit,
+            Fetched {
+                status,
+                headers: resp_headers,
+                body,
+            },
+        ))
+    }
+
+    /// Sends one GET within the budget and keeps only the status and headers (the body, a
+    /// whole web page, is not read).
+    pub async fn fetch_headers(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        what: &str,
+    ) -> Result<(Permit, HeaderMap), PlatformError> {
+        let permit = self.limiter.acquire().await?;
+        let resp = self
+            .client
+            .get(url)
+            .headers(headers)
+            .timeout(API_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| PlatformError::Network(format!("{what}: {}", http::describe(&e))))?;
+        let status = resp.status();
+        if status == StatusCode::PRECONDITION_FAILED || status == StatusCode::TOO_MANY_REQUESTS {
+            let ra = retry_after(resp.headers());
+            return Err(permit.blocked(&format!("{what}: HTTP {}", status.as_u16()), ra));
+        }
+        if !status.is_success() && !status.is_redirection() {
+            return Err(PlatformError::Network(format!(
+                "{what}: HTTP {}",
+                status.as_u16()
+            )));
+        }
+        Ok((permit, resp.headers().clone()))
+    }
+
+    /// Judges a parsed answer: a block pauses the platform, anything else shows the API answers.
+    pub fn settle<T>(permit: Permit, result: Result<T, PlatformError>) -> Result<T, PlatformError> {
+        match result {
+            Err(PlatformError::Blocked(what)) => Err(permit.blocked(&what, None)),
+            other => {
+                permit.ok();
+                other
+            }
+        }
+    }
+
+    /// GET + parse a JSON answer.
+    pub async fn json<T>(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        what: &str,
+        parse: impl FnOnce(&[u8]) -> Result<T, PlatformError>,
+    ) -> Result<T, PlatformError> {
+        let (permit, got) = self.fetch(url, headers, what, JSON_CAP).await?;
+        Self::settle(permit, parse(&got.body))
+    }
+
+    /// Follows a share link one redirect at a time until `classify` accepts or rejects a
+    /// target. With `via` (an `api_base`), each hop is fetched as `{via}/{host}{path}?{query}`
+    /// so that tests and mirrors can answer it.
+    pub async fn follow_share<T>(
+        &self,
+        link: &str,
+        via: Option<&str>,
+        mut classify: impl FnMut(&url::Url) -> Hop<T>,
+    ) -> Result<T, PlatformError> {
+        let Some(client) = &self.no_redirect else {
+            return Err(PlatformError::Network(
+                "share links cannot be followed (no HTTP client)".into(),
+            ));
+        };
+        let mut current = url::Url::parse(link)
+            .map_err(|e| PlatformError::Malformed(format!("{link:?} is not a URL ({e})")))?;
+        let mut seen = HashSet::new();
+        for _ in 0..=MAX_HOPS {
+            match classify(&current) {
+                Hop::Done(t) => return Ok(t),
+                Hop::Reject(why) => return Err(PlatformError::Unsupported(why)),
+                Hop::Follow => {}
+            }
+            let shown = redact_url(current.as_str());
+            if !seen.insert(current.to_string()) {
+                return Err(PlatformError::Malformed(format!(
+                    "the share link redirects in a loop (back to {shown})"
+                )));
+            }
+            let fetch = match via {
+                Some(base) => format!(
+                    "{}/{}{}{}",
+                    base.trim_end_matches('/'),
+                    current.host_str().unwrap_or_default(),
+                    current.path(),
+                    current.query().map(|q| format!("?{q}")).unwrap_or_default()
+                ),
+                None => current.to_string(),
+            };
+            let permit = self.limiter.acquire().await?;
+            let resp = client
+                .get(&fetch)
+                .header(header::USER_AGENT, http::BROWSER_UA)
+                .timeout(API_TIMEOUT)
+                .send()
+                .await
+                .map_err(|e| {
+                    PlatformError::Network(format!("share link {shown}: {}", http::describe(&e)))
+                })?;
+            let status = resp.status();
+            if status == StatusCode::PRECONDITION_FAILED || status == StatusCode::TOO_MANY_REQUESTS
+            {
+                let ra = retry_after(resp.headers());
+                return Err(
+                    permit.blocked(&format!("share link {shown}: HTTP {}", status.as_u16()), ra)
+                );
+            }
+            if status.is_redirection() {
+                let Some(loc) = resp
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                else {
+                    return Err(PlatformError::Malformed(format!(
+                        "share link {shown}: HTTP {} without a Location",
+                        status.as_u16()
+                    )));
+                };
+                let next = current.join(loc).map_err(|e| {
+                    PlatformError::Malformed(format!(
+                        "share link {shown}: bad Location {:?} ({e})",
+                        redact_url(loc)
+                    ))
+                })?;
+                permit.ok();
+                tracing::debug!(from = %shown, to = %redact_url(next.as_str()), "share link redirects");
+                current = next;
+                continue;
+            }
+            permit.ok();
+            if matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) || status.is_success() {
+                return Err(PlatformError::NotFound(format!(
+                    "the share link {shown} leads to no room (HTTP {}; expired or mistyped?)",
+                    status.as_u16()
+                )));
+            }
+            return Err(PlatformError::Network(format!(
+                "share link {shown}: HTTP {}",
+                status.as_u16()
+            )));
+        }
+        Err(PlatformError::Malformed(format!(
+            "the share link {} redirects more than {MAX_HOPS} times",
+            redact_url(link)
+        )))
+    }
+}
+
+/// What a share-link target is.
+pub enum Hop<T> {
+    /// The room (or what leads to it).
+    Done(T),
+    /// Another redirector: fetch it and see where it points.
+    Follow,
+    /// Not a live room.
+    Reject(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_merged_and_sensitive() {
+        let user = Secret::new("SESSDATA=abc; buvid3=X;");
+        let v = cookie_header(Some(&user), &[("buvid3", "Y"), ("ttwid", "T")])
+            .unwrap()
+            .unwrap();
+        assert!(v.is_sensitive());
+        assert_eq!(v.to_str().unwrap(), "SESSDATA=abc; buvid3=X; ttwid=T");
+        assert_eq!(cookie_header(None, &[]).unwrap(), None);
+        assert_eq!(
+            cookie_header(Some(&Secret::new("  ")), &[("a", "1")])
+                .unwrap()
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            "a=1"
+        );
+        let bad = Secret::new("a=1\nb=2");
+        let e = cookie_header(Some(&bad), &[]).unwrap_err();
+        assert!(!e.to_string().contains("a=1"), "never echo the cookie: {e}");
+    }
+
+    /// A local server with a few bad answers.
+    async fn bad_server() -> String {
+        use axum::response::IntoResponse;
+        use axum::routing::get;
+        let app = axum::Router::new()
+            .route(
+                "/huge",
+                get(|| async { vec![b' '; 30 << 20].into_response() }),
+            )
+            .route(
+                "/loop",
+                get(|| async {
+                    (StatusCode::FOUND, [(header::LOCATION, "/loop")]).into_response()
+                }),
+            )
+            .route(
+                "/blocked",
+                get(|| async {
+                    (
+                        StatusCode::PRECONDITION_FAILED,
+                        [(header::RETRY_AFTER, "5")],
+                    )
+                        .into_response()
+                }),
+            )
+            .route("/ok", get(|| async { r#"{"code":0}"# }))
+            .route(
+                "/s.example/hop/{n}",
+                get(
+                    |axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                        (
+                            StatusCode::FOUND,
+                            [(header::LOCATION, format!("https://s.example/hop/{}", n + 1))],
+                        )
+                            .into_response()
+                    },
+                ),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+
+    fn api() -> Api {
+        Api::new(
+            "test",
+            crate::http::client().unwrap(),
+            Limiter::new("test", super::super::limiter::Budget::DEFAULT),
+        )
+    }
+
+    #[tokio::test]
+    async fn bodies_are_capped_and_redirect_loops_end() {
+        let base = bad_server().await;
+        let api = api();
+        let ok = |b: &[u8]| Ok(b.len());
+        let e = api
+            .json(&format!("{base}/huge"), HeaderMap::new(), "huge", ok)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, PlatformError::Malformed(m) if m.contains("larger than")),
+            "{e}"
+        );
+        let e = api
+            .json(&format!("{base}/loop"), HeaderMap::new(), "loop", ok)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, PlatformError::Network(m) if m.contains("redirect")),
+            "{e}"
+        );
+        assert_eq!(
+            api.json(&format!("{base}/ok"), HeaderMap::new(), "ok", ok)
+                .await
+                .unwrap(),
+            10
+        );
+    }
+
+    #[tokio::test]
+    async fn http_412_pauses_the_platform_for_retry_after() {
+        let base = bad_server().await;
+        let api = api();
+        let ok = |b: &[u8]| Ok(b.len());
+        let e = api
+            .json(&format!("{base}/blocked"), HeaderMap::new(), "info", ok)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, PlatformError::Blocked(m) if m.contains("HTTP 412")),
+            "{e}"
+        );
+        // Paused: the next call fails without reaching the server.
+        let e = api
+            .json(&format!("{base}/ok"), HeaderMap::new(), "ok", ok)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, PlatformError::Blocked(m) if m.contains("backing off until")),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn share_links_stop_after_a_few_hops() {
+        let base = bad_server().await;
+        let api = api();
+        let e = api
+            .follow_share("https://s.example/hop/0", Some(&base), |_| {
+                Hop::<()>::Follow
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, PlatformError::Malformed(m) if m.contains("more than")),
+            "{e}"
+        );
+        let got = api
+            .follow_share("https://s.example/hop/0", Some(&base), |u| {
+                if u.path() == "/hop/2" {
+                    Hop::Done(u.to_string())
+                } else {
+                    Hop::Follow
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(got, "https://s.example/hop/2");
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+}

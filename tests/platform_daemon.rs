@@ -1,0 +1,525 @@
+//! Bilibili and Douyin end to end: the real binary against a fake platform API and a local FLV
+//! server, both on 127.0.0.1:0.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::daemon::{Daemon, bin, config, files, wait_until};
+use support::flv;
+use support::platform_server::{BiliRoom, DouyinRoom, Mode, PlatformServer};
+use support::server::{Answer, StreamServer};
+
+const FIXTURE: &str = "flv_640x360_20s.flv";
+const LONG_ID: u64 = 7734200;
+const BILI_PATH: &str = "live-bvc/7734200/live.flv";
+const WEB_RID: &str = "61234567890";
+
+fn frames(data: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    flv::walk_lenient(data)
+        .into_iter()
+        .filter(|t| t.is_frame())
+        .map(|t| (t.kind, t.body))
+        .collect()
+}
+
+fn recorded_frames(files: &[PathBuf]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    for f in files {
+        let data = std::fs::read(f).unwrap();
+        flv::walk(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        out.extend(frames(&data));
+    }
+    out
+}
+
+fn room(name: &str, url: &str) -> String {
+    format!("[[rooms]]\nname = \"{name}\"\nurl = \"{url}\"\n")
+}
+
+fn api_base(platform: &str, api: &PlatformServer) -> String {
+    format!("[platforms.{platform}]\napi_base = \"{}\"\n", api.base())
+}
+
+/// A finite live: `speed` x real time, once, then the stream path answers 404.
+fn finite(speed: f64) -> Answer {
+    let mut a = Answer::flv(FIXTURE, speed, 1);
+    if let Answer::Flv { offline_after, .. } = &mut a {
+        *offline_after = true;
+    }
+    a
+}
+
+fn bili_room(streams: &StreamServer, live_status: i64) -> BiliRoom {
+    BiliRoom {
+        short_id: 77,
+        live_status,
+        title: "晚间测试直播".into(),
+        uname: "测试主播甲".into(),
+        live_start_time: 1763712000,
+        stream_host: format!("http://{}", streams.addr),
+        stream_path: BILI_PATH.into(),
+    }
+}
+
+/// Waits until `n` whole copies of the fixture have been served on `path`.
+async fn served_completely(streams: &StreamServer, path: &str, n: usize) -> bool {
+    let whole = flv::fixture(FIXTURE).len();
+    wait_until(Duration::from_secs(30), || {
+        streams
+            .bodies(path)
+            .iter()
+            .filter(|b| b.len() >= whole)
+            .count()
+            >= n
+    })
+    .await
+}
+
+/// The recording must hold every frame served, once, in order, across however many
+/// connections (and so files) the live took.
+fn check_recording(rec: &Path, served: Vec<Vec<u8>>, log: &str) {
+    assert!(
+        files(rec, ".part").is_empty(),
+        "a .part was left: {:?}",
+        files(rec, "")
+    );
+    // In the order they were written (names repeat across sessions: 1.flv, 1_1.flv, ...).
+    let mut done = files(rec, ".flv");
+    done.sort_by_key(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok());
+    assert!(!done.is_empty(), "no recording:\n{log}");
+    let got = recorded_frames(&done);
+    let want: Vec<(u8, Vec<u8>)> = served.iter().flat_map(|b| frames(b)).collect();
+    assert_eq!(got.len(), want.len(), "every served frame, once:\n{log}");
+    assert!(got == want, "recorded frames differ from the served ones");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bilibili_live_by_short_id_is_recorded_and_ends_when_offline() {
+    let streams = StreamServer::start().await;
+    streams.set(BILI_PATH, finite(20.0));
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 1));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &room("bili", "https://live.bilibili.com/77"),
+        &api_base("bilibili", &api),
+    );
+    let d = Daemon::start(dir.path(), "bili", &cfg);
+    assert!(
+        served_completely(&streams, BILI_PATH, 1).await,
+        "{}",
+        d.log_text()
+    );
+    // The streamer starts a new broadcast (a new live_start_time) before the old one is seen
+    // offline: that is a new session.
+    api.edit_bili(LONG_ID, |r| r.live_start_time += 3600);
+    let count = |what: &str| d.log_text().matches(what).count();
+    assert!(
+        wait_until(Duration::from_secs(15), || count("live: session started")
+            == 2)
+        .await,
+        "{}",
+        d.log_text()
+    );
+    streams.set(BILI_PATH, finite(20.0));
+    assert!(
+        served_completely(&streams, BILI_PATH, 2).await,
+        "{}",
+        d.log_text()
+    );
+    api.edit_bili(LONG_ID, |r| r.live_status = 0);
+    assert!(
+        wait_until(Duration::from_secs(20), || count("offline: session ended")
+            == 2)
+        .await,
+        "{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    let served = streams.bodies(BILI_PATH);
+    check_recording(&dir.path().join("rec/bili"), served, &log);
+    for want in [
+        "room 77 is a short id for room 7734200",
+        "bilibili:7734200",
+        "live: session started",
+        "event live_start",
+        "event live_end",
+        "a new broadcast began (session hint 1763712000 -> 1763715600)",
+    ] {
+        assert!(log.contains(want), "missing {want:?} in:\n{log}");
+    }
+    // The first host of the list has no such stream: the next one is tried.
+    assert!(
+        log.contains("source refused: the stream server answered HTTP 404"),
+        "{log}"
+    );
+    // The signatures the daemon sent were all accepted by the fake's own wbi check.
+    assert_eq!(api.wbi_rejections(), 0);
+    assert!(
+        api.count(
+            "/x/web-interface/nav",
+            Instant::now() - Duration::from_secs(600)
+        ) >= 1
+    );
+    // No signed query in the log.
+    assert!(!log.contains("sign="), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_douyin_live_is_recorded_with_an_automatic_ttwid() {
+    let streams = StreamServer::start().await;
+    streams.set("douyin/or4.flv", finite(5.0));
+    let api = PlatformServer::start().await;
+    api.set_douyin(
+        WEB_RID,
+        DouyinRoom {
+            live: true,
+            title: "周末测试场".into(),
+            nickname: "测试主播乙".into(),
+            session: "7300000000000000099".into(),
+            flv_url: streams.url("douyin/or4.flv"),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &room("dy", &format!("https://live.douyin.com/{WEB_RID}")),
+        &api_base("douyin", &api),
+    );
+    let d = Daemon::start(dir.path(), "dy", &cfg);
+    let rec = dir.path().join("rec/dy");
+    assert!(
+        wait_until(Duration::from_secs(20), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    // The ttwid goes stale mid-session: the next call gets an empty body, and the daemon must
+    // fetch a new ttwid rather than back off or call the room offline.
+    api.rotate_ttwid();
+    assert!(
+        served_completely(&streams, "douyin/or4.flv", 1).await,
+        "{}",
+        d.log_text()
+    );
+    // The stream is over but the API still says live: the daemon asks again (new ttwid).
+    assert!(
+        wait_until(Duration::from_secs(10), || api.empty_answers() >= 1
+            && api.ttwids_issued() >= 2)
+        .await,
+        "empty answers {} ttwids {}:\n{}",
+        api.empty_answers(),
+        api.ttwids_issued(),
+        d.log_text()
+    );
+    api.edit_douyin(WEB_RID, |r| r.live = false);
+    assert!(
+        d.wait_log("offline: session ended", Duration::from_secs(20))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    let served = streams.bodies("douyin/or4.flv");
+    check_recording(&rec, served, &log);
+    assert!(log.contains("douyin:61234567890"), "{log}");
+    assert!(log.contains("event live_end"), "{log}");
+    assert!(
+        !log.contains("backing off"),
+        "a stale ttwid is renewed, not a block:\n{log}"
+    );
+    assert!(
+        !log.contains("ttwid=1"),
+        "cookies never reach the log:\n{log}"
+    );
+}
+
+fn part_size(rec: &Path) -> u64 {
+    files(rec, ".part")
+        .first()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_412_storm_slows_polling_and_does_not_end_the_recording() {
+    let streams = StreamServer::start().await;
+    streams.set(BILI_PATH, Answer::flv(FIXTURE, 1.0, 0));
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 1));
+    // Two offline rooms keep polling (a recording room does not poll while it records).
+    let mut rooms = room("rec", "https://live.bilibili.com/7734200");
+    for (i, id) in [5550001u64, 5550002].iter().enumerate() {
+        let mut r = bili_room(&streams, 0);
+        r.short_id = 0;
+        api.set_bili(*id, r);
+        rooms.push_str(&room(
+            &format!("idle{i}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "storm",
+        &config(dir.path(), &rooms, &api_base("bilibili", &api)),
+    );
+    let rec = dir.path().join("rec/rec");
+    assert!(
+        wait_until(Duration::from_secs(20), || part_size(&rec) > 50_000).await,
+        "{}",
+        d.log_text()
+    );
+    let info = "/xlive/web-room/v1/index/getInfoByRoom";
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let normal = api.count(info, t0);
+    assert!(
+        normal >= 4,
+        "two rooms at 1 s should poll ~6 times: {normal}"
+    );
+
+    // The storm: every API call answers HTTP 412 (Retry-After: 1 s, so the test stays short;
+    // without it the first pause is 60 s).
+    api.set_mode(Mode::Status {
+        code: 412,
+        retry_after: Some(1),
+    });
+    let storm = Instant::now();
+    let size_before = part_size(&rec);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let during = api.count("/", storm);
+    let size_after = part_size(&rec);
+    api.set_mode(Mode::Normal);
+    let log = d.log_text();
+    // Pauses of 1, 2, 4 s: a handful of requests instead of ~10.
+    assert!(
+        during <= 5,
+        "{during} requests during a 5 s storm (normal pace {normal} per 3 s):\n{log}"
+    );
+    assert!(log.contains("HTTP 412"), "{log}");
+    assert!(log.contains("polling resumes at"), "{log}");
+    assert!(log.contains("backing off until"), "{log}");
+    assert!(
+        log.contains("block 2 in a row") || log.contains("block 3 in a row"),
+        "the pause doubles:\n{log}"
+    );
+    // The recording went on all along.
+    assert!(
+        size_after > size_before,
+        "the file stopped growing: {size_before} -> {size_after}"
+    );
+    assert!(!log.contains("offline: session ended"), "{log}");
+    assert!(!log.contains("event live_end"), "{log}");
+    // Once the API answers again, the backoff lifts and polling resumes.
+    assert!(
+        d.wait_log("the API answers normally again", Duration::from_secs(10))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    let t1 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(api.count(info, t1) >= 2, "polling resumed");
+    assert!(part_size(&rec) > size_after);
+    assert_eq!(files(&rec, ".flv").len(), 0, "still one open segment");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_id_and_its_long_id_are_one_room() {
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let rooms = format!(
+        "{}{}",
+        room("short", "https://live.bilibili.com/77"),
+        room("long", "https://live.bilibili.com/7734200?spm_id_from=x")
+    );
+    let d = Daemon::start(
+        dir.path(),
+        "dup",
+        &config(dir.path(), &rooms, &api_base("bilibili", &api)),
+    );
+    assert!(
+        d.wait_log("which rooms[", Duration::from_secs(15)).await,
+        "{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    assert!(
+        log.contains("resolves to bilibili:7734200, which rooms["),
+        "{log}"
+    );
+    assert!(log.contains("already records; ignored"), "{log}");
+    // One room polls: its status requests come at the pace of one room.
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let polls = api.count("/xlive/web-room/v1/index/getInfoByRoom", t0);
+    assert!((1..=4).contains(&polls), "{polls} polls in 3 s:\n{log}");
+}
+
+fn probe(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .arg("probe")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_prints_the_key_status_and_every_source() {
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 1));
+    api.set_douyin(
+        WEB_RID,
+        DouyinRoom {
+            live: true,
+            title: "周末测试场".into(),
+            nickname: "测试主播乙".into(),
+            session: "7300000000000000099".into(),
+            flv_url: streams.url("douyin/or4.flv"),
+        },
+    );
+    api.set_share(
+        "b23.tv/AbC1234",
+        "https://live.bilibili.com/77?broadcast_type=0",
+    );
+    api.set_share(
+        "b23.tv/Video12",
+        "https://www.bilibili.com/video/BV1xx411c7mD",
+    );
+    api.set_share("b23.tv/Loop123", "https://b23.tv/Loop123");
+    api.set_share(
+        "v.douyin.com/iRNBho6u",
+        "https://webcast.amemv.com/douyin/webcast/reflow/7300000000000000099?u_code=x&sec_user_id=MS4wLjABAAAAtest",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("probe.toml");
+    std::fs::write(
+        &cfg_path,
+        config(
+            dir.path(),
+            "",
+            &format!("{}{}", api_base("bilibili", &api), api_base("douyin", &api)),
+        ),
+    )
+    .unwrap();
+    let c = cfg_path.to_str().unwrap();
+
+    let (code, out, err) = probe(&["https://live.bilibili.com/77", "-c", c]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for want in [
+        "key       bilibili:7734200",
+        "live      yes",
+        "title     晚间测试直播",
+        "streamer  测试主播甲",
+        "session   1763712000",
+        "flv  flv 10000 原画 avc",
+        "hls  hls-fmp4 10000 原画 avc",
+        "hls  hls-ts 10000 原画 avc",
+        &format!("http://{}/{BILI_PATH}?…", streams.addr),
+        "--show-urls",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(
+        !out.contains("sign="),
+        "tokens are hidden by default:\n{out}"
+    );
+    // The order liverec tries: the P2P node last among the FLV hosts.
+    let flv_lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" flv  flv 10000"))
+        .collect();
+    assert_eq!(flv_lines.len(), 3, "{out}");
+    assert!(flv_lines[2].contains("127.0.0.1:9"), "{out}");
+    // Every other quality on offer, each asked for separately.
+    assert!(out.contains("also on offer:"), "{out}");
+    assert!(out.contains("flv 400 蓝光 avc"), "{out}");
+    assert!(out.contains("flv 150 高清 avc"), "{out}");
+
+    let (code, out, _) = probe(&["https://live.bilibili.com/77", "-c", c, "--show-urls"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("sign="), "{out}");
+
+    // A share link resolves to the same key; links to videos and loops are refused.
+    let (code, out, err) = probe(&["https://b23.tv/AbC1234", "-c", c]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("key       bilibili:7734200"), "{out}");
+    let (code, _, err) = probe(&["https://b23.tv/Video12", "-c", c]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a live room"), "{err}");
+    let (code, _, err) = probe(&["https://b23.tv/Loop123", "-c", c]);
+    assert_eq!(code, 1);
+    assert!(err.contains("loop"), "{err}");
+    let (code, _, err) = probe(&["https://live.bilibili.com/999", "-c", c]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not found") && err.contains("60004"), "{err}");
+
+    // Douyin, through a v.douyin.com share link and the reflow API.
+    let (code, out, err) = probe(&["https://v.douyin.com/iRNBho6u/", "-c", c]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for want in [
+        "key       douyin:61234567890",
+        "live      yes",
+        "title     周末测试场",
+        "streamer  测试主播乙",
+        "session   7300000000000000099",
+        "flv  origin h264",
+        &format!("{}?…", streams.url("douyin/or4.flv")),
+        "flv  hd h264",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+
+    // web/enter answers only empty bodies: the room page stands in, no backoff.
+    api.douyin_page_only(true);
+    let before = Instant::now();
+    let (code, out, err) = probe(&[&format!("https://live.douyin.com/{WEB_RID}"), "-c", c]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for want in [
+        "key       douyin:61234567890",
+        "live      yes",
+        "title     周末测试场",
+        "streamer  测试主播乙",
+        &format!("{}?…", streams.url("douyin/or4.flv")),
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(!err.contains("backing off"), "{err}");
+    assert!(
+        api.count(&format!("/{WEB_RID}"), before) >= 1,
+        "the page was read"
+    );
+    api.douyin_page_only(false);
+
+    // Offline is an answer, not an error.
+    api.edit_bili(LONG_ID, |r| r.live_status = 2);
+    let (code, out, _) = probe(&["https://live.bilibili.com/7734200", "-c", c]);
+    assert_eq!(code, 0);
+    assert!(out.contains("live      no"), "{out}");
+    assert!(
+        out.contains("streams   none: the room is not live"),
+        "{out}"
+    );
+
+    // Risk control: exit 1 with the reason.
+    api.set_mode(Mode::Status {
+        code: 412,
+        retry_after: None,
+    });
+    let (code, out, err) = probe(&["https://live.bilibili.com/7734200", "-c", c]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("HTTP 412"), "{err}");
+}
