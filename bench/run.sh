@@ -33,6 +33,8 @@ URL="http://127.0.0.1:$PORT/long.flv"
 
 # "user sys maxrss_kb" of one measured command
 timed() { local out=$1; shift; /usr/bin/time -f "%U %S %M" -o "$out" "$@"; }
+# The PID of the process GNU time runs (signals must go to it, not to time).
+child_of() { local p; for _ in $(seq 50); do p=$(pgrep -P "$1" | head -1); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done; }
 cpu_per_gib() { awk -v b="$BYTES" '{printf "%.2f", ($1+$2) / (b / 1073741824)}' "$1"; }
 rss_mib() { awk '{printf "%.1f", $3/1024}' "$1"; }
 
@@ -59,9 +61,10 @@ listen = "127.0.0.1:0"
 url = "$URL?once=1"
 TOML
 RUST_LOG=info timed "$WORK/t_liverec" "$BIN" run -c "$WORK/lr.toml" 2>"$WORK/lr.log" &
+TPID=$!
 until grep -q "offline: session ended" "$WORK/lr.log" 2>/dev/null; do sleep 0.2; done
-pkill -TERM -f "$BIN run -c $WORK/lr.toml"
-wait %2 2>/dev/null || wait
+kill -TERM "$(child_of $TPID)"
+wait "$TPID" || true
 LR_BYTES=$(find "$WORK/lr/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s}')
 
 echo "== ${ROOMS} rooms at ${RATE} B/s for ${MEM_SECONDS}s: liverec"
@@ -76,19 +79,22 @@ mkdir -p "$WORK/many"
   for i in $(seq 1 "$ROOMS"); do printf '[[rooms]]\nurl = "%s?rate=%s&room=%s"\n' "$URL" "$RATE" "$i"; done
 } > "$WORK/many.toml"
 RUST_LOG=warn timed "$WORK/t_many" "$BIN" run -c "$WORK/many.toml" 2>"$WORK/many.log" &
+TPID=$!
 sleep "$MEM_SECONDS"
-pkill -TERM -f "$BIN run -c $WORK/many.toml"
-wait %3 2>/dev/null || wait
+kill -TERM "$(child_of $TPID)"
+wait "$TPID" || true
 MANY_BYTES=$(find "$WORK/many/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 
 echo "== ${ROOMS} rooms: ffmpeg processes"
 mkdir -p "$WORK/ff"
+TPIDS=()
 for i in $(seq 1 "$ROOMS"); do
   timed "$WORK/ff/t_$i" ffmpeg -nostdin -hide_banner -v error -y -i "$URL?rate=$RATE&room=ff$i" -c copy -f flv "$WORK/ff/$i.flv" &
+  TPIDS+=($!)
 done
 sleep "$MEM_SECONDS"
-pkill -INT -f "ffmpeg -nostdin -hide_banner -v error -y -i $URL" || true
-wait || true
+for t in "${TPIDS[@]}"; do kill -INT "$(child_of "$t")" 2>/dev/null || true; done
+for t in "${TPIDS[@]}"; do wait "$t" || true; done
 FF_RSS=$(cat "$WORK"/ff/t_* | awk '{s+=$3} END {printf "%.1f", s/1024}')
 FF_CPU=$(cat "$WORK"/ff/t_* | awk '{s+=$1+$2} END {printf "%.2f", s}')
 FF_BYTES=$(find "$WORK/ff" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
