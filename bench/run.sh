@@ -33,7 +33,9 @@ URL="http://127.0.0.1:$PORT/long.flv"
 
 # "user sys maxrss_kb" of one measured command
 timed() { local out=$1; shift; /usr/bin/time -f "%U %S %M" -o "$out" "$@"; }
-# The PID of the process GNU time runs (signals must go to it, not to time).
+# The PID of the process GNU time runs (signals must go to it, not to time). Measured
+# commands run in the background as plain `/usr/bin/time ... &` (not through a shell
+# function, which would add a subshell between $! and time).
 child_of() { local p; for _ in $(seq 50); do p=$(pgrep -P "$1" | head -1); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done; }
 cpu_per_gib() { awk -v b="$BYTES" '{printf "%.2f", ($1+$2) / (b / 1073741824)}' "$1"; }
 rss_mib() { awk '{printf "%.1f", $3/1024}' "$1"; }
@@ -60,7 +62,7 @@ listen = "127.0.0.1:0"
 [[rooms]]
 url = "$URL?once=1"
 TOML
-RUST_LOG=info timed "$WORK/t_liverec" "$BIN" run -c "$WORK/lr.toml" 2>"$WORK/lr.log" &
+RUST_LOG=info /usr/bin/time -f "%U %S %M" -o "$WORK/t_liverec" "$BIN" run -c "$WORK/lr.toml" 2>"$WORK/lr.log" &
 TPID=$!
 until grep -q "offline: session ended" "$WORK/lr.log" 2>/dev/null; do sleep 0.2; done
 kill -TERM "$(child_of $TPID)"
@@ -78,7 +80,7 @@ mkdir -p "$WORK/many"
   echo 'listen = "127.0.0.1:0"'
   for i in $(seq 1 "$ROOMS"); do printf '[[rooms]]\nurl = "%s?rate=%s&room=%s"\n' "$URL" "$RATE" "$i"; done
 } > "$WORK/many.toml"
-RUST_LOG=warn timed "$WORK/t_many" "$BIN" run -c "$WORK/many.toml" 2>"$WORK/many.log" &
+RUST_LOG=warn /usr/bin/time -f "%U %S %M" -o "$WORK/t_many" "$BIN" run -c "$WORK/many.toml" 2>"$WORK/many.log" &
 TPID=$!
 sleep "$MEM_SECONDS"
 kill -TERM "$(child_of $TPID)"
@@ -89,7 +91,7 @@ echo "== ${ROOMS} rooms: ffmpeg processes"
 mkdir -p "$WORK/ff"
 TPIDS=()
 for i in $(seq 1 "$ROOMS"); do
-  timed "$WORK/ff/t_$i" ffmpeg -nostdin -hide_banner -v error -y -i "$URL?rate=$RATE&room=ff$i" -c copy -f flv "$WORK/ff/$i.flv" &
+  /usr/bin/time -f "%U %S %M" -o "$WORK/ff/t_$i" ffmpeg -nostdin -hide_banner -v error -y -i "$URL?rate=$RATE&room=ff$i" -c copy -f flv "$WORK/ff/$i.flv" 2>/dev/null &
   TPIDS+=($!)
 done
 sleep "$MEM_SECONDS"
