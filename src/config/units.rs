@@ -59,7 +59,7 @@ fn suggest_duration(text: &str) -> String {
     let word = s[n.len().min(s.len())..].trim();
     let unit = match word {
         w if w.starts_with("ms") || w.starts_with("milli") => "ms",
-        w if w.starts_with("sec") || w == "" => "s",
+        w if w.starts_with("sec") || w.is_empty() => "s",
         w if w.starts_with("min") => "m",
         w if w.starts_with('h') => "h",
         w if w.starts_with('d') => "d",

@@ -23,11 +23,10 @@ pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
     }
     let id = url
         .path_segments()?
-        .filter(|s| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit()))
-        .last()?
+        .rfind(|s| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit()))?
         .trim_start_matches('0')
         .to_string();
-    (!id.is_empty()).then(|| (PlatformKind::Bilibili, Locator::MaybeShort(id)))
+    (!id.is_empty()).then_some((PlatformKind::Bilibili, Locator::MaybeShort(id)))
 }
 
 pub struct Bilibili {

@@ -35,7 +35,7 @@ pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
                 [] => from_query,
                 _ => None,
             }?;
-            is_web_rid(&id).then(|| (PlatformKind::Douyin, Locator::Id(id)))
+            is_web_rid(&id).then_some((PlatformKind::Douyin, Locator::Id(id)))
         }
         "www.douyin.com" => match segments.as_slice() {
             ["root", "live", id] | ["follow", "live", id] if is_web_rid(id) => {

@@ -177,7 +177,7 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
             tokio::spawn(async move {
                 let start = Instant::now();
                 let mut sent = 0usize;
-                let mut send = |chunk: Vec<u8>| {
+                let send = |chunk: Vec<u8>| {
                     stats.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     shared2.sent.lock().unwrap().get_mut(&key).unwrap()[body_index]
                         .extend_from_slice(&chunk);
