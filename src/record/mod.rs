@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub mod hls_writer;
 pub mod naming;
 pub mod output;
 pub mod part;

@@ -1,6 +1,7 @@
 //! A pipeline turns one container's bytes into segment files through an [`Output`]: it decides
 //! where files may be split and what each must start with.
 
+use super::hls_writer::HlsSegment;
 use super::output::{Output, SinkError};
 
 /// What the pipeline wants from the puller after a chunk.
@@ -14,6 +15,14 @@ pub enum Flow {
 pub trait Pipeline: Send {
     /// Bytes of the current connection, in order, in chunks of any size.
     fn push(&mut self, data: &[u8], out: &mut Output) -> Result<Flow, SinkError>;
+
+    /// A whole HLS media segment, in order (only the TS and fMP4 pipelines take these).
+    fn push_segment(&mut self, seg: HlsSegment, out: &mut Output) -> Result<Flow, SinkError> {
+        let _ = (seg, out);
+        Err(SinkError::Stream(
+            "this pipeline takes a byte stream, not HLS segments".into(),
+        ))
+    }
 
     /// The connection ended or the session is closing: write what is buffered, close the file.
     fn finish_connection(&mut self, out: &mut Output) -> Result<(), SinkError>;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::hls_writer::{HlsSegment, HlsWriter};
 use super::output::{Output, OutputSpec, Progress, SinkError, SinkEvent};
 use super::pipeline::{Flow, Passthrough, Pipeline};
 
@@ -34,7 +35,8 @@ impl Container {
 
     fn pipeline(self) -> Box<dyn Pipeline> {
         match self {
-            Container::Flv | Container::Ts | Container::Fmp4 => Box::new(Passthrough::default()),
+            Container::Flv => Box::new(Passthrough::default()),
+            Container::Ts | Container::Fmp4 => Box::new(HlsWriter::default()),
         }
     }
 }
@@ -44,6 +46,8 @@ pub enum SinkMsg {
     /// A new connection starts; its bytes follow.
     Connect(Container),
     Data(Bytes),
+    /// A whole HLS media segment (after `Connect(Ts | Fmp4)`).
+    Segment(HlsSegment),
     /// The connection ended.
     Disconnect,
     /// Start a new file at the next possible point.
@@ -114,6 +118,15 @@ impl Writer {
                 }
             }
             SinkMsg::Data(_) => {}
+            SinkMsg::Segment(seg) if !self.failed => {
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    if let Flow::Reconnect(reason) = p.push_segment(seg, &mut self.out)? {
+                        self.failed = true;
+                        self.out.send(SinkEvent::Reconnect(reason));
+                    }
+                }
+            }
+            SinkMsg::Segment(_) => {}
             SinkMsg::Disconnect => self.finish()?,
             SinkMsg::Split => {
                 if let Some((_, p)) = self.pipeline.as_mut() {

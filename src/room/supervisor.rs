@@ -504,6 +504,8 @@ impl Supervisor {
             template: self.cfg.settings.filename.clone(),
             min_free_space: self.deps.min_free_space,
             fields,
+            segment_duration: self.cfg.settings.segment_duration,
+            segment_size: self.cfg.settings.segment_size,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let progress = Arc::new(Progress::default());
