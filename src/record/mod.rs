@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub mod hls;
 pub mod hls_writer;
 pub mod naming;
 pub mod output;
@@ -43,7 +44,9 @@ pub async fn attempt(
     for source in &sources {
         last = match source.format {
             StreamFormat::Flv => pull::pull_flv(&client, source, &sink, stall, &cancel).await,
-            StreamFormat::Hls => PullEnd::Refused("HLS recording is not available yet".into()),
+            StreamFormat::Hls => {
+                hls::pull_hls(&client, source, &spec.quality, &sink, stall, &cancel).await
+            }
         };
         match &last {
             PullEnd::Refused(why) => {
