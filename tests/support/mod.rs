@@ -5,5 +5,6 @@
 
 pub mod daemon;
 pub mod flv;
+pub mod hls_server;
 pub mod media;
 pub mod server;
