@@ -765,6 +765,101 @@ mod tests {
         }
     }
 
+    fn playlist(first: u64, n: u64, extra: &str) -> MediaPlaylist {
+        let mut text =
+            format!("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n{extra}");
+        for i in first..first + n {
+            text.push_str(&format!("#EXTINF:2,\n{i}.ts?tok={first}\n"));
+        }
+        match m3u8::parse(
+            text.as_bytes(),
+            &Url::parse("http://x/live/a.m3u8").unwrap(),
+        ) {
+            Ok(m3u8::Playlist::Media(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn live() -> (Live, mpsc::Receiver<SinkMsg>) {
+        let ctx = Arc::new(Ctx {
+            client: reqwest::Client::new(),
+            headers: HeaderMap::new(),
+            keys: Mutex::new(HashMap::new()),
+            inits: Mutex::new(HashMap::new()),
+        });
+        let (tx, rx) = mpsc::channel(4);
+        let url = Url::parse("http://x/live/a.m3u8?sign=1").unwrap();
+        (Live::new(ctx, tx, url, Duration::from_secs(3)), rx)
+    }
+
+    fn queued(l: &mut Live) -> Vec<(u64, bool, String)> {
+        l.queue
+            .drain(..)
+            .map(|j| (j.seg.sequence, j.boundary, j.stream.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reloads_schedule_each_sequence_once_and_notice_resets() {
+        let (mut l, _rx) = live();
+        assert!(l.apply(playlist(10, 4, "")).unwrap());
+        assert_eq!(l.target, Duration::from_secs(2));
+        let a = "/live/a.m3u8".to_string();
+        assert_eq!(
+            queued(&mut l),
+            [
+                (10, false, a.clone()),
+                (11, false, a.clone()),
+                (12, false, a.clone()),
+                (13, false, a.clone())
+            ]
+        );
+        // Unchanged (the signed query rotated, the window did not move): nothing new.
+        assert!(!l.apply(playlist(10, 4, "")).unwrap());
+        assert!(queued(&mut l).is_empty());
+        // 14 and 15 slid out unseen; 16.. are scheduled (the writer counts the gap).
+        assert!(l.apply(playlist(16, 3, "")).unwrap());
+        assert_eq!(
+            queued(&mut l).iter().map(|q| q.0).collect::<Vec<_>>(),
+            [16, 17, 18]
+        );
+        // The sequence goes back: a new numbering, and a new file.
+        assert!(l.apply(playlist(0, 2, "")).unwrap());
+        let b = "/live/a.m3u8#1".to_string();
+        assert_eq!(queued(&mut l), [(0, true, b.clone()), (1, false, b)]);
+        // ENDLIST is a change too.
+        assert!(l.apply(playlist(0, 2, "#EXT-X-ENDLIST\n")).unwrap());
+        assert!(l.ended);
+    }
+
+    #[test]
+    fn drm_ends_the_attempt_and_server_gaps_are_skipped() {
+        let (mut l, _rx) = live();
+        let end = l
+            .apply(playlist(
+                1,
+                2,
+                "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://k\"\n",
+            ))
+            .unwrap_err();
+        assert!(
+            matches!(&end, PullEnd::Refused(e) if e.contains("unsupported encryption: METHOD=SAMPLE-AES")),
+            "{end:?}"
+        );
+        let (mut l, _rx) = live();
+        let mut p = playlist(1, 3, "");
+        p.segments[1].gap = true;
+        p.segments[2].discontinuity = true;
+        l.apply(p).unwrap();
+        assert_eq!(
+            queued(&mut l)
+                .iter()
+                .map(|q| (q.0, q.1))
+                .collect::<Vec<_>>(),
+            [(1, false), (3, true)]
+        );
+    }
+
     #[test]
     fn backfill_is_bounded() {
         let short: Vec<_> = (0..4).map(|i| seg(i, 2.0)).collect();
