@@ -65,8 +65,9 @@ const MAX_TARGET: Duration = Duration::from_secs(30);
 /// (but take at least [`MIN_BACKFILL`] segments).
 const MAX_BACKFILL_S: f64 = 30.0;
 const MIN_BACKFILL: usize = 3;
-/// Segments waiting to be fetched; more means the download is far behind the stream.
-const MAX_QUEUE: usize = 200;
+/// Segments waiting to be fetched (a few hundred bytes each); more means the download is
+/// hopelessly behind the stream, and the oldest are dropped.
+const MAX_QUEUE: usize = m3u8::MAX_SEGMENTS;
 /// Consecutive reload failures (HTTP 403/404/410 or an unusable body) that end the attempt.
 const RELOAD_FAILURES: u32 = 3;
 /// Keys and init sections remembered.
