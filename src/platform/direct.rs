@@ -167,31 +167,19 @@ impl Platform for Direct {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("no content type")
             .to_string();
-        let format = format_of(&room.url);
-        if format == StreamFormat::Hls {
+        if format_of(&room.url) == StreamFormat::Hls {
             return self.hls_status(resp, &content_type).await;
         }
         let head = tokio::time::timeout(STATUS_TIMEOUT, http::read_prefix(resp, 16))
             .await
             .map_err(|_| PlatformError::Network("no stream bytes within 15s".into()))?
             .map_err(|e| PlatformError::Network(http::describe(&e)))?;
-        let live = match format {
-            StreamFormat::Flv => head.starts_with(b"FLV"),
-            StreamFormat::Hls => {
-                head.starts_with(b"#EXTM3U") || head.starts_with(b"\xEF\xBB\xBF#EXTM3U")
-            }
-        };
-        if !live {
-            let expected = if format == StreamFormat::Flv {
-                "FLV"
-            } else {
-                "an HLS playlist"
-            };
+        if !head.starts_with(b"FLV") {
             if head.is_empty() {
                 return Ok(RoomStatus::default());
             }
             return Err(PlatformError::Malformed(format!(
-                "answered 200 ({content_type}) but the body is not {expected}: starts with {}",
+                "answered 200 ({content_type}) but the body is not FLV: starts with {}",
                 http::sniff(&head)
             )));
         }
