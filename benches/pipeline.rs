@@ -15,10 +15,17 @@ use liverec::record::output::{Output, OutputSpec, Progress};
 use liverec::record::pipeline::Pipeline;
 
 fn long_stream(target: usize) -> Vec<u8> {
-    let src = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/media/flv_640x360_20s.flv")).unwrap();
+    let src = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/media/flv_640x360_20s.flv"
+    ))
+    .unwrap();
     let mut p = Parser::default();
     p.push(&src);
-    let tags: Vec<_> = p.by_ref().filter_map(|i| if let Item::Tag(t) = i { Some(t) } else { None }).collect();
+    let tags: Vec<_> = p
+        .by_ref()
+        .filter_map(|i| if let Item::Tag(t) = i { Some(t) } else { None })
+        .collect();
     let span = tags.last().unwrap().timestamp + 40;
     let mut out = src[..13].to_vec();
     let mut round = 0;
@@ -27,7 +34,11 @@ fn long_stream(target: usize) -> Vec<u8> {
             if round > 0 && (t.kind as u8 == 18 || t.is_sequence_header()) {
                 continue;
             }
-            let h = liverec::media::flv::tag::encode_header(t.kind, t.body.len(), t.timestamp + round * span);
+            let h = liverec::media::flv::tag::encode_header(
+                t.kind,
+                t.body.len(),
+                t.timestamp + round * span,
+            );
             out.extend_from_slice(&h);
             out.extend_from_slice(&t.body);
             out.extend_from_slice(&((t.body.len() + 11) as u32).to_be_bytes());
@@ -39,7 +50,11 @@ fn long_stream(target: usize) -> Vec<u8> {
 
 fn main() {
     let data = long_stream(512 << 20);
-    let dir = std::env::var("LIVEREC_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-out")));
+    let dir = std::env::var("LIVEREC_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-out"))
+        });
     std::fs::create_dir_all(&dir).unwrap();
     let mut best = f64::MAX;
     for run in 0..3 {
@@ -62,7 +77,10 @@ fn main() {
             segment_size: 0,
         };
         let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
-        let mut p = FlvPipeline::new(Limits { duration_ms: 3_600_000, size: 0 });
+        let mut p = FlvPipeline::new(Limits {
+            duration_ms: 3_600_000,
+            size: 0,
+        });
         let start = Instant::now();
         out.new_connection();
         for c in data.chunks(16 * 1024) {
@@ -76,5 +94,8 @@ fn main() {
         }
     }
     let mb = data.len() as f64 / 1e6;
-    println!("flv parse+write: {mb:.0} MB in {best:.3} s = {:.0} MB/s on one core (best of 3, fsync at close included)", mb / best);
+    println!(
+        "flv parse+write: {mb:.0} MB in {best:.3} s = {:.0} MB/s on one core (best of 3, fsync at close included)",
+        mb / best
+    );
 }

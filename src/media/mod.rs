@@ -1,3 +1,4 @@
 //! Pure media parsing: no IO, bytes in, structure out.
 
 pub mod flv;
+pub mod m3u8;

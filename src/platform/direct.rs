@@ -1,5 +1,11 @@
 //! `direct`: a plain HTTP-FLV or HLS URL, such as a media server's own output. It is live when
 //! the URL answers 200 with stream bytes.
+//!
+//! An `.m3u8` URL is live when it answers 200 with a playlist that can still grow: a media
+//! playlist without `EXT-X-ENDLIST` (and not `PLAYLIST-TYPE:VOD`). A master playlist is judged
+//! by its best variant's media playlist. An ended or VOD playlist is offline (a finished
+//! broadcast, or a recording of one, is not a live); a body that is not a playlist is an error
+//! (the status is unknown), never "live".
 
 use std::time::Duration;
 
@@ -12,6 +18,7 @@ use super::{
     StreamFormat, StreamSource,
 };
 use crate::http;
+use crate::media::m3u8;
 
 const STATUS_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -44,6 +51,71 @@ pub struct Direct {
 impl Direct {
     pub fn new(client: reqwest::Client) -> Self {
         Self { client }
+    }
+
+    /// Live or not, from a playlist answer (see the module docs).
+    async fn hls_status(
+        &self,
+        resp: reqwest::Response,
+        content_type: &str,
+    ) -> Result<RoomStatus, PlatformError> {
+        let mut resp = resp;
+        // A master playlist, then its best variant: two fetches at most.
+        for _ in 0..2 {
+            let base = resp.url().clone();
+            let body = tokio::time::timeout(
+                STATUS_TIMEOUT,
+                http::read_capped(resp, m3u8::MAX_PLAYLIST_BYTES),
+            )
+            .await
+            .map_err(|_| PlatformError::Network("no playlist within 15s".into()))?
+            .map_err(|e| match e {
+                http::ReadError::Http(e) => PlatformError::Network(http::describe(&e)),
+                e => PlatformError::Malformed(e.to_string()),
+            })?;
+            if body.is_empty() {
+                return Ok(RoomStatus::default());
+            }
+            let playlist = m3u8::parse(&body, &base).map_err(|e| match e {
+                m3u8::ParseError::NotPlaylist(head) => PlatformError::Malformed(format!(
+                    "answered 200 ({content_type}) but the body is not an HLS playlist: starts with {head}"
+                )),
+                e => PlatformError::Malformed(format!("bad HLS playlist: {e}")),
+            })?;
+            let variants = match playlist {
+                m3u8::Playlist::Media(m) => {
+                    let ended = m.ended || m.playlist_type == Some(m3u8::PlaylistType::Vod);
+                    return Ok(RoomStatus {
+                        live: !ended,
+                        ..RoomStatus::default()
+                    });
+                }
+                m3u8::Playlist::Master(v) => v,
+            };
+            let Some(best) = m3u8::pick_variant(&variants, &[]) else {
+                return Ok(RoomStatus::default());
+            };
+            resp = match self
+                .client
+                .get(best.uri.as_str())
+                .timeout(STATUS_TIMEOUT)
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => r,
+                Ok(r) if r.status().is_client_error() => return Ok(RoomStatus::default()),
+                Ok(r) => {
+                    return Err(PlatformError::Network(format!(
+                        "the variant playlist answered HTTP {}",
+                        r.status().as_u16()
+                    )));
+                }
+                Err(e) => return Err(PlatformError::Network(http::describe(&e))),
+            };
+        }
+        Err(PlatformError::Malformed(
+            "a master playlist whose variant is another master playlist".into(),
+        ))
     }
 }
 
@@ -95,28 +167,19 @@ impl Platform for Direct {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("no content type")
             .to_string();
-        let format = format_of(&room.url);
+        if format_of(&room.url) == StreamFormat::Hls {
+            return self.hls_status(resp, &content_type).await;
+        }
         let head = tokio::time::timeout(STATUS_TIMEOUT, http::read_prefix(resp, 16))
             .await
             .map_err(|_| PlatformError::Network("no stream bytes within 15s".into()))?
             .map_err(|e| PlatformError::Network(http::describe(&e)))?;
-        let live = match format {
-            StreamFormat::Flv => head.starts_with(b"FLV"),
-            StreamFormat::Hls => {
-                head.starts_with(b"#EXTM3U") || head.starts_with(b"\xEF\xBB\xBF#EXTM3U")
-            }
-        };
-        if !live {
-            let expected = if format == StreamFormat::Flv {
-                "FLV"
-            } else {
-                "an HLS playlist"
-            };
+        if !head.starts_with(b"FLV") {
             if head.is_empty() {
                 return Ok(RoomStatus::default());
             }
             return Err(PlatformError::Malformed(format!(
-                "answered 200 ({content_type}) but the body is not {expected}: starts with {}",
+                "answered 200 ({content_type}) but the body is not FLV: starts with {}",
                 http::sniff(&head)
             )));
         }

@@ -7,6 +7,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub mod flv;
+pub mod hls;
+pub mod hls_writer;
 pub mod naming;
 pub mod output;
 pub mod part;
@@ -44,7 +46,9 @@ pub async fn attempt(
     for source in &sources {
         last = match source.format {
             StreamFormat::Flv => pull::pull_flv(&client, source, &sink, stall, &cancel).await,
-            StreamFormat::Hls => PullEnd::Refused("HLS recording is not available yet".into()),
+            StreamFormat::Hls => {
+                hls::pull_hls(&client, source, &spec.quality, &sink, stall, &cancel).await
+            }
         };
         match &last {
             PullEnd::Refused(why) => {

@@ -73,6 +73,9 @@ pub enum SinkEvent {
 pub struct Progress {
     pub session_bytes: AtomicU64,
     pub segment_bytes: AtomicU64,
+    /// HLS media segments that were never recorded (slid out of the playlist, or failed every
+    /// retry), for status and metrics.
+    pub gaps: AtomicU64,
 }
 
 /// Where and how a session's files are named, and when they are split.
@@ -82,9 +85,9 @@ pub struct OutputSpec {
     pub template: Template,
     pub min_free_space: u64,
     pub fields: NameFields,
-    /// Zero: no time split.
+    /// Split when the next unit would take a file past this media duration (zero: no split).
     pub segment_duration: std::time::Duration,
-    /// Zero: no size split.
+    /// Split when the next unit would take a file past this many bytes (zero: no split).
     pub segment_size: u64,
 }
 
@@ -130,6 +133,11 @@ impl Output {
 
     pub fn set_extension(&mut self, ext: &'static str) {
         self.ext = ext;
+    }
+
+    /// Counts media segments that will never be in the recording.
+    pub fn count_gap(&self, segments: u64) {
+        self.progress.gaps.fetch_add(segments, Ordering::Relaxed);
     }
 
     pub fn set_meta(&mut self, title: String, streamer: String) {

@@ -10,8 +10,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::flv::{FlvPipeline, Limits};
+use super::hls_writer::{HlsSegment, HlsWriter};
 use super::output::{Output, OutputSpec, Progress, SinkError, SinkEvent};
-use super::pipeline::{Flow, Passthrough, Pipeline};
+use super::pipeline::{Flow, Pipeline};
 
 /// Chunks in flight between puller and writer (a chunk is typically 8-64 KiB).
 const CHANNEL_CHUNKS: usize = 32;
@@ -39,7 +40,7 @@ impl Container {
                 duration_ms: i64::try_from(spec.segment_duration.as_millis()).unwrap_or(i64::MAX),
                 size: spec.segment_size,
             })),
-            Container::Ts | Container::Fmp4 => Box::new(Passthrough::default()),
+            Container::Ts | Container::Fmp4 => Box::new(HlsWriter::default()),
         }
     }
 }
@@ -49,6 +50,8 @@ pub enum SinkMsg {
     /// A new connection starts; its bytes follow.
     Connect(Container),
     Data(Bytes),
+    /// A whole HLS media segment (after `Connect(Ts | Fmp4)`).
+    Segment(HlsSegment),
     /// The connection ended.
     Disconnect,
     /// Start a new file at the next possible point.
@@ -119,6 +122,15 @@ impl Writer {
                 }
             }
             SinkMsg::Data(_) => {}
+            SinkMsg::Segment(seg) if !self.failed => {
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    if let Flow::Reconnect(reason) = p.push_segment(seg, &mut self.out)? {
+                        self.failed = true;
+                        self.out.send(SinkEvent::Reconnect(reason));
+                    }
+                }
+            }
+            SinkMsg::Segment(_) => {}
             SinkMsg::Disconnect => self.finish()?,
             SinkMsg::Split => {
                 if let Some((_, p)) = self.pipeline.as_mut() {

@@ -73,6 +73,27 @@ pub fn duration(path: &Path) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Start time in seconds as ffprobe reports it (HLS recordings keep the timestamps they were
+/// served with).
+pub fn start_time(path: &Path) -> f64 {
+    let out = tool("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=start_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe must be installed");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0)
+}
+
 /// Number of packets per stream type, counted by ffprobe.
 pub fn packet_count(path: &Path, stream: &str) -> usize {
     let out = tool("ffprobe")

@@ -5,6 +5,7 @@
 
 pub mod daemon;
 pub mod flv;
+pub mod hls_server;
 pub mod media;
 pub mod platform_server;
 pub mod server;

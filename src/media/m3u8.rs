@@ -1,0 +1,980 @@
+//! HLS playlists (RFC 8216): master playlists (variants) and media playlists (segments), parsed
+//! from text with every URI resolved against the playlist's own URL. Pure: no IO.
+//!
+//! Bounded: a body over [`MAX_PLAYLIST_BYTES`], a line over [`MAX_LINE`], more than
+//! [`MAX_SEGMENTS`] segments or [`MAX_VARIANTS`] variants, a duration that is negative, not a
+//! number or over [`MAX_DURATION_S`], or a sequence number over [`MAX_SEQUENCE`] is an error,
+//! never an allocation or an overflow. What only informs (titles, dates that do not parse,
+//! unknown tags) is ignored rather than refused, as players do.
+//!
+//! Low-latency parts (`EXT-X-PART`, `EXT-X-PRELOAD-HINT`) and alternative renditions
+//! (`EXT-X-MEDIA`, `EXT-X-I-FRAME-STREAM-INF`) are skipped: a recorder takes whole segments of
+//! one variant.
+
+use chrono::{DateTime, FixedOffset};
+use url::Url;
+
+/// Largest playlist body accepted. Callers also cap the download with `http::read_capped`.
+pub const MAX_PLAYLIST_BYTES: usize = 4 << 20;
+/// Longest line (signed URIs can be long, but not this long).
+pub const MAX_LINE: usize = 16 * 1024;
+pub const MAX_SEGMENTS: usize = 10_000;
+pub const MAX_VARIANTS: usize = 256;
+/// Longest `EXTINF` or `EXT-X-TARGETDURATION` accepted, in seconds (real streams use 1-10 s).
+pub const MAX_DURATION_S: f64 = 3600.0;
+/// Largest media or discontinuity sequence number: far beyond any real stream (2^53 segments
+/// of one second are 285 million years), and `sequence + index` can never overflow.
+pub const MAX_SEQUENCE: u64 = 1 << 53;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParseError {
+    #[error("not an HLS playlist: starts with {0}")]
+    NotPlaylist(String),
+    #[error("playlist larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("line {0} is longer than {MAX_LINE} bytes")]
+    LineTooLong(usize),
+    #[error("more than {0} entries")]
+    TooMany(usize),
+    #[error("line {line}: {what}")]
+    Bad { line: usize, what: String },
+    #[error("the playlist lists both variants and media segments")]
+    Mixed,
+}
+
+fn bad(line: usize, what: impl Into<String>) -> ParseError {
+    ParseError::Bad {
+        line,
+        what: what.into(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Playlist {
+    Master(Vec<Variant>),
+    Media(MediaPlaylist),
+}
+
+/// One `EXT-X-STREAM-INF` entry of a master playlist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    pub uri: Url,
+    /// Peak bits per second (0 when the playlist omits it).
+    pub bandwidth: u64,
+    pub average_bandwidth: Option<u64>,
+    pub resolution: Option<(u32, u32)>,
+    pub codecs: Option<String>,
+    pub frame_rate: Option<f64>,
+    /// Bilibili's quality number (`BILI-QN`), when present.
+    pub qn: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaylistType {
+    Vod,
+    Event,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaPlaylist {
+    /// `EXT-X-TARGETDURATION`, seconds (when missing: the longest segment, rounded up).
+    pub target_duration: f64,
+    /// Media sequence number of the first segment.
+    pub media_sequence: u64,
+    pub discontinuity_sequence: u64,
+    /// `EXT-X-ENDLIST`: no segment will be added.
+    pub ended: bool,
+    pub playlist_type: Option<PlaylistType>,
+    pub segments: Vec<MediaSegment>,
+}
+
+impl MediaPlaylist {
+    /// Media sequence number of the last segment.
+    pub fn last_sequence(&self) -> Option<u64> {
+        self.segments.last().map(|s| s.sequence)
+    }
+
+    /// Sum of the segment durations.
+    pub fn duration(&self) -> f64 {
+        self.segments.iter().map(|s| s.duration).sum()
+    }
+}
+
+/// A sub-range of a resource: `length` bytes from `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ByteRange {
+    pub length: u64,
+    pub offset: u64,
+}
+
+impl ByteRange {
+    /// The HTTP `Range` header value.
+    pub fn header(&self) -> String {
+        let last = self.offset + self.length.max(1) - 1;
+        format!("bytes={}-{last}", self.offset)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyMethod {
+    Aes128,
+    SampleAes,
+    /// Anything else (`SAMPLE-AES-CTR`, vendor methods): not decryptable here.
+    Other(String),
+}
+
+/// `EXT-X-KEY` (method `NONE` is represented by no key at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub method: KeyMethod,
+    pub uri: Option<Url>,
+    pub iv: Option<[u8; 16]>,
+    /// `KEYFORMAT`; `None` means `identity`.
+    pub keyformat: Option<String>,
+}
+
+/// `EXT-X-MAP`: the initialisation section (fMP4 `ftyp`+`moov`) the following segments need.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Map {
+    pub uri: Url,
+    pub byterange: Option<ByteRange>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaSegment {
+    pub uri: Url,
+    /// `EXTINF` seconds.
+    pub duration: f64,
+    pub sequence: u64,
+    /// An `EXT-X-DISCONTINUITY` precedes this segment.
+    pub discontinuity: bool,
+    pub byterange: Option<ByteRange>,
+    pub key: Option<Key>,
+    pub map: Option<Map>,
+    pub program_date_time: Option<DateTime<FixedOffset>>,
+    /// `EXT-X-GAP`: the server says this segment is missing.
+    pub gap: bool,
+}
+
+/// Parses a playlist body fetched from `base`.
+pub fn parse(body: &[u8], base: &Url) -> Result<Playlist, ParseError> {
+    if body.len() > MAX_PLAYLIST_BYTES {
+        return Err(ParseError::TooLarge(MAX_PLAYLIST_BYTES));
+    }
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let not_playlist = || ParseError::NotPlaylist(crate::http::sniff(body));
+    if !body.starts_with(b"#EXTM3U") {
+        return Err(not_playlist());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| not_playlist())?;
+    let mut p = Parser::new(base);
+    for (i, raw) in text.split('\n').enumerate() {
+        let n = i + 1;
+        if raw.len() > MAX_LINE {
+            return Err(ParseError::LineTooLong(n));
+        }
+        let line = raw.trim();
+        if n == 1 {
+            if line != "#EXTM3U" {
+                return Err(not_playlist());
+            }
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        p.line(n, line)?;
+    }
+    p.finish()
+}
+
+struct Parser<'a> {
+    base: &'a Url,
+    target_duration: Option<f64>,
+    media_sequence: u64,
+    discontinuity_sequence: u64,
+    ended: bool,
+    playlist_type: Option<PlaylistType>,
+    segments: Vec<MediaSegment>,
+    variants: Vec<Variant>,
+    // State for the next segment.
+    extinf: Option<f64>,
+    discontinuity: bool,
+    byterange: Option<(u64, Option<u64>)>,
+    program_date_time: Option<DateTime<FixedOffset>>,
+    gap: bool,
+    // State that applies until changed.
+    key: Option<Key>,
+    map: Option<Map>,
+    /// Where the next implicit byte range starts: (resource, offset).
+    range_end: Option<(Url, u64)>,
+    pending_variant: Option<(usize, Variant)>,
+    /// A media playlist tag was seen (so an empty playlist is a media playlist).
+    media_tags: bool,
+}
+
+impl<'a> Parser<'a> {
+    fn new(base: &'a Url) -> Self {
+        Self {
+            base,
+            target_duration: None,
+            media_sequence: 0,
+            discontinuity_sequence: 0,
+            ended: false,
+            playlist_type: None,
+            segments: Vec::new(),
+            variants: Vec::new(),
+            extinf: None,
+            discontinuity: false,
+            byterange: None,
+            program_date_time: None,
+            gap: false,
+            key: None,
+            map: None,
+            range_end: None,
+            pending_variant: None,
+            media_tags: false,
+        }
+    }
+
+    fn resolve(&self, n: usize, uri: &str) -> Result<Url, ParseError> {
+        let url = self
+            .base
+            .join(uri)
+            .map_err(|e| bad(n, format!("bad URI {}: {e}", short(uri))))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad(
+                n,
+                format!("URI {} is not http(s)", short(url.as_str())),
+            ));
+        }
+        Ok(url)
+    }
+
+    fn line(&mut self, n: usize, line: &str) -> Result<(), ParseError> {
+        let Some(tag) = line.strip_prefix('#') else {
+            return self.uri(n, line);
+        };
+        let (name, value) = match tag.split_once(':') {
+            Some((name, value)) => (name, value.trim()),
+            None => (tag, ""),
+        };
+        match name {
+            "EXTINF" => {
+                self.media_tags = true;
+                let number = value.split(',').next().unwrap_or("").trim();
+                self.extinf = Some(duration(n, "EXTINF", number)?);
+            }
+            "EXT-X-TARGETDURATION" => {
+                self.media_tags = true;
+                self.target_duration = Some(duration(n, name, value)?);
+            }
+            "EXT-X-MEDIA-SEQUENCE" => {
+                self.media_tags = true;
+                self.media_sequence = sequence(n, name, value)?;
+            }
+            "EXT-X-DISCONTINUITY-SEQUENCE" => {
+                self.discontinuity_sequence = sequence(n, name, value)?;
+            }
+            "EXT-X-ENDLIST" => {
+                self.media_tags = true;
+                self.ended = true;
+            }
+            "EXT-X-PLAYLIST-TYPE" => {
+                self.playlist_type = match value {
+                    "VOD" => Some(PlaylistType::Vod),
+                    "EVENT" => Some(PlaylistType::Event),
+                    _ => return Err(bad(n, format!("unknown playlist type {}", short(value)))),
+                };
+            }
+            "EXT-X-DISCONTINUITY" => self.discontinuity = true,
+            "EXT-X-GAP" => self.gap = true,
+            "EXT-X-BYTERANGE" => self.byterange = Some(byterange(n, value)?),
+            "EXT-X-PROGRAM-DATE-TIME" => {
+                // Informative only: a date that does not parse is dropped, not fatal.
+                self.program_date_time = DateTime::parse_from_rfc3339(value).ok();
+            }
+            "EXT-X-KEY" => {
+                self.media_tags = true;
+                self.key = self.key_tag(n, value)?;
+            }
+            "EXT-X-MAP" => {
+                self.media_tags = true;
+                self.map = Some(self.map_tag(n, value)?);
+            }
+            "EXT-X-STREAM-INF" => {
+                let v = self.variant_tag(n, value)?;
+                self.pending_variant = Some((n, v));
+            }
+            // Everything else: comments, tags for players (START, INDEPENDENT-SEGMENTS,
+            // VERSION), renditions and low-latency parts that a recorder does not use.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn uri(&mut self, n: usize, line: &str) -> Result<(), ParseError> {
+        if let Some((_, mut variant)) = self.pending_variant.take() {
+            if self.variants.len() >= MAX_VARIANTS {
+                return Err(ParseError::TooMany(MAX_VARIANTS));
+            }
+            variant.uri = self.resolve(n, line)?;
+            self.variants.push(variant);
+            return Ok(());
+        }
+        let Some(duration) = self.extinf.take() else {
+            return Err(bad(
+                n,
+                format!(
+                    "{} is neither a tag nor a segment after #EXTINF",
+                    short(line)
+                ),
+            ));
+        };
+        if self.segments.len() >= MAX_SEGMENTS {
+            return Err(ParseError::TooMany(MAX_SEGMENTS));
+        }
+        let uri = self.resolve(n, line)?;
+        let byterange = match self.byterange.take() {
+            None => {
+                self.range_end = None;
+                None
+            }
+            Some((length, offset)) => {
+                let offset = match offset {
+                    Some(o) => o,
+                    None => match &self.range_end {
+                        Some((prev, end)) if *prev == uri => *end,
+                        _ => {
+                            return Err(bad(
+                                n,
+                                "EXT-X-BYTERANGE without an offset does not follow a range of \
+                                 the same resource",
+                            ));
+                        }
+                    },
+                };
+                let end = offset
+                    .checked_add(length)
+                    .ok_or_else(|| bad(n, "EXT-X-BYTERANGE overflows"))?;
+                self.range_end = Some((uri.clone(), end));
+                Some(ByteRange { length, offset })
+            }
+        };
+        self.segments.push(MediaSegment {
+            uri,
+            duration,
+            sequence: 0,
+            discontinuity: std::mem::take(&mut self.discontinuity),
+            byterange,
+            key: self.key.clone(),
+            map: self.map.clone(),
+            program_date_time: self.program_date_time.take(),
+            gap: std::mem::take(&mut self.gap),
+        });
+        Ok(())
+    }
+
+    fn key_tag(&self, n: usize, value: &str) -> Result<Option<Key>, ParseError> {
+        let attrs = attributes(n, value)?;
+        let method = get(&attrs, "METHOD").ok_or_else(|| bad(n, "EXT-X-KEY without METHOD"))?;
+        let method = match method {
+            "NONE" => return Ok(None),
+            "AES-128" => KeyMethod::Aes128,
+            "SAMPLE-AES" => KeyMethod::SampleAes,
+            other => KeyMethod::Other(other.to_string()),
+        };
+        let uri = match get(&attrs, "URI") {
+            // Key URIs of DRM methods (`skd://`, `data:`) are kept as they are: the recorder
+            // refuses those methods with a clear message, not the whole playlist.
+            Some(u) if method != KeyMethod::Aes128 => self.base.join(u).ok(),
+            Some(u) => Some(self.resolve(n, u)?),
+            None if method == KeyMethod::Aes128 => {
+                return Err(bad(n, "EXT-X-KEY METHOD=AES-128 without URI"));
+            }
+            None => None,
+        };
+        let iv = match get(&attrs, "IV") {
+            Some(iv) => Some(parse_iv(iv).ok_or_else(|| bad(n, format!("bad IV {}", short(iv))))?),
+            None => None,
+        };
+        let keyformat = get(&attrs, "KEYFORMAT")
+            .filter(|f| *f != "identity")
+            .map(str::to_string);
+        Ok(Some(Key {
+            method,
+            uri,
+            iv,
+            keyformat,
+        }))
+    }
+
+    fn map_tag(&self, n: usize, value: &str) -> Result<Map, ParseError> {
+        let attrs = attributes(n, value)?;
+        let uri = get(&attrs, "URI").ok_or_else(|| bad(n, "EXT-X-MAP without URI"))?;
+        let uri = self.resolve(n, uri)?;
+        let byterange = match get(&attrs, "BYTERANGE") {
+            Some(r) => {
+                let (length, offset) = byterange(n, r)?;
+                let offset = offset.unwrap_or(0);
+                offset
+                    .checked_add(length)
+                    .ok_or_else(|| bad(n, "EXT-X-MAP BYTERANGE overflows"))?;
+                Some(ByteRange { length, offset })
+            }
+            None => None,
+        };
+        Ok(Map { uri, byterange })
+    }
+
+    fn variant_tag(&self, n: usize, value: &str) -> Result<Variant, ParseError> {
+        let attrs = attributes(n, value)?;
+        let number = |name: &str| -> Result<Option<u64>, ParseError> {
+            get(&attrs, name)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map_err(|_| bad(n, format!("{name}={} is not a number", short(v))))
+                })
+                .transpose()
+        };
+        let resolution = get(&attrs, "RESOLUTION").and_then(|r| {
+            let (w, h) = r.split_once(['x', 'X'])?;
+            Some((w.parse().ok()?, h.parse().ok()?))
+        });
+        let frame_rate = get(&attrs, "FRAME-RATE")
+            .and_then(|f| f.parse::<f64>().ok())
+            .filter(|f| f.is_finite() && *f > 0.0);
+        Ok(Variant {
+            uri: self.base.clone(),
+            bandwidth: number("BANDWIDTH")?.unwrap_or(0),
+            average_bandwidth: number("AVERAGE-BANDWIDTH")?,
+            resolution,
+            codecs: get(&attrs, "CODECS").map(str::to_string),
+            frame_rate,
+            qn: get(&attrs, "BILI-QN").and_then(|q| q.parse().ok()),
+        })
+    }
+
+    fn finish(mut self) -> Result<Playlist, ParseError> {
+        if let Some((n, _)) = self.pending_variant {
+            return Err(bad(n, "EXT-X-STREAM-INF is not followed by a URI"));
+        }
+        if !self.variants.is_empty() {
+            if !self.segments.is_empty() || self.media_tags {
+                return Err(ParseError::Mixed);
+            }
+            return Ok(Playlist::Master(self.variants));
+        }
+        for (i, s) in self.segments.iter_mut().enumerate() {
+            // Both are bounded (MAX_SEQUENCE, MAX_SEGMENTS): no overflow.
+            s.sequence = self.media_sequence + i as u64;
+        }
+        let target_duration = self.target_duration.unwrap_or_else(|| {
+            self.segments
+                .iter()
+                .map(|s| s.duration)
+                .fold(0.0, f64::max)
+                .ceil()
+        });
+        Ok(Playlist::Media(MediaPlaylist {
+            target_duration,
+            media_sequence: self.media_sequence,
+            discontinuity_sequence: self.discontinuity_sequence,
+            ended: self.ended,
+            playlist_type: self.playlist_type,
+            segments: self.segments,
+        }))
+    }
+}
+
+/// At most 40 characters of untrusted text, for messages.
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    format!("{out:?}")
+}
+
+fn duration(n: usize, tag: &str, value: &str) -> Result<f64, ParseError> {
+    let d: f64 = value
+        .parse()
+        .map_err(|_| bad(n, format!("{tag}: {} is not a number", short(value))))?;
+    if !d.is_finite() || d < 0.0 {
+        return Err(bad(n, format!("{tag}: {} is not a duration", short(value))));
+    }
+    if d > MAX_DURATION_S {
+        return Err(bad(
+            n,
+            format!("{tag}: {d} s is absurd (over {MAX_DURATION_S} s)"),
+        ));
+    }
+    Ok(d)
+}
+
+fn sequence(n: usize, tag: &str, value: &str) -> Result<u64, ParseError> {
+    match value.parse::<u64>() {
+        Ok(v) if v <= MAX_SEQUENCE => Ok(v),
+        Ok(_) => Err(bad(n, format!("{tag}: {} is absurd", short(value)))),
+        Err(_) => Err(bad(
+            n,
+            format!("{tag}: {} is not a sequence number", short(value)),
+        )),
+    }
+}
+
+/// `<length>[@<offset>]`.
+fn byterange(n: usize, value: &str) -> Result<(u64, Option<u64>), ParseError> {
+    let err = || bad(n, format!("bad byte range {}", short(value)));
+    let (len, off) = match value.split_once('@') {
+        Some((l, o)) => (l, Some(o.parse::<u64>().map_err(|_| err())?)),
+        None => (value, None),
+    };
+    Ok((len.parse::<u64>().map_err(|_| err())?, off))
+}
+
+fn parse_iv(s: &str) -> Option<[u8; 16]> {
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    if hex.is_empty() || hex.len() > 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let padded = format!("{hex:0>32}");
+    let mut iv = [0u8; 16];
+    for (i, byte) in iv.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&padded[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(iv)
+}
+
+/// An attribute list: `NAME=value,NAME="quoted, value",...`.
+fn attributes(n: usize, s: &str) -> Result<Vec<(&str, &str)>, ParseError> {
+    let mut out = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let (name, after) = rest
+            .split_once('=')
+            .ok_or_else(|| bad(n, format!("bad attribute list {}", short(s))))?;
+        let name = name.trim();
+        let after = after.trim_start();
+        let (value, tail) = if let Some(q) = after.strip_prefix('"') {
+            let end = q
+                .find('"')
+                .ok_or_else(|| bad(n, format!("unterminated quote in {}", short(s))))?;
+            (&q[..end], &q[end + 1..])
+        } else {
+            match after.find(',') {
+                Some(i) => (after[..i].trim(), &after[i..]),
+                None => (after.trim(), ""),
+            }
+        };
+        out.push((name, value));
+        let tail = tail.trim_start();
+        rest = match tail.strip_prefix(',') {
+            Some(t) => t.trim_start(),
+            None if tail.is_empty() => tail,
+            None => return Err(bad(n, format!("bad attribute list {}", short(s)))),
+        };
+    }
+    Ok(out)
+}
+
+fn get<'a>(attrs: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
+    attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+}
+
+/// Picks the variant for a quality preference list: `best`, `source` and `origin` (and any
+/// preference that matches nothing) mean the highest bandwidth; a number matches a variant's
+/// `BILI-QN`. The first preference that matches wins.
+pub fn pick_variant<'v>(variants: &'v [Variant], prefs: &[String]) -> Option<&'v Variant> {
+    let best = || {
+        variants.iter().max_by_key(|v| {
+            (
+                v.bandwidth,
+                v.resolution.map_or(0, |(w, h)| u64::from(w) * u64::from(h)),
+            )
+        })
+    };
+    for pref in prefs {
+        match pref.as_str() {
+            "best" | "source" | "origin" => return best(),
+            p => {
+                if let Ok(qn) = p.parse::<u32>() {
+                    if let Some(v) = variants.iter().find(|v| v.qn == Some(qn)) {
+                        return Some(v);
+                    }
+                }
+            }
+        }
+    }
+    best()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn base() -> Url {
+        Url::parse("https://cdn.example/live/room/index.m3u8?expires=1&sign=abc").unwrap()
+    }
+
+    fn media(text: &str) -> MediaPlaylist {
+        match parse(text.as_bytes(), &base()) {
+            Ok(Playlist::Media(m)) => m,
+            other => panic!("not a media playlist: {other:?}"),
+        }
+    }
+
+    fn err(text: &str) -> ParseError {
+        parse(text.as_bytes(), &base()).expect_err("must be refused")
+    }
+
+    #[test]
+    fn the_ts_fixture_playlist() {
+        let text = include_str!("../../tests/fixtures/media/hls_ts/live.m3u8");
+        let m = media(text);
+        assert_eq!(m.target_duration, 2.0);
+        assert_eq!(m.media_sequence, 2);
+        assert!(!m.ended);
+        assert_eq!(m.segments.len(), 4);
+        let seqs: Vec<u64> = m.segments.iter().map(|s| s.sequence).collect();
+        assert_eq!(seqs, [2, 3, 4, 5]);
+        assert_eq!(
+            m.segments[0].uri.as_str(),
+            "https://cdn.example/live/room/seg_002.ts"
+        );
+        assert_eq!(m.segments[3].duration, 1.98);
+        assert!(
+            m.segments
+                .iter()
+                .all(|s| s.map.is_none() && s.key.is_none())
+        );
+        assert_eq!(m.last_sequence(), Some(5));
+        assert!((m.duration() - 7.98).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_fmp4_fixture_playlist() {
+        let text = include_str!("../../tests/fixtures/media/hls_fmp4/live.m3u8");
+        let m = media(text);
+        let map = m.segments[0].map.as_ref().expect("EXT-X-MAP applies");
+        assert_eq!(map.uri.as_str(), "https://cdn.example/live/room/init.mp4");
+        assert!(m.segments.iter().all(|s| s.map.as_ref() == Some(map)));
+    }
+
+    #[test]
+    fn every_media_tag() {
+        let m = media(
+            "\u{feff}#EXTM3U\r\n\
+             #EXT-X-VERSION:7\r\n\
+             #EXT-X-TARGETDURATION:6\r\n\
+             #EXT-X-MEDIA-SEQUENCE:100\r\n\
+             #EXT-X-DISCONTINUITY-SEQUENCE:3\r\n\
+             #EXT-X-PLAYLIST-TYPE:EVENT\r\n\
+             #EXT-X-MAP:URI=\"init-a.mp4\",BYTERANGE=\"720@0\"\r\n\
+             #EXT-X-KEY:METHOD=AES-128,URI=\"/keys/k1?t=9\",IV=0x000102030405060708090a0B0c0d0e0F\r\n\
+             #EXT-X-PROGRAM-DATE-TIME:2026-11-21T21:04:05.123+08:00\r\n\
+             #EXTINF:5.005,title, with comma\r\n\
+             #EXT-X-BYTERANGE:1000@720\r\n\
+             media.mp4\r\n\
+             #EXTINF:5.005,\r\n\
+             #EXT-X-BYTERANGE:2000\r\n\
+             media.mp4\r\n\
+             # a comment\r\n\
+             #EXT-X-UNKNOWN-TAG:whatever\r\n\
+             #EXT-X-DISCONTINUITY\r\n\
+             #EXT-X-KEY:METHOD=NONE\r\n\
+             #EXT-X-MAP:URI=\"https://other.example/init-b.mp4\"\r\n\
+             #EXT-X-PROGRAM-DATE-TIME:not a date\r\n\
+             #EXTINF:4\r\n\
+             //third.example/abs/seg.m4s?sig=1\r\n\
+             #EXT-X-GAP\r\n\
+             #EXTINF:4,\r\n\
+             http://fourth.example/gone.m4s\r\n\
+             #EXT-X-ENDLIST\r\n",
+        );
+        assert_eq!(m.target_duration, 6.0);
+        assert_eq!(m.media_sequence, 100);
+        assert_eq!(m.discontinuity_sequence, 3);
+        assert_eq!(m.playlist_type, Some(PlaylistType::Event));
+        assert!(m.ended);
+        let s = &m.segments;
+        assert_eq!(s.len(), 4);
+        assert_eq!(s[0].sequence, 100);
+        assert_eq!(s[3].sequence, 103);
+        assert_eq!(s[0].duration, 5.005);
+        assert_eq!(
+            s[0].byterange,
+            Some(ByteRange {
+                length: 1000,
+                offset: 720
+            })
+        );
+        assert_eq!(s[0].byterange.unwrap().header(), "bytes=720-1719");
+        // An implicit offset continues the previous range of the same resource.
+        assert_eq!(
+            s[1].byterange,
+            Some(ByteRange {
+                length: 2000,
+                offset: 1720
+            })
+        );
+        let map = s[0].map.as_ref().unwrap();
+        assert_eq!(map.uri.as_str(), "https://cdn.example/live/room/init-a.mp4");
+        assert_eq!(
+            map.byterange,
+            Some(ByteRange {
+                length: 720,
+                offset: 0
+            })
+        );
+        let key = s[0].key.as_ref().unwrap();
+        assert_eq!(key.method, KeyMethod::Aes128);
+        assert_eq!(
+            key.uri.as_ref().unwrap().as_str(),
+            "https://cdn.example/keys/k1?t=9"
+        );
+        assert_eq!(
+            key.iv,
+            Some([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])
+        );
+        assert_eq!(s[1].key, s[0].key, "a key applies until the next EXT-X-KEY");
+        assert!(s[0].program_date_time.is_some());
+        assert!(s[1].program_date_time.is_none());
+        assert!(!s[0].discontinuity && !s[1].discontinuity);
+        assert!(s[2].discontinuity);
+        assert!(s[2].key.is_none(), "METHOD=NONE ends encryption");
+        assert_eq!(
+            s[2].map.as_ref().unwrap().uri.as_str(),
+            "https://other.example/init-b.mp4"
+        );
+        assert!(s[2].program_date_time.is_none(), "a bad date is dropped");
+        assert_eq!(s[2].uri.as_str(), "https://third.example/abs/seg.m4s?sig=1");
+        assert!(!s[2].gap && s[3].gap);
+        assert_eq!(s[3].uri.as_str(), "http://fourth.example/gone.m4s");
+    }
+
+    #[test]
+    fn relative_and_absolute_uris_mixed() {
+        let m = media(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n\
+             #EXTINF:2,\na.ts\n\
+             #EXTINF:2,\n../other/b.ts?x=1\n\
+             #EXTINF:2,\n/root/c.ts\n\
+             #EXTINF:2,\nhttps://mirror.example/d.ts\n",
+        );
+        let uris: Vec<&str> = m.segments.iter().map(|s| s.uri.as_str()).collect();
+        assert_eq!(
+            uris,
+            [
+                "https://cdn.example/live/room/a.ts",
+                "https://cdn.example/live/other/b.ts?x=1",
+                "https://cdn.example/root/c.ts",
+                "https://mirror.example/d.ts",
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_and_ivs() {
+        let m = media(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n\
+             #EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://x\",KEYFORMAT=\"com.apple.streamingkeydelivery\"\n\
+             #EXTINF:2,\na.ts\n",
+        );
+        let key = m.segments[0].key.as_ref().unwrap();
+        assert_eq!(key.method, KeyMethod::SampleAes);
+        assert_eq!(key.uri.as_ref().unwrap().as_str(), "skd://x");
+        assert_eq!(
+            key.keyformat.as_deref(),
+            Some("com.apple.streamingkeydelivery")
+        );
+        assert!(matches!(
+            err("#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"data:text/plain;base64,AAAA\"\n"),
+            ParseError::Bad { line: 2, .. }
+        ));
+        assert!(matches!(
+            err("#EXTM3U\n#EXT-X-KEY:METHOD=AES-128\n#EXTINF:2,\na.ts\n"),
+            ParseError::Bad { line: 2, .. }
+        ));
+        assert!(matches!(
+            err("#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=0xZZ\n"),
+            ParseError::Bad { .. }
+        ));
+        let m = media(
+            "#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=0x1\n#EXTINF:2,\na.ts\n\
+             #EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI=\"k2\"\n#EXTINF:2,\nb.ts\n",
+        );
+        let mut one = [0u8; 16];
+        one[15] = 1;
+        assert_eq!(m.segments[0].key.as_ref().unwrap().iv, Some(one));
+        assert_eq!(
+            m.segments[1].key.as_ref().unwrap().method,
+            KeyMethod::Other("SAMPLE-AES-CTR".into())
+        );
+    }
+
+    #[test]
+    fn master_playlists_and_variant_choice() {
+        let text = "#EXTM3U\n\
+            #EXT-X-INDEPENDENT-SEGMENTS\n\
+            #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aac\",NAME=\"x\",URI=\"audio.m3u8\"\n\
+            #EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,CODECS=\"avc1.4d401e,mp4a.40.2\",BILI-QN=150\n\
+            low/index.m3u8\n\
+            #EXT-X-STREAM-INF:BANDWIDTH=6000000,AVERAGE-BANDWIDTH=5000000,RESOLUTION=1920x1080,FRAME-RATE=30.000,CODECS=\"hev1.1.6.L120.90,mp4a.40.2\",BILI-QN=10000\n\
+            https://other.example/high/index.m3u8?sign=1\n\
+            #EXT-X-STREAM-INF:BANDWIDTH=2500000,RESOLUTION=1280x720,BILI-QN=400\n\
+            mid/index.m3u8\n\
+            #EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,URI=\"iframes.m3u8\"\n";
+        let Ok(Playlist::Master(v)) = parse(text.as_bytes(), &base()) else {
+            panic!("master expected");
+        };
+        assert_eq!(v.len(), 3);
+        assert_eq!(
+            v[0].uri.as_str(),
+            "https://cdn.example/live/room/low/index.m3u8"
+        );
+        assert_eq!(v[0].resolution, Some((640, 360)));
+        assert_eq!(v[0].codecs.as_deref(), Some("avc1.4d401e,mp4a.40.2"));
+        assert_eq!(v[1].average_bandwidth, Some(5_000_000));
+        assert_eq!(v[1].frame_rate, Some(30.0));
+        assert_eq!(v[1].qn, Some(10000));
+        let prefs = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let pick = |p: &[&str]| pick_variant(&v, &prefs(p)).unwrap().qn;
+        assert_eq!(pick(&["best"]), Some(10000));
+        assert_eq!(pick(&[]), Some(10000));
+        assert_eq!(pick(&["origin"]), Some(10000));
+        assert_eq!(pick(&["400"]), Some(400));
+        assert_eq!(pick(&["250", "150"]), Some(150), "first preference present");
+        assert_eq!(
+            pick(&["30000"]),
+            Some(10000),
+            "unknown qn falls back to best"
+        );
+        assert!(pick_variant(&[], &prefs(&["best"])).is_none());
+    }
+
+    #[test]
+    fn an_empty_live_playlist_is_a_media_playlist() {
+        let m = media("#EXTM3U\n#EXT-X-TARGETDURATION:4\n");
+        assert!(m.segments.is_empty());
+        assert_eq!(m.last_sequence(), None);
+        // No TARGETDURATION: the longest segment, rounded up.
+        let m = media("#EXTM3U\n#EXTINF:2.5,\na.ts\n#EXTINF:3.2,\nb.ts\n");
+        assert_eq!(m.target_duration, 4.0);
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let cases = [
+            "#EXTM3U\n#EXTINF:-2,\na.ts\n",
+            "#EXTM3U\n#EXTINF:NaN,\na.ts\n",
+            "#EXTM3U\n#EXTINF:inf,\na.ts\n",
+            "#EXTM3U\n#EXTINF:1e300,\na.ts\n",
+            "#EXTM3U\n#EXTINF:86400,\na.ts\n",
+            "#EXTM3U\n#EXTINF:two,\na.ts\n",
+            "#EXTM3U\n#EXT-X-TARGETDURATION:-1\n",
+            "#EXTM3U\n#EXT-X-TARGETDURATION:100000\n",
+            "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:-5\n",
+            "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:18446744073709551615\n",
+            "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:99999999999999999999999\n",
+            "#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:12\na.ts\n",
+            "#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:18446744073709551615@2\na.ts\n",
+            "#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:x@y\na.ts\n",
+            "#EXTM3U\n#EXT-X-PLAYLIST-TYPE:LIVE\n",
+            "#EXTM3U\n#EXT-X-MAP:BYTERANGE=\"1@0\"\n",
+            "#EXTM3U\n#EXT-X-MAP:URI=\"unterminated\n",
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n",
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=lots\nv.m3u8\n",
+            "#EXTM3U\n#EXTINF:2,\nfile:///etc/passwd\n",
+            "#EXTM3U\n#EXTINF:2,\njavascript:alert(1)\n",
+            "#EXTM3U\nseg.ts\n",
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n#EXTINF:2,\na.ts\n",
+        ];
+        for c in cases {
+            assert!(parse(c.as_bytes(), &base()).is_err(), "accepted: {c:?}");
+        }
+        assert_eq!(
+            err("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:18446744073709551615\n").to_string(),
+            "line 2: EXT-X-MEDIA-SEQUENCE: \"18446744073709551615\" is absurd"
+        );
+    }
+
+    #[test]
+    fn garbage_and_oversize_are_refused() {
+        assert!(matches!(
+            err("<!DOCTYPE html><html>403 Forbidden</html>"),
+            ParseError::NotPlaylist(_)
+        ));
+        assert!(matches!(err(""), ParseError::NotPlaylist(_)));
+        assert!(matches!(err("#EXTM3Ux\n"), ParseError::NotPlaylist(_)));
+        assert!(matches!(
+            parse(b"#EXTM3U\n\xff\xfe\n", &base()),
+            Err(ParseError::NotPlaylist(_))
+        ));
+        let huge = format!("#EXTM3U\n{}", "#".repeat(MAX_PLAYLIST_BYTES));
+        assert_eq!(err(&huge), ParseError::TooLarge(MAX_PLAYLIST_BYTES));
+        let long = format!("#EXTM3U\n#EXTINF:2,\n{}.ts\n", "a".repeat(MAX_LINE));
+        assert_eq!(err(&long), ParseError::LineTooLong(3));
+        let mut many = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:1\n");
+        for i in 0..=MAX_SEGMENTS {
+            many.push_str(&format!("#EXTINF:1,\n{i}.ts\n"));
+        }
+        assert_eq!(err(&many), ParseError::TooMany(MAX_SEGMENTS));
+        let mut variants = String::from("#EXTM3U\n");
+        for i in 0..=MAX_VARIANTS {
+            variants.push_str(&format!("#EXT-X-STREAM-INF:BANDWIDTH={i}\n{i}.m3u8\n"));
+        }
+        assert_eq!(err(&variants), ParseError::TooMany(MAX_VARIANTS));
+    }
+
+    #[test]
+    fn attribute_lists() {
+        assert_eq!(
+            attributes(1, "A=1,B=\"x, y=z\", C = 0x1F ,D=\"\"").unwrap(),
+            [("A", "1"), ("B", "x, y=z"), ("C", "0x1F"), ("D", "")]
+        );
+        assert!(attributes(1, "A").is_err());
+        assert!(attributes(1, "A=\"x\"junk").is_err());
+        assert!(attributes(1, "").unwrap().is_empty());
+    }
+
+    fn tag_soup() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            Just("#EXTINF:2,".to_string()),
+            Just("#EXT-X-DISCONTINUITY".to_string()),
+            Just("#EXT-X-ENDLIST".to_string()),
+            Just("#EXT-X-GAP".to_string()),
+            Just("#EXT-X-KEY:METHOD=NONE".to_string()),
+            "[a-z0-9./?=&:%-]{0,20}",
+            "#EXTINF:[-0-9.e]{0,8},.{0,5}",
+            "#EXT-X-(MEDIA-SEQUENCE|TARGETDURATION|DISCONTINUITY-SEQUENCE):[-0-9]{0,22}",
+            "#EXT-X-BYTERANGE:[0-9@]{0,25}",
+            "#EXT-X-(KEY|MAP|STREAM-INF):[A-Z=\",0-9xX@-]{0,40}",
+            ".{0,30}",
+        ];
+        proptest::collection::vec(line, 0..40).prop_map(|l| format!("#EXTM3U\n{}", l.join("\n")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse(&body, &base());
+            let mut with_header = b"#EXTM3U\n".to_vec();
+            with_header.extend_from_slice(&body);
+            let _ = parse(&with_header, &base());
+        }
+
+        #[test]
+        fn random_tag_soup_never_panics(text in tag_soup()) {
+            if let Ok(Playlist::Media(m)) = parse(text.as_bytes(), &base()) {
+                for (i, s) in m.segments.iter().enumerate() {
+                    prop_assert_eq!(s.sequence, m.media_sequence + i as u64);
+                    prop_assert!(s.duration.is_finite() && s.duration >= 0.0);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,949 @@
+//! Pulling a live HLS stream (TS or fMP4) into a session's writer.
+//!
+//! One call is one attempt: the playlist (a master playlist picks a variant by the room's
+//! quality preference) is reloaded at the pace RFC 8216 §6.3.4 asks (the target duration after
+//! a reload that changed, half of it after one that did not), each new media segment is fetched
+//! once (identified by its media sequence number, never by its URI, whose signed query may
+//! rotate), a few at a time, and handed to the writer whole and in order.
+//!
+//! - A segment that failed every try, or that slid out of the playlist before it was fetched,
+//!   is a **gap**: logged here with its cause, then counted by the writer.
+//! - AES-128 segments are decrypted (keys fetched once per key URI); other methods end the
+//!   attempt with "unsupported encryption".
+//! - A media sequence that goes back is a new stream: a new file, no gap.
+//! - `EXT-X-ENDLIST` ends the attempt cleanly ([`PullEnd::Eof`]) once every listed segment is
+//!   written. A playlist that stops advancing ends it as [`PullEnd::Stalled`]; a first
+//!   playlist fetch that fails is [`PullEnd::Refused`], and a playlist URL that starts failing
+//!   with 403/404 is [`PullEnd::Broken`]: either way the room asks the platform for fresh URLs.
+//!
+//! Memory is bounded: bodies are capped, at most [`CONCURRENCY`] downloads run at once, and
+//! segments waiting for the writer hold a share of a [`WRITER_BUDGET`].
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockModeDecrypt, KeyIvInit};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RANGE};
+use tokio::sync::{Mutex, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::hls_writer::HlsSegment;
+use super::pull::PullEnd;
+use super::sink::{Container, SinkMsg};
+use crate::config::redact_url;
+use crate::http;
+use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaPlaylist, MediaSegment};
+use crate::platform::{StreamFormat, StreamSource};
+
+/// Segment downloads running at once.
+pub const CONCURRENCY: usize = 3;
+/// Largest media segment accepted.
+pub const SEGMENT_CAP: usize = 64 << 20;
+/// Largest init section accepted.
+const INIT_CAP: usize = 16 << 20;
+/// Bytes of fetched segments that may wait for the writer (a segment larger than this still
+/// passes, alone).
+pub const WRITER_BUDGET: usize = 64 << 20;
+/// Tries per segment (and per key or init section), with a pause between them.
+const SEGMENT_TRIES: u32 = 3;
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+const PLAYLIST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Reload pacing uses the target duration clamped to this range (a playlist cannot make us
+/// hammer its server, nor wait for an hour).
+const MIN_TARGET: Duration = Duration::from_secs(1);
+const MAX_TARGET: Duration = Duration::from_secs(30);
+/// On the first load, start no further back than this much media before the live edge
+/// (but take at least [`MIN_BACKFILL`] segments).
+const MAX_BACKFILL_S: f64 = 30.0;
+const MIN_BACKFILL: usize = 3;
+/// Segments waiting to be fetched (a few hundred bytes each); more means the download is
+/// hopelessly behind the stream, and the oldest are dropped.
+const MAX_QUEUE: usize = m3u8::MAX_SEGMENTS;
+/// Consecutive reload failures (HTTP 403/404/410 or an unusable body) that end the attempt.
+const RELOAD_FAILURES: u32 = 3;
+/// Keys and init sections remembered.
+const CACHE_ENTRIES: usize = 8;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Pulls one HLS source into `sink` until the stream ends, stalls, fails or is cancelled.
+pub async fn pull_hls(
+    client: &reqwest::Client,
+    source: &StreamSource,
+    quality: &[String],
+    sink: &mpsc::Sender<SinkMsg>,
+    stall: Duration,
+    cancel: &CancellationToken,
+) -> PullEnd {
+    debug_assert_eq!(source.format, StreamFormat::Hls);
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        headers: source.headers.clone(),
+        keys: Mutex::new(HashMap::new()),
+        inits: Mutex::new(HashMap::new()),
+    });
+    let opened = tokio::select! {
+        _ = cancel.cancelled() => return PullEnd::Cancelled,
+        r = open(&ctx, &source.url, quality) => r,
+    };
+    let (url, playlist) = match opened {
+        Ok(x) => x,
+        Err(e) => return PullEnd::Refused(e),
+    };
+    tracing::info!(
+        url = %redact_url(url.as_str()),
+        target_duration = playlist.target_duration,
+        media_sequence = playlist.media_sequence,
+        segments = playlist.segments.len(),
+        "HLS media playlist loaded"
+    );
+    let live = Live::new(ctx, sink.clone(), url, stall);
+    live.run(playlist, cancel).await
+}
+
+/// Fetches the source's playlist; a master playlist leads to the chosen variant's.
+async fn open(ctx: &Ctx, url: &str, quality: &[String]) -> Result<(Url, MediaPlaylist), String> {
+    let url = Url::parse(url).map_err(|e| format!("bad playlist URL: {e}"))?;
+    match fetch_playlist(ctx, &url).await.map_err(|e| e.to_string())? {
+        m3u8::Playlist::Media(m) => Ok((url, m)),
+        m3u8::Playlist::Master(variants) => {
+            let v = m3u8::pick_variant(&variants, quality)
+                .ok_or("the master playlist lists no variant")?;
+            tracing::info!(
+                bandwidth = v.bandwidth,
+                resolution = ?v.resolution,
+                codecs = v.codecs.as_deref().unwrap_or(""),
+                qn = ?v.qn,
+                variants = variants.len(),
+                "HLS master playlist: variant chosen"
+            );
+            let url = v.uri.clone();
+            match fetch_playlist(ctx, &url).await.map_err(|e| e.to_string())? {
+                m3u8::Playlist::Media(m) => Ok((url, m)),
+                m3u8::Playlist::Master(_) => Err(
+                    "the variant is another master playlist (nested masters are not HLS)".into(),
+                ),
+            }
+        }
+    }
+}
+
+/// What every request of one attempt shares.
+struct Ctx {
+    client: reqwest::Client,
+    headers: HeaderMap,
+    keys: Mutex<HashMap<Url, [u8; 16]>>,
+    inits: Mutex<HashMap<Map, Bytes>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error("the playlist server answered HTTP {0}")]
+    Status(u16),
+    #[error("playlist request failed: {0}")]
+    Network(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+async fn fetch_playlist(ctx: &Ctx, url: &Url) -> Result<m3u8::Playlist, FetchError> {
+    let work = async {
+        let resp = ctx
+            .client
+            .get(url.as_str())
+            .headers(ctx.headers.clone())
+            .send()
+            .await
+            .map_err(|e| FetchError::Network(http::describe(&e)))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        // Redirects are followed; relative URIs resolve against where the playlist really is.
+        let base = resp.url().clone();
+        let body = http::read_capped(resp, m3u8::MAX_PLAYLIST_BYTES)
+            .await
+            .map_err(|e| match e {
+                http::ReadError::TooLarge { .. } => FetchError::Invalid(e.to_string()),
+                http::ReadError::Http(e) => FetchError::Network(http::describe(&e)),
+            })?;
+        m3u8::parse(&body, &base).map_err(|e| FetchError::Invalid(format!("bad playlist: {e}")))
+    };
+    tokio::time::timeout(PLAYLIST_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| Err(FetchError::Network("no answer within 10s".into())))
+}
+
+/// A segment to fetch, with what the writer needs to know about it.
+struct Job {
+    seg: MediaSegment,
+    stream: Arc<str>,
+    boundary: bool,
+}
+
+struct Fetched {
+    data: Bytes,
+    init: Option<Bytes>,
+    container: Container,
+}
+
+/// The state of one live attempt.
+struct Live {
+    ctx: Arc<Ctx>,
+    sink: mpsc::Sender<SinkMsg>,
+    url: Url,
+    /// The numbering segments belong to: playlist path, plus the count of sequence resets.
+    stream: Arc<str>,
+    resets: u32,
+    /// Clamped target duration.
+    target: Duration,
+    stall: Duration,
+    /// Next media sequence number to schedule; `None` before the first load and after a reset.
+    next_seq: Option<u64>,
+    /// `EXT-X-MEDIA-SEQUENCE` and last sequence of the previous load.
+    window: Option<(u64, Option<u64>)>,
+    ended: bool,
+    /// The next scheduled segment starts a new file (after a sequence reset).
+    boundary_next: bool,
+    /// A boundary carried by a segment that failed: the next delivered one takes it.
+    boundary_owed: bool,
+    queue: VecDeque<Job>,
+    /// Container announced to the writer in this attempt.
+    container: Option<Container>,
+    /// Last time a segment reached the writer (or the attempt began).
+    last_delivery: Instant,
+    /// Last time the playlist gained a segment.
+    last_advance: Instant,
+    last_error: Option<String>,
+    reload_failures: u32,
+    budget: Arc<Semaphore>,
+}
+
+impl Live {
+    fn new(ctx: Arc<Ctx>, sink: mpsc::Sender<SinkMsg>, url: Url, stall: Duration) -> Self {
+        let now = Instant::now();
+        Self {
+            ctx,
+            sink,
+            stream: Arc::from(url.path()),
+            url,
+            resets: 0,
+            target: MIN_TARGET,
+            stall,
+            next_seq: None,
+            window: None,
+            ended: false,
+            boundary_next: false,
+            boundary_owed: false,
+            queue: VecDeque::new(),
+            container: None,
+            last_delivery: now,
+            last_advance: now,
+            last_error: None,
+            reload_failures: 0,
+            budget: Arc::new(Semaphore::new(WRITER_BUDGET >> 10)),
+        }
+    }
+
+    /// No delivery for this long ends the attempt.
+    fn stall_limit(&self) -> Duration {
+        self.stall.max(self.target * 2)
+    }
+
+    async fn run(mut self, first: MediaPlaylist, cancel: &CancellationToken) -> PullEnd {
+        let mut load_started = Instant::now();
+        if let Err(end) = self.apply(first) {
+            return end;
+        }
+        let mut next_reload = load_started + self.target;
+        let mut inflight: FuturesOrdered<BoxFuture<(Job, Result<Fetched, String>)>> =
+            FuturesOrdered::new();
+        let mut reload: Option<BoxFuture<Result<m3u8::Playlist, FetchError>>> = None;
+        loop {
+            while inflight.len() < CONCURRENCY {
+                let Some(job) = self.queue.pop_front() else {
+                    break;
+                };
+                inflight.push_back(Box::pin(fetch_segment(self.ctx.clone(), job, self.target)));
+            }
+            if self.ended && self.queue.is_empty() && inflight.is_empty() {
+                // Every listed segment is with the writer: close the file now.
+                if self.container.is_some() {
+                    let _ = self.sink.send(SinkMsg::Disconnect).await;
+                }
+                tracing::info!("HLS playlist ended (EXT-X-ENDLIST)");
+                return PullEnd::Eof;
+            }
+            let stall_at = self.last_delivery + self.stall_limit();
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return PullEnd::Cancelled,
+                Some((job, res)) = inflight.next(), if !inflight.is_empty() => {
+                    if let Err(end) = self.deliver(job, res, cancel).await {
+                        return end;
+                    }
+                }
+                r = next_of(&mut reload) => {
+                    reload = None;
+                    let changed = match r {
+                        Ok(p) => match self.reloaded(p) {
+                            Ok(changed) => changed,
+                            Err(end) => return end,
+                        },
+                        Err(e) => match self.reload_failed(e) {
+                            Ok(()) => false,
+                            Err(end) => return end,
+                        },
+                    };
+                    // RFC 8216 §6.3.4, measured from the start of the load.
+                    next_reload = load_started + if changed { self.target } else { self.target / 2 };
+                }
+                _ = tokio::time::sleep_until(next_reload.into()), if reload.is_none() && !self.ended => {
+                    load_started = Instant::now();
+                    let ctx = self.ctx.clone();
+                    let url = self.url.clone();
+                    reload = Some(Box::pin(async move { fetch_playlist(&ctx, &url).await }));
+                }
+                _ = tokio::time::sleep_until(stall_at.into()) => return self.stalled(),
+            }
+        }
+    }
+
+    /// Takes in a newly loaded media playlist; says whether it changed.
+    fn apply(&mut self, p: MediaPlaylist) -> Result<bool, PullEnd> {
+        let window = (p.media_sequence, p.last_sequence());
+        let changed = self.window != Some(window) || (p.ended && !self.ended);
+        if let Some((first, _)) = self.window {
+            if p.media_sequence < first {
+                self.resets += 1;
+                self.stream = Arc::from(format!("{}#{}", self.url.path(), self.resets));
+                self.next_seq = None;
+                self.boundary_next = true;
+                tracing::info!(
+                    from = first,
+                    to = p.media_sequence,
+                    "HLS media sequence went back: a new stream, starting a new file"
+                );
+            }
+        }
+        self.window = Some(window);
+        self.target = Duration::from_secs_f64(p.target_duration).clamp(MIN_TARGET, MAX_TARGET);
+        if p.ended || p.playlist_type == Some(m3u8::PlaylistType::Vod) {
+            self.ended = true;
+        }
+        let skip = match self.next_seq {
+            None => backfill_start(&p.segments),
+            Some(_) => 0,
+        };
+        for seg in p.segments.into_iter().skip(skip) {
+            if let Some(next) = self.next_seq {
+                if seg.sequence < next {
+                    continue;
+                }
+                if seg.sequence > next {
+                    tracing::warn!(
+                        "HLS media segments {next}..={} left the playlist before they were fetched",
+                        seg.sequence - 1
+                    );
+                }
+            }
+            self.next_seq = Some(seg.sequence + 1);
+            self.last_advance = Instant::now();
+            if seg.gap {
+                tracing::warn!(
+                    sequence = seg.sequence,
+                    "HLS media segment marked missing by the server (EXT-X-GAP)"
+                );
+                continue;
+            }
+            if let Some(key) = &seg.key {
+                if let Err(why) = supported(key) {
+                    tracing::error!("{why}");
+                    return Err(if self.container.is_none() {
+                        PullEnd::Refused(why)
+                    } else {
+                        PullEnd::Broken(why)
+                    });
+                }
+            }
+            if self.queue.len() >= MAX_QUEUE {
+                if let Some(dropped) = self.queue.pop_front() {
+                    tracing::warn!(
+                        sequence = dropped.seg.sequence,
+                        "HLS downloads are too far behind the stream; dropping a segment"
+                    );
+                    self.boundary_owed |= dropped.boundary;
+                }
+            }
+            let boundary = seg.discontinuity || std::mem::take(&mut self.boundary_next);
+            self.queue.push_back(Job {
+                seg,
+                stream: self.stream.clone(),
+                boundary,
+            });
+        }
+        Ok(changed)
+    }
+
+    fn reloaded(&mut self, p: m3u8::Playlist) -> Result<bool, PullEnd> {
+        match p {
+            m3u8::Playlist::Media(m) => {
+                self.reload_failures = 0;
+                self.apply(m)
+            }
+            m3u8::Playlist::Master(_) => self
+                .reload_failed(FetchError::Invalid(
+                    "the media playlist turned into a master playlist".into(),
+                ))
+                .map(|()| false),
+        }
+    }
+
+    fn reload_failed(&mut self, e: FetchError) -> Result<(), PullEnd> {
+        self.reload_failures += 1;
+        let text = e.to_string();
+        let fatal = match e {
+            // An expired signed URL: the platform has to sign a fresh one.
+            FetchError::Status(code) => matches!(code, 401 | 403 | 404 | 410),
+            FetchError::Invalid(_) => true,
+            // Network trouble: keep trying until the stall limit.
+            FetchError::Network(_) => false,
+        };
+        if fatal && self.reload_failures >= RELOAD_FAILURES {
+            return Err(PullEnd::Broken(format!(
+                "{text} ({} reloads in a row)",
+                self.reload_failures
+            )));
+        }
+        if self.reload_failures == 1 {
+            tracing::warn!("HLS playlist reload failed: {text}");
+        } else {
+            tracing::debug!("HLS playlist reload failed again: {text}");
+        }
+        self.last_error = Some(text);
+        Ok(())
+    }
+
+    /// Hands a fetched segment to the writer, or logs why it could not be fetched.
+    async fn deliver(
+        &mut self,
+        job: Job,
+        res: Result<Fetched, String>,
+        cancel: &CancellationToken,
+    ) -> Result<(), PullEnd> {
+        let f = match res {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(
+                    sequence = job.seg.sequence,
+                    uri = %redact_url(job.seg.uri.as_str()),
+                    "HLS media segment skipped: {e}"
+                );
+                self.boundary_owed |= job.boundary;
+                self.last_error = Some(format!("media segment {}: {e}", job.seg.sequence));
+                return Ok(());
+            }
+        };
+        if self.container != Some(f.container) {
+            if self.container.is_some() {
+                tracing::info!("HLS segments changed container; starting a new file");
+            }
+            if self.sink.send(SinkMsg::Connect(f.container)).await.is_err() {
+                return Err(PullEnd::WriterGone);
+            }
+            self.container = Some(f.container);
+        }
+        let want = ((f.data.len() >> 10) + 1).min(WRITER_BUDGET >> 10) as u32;
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => return Err(PullEnd::Cancelled),
+            p = self.budget.clone().acquire_many_owned(want) => p.ok(),
+        };
+        let seg = HlsSegment {
+            data: f.data,
+            duration: job.seg.duration,
+            sequence: job.seg.sequence,
+            stream: job.stream,
+            boundary: job.boundary || std::mem::take(&mut self.boundary_owed),
+            init: f.init,
+            permit,
+        };
+        let sent = tokio::select! {
+            _ = cancel.cancelled() => return Err(PullEnd::Cancelled),
+            s = self.sink.send(SinkMsg::Segment(seg)) => s,
+        };
+        if sent.is_err() {
+            return Err(PullEnd::WriterGone);
+        }
+        self.last_delivery = Instant::now();
+        self.last_error = None;
+        Ok(())
+    }
+
+    fn stalled(&self) -> PullEnd {
+        let limit = self.stall_limit();
+        if self.last_advance.elapsed() >= limit {
+            tracing::warn!(
+                "HLS playlist has not advanced for {}s",
+                limit.as_secs_f64().round()
+            );
+            return PullEnd::Stalled(limit);
+        }
+        let why = match &self.last_error {
+            Some(e) => format!("no usable HLS segment for {}s: {e}", limit.as_secs()),
+            None => format!(
+                "HLS segments too slow: none arrived for {}s",
+                limit.as_secs()
+            ),
+        };
+        if self.container.is_none() {
+            PullEnd::Refused(why)
+        } else {
+            PullEnd::Broken(why)
+        }
+    }
+}
+
+async fn next_of<T>(f: &mut Option<BoxFuture<T>>) -> T {
+    match f {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Index of the first segment to record on a first load: the live edge minus about
+/// [`MAX_BACKFILL_S`] of media, at least [`MIN_BACKFILL`] segments.
+fn backfill_start(segments: &[MediaSegment]) -> usize {
+    let mut total = 0.0;
+    let mut start = segments.len();
+    for (i, s) in segments.iter().enumerate().rev() {
+        let taken = segments.len() - i - 1;
+        if taken >= MIN_BACKFILL && total + s.duration > MAX_BACKFILL_S {
+            break;
+        }
+        total += s.duration;
+        start = i;
+    }
+    start
+}
+
+fn supported(key: &Key) -> Result<(), String> {
+    let method = match &key.method {
+        KeyMethod::Aes128 => "AES-128",
+        KeyMethod::SampleAes => "SAMPLE-AES",
+        KeyMethod::Other(m) => m.as_str(),
+    };
+    match (&key.method, &key.keyformat) {
+        (KeyMethod::Aes128, None) => Ok(()),
+        (_, Some(format)) => Err(format!(
+            "unsupported encryption: METHOD={method} with KEYFORMAT={format} (DRM) cannot be recorded"
+        )),
+        _ => Err(format!(
+            "unsupported encryption: METHOD={method} cannot be recorded (only AES-128 can)"
+        )),
+    }
+}
+
+/// Fetches, decrypts and checks one segment, with retries.
+async fn fetch_segment(
+    ctx: Arc<Ctx>,
+    job: Job,
+    target: Duration,
+) -> (Job, Result<Fetched, String>) {
+    let timeout = (target * 3).clamp(Duration::from_secs(10), Duration::from_secs(60));
+    let mut last = String::new();
+    for attempt in 0..SEGMENT_TRIES {
+        if attempt > 0 {
+            tokio::time::sleep(RETRY_PAUSE * attempt).await;
+        }
+        match tokio::time::timeout(timeout, fetch_once(&ctx, &job.seg)).await {
+            Ok(Ok(f)) => return (job, Ok(f)),
+            Ok(Err(e)) => last = e,
+            Err(_) => last = format!("no whole answer within {}s", timeout.as_secs()),
+        }
+        tracing::debug!(
+            sequence = job.seg.sequence,
+            attempt = attempt + 1,
+            "HLS segment fetch failed: {last}"
+        );
+    }
+    let e = format!("{last} ({SEGMENT_TRIES} tries)");
+    (job, Err(e))
+}
+
+async fn fetch_once(ctx: &Ctx, seg: &MediaSegment) -> Result<Fetched, String> {
+    let key = match &seg.key {
+        Some(k) => Some(ctx.key(k).await?),
+        None => None,
+    };
+    let init = match &seg.map {
+        Some(m) => Some(ctx.init(m).await?),
+        None => None,
+    };
+    let data = get(ctx, &seg.uri, seg.byterange, SEGMENT_CAP).await?;
+    let data = match key {
+        Some(k) => {
+            let iv = seg
+                .key
+                .as_ref()
+                .and_then(|k| k.iv)
+                .unwrap_or_else(|| u128::from(seg.sequence).to_be_bytes());
+            decrypt(&k, &iv, &data)?
+        }
+        None => data,
+    };
+    let container = if looks_like_ts(&data) {
+        Container::Ts
+    } else if looks_like_mp4(&data) {
+        if init.is_none() && !data.starts_with_box(b"ftyp") {
+            return Err("an fMP4 fragment without an init section (no EXT-X-MAP)".into());
+        }
+        Container::Fmp4
+    } else {
+        return Err(format!(
+            "not a media segment: starts with {}",
+            http::sniff(&data)
+        ));
+    };
+    Ok(Fetched {
+        data,
+        init,
+        container,
+    })
+}
+
+impl Ctx {
+    /// The AES-128 key for `key`, fetched once per key URI.
+    async fn key(&self, key: &Key) -> Result<[u8; 16], String> {
+        let uri = key.uri.as_ref().ok_or("EXT-X-KEY without URI")?;
+        let mut keys = self.keys.lock().await;
+        if let Some(k) = keys.get(uri) {
+            return Ok(*k);
+        }
+        let body = get(self, uri, None, 1024)
+            .await
+            .map_err(|e| format!("key: {e}"))?;
+        let k: [u8; 16] = body[..].try_into().map_err(|_| {
+            format!(
+                "key: {} bytes instead of 16 (starts with {})",
+                body.len(),
+                http::sniff(&body)
+            )
+        })?;
+        if keys.len() >= CACHE_ENTRIES {
+            keys.clear();
+        }
+        keys.insert(uri.clone(), k);
+        Ok(k)
+    }
+
+    /// The init section for `map`, fetched once per URI and byte range.
+    async fn init(&self, map: &Map) -> Result<Bytes, String> {
+        let mut inits = self.inits.lock().await;
+        if let Some(b) = inits.get(map) {
+            return Ok(b.clone());
+        }
+        let body = get(self, &map.uri, map.byterange, INIT_CAP)
+            .await
+            .map_err(|e| format!("init section: {e}"))?;
+        if !(looks_like_mp4(&body) || looks_like_ts(&body)) {
+            return Err(format!(
+                "init section is not media: starts with {}",
+                http::sniff(&body)
+            ));
+        }
+        if inits.len() >= CACHE_ENTRIES {
+            inits.clear();
+        }
+        inits.insert(map.clone(), body.clone());
+        Ok(body)
+    }
+}
+
+/// GET with the source's headers, a byte range when given, and a size cap.
+async fn get(ctx: &Ctx, url: &Url, range: Option<ByteRange>, cap: usize) -> Result<Bytes, String> {
+    let mut req = ctx.client.get(url.as_str()).headers(ctx.headers.clone());
+    if let Some(r) = range {
+        req = req.header(RANGE, r.header());
+    }
+    let resp = req.send().await.map_err(|e| http::describe(&e))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {}", status.as_u16()));
+    }
+    let whole_resource = range.is_some() && status == StatusCode::OK;
+    let cap = if whole_resource { SEGMENT_CAP } else { cap };
+    let body = http::read_capped(resp, cap).await.map_err(|e| match e {
+        http::ReadError::TooLarge { cap } => format!("larger than {} MiB", cap >> 20),
+        http::ReadError::Http(e) => http::describe(&e),
+    })?;
+    match range {
+        // The server ignored Range and sent everything: take the range out of it.
+        Some(r) if whole_resource => {
+            let start = usize::try_from(r.offset).map_err(|_| "byte range out of reach")?;
+            let len = usize::try_from(r.length).map_err(|_| "byte range out of reach")?;
+            let end = start.checked_add(len).ok_or("byte range out of reach")?;
+            if end > body.len() {
+                return Err(format!(
+                    "byte range {}..{end} is past the end ({} bytes)",
+                    start,
+                    body.len()
+                ));
+            }
+            Ok(body.slice(start..end))
+        }
+        _ => Ok(body),
+    }
+}
+
+fn decrypt(key: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Result<Bytes, String> {
+    if data.is_empty() || data.len() % 16 != 0 {
+        return Err(format!(
+            "AES-128 segment of {} bytes is not whole cipher blocks",
+            data.len()
+        ));
+    }
+    let mut buf = data.to_vec();
+    let len = cbc::Decryptor::<aes::Aes128>::new(key.into(), iv.into())
+        .decrypt_padded::<Pkcs7>(&mut buf)
+        .map_err(|_| "AES-128 decryption failed (wrong key or IV)".to_string())?
+        .len();
+    buf.truncate(len);
+    Ok(Bytes::from(buf))
+}
+
+/// MPEG-TS: sync bytes at 188-byte spacing.
+pub fn looks_like_ts(d: &[u8]) -> bool {
+    d.len() >= 188 && (0..d.len().min(188 * 4)).step_by(188).all(|i| d[i] == 0x47)
+}
+
+/// ISO BMFF: a plausible box header of a type that can start a file or fragment.
+pub fn looks_like_mp4(d: &[u8]) -> bool {
+    const STARTS: [&[u8; 4]; 11] = [
+        b"ftyp", b"styp", b"moof", b"sidx", b"prft", b"emsg", b"free", b"skip", b"moov", b"mdat",
+        b"uuid",
+    ];
+    if d.len() < 8 {
+        return false;
+    }
+    let size = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+    (size == 1 || size >= 8) && STARTS.iter().any(|t| &d[4..8] == *t)
+}
+
+trait StartsWithBox {
+    fn starts_with_box(&self, kind: &[u8; 4]) -> bool;
+}
+
+impl StartsWithBox for [u8] {
+    fn starts_with_box(&self, kind: &[u8; 4]) -> bool {
+        self.len() >= 8 && &self[4..8] == kind
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(sequence: u64, duration: f64) -> MediaSegment {
+        MediaSegment {
+            uri: Url::parse(&format!("http://x/{sequence}.ts")).unwrap(),
+            duration,
+            sequence,
+            discontinuity: false,
+            byterange: None,
+            key: None,
+            map: None,
+            program_date_time: None,
+            gap: false,
+        }
+    }
+
+    fn playlist(first: u64, n: u64, extra: &str) -> MediaPlaylist {
+        let mut text =
+            format!("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n{extra}");
+        for i in first..first + n {
+            text.push_str(&format!("#EXTINF:2,\n{i}.ts?tok={first}\n"));
+        }
+        match m3u8::parse(
+            text.as_bytes(),
+            &Url::parse("http://x/live/a.m3u8").unwrap(),
+        ) {
+            Ok(m3u8::Playlist::Media(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn live() -> (Live, mpsc::Receiver<SinkMsg>) {
+        let ctx = Arc::new(Ctx {
+            client: reqwest::Client::new(),
+            headers: HeaderMap::new(),
+            keys: Mutex::new(HashMap::new()),
+            inits: Mutex::new(HashMap::new()),
+        });
+        let (tx, rx) = mpsc::channel(4);
+        let url = Url::parse("http://x/live/a.m3u8?sign=1").unwrap();
+        (Live::new(ctx, tx, url, Duration::from_secs(3)), rx)
+    }
+
+    fn queued(l: &mut Live) -> Vec<(u64, bool, String)> {
+        l.queue
+            .drain(..)
+            .map(|j| (j.seg.sequence, j.boundary, j.stream.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reloads_schedule_each_sequence_once_and_notice_resets() {
+        let (mut l, _rx) = live();
+        assert!(l.apply(playlist(10, 4, "")).unwrap());
+        assert_eq!(l.target, Duration::from_secs(2));
+        let a = "/live/a.m3u8".to_string();
+        assert_eq!(
+            queued(&mut l),
+            [
+                (10, false, a.clone()),
+                (11, false, a.clone()),
+                (12, false, a.clone()),
+                (13, false, a.clone())
+            ]
+        );
+        // Unchanged (the signed query rotated, the window did not move): nothing new.
+        assert!(!l.apply(playlist(10, 4, "")).unwrap());
+        assert!(queued(&mut l).is_empty());
+        // 14 and 15 slid out unseen; 16.. are scheduled (the writer counts the gap).
+        assert!(l.apply(playlist(16, 3, "")).unwrap());
+        assert_eq!(
+            queued(&mut l).iter().map(|q| q.0).collect::<Vec<_>>(),
+            [16, 17, 18]
+        );
+        // The sequence goes back: a new numbering, and a new file.
+        assert!(l.apply(playlist(0, 2, "")).unwrap());
+        let b = "/live/a.m3u8#1".to_string();
+        assert_eq!(queued(&mut l), [(0, true, b.clone()), (1, false, b)]);
+        // ENDLIST is a change too.
+        assert!(l.apply(playlist(0, 2, "#EXT-X-ENDLIST\n")).unwrap());
+        assert!(l.ended);
+    }
+
+    #[test]
+    fn drm_ends_the_attempt_and_server_gaps_are_skipped() {
+        let (mut l, _rx) = live();
+        let end = l
+            .apply(playlist(
+                1,
+                2,
+                "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://k\"\n",
+            ))
+            .unwrap_err();
+        assert!(
+            matches!(&end, PullEnd::Refused(e) if e.contains("unsupported encryption: METHOD=SAMPLE-AES")),
+            "{end:?}"
+        );
+        let (mut l, _rx) = live();
+        let mut p = playlist(1, 3, "");
+        p.segments[1].gap = true;
+        p.segments[2].discontinuity = true;
+        l.apply(p).unwrap();
+        assert_eq!(
+            queued(&mut l)
+                .iter()
+                .map(|q| (q.0, q.1))
+                .collect::<Vec<_>>(),
+            [(1, false), (3, true)]
+        );
+    }
+
+    #[test]
+    fn backfill_is_bounded() {
+        let short: Vec<_> = (0..4).map(|i| seg(i, 2.0)).collect();
+        assert_eq!(backfill_start(&short), 0, "a short window is taken whole");
+        let long: Vec<_> = (0..100).map(|i| seg(i, 2.0)).collect();
+        assert_eq!(backfill_start(&long), 85, "about 30 s back");
+        let huge: Vec<_> = (0..10).map(|i| seg(i, 60.0)).collect();
+        assert_eq!(backfill_start(&huge), 7, "at least three segments");
+        assert_eq!(backfill_start(&[]), 0);
+    }
+
+    #[test]
+    fn sniffing() {
+        let mut ts = vec![0u8; 188 * 5];
+        for i in (0..ts.len()).step_by(188) {
+            ts[i] = 0x47;
+        }
+        assert!(looks_like_ts(&ts));
+        assert!(!looks_like_mp4(&ts));
+        ts[376] = 0;
+        assert!(!looks_like_ts(&ts));
+        assert!(!looks_like_ts(b"<!DOCTYPE html>"));
+        let moof = [0, 0, 0, 16, b'm', b'o', b'o', b'f', 0, 0, 0, 0, 0, 0, 0, 0];
+        assert!(looks_like_mp4(&moof));
+        assert!(!looks_like_mp4(b"<!DOCTYPE html><html>"));
+        assert!(!looks_like_mp4(&[0, 0, 0, 4, b'm', b'o', b'o', b'f']));
+        let init = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/media/hls_fmp4/init.mp4"
+        ))
+        .unwrap();
+        assert!(looks_like_mp4(&init) && init.starts_with_box(b"ftyp"));
+        let frag = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/media/hls_fmp4/seg_000.m4s"
+        ))
+        .unwrap();
+        assert!(looks_like_mp4(&frag));
+        let ts = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/media/hls_ts/seg_000.ts"
+        ))
+        .unwrap();
+        assert!(looks_like_ts(&ts));
+    }
+
+    #[test]
+    fn aes_128_round_trip() {
+        use aes::cipher::BlockModeEncrypt;
+        let key = [7u8; 16];
+        let iv = u128::from(42u64).to_be_bytes();
+        let plain = b"0123456789abcdef-and-a-tail".to_vec();
+        let mut buf = vec![0u8; 32];
+        buf[..plain.len()].copy_from_slice(&plain);
+        let ct = cbc::Encryptor::<aes::Aes128>::new((&key).into(), (&iv).into())
+            .encrypt_padded::<Pkcs7>(&mut buf, plain.len())
+            .unwrap()
+            .to_vec();
+        assert_eq!(decrypt(&key, &iv, &ct).unwrap(), plain);
+        assert_ne!(
+            decrypt(&[8u8; 16], &iv, &ct).ok(),
+            Some(Bytes::from(plain.clone()))
+        );
+        assert!(decrypt(&key, &iv, &ct[..20]).is_err());
+        assert!(decrypt(&key, &iv, &[]).is_err());
+    }
+
+    #[test]
+    fn only_aes_128_is_supported() {
+        let key = |method, keyformat: Option<&str>| Key {
+            method,
+            uri: None,
+            iv: None,
+            keyformat: keyformat.map(str::to_string),
+        };
+        assert!(supported(&key(KeyMethod::Aes128, None)).is_ok());
+        let e = supported(&key(KeyMethod::SampleAes, None)).unwrap_err();
+        assert!(
+            e.contains("unsupported encryption: METHOD=SAMPLE-AES"),
+            "{e}"
+        );
+        let e = supported(&key(KeyMethod::Aes128, Some("com.widevine"))).unwrap_err();
+        assert!(e.contains("DRM"), "{e}");
+        assert!(supported(&key(KeyMethod::Other("SAMPLE-AES-CTR".into()), None)).is_err());
+    }
+}

@@ -1,0 +1,429 @@
+//! The writer side of HLS: whole media segments (TS, or fMP4 fragments with their init section)
+//! into segment files.
+//!
+//! - A file opens lazily, at the first segment; an fMP4 file starts with the init section,
+//!   **every** file, so each one plays on its own.
+//! - A new file starts at a discontinuity or a sequence reset (`boundary`), when the init section
+//!   changes, on a split request, and at a segment boundary when the next segment would take the
+//!   file past `segment_duration` (sum of `EXTINF`) or `segment_size`. A single segment longer
+//!   than a limit still gets a file of its own: files are never empty and never cut a segment.
+//! - Segments are never written twice: a reconnect re-fetches the playlist window, and segments
+//!   already written (same sequence number, same bytes) are dropped here.
+//! - Sequence numbers that jump forward within one numbering are a **gap**: logged with the
+//!   numbers and counted in [`super::output::Progress::gaps`].
+//! - The duration passed to [`Output::close`] is the sum of the segments' `EXTINF`.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::output::{Output, SinkError};
+use super::pipeline::{Flow, Pipeline};
+
+/// Segments remembered for dropping re-fetched duplicates (more than any live window a reconnect
+/// re-reads: the puller re-reads at most about 30 s).
+const RECENT: usize = 64;
+/// A forward jump of more sequence numbers than this is a new numbering, not a gap.
+const MAX_GAP: u64 = 100_000;
+/// Bytes hashed at each end of a segment to recognise it.
+const HASH_SPAN: usize = 64 * 1024;
+/// Slack when comparing summed `EXTINF` durations with `segment_duration`.
+const DURATION_SLACK: f64 = 0.001;
+
+/// One HLS media segment, whole and in order.
+pub struct HlsSegment {
+    /// Decrypted media bytes.
+    pub data: Bytes,
+    /// `EXTINF`, seconds.
+    pub duration: f64,
+    pub sequence: u64,
+    /// The numbering `sequence` belongs to (the media playlist path, plus a count of sequence
+    /// resets): gaps are only counted within one numbering.
+    pub stream: Arc<str>,
+    /// Must not continue the current file: a discontinuity or a sequence reset.
+    pub boundary: bool,
+    /// The init section this segment needs (fMP4 `ftyp`+`moov`); `None` for TS.
+    pub init: Option<Bytes>,
+    /// The puller's memory budget for this segment, released once it is written.
+    pub permit: Option<OwnedSemaphorePermit>,
+}
+
+impl fmt::Debug for HlsSegment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HlsSegment")
+            .field("bytes", &self.data.len())
+            .field("duration", &self.duration)
+            .field("sequence", &self.sequence)
+            .field("stream", &self.stream)
+            .field("boundary", &self.boundary)
+            .field("init_bytes", &self.init.as_ref().map(Bytes::len))
+            .finish()
+    }
+}
+
+/// What identifies a written segment for duplicate detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    sequence: u64,
+    len: usize,
+    hash: u64,
+}
+
+impl Fingerprint {
+    fn of(seg: &HlsSegment) -> Self {
+        let d = &seg.data;
+        let mut h = std::hash::DefaultHasher::new();
+        d[..d.len().min(HASH_SPAN)].hash(&mut h);
+        d[d.len().saturating_sub(HASH_SPAN)..].hash(&mut h);
+        Self {
+            sequence: seg.sequence,
+            len: d.len(),
+            hash: h.finish(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct HlsWriter {
+    split: bool,
+    /// The init section at the head of the open file.
+    file_init: Option<Bytes>,
+    /// Sum of `EXTINF` in the open file.
+    file_duration: f64,
+    file_segments: u32,
+    /// Last segment written: (numbering, sequence).
+    last: Option<(Arc<str>, u64)>,
+    recent: VecDeque<Fingerprint>,
+}
+
+impl HlsWriter {
+    fn close(&mut self, out: &mut Output) -> Result<(), SinkError> {
+        let duration = self.file_duration;
+        self.file_init = None;
+        self.file_duration = 0.0;
+        self.file_segments = 0;
+        out.close(Some(duration)).map(|_| ())
+    }
+
+    /// Would this segment take the open file past a limit?
+    fn over_limit(&self, seg: &HlsSegment, out: &Output) -> Option<&'static str> {
+        if self.file_segments == 0 {
+            return None;
+        }
+        let spec = out.spec();
+        let max_s = spec.segment_duration.as_secs_f64();
+        if max_s > 0.0 && self.file_duration + seg.duration > max_s + DURATION_SLACK {
+            return Some("segment_duration");
+        }
+        let max_b = spec.segment_size;
+        if max_b > 0 && out.len() + seg.data.len() as u64 > max_b {
+            return Some("segment_size");
+        }
+        None
+    }
+
+    fn note_gap(&self, seg: &HlsSegment, out: &Output) {
+        let Some((stream, last)) = &self.last else {
+            return;
+        };
+        if *stream != seg.stream || seg.sequence <= last.saturating_add(1) {
+            return;
+        }
+        let missing = seg.sequence - last - 1;
+        if missing > MAX_GAP {
+            return;
+        }
+        let range = if missing == 1 {
+            format!("{}", last + 1)
+        } else {
+            format!("{}..={}", last + 1, seg.sequence - 1)
+        };
+        tracing::warn!(
+            missing,
+            "gap: {missing} media segment(s) missing from the recording (media sequence {range})"
+        );
+        out.count_gap(missing);
+    }
+}
+
+impl Pipeline for HlsWriter {
+    fn push(&mut self, _data: &[u8], _out: &mut Output) -> Result<Flow, SinkError> {
+        Err(SinkError::Stream(
+            "the HLS writer takes whole segments, not a byte stream".into(),
+        ))
+    }
+
+    fn push_segment(&mut self, seg: HlsSegment, out: &mut Output) -> Result<Flow, SinkError> {
+        let print = Fingerprint::of(&seg);
+        if self.recent.contains(&print) {
+            tracing::debug!(
+                sequence = seg.sequence,
+                "segment already recorded (re-read after a reconnect); skipped"
+            );
+            return Ok(Flow::Continue);
+        }
+        self.note_gap(&seg, out);
+        // Within one numbering, a sequence that goes back (with other bytes) or leaps beyond
+        // any window means the stream restarted (noticed across a reconnect): a new file.
+        let restarted = self.last.as_ref().is_some_and(|(stream, last)| {
+            *stream == seg.stream && (seg.sequence <= *last || seg.sequence - last > MAX_GAP)
+        });
+        if out.is_open() {
+            let reason = if seg.boundary {
+                Some("discontinuity")
+            } else if restarted {
+                Some("the media sequence restarted")
+            } else if std::mem::take(&mut self.split) {
+                Some("split requested")
+            } else if seg.init != self.file_init {
+                Some("new init section")
+            } else {
+                self.over_limit(&seg, out)
+            };
+            if let Some(reason) = reason {
+                tracing::debug!(sequence = seg.sequence, "new file: {reason}");
+                self.close(out)?;
+            }
+        }
+        if !out.is_open() {
+            self.split = false;
+            out.open()?;
+            if let Some(init) = &seg.init {
+                out.write(init)?;
+            }
+            self.file_init = seg.init.clone();
+        }
+        out.write(&seg.data)?;
+        self.file_duration += seg.duration;
+        self.file_segments += 1;
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(print);
+        self.last = Some((seg.stream, seg.sequence));
+        Ok(Flow::Continue)
+    }
+
+    fn finish_connection(&mut self, out: &mut Output) -> Result<(), SinkError> {
+        self.close(out)
+    }
+
+    fn request_split(&mut self) {
+        self.split = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::record::naming::NameFields;
+    use crate::record::output::{OutputSpec, Progress, SegmentDone, SinkEvent};
+
+    struct Rig {
+        out: Output,
+        events: mpsc::UnboundedReceiver<SinkEvent>,
+        progress: Arc<Progress>,
+        w: HlsWriter,
+    }
+
+    fn rig(dir: &Path, ext: &'static str, duration: u64, size: u64) -> Rig {
+        let spec = OutputSpec {
+            output_dir: dir.to_path_buf(),
+            template: crate::config::filename_template("{name}/{index}").unwrap(),
+            min_free_space: 0,
+            fields: NameFields {
+                platform: "direct".into(),
+                id: "x".into(),
+                key: "direct:x".into(),
+                name: "n".into(),
+                streamer: "s".into(),
+                title: "t".into(),
+                session: "sess".into(),
+                session_start: crate::event::now(),
+            },
+            segment_duration: Duration::from_secs(duration),
+            segment_size: size,
+        };
+        let (tx, events) = mpsc::unbounded_channel();
+        let progress = Arc::new(Progress::default());
+        let mut out = Output::new(spec, tx, progress.clone());
+        out.set_extension(ext);
+        Rig {
+            out,
+            events,
+            progress,
+            w: HlsWriter::default(),
+        }
+    }
+
+    impl Rig {
+        fn push(&mut self, seg: HlsSegment) {
+            assert_eq!(
+                self.w.push_segment(seg, &mut self.out).unwrap(),
+                Flow::Continue
+            );
+        }
+
+        fn finish(&mut self) -> Vec<SegmentDone> {
+            self.w.finish_connection(&mut self.out).unwrap();
+            let mut done = Vec::new();
+            while let Ok(ev) = self.events.try_recv() {
+                if let SinkEvent::Closed(d) = ev {
+                    done.push(d);
+                }
+            }
+            done
+        }
+    }
+
+    fn seg(sequence: u64, body: &str) -> HlsSegment {
+        HlsSegment {
+            data: Bytes::from(body.to_string()),
+            duration: 2.0,
+            sequence,
+            stream: Arc::from("/live/a.m3u8"),
+            boundary: false,
+            init: None,
+            permit: None,
+        }
+    }
+
+    fn fmp4(sequence: u64, body: &str, init: &'static str) -> HlsSegment {
+        HlsSegment {
+            init: Some(Bytes::from_static(init.as_bytes())),
+            ..seg(sequence, body)
+        }
+    }
+
+    fn contents(done: &[SegmentDone]) -> Vec<String> {
+        done.iter()
+            .map(|d| String::from_utf8(std::fs::read(&d.path).unwrap()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_init_section_heads_every_fmp4_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "mp4", 0, 0);
+        r.push(fmp4(1, "[f1]", "<I>"));
+        r.push(fmp4(2, "[f2]", "<I>"));
+        r.w.request_split();
+        r.push(fmp4(3, "[f3]", "<I>"));
+        // A changed init section starts a new file that begins with it.
+        r.push(fmp4(4, "[f4]", "<J>"));
+        r.push(fmp4(5, "[f5]", "<J>"));
+        let done = r.finish();
+        assert_eq!(contents(&done), ["<I>[f1][f2]", "<I>[f3]", "<J>[f4][f5]"]);
+        assert!(done.iter().all(|d| d.path.extension().unwrap() == "mp4"));
+        assert_eq!(done[0].duration_s, 4.0);
+        assert_eq!(done[1].duration_s, 2.0);
+        assert_eq!(done.iter().map(|d| d.index).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+
+    #[test]
+    fn boundaries_start_new_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 0, 0);
+        r.push(seg(1, "a"));
+        r.push(seg(2, "b"));
+        r.push(HlsSegment {
+            boundary: true,
+            ..seg(3, "c")
+        });
+        r.push(seg(4, "d"));
+        let done = r.finish();
+        assert_eq!(contents(&done), ["ab", "cd"]);
+        assert!(r.finish().is_empty(), "nothing left open, no empty file");
+        assert_eq!(r.progress.gaps.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn splits_by_duration_at_segment_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 4, 0);
+        for (i, b) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            r.push(seg(i as u64, b));
+        }
+        let done = r.finish();
+        assert_eq!(contents(&done), ["ab", "cd", "e"]);
+        assert_eq!(
+            done.iter().map(|d| d.duration_s).collect::<Vec<_>>(),
+            [4.0, 4.0, 2.0]
+        );
+        // A segment longer than the limit gets a file of its own.
+        let mut r = rig(dir.path(), "ts", 1, 0);
+        r.push(seg(1, "x"));
+        r.push(seg(2, "y"));
+        assert_eq!(contents(&r.finish()), ["x", "y"]);
+    }
+
+    #[test]
+    fn splits_by_size_at_segment_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "mp4", 0, 10);
+        r.push(fmp4(1, "1234", "<I>"));
+        r.push(fmp4(2, "56", "<I>"));
+        // 3 + 4 + 2 = 9 bytes; 4 more would make 13 > 10.
+        r.push(fmp4(3, "7890", "<I>"));
+        r.push(fmp4(4, "too-long-alone", "<I>"));
+        r.push(fmp4(5, "z", "<I>"));
+        let done = r.finish();
+        assert_eq!(
+            contents(&done),
+            ["<I>123456", "<I>7890", "<I>too-long-alone", "<I>z"]
+        );
+        assert_eq!(r.progress.session_bytes.load(Ordering::Relaxed), 37);
+    }
+
+    #[test]
+    fn re_read_segments_are_dropped_and_gaps_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 0, 0);
+        r.push(seg(10, "a"));
+        r.push(seg(11, "b"));
+        // A reconnect re-reads the window: 10 and 11 again, then new ones.
+        r.push(seg(10, "a"));
+        r.push(seg(11, "b"));
+        r.push(seg(12, "c"));
+        // 13 and 14 never arrive.
+        r.push(seg(15, "f"));
+        assert_eq!(r.progress.gaps.load(Ordering::Relaxed), 2);
+        // Sequence numbers that go back with other bytes (a stream restarted between two
+        // connections) start a new file, and count no gap.
+        r.push(seg(3, "p"));
+        r.push(seg(4, "q"));
+        // A reset the puller saw (a new numbering, marked as a boundary) is no gap, and the
+        // same bytes under another sequence number are new media.
+        r.push(HlsSegment {
+            stream: Arc::from("/live/a.m3u8#1"),
+            boundary: true,
+            ..seg(0, "a")
+        });
+        // A jump far beyond any live window is a new numbering too, not a gap.
+        r.push(HlsSegment {
+            stream: Arc::from("/live/a.m3u8#1"),
+            ..seg(1_000_000, "z")
+        });
+        let done = r.finish();
+        assert_eq!(contents(&done), ["abcf", "pq", "a", "z"]);
+        assert_eq!(r.progress.gaps.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn byte_streams_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 0, 0);
+        assert!(r.w.push(b"abc", &mut r.out).is_err());
+        assert!(r.finish().is_empty());
+    }
+}

@@ -1,0 +1,326 @@
+//! HLS end to end: the real binary records live TS and fMP4 playlists from a local origin that
+//! slides its window like a live packager (see `support/hls_server.rs`).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::daemon::{Daemon, config, files, wait_until};
+use support::hls_server::{Channel, Entry, Fault, HlsServer, Kind, fixture_init};
+use support::media;
+
+fn room(name: &str, url: &str) -> String {
+    format!("[[rooms]]\nname = \"{name}\"\nurl = \"{url}\"\n")
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap()
+}
+
+/// Waits for the session to end and returns the finished files with `ext`.
+async fn ended(d: &Daemon, rec: &Path, ext: &str) -> Vec<PathBuf> {
+    assert!(
+        d.wait_log("offline: session ended", Duration::from_secs(40))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        files(rec, ".part").is_empty(),
+        "a .part was left: {:?}",
+        files(rec, "")
+    );
+    files(rec, ext)
+}
+
+fn assert_clean(f: &Path) {
+    let errors = media::decode_errors(f);
+    assert!(errors.is_empty(), "{}: {errors}", f.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ts_live_is_recorded_whole_and_ends_cleanly_at_endlist() {
+    let server = HlsServer::start().await;
+    server.set("ts", Channel::fixture(Kind::Ts));
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "ts",
+        &config(dir.path(), &room("ts", &server.url("ts")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".ts").await;
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    // Every served segment exactly once, in order, byte for byte.
+    assert_eq!(server.served("ts"), [0, 1, 2, 3, 4, 5]);
+    assert!(
+        read(&done[0]) == server.media("ts", 0..6),
+        "recording != served segments"
+    );
+    for i in 0..6 {
+        assert_eq!(
+            server.requests("ts", &format!("seg/{i}.ts")),
+            1,
+            "segment {i}"
+        );
+    }
+    assert_clean(&done[0]);
+    let dur = media::duration(&done[0]);
+    assert!((dur - 12.0).abs() < 0.2, "duration {dur}");
+    let log = d.log_text();
+    for line in [
+        "HLS media playlist loaded",
+        "HLS playlist ended (EXT-X-ENDLIST)",
+        "segment complete",
+        "event segment_complete",
+        "event live_end",
+    ] {
+        assert!(log.contains(line), "missing {line:?} in log:\n{log}");
+    }
+    assert!(!log.contains("gap"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fmp4_is_split_by_duration_with_the_init_section_in_every_file() {
+    let server = HlsServer::start().await;
+    server.set("f", Channel::fixture(Kind::Fmp4));
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "f",
+        &config(
+            dir.path(),
+            &room("f", &server.url("f")),
+            "segment_duration = \"4s\"",
+        ),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".mp4").await;
+    assert_eq!(done.len(), 3, "{done:?}\n{}", d.log_text());
+    let init = fixture_init();
+    // Files at segment boundaries: two 2 s fragments each, each file init + its fragments.
+    for (n, f) in done.iter().enumerate() {
+        let mut want = init.to_vec();
+        want.extend(server.media("f", [2 * n, 2 * n + 1]));
+        assert!(
+            read(f) == want,
+            "{} is not init + fragments {}, {}",
+            f.display(),
+            2 * n,
+            2 * n + 1
+        );
+        assert_clean(f);
+        // Timestamps are kept as served (not rebased to 0): the span is what counts.
+        let dur = media::duration(f) - media::start_time(f);
+        assert!((dur - 4.0).abs() < 0.2, "{}: duration {dur}", f.display());
+    }
+    assert_eq!(server.requests("f", "init.mp4"), 1, "init fetched once");
+    let log = d.log_text();
+    assert_eq!(log.matches("duration_s=\"4.0\"").count(), 3, "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_segment_is_retried_and_a_lost_one_is_a_logged_gap() {
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(Kind::Ts);
+    // Segment 1 answers 404 once (a retry recovers it); segment 3 is gone for good; segment 4
+    // is an HTML error page with status 200.
+    ch.faults.insert(1, (Fault::Status(404), 1));
+    ch.faults.insert(3, (Fault::Status(404), usize::MAX));
+    ch.faults.insert(4, (Fault::Html, usize::MAX));
+    server.set("g", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "g",
+        &config(dir.path(), &room("g", &server.url("g")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".ts").await;
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    assert!(
+        read(&done[0]) == server.media("g", [0, 1, 2, 5]),
+        "the recording must hold exactly the segments that could be fetched"
+    );
+    assert!(server.requests("g", "seg/1.ts") == 2);
+    assert!(server.requests("g", "seg/3.ts") >= 3, "retried");
+    assert_clean(&done[0]);
+    let log = d.log_text();
+    assert!(
+        log.contains("HLS media segment skipped: HTTP 404 (3 tries)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("not a media segment: starts with \"<!DOCTYPE html>"),
+        "{log}"
+    );
+    assert!(
+        log.contains("gap: 2 media segment(s) missing from the recording (media sequence 3..=4)"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_playlist_ends_the_attempt_and_the_reconnect_loses_nothing() {
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(Kind::Fmp4);
+    // After 3 segments the playlist freezes for 5 s (stall_timeout is 3 s), then goes on.
+    ch.stall = Some((3, Duration::from_secs(5)));
+    server.set("s", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "s",
+        &config(dir.path(), &room("s", &server.url("s")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".mp4").await;
+    let log = d.log_text();
+    assert!(log.contains("HLS playlist has not advanced"), "{log}");
+    assert!(log.contains("stream ended: stalled"), "{log}");
+    assert!(
+        log.matches("HLS media playlist loaded").count() >= 2,
+        "must reconnect: {log}"
+    );
+    // The reconnect re-reads the window; nothing is written twice and the file goes on.
+    assert_eq!(done.len(), 1, "{done:?}\n{log}");
+    let mut want = fixture_init().to_vec();
+    want.extend(server.media("s", 0..6));
+    assert!(
+        read(&done[0]) == want,
+        "recording != init + every fragment once"
+    );
+    assert_clean(&done[0]);
+    assert!(!log.contains("gap:"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discontinuity_and_a_sequence_reset_start_new_files() {
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(Kind::Ts);
+    // The fixture three times: after a discontinuity, then after a packager restart (media
+    // sequence back to 0).
+    let mut schedule: Vec<Entry> = (0..6).map(Entry::plain).collect();
+    schedule.extend((0..6).map(|i| Entry {
+        discontinuity: i == 0,
+        ..Entry::plain(i)
+    }));
+    schedule.extend((0..6).map(|i| Entry {
+        reset: i == 0,
+        ..Entry::plain(i)
+    }));
+    ch.schedule = schedule;
+    ch.first_sequence = 100;
+    // The restarted packager takes a moment before its first segment (so the last one before
+    // the restart is still listed when a reload comes).
+    ch.stall = Some((12, Duration::from_millis(1500)));
+    ch.period = Duration::from_millis(300);
+    server.set("dc", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "dc",
+        &config(dir.path(), &room("dc", &server.url("dc")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".ts").await;
+    assert_eq!(done.len(), 3, "{done:?}\n{}", d.log_text());
+    for (n, f) in done.iter().enumerate() {
+        assert!(
+            read(f) == server.media("dc", 6 * n..6 * n + 6),
+            "file {n} must be one whole pass of the fixture"
+        );
+        assert_clean(f);
+    }
+    let log = d.log_text();
+    assert!(log.contains("HLS media sequence went back"), "{log}");
+    assert!(!log.contains("gap:"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aes_128_segments_from_a_master_playlist_are_decrypted() {
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(Kind::Ts);
+    ch.key = Some(*b"0123456789abcdef");
+    server.set("k", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "k",
+        &config(dir.path(), &room("k", &server.master_url("k")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".ts").await;
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    assert!(
+        read(&done[0]) == server.media("k", 0..6),
+        "decrypted bytes differ"
+    );
+    assert_eq!(
+        server.requests("k", "key.bin"),
+        1,
+        "the key is fetched once"
+    );
+    assert_clean(&done[0]);
+    assert!(
+        d.log_text()
+            .contains("HLS master playlist: variant chosen bandwidth=1200000"),
+        "{}",
+        d.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_playlists_and_html_segments_write_nothing_and_rooms_stay_watched() {
+    let server = HlsServer::start().await;
+    let mut garbage = Channel::fixture(Kind::Ts);
+    garbage.garbage = true;
+    server.set("junk", garbage);
+    let mut html = Channel::fixture(Kind::Ts);
+    html.endlist = false;
+    html.schedule = (0..6).cycle().take(200).map(Entry::plain).collect();
+    html.faults = (0..200).map(|i| (i, (Fault::Html, usize::MAX))).collect();
+    server.set("html", html);
+    let dir = tempfile::tempdir().unwrap();
+    let rooms = format!(
+        "{}{}",
+        room("junk", &server.url("junk")),
+        room("html", &server.url("html"))
+    );
+    let d = Daemon::start(dir.path(), "j", &config(dir.path(), &rooms, ""));
+    assert!(
+        d.wait_log("not an HLS playlist", Duration::from_secs(15))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        d.wait_log("no usable HLS segment", Duration::from_secs(20))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    let before = server.requests("junk", "live.m3u8");
+    let rec = dir.path().join("rec");
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            server.requests("junk", "live.m3u8") > before
+        })
+        .await,
+        "the room with a garbage playlist must keep being polled"
+    );
+    assert!(
+        files(&rec, "").is_empty(),
+        "nothing may be written: {:?}",
+        files(&rec, "")
+    );
+    let log = d.log_text();
+    let warned = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("not an HLS playlist"))
+        .count();
+    assert_eq!(warned, 1, "logged once, not once per poll:\n{log}");
+    assert!(log.contains("text/plain"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
