@@ -1,25 +1,31 @@
-//! The daemon: prepares folders, recovers leftover files, resolves configured rooms to their
-//! canonical keys, runs one room task per key, and stops them all within one deadline.
+//! The daemon: prepares folders, recovers leftover files, runs one room task per canonical room
+//! key, serves the control API, applies config reloads as diffs, and stops everything within
+//! one deadline.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinHandle;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, RoomConfig};
-use crate::event::{Event, EventTx, EventType, RoomRef, SegmentRef};
-use crate::platform::{PlatformError, Platforms, RoomKey};
-use crate::record::recover::{self, Outcome};
-use crate::room::{self, RoomDeps, RoomHandle};
+use crate::config::{self, Config, Secret};
+use crate::event::{Event, EventTx};
+use crate::platform::{PlatformKind, Platforms};
+use crate::room::{RoomDeps, RoomHandle};
 use crate::systemd;
 
-/// Retry pace for rooms whose URL could not be resolved yet (share links, short ids).
-const RESOLVE_RETRY_MIN: Duration = Duration::from_secs(15);
-const RESOLVE_RETRY_MAX: Duration = Duration::from_secs(600);
+mod disk;
+mod recovery;
+mod rooms;
+mod watch;
+
+pub use disk::DiskStatus;
+pub use rooms::Diff;
+
+/// How often free space is checked.
+const DISK_CHECK: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -38,20 +44,31 @@ pub enum DaemonError {
     StopTimeout(usize),
 }
 
-struct RoomEntry {
-    handle: RoomHandle,
-    join: JoinHandle<()>,
-    index: usize,
+/// Requests to the daemon's main loop.
+#[derive(Debug)]
+pub enum DaemonCmd {
+    /// Reload the config file; the reply says what changed, or why the file was rejected.
+    Reload {
+        source: &'static str,
+        reply: Option<oneshot::Sender<Result<String, String>>>,
+    },
 }
 
-/// A running daemon's rooms, keyed by canonical room key.
-pub struct Daemon {
-    config: Config,
-    deps: RoomDeps,
-    platforms: Platforms,
-    rooms: HashMap<RoomKey, RoomEntry>,
-    cancel: CancellationToken,
-    resolved_tx: mpsc::UnboundedSender<(RoomConfig, RoomKey)>,
+/// What the control API reads of a running daemon.
+pub struct Shared {
+    pub rooms: RwLock<Vec<RoomHandle>>,
+    pub config_file: PathBuf,
+    pub started: chrono::DateTime<chrono::FixedOffset>,
+    pub token: RwLock<Option<Secret>>,
+    pub disk: DiskStatus,
+    pub cmds: mpsc::Sender<DaemonCmd>,
+    pub shutdown: CancellationToken,
+}
+
+impl Shared {
+    pub fn rooms(&self) -> Vec<RoomHandle> {
+        self.rooms.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// Creates a folder if needed and proves it is writable, so a read-only mount or a typo is one
@@ -69,8 +86,14 @@ pub fn prepare_folder(what: &'static str, path: &Path) -> Result<(), DaemonError
     Ok(())
 }
 
-/// Runs the daemon until `shutdown` is cancelled.
-pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+/// Runs the daemon until `shutdown` is cancelled. `cmds` carries reload requests (SIGHUP);
+/// `cmd_tx` is its sender, handed to the config watcher and the control API.
+pub async fn run(
+    config: Config,
+    shutdown: CancellationToken,
+    cmd_tx: mpsc::Sender<DaemonCmd>,
+    mut cmds: mpsc::Receiver<DaemonCmd>,
+) -> Result<(), DaemonError> {
     prepare_folder("output_dir", &config.output_dir)?;
     prepare_folder("state_dir", &config.state_dir)?;
     prepare_folder("lock_dir", &config.lock_dir)?;
@@ -78,28 +101,31 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let (events, events_rx) = EventTx::channel(1024);
     let event_log = tokio::spawn(log_events(events_rx));
 
-    recover_leftovers(&config, &events).await;
+    recovery::recover_leftovers(&config, &events).await;
 
+    let shared = Arc::new(Shared {
+        rooms: RwLock::new(Vec::new()),
+        config_file: config.file.clone(),
+        started: crate::event::now(),
+        token: RwLock::new(config.control.token.clone()),
+        disk: DiskStatus::default(),
+        cmds: cmd_tx.clone(),
+        shutdown: shutdown.clone(),
+    });
+    let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
     let platforms = Platforms::new(&config, client.clone());
     let deps = RoomDeps {
-        platform: platforms.get(crate::platform::PlatformKind::Direct),
+        platform: platforms.get(PlatformKind::Direct),
         client,
         output_dir: config.output_dir.clone(),
         lock_dir: config.lock_dir.clone(),
-        min_free_space: config.min_free_space,
+        min_free_space: min_free_space.clone(),
         slots: (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings))),
-        events,
+        events: events.clone(),
     };
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
-    let mut daemon = Daemon {
-        config,
-        deps,
-        platforms,
-        rooms: HashMap::new(),
-        cancel: CancellationToken::new(),
-        resolved_tx,
-    };
-    for d in &daemon.config.duplicates {
+    let mut rooms = rooms::Rooms::new(deps, platforms, shared.clone(), resolved_tx);
+    for d in &config.duplicates {
         tracing::warn!(
             "rooms[{}] ({}) is the same room as rooms[{}] ({}); ignored",
             d.index,
@@ -108,18 +134,33 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             d.key
         );
     }
-    for room in daemon.config.rooms.clone() {
-        daemon.add_room(room);
+    for room in config.rooms.clone() {
+        rooms.add(room);
     }
-    let started = format!("{} room(s)", daemon.config.rooms.len());
-    tracing::info!(config = %daemon.config.file.display(), output_dir = %daemon.config.output_dir.display(), "liverec running: {started}");
+    let control = crate::control::serve(&config, shared.clone()).await;
+    let _watcher = watch::watch(&config.file, cmd_tx);
+    let started = format!("{} room(s)", config.rooms.len());
+    tracing::info!(config = %config.file.display(), output_dir = %config.output_dir.display(), "liverec running: {started}");
     systemd::ready(&started);
 
+    let mut current = config;
     let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
+    let mut disk_tick = tokio::time::interval(DISK_CHECK);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some((cfg, key)) = resolved_rx.recv() => daemon.start_room(cfg, key),
+            Some((cfg, key)) = resolved_rx.recv() => rooms.resolved(cfg, key),
+            Some(cmd) = cmds.recv() => match cmd {
+                DaemonCmd::Reload { source, reply } => {
+                    let result = reload(&mut current, &mut rooms, &shared, &min_free_space, source).await;
+                    if let Some(reply) = reply {
+                        let _ = reply.send(result);
+                    }
+                }
+            },
+            _ = disk_tick.tick() => {
+                shared.disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events).await;
+            }
             _ = async {
                 match watchdog.as_mut() {
                     Some(w) => { w.tick().await; }
@@ -130,174 +171,97 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     }
 
     systemd::stopping();
-    let result = daemon.stop().await;
-    drop(daemon);
+    let deadline = tokio::time::Instant::now() + current.shutdown_timeout;
+    let late = rooms.stop_all(deadline).await;
+    drop(control);
+    drop(rooms);
+    drop(events);
     let _ = tokio::time::timeout(Duration::from_secs(2), event_log).await;
-    result
+    if late > 0 {
+        return Err(DaemonError::StopTimeout(late));
+    }
+    tracing::info!("stopped cleanly");
+    Ok(())
 }
 
-impl Daemon {
-    /// Resolves a configured room to its key (at once when known offline, else in the
-    /// background with retries) and starts it.
-    fn add_room(&mut self, cfg: RoomConfig) {
-        if let Some(key) = cfg.target.known_key() {
-            self.start_room(cfg, key);
-            return;
+/// Reloads the config file: a file with any problem is rejected whole (the running config
+/// stays), a valid one is applied as a diff.
+async fn reload(
+    current: &mut Config,
+    rooms: &mut rooms::Rooms,
+    shared: &Shared,
+    min_free_space: &AtomicU64,
+    source: &'static str,
+) -> Result<String, String> {
+    let path = current.file.clone();
+    let loaded = tokio::task::spawn_blocking(move || config::load(&path))
+        .await
+        .map_err(|e| format!("reload failed: {e}"))?;
+    let new = match loaded {
+        Ok(c) => c,
+        Err(errors) => {
+            for line in errors.to_string().lines() {
+                tracing::error!("reload rejected ({source}): {line}");
+            }
+            tracing::error!("the running config stays in effect");
+            return Err(errors.to_string());
         }
-        let platform = self.platforms.get(cfg.target.platform);
-        let tx = self.resolved_tx.clone();
-        let cancel = self.cancel.clone();
-        let span = tracing::info_span!("resolve", url = %cfg.target.provisional_key());
-        tokio::spawn(tracing::Instrument::instrument(
-            async move {
-                let mut wait = RESOLVE_RETRY_MIN;
-                loop {
-                    let result = tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        r = platform.resolve(&cfg.target) => r,
-                    };
-                    match result {
-                        Ok(key) => {
-                            let _ = tx.send((cfg, key));
-                            return;
-                        }
-                        Err(e) => {
-                            if matches!(e, PlatformError::NotFound(_)) {
-                                wait = RESOLVE_RETRY_MAX;
-                            }
-                            tracing::warn!(
-                                "rooms[{}]: cannot resolve {}: {e}; retrying in {}s",
-                                cfg.index,
-                                cfg.url(),
-                                wait.as_secs()
-                            );
-                        }
-                    }
-                    tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                    wait = (wait * 2).min(RESOLVE_RETRY_MAX);
-                }
-            },
-            span,
-        ));
+    };
+    systemd::reloading();
+    for w in &new.warnings {
+        tracing::warn!("{}: {}: {}", new.file.display(), w.key, w.reason);
     }
-
-    fn start_room(&mut self, cfg: RoomConfig, key: RoomKey) {
-        if let Some(existing) = self.rooms.get(&key) {
-            tracing::warn!(
-                "rooms[{}] ({}) resolves to {key}, which rooms[{}] already records; ignored",
-                cfg.index,
-                cfg.url(),
-                existing.index
-            );
-            return;
-        }
-        let deps = RoomDeps {
-            platform: self.platforms.get(key.platform),
-            ..self.deps.clone()
-        };
-        let index = cfg.index;
-        let (handle, join) = room::spawn(key.clone(), cfg, deps, &self.cancel);
-        self.rooms.insert(
-            key,
-            RoomEntry {
-                handle,
-                join,
-                index,
-            },
+    let mut needs_restart = Vec::new();
+    if new.output_dir != current.output_dir {
+        needs_restart.push("output_dir");
+    }
+    if new.state_dir != current.state_dir {
+        needs_restart.push("state_dir");
+    }
+    if new.lock_dir != current.lock_dir {
+        needs_restart.push("lock_dir");
+    }
+    if new.control.listen != current.control.listen {
+        needs_restart.push("control.listen");
+    }
+    if new.max_recordings != current.max_recordings {
+        needs_restart.push("max_recordings");
+    }
+    if new.platforms.bilibili.api_base != current.platforms.bilibili.api_base
+        || new.platforms.douyin.api_base != current.platforms.douyin.api_base
+    {
+        needs_restart.push("platforms.*.api_base");
+    }
+    *shared.token.write().unwrap_or_else(|p| p.into_inner()) = new.control.token.clone();
+    min_free_space.store(new.min_free_space, Ordering::Relaxed);
+    let diff = rooms.apply(new.rooms.clone());
+    let mut summary = format!("reloaded ({source}): {diff}");
+    if !needs_restart.is_empty() {
+        summary.push_str(&format!(
+            "; restart liverec to apply {}",
+            needs_restart.join(", ")
+        ));
+        tracing::warn!(
+            "{} changed: these take effect after a restart",
+            needs_restart.join(", ")
         );
     }
-
-    pub fn handles(&self) -> Vec<RoomHandle> {
-        let mut v: Vec<_> = self.rooms.values().map(|e| e.handle.clone()).collect();
-        v.sort_by(|a, b| a.key.cmp(&b.key));
-        v
-    }
-
-    /// Stops every room at once and waits for all of them, within `shutdown_timeout` in total.
-    async fn stop(&mut self) -> Result<(), DaemonError> {
-        self.cancel.cancel();
-        let deadline = tokio::time::Instant::now() + self.config.shutdown_timeout;
-        let mut late = 0;
-        for (key, entry) in self.rooms.drain() {
-            if tokio::time::timeout_at(deadline, entry.join).await.is_err() {
-                tracing::error!(key = %key, "room did not stop within shutdown_timeout");
-                late += 1;
-            }
-        }
-        if late > 0 {
-            return Err(DaemonError::StopTimeout(late));
-        }
-        tracing::info!("stopped cleanly");
-        Ok(())
-    }
-}
-
-/// Repairs and renames `.part` files no live process is writing, raising `segment_complete`
-/// (with `recovered: true`) for each.
-async fn recover_leftovers(config: &Config, events: &EventTx) {
-    let (out, state, locks) = (
-        config.output_dir.clone(),
-        config.state_dir.clone(),
-        config.lock_dir.clone(),
-    );
-    let outcomes = tokio::task::spawn_blocking(move || recover::recover_all(&out, &state, &locks))
-        .await
-        .unwrap_or_default();
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Recovered(r) => {
-                let room = r.room.as_deref().map(|key| room_ref_for(config, key));
-                for f in r.files {
-                    tracing::info!(file = %f.path.display(), bytes = f.bytes, "recovered a segment left by a crash");
-                    let now = crate::event::now();
-                    let event = Event::new(EventType::SegmentComplete, room.clone()).with_segment(
-                        SegmentRef {
-                            path: f.path,
-                            index: 0,
-                            bytes: f.bytes,
-                            duration_s: 0.0,
-                            start: now,
-                            end: now,
-                            recovered: true,
-                        },
-                    );
-                    events.emit(event).await;
-                }
-            }
-            Outcome::RemovedEmpty(p) => {
-                tracing::info!(file = %p.display(), "removed an empty leftover file")
-            }
-            Outcome::InUse(p) => {
-                tracing::info!(file = %p.display(), "left alone: another process is writing it")
-            }
-            Outcome::Failed(p, e) => {
-                tracing::error!(file = %p.display(), "cannot recover: {e}; try `liverec repair`")
-            }
-        }
-    }
-}
-
-fn room_ref_for(config: &Config, key: &str) -> RoomRef {
-    let parsed = RoomKey::parse(key);
-    let room = config
-        .rooms
-        .iter()
-        .find(|r| r.target.known_key().is_some_and(|k| k.to_string() == key));
-    RoomRef {
-        key: key.to_string(),
-        platform: parsed
-            .as_ref()
-            .map(|k| k.platform.to_string())
-            .unwrap_or_default(),
-        id: parsed.map(|k| k.id).unwrap_or_default(),
-        name: room.and_then(|r| r.name.clone()).unwrap_or_default(),
-        url: room.map(|r| r.url().to_string()).unwrap_or_default(),
-        streamer: String::new(),
-        title: String::new(),
-    }
+    tracing::info!("{summary}");
+    // Settings that need a restart keep their running values.
+    let keep = current.clone();
+    *current = Config {
+        output_dir: keep.output_dir,
+        state_dir: keep.state_dir,
+        lock_dir: keep.lock_dir,
+        control: config::ControlConfig {
+            listen: keep.control.listen,
+            token: new.control.token.clone(),
+        },
+        max_recordings: keep.max_recordings,
+        ..new
+    };
+    systemd::ready(&summary);
+    Ok(summary)
 }
 
 /// Until hooks are configured, events go to the log.

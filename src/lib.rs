@@ -20,10 +20,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod event;
 pub mod http;
 pub mod media;
+pub mod metrics;
 pub mod platform;
 pub mod record;
 pub mod room;

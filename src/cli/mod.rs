@@ -11,6 +11,7 @@ use crate::config;
 mod check;
 mod probe;
 mod repair;
+mod status;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +35,14 @@ enum Command {
     Check {
         #[arg(short, long, default_value = "recorder.toml")]
         config: PathBuf,
+    },
+    /// Ask the running daemon how its rooms are doing (state, since, file, bytes, rate, error).
+    Status {
+        #[arg(short, long, default_value = "recorder.toml")]
+        config: PathBuf,
+        /// Print the daemon's JSON status instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Repair files left by a crash: cut a torn last tag, rebuild the metadata, rename a .part.
     Repair {
@@ -65,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Run { config } => run(config),
         Command::Check { config } => check::run(&config),
         Command::Repair { files } => repair::run(&files),
+        Command::Status { config, json } => status::run(&config, json),
         Command::Probe {
             url,
             config,
@@ -138,8 +148,9 @@ fn run(path: PathBuf) -> ExitCode {
     };
     let result = rt.block_on(async move {
         let shutdown = CancellationToken::new();
-        tokio::spawn(watch_signals(shutdown.clone()));
-        crate::daemon::run(config, shutdown).await
+        let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(watch_signals(shutdown.clone(), cmd_tx.clone()));
+        crate::daemon::run(config, shutdown, cmd_tx, cmd_rx).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -150,9 +161,12 @@ fn run(path: PathBuf) -> ExitCode {
     }
 }
 
-/// SIGTERM and SIGINT stop gracefully; a second one exits at once. SIGHUP must not kill the
-/// daemon (its default action), so it is always handled.
-async fn watch_signals(shutdown: CancellationToken) {
+/// SIGTERM and SIGINT stop gracefully; a second one exits at once. SIGHUP reloads the config
+/// (and must never kill the daemon, its default action).
+async fn watch_signals(
+    shutdown: CancellationToken,
+    cmds: tokio::sync::mpsc::Sender<crate::daemon::DaemonCmd>,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -167,7 +181,8 @@ async fn watch_signals(shutdown: CancellationToken) {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
             _ = hup.recv() => {
-                tracing::info!("SIGHUP: reload requested");
+                tracing::info!("SIGHUP: reloading the config");
+                let _ = cmds.try_send(crate::daemon::DaemonCmd::Reload { source: "SIGHUP", reply: None });
                 continue;
             }
         };

@@ -100,6 +100,14 @@ impl RoomConfig {
     pub fn url(&self) -> &str {
         &self.target.url
     }
+
+    /// Same room with the same settings (its position in the file does not matter).
+    pub fn same_as(&self, other: &RoomConfig) -> bool {
+        self.target == other.target
+            && self.name == other.name
+            && self.enabled == other.enabled
+            && self.settings == other.settings
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -297,6 +297,12 @@ impl Limiter {
         let mut gate = self.lock();
         let outcome = gate.block(now, what, retry_after);
         if let BlockOutcome::Paused { pause, .. } = &outcome {
+            crate::metrics::count(
+                "liverec_backoffs_total",
+                "Platform-wide risk-control backoffs started.",
+                &[("platform", self.platform)],
+                1,
+            );
             gate.until_text = clock_in(*pause);
         }
         let until_text = gate.until_text.clone();

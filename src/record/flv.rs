@@ -18,7 +18,7 @@ use crate::media::flv::tag::{
 use crate::media::flv::timeline::{Fix, Timeline, Track};
 use crate::media::flv::{Item, Parser, Tag};
 
-use super::output::{Output, SinkError};
+use super::output::{Output, OutputSpec, SinkError};
 use super::pipeline::{Flow, Pipeline};
 
 /// A GOP buffer never holds more than this; a stream without (recognisable) keyframes is
@@ -54,6 +54,13 @@ pub struct Limits {
 }
 
 impl Limits {
+    pub fn from_spec(spec: &OutputSpec) -> Self {
+        Self {
+            duration_ms: i64::try_from(spec.segment_duration.as_millis()).unwrap_or(i64::MAX),
+            size: spec.segment_size,
+        }
+    }
+
     /// Keyframe index entries to reserve in each file's metadata.
     fn index_capacity(&self) -> usize {
         if self.duration_ms <= 0 {
@@ -683,5 +690,9 @@ impl Pipeline for FlvPipeline {
 
     fn request_split(&mut self) {
         self.split = Some("a split was requested".into());
+    }
+
+    fn reconfigure(&mut self, spec: &OutputSpec) {
+        self.limits = Limits::from_spec(spec);
     }
 }

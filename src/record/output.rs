@@ -140,6 +140,18 @@ impl Output {
         self.progress.gaps.fetch_add(segments, Ordering::Relaxed);
     }
 
+    /// New naming and split settings, used from the next segment on.
+    pub fn set_settings(
+        &mut self,
+        template: Template,
+        segment_duration: std::time::Duration,
+        segment_size: u64,
+    ) {
+        self.spec.template = template;
+        self.spec.segment_duration = segment_duration;
+        self.spec.segment_size = segment_size;
+    }
+
     pub fn set_meta(&mut self, title: String, streamer: String) {
         self.spec.fields.title = title;
         self.spec.fields.streamer = streamer;

@@ -2,7 +2,7 @@
 //! where files may be split and what each must start with.
 
 use super::hls_writer::HlsSegment;
-use super::output::{Output, SinkError};
+use super::output::{Output, OutputSpec, SinkError};
 
 /// What the pipeline wants from the puller after a chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,4 +35,9 @@ pub trait Pipeline: Send {
 
     /// Start a new file at the next point where one may start.
     fn request_split(&mut self);
+
+    /// Settings changed (a reload): pipelines that copied split limits take the new ones.
+    fn reconfigure(&mut self, spec: &OutputSpec) {
+        let _ = spec;
+    }
 }

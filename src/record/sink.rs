@@ -36,10 +36,7 @@ impl Container {
 
     fn pipeline(self, spec: &OutputSpec) -> Box<dyn Pipeline> {
         match self {
-            Container::Flv => Box::new(FlvPipeline::new(Limits {
-                duration_ms: i64::try_from(spec.segment_duration.as_millis()).unwrap_or(i64::MAX),
-                size: spec.segment_size,
-            })),
+            Container::Flv => Box::new(FlvPipeline::new(Limits::from_spec(spec))),
             Container::Ts | Container::Fmp4 => Box::new(HlsWriter::default()),
         }
     }
@@ -60,6 +57,12 @@ pub enum SinkMsg {
     Meta {
         title: String,
         streamer: String,
+    },
+    /// Reloaded settings: the file name template and split limits of later segments.
+    Settings {
+        template: crate::template::Template,
+        segment_duration: std::time::Duration,
+        segment_size: u64,
     },
 }
 
@@ -138,6 +141,17 @@ impl Writer {
                 }
             }
             SinkMsg::Meta { title, streamer } => self.out.set_meta(title, streamer),
+            SinkMsg::Settings {
+                template,
+                segment_duration,
+                segment_size,
+            } => {
+                self.out
+                    .set_settings(template, segment_duration, segment_size);
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    p.reconfigure(self.out.spec());
+                }
+            }
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +19,7 @@ use crate::event::{EventTx, SessionRef};
 use crate::platform::{Platform, RoomKey};
 
 /// What a room shows in `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoomState {
     Idle,
@@ -44,7 +44,7 @@ impl RoomState {
 }
 
 /// A room's status, published on every change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RoomSnapshot {
     pub key: String,
     pub name: String,
@@ -64,6 +64,12 @@ pub struct RoomSnapshot {
     pub bytes: u64,
     pub segment_bytes: u64,
     pub segments: u32,
+    /// Bytes written since the daemon started (all sessions).
+    pub bytes_total: u64,
+    /// Segments completed since the daemon started (all sessions).
+    pub segments_total: u64,
+    /// HLS segments lost to the playlist window since the daemon started.
+    pub gaps_total: u64,
     /// Write rate over the last few seconds, in kbit/s.
     pub bitrate_kbps: f64,
     pub last_error: Option<String>,
@@ -90,6 +96,9 @@ impl RoomSnapshot {
             bytes: 0,
             segment_bytes: 0,
             segments: 0,
+            bytes_total: 0,
+            segments_total: 0,
+            gaps_total: 0,
             bitrate_kbps: 0.0,
             last_error: None,
         }
@@ -116,7 +125,8 @@ pub struct RoomDeps {
     pub client: reqwest::Client,
     pub output_dir: PathBuf,
     pub lock_dir: PathBuf,
-    pub min_free_space: u64,
+    /// Shared so that a reload can change it for every room at once.
+    pub min_free_space: Arc<std::sync::atomic::AtomicU64>,
     /// `max_recordings` slots shared by the rooms of this instance.
     pub slots: Option<Arc<Semaphore>>,
     pub events: EventTx,

@@ -306,6 +306,13 @@ impl Machine {
         vec![Do::Connect]
     }
 
+    /// Pushes the next timed poll back (jitter, so that rooms do not poll in lockstep).
+    pub fn delay_next_poll(&mut self, by: Duration) {
+        if let Some(t) = self.next_poll.as_mut() {
+            *t += by;
+        }
+    }
+
     /// The supervisor could not open a session.
     pub fn on_blocked(&mut self, reason: String, elsewhere: bool, now: Instant) {
         self.phase = Phase::Waiting { reason, elsewhere };

@@ -90,6 +90,8 @@ struct Supervisor {
     rate_sample: (Instant, u64),
     /// Last logged poll error, so a failing API logs once per change, not once per poll.
     logged_error: Option<String>,
+    /// Bytes and HLS gaps of the sessions that ended, for the running totals.
+    totals: (u64, u64),
     /// The platform's session hint of the last live answer, and of the open session: when it
     /// changes during a session, a new broadcast began.
     last_hint: Option<String>,
@@ -152,8 +154,14 @@ impl Supervisor {
         let mut snap = status.borrow().clone();
         snap.session = None;
         snap.file = None;
+        let snap_totals = (snap.bytes_total, snap.gaps_total);
+        let mut machine = Machine::new(timing(&cfg), cfg.enabled, now);
+        // Rooms started together (daemon start, a reload) do not all poll at once.
+        machine.delay_next_poll(jitter(
+            cfg.settings.poll_interval.min(Duration::from_secs(20)),
+        ));
         Self {
-            machine: Machine::new(timing(&cfg), cfg.enabled, now),
+            machine,
             key,
             cfg,
             deps,
@@ -164,6 +172,7 @@ impl Supervisor {
             session: None,
             rate_sample: (now, 0),
             logged_error: None,
+            totals: (snap_totals.0, snap_totals.1),
             last_hint: None,
             session_hint: None,
         }
@@ -248,6 +257,7 @@ impl Supervisor {
                     self.poll = None;
                     let res = res.unwrap_or_else(|| Err(PlatformError::Network("the status check stopped unexpectedly".into())));
                     steps = self.on_poll(res).await;
+                    self.machine.delay_next_poll(jitter(self.cfg.settings.poll_interval / 10));
                 }
                 _ = sleep_until(wake) => steps = self.machine.on_timer(Instant::now()),
                 _ = tick.tick(), if self.session.is_some() => self.sample_rate(),
@@ -281,6 +291,14 @@ impl Supervisor {
                 self.machine.set_timing(timing(&cfg));
                 self.cfg = *cfg;
                 *cfg_out = self.cfg.clone();
+                if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
+                    let s = &self.cfg.settings;
+                    let _ = sink.sender().try_send(SinkMsg::Settings {
+                        template: s.filename.clone(),
+                        segment_duration: s.segment_duration,
+                        segment_size: s.segment_size,
+                    });
+                }
                 Vec::new()
             }
         }
@@ -288,6 +306,19 @@ impl Supervisor {
 
     async fn on_poll(&mut self, res: Result<RoomStatus, PlatformError>) -> Vec<Do> {
         let now = Instant::now();
+        let result = match &res {
+            Ok(s) if s.live => "live",
+            Ok(_) => "offline",
+            Err(PlatformError::NotFound(_)) => "not_found",
+            Err(PlatformError::Blocked(_)) => "blocked",
+            Err(_) => "error",
+        };
+        crate::metrics::count(
+            "liverec_poll_requests_total",
+            "Status checks of rooms, by platform and result.",
+            &[("platform", self.key.platform.as_str()), ("result", result)],
+            1,
+        );
         let probe = match res {
             Ok(status) => {
                 self.logged_error = None;
@@ -407,9 +438,9 @@ impl Supervisor {
             SinkEvent::Failed(err) => {
                 let text = err.to_string();
                 self.snap.last_error = Some(text.clone());
-                if err.is_disk() {
-                    self.emit(EventType::DiskLow, |e| e.with_error(text)).await;
-                }
+                // Low disk space is reported once by the daemon's disk monitor, not by every
+                // room on every retry; here it is this room's reason for not writing.
+                tracing::warn!("{text}");
                 self.stop_attempt();
             }
         }
@@ -422,6 +453,7 @@ impl Supervisor {
         }
         self.snap.file = None;
         self.snap.segments += 1;
+        self.snap.segments_total += 1;
         self.emit(EventType::SegmentComplete, |e| {
             e.with_segment(SegmentRef {
                 path: done.path,
@@ -536,7 +568,7 @@ impl Supervisor {
         let spec = OutputSpec {
             output_dir: self.deps.output_dir.clone(),
             template: self.cfg.settings.filename.clone(),
-            min_free_space: self.deps.min_free_space,
+            min_free_space: self.deps.min_free_space.load(Ordering::Relaxed),
             fields,
             segment_duration: self.cfg.settings.segment_duration,
             segment_size: self.cfg.settings.segment_size,
@@ -613,7 +645,10 @@ impl Supervisor {
             tracing::info!("offline: session ended");
             self.emit(EventType::LiveEnd, |e| e).await;
         }
-        self.session = None;
+        if let Some(s) = self.session.take() {
+            self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
+            self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
+        }
         self.session_hint = None;
         self.snap.session = None;
         self.snap.file = None;
@@ -648,6 +683,8 @@ impl Supervisor {
         if let Some(s) = &self.session {
             self.snap.bytes = s.progress.session_bytes.load(Ordering::Relaxed);
             self.snap.segment_bytes = s.progress.segment_bytes.load(Ordering::Relaxed);
+            self.snap.bytes_total = self.totals.0 + self.snap.bytes;
+            self.snap.gaps_total = self.totals.1 + s.progress.gaps.load(Ordering::Relaxed);
         }
         if state != self.snap.state || detail != self.snap.detail {
             if state != self.snap.state {
@@ -713,6 +750,15 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// A random delay in `[0, max)`.
+fn jitter(max: Duration) -> Duration {
+    let ms = max.as_millis() as u64;
+    if ms == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(rand::random_range(0..ms))
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -1,0 +1,143 @@
+//! `liverec status`: one line per room, readable at a glance; `--json` for scripts.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::units::{format_duration, format_size};
+use crate::control::{Status, client};
+use crate::room::RoomSnapshot;
+
+pub fn run(path: &Path, json: bool) -> ExitCode {
+    let config = match super::load_or_report(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("liverec: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listen = client::address(&config);
+    let answer = rt.block_on(client::request(
+        &listen,
+        config.control.token.as_ref(),
+        "GET",
+        "/api/status",
+    ));
+    let body = match answer {
+        Ok((200, body)) => body,
+        Ok((code, body)) => {
+            eprintln!(
+                "liverec: the daemon at {listen} answered {code}: {}",
+                body.trim()
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("liverec: {e}");
+            eprintln!(
+                "(is the daemon running with this config? control.listen is {})",
+                config.control.listen
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        println!("{body}");
+        return ExitCode::SUCCESS;
+    }
+    match serde_json::from_str::<Status>(&body) {
+        Ok(status) => {
+            print!("{}", table(&status));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("liverec: unexpected answer from the daemon: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ago(t: chrono::DateTime<chrono::FixedOffset>) -> String {
+    let secs = (chrono::Local::now().fixed_offset() - t)
+        .num_seconds()
+        .max(0) as u64;
+    format_duration(std::time::Duration::from_secs(secs))
+}
+
+/// The status as a table.
+pub fn table(status: &Status) -> String {
+    let rooms: &[RoomSnapshot] = &status.rooms;
+    let mut rows = vec![[
+        "ROOM".to_string(),
+        "STATE".into(),
+        "SINCE".into(),
+        "FILE".into(),
+        "BYTES".into(),
+        "RATE".into(),
+        "LAST ERROR / DETAIL".into(),
+    ]];
+    for r in rooms {
+        let name = if r.name.is_empty() {
+            r.key.clone()
+        } else {
+            format!("{} ({})", r.name, r.key)
+        };
+        let file = r
+            .file
+            .as_ref()
+            .and_then(|f| f.file_name())
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "-".into());
+        let rate = if r.bitrate_kbps > 0.0 {
+            format!("{:.0} kb/s", r.bitrate_kbps)
+        } else {
+            "-".into()
+        };
+        let note = r
+            .last_error
+            .clone()
+            .or_else(|| r.detail.clone())
+            .unwrap_or_else(|| "-".into());
+        rows.push([
+            name,
+            r.state.as_str().into(),
+            ago(r.since),
+            file,
+            format_size(r.bytes),
+            rate,
+            note,
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c == 6 {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "liverec {} (pid {}), up {}, {} free{}\n",
+        status.version,
+        status.pid,
+        ago(status.started),
+        format_size(status.disk_free_bytes),
+        if status.disk_low {
+            " (LOW: not recording)"
+        } else {
+            ""
+        }
+    ));
+    out
+}

@@ -1,0 +1,92 @@
+//! `/metrics`: rooms by state, bytes and segments written, polls and backoffs by platform, HLS
+//! gaps, free disk, and rooms that are live but not recording.
+
+use std::sync::atomic::Ordering;
+
+use crate::daemon::Shared;
+use crate::metrics::Writer;
+use crate::room::RoomState;
+
+pub fn render(shared: &Shared) -> String {
+    let rooms: Vec<_> = shared.rooms().iter().map(|h| h.snapshot()).collect();
+    let mut w = Writer::new();
+    w.gauge("liverec_up", "Whether liverec is running.", 1.0);
+    w.family(
+        "liverec_build_info",
+        "gauge",
+        "liverec version.",
+        &[(
+            vec![("version", env!("CARGO_PKG_VERSION").to_string())],
+            1.0,
+        )],
+    );
+    let states = [
+        RoomState::Idle,
+        RoomState::Live,
+        RoomState::Recording,
+        RoomState::Failing,
+        RoomState::Waiting,
+        RoomState::Disabled,
+    ];
+    let by_state: Vec<_> = states
+        .iter()
+        .map(|s| {
+            (
+                vec![("state", s.as_str().to_string())],
+                rooms.iter().filter(|r| r.state == *s).count() as f64,
+            )
+        })
+        .collect();
+    w.family("liverec_rooms", "gauge", "Rooms by state.", &by_state);
+    w.gauge(
+        "liverec_live_not_recording",
+        "Rooms live on their platform with nothing written for alert_after.",
+        rooms
+            .iter()
+            .filter(|r| r.state == RoomState::Failing)
+            .count() as f64,
+    );
+    let per_room =
+        |f: &dyn Fn(&crate::room::RoomSnapshot) -> f64| -> Vec<(Vec<(&str, String)>, f64)> {
+            rooms
+                .iter()
+                .map(|r| (vec![("room", r.key.clone())], f(r)))
+                .collect()
+        };
+    w.family(
+        "liverec_bytes_written_total",
+        "counter",
+        "Bytes written to segment files.",
+        &per_room(&|r| r.bytes_total as f64),
+    );
+    w.family(
+        "liverec_segments_written_total",
+        "counter",
+        "Segment files completed.",
+        &per_room(&|r| r.segments_total as f64),
+    );
+    w.family(
+        "liverec_hls_gaps_total",
+        "counter",
+        "HLS segments that slid out of the playlist before they were fetched.",
+        &per_room(&|r| r.gaps_total as f64),
+    );
+    w.family(
+        "liverec_room_bitrate_kbps",
+        "gauge",
+        "Current write rate.",
+        &per_room(&|r| r.bitrate_kbps),
+    );
+    w.gauge(
+        "liverec_disk_free_bytes",
+        "Free space under output_dir.",
+        shared.disk.free.load(Ordering::Relaxed) as f64,
+    );
+    w.gauge(
+        "liverec_disk_low",
+        "1 while free space is under min_free_space.",
+        f64::from(u8::from(shared.disk.low.load(Ordering::Relaxed))),
+    );
+    w.counters();
+    w.finish()
+}

@@ -1,0 +1,306 @@
+//! The daemon's rooms, keyed by canonical room key: starting them (resolving URLs first when
+//! the key needs the network), applying a reloaded room list as a diff, and stopping them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use crate::config::RoomConfig;
+use crate::platform::{PlatformError, Platforms, RoomKey};
+use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
+
+/// Retry pace for rooms whose URL could not be resolved yet (share links, short ids).
+const RESOLVE_RETRY_MIN: Duration = Duration::from_secs(15);
+const RESOLVE_RETRY_MAX: Duration = Duration::from_secs(600);
+
+struct Entry {
+    handle: RoomHandle,
+    join: JoinHandle<()>,
+    cfg: RoomConfig,
+}
+
+/// What a reload changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Diff {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    pub resolving: usize,
+}
+
+impl std::fmt::Display for Diff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} room(s) added, {} removed, {} changed, {} unchanged",
+            self.added, self.removed, self.changed, self.unchanged
+        )?;
+        if self.resolving > 0 {
+            write!(f, ", {} being resolved", self.resolving)?;
+        }
+        Ok(())
+    }
+}
+
+pub struct Rooms {
+    deps: RoomDeps,
+    platforms: Platforms,
+    rooms: HashMap<RoomKey, Entry>,
+    /// Keys learnt for URLs that needed resolving, so a reload does not resolve them again.
+    resolved: HashMap<String, RoomKey>,
+    /// Resolutions in flight, by provisional key.
+    pending: HashMap<String, CancellationToken>,
+    /// Rooms removed by a reload, still closing their files.
+    stopping: Vec<(RoomKey, JoinHandle<()>)>,
+    cancel: CancellationToken,
+    resolved_tx: mpsc::UnboundedSender<(RoomConfig, RoomKey)>,
+    shared: Arc<Shared>,
+}
+
+impl Rooms {
+    pub fn new(
+        deps: RoomDeps,
+        platforms: Platforms,
+        shared: Arc<Shared>,
+        resolved_tx: mpsc::UnboundedSender<(RoomConfig, RoomKey)>,
+    ) -> Self {
+        Self {
+            deps,
+            platforms,
+            rooms: HashMap::new(),
+            resolved: HashMap::new(),
+            pending: HashMap::new(),
+            stopping: Vec::new(),
+            cancel: CancellationToken::new(),
+            resolved_tx,
+            shared,
+        }
+    }
+
+    fn key_of(&self, cfg: &RoomConfig) -> Option<RoomKey> {
+        cfg.target
+            .known_key()
+            .or_else(|| self.resolved.get(&cfg.target.provisional_key()).cloned())
+    }
+
+    /// Starts a configured room: at once when its key is known, else after resolving it in the
+    /// background (with retries).
+    pub fn add(&mut self, cfg: RoomConfig) {
+        if let Some(key) = self.key_of(&cfg) {
+            self.start(cfg, key);
+            return;
+        }
+        let provisional = cfg.target.provisional_key();
+        if self.pending.contains_key(&provisional) {
+            return;
+        }
+        let cancel = self.cancel.child_token();
+        self.pending.insert(provisional.clone(), cancel.clone());
+        let platform = self.platforms.get(cfg.target.platform);
+        let tx = self.resolved_tx.clone();
+        let span = tracing::info_span!("resolve", url = %provisional);
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let mut wait = RESOLVE_RETRY_MIN;
+                loop {
+                    let result = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        r = platform.resolve(&cfg.target) => r,
+                    };
+                    match result {
+                        Ok(key) => {
+                            let _ = tx.send((cfg, key));
+                            return;
+                        }
+                        Err(e) => {
+                            if matches!(e, PlatformError::NotFound(_)) {
+                                wait = RESOLVE_RETRY_MAX;
+                            }
+                            tracing::warn!(
+                                "rooms[{}]: cannot resolve {}: {e}; retrying in {}s",
+                                cfg.index,
+                                cfg.url(),
+                                wait.as_secs()
+                            );
+                        }
+                    }
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(RESOLVE_RETRY_MAX);
+                }
+            },
+            span,
+        ));
+    }
+
+    /// A background resolution finished.
+    pub fn resolved(&mut self, cfg: RoomConfig, key: RoomKey) {
+        let provisional = cfg.target.provisional_key();
+        if self.pending.remove(&provisional).is_none() {
+            return; // removed by a reload meanwhile
+        }
+        self.resolved.insert(provisional, key.clone());
+        self.start(cfg, key);
+    }
+
+    fn start(&mut self, cfg: RoomConfig, key: RoomKey) {
+        if let Some(existing) = self.rooms.get(&key) {
+            tracing::warn!(
+                "rooms[{}] ({}) is {key}, which rooms[{}] already records; ignored",
+                cfg.index,
+                cfg.url(),
+                existing.cfg.index
+            );
+            return;
+        }
+        let deps = RoomDeps {
+            platform: self.platforms.get(key.platform),
+            ..self.deps.clone()
+        };
+        let (handle, join) = room::spawn(key.clone(), cfg.clone(), deps, &self.cancel);
+        self.rooms.insert(key, Entry { handle, join, cfg });
+        self.publish();
+    }
+
+    /// Stops a room; it closes its files in the background.
+    fn remove(&mut self, key: &RoomKey) {
+        if let Some(e) = self.rooms.remove(key) {
+            e.handle.stop();
+            self.stopping.push((key.clone(), e.join));
+        }
+        self.stopping.retain(|(_, j)| !j.is_finished());
+    }
+
+    /// Applies a reloaded room list as a diff by room key: removed rooms finish their segment
+    /// and stop, added rooms start, changed rooms take their new settings from the next
+    /// segment, unchanged rooms are not touched at all.
+    pub fn apply(&mut self, configs: Vec<RoomConfig>) -> Diff {
+        let mut diff = Diff::default();
+        let mut wanted: HashMap<RoomKey, RoomConfig> = HashMap::new();
+        let mut unresolved = Vec::new();
+        for cfg in configs {
+            match self.key_of(&cfg) {
+                Some(key) if wanted.contains_key(&key) => {
+                    tracing::warn!(
+                        "rooms[{}] ({}) is {key} again; ignored",
+                        cfg.index,
+                        cfg.url()
+                    );
+                }
+                Some(key) => {
+                    wanted.insert(key, cfg);
+                }
+                None => unresolved.push(cfg),
+            }
+        }
+        let gone: Vec<RoomKey> = self
+            .rooms
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            tracing::info!(key = %key, "removed from the config: finishing its segment and stopping");
+            self.remove(&key);
+            diff.removed += 1;
+        }
+        let still: Vec<String> = unresolved
+            .iter()
+            .map(|c| c.target.provisional_key())
+            .collect();
+        self.pending.retain(|provisional, cancel| {
+            let keep = still.contains(provisional);
+            if !keep {
+                cancel.cancel();
+            }
+            keep
+        });
+        for (key, cfg) in wanted {
+            enum Change {
+                Add,
+                Same,
+                Restart,
+                Update,
+            }
+            let change = match self.rooms.get(&key) {
+                None => Change::Add,
+                Some(e) if e.cfg.same_as(&cfg) => Change::Same,
+                Some(e) if e.cfg.enabled != cfg.enabled => Change::Restart,
+                Some(_) => Change::Update,
+            };
+            match change {
+                Change::Add => {
+                    self.start(cfg, key);
+                    diff.added += 1;
+                }
+                Change::Same => {
+                    if let Some(e) = self.rooms.get_mut(&key) {
+                        e.cfg.index = cfg.index;
+                    }
+                    diff.unchanged += 1;
+                }
+                Change::Restart => {
+                    let what = if cfg.enabled {
+                        "enabled"
+                    } else {
+                        "disabled: finishing its segment"
+                    };
+                    tracing::info!(key = %key, "{what}");
+                    self.remove(&key);
+                    self.start(cfg, key);
+                    diff.changed += 1;
+                }
+                Change::Update => {
+                    if let Some(e) = self.rooms.get_mut(&key) {
+                        if !e.handle.send(RoomCmd::Reconfigure(Box::new(cfg.clone()))) {
+                            tracing::warn!(key = %key, "could not hand the new settings to the room (busy); they apply at the next reload");
+                        }
+                        e.cfg = cfg;
+                    }
+                    diff.changed += 1;
+                }
+            }
+        }
+        for cfg in unresolved {
+            diff.resolving += 1;
+            self.add(cfg);
+        }
+        self.publish();
+        diff
+    }
+
+    /// Makes the current room list visible to the control API.
+    fn publish(&self) {
+        let mut v: Vec<RoomHandle> = self.rooms.values().map(|e| e.handle.clone()).collect();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        *self.shared.rooms.write().unwrap_or_else(|p| p.into_inner()) = v;
+    }
+
+    /// Stops every room at once and waits for them until `deadline`. Returns how many were late.
+    pub async fn stop_all(&mut self, deadline: tokio::time::Instant) -> usize {
+        self.cancel.cancel();
+        let mut late = 0;
+        let all = self
+            .rooms
+            .drain()
+            .map(|(k, e)| (k, e.join))
+            .chain(self.stopping.drain(..))
+            .collect::<Vec<_>>();
+        for (key, join) in all {
+            if tokio::time::timeout_at(deadline, join).await.is_err() {
+                tracing::error!(key = %key, "room did not stop within shutdown_timeout");
+                late += 1;
+            }
+        }
+        self.publish();
+        late
+    }
+}
