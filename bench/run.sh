@@ -69,12 +69,14 @@ kill -TERM "$(child_of $TPID)"
 wait "$TPID" || true
 LR_BYTES=$(find "$WORK/lr/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s}')
 
+if [ "$ROOMS" -gt 0 ]; then
 echo "== ${ROOMS} rooms at ${RATE} B/s for ${MEM_SECONDS}s: liverec"
 mkdir -p "$WORK/many"
 {
   echo "output_dir = \"$WORK/many/rec\""
   echo "state_dir = \"$WORK/many/state\""
   echo 'min_free_space = "0B"'
+  echo 'poll_interval = "2s"'
   echo 'filename = "{id}/{index}"'
   echo '[control]'
   echo 'listen = "127.0.0.1:0"'
@@ -100,10 +102,11 @@ for t in "${TPIDS[@]}"; do wait "$t" || true; done
 FF_RSS=$(cat "$WORK"/ff/t_* | awk '{s+=$3} END {printf "%.1f", s/1024}')
 FF_CPU=$(cat "$WORK"/ff/t_* | awk '{s+=$1+$2} END {printf "%.2f", s}')
 FF_BYTES=$(find "$WORK/ff" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+fi
 
 CURL=$(cpu_per_gib "$WORK/t_curl"); FF=$(cpu_per_gib "$WORK/t_ffmpeg"); LR=$(cpu_per_gib "$WORK/t_liverec")
 RATIO=$(awk -v a="$LR" -v b="$CURL" 'BEGIN {printf "%.2f", a / b}')
-MANY_CPU=$(awk '{printf "%.2f", $1+$2}' "$WORK/t_many")
+MANY_CPU=$(awk '{printf "%.2f", $1+$2}' "$WORK/t_many" 2>/dev/null || true)
 {
   echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m)), one run, same file and server for all."
   echo
@@ -115,6 +118,7 @@ MANY_CPU=$(awk '{printf "%.2f", $1+$2}' "$WORK/t_many")
   echo
   echo "liverec / curl CPU: **${RATIO}x**; liverec wrote $LR_BYTES of $BYTES bytes (it rewrites headers and metadata)."
   echo
+  [ "$ROOMS" -gt 0 ] || exit 0
   echo "| ${ROOMS} streams at once, ${RATE} B/s each, ${MEM_SECONDS} s | peak RSS (MiB) | CPU-s | bytes written |"
   echo "|---|---|---|---|"
   echo "| liverec, one daemon | $(rss_mib "$WORK/t_many") | $MANY_CPU | $MANY_BYTES |"

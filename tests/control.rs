@@ -16,15 +16,29 @@ fn room(name: &str, url: &str) -> String {
 /// The address the daemon bound (its config says port 0).
 async fn address(dir: &Path) -> String {
     let note = dir.join("state/control.json");
-    assert!(wait_until(Duration::from_secs(10), || note.exists()).await, "no control.json");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(note).unwrap()).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || note.exists()).await,
+        "no control.json"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(note).unwrap()).unwrap();
     v["listen"].as_str().unwrap().to_string()
 }
 
-async fn call(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<String>) -> (u16, String) {
+async fn call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> (u16, String) {
     let client = reqwest::Client::new();
     let url = format!("http://{addr}{path}");
-    let mut req = if method == "POST" { client.post(&url) } else { client.get(&url) };
+    let mut req = if method == "POST" {
+        client.post(&url)
+    } else {
+        client.get(&url)
+    };
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -40,16 +54,30 @@ async fn call(addr: &str, method: &str, path: &str, token: Option<&str>, body: O
 fn check_prometheus(text: &str) {
     for line in text.lines().filter(|l| !l.is_empty()) {
         if let Some(rest) = line.strip_prefix("# ") {
-            assert!(rest.starts_with("HELP ") || rest.starts_with("TYPE "), "{line}");
+            assert!(
+                rest.starts_with("HELP ") || rest.starts_with("TYPE "),
+                "{line}"
+            );
             continue;
         }
-        let (name_labels, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no value: {line}"));
+        let (name_labels, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("no value: {line}"));
         assert!(value.parse::<f64>().is_ok(), "bad value in {line}");
         let name = name_labels.split('{').next().unwrap();
-        assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'), "bad name in {line}");
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad name in {line}"
+        );
         if let Some(labels) = name_labels.strip_prefix(name) {
             if !labels.is_empty() {
-                assert!(labels.starts_with('{') && labels.ends_with('}'), "bad labels in {line}");
+                assert!(
+                    labels.starts_with('{') && labels.ends_with('}'),
+                    "bad labels in {line}"
+                );
             }
         }
     }
@@ -64,11 +92,18 @@ async fn every_endpoint_with_and_without_the_token() {
     let server = StreamServer::start().await;
     server.set("live/a.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &room("a", &server.url("live/a.flv")), "").replace("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:0\"\ntoken = \"s3cret\"");
+    let cfg = config(dir.path(), &room("a", &server.url("live/a.flv")), "").replace(
+        "listen = \"127.0.0.1:0\"",
+        "listen = \"127.0.0.1:0\"\ntoken = \"s3cret\"",
+    );
     let d = Daemon::start(dir.path(), "api", &cfg);
     let addr = address(dir.path()).await;
     let rec = dir.path().join("rec");
-    assert!(wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()).await, "{}", d.log_text());
+    assert!(
+        wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
     let key = {
         let (_, body) = call(&addr, "GET", "/api/status", Some("s3cret"), None).await;
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -76,11 +111,27 @@ async fn every_endpoint_with_and_without_the_token() {
     };
 
     // Without (or with a wrong) token: 401 everywhere but /healthz.
-    for (method, path) in [("GET", "/api/status".to_string()), ("GET", "/metrics".into()), ("POST", "/api/reload".into()), ("POST", format!("/api/rooms/{key}/check"))] {
-        assert_eq!(call(&addr, method, &path, None, None).await.0, 401, "{method} {path}");
-        assert_eq!(call(&addr, method, &path, Some("wrong"), None).await.0, 401, "{method} {path}");
+    for (method, path) in [
+        ("GET", "/api/status".to_string()),
+        ("GET", "/metrics".into()),
+        ("POST", "/api/reload".into()),
+        ("POST", format!("/api/rooms/{key}/check")),
+    ] {
+        assert_eq!(
+            call(&addr, method, &path, None, None).await.0,
+            401,
+            "{method} {path}"
+        );
+        assert_eq!(
+            call(&addr, method, &path, Some("wrong"), None).await.0,
+            401,
+            "{method} {path}"
+        );
     }
-    assert_eq!(call(&addr, "GET", "/healthz", None, None).await, (200, "ok\n".into()));
+    assert_eq!(
+        call(&addr, "GET", "/healthz", None, None).await,
+        (200, "ok\n".into())
+    );
 
     let t = Some("s3cret");
     let (code, body) = call(&addr, "GET", "/api/status", t, None).await;
@@ -88,49 +139,131 @@ async fn every_endpoint_with_and_without_the_token() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["rooms"][0]["state"], "recording");
     assert_eq!(v["rooms"][0]["name"], "a");
-    assert!(v["rooms"][0]["file"].as_str().unwrap().ends_with(".flv.part"));
+    assert!(
+        v["rooms"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with(".flv.part")
+    );
 
     let (code, text) = call(&addr, "GET", "/metrics", t, None).await;
     assert_eq!(code, 200);
     check_prometheus(&text);
-    for want in ["liverec_rooms{state=\"recording\"} 1", "liverec_bytes_written_total{room=", "liverec_poll_requests_total{platform=\"direct\",result=\"live\"}", "liverec_disk_free_bytes"] {
+    for want in [
+        "liverec_rooms{state=\"recording\"} 1",
+        "liverec_bytes_written_total{room=",
+        "liverec_poll_requests_total{platform=\"direct\",result=\"live\"}",
+        "liverec_disk_free_bytes",
+    ] {
         assert!(text.contains(want), "missing {want} in\n{text}");
     }
 
     // Actions.
-    assert_eq!(call(&addr, "POST", &format!("/api/rooms/{key}/check"), t, None).await.0, 202);
-    assert_eq!(call(&addr, "POST", &format!("/api/rooms/{key}/split"), t, Some("{\"reason\": \"test\"}".into())).await.0, 202);
-    assert!(wait_until(Duration::from_secs(10), || !files(&rec.join("a"), ".flv").is_empty()).await, "split must finish a file at the next keyframe");
+    assert_eq!(
+        call(&addr, "POST", &format!("/api/rooms/{key}/check"), t, None)
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        call(
+            &addr,
+            "POST",
+            &format!("/api/rooms/{key}/split"),
+            t,
+            Some("{\"reason\": \"test\"}".into())
+        )
+        .await
+        .0,
+        202
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || !files(&rec.join("a"), ".flv")
+            .is_empty())
+        .await,
+        "split must finish a file at the next keyframe"
+    );
     assert!(d.log_text().contains("new file: a split was requested"));
-    assert_eq!(call(&addr, "POST", &format!("/api/rooms/{key}/restart"), t, None).await.0, 202);
-    assert!(d.wait_log("restart requested", Duration::from_secs(5)).await);
+    assert_eq!(
+        call(&addr, "POST", &format!("/api/rooms/{key}/restart"), t, None)
+            .await
+            .0,
+        202
+    );
+    assert!(
+        d.wait_log("restart requested", Duration::from_secs(5))
+            .await
+    );
 
     // Bad requests: a clear error, nothing stops recording.
     let (code, body) = call(&addr, "POST", "/api/rooms/direct:nope/check", t, None).await;
     assert_eq!(code, 404);
     assert!(body.contains(&key), "lists the known rooms: {body}");
-    assert_eq!(call(&addr, "POST", &format!("/api/rooms/{key}/explode"), t, None).await.0, 404);
-    let (code, body) = call(&addr, "POST", &format!("/api/rooms/{key}/check"), t, Some("{\"reason\": 1, \"bogus\": true}".into())).await;
+    assert_eq!(
+        call(&addr, "POST", &format!("/api/rooms/{key}/explode"), t, None)
+            .await
+            .0,
+        404
+    );
+    let (code, body) = call(
+        &addr,
+        "POST",
+        &format!("/api/rooms/{key}/check"),
+        t,
+        Some("{\"reason\": 1, \"bogus\": true}".into()),
+    )
+    .await;
     assert_eq!(code, 400);
     assert!(body.contains("bad JSON body"), "{body}");
-    assert_eq!(call(&addr, "POST", "/api/reload", t, Some("{not json".into())).await.0, 400);
-    assert_eq!(call(&addr, "POST", "/api/reload", t, Some("x".repeat(100_000))).await.0, 413);
+    assert_eq!(
+        call(&addr, "POST", "/api/reload", t, Some("{not json".into()))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        call(&addr, "POST", "/api/reload", t, Some("x".repeat(100_000)))
+            .await
+            .0,
+        413
+    );
     assert_eq!(call(&addr, "GET", "/api/nothing", t, None).await.0, 404);
     let (code, body) = call(&addr, "POST", "/api/reload", t, None).await;
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("1 unchanged"), "{body}");
 
     // liverec status, as a user runs it.
-    let out = std::process::Command::new(support::daemon::bin()).args(["status", "-c"]).arg(&d.config).output().unwrap();
+    let out = std::process::Command::new(support::daemon::bin())
+        .args(["status", "-c"])
+        .arg(&d.config)
+        .output()
+        .unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Just after the restart the room may still be connecting.
-    assert!(table.starts_with("ROOM") && table.contains(&format!("a ({key})")), "{table}");
-    assert!(table.contains("recording") || table.contains("live"), "{table}");
-    let out = std::process::Command::new(support::daemon::bin()).args(["status", "--json", "-c"]).arg(&d.config).output().unwrap();
+    assert!(
+        table.starts_with("ROOM") && table.contains(&format!("a ({key})")),
+        "{table}"
+    );
+    assert!(
+        table.contains("recording") || table.contains("live"),
+        "{table}"
+    );
+    let out = std::process::Command::new(support::daemon::bin())
+        .args(["status", "--json", "-c"])
+        .arg(&d.config)
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["rooms"][0]["key"], key.as_str());
-    assert!(!parts(&rec, "a").is_empty(), "still recording after all that");
+    assert!(
+        !parts(&rec, "a").is_empty(),
+        "still recording after all that"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,31 +271,53 @@ async fn status_without_a_daemon_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.toml");
     std::fs::write(&path, "[control]\nlisten = \"127.0.0.1:1\"\n").unwrap();
-    let out = std::process::Command::new(support::daemon::bin()).args(["status", "-c"]).arg(&path).output().unwrap();
+    let out = std::process::Command::new(support::daemon::bin())
+        .args(["status", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no liverec daemon answers at 127.0.0.1:1"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no liverec daemon answers at 127.0.0.1:1")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
     let server = StreamServer::start().await;
     for n in ["a", "b", "c"] {
-        server.set(&format!("live/{n}.flv"), Answer::flv("flv_640x360_20s.flv", 1.0, 0));
+        server.set(
+            &format!("live/{n}.flv"),
+            Answer::flv("flv_640x360_20s.flv", 1.0, 0),
+        );
     }
     let dir = tempfile::tempdir().unwrap();
-    let (ua, ub, uc) = (server.url("live/a.flv"), server.url("live/b.flv"), server.url("live/c.flv"));
+    let (ua, ub, uc) = (
+        server.url("live/a.flv"),
+        server.url("live/b.flv"),
+        server.url("live/c.flv"),
+    );
     let base_rooms = format!("{}{}", room("a", &ua), room("b", &ub));
     let base = config(dir.path(), &base_rooms, "");
     let d = Daemon::start(dir.path(), "storm", &base);
     let addr = address(dir.path()).await;
     let rec = dir.path().join("rec");
-    assert!(wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty() && !parts(&rec, "b").is_empty()).await, "{}", d.log_text());
+    assert!(
+        wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()
+            && !parts(&rec, "b").is_empty())
+        .await,
+        "{}",
+        d.log_text()
+    );
     let first_a = parts(&rec, "a")[0].clone();
     let first_b = parts(&rec, "b")[0].clone();
 
     // The same room again under a second URL form, a third room coming and going, a room's
     // settings changing, broken and half-written files, the file deleted and restored.
-    let dup = room("a-again", &ua.replace("http://127.0.0.1", "HTTP://127.0.0.1"));
+    let dup = room(
+        "a-again",
+        &ua.replace("http://127.0.0.1", "HTTP://127.0.0.1"),
+    );
     let with_c = format!("{base_rooms}{}", room("c", &uc));
     let edits: Vec<String> = (0..36)
         .map(|i| match i % 6 {
@@ -171,7 +326,11 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
             2 => base.replace("stall_timeout = \"3s\"", "stall_timeout = \"4s\""),
             3 => format!("{base}\n[[rooms]]\nurl = "),
             4 => base.replace("poll_interval = \"1s\"", "poll_interval = 1"),
-            _ => config(dir.path(), &format!("{base_rooms}{}", room("c", &uc)), "segment_size = \"64MiB\""),
+            _ => config(
+                dir.path(),
+                &format!("{base_rooms}{}", room("c", &uc)),
+                "segment_size = \"64MiB\"",
+            ),
         })
         .collect();
     let path = dir.path().join("storm.toml");
@@ -187,9 +346,16 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
         }
         tokio::time::sleep(Duration::from_millis(120)).await;
         for n in ["a", "b", "c"] {
-            assert!(parts(&rec, n).len() <= 1, "room {n} has two recorders: {:?}", parts(&rec, n));
+            assert!(
+                parts(&rec, n).len() <= 1,
+                "room {n} has two recorders: {:?}",
+                parts(&rec, n)
+            );
         }
-        assert!(!rec.join("a-again").exists(), "the duplicate URL form must never record");
+        assert!(
+            !rec.join("a-again").exists(),
+            "the duplicate URL form must never record"
+        );
     }
     // Back to the original config; let the last reloads and the third room settle.
     std::fs::write(&path, &base).unwrap();
@@ -200,17 +366,34 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
     assert!(started.elapsed() < Duration::from_secs(60));
 
     // The rooms that were in every valid version were never cut: still their first file.
-    assert_eq!(parts(&rec, "a"), [first_a.clone()], "room a was interrupted");
-    assert_eq!(parts(&rec, "b"), [first_b.clone()], "room b was interrupted");
+    assert_eq!(
+        parts(&rec, "a"),
+        [first_a.clone()],
+        "room a was interrupted"
+    );
+    assert_eq!(
+        parts(&rec, "b"),
+        [first_b.clone()],
+        "room b was interrupted"
+    );
     assert!(files(&rec.join("a"), ".flv").is_empty() && files(&rec.join("b"), ".flv").is_empty());
     let log = d.log_text();
     assert!(log.contains("reload rejected"), "broken edits are rejected");
     assert!(log.contains("the running config stays in effect"));
-    assert!(log.contains("is direct:") && log.contains("again; ignored") || log.contains("same room as rooms[0]"), "the duplicate is reported");
+    assert!(
+        log.contains("is direct:") && log.contains("again; ignored")
+            || log.contains("same room as rooms[0]"),
+        "the duplicate is reported"
+    );
     // The third room was stopped cleanly when it left the config: no .part left for it.
-    assert!(parts(&rec, "c").is_empty(), "{:?}", files(&rec.join("c"), ""));
+    assert!(
+        parts(&rec, "c").is_empty(),
+        "{:?}",
+        files(&rec.join("c"), "")
+    );
     for f in files(&rec.join("c"), ".flv") {
-        support::flv::walk(&std::fs::read(&f).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        support::flv::walk(&std::fs::read(&f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
 }
 
@@ -229,21 +412,56 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
     let (code, body) = call(&addr, "POST", "/api/reload", None, None).await;
     assert_eq!(code, 422, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert!(v["problems"][0].as_str().unwrap().contains("unknown key"), "{body}");
+    assert!(
+        v["problems"][0].as_str().unwrap().contains("unknown key"),
+        "{body}"
+    );
     assert!(d.wait_log("reload rejected", Duration::from_secs(5)).await);
     // SIGHUP with the broken file: rejected the same way; still recording the same file.
     let before = parts(&rec, "a");
     d.signal(libc::SIGHUP);
-    assert!(d.wait_log("reload rejected (SIGHUP)", Duration::from_secs(5)).await, "{}", d.log_text());
+    assert!(
+        d.wait_log("reload rejected (SIGHUP)", Duration::from_secs(5))
+            .await,
+        "{}",
+        d.log_text()
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(parts(&rec, "a"), before);
     // A valid change of this room's settings applies without cutting the recording.
-    std::fs::write(&path, base.replace("filename = \"{name}/{index}\"", "filename = \"{name}/renamed_{index}\"")).unwrap();
-    assert!(d.wait_log("1 changed", Duration::from_secs(5)).await, "{}", d.log_text());
+    std::fs::write(
+        &path,
+        base.replace(
+            "filename = \"{name}/{index}\"",
+            "filename = \"{name}/renamed_{index}\"",
+        ),
+    )
+    .unwrap();
+    assert!(
+        d.wait_log("1 changed", Duration::from_secs(5)).await,
+        "{}",
+        d.log_text()
+    );
     assert_eq!(parts(&rec, "a"), before, "the open segment keeps going");
-    let (_, body) = call(&addr, "POST", &format!("/api/rooms/{}/split", room_key(&addr).await), None, None).await;
+    let (_, body) = call(
+        &addr,
+        "POST",
+        &format!("/api/rooms/{}/split", room_key(&addr).await),
+        None,
+        None,
+    )
+    .await;
     assert!(body.contains("\"ok\":true"), "{body}");
-    assert!(wait_until(Duration::from_secs(10), || !files(&rec.join("a"), "renamed_2.flv.part").is_empty()).await, "the next segment uses the new name: {:?}", files(&rec, ""));
+    assert!(
+        wait_until(Duration::from_secs(10), || !files(
+            &rec.join("a"),
+            "renamed_2.flv.part"
+        )
+        .is_empty())
+        .await,
+        "the next segment uses the new name: {:?}",
+        files(&rec, "")
+    );
 }
 
 async fn room_key(addr: &str) -> String {
@@ -257,13 +475,20 @@ async fn a_reload_during_shutdown_does_not_stop_a_clean_exit() {
     let server = StreamServer::start().await;
     server.set("live/a.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
     let dir = tempfile::tempdir().unwrap();
-    let mut d = Daemon::start(dir.path(), "sd", &config(dir.path(), &room("a", &server.url("live/a.flv")), ""));
+    let mut d = Daemon::start(
+        dir.path(),
+        "sd",
+        &config(dir.path(), &room("a", &server.url("live/a.flv")), ""),
+    );
     let addr = address(dir.path()).await;
     let rec = dir.path().join("rec");
     assert!(wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()).await);
     d.signal(libc::SIGTERM);
     d.signal(libc::SIGHUP);
-    let _ = reqwest::Client::new().post(format!("http://{addr}/api/reload")).send().await;
+    let _ = reqwest::Client::new()
+        .post(format!("http://{addr}/api/reload"))
+        .send()
+        .await;
     let status = d.wait_exit(Duration::from_secs(15)).await.expect("exits");
     assert!(status.success(), "{}", d.log_text());
     assert!(parts(&rec, "a").is_empty());

@@ -105,7 +105,7 @@ impl Gop {
 
     /// A cheap fingerprint of the whole GOP (see [`tag_fingerprint`]).
     fn fingerprint(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
         h.write_usize(self.tags.len());
         for (tag, _) in &self.tags {
             h.write_u64(tag_fingerprint(tag));
@@ -139,16 +139,30 @@ impl Gop {
 
 /// Source timestamp, size and a sample of the body. A CDN replaying its GOP cache sends the same
 /// tags with the same timestamps; a static slate encoded twice has the same bytes but later
-/// timestamps, and is not a replay.
+/// timestamps, and is not a replay. (FNV-1a: this runs for every tag, and needs no key.)
 fn tag_fingerprint(tag: &Tag) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
     let b = &tag.body;
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
     h.write_u8(tag.kind as u8);
     h.write_i32(tag.timestamp);
     h.write_usize(b.len());
     h.write(&b[..b.len().min(32)]);
     h.write(&b[b.len().saturating_sub(32)..]);
     h.finish()
+}
+
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The GOP a connection was cut in the middle of, kept back until the next connection shows

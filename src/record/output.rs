@@ -15,6 +15,11 @@ use super::part::PartFile;
 use crate::config::units::format_size;
 use crate::template::Template;
 
+/// An idle writer hands its buffer to the OS once it holds this much...
+const IDLE_FLUSH_BYTES: usize = 16 * 1024;
+/// ...or once the last hand-over is this old.
+const IDLE_FLUSH_AGE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// How often (in written bytes) free space is checked while a segment grows.
 const SPACE_CHECK_EVERY: u64 = 64 << 20;
 
@@ -107,6 +112,7 @@ pub struct Output {
     progress: Arc<Progress>,
     flow_announced: bool,
     unchecked_bytes: u64,
+    last_flush: Instant,
 }
 
 impl Output {
@@ -124,6 +130,7 @@ impl Output {
             progress,
             flow_announced: false,
             unchecked_bytes: 0,
+            last_flush: Instant::now(),
         }
     }
 
@@ -282,6 +289,22 @@ impl Output {
                 path: open.file.part_path().to_path_buf(),
                 source,
             })
+    }
+
+    /// Hands buffered bytes to the OS when enough has gathered or it has waited long enough:
+    /// called whenever the writer is idle, it bounds what a kill -9 can lose without a write
+    /// call per network read.
+    pub fn flush_idle(&mut self) -> Result<(), SinkError> {
+        let Some(open) = self.open.as_ref() else {
+            return Ok(());
+        };
+        let due =
+            open.file.buffered() >= IDLE_FLUSH_BYTES || self.last_flush.elapsed() >= IDLE_FLUSH_AGE;
+        if due && open.file.buffered() > 0 {
+            self.last_flush = Instant::now();
+            return self.flush();
+        }
+        Ok(())
     }
 
     /// Hands buffered bytes to the OS (a killed process then loses nothing it had received).

@@ -87,6 +87,11 @@ impl PartFile {
         &self.part
     }
 
+    /// Bytes waiting in the buffer.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Bytes written so far, buffered ones included.
     pub fn len(&self) -> u64 {
         self.flushed + self.buf.len() as u64

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -11,6 +11,13 @@ use super::sink::{Container, SinkMsg};
 use crate::config::redact_url;
 use crate::http;
 use crate::platform::{StreamFormat, StreamSource};
+
+/// Largest hand-over to the writer when reads come back to back.
+const BATCH_BYTES: usize = 64 * 1024;
+/// A network read of at least this size filled hyper's buffer: more is probably waiting.
+const FULL_READ: usize = 8192;
+/// How long to wait for the next read while gathering a batch.
+const BATCH_WAIT: Duration = Duration::from_millis(1);
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,10 +81,15 @@ pub async fn pull_flv(
     let mut body = resp.bytes_stream();
     let mut started = false;
     let mut head: Vec<u8> = Vec::new();
+    // An end (EOF or error) met while gathering a batch; handled after the batch is sent.
+    let mut read_ahead = None;
     loop {
-        let next = tokio::select! {
-            _ = cancel.cancelled() => return break_with(sink, started, PullEnd::Cancelled).await,
-            n = tokio::time::timeout(stall, body.next()) => n,
+        let next = match read_ahead.take() {
+            Some(item) => Ok(item),
+            None => tokio::select! {
+                _ = cancel.cancelled() => return break_with(sink, started, PullEnd::Cancelled).await,
+                n = tokio::time::timeout(stall, body.next()) => n,
+            },
         };
         let chunk = match next {
             Err(_) => return break_with(sink, started, PullEnd::Stalled(stall)).await,
@@ -121,9 +133,37 @@ pub async fn pull_flv(
             started = true;
             bytes::Bytes::from(std::mem::take(&mut head))
         };
+        // When the stream comes faster than real time (a CDN's burst, a catch-up), hand over
+        // what arrives in the next moment in one message: one writer wake-up and one write per
+        // batch instead of per network read (hyper yields 8 KiB at a time). A read that filled
+        // its buffer says more is waiting; otherwise (live pace) the chunk goes at once.
+        let mut last_len = chunk.len();
+        let mut batch_len = chunk.len();
+        let mut batch = vec![chunk];
+        while batch_len < BATCH_BYTES {
+            let more = match body.next().now_or_never() {
+                Some(item) => Some(item),
+                None if last_len >= FULL_READ => {
+                    tokio::time::timeout(BATCH_WAIT, body.next()).await.ok()
+                }
+                None => None,
+            };
+            match more {
+                Some(Some(Ok(more))) => {
+                    last_len = more.len();
+                    batch_len += more.len();
+                    batch.push(more);
+                }
+                Some(end) => {
+                    read_ahead = Some(end);
+                    break;
+                }
+                None => break,
+            }
+        }
         let sent = tokio::select! {
             _ = cancel.cancelled() => return break_with(sink, true, PullEnd::Cancelled).await,
-            s = sink.send(SinkMsg::Data(chunk)) => s,
+            s = sink.send(SinkMsg::Data(batch)) => s,
         };
         if sent.is_err() {
             return PullEnd::WriterGone;

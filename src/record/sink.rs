@@ -14,8 +14,8 @@ use super::hls_writer::{HlsSegment, HlsWriter};
 use super::output::{Output, OutputSpec, Progress, SinkError, SinkEvent};
 use super::pipeline::{Flow, Pipeline};
 
-/// Chunks in flight between puller and writer (a chunk is typically 8-64 KiB).
-const CHANNEL_CHUNKS: usize = 32;
+/// Messages in flight between puller and writer (each at most ~64 KiB: at most ~1 MiB queued).
+const CHANNEL_CHUNKS: usize = 16;
 
 /// How a connection's bytes are packaged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,9 @@ impl Container {
 pub enum SinkMsg {
     /// A new connection starts; its bytes follow.
     Connect(Container),
-    Data(Bytes),
+    /// Bytes of the connection, in order: several network reads when they came faster than
+    /// they could be handed over one by one.
+    Data(Vec<Bytes>),
     /// A whole HLS media segment (after `Connect(Ts | Fmp4)`).
     Segment(HlsSegment),
     /// The connection ended.
@@ -54,10 +56,7 @@ pub enum SinkMsg {
     /// Start a new file at the next possible point.
     Split,
     /// New title/streamer for the names of later segments.
-    Meta {
-        title: String,
-        streamer: String,
-    },
+    Meta { title: String, streamer: String },
     /// Reloaded settings: the file name template and split limits of later segments.
     Settings {
         template: crate::template::Template,
@@ -116,11 +115,14 @@ impl Writer {
                 }
                 self.out.new_connection();
             }
-            SinkMsg::Data(bytes) if !self.failed => {
+            SinkMsg::Data(chunks) if !self.failed => {
                 if let Some((_, p)) = self.pipeline.as_mut() {
-                    if let Flow::Reconnect(reason) = p.push(&bytes, &mut self.out)? {
-                        self.failed = true;
-                        self.out.send(SinkEvent::Reconnect(reason));
+                    for bytes in chunks {
+                        if let Flow::Reconnect(reason) = p.push(&bytes, &mut self.out)? {
+                            self.failed = true;
+                            self.out.send(SinkEvent::Reconnect(reason));
+                            break;
+                        }
                     }
                 }
             }
@@ -199,9 +201,9 @@ fn run(mut rx: mpsc::Receiver<SinkMsg>, out: Output) {
                 )));
             }
         }
-        // Idle means caught up: hand buffered bytes to the OS so a kill -9 loses nothing.
+        // Idle means caught up: hand what gathered to the OS (see `Output::flush_idle`).
         if rx.is_empty() {
-            if let Err(e) = w.out.flush() {
+            if let Err(e) = w.out.flush_idle() {
                 tracing::error!("{e}");
                 let _ = w.close();
                 w.failed = true;
