@@ -368,12 +368,12 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
     // The rooms that were in every valid version were never cut: still their first file.
     assert_eq!(
         parts(&rec, "a"),
-        [first_a.clone()],
+        std::slice::from_ref(&first_a),
         "room a was interrupted"
     );
     assert_eq!(
         parts(&rec, "b"),
-        [first_b.clone()],
+        std::slice::from_ref(&first_b),
         "room b was interrupted"
     );
     assert!(files(&rec.join("a"), ".flv").is_empty() && files(&rec.join("b"), ".flv").is_empty());
