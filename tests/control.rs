@@ -494,3 +494,92 @@ async fn a_reload_during_shutdown_does_not_stop_a_clean_exit() {
     assert!(parts(&rec, "a").is_empty());
     assert_eq!(files(&rec.join("a"), ".flv").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_also_listens_on_a_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("run/control.sock");
+    let cfg = config(dir.path(), "", "").replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"unix:{}\"", sock.display()),
+    );
+    let d = Daemon::start(dir.path(), "unix", &cfg);
+    assert!(
+        wait_until(Duration::from_secs(10), || sock.exists()).await,
+        "{}",
+        d.log_text()
+    );
+    let out = std::process::Command::new(support::daemon::bin())
+        .args(["status", "--json", "-c"])
+        .arg(&d.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rooms"].as_array().unwrap().len(), 0);
+    assert!(v["version"].is_string());
+}
+
+/// systemd's side of sd_notify: a datagram socket the daemon reports to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_hears_ready_watchdog_reloading_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let cfg_path = dir.path().join("sd.toml");
+    std::fs::write(&cfg_path, config(dir.path(), "", "")).unwrap();
+    let log = std::fs::File::create(dir.path().join("sd.log")).unwrap();
+    let mut child = std::process::Command::new(support::daemon::bin())
+        .args(["run", "-c"])
+        .arg(&cfg_path)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut heard = Vec::new();
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    let mut reloaded = false;
+    let mut stopped = false;
+    while started.elapsed() < Duration::from_secs(15) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            heard.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        let all = heard.join("\n");
+        if all.contains("READY=1") && all.contains("WATCHDOG=1") && !reloaded {
+            unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+            reloaded = true;
+        }
+        if reloaded && all.contains("RELOADING=1") && !stopped {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            stopped = true;
+        }
+        if all.contains("STOPPING=1") {
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    let all = heard.join("\n");
+    assert!(status.success());
+    for want in [
+        "READY=1",
+        "WATCHDOG=1",
+        "RELOADING=1",
+        "MONOTONIC_USEC=",
+        "STOPPING=1",
+        "STATUS=",
+    ] {
+        assert!(all.contains(want), "missing {want} in {all:?}");
+    }
+    let ready = heard.iter().position(|m| m.contains("READY=1")).unwrap();
+    let stopping = heard.iter().position(|m| m.contains("STOPPING=1")).unwrap();
+    assert!(ready < stopping);
+}

@@ -116,6 +116,9 @@ pub enum RoomCmd {
     Split,
     /// New settings from a reload; they apply from the next segment.
     Reconfigure(Box<RoomConfig>),
+    /// Makes the room task panic, to test that it is restarted.
+    #[cfg(test)]
+    Panic,
 }
 
 /// Everything a room task needs from the daemon.
@@ -174,4 +177,50 @@ pub fn spawn(
     };
     let join = supervisor::spawn(key, cfg, deps, rx, status_tx, cancel);
     (handle, join)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::{PlatformKind, direct::Direct};
+    use std::sync::atomic::AtomicU64;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_panicking_room_task_is_restarted_and_keeps_its_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::config::parse(
+            "[[rooms]]\nurl = \"http://127.0.0.1:1/x.flv\"\npoll_interval = \"1s\"\n",
+            &dir.path().join("c.toml"),
+        )
+        .unwrap();
+        let room = cfg.rooms[0].clone();
+        let key = room.target.known_key().unwrap();
+        let (events, _rx) = EventTx::channel(16);
+        let client = crate::http::client().unwrap();
+        let deps = RoomDeps {
+            platform: Arc::new(Direct::new(client.clone())),
+            client,
+            output_dir: dir.path().join("rec"),
+            lock_dir: dir.path().join("locks"),
+            min_free_space: Arc::new(AtomicU64::new(0)),
+            slots: None,
+            events,
+        };
+        let parent = CancellationToken::new();
+        let (handle, join) = spawn(key.clone(), room, deps, &parent);
+        assert_eq!(handle.key.platform, PlatformKind::Direct);
+        assert!(handle.send(RoomCmd::Panic));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!join.is_finished(), "the runner survives the panic");
+        // After the restart pause the room answers again through the same handle.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(handle.send(RoomCmd::CheckNow));
+        assert_eq!(handle.snapshot().key, key.to_string());
+        handle.stop();
+        tokio::time::timeout(Duration::from_secs(5), join)
+            .await
+            .expect("stops")
+            .unwrap();
+    }
 }

@@ -271,6 +271,8 @@ impl Supervisor {
     fn on_command(&mut self, cmd: RoomCmd, cfg_out: &mut RoomConfig) -> Vec<Do> {
         let now = Instant::now();
         match cmd {
+            #[cfg(test)]
+            RoomCmd::Panic => panic!("test panic in a room task"),
             RoomCmd::CheckNow => {
                 tracing::info!("check requested");
                 self.machine.on_check_now(now)
