@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use liverec::config::filename_template;
 use liverec::media::flv::{Item, Parser};
 use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::naming::NameFields;
 use liverec::record::output::{Output, OutputSpec, Progress};
 use liverec::record::pipeline::Pipeline;
 
@@ -60,21 +59,12 @@ fn main() {
     for run in 0..3 {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let spec = OutputSpec {
-            output_dir: dir.clone(),
-            template: filename_template(&format!("bench_{run}_{{index}}")).unwrap(),
-            min_free_space: 0,
-            fields: NameFields {
-                platform: "direct".into(),
-                id: "b".into(),
-                key: "direct:b".into(),
-                name: "b".into(),
-                streamer: "b".into(),
-                title: "b".into(),
-                session: "s".into(),
-                session_start: chrono::Local::now().fixed_offset(),
-            },
             segment_duration: Duration::from_secs(3600),
             segment_size: 0,
+            ..OutputSpec::plain(
+                dir.clone(),
+                filename_template(&format!("bench_{run}_{{index}}")).unwrap(),
+            )
         };
         let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
         let mut p = FlvPipeline::new(Limits {

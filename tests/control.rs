@@ -6,12 +6,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, config, files, wait_until};
+use support::daemon::{Daemon, config, files, room, wait_until};
 use support::server::{Answer, StreamServer};
-
-fn room(name: &str, url: &str) -> String {
-    format!("[[rooms]]\nname = \"{name}\"\nurl = \"{url}\"\n")
-}
 
 /// The address the daemon bound (its config says port 0).
 async fn address(dir: &Path) -> String {

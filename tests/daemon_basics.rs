@@ -4,33 +4,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, config, files, wait_until};
+use support::daemon::{Daemon, config, files, room, wait_until};
 use support::flv;
 use support::server::{Answer, StreamServer};
-
-/// The audio/video frames of a byte stream, without decoder configurations or metadata (which a
-/// recorder may legitimately repeat at the start of each file).
-fn frames(data: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    flv::walk_lenient(data)
-        .into_iter()
-        .filter(|t| t.is_frame())
-        .map(|t| (t.kind, t.body))
-        .collect()
-}
-
-fn recorded_frames(files: &[std::path::PathBuf]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    for f in files {
-        let data = std::fs::read(f).unwrap();
-        flv::walk(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        out.extend(frames(&data));
-    }
-    out
-}
-
-fn room(name: &str, url: &str) -> String {
-    format!("[[rooms]]\nname = \"{name}\"\nurl = \"{url}\"\n")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_a_live_and_renames_the_file_when_it_ends() {
@@ -69,8 +45,8 @@ async fn records_a_live_and_renames_the_file_when_it_ends() {
         .max_by_key(Vec::len)
         .unwrap();
     assert_eq!(served.len(), flv::fixture("flv_640x360_20s.flv").len());
-    let got = recorded_frames(&done);
-    let want = frames(&served);
+    let got = flv::recorded_frames(&done);
+    let want = flv::frames_of(&served);
     assert_eq!(
         got.len(),
         want.len(),
@@ -119,13 +95,13 @@ async fn sigterm_closes_and_renames_the_open_segment() {
     assert!(files(&rec, ".part").is_empty(), "{:?}", files(&rec, ""));
     let done = files(&rec, ".flv");
     assert_eq!(done.len(), 1);
-    let got = recorded_frames(&done);
+    let got = flv::recorded_frames(&done);
     let served = server
         .bodies("live/b.flv")
         .into_iter()
         .max_by_key(Vec::len)
         .unwrap();
-    let want = frames(&served);
+    let want = flv::frames_of(&served);
     assert!(got.len() > 100);
     assert!(
         want.starts_with(&got),
@@ -353,8 +329,8 @@ async fn a_connection_reset_mid_body_keeps_what_arrived_and_reconnects() {
     let done = files(&rec, ".flv");
     let first = flv::walk(&std::fs::read(&done[0]).unwrap()).unwrap();
     assert!(first.len() > 100);
-    let served = frames(&flv::fixture("flv_640x360_20s.flv")[..1_000_000]);
-    let got = recorded_frames(&done);
+    let served = flv::frames_of(&flv::fixture("flv_640x360_20s.flv")[..1_000_000]);
+    let got = flv::recorded_frames(&done);
     assert!(
         got.len() + 2 >= served.len() && got.len() <= served.len() + 2,
         "each frame once: {} recorded, {} served",

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use liverec::config::filename_template;
 use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::naming::NameFields;
 use liverec::record::output::{Output, OutputSpec, Progress, SinkEvent};
 use liverec::record::pipeline::{Flow, Pipeline};
 use support::flv::{self, Tag};
@@ -27,21 +26,12 @@ fn record(connections: &[&[u8]], limits: Limits, chunk: usize) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let spec = OutputSpec {
-        output_dir: dir.path().to_path_buf(),
-        template: filename_template("seg_{index}").unwrap(),
-        min_free_space: 0,
-        fields: NameFields {
-            platform: "direct".into(),
-            id: "x".into(),
-            key: "direct:x".into(),
-            name: "x".into(),
-            streamer: "x".into(),
-            title: "t".into(),
-            session: "s".into(),
-            session_start: chrono::Local::now().fixed_offset(),
-        },
         segment_duration: Duration::from_millis(limits.duration_ms as u64),
         segment_size: limits.size,
+        ..OutputSpec::plain(
+            dir.path().to_path_buf(),
+            filename_template("seg_{index}").unwrap(),
+        )
     };
     let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
     let mut p = FlvPipeline::new(limits);

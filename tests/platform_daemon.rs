@@ -3,11 +3,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, bin, config, files, wait_until};
+use support::daemon::{Daemon, bin, config, files, room, wait_until};
 use support::flv;
 use support::platform_server::{BiliRoom, DouyinRoom, Mode, PlatformServer};
 use support::server::{Answer, StreamServer};
@@ -16,28 +16,6 @@ const FIXTURE: &str = "flv_640x360_20s.flv";
 const LONG_ID: u64 = 7734200;
 const BILI_PATH: &str = "live-bvc/7734200/live.flv";
 const WEB_RID: &str = "61234567890";
-
-fn frames(data: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    flv::walk_lenient(data)
-        .into_iter()
-        .filter(|t| t.is_frame())
-        .map(|t| (t.kind, t.body))
-        .collect()
-}
-
-fn recorded_frames(files: &[PathBuf]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    for f in files {
-        let data = std::fs::read(f).unwrap();
-        flv::walk(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        out.extend(frames(&data));
-    }
-    out
-}
-
-fn room(name: &str, url: &str) -> String {
-    format!("[[rooms]]\nname = \"{name}\"\nurl = \"{url}\"\n")
-}
 
 fn api_base(platform: &str, api: &PlatformServer) -> String {
     format!("[platforms.{platform}]\napi_base = \"{}\"\n", api.base())
@@ -90,8 +68,8 @@ fn check_recording(rec: &Path, served: Vec<Vec<u8>>, log: &str) {
     let mut done = files(rec, ".flv");
     done.sort_by_key(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok());
     assert!(!done.is_empty(), "no recording:\n{log}");
-    let got = recorded_frames(&done);
-    let want: Vec<(u8, Vec<u8>)> = served.iter().flat_map(|b| frames(b)).collect();
+    let got = flv::recorded_frames(&done);
+    let want: Vec<(u8, Vec<u8>)> = served.iter().flat_map(|b| flv::frames_of(b)).collect();
     assert_eq!(got.len(), want.len(), "every served frame, once:\n{log}");
     assert!(got == want, "recorded frames differ from the served ones");
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use liverec::config::filename_template;
 use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::naming::NameFields;
 use liverec::record::output::{Output, OutputSpec, Progress};
 use liverec::record::pipeline::Pipeline;
 use support::{flv, media};
@@ -19,21 +18,9 @@ use support::{flv, media};
 fn crashed_part(dir: &Path, fraction: f64) -> std::path::PathBuf {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let spec = OutputSpec {
-        output_dir: dir.to_path_buf(),
-        template: filename_template("crashed").unwrap(),
-        min_free_space: 0,
-        fields: NameFields {
-            platform: "direct".into(),
-            id: "x".into(),
-            key: "direct:x".into(),
-            name: "x".into(),
-            streamer: "x".into(),
-            title: "t".into(),
-            session: "s".into(),
-            session_start: chrono::Local::now().fixed_offset(),
-        },
         segment_duration: Duration::ZERO,
         segment_size: 0,
+        ..OutputSpec::plain(dir.to_path_buf(), filename_template("crashed").unwrap())
     };
     let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
     let mut p = FlvPipeline::new(Limits::default());

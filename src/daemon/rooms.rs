@@ -154,7 +154,7 @@ impl Rooms {
     fn start(&mut self, cfg: RoomConfig, key: RoomKey) {
         if let Some(existing) = self.rooms.get(&key) {
             tracing::warn!(
-                "rooms[{}] ({}) is {key}, which rooms[{}] already records; ignored",
+                "rooms[{}] ({}) resolves to {key}, which rooms[{}] already records; ignored",
                 cfg.index,
                 cfg.url(),
                 existing.cfg.index

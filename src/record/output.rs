@@ -96,6 +96,30 @@ pub struct OutputSpec {
     pub segment_size: u64,
 }
 
+impl OutputSpec {
+    /// Files named by `template` alone in `dir`: no field values, no free-space check, no
+    /// split limits. For repairs, tools and benchmarks that name files directly.
+    pub fn plain(dir: PathBuf, template: Template) -> Self {
+        Self {
+            output_dir: dir,
+            template,
+            min_free_space: 0,
+            fields: NameFields {
+                platform: String::new(),
+                id: String::new(),
+                key: String::new(),
+                name: String::new(),
+                streamer: String::new(),
+                title: String::new(),
+                session: String::new(),
+                session_start: crate::event::now(),
+            },
+            segment_duration: std::time::Duration::ZERO,
+            segment_size: 0,
+        }
+    }
+}
+
 struct OpenSegment {
     file: PartFile,
     index: u32,

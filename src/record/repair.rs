@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::flv::{FlvPipeline, Limits};
-use super::naming::NameFields;
 use super::output::{Output, OutputSpec, Progress, SinkEvent};
 use super::part::{PART_SUFFIX, rename_no_replace};
 use super::pipeline::Pipeline;
@@ -268,23 +267,7 @@ pub fn remux_flv(src: &Path, stem: &Path) -> io::Result<Vec<Repaired>> {
     let escaped = name.replace('{', "{{").replace('}', "}}");
     let template = Template::parse(&escaped, &[], &[]).map_err(|e| invalid(&e))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let spec = OutputSpec {
-        output_dir: dir,
-        template,
-        min_free_space: 0,
-        fields: NameFields {
-            platform: String::new(),
-            id: String::new(),
-            key: String::new(),
-            name: String::new(),
-            streamer: String::new(),
-            title: String::new(),
-            session: String::new(),
-            session_start: crate::event::now(),
-        },
-        segment_duration: std::time::Duration::ZERO,
-        segment_size: 0,
-    };
+    let spec = OutputSpec::plain(dir, template);
     let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
     let mut pipeline = FlvPipeline::new(Limits::default());
     let mut input = File::open(src)?;

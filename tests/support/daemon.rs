@@ -147,3 +147,8 @@ listen = "127.0.0.1:0"
         state = dir.join("state").display(),
     )
 }
+
+/// A `[[rooms]]` entry.
+pub fn room(name: &str, url: &str) -> String {
+    format!("[[rooms]]\nname = \"{name}\"\nurl = \"{url}\"\n")
+}

@@ -155,3 +155,14 @@ pub fn frames_of(data: &[u8]) -> Vec<(u8, Vec<u8>)> {
         .map(|t| (t.kind, t.body))
         .collect()
 }
+
+/// Frames of finished recordings, in order; each file must walk as whole FLV.
+pub fn recorded_frames(files: &[std::path::PathBuf]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    for f in files {
+        let data = std::fs::read(f).unwrap();
+        walk(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        out.extend(frames_of(&data));
+    }
+    out
+}
