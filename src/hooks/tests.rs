@@ -4,10 +4,11 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex as StdMutex;
+use std::time::Duration;
 
 use super::*;
-use crate::config::{HOOK_FIELDS, TIME_FIELDS};
-use crate::event::RoomRef;
+use crate::config::{HOOK_FIELDS, TIME_FIELDS, Window};
+use crate::event::{EventType, RoomRef};
 use crate::template::Template;
 
 struct FakeClock(Arc<StdMutex<NaiveTime>>);
