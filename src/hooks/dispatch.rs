@@ -140,13 +140,9 @@ impl Core {
                 self.running.len()
             );
         }
+        let mut until = deadline;
         let mut killed = false;
         while !self.running.is_empty() {
-            let until = if killed {
-                deadline.max(Instant::now()) + KILL_GRACE
-            } else {
-                deadline
-            };
             match tokio::time::timeout_at(until, results.recv()).await {
                 Ok(Some(f)) => self.on_finished(f).await,
                 Ok(None) => break,
@@ -157,6 +153,7 @@ impl Core {
                     );
                     self.kill.cancel();
                     killed = true;
+                    until = Instant::now() + KILL_GRACE;
                 }
                 Err(_) => break,
             }
@@ -587,7 +584,11 @@ impl Core {
                     attempts_failed: t.counters.attempts_failed,
                     gave_up: t.counters.gave_up,
                     pending,
-                    waiting_window: if closed { pending - t.running } else { 0 },
+                    waiting_window: if closed {
+                        pending.saturating_sub(t.running)
+                    } else {
+                        0
+                    },
                     running: t.running,
                 }
             })
