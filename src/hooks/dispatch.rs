@@ -334,16 +334,30 @@ impl Core {
                 "cannot write the hook journal ({e}): the {kind} deliveries run, but a crash before they are done loses them"
             );
         }
+        let time = (self.clock)();
         for (name, id) in targets.into_iter().zip(ids) {
             self.seq += 1;
-            if let Some(t) = self.targets.get_mut(&name) {
-                t.queues.entry(room.clone()).or_default().push_back(Item {
-                    id,
-                    seq: self.seq,
-                    attempts: 0,
-                    not_before: None,
-                    running: false,
-                });
+            let Some(t) = self.targets.get_mut(&name) else {
+                continue;
+            };
+            t.queues.entry(room.clone()).or_default().push_back(Item {
+                id,
+                seq: self.seq,
+                attempts: 0,
+                not_before: None,
+                running: false,
+            });
+            if let Some(w) = t.cfg.window {
+                if let Some(wait) = window::until_open(&w, time) {
+                    tracing::info!(
+                        hook = %name,
+                        delivery = %id,
+                        "{kind} waits for the window {w} (opens in {})",
+                        crate::config::units::format_duration(Duration::from_secs(
+                            wait.as_secs().div_ceil(60) * 60
+                        ))
+                    );
+                }
             }
         }
     }
@@ -427,7 +441,7 @@ impl Core {
         let room_log = if room.is_empty() { "-" } else { room.as_str() };
         tracing::info!(
             hook = %cfg.name,
-            room = room_log,
+            room = %room_log,
             delivery = %id,
             "{} for {} (attempt {attempt} of {of})",
             match &cfg.action {
@@ -509,7 +523,7 @@ impl Core {
                 t.counters.succeeded += 1;
                 tracing::info!(
                     hook = %cfg.name,
-                    room = room_log,
+                    room = %room_log,
                     delivery = %id,
                     "delivered {} (attempt {attempt} of {of})",
                     f.event.kind
@@ -533,7 +547,7 @@ impl Core {
         if retry {
             tracing::warn!(
                 hook = %cfg.name,
-                room = room_log,
+                room = %room_log,
                 delivery = %id,
                 "{} failed (attempt {attempt} of {of}): {why}; retrying in {}",
                 cfg.describe(),
@@ -548,7 +562,7 @@ impl Core {
         t.counters.gave_up += 1;
         tracing::error!(
             hook = %cfg.name,
-            room = room_log,
+            room = %room_log,
             delivery = %id,
             "{} gave up on {} after {attempt} attempt(s): {why}",
             cfg.describe(),

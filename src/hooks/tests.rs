@@ -124,14 +124,18 @@ impl Harness {
     }
 }
 
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if cond() {
-            return;
+impl Harness {
+    /// Waits (generously: the machine may be busy) until `cond` holds; on a timeout, fails with
+    /// the dispatcher's counters.
+    async fn wait(&self, what: &str, mut cond: impl FnMut() -> bool) {
+        for _ in 0..600 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        panic!("timed out waiting for {what}: {:?}", self.d.stats());
     }
-    panic!("timed out waiting for {what}");
 }
 
 fn pending_in_journal(state: &Path) -> usize {
@@ -155,7 +159,8 @@ async fn a_window_holds_deliveries_until_the_fake_clock_enters_it() {
     let t = Harness::start(dir, vec![h], clock.clock());
     t.send(event(EventType::SegmentComplete, "a", "one")).await;
     t.send(event(EventType::SegmentComplete, "b", "two")).await;
-    eventually("two pending deliveries", || t.stats("night").pending == 2).await;
+    t.wait("two pending deliveries", || t.stats("night").pending == 2)
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(t.lines("out").is_empty(), "ran outside its window");
     let s = t.stats("night");
@@ -168,11 +173,12 @@ async fn a_window_holds_deliveries_until_the_fake_clock_enters_it() {
     assert!(t.lines("out").is_empty());
     clock.set(0, 15);
     t.d.nudge();
-    eventually("both deliveries", || t.lines("out").len() == 2).await;
+    t.wait("both deliveries", || t.lines("out").len() == 2)
+        .await;
     let mut got = t.lines("out");
     got.sort();
     assert_eq!(got, ["one", "two"]);
-    eventually("stats", || t.stats("night").succeeded == 2).await;
+    t.wait("stats", || t.stats("night").succeeded == 2).await;
     assert_eq!(t.stats("night").pending, 0);
     let dir = t.stop().await;
     assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
@@ -184,12 +190,13 @@ async fn one_rooms_deliveries_run_in_order_and_concurrency_caps_runs() {
     let log = dir.path().join("log");
     let running = dir.path().join("running");
     // Records start/end per delivery and the most runs seen at once.
+    std::fs::create_dir(&running).unwrap();
     let script = format!(
         "echo \"$LIVEREC_ROOM start $1\" >> {log}\n\
-         echo x >> {running}\n\
-         n=$(wc -l < {running}); echo \"$n\" >> {log}.max\n\
+         touch {running}/$$\n\
+         ls {running} | wc -l >> {log}.max\n\
          sleep 0.2\n\
-         sed -i '$d' {running}\n\
+         rm {running}/$$\n\
          echo \"$LIVEREC_ROOM end $1\" >> {log}",
         log = log.display(),
         running = running.display()
@@ -208,7 +215,7 @@ async fn one_rooms_deliveries_run_in_order_and_concurrency_caps_runs() {
                 .await;
         }
     }
-    eventually("nine deliveries", || {
+    t.wait("nine deliveries", || {
         t.lines("log")
             .iter()
             .filter(|l| l.contains(" end "))
@@ -265,7 +272,8 @@ async fn hook_failed_goes_to_other_subscribers_only_and_never_loops() {
     let t = Harness::start(dir, vec![a, b], local_clock());
     let mut sub = t.d.subscribe();
     t.send(event(EventType::LiveStart, "r", "t")).await;
-    eventually("b's delivery given up", || t.stats("b").gave_up == 1).await;
+    t.wait("b's delivery given up", || t.stats("b").gave_up == 1)
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     // a: three attempts at live_start, never its own hook_failed, nor b's (b failed on a
     // hook_failed, which raises nothing).
@@ -325,14 +333,15 @@ async fn reconfigure_keeps_pending_deliveries_and_drops_removed_hooks() {
     let t = Harness::start(dir, vec![keep.clone(), gone], FakeClock::at(12, 0).clock());
     t.send(event(EventType::SegmentComplete, "a", "1")).await;
     t.send(event(EventType::SegmentComplete, "a", "2")).await;
-    eventually("pending", || {
+    t.wait("pending", || {
         t.stats("keep").pending == 2 && t.stats("gone").pending == 2
     })
     .await;
     // The reload removes "gone" and opens "keep"'s window (no window any more).
     keep.window = None;
     t.d.reconfigure(vec![keep], vec![]);
-    eventually("keep's deliveries", || t.lines("out").len() == 2).await;
+    t.wait("keep's deliveries", || t.lines("out").len() == 2)
+        .await;
     assert_eq!(t.lines("out"), ["keep 1", "keep 2"]);
     assert!(t.d.stats().iter().all(|s| s.name != "gone"));
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -356,13 +365,14 @@ async fn pending_deliveries_survive_a_restart_and_run_once() {
     for n in 1..=3 {
         t.send(event(EventType::LiveEnd, "a", &n.to_string())).await;
     }
-    eventually("pending", || t.stats("later").pending == 3).await;
+    t.wait("pending", || t.stats("later").pending == 3).await;
     let dir = t.stop().await;
     assert_eq!(pending_in_journal(&dir.path().join("state")), 3);
 
     clock.set(2, 30);
     let t = Harness::start(dir, vec![h], clock.clock());
-    eventually("resumed deliveries", || t.lines("out").len() == 3).await;
+    t.wait("resumed deliveries", || t.lines("out").len() == 3)
+        .await;
     assert_eq!(t.lines("out"), ["1", "2", "3"]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(t.lines("out").len(), 3, "each runs once");
@@ -376,7 +386,7 @@ async fn shutdown_kills_a_running_hook_at_the_deadline_and_keeps_it_pending() {
     let h = hook(dir.path(), "slow", &[EventType::LiveStart], "sleep 600");
     let t = Harness::start(dir, vec![h], local_clock());
     t.send(event(EventType::LiveStart, "a", "t")).await;
-    eventually("running", || t.stats("slow").running == 1).await;
+    t.wait("running", || t.stats("slow").running == 1).await;
     let started = std::time::Instant::now();
     let dir = {
         t.d.shutdown(Instant::now() + Duration::from_millis(300))
