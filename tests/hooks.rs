@@ -725,3 +725,74 @@ async fn recording_failed_and_recovered_reach_a_webhook() {
         "repeated too soon"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_cut_in_half_is_replayed_with_a_warning() {
+    use liverec::event::{Event, EventType, RoomRef};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let hook = script(
+        dir.path(),
+        "late.sh",
+        &format!("echo \"$LIVEREC_DELIVERY $1\" >> {}", out.display()),
+    );
+    // What a daemon killed in the middle of a write leaves: two whole records (one for a hook
+    // that the config no longer has) and half of a third.
+    let event = Event::new(
+        EventType::LiveEnd,
+        Some(RoomRef {
+            key: "direct:0123456789abcdef".into(),
+            platform: "direct".into(),
+            id: "0123456789abcdef".into(),
+            name: "gone-room".into(),
+            url: "http://127.0.0.1:9/a.flv".into(),
+            streamer: String::new(),
+            title: "before the crash".into(),
+        }),
+    );
+    let record = |target: &str, id: uuid::Uuid| {
+        serde_json::json!({"op": "add", "id": id, "target": target, "event": event}).to_string()
+    };
+    let (kept, dropped) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let torn = record("late", uuid::Uuid::new_v4());
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("hooks.journal"),
+        format!(
+            "{}\n{}\n{}",
+            record("late", kept),
+            record("removed", dropped),
+            &torn[..torn.len() / 2]
+        ),
+    )
+    .unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[[hooks]]\nname = \"late\"\nevents = [\"live_end\"]\ncommand = [{}, \"{{title}}\"]\n",
+            toml_str(hook.to_str().unwrap())
+        ),
+        "",
+    );
+    let mut d = Daemon::start(dir.path(), "journal", &cfg);
+    assert!(
+        wait_until(Duration::from_secs(15), || !lines(&out).is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    // The delivery keeps its id across the restart.
+    assert_eq!(lines(&out), [format!("{kept} before the crash")]);
+    let log = d.log_text();
+    assert!(
+        log.contains("hooks.journal:3: skipped a line that is not a journal record"),
+        "{log}"
+    );
+    assert!(
+        log.contains("1 pending deliveries of \"removed\" dropped"),
+        "{log}"
+    );
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(Duration::from_secs(15)).await.is_some());
+    assert_eq!(pending(&state), 0);
+}
