@@ -56,9 +56,12 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Pending deliveries left in a stopped daemon's journal.
-fn pending(state: &Path) -> usize {
-    Journal::open(state).unwrap().1.len()
+/// Stops the daemon with SIGTERM and checks that its journal holds no pending delivery.
+async fn stop_with_nothing_pending(d: &mut Daemon, state: &Path) {
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(Duration::from_secs(15)).await.is_some());
+    let pending = Journal::open(state).unwrap().1;
+    assert!(pending.is_empty(), "left in the journal: {pending:?}");
 }
 
 /// Every process whose command line mentions `marker`.
@@ -217,9 +220,7 @@ n=$(cat {count} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {count}
         log.contains("delivered segment_complete (attempt 3 of 4)"),
         "{log}"
     );
-    d.signal(libc::SIGTERM);
-    assert!(d.wait_exit(Duration::from_secs(15)).await.is_some());
-    assert_eq!(pending(&dir.path().join("state")), 0);
+    stop_with_nothing_pending(&mut d, &dir.path().join("state")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,9 +362,7 @@ async fn deliveries_pending_at_kill_9_run_after_the_restart() {
     let kinds: Vec<&str> = got.iter().map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(kinds, ["live_start", "segment_start"], "{got:?}");
     assert!(d2.log_text().contains("2 pending deliveries resumed"));
-    d2.signal(libc::SIGTERM);
-    assert!(d2.wait_exit(Duration::from_secs(15)).await.is_some());
-    assert_eq!(pending(&dir.path().join("state")), 0);
+    stop_with_nothing_pending(&mut d2, &dir.path().join("state")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -793,7 +792,5 @@ async fn a_journal_cut_in_half_is_replayed_with_a_warning() {
         log.contains("1 pending deliveries of \"removed\" dropped"),
         "{log}"
     );
-    d.signal(libc::SIGTERM);
-    assert!(d.wait_exit(Duration::from_secs(15)).await.is_some());
-    assert_eq!(pending(&state), 0);
+    stop_with_nothing_pending(&mut d, &state).await;
 }
