@@ -113,12 +113,13 @@ pub struct TargetStats {
     pub running: usize,
 }
 
-/// The handle of the dispatcher task.
+/// The handle of the dispatcher task. Every method takes `&self`, so the daemon, the control API
+/// and the reload path can share it (`Arc<Dispatcher>`).
 pub struct Dispatcher {
     cmds: mpsc::UnboundedSender<Cmd>,
     stats: Arc<Mutex<Vec<TargetStats>>>,
     events: broadcast::Sender<Event>,
-    task: JoinHandle<()>,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 enum Cmd {
@@ -154,7 +155,7 @@ impl Dispatcher {
             cmds,
             stats,
             events: broadcast_tx,
-            task,
+            task: Mutex::new(Some(task)),
         })
     }
 
@@ -185,12 +186,15 @@ impl Dispatcher {
     /// Stops: events already queued are journaled, no new attempt starts, running command hooks
     /// may finish until `deadline`, then their process groups are killed. What was not done
     /// stays in the journal for the next start.
-    pub async fn shutdown(self, deadline: Instant) {
+    pub async fn shutdown(&self, deadline: Instant) {
         let (tx, rx) = oneshot::channel();
         if self.cmds.send(Cmd::Shutdown(deadline, tx)).is_ok() {
             let _ = rx.await;
         }
-        let _ = self.task.await;
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 }
 
