@@ -11,7 +11,8 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config, Secret};
-use crate::event::{Event, EventTx};
+use crate::event::EventTx;
+use crate::hooks::{Dispatcher, Options as HookOptions};
 use crate::platform::{PlatformKind, Platforms};
 use crate::room::{RoomDeps, RoomHandle};
 use crate::systemd;
@@ -38,6 +39,8 @@ pub enum DaemonError {
     },
     #[error("cannot set up HTTP: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("{0}")]
+    Hooks(#[from] crate::hooks::HooksError),
     #[error(
         "{0} room(s) did not stop within shutdown_timeout; their last segments may need `liverec repair`"
     )]
@@ -99,7 +102,14 @@ pub async fn run(
     prepare_folder("lock_dir", &config.lock_dir)?;
     let client = crate::http::client()?;
     let (events, events_rx) = EventTx::channel(1024);
-    let event_log = tokio::spawn(log_events(events_rx));
+    let hooks = Dispatcher::start(
+        HookOptions::new(
+            &config.state_dir,
+            config.hooks.clone(),
+            config.webhooks.clone(),
+        ),
+        events_rx,
+    )?;
 
     recovery::recover_leftovers(&config, &events).await;
 
@@ -176,7 +186,9 @@ pub async fn run(
     drop(control);
     drop(rooms);
     drop(events);
-    let _ = tokio::time::timeout(Duration::from_secs(2), event_log).await;
+    // After the rooms: their last events are journaled, running hooks get what is left of
+    // shutdown_timeout.
+    hooks.shutdown(deadline).await;
     if late > 0 {
         return Err(DaemonError::StopTimeout(late));
     }
@@ -262,25 +274,4 @@ async fn reload(
     };
     systemd::ready(&summary);
     Ok(summary)
-}
-
-/// Until hooks are configured, events go to the log.
-async fn log_events(mut rx: mpsc::Receiver<Event>) {
-    while let Some(e) = rx.recv().await {
-        let room = e.room.as_ref().map(|r| r.key.as_str()).unwrap_or("-");
-        let path = e
-            .segment
-            .as_ref()
-            .map(|s| s.path.display().to_string())
-            .unwrap_or_default();
-        tracing::info!(
-            room,
-            "event {} {path}{}",
-            e.kind,
-            e.error
-                .as_deref()
-                .map(|x| format!(" ({x})"))
-                .unwrap_or_default()
-        );
-    }
 }

@@ -95,6 +95,23 @@ pub struct Event {
     pub session: Option<SessionRef>,
     pub segment: Option<SegmentRef>,
     pub error: Option<String>,
+    /// On `hook_failed` only: the delivery that ran out of retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<HookRef>,
+}
+
+/// The delivery a `hook_failed` event is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HookRef {
+    /// The hook's or webhook's name.
+    pub name: String,
+    /// The delivery id (a webhook's `X-Liverec-Delivery`).
+    pub delivery: Uuid,
+    /// The type and id of the event that could not be delivered.
+    pub event: EventType,
+    pub event_id: Uuid,
+    /// Attempts made, all failed.
+    pub attempts: u32,
 }
 
 impl Event {
@@ -107,6 +124,7 @@ impl Event {
             session: None,
             segment: None,
             error: None,
+            hook: None,
         }
     }
 
@@ -160,6 +178,7 @@ mod tests {
         assert_eq!(v["type"], "segment_complete");
         assert_eq!(v["error"], "x");
         assert!(v["room"].is_null());
+        assert!(v.get("hook").is_none(), "only hook_failed carries `hook`");
         let back: Event = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
     }

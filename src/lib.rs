@@ -15,6 +15,8 @@
 //!   rename), naming, and start-up recovery.
 //! - [`media`]: pure parsers (FLV, AMF0, m3u8) and repair.
 //! - [`event`]: the one event shape for hooks, webhooks, logs and the API.
+//! - [`hooks`]: the event dispatcher: the log, command hooks, webhooks, and the durable
+//!   delivery journal with per-room ordering, windows and retries.
 //! - [`daemon`]: the room map, start-up, and ordered shutdown with one deadline.
 //! - [`cli`]: the command line.
 
@@ -23,6 +25,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod event;
+pub mod hooks;
 pub mod http;
 pub mod media;
 pub mod metrics;

@@ -28,6 +28,17 @@ impl Daemon {
     }
 
     pub fn start_file(config: &Path, name: &str) -> Self {
+        Self::start_file_env(config, name, &[])
+    }
+
+    /// Like [`Daemon::start`], with extra environment variables for the daemon.
+    pub fn start_env(dir: &Path, name: &str, config: &str, env: &[(&str, &str)]) -> Self {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, config).unwrap();
+        Self::start_file_env(&path, name, env)
+    }
+
+    pub fn start_file_env(config: &Path, name: &str, env: &[(&str, &str)]) -> Self {
         let dir = config.parent().unwrap();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let log = dir.join(format!("{name}-{n}.log"));
@@ -35,6 +46,7 @@ impl Daemon {
             .args(["run", "-c"])
             .arg(config)
             .env("RUST_LOG", "info,liverec=debug")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

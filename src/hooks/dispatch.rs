@@ -1,0 +1,642 @@
+//! The dispatcher task: owns the in-memory queues of pending deliveries, decides which may
+//! start, runs attempts as tasks, and records their outcome in the journal.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::command::{self, Outcome};
+use super::journal::{self, Journal, NewDelivery};
+use super::target::{Action, Item, Target, TargetCfg};
+use super::window::{self, Backoff, MAX_WINDOW_SLEEP};
+use super::{Clock, Cmd, TargetStats, webhook};
+use crate::config::{HookConfig, WebhookConfig, redact_url};
+use crate::event::{Event, EventType, HookRef};
+
+/// After the shutdown deadline, killed attempts get this long to report back.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// A running attempt.
+struct Running {
+    target: String,
+    room: String,
+}
+
+/// What an attempt task reports.
+pub(super) struct Finished {
+    id: Uuid,
+    outcome: Outcome,
+    event: Box<Event>,
+}
+
+pub(super) struct Core {
+    journal: Arc<Mutex<Journal>>,
+    targets: BTreeMap<String, Target>,
+    running: HashMap<Uuid, Running>,
+    results_tx: mpsc::UnboundedSender<Finished>,
+    /// Cancelled at the shutdown deadline: kills what still runs.
+    kill: CancellationToken,
+    client: reqwest::Client,
+    backoff: Backoff,
+    clock: Clock,
+    seq: u64,
+    stats: Arc<Mutex<Vec<TargetStats>>>,
+    subscribers: broadcast::Sender<Event>,
+    stopping: bool,
+}
+
+fn room_key(e: &Event) -> String {
+    e.room.as_ref().map(|r| r.key.clone()).unwrap_or_default()
+}
+
+/// One INFO line per event: `event <type> <path> (<error>)`, with the room.
+fn log_event(e: &Event) {
+    let room = e.room.as_ref().map(|r| r.key.as_str()).unwrap_or("-");
+    let path = e
+        .segment
+        .as_ref()
+        .map(|s| s.path.display().to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        room,
+        "event {} {path}{}",
+        e.kind,
+        e.error
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default()
+    );
+}
+
+impl Core {
+    /// A dispatcher with no hooks yet, and the receiver its attempts report to.
+    pub(super) fn new(
+        journal: Journal,
+        client: reqwest::Client,
+        backoff: Backoff,
+        clock: Clock,
+        stats: Arc<Mutex<Vec<TargetStats>>>,
+        subscribers: broadcast::Sender<Event>,
+    ) -> (Self, mpsc::UnboundedReceiver<Finished>) {
+        let (results_tx, results_rx) = mpsc::unbounded_channel();
+        let core = Self {
+            journal: Arc::new(Mutex::new(journal)),
+            targets: BTreeMap::new(),
+            running: HashMap::new(),
+            results_tx,
+            kill: CancellationToken::new(),
+            client,
+            backoff,
+            clock,
+            seq: 0,
+            stats,
+            subscribers,
+            stopping: false,
+        };
+        (core, results_rx)
+    }
+
+    pub(super) async fn run(
+        mut self,
+        mut events: mpsc::Receiver<Event>,
+        mut cmds: mpsc::UnboundedReceiver<Cmd>,
+        mut results: mpsc::UnboundedReceiver<Finished>,
+    ) {
+        let mut events_open = true;
+        let done = loop {
+            let wake = self.start_due().await;
+            self.publish_stats();
+            tokio::select! {
+                ev = events.recv(), if events_open => match ev {
+                    Some(e) => self.on_event(e, None).await,
+                    None => events_open = false,
+                },
+                Some(f) = results.recv() => self.on_finished(f).await,
+                cmd = cmds.recv() => match cmd {
+                    Some(Cmd::Reconfigure(h, w)) => self.reconfigure(h, w).await,
+                    Some(Cmd::Nudge) => {}
+                    Some(Cmd::Shutdown(deadline, done)) => break Some((deadline, done)),
+                    // The handle was dropped without a shutdown: stop now.
+                    None => break None,
+                },
+                _ = sleep_until(wake) => {}
+            }
+        };
+        let deadline = done.as_ref().map_or_else(Instant::now, |d| d.0);
+        // Events the rooms raised before they stopped are journaled for the next start.
+        while let Ok(e) = events.try_recv() {
+            self.on_event(e, None).await;
+        }
+        self.stopping = true;
+        if !self.running.is_empty() {
+            tracing::info!(
+                "waiting for {} running hook(s) to finish",
+                self.running.len()
+            );
+        }
+        let mut until = deadline;
+        let mut killed = false;
+        while !self.running.is_empty() {
+            match tokio::time::timeout_at(until, results.recv()).await {
+                Ok(Some(f)) => self.on_finished(f).await,
+                Ok(None) => break,
+                Err(_) if !killed => {
+                    tracing::warn!(
+                        "{} hook(s) still running at the shutdown deadline: killing them; they run again at the next start",
+                        self.running.len()
+                    );
+                    self.kill.cancel();
+                    killed = true;
+                    until = Instant::now() + KILL_GRACE;
+                }
+                Err(_) => break,
+            }
+        }
+        let pending = self
+            .io(|j| {
+                j.sync()?;
+                Ok(j.len())
+            })
+            .await;
+        match pending {
+            Ok(0) => tracing::info!("hooks stopped; no delivery pending"),
+            Ok(n) => tracing::info!("hooks stopped; {n} deliveries pending for the next start"),
+            Err(e) => tracing::error!("hooks stopped; cannot sync the hook journal: {e}"),
+        }
+        self.publish_stats();
+        if let Some((_, done)) = done {
+            let _ = done.send(());
+        }
+    }
+
+    /// Runs a journal operation off the async threads (it writes and syncs files).
+    async fn io<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Journal) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let journal = self.journal.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut j = journal.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut j)
+        })
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(format!("journal task failed: {e}"))))
+    }
+
+    pub(super) fn set_targets(&mut self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
+        let cfgs = hooks
+            .into_iter()
+            .map(TargetCfg::from_hook)
+            .chain(webhooks.into_iter().map(TargetCfg::from_webhook));
+        for cfg in cfgs {
+            match self.targets.get_mut(&cfg.name) {
+                Some(t) => t.cfg = Arc::new(cfg),
+                None => {
+                    self.targets.insert(cfg.name.clone(), Target::new(cfg));
+                }
+            }
+        }
+    }
+
+    /// Queues the deliveries replayed from the journal. Those of hooks no longer configured are
+    /// dropped.
+    pub(super) fn resume(&mut self, pending: Vec<journal::Pending>) {
+        if pending.is_empty() {
+            return;
+        }
+        let mut orphans: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        let mut resumed = 0;
+        for p in pending {
+            let Some(t) = self.targets.get_mut(&p.target) else {
+                orphans.entry(p.target).or_default().push(p.id);
+                continue;
+            };
+            self.seq += 1;
+            t.queues.entry(p.room).or_default().push_back(Item {
+                id: p.id,
+                seq: self.seq,
+                attempts: p.attempts,
+                not_before: None,
+                running: false,
+            });
+            resumed += 1;
+        }
+        if resumed > 0 {
+            tracing::info!("hook journal: {resumed} pending deliveries resumed");
+        }
+        let mut j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, ids) in orphans {
+            tracing::warn!(
+                "hook journal: {} pending deliveries of {name:?} dropped: no hook or webhook has that name any more",
+                ids.len()
+            );
+            for id in ids {
+                if let Err(e) = j.dropped(id, "its hook is no longer configured") {
+                    tracing::error!("cannot write the hook journal: {e}");
+                }
+            }
+        }
+    }
+
+    async fn reconfigure(&mut self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
+        let keep: Vec<String> = hooks
+            .iter()
+            .map(|h| h.name.clone())
+            .chain(webhooks.iter().map(|w| w.name.clone()))
+            .collect();
+        let gone: Vec<String> = self
+            .targets
+            .keys()
+            .filter(|n| !keep.contains(n))
+            .cloned()
+            .collect();
+        for name in gone {
+            let Some(t) = self.targets.remove(&name) else {
+                continue;
+            };
+            // Running attempts finish; their result is journaled then (see on_finished).
+            let ids: Vec<Uuid> = t
+                .queues
+                .values()
+                .flatten()
+                .filter(|i| !i.running)
+                .map(|i| i.id)
+                .collect();
+            if ids.is_empty() {
+                tracing::info!("{} removed from the config", t.cfg.describe());
+                continue;
+            }
+            tracing::warn!(
+                "{} removed from the config: {} pending deliveries dropped",
+                t.cfg.describe(),
+                ids.len()
+            );
+            let result = self
+                .io(move |j| {
+                    ids.iter()
+                        .try_for_each(|id| j.dropped(*id, "its hook was removed from the config"))
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!("cannot write the hook journal: {e}");
+            }
+        }
+        let (nh, nw) = (hooks.len(), webhooks.len());
+        self.set_targets(hooks, webhooks);
+        tracing::info!("hooks reconfigured: {nh} hook(s), {nw} webhook(s)");
+    }
+
+    /// Logs an event, hands it to subscribers, and journals one delivery per hook that wants it
+    /// (`except` the hook whose failure raised it).
+    async fn on_event(&mut self, mut event: Event, except: Option<&str>) {
+        if let Some(s) = event.segment.as_mut() {
+            if !s.duration_s.is_finite() {
+                s.duration_s = 0.0;
+            }
+        }
+        log_event(&event);
+        let _ = self.subscribers.send(event.clone());
+        let targets: Vec<String> = self
+            .targets
+            .values()
+            .filter(|t| Some(t.cfg.name.as_str()) != except && t.cfg.wants(&event))
+            .map(|t| t.cfg.name.clone())
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let ids: Vec<Uuid> = targets.iter().map(|_| Uuid::new_v4()).collect();
+        let room = room_key(&event);
+        let kind = event.kind;
+        let (names, list) = (targets.clone(), ids.clone());
+        let result = self
+            .io(move |j| {
+                let new: Vec<NewDelivery<'_>> = names
+                    .iter()
+                    .zip(&list)
+                    .map(|(target, id)| NewDelivery {
+                        id: *id,
+                        target,
+                        event: &event,
+                    })
+                    .collect();
+                j.add(&new)
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(
+                "cannot write the hook journal ({e}): the {kind} deliveries run, but a crash before they are done loses them"
+            );
+        }
+        let time = (self.clock)();
+        for (name, id) in targets.into_iter().zip(ids) {
+            self.seq += 1;
+            let Some(t) = self.targets.get_mut(&name) else {
+                continue;
+            };
+            t.queues.entry(room.clone()).or_default().push_back(Item {
+                id,
+                seq: self.seq,
+                attempts: 0,
+                not_before: None,
+                running: false,
+            });
+            if let Some(w) = t.cfg.window {
+                if let Some(wait) = window::until_open(&w, time) {
+                    tracing::info!(
+                        hook = %name,
+                        delivery = %id,
+                        "{kind} waits for the window {w} (opens in {})",
+                        crate::config::units::format_duration(Duration::from_secs(
+                            wait.as_secs().div_ceil(60) * 60
+                        ))
+                    );
+                }
+            }
+        }
+    }
+
+    /// Starts every delivery that may start now; returns when to look again.
+    async fn start_due(&mut self) -> Option<Instant> {
+        if self.stopping {
+            return None;
+        }
+        let now = Instant::now();
+        let time = (self.clock)();
+        let mut wake: Option<Instant> = None;
+        let mut soon = |at: Instant| wake = Some(wake.map_or(at, |w| w.min(at)));
+        let mut starts: Vec<(String, String, Uuid)> = Vec::new();
+        for t in self.targets.values() {
+            let free = t.cfg.concurrency.saturating_sub(t.running);
+            if free == 0 || t.queues.is_empty() {
+                continue;
+            }
+            if let Some(w) = t.cfg.window {
+                if let Some(wait) = window::until_open(&w, time) {
+                    soon(now + wait.clamp(Duration::from_millis(100), MAX_WINDOW_SLEEP));
+                    continue;
+                }
+            }
+            let mut ready: Vec<(&String, &Item)> = Vec::new();
+            for (room, q) in &t.queues {
+                let Some(head) = q.front() else { continue };
+                if head.running {
+                    continue;
+                }
+                match head.not_before {
+                    Some(at) if at > now => soon(at),
+                    _ => ready.push((room, head)),
+                }
+            }
+            ready.sort_by_key(|(_, i)| i.seq);
+            starts.extend(
+                ready
+                    .into_iter()
+                    .take(free)
+                    .map(|(room, i)| (t.cfg.name.clone(), room.clone(), i.id)),
+            );
+        }
+        for (target, room, id) in starts {
+            self.start(target, room, id).await;
+        }
+        wake
+    }
+
+    async fn start(&mut self, target: String, room: String, id: Uuid) {
+        let event = match self.io(move |j| j.event(id)).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(
+                    hook = %target,
+                    room = %room,
+                    "delivery {id} cannot be read back from the hook journal ({e}); it is given up"
+                );
+                let _ = self
+                    .io(move |j| j.gave_up(id, "unreadable journal record"))
+                    .await;
+                if let Some(t) = self.targets.get_mut(&target) {
+                    t.remove(&room, id);
+                    t.counters.gave_up += 1;
+                }
+                return;
+            }
+        };
+        let Some(t) = self.targets.get_mut(&target) else {
+            return;
+        };
+        let Some(item) = t.item_mut(&room, id) else {
+            return;
+        };
+        item.running = true;
+        let attempt = item.attempts + 1;
+        let of = t.cfg.retries + 1;
+        t.running += 1;
+        let cfg = t.cfg.clone();
+        let room_log = if room.is_empty() { "-" } else { room.as_str() };
+        tracing::info!(
+            hook = %cfg.name,
+            room = %room_log,
+            delivery = %id,
+            "{} for {} (attempt {attempt} of {of})",
+            match &cfg.action {
+                Action::Command(_) => "running hook".to_string(),
+                Action::Webhook(w) => format!("POST {}", redact_url(&w.url)),
+            },
+            event.kind,
+        );
+        self.running.insert(
+            id,
+            Running {
+                target: target.clone(),
+                room,
+            },
+        );
+        let cancel = self.kill.child_token();
+        let client = self.client.clone();
+        let results = self.results_tx.clone();
+        tokio::spawn(async move {
+            let outcome = match &cfg.action {
+                Action::Command(h) => command::run(h, &event, id, attempt, &cancel).await,
+                Action::Webhook(w) => tokio::select! {
+                    r = webhook::post(&client, w, &event, id) => match r {
+                        Ok(()) => Outcome::Success,
+                        Err(why) => Outcome::Failed(why),
+                    },
+                    _ = cancel.cancelled() => Outcome::Cancelled,
+                },
+            };
+            let _ = results.send(Finished {
+                id,
+                outcome,
+                event: Box::new(event),
+            });
+        });
+    }
+
+    async fn on_finished(&mut self, f: Finished) {
+        let Some(run) = self.running.remove(&f.id) else {
+            return;
+        };
+        let id = f.id;
+        let room_log = if run.room.is_empty() {
+            "-"
+        } else {
+            run.room.as_str()
+        };
+        let target = self.targets.get_mut(&run.target).filter(|t| {
+            t.queues
+                .get(&run.room)
+                .is_some_and(|q| q.iter().any(|i| i.id == id))
+        });
+        let Some(t) = target else {
+            // Its hook was removed from the config while this attempt ran.
+            let result = match f.outcome {
+                Outcome::Success => self.io(move |j| j.done(id)).await,
+                _ => {
+                    self.io(move |j| j.dropped(id, "its hook was removed from the config"))
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::error!("cannot write the hook journal: {e}");
+            }
+            return;
+        };
+        t.running = t.running.saturating_sub(1);
+        let cfg = t.cfg.clone();
+        let Some(item) = t.item_mut(&run.room, id) else {
+            return;
+        };
+        item.running = false;
+        let attempt = item.attempts + 1;
+        let of = cfg.retries + 1;
+        let why = match f.outcome {
+            Outcome::Cancelled => return,
+            Outcome::Success => {
+                t.remove(&run.room, id);
+                t.counters.succeeded += 1;
+                tracing::info!(
+                    hook = %cfg.name,
+                    room = %room_log,
+                    delivery = %id,
+                    "delivered {} (attempt {attempt} of {of})",
+                    f.event.kind
+                );
+                if let Err(e) = self.io(move |j| j.done(id)).await {
+                    tracing::error!(
+                        "cannot mark delivery {id} done in the hook journal ({e}); it may run again after a restart"
+                    );
+                }
+                return;
+            }
+            Outcome::Failed(why) => why,
+        };
+        item.attempts = attempt;
+        let pause = self.backoff.delay(attempt);
+        let retry = attempt <= cfg.retries;
+        if retry {
+            item.not_before = Some(Instant::now() + pause);
+        }
+        t.counters.attempts_failed += 1;
+        if retry {
+            tracing::warn!(
+                hook = %cfg.name,
+                room = %room_log,
+                delivery = %id,
+                "{} failed (attempt {attempt} of {of}): {why}; retrying in {}",
+                cfg.describe(),
+                crate::config::units::format_duration(pause)
+            );
+            if let Err(e) = self.io(move |j| j.failed(id, attempt, &why)).await {
+                tracing::error!("cannot write the hook journal: {e}");
+            }
+            return;
+        }
+        t.remove(&run.room, id);
+        t.counters.gave_up += 1;
+        tracing::error!(
+            hook = %cfg.name,
+            room = %room_log,
+            delivery = %id,
+            "{} gave up on {} after {attempt} attempt(s): {why}",
+            cfg.describe(),
+            f.event.kind
+        );
+        let reason = why.clone();
+        if let Err(e) = self.io(move |j| j.gave_up(id, &reason)).await {
+            tracing::error!("cannot write the hook journal: {e}");
+        }
+        if f.event.kind == EventType::HookFailed {
+            // No hook_failed about a hook_failed: two failing hooks would feed each other.
+            return;
+        }
+        let failed = hook_failed(&f.event, &cfg, id, attempt, &why);
+        self.on_event(failed, Some(&cfg.name)).await;
+    }
+
+    pub(super) fn publish_stats(&self) {
+        let time = (self.clock)();
+        let out: Vec<TargetStats> = self
+            .targets
+            .values()
+            .map(|t| {
+                let pending = t.pending();
+                let closed = t
+                    .cfg
+                    .window
+                    .is_some_and(|w| window::until_open(&w, time).is_some());
+                TargetStats {
+                    name: t.cfg.name.clone(),
+                    kind: t.cfg.kind,
+                    succeeded: t.counters.succeeded,
+                    attempts_failed: t.counters.attempts_failed,
+                    gave_up: t.counters.gave_up,
+                    pending,
+                    waiting_window: if closed {
+                        pending.saturating_sub(t.running)
+                    } else {
+                        0
+                    },
+                    running: t.running,
+                }
+            })
+            .collect();
+        if let Ok(mut s) = self.stats.lock() {
+            *s = out;
+        }
+    }
+}
+
+/// The `hook_failed` event for a delivery of `event` that ran out of retries: same room,
+/// session and segment, the reason in `error`, the delivery in `hook`.
+fn hook_failed(event: &Event, cfg: &TargetCfg, id: Uuid, attempts: u32, why: &str) -> Event {
+    let mut e = Event::new(EventType::HookFailed, event.room.clone())
+        .with_session(event.session.clone())
+        .with_error(format!(
+            "{} gave up on {} after {attempts} attempt(s): {why}",
+            cfg.describe(),
+            event.kind
+        ));
+    e.segment = event.segment.clone();
+    e.hook = Some(HookRef {
+        name: cfg.name.clone(),
+        delivery: id,
+        event: event.kind,
+        event_id: event.id,
+        attempts,
+    });
+    e
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,202 @@
+//! Events out of the daemon: the log, command hooks, webhooks, and subscribers such as the
+//! control API, fed by one dispatcher task.
+//!
+//! Rooms only put events into the bounded [`crate::event::EventTx`] queue. The dispatcher reads
+//! it, logs each event (`event <type> …`), and for every hook or webhook that wants it appends a
+//! delivery to the [`journal`] (synced to disk before anything is attempted). Attempts run as
+//! tasks of their own, so a slow hook never holds up the queue, and the dispatcher decides when
+//! each delivery may start:
+//! - deliveries of one hook for one room run one at a time, in event order: a later one waits
+//!   until the earlier one succeeded or gave up;
+//! - at most `concurrency` runs of a hook at once (across rooms);
+//! - a hook with a `window` starts deliveries (first attempts and retries) only while the local
+//!   time is inside it;
+//! - a failed attempt is retried after an exponential backoff ([`window::Backoff`]), `retries`
+//!   times; then the delivery is given up and a `hook_failed` event is raised, delivered to the
+//!   hooks that subscribe to it except the one that failed (and a failed delivery of a
+//!   `hook_failed` event raises none, so two failing hooks cannot feed each other).
+//!
+//! A restart (even after `kill -9`) resumes every delivery that was not done: at least once.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveTime;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub mod command;
+mod dispatch;
+pub mod journal;
+pub mod placeholders;
+mod target;
+pub mod webhook;
+pub mod window;
+
+use crate::config::{HookConfig, WebhookConfig};
+use crate::event::Event;
+use dispatch::Core;
+use journal::Journal;
+use window::Backoff;
+
+/// Events kept for subscribers that fall behind (the control API); older ones are skipped.
+const SUBSCRIBER_BACKLOG: usize = 256;
+
+/// The local time of day, for windows. Tests replace it with a fake clock.
+pub type Clock = Arc<dyn Fn() -> NaiveTime + Send + Sync>;
+
+/// The real local clock.
+pub fn local_clock() -> Clock {
+    Arc::new(|| chrono::Local::now().time())
+}
+
+pub struct Options {
+    pub state_dir: PathBuf,
+    pub hooks: Vec<HookConfig>,
+    pub webhooks: Vec<WebhookConfig>,
+    pub backoff: Backoff,
+    pub clock: Clock,
+}
+
+impl Options {
+    /// The daemon's options: the real clock, the default backoff (or `LIVEREC_HOOK_BACKOFF_MS`).
+    pub fn new(state_dir: &Path, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) -> Self {
+        Self {
+            state_dir: state_dir.to_path_buf(),
+            hooks,
+            webhooks,
+            backoff: Backoff::from_env(),
+            clock: local_clock(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HooksError {
+    #[error("cannot open the hook journal in {}: {source}", dir.display())]
+    Journal {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot set up HTTP for webhooks: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Hook,
+    Webhook,
+}
+
+/// Counters of one hook or webhook, for `/metrics` and status. Counters count since the daemon
+/// started; `pending` counts what the journal holds now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetStats {
+    pub name: String,
+    pub kind: TargetKind,
+    /// Deliveries that succeeded.
+    pub succeeded: u64,
+    /// Attempts that failed (each retry counts).
+    pub attempts_failed: u64,
+    /// Deliveries given up after their last retry (each raised `hook_failed`).
+    pub gave_up: u64,
+    /// Deliveries not done yet: running, waiting for a retry, for their turn, or for the window.
+    pub pending: usize,
+    /// Of `pending`, those held only because the window is closed now.
+    pub waiting_window: usize,
+    /// Attempts running now.
+    pub running: usize,
+}
+
+/// The handle of the dispatcher task. Every method takes `&self`, so the daemon, the control API
+/// and the reload path can share it (`Arc<Dispatcher>`).
+pub struct Dispatcher {
+    cmds: mpsc::UnboundedSender<Cmd>,
+    stats: Arc<Mutex<Vec<TargetStats>>>,
+    events: broadcast::Sender<Event>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+enum Cmd {
+    Reconfigure(Vec<HookConfig>, Vec<WebhookConfig>),
+    Nudge,
+    Shutdown(Instant, oneshot::Sender<()>),
+}
+
+impl Dispatcher {
+    /// Opens the journal (resuming its pending deliveries) and starts reading `events`.
+    pub fn start(opts: Options, events: mpsc::Receiver<Event>) -> Result<Self, HooksError> {
+        let (journal, pending) =
+            Journal::open(&opts.state_dir).map_err(|source| HooksError::Journal {
+                dir: opts.state_dir.clone(),
+                source,
+            })?;
+        let (cmds, cmd_rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(Mutex::new(Vec::new()));
+        let (broadcast_tx, _) = broadcast::channel(SUBSCRIBER_BACKLOG);
+        let (mut core, results_rx) = Core::new(
+            journal,
+            webhook::client()?,
+            opts.backoff,
+            opts.clock,
+            stats.clone(),
+            broadcast_tx.clone(),
+        );
+        core.set_targets(opts.hooks, opts.webhooks);
+        core.resume(pending);
+        core.publish_stats();
+        let task = tokio::spawn(core.run(events, cmd_rx, results_rx));
+        Ok(Self {
+            cmds,
+            stats,
+            events: broadcast_tx,
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// Applies a reloaded config. Pending deliveries are kept: a hook that is still there (by
+    /// name) keeps its queue, and its new settings apply from its next attempt; the deliveries
+    /// of a hook that is gone are dropped from the journal, with a log line.
+    pub fn reconfigure(&self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
+        let _ = self.cmds.send(Cmd::Reconfigure(hooks, webhooks));
+    }
+
+    /// Per hook and webhook counters, sorted by name. Cheap: a copy of what the dispatcher
+    /// published after its last change.
+    pub fn stats(&self) -> Vec<TargetStats> {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Every event the dispatcher handles (including `hook_failed`), for the control API. A
+    /// subscriber that falls more than a few hundred events behind skips the oldest.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Re-evaluates windows and timers now (after the clock was changed, in tests).
+    pub fn nudge(&self) {
+        let _ = self.cmds.send(Cmd::Nudge);
+    }
+
+    /// Stops: events already queued are journaled, no new attempt starts, running command hooks
+    /// may finish until `deadline`, then their process groups are killed. What was not done
+    /// stays in the journal for the next start.
+    pub async fn shutdown(&self, deadline: Instant) {
+        let (tx, rx) = oneshot::channel();
+        if self.cmds.send(Cmd::Shutdown(deadline, tx)).is_ok() {
+            let _ = rx.await;
+        }
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

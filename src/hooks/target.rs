@@ -1,0 +1,179 @@
+//! The hooks and webhooks the dispatcher delivers to, and their queues of pending deliveries.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::TargetKind;
+use crate::config::{HookConfig, WebhookConfig, Window, redact_url};
+use crate::event::{Event, EventType};
+
+/// Webhook deliveries running at once per webhook (for different rooms; one room's are in order).
+const WEBHOOK_CONCURRENCY: usize = 4;
+
+/// What a hook or webhook does, and when.
+pub(super) struct TargetCfg {
+    pub(super) name: String,
+    pub(super) kind: TargetKind,
+    pub(super) events: Vec<EventType>,
+    pub(super) rooms: Vec<String>,
+    pub(super) retries: u32,
+    pub(super) window: Option<Window>,
+    pub(super) concurrency: usize,
+    pub(super) action: Action,
+}
+
+pub(super) enum Action {
+    Command(HookConfig),
+    Webhook(WebhookConfig),
+}
+
+impl TargetCfg {
+    pub(super) fn from_hook(h: HookConfig) -> Self {
+        Self {
+            name: h.name.clone(),
+            kind: TargetKind::Hook,
+            events: h.events.clone(),
+            rooms: h.rooms.clone(),
+            retries: h.retries,
+            window: h.window,
+            concurrency: h.concurrency.max(1),
+            action: Action::Command(h),
+        }
+    }
+
+    pub(super) fn from_webhook(w: WebhookConfig) -> Self {
+        Self {
+            name: w.name.clone(),
+            kind: TargetKind::Webhook,
+            events: w.events.clone(),
+            rooms: w.rooms.clone(),
+            retries: w.retries,
+            window: w.window,
+            concurrency: WEBHOOK_CONCURRENCY,
+            action: Action::Webhook(w),
+        }
+    }
+
+    /// Subscribed to this event type, and the room passes the `rooms` filter (by configured
+    /// name or key). Events about no room pass every filter.
+    pub(super) fn wants(&self, e: &Event) -> bool {
+        self.events.contains(&e.kind)
+            && (self.rooms.is_empty()
+                || e.room
+                    .as_ref()
+                    .is_none_or(|r| self.rooms.iter().any(|x| *x == r.name || *x == r.key)))
+    }
+
+    pub(super) fn describe(&self) -> String {
+        match &self.action {
+            Action::Command(_) => format!("hook {:?}", self.name),
+            Action::Webhook(w) => format!("webhook {:?} ({})", self.name, redact_url(&w.url)),
+        }
+    }
+}
+
+/// One pending delivery in memory (its event stays in the journal until it runs).
+pub(super) struct Item {
+    pub(super) id: Uuid,
+    pub(super) seq: u64,
+    /// Failed attempts so far.
+    pub(super) attempts: u32,
+    /// No attempt before this (a retry's backoff).
+    pub(super) not_before: Option<Instant>,
+    pub(super) running: bool,
+}
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) succeeded: u64,
+    pub(super) attempts_failed: u64,
+    pub(super) gave_up: u64,
+}
+
+pub(super) struct Target {
+    pub(super) cfg: Arc<TargetCfg>,
+    /// Per room key ("" for events about no room), in event order.
+    pub(super) queues: HashMap<String, VecDeque<Item>>,
+    pub(super) running: usize,
+    pub(super) counters: Counters,
+}
+
+impl Target {
+    pub(super) fn new(cfg: TargetCfg) -> Self {
+        Self {
+            cfg: Arc::new(cfg),
+            queues: HashMap::new(),
+            running: 0,
+            counters: Counters::default(),
+        }
+    }
+
+    pub(super) fn item_mut(&mut self, room: &str, id: Uuid) -> Option<&mut Item> {
+        self.queues.get_mut(room)?.iter_mut().find(|i| i.id == id)
+    }
+
+    pub(super) fn remove(&mut self, room: &str, id: Uuid) {
+        if let Some(q) = self.queues.get_mut(room) {
+            q.retain(|i| i.id != id);
+            if q.is_empty() {
+                self.queues.remove(room);
+            }
+        }
+    }
+
+    pub(super) fn pending(&self) -> usize {
+        self.queues.values().map(VecDeque::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::RoomRef;
+
+    fn webhook(events: &[EventType], rooms: &[&str]) -> TargetCfg {
+        TargetCfg::from_webhook(WebhookConfig {
+            name: "w".into(),
+            url: "http://127.0.0.1:1/".into(),
+            events: events.to_vec(),
+            secret: None,
+            timeout: std::time::Duration::from_secs(1),
+            retries: 0,
+            window: None,
+            rooms: rooms.iter().map(|r| r.to_string()).collect(),
+        })
+    }
+
+    fn event(kind: EventType, key: &str, name: &str) -> Event {
+        Event::new(
+            kind,
+            Some(RoomRef {
+                key: key.into(),
+                platform: "bilibili".into(),
+                id: "1".into(),
+                name: name.into(),
+                url: String::new(),
+                streamer: String::new(),
+                title: String::new(),
+            }),
+        )
+    }
+
+    #[test]
+    fn the_rooms_filter_matches_a_name_or_a_key() {
+        let t = webhook(&[EventType::LiveStart], &["alice", "douyin:42"]);
+        assert!(t.wants(&event(EventType::LiveStart, "bilibili:1", "alice")));
+        assert!(t.wants(&event(EventType::LiveStart, "douyin:42", "bob")));
+        assert!(!t.wants(&event(EventType::LiveStart, "bilibili:2", "carol")));
+        assert!(!t.wants(&event(EventType::LiveEnd, "bilibili:1", "alice")));
+        // An event about no room (a daemon-wide disk_low) passes every filter.
+        let t = webhook(&[EventType::DiskLow], &["alice"]);
+        assert!(t.wants(&Event::new(EventType::DiskLow, None)));
+        // No filter: every room.
+        let t = webhook(&[EventType::LiveStart], &[]);
+        assert!(t.wants(&event(EventType::LiveStart, "bilibili:2", "carol")));
+    }
+}

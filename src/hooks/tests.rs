@@ -1,0 +1,398 @@
+//! The dispatcher in-process: real command hooks (small shell scripts, run without a shell by
+//! the dispatcher), a fake clock for windows, short backoffs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex as StdMutex;
+use std::time::Duration;
+
+use super::*;
+use crate::config::{HOOK_FIELDS, TIME_FIELDS, Window};
+use crate::event::{EventType, RoomRef};
+use crate::template::Template;
+
+struct FakeClock(Arc<StdMutex<NaiveTime>>);
+
+impl FakeClock {
+    fn at(h: u32, m: u32) -> Self {
+        Self(Arc::new(StdMutex::new(
+            NaiveTime::from_hms_opt(h, m, 0).unwrap(),
+        )))
+    }
+
+    fn set(&self, h: u32, m: u32) {
+        *self.0.lock().unwrap() = NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    }
+
+    fn clock(&self) -> Clock {
+        let t = self.0.clone();
+        Arc::new(move || *t.lock().unwrap())
+    }
+}
+
+/// A hook running `script` (a /bin/sh script) with `{title}` as its argument.
+fn hook(dir: &Path, name: &str, events: &[EventType], script: &str) -> HookConfig {
+    let path = dir.join(format!("{name}.sh"));
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    HookConfig {
+        name: name.into(),
+        events: events.to_vec(),
+        command: [path.to_str().unwrap(), "{title}"]
+            .iter()
+            .map(|a| Template::parse(a, HOOK_FIELDS, TIME_FIELDS).unwrap())
+            .collect(),
+        timeout: Duration::from_secs(10),
+        retries: 0,
+        window: None,
+        concurrency: 1,
+        rooms: vec![],
+    }
+}
+
+fn event(kind: EventType, room: &str, title: &str) -> Event {
+    Event::new(
+        kind,
+        Some(RoomRef {
+            key: format!("direct:{room}"),
+            platform: "direct".into(),
+            id: room.into(),
+            name: room.into(),
+            url: String::new(),
+            streamer: String::new(),
+            title: title.into(),
+        }),
+    )
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    tx: mpsc::Sender<Event>,
+    d: Dispatcher,
+}
+
+fn options(dir: &Path, hooks: Vec<HookConfig>, clock: Clock) -> Options {
+    Options {
+        state_dir: dir.join("state"),
+        hooks,
+        webhooks: vec![],
+        backoff: Backoff {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(400),
+        },
+        clock,
+    }
+}
+
+impl Harness {
+    fn start(dir: tempfile::TempDir, hooks: Vec<HookConfig>, clock: Clock) -> Self {
+        std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        let (tx, rx) = mpsc::channel(64);
+        let d = Dispatcher::start(options(dir.path(), hooks, clock), rx).unwrap();
+        Self { dir, tx, d }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn lines(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.path(name))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    async fn send(&self, e: Event) {
+        self.tx.send(e).await.unwrap();
+    }
+
+    fn stats(&self, name: &str) -> TargetStats {
+        self.d
+            .stats()
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no stats for {name}"))
+    }
+
+    async fn stop(self) -> tempfile::TempDir {
+        self.d
+            .shutdown(Instant::now() + Duration::from_secs(5))
+            .await;
+        self.dir
+    }
+}
+
+impl Harness {
+    /// Waits (generously: the machine may be busy) until `cond` holds; on a timeout, fails with
+    /// the dispatcher's counters.
+    async fn wait(&self, what: &str, mut cond: impl FnMut() -> bool) {
+        for _ in 0..600 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting for {what}: {:?}", self.d.stats());
+    }
+}
+
+fn pending_in_journal(state: &Path) -> usize {
+    let (j, p) = Journal::open(state).unwrap();
+    drop(j);
+    p.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_holds_deliveries_until_the_fake_clock_enters_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut h = hook(
+        dir.path(),
+        "night",
+        &[EventType::SegmentComplete],
+        &format!("echo \"$1\" >> {}", out.display()),
+    );
+    h.window = Some(Window::parse("23:30-01:00").unwrap());
+    let clock = FakeClock::at(22, 0);
+    let t = Harness::start(dir, vec![h], clock.clock());
+    t.send(event(EventType::SegmentComplete, "a", "one")).await;
+    t.send(event(EventType::SegmentComplete, "b", "two")).await;
+    t.wait("two pending deliveries", || t.stats("night").pending == 2)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(t.lines("out").is_empty(), "ran outside its window");
+    let s = t.stats("night");
+    assert_eq!((s.pending, s.waiting_window, s.running), (2, 2, 0));
+
+    // Still closed a minute before; open after midnight (the window crosses it).
+    clock.set(23, 29);
+    t.d.nudge();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(t.lines("out").is_empty());
+    clock.set(0, 15);
+    t.d.nudge();
+    t.wait("both deliveries", || t.lines("out").len() == 2)
+        .await;
+    let mut got = t.lines("out");
+    got.sort();
+    assert_eq!(got, ["one", "two"]);
+    t.wait("stats", || t.stats("night").succeeded == 2).await;
+    assert_eq!(t.stats("night").pending, 0);
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_rooms_deliveries_run_in_order_and_concurrency_caps_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let running = dir.path().join("running");
+    // Records start/end per delivery and the most runs seen at once.
+    std::fs::create_dir(&running).unwrap();
+    let script = format!(
+        "echo \"$LIVEREC_ROOM start $1\" >> {log}\n\
+         touch {running}/$$\n\
+         ls {running} | wc -l >> {log}.max\n\
+         sleep 0.2\n\
+         rm {running}/$$\n\
+         echo \"$LIVEREC_ROOM end $1\" >> {log}",
+        log = log.display(),
+        running = running.display()
+    );
+    let mut h = hook(
+        dir.path(),
+        "ordered",
+        &[EventType::SegmentComplete],
+        &script,
+    );
+    h.concurrency = 2;
+    let t = Harness::start(dir, vec![h], local_clock());
+    for n in 1..=3 {
+        for room in ["a", "b", "c"] {
+            t.send(event(EventType::SegmentComplete, room, &n.to_string()))
+                .await;
+        }
+    }
+    t.wait("nine deliveries", || {
+        t.lines("log")
+            .iter()
+            .filter(|l| l.contains(" end "))
+            .count()
+            == 9
+    })
+    .await;
+    let lines = t.lines("log");
+    for room in ["a", "b", "c"] {
+        let mine: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("direct:{room} ")))
+            .map(|l| l.split_once(' ').unwrap().1)
+            .collect();
+        assert_eq!(
+            mine,
+            ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"],
+            "room {room}: {lines:?}"
+        );
+    }
+    let most = t
+        .lines("log.max")
+        .iter()
+        .map(|l| l.trim().parse::<usize>().unwrap())
+        .max()
+        .unwrap();
+    assert!(most <= 2, "{most} runs at once with concurrency 2");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hook_failed_goes_to_other_subscribers_only_and_never_loops() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_log = dir.path().join("a");
+    let b_log = dir.path().join("b");
+    // Both fail, both subscribe to hook_failed.
+    let mut a = hook(
+        dir.path(),
+        "a",
+        &[EventType::LiveStart, EventType::HookFailed],
+        &format!(
+            "echo \"$LIVEREC_EVENT_TYPE $LIVEREC_ATTEMPT\" >> {}; exit 1",
+            a_log.display()
+        ),
+    );
+    a.retries = 2;
+    let b = hook(
+        dir.path(),
+        "b",
+        &[EventType::HookFailed],
+        // The event JSON on stdin ends with a newline.
+        &format!("cat >> {}; exit 7", b_log.display()),
+    );
+    let t = Harness::start(dir, vec![a, b], local_clock());
+    let mut sub = t.d.subscribe();
+    t.send(event(EventType::LiveStart, "r", "t")).await;
+    t.wait("b's delivery given up", || t.stats("b").gave_up == 1)
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // a: three attempts at live_start, never its own hook_failed, nor b's (b failed on a
+    // hook_failed, which raises nothing).
+    assert_eq!(
+        t.lines("a"),
+        ["live_start 1", "live_start 2", "live_start 3"]
+    );
+    let s = t.stats("a");
+    assert_eq!((s.attempts_failed, s.gave_up, s.pending), (3, 1, 0));
+    let b_lines = t.lines("b");
+    assert_eq!(b_lines.len(), 1, "{b_lines:?}");
+    let failed: Event = serde_json::from_str(&b_lines[0]).unwrap();
+    assert_eq!(failed.kind, EventType::HookFailed);
+    assert_eq!(failed.room.as_ref().unwrap().key, "direct:r");
+    let hook = failed.hook.unwrap();
+    assert_eq!(
+        (hook.name.as_str(), hook.event, hook.attempts),
+        ("a", EventType::LiveStart, 3)
+    );
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("exited with status 1"),
+        "{:?}",
+        failed.error
+    );
+    // Subscribers saw the event and the hook_failed.
+    let kinds: Vec<EventType> = std::iter::from_fn(|| sub.try_recv().ok())
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, [EventType::LiveStart, EventType::HookFailed]);
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconfigure_keeps_pending_deliveries_and_drops_removed_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let closed = Window::parse("03:00-04:00").unwrap();
+    let mut keep = hook(
+        dir.path(),
+        "keep",
+        &[EventType::SegmentComplete],
+        &format!("echo \"keep $1\" >> {}", out.display()),
+    );
+    keep.window = Some(closed);
+    let mut gone = hook(
+        dir.path(),
+        "gone",
+        &[EventType::SegmentComplete],
+        &format!("echo \"gone $1\" >> {}", out.display()),
+    );
+    gone.window = Some(closed);
+    let t = Harness::start(dir, vec![keep.clone(), gone], FakeClock::at(12, 0).clock());
+    t.send(event(EventType::SegmentComplete, "a", "1")).await;
+    t.send(event(EventType::SegmentComplete, "a", "2")).await;
+    t.wait("pending", || {
+        t.stats("keep").pending == 2 && t.stats("gone").pending == 2
+    })
+    .await;
+    // The reload removes "gone" and opens "keep"'s window (no window any more).
+    keep.window = None;
+    t.d.reconfigure(vec![keep], vec![]);
+    t.wait("keep's deliveries", || t.lines("out").len() == 2)
+        .await;
+    assert_eq!(t.lines("out"), ["keep 1", "keep 2"]);
+    assert!(t.d.stats().iter().all(|s| s.name != "gone"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_deliveries_survive_a_restart_and_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut h = hook(
+        dir.path(),
+        "later",
+        &[EventType::LiveEnd],
+        &format!("echo \"$1\" >> {}", out.display()),
+    );
+    h.window = Some(Window::parse("02:00-03:00").unwrap());
+    let clock = FakeClock::at(12, 0);
+    let t = Harness::start(dir, vec![h.clone()], clock.clock());
+    for n in 1..=3 {
+        t.send(event(EventType::LiveEnd, "a", &n.to_string())).await;
+    }
+    t.wait("pending", || t.stats("later").pending == 3).await;
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 3);
+
+    clock.set(2, 30);
+    let t = Harness::start(dir, vec![h], clock.clock());
+    t.wait("resumed deliveries", || t.lines("out").len() == 3)
+        .await;
+    assert_eq!(t.lines("out"), ["1", "2", "3"]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(t.lines("out").len(), 3, "each runs once");
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_kills_a_running_hook_at_the_deadline_and_keeps_it_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = hook(dir.path(), "slow", &[EventType::LiveStart], "sleep 600");
+    let t = Harness::start(dir, vec![h], local_clock());
+    t.send(event(EventType::LiveStart, "a", "t")).await;
+    t.wait("running", || t.stats("slow").running == 1).await;
+    let started = std::time::Instant::now();
+    let dir = {
+        t.d.shutdown(Instant::now() + Duration::from_millis(300))
+            .await;
+        t.dir
+    };
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 1);
+}
