@@ -66,6 +66,7 @@ pub struct Shared {
     pub disk: DiskStatus,
     pub cmds: mpsc::Sender<DaemonCmd>,
     pub shutdown: CancellationToken,
+    pub hooks: Arc<Dispatcher>,
 }
 
 impl Shared {
@@ -102,14 +103,14 @@ pub async fn run(
     prepare_folder("lock_dir", &config.lock_dir)?;
     let client = crate::http::client()?;
     let (events, events_rx) = EventTx::channel(1024);
-    let hooks = Dispatcher::start(
+    let hooks = Arc::new(Dispatcher::start(
         HookOptions::new(
             &config.state_dir,
             config.hooks.clone(),
             config.webhooks.clone(),
         ),
         events_rx,
-    )?;
+    )?);
 
     recovery::recover_leftovers(&config, &events).await;
 
@@ -121,6 +122,7 @@ pub async fn run(
         disk: DiskStatus::default(),
         cmds: cmd_tx.clone(),
         shutdown: shutdown.clone(),
+        hooks: hooks.clone(),
     });
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
     let platforms = Platforms::new(&config, client.clone());
@@ -246,6 +248,9 @@ async fn reload(
     }
     *shared.token.write().unwrap_or_else(|p| p.into_inner()) = new.control.token.clone();
     min_free_space.store(new.min_free_space, Ordering::Relaxed);
+    shared
+        .hooks
+        .reconfigure(new.hooks.clone(), new.webhooks.clone());
     let diff = rooms.apply(new.rooms.clone());
     let mut summary = format!("reloaded ({source}): {diff}");
     if !needs_restart.is_empty() {

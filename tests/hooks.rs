@@ -794,3 +794,70 @@ async fn a_journal_cut_in_half_is_replayed_with_a_warning() {
     );
     stop_with_nothing_pending(&mut d, &state).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_adds_a_hook_and_status_and_metrics_count_its_deliveries() {
+    let server = StreamServer::start().await;
+    server.set("live/r.flv", Answer::Offline);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ran.txt");
+    let hook = script(
+        dir.path(),
+        "record.sh",
+        &format!("echo \"$1 $2\" >> {}", out.display()),
+    );
+    let base = config(dir.path(), &room("r", &server.url("live/r.flv")), "");
+    let d = Daemon::start_env(dir.path(), "reload-hook", &base, FAST);
+    assert!(d.wait_log("liverec running", Duration::from_secs(10)).await);
+    let with_hook = format!(
+        "{base}\n[[hooks]]\nname = \"h\"\nevents = [\"segment_complete\"]\ncommand = [{}, \"{{type}}\", \"{{path}}\"]\ntimeout = \"10s\"\n",
+        toml_str(&hook.display().to_string())
+    );
+    std::fs::write(&d.config, with_hook).unwrap();
+    assert!(
+        d.wait_log("reloaded (config file changed)", Duration::from_secs(10))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    server.set("live/r.flv", finite());
+    assert!(
+        wait_until(Duration::from_secs(30), || lines(&out).len() == 1).await,
+        "{}",
+        d.log_text()
+    );
+    let ran = lines(&out);
+    assert!(
+        ran[0].starts_with("segment_complete ") && ran[0].ends_with(".flv"),
+        "{ran:?}"
+    );
+    // /metrics and status know about the hook's delivery.
+    let status = std::process::Command::new(support::daemon::bin())
+        .args(["status", "-c"])
+        .arg(&d.config)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&status.stdout);
+    assert!(table.contains("hook h: 1 done, 0 pending"), "{table}");
+    let note: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("state/control.json")).unwrap(),
+    )
+    .unwrap();
+    let metrics = reqwest::get(format!(
+        "http://{}/metrics",
+        note["listen"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        metrics.contains("liverec_hook_deliveries_total{hook=\"h\",result=\"succeeded\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("liverec_hook_pending{hook=\"h\"} 0"),
+        "{metrics}"
+    );
+}

@@ -127,6 +127,26 @@ pub fn table(status: &Status) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    for h in &status.hooks {
+        out.push_str(&format!(
+            "{} {}: {} done, {} pending{}, {} failed attempts, {} given up\n",
+            if h.kind == crate::hooks::TargetKind::Webhook {
+                "webhook"
+            } else {
+                "hook"
+            },
+            h.name,
+            h.succeeded,
+            h.pending,
+            if h.waiting_window > 0 {
+                format!(" ({} waiting for the window)", h.waiting_window)
+            } else {
+                String::new()
+            },
+            h.attempts_failed,
+            h.gave_up
+        ));
+    }
     out.push_str(&format!(
         "liverec {} (pid {}), up {}, {} free{}\n",
         status.version,

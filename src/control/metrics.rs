@@ -87,6 +87,57 @@ pub fn render(shared: &Shared) -> String {
         "1 while free space is under min_free_space.",
         f64::from(u8::from(shared.disk.low.load(Ordering::Relaxed))),
     );
+    let hooks = shared.hooks.stats();
+    let per_hook =
+        |f: &dyn Fn(&crate::hooks::TargetStats) -> f64| -> Vec<(Vec<(&str, String)>, f64)> {
+            hooks
+                .iter()
+                .map(|h| (vec![("hook", h.name.clone())], f(h)))
+                .collect()
+        };
+    let mut deliveries = Vec::new();
+    for h in &hooks {
+        deliveries.push((
+            vec![
+                ("hook", h.name.clone()),
+                ("result", "succeeded".to_string()),
+            ],
+            h.succeeded as f64,
+        ));
+        deliveries.push((
+            vec![("hook", h.name.clone()), ("result", "gave_up".to_string())],
+            h.gave_up as f64,
+        ));
+    }
+    w.family(
+        "liverec_hook_deliveries_total",
+        "counter",
+        "Hook and webhook deliveries finished, by result.",
+        &deliveries,
+    );
+    w.family(
+        "liverec_hook_attempts_failed_total",
+        "counter",
+        "Failed attempts (each retry counts).",
+        &per_hook(&|h| h.attempts_failed as f64),
+    );
+    w.family(
+        "liverec_hook_pending",
+        "gauge",
+        "Deliveries not done yet (running, waiting for a retry, their turn or the window).",
+        &per_hook(&|h| h.pending as f64),
+    );
+    w.family(
+        "liverec_hook_waiting_window",
+        "gauge",
+        "Pending deliveries held only by a closed window.",
+        &per_hook(&|h| h.waiting_window as f64),
+    );
+    w.gauge(
+        "liverec_hook_pending_total",
+        "All pending deliveries.",
+        hooks.iter().map(|h| h.pending as f64).sum(),
+    );
     w.counters();
     w.finish()
 }

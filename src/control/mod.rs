@@ -47,6 +47,9 @@ pub struct Status {
     pub disk_free_bytes: u64,
     pub disk_low: bool,
     pub rooms: Vec<RoomSnapshot>,
+    /// Hook and webhook deliveries.
+    #[serde(default)]
+    pub hooks: Vec<crate::hooks::TargetStats>,
 }
 
 /// Where `liverec status` finds a daemon whose configured port is 0.
@@ -204,6 +207,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         disk_free_bytes: shared.disk.free.load(std::sync::atomic::Ordering::Relaxed),
         disk_low: shared.disk.low.load(std::sync::atomic::Ordering::Relaxed),
         rooms,
+        hooks: shared.hooks.stats(),
     };
     axum::Json(status).into_response()
 }

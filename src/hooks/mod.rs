@@ -86,7 +86,7 @@ pub enum HooksError {
     Http(#[from] reqwest::Error),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     Hook,
@@ -95,7 +95,7 @@ pub enum TargetKind {
 
 /// Counters of one hook or webhook, for `/metrics` and status. Counters count since the daemon
 /// started; `pending` counts what the journal holds now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TargetStats {
     pub name: String,
     pub kind: TargetKind,
