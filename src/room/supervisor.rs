@@ -5,7 +5,6 @@
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
@@ -15,14 +14,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::lock::{Acquire, RoomLock};
-use super::state::{Do, Machine, Phase, Probe, Timing};
-use super::{RoomCmd, RoomDeps, RoomSnapshot, RoomState};
+use super::lock::RoomLock;
+use super::state::{Do, Machine, Probe, Timing};
+use super::{RoomCmd, RoomDeps, RoomSnapshot};
+
+mod session;
+mod status;
 use crate::config::RoomConfig;
 use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
 use crate::platform::{PlatformError, RoomKey, RoomSpec, RoomStatus};
-use crate::record::naming::NameFields;
-use crate::record::output::{OutputSpec, Progress, SegmentDone, SinkEvent};
+use crate::record::output::{Progress, SegmentDone, SinkEvent};
 use crate::record::pull::PullEnd;
 use crate::record::sink::{Sink, SinkMsg};
 
@@ -516,147 +517,6 @@ impl Supervisor {
         )));
     }
 
-    async fn start_session(&mut self) -> Vec<Do> {
-        let now = Instant::now();
-        let id = Uuid::new_v4();
-        let lock = match RoomLock::try_acquire(&self.deps.lock_dir, &self.key, &id.to_string()) {
-            Ok(Acquire::Held(lock)) => lock,
-            Ok(Acquire::Busy(holder)) => {
-                let reason = format!("recorded by {}", holder.describe());
-                tracing::info!("live, {reason}; waiting");
-                self.machine.on_blocked(reason, true, now);
-                return Vec::new();
-            }
-            Err(e) => {
-                tracing::error!("live, but cannot take the room lock: {e}");
-                self.snap.last_error = Some(e.to_string());
-                self.machine.on_blocked(
-                    format!("cannot take the room lock: {}", e.source),
-                    false,
-                    now,
-                );
-                return Vec::new();
-            }
-        };
-        let slot = match &self.deps.slots {
-            None => None,
-            Some(sem) => match sem.clone().try_acquire_owned() {
-                Ok(p) => Some(p),
-                Err(_) => {
-                    drop(lock);
-                    tracing::info!("live, but max_recordings is reached; waiting");
-                    self.machine.on_blocked(
-                        "max_recordings reached on this instance".into(),
-                        false,
-                        now,
-                    );
-                    return Vec::new();
-                }
-            },
-        };
-        let start = crate::event::now();
-        let fields = NameFields {
-            platform: self.key.platform.to_string(),
-            id: self.key.id.clone(),
-            key: self.key.to_string(),
-            name: self.display_name(),
-            streamer: Some(self.snap.streamer.clone())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| self.display_name()),
-            title: self.snap.title.clone(),
-            session: id.to_string(),
-            session_start: start,
-        };
-        let spec = OutputSpec {
-            output_dir: self.deps.output_dir.clone(),
-            template: self.cfg.settings.filename.clone(),
-            min_free_space: self.deps.min_free_space.load(Ordering::Relaxed),
-            fields,
-            segment_duration: self.cfg.settings.segment_duration,
-            segment_size: self.cfg.settings.segment_size,
-        };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let progress = Arc::new(Progress::default());
-        let sink = Sink::spawn(spec, tx, progress.clone());
-        self.session = Some(Session {
-            id,
-            start,
-            lock,
-            _slot: slot,
-            sink: Some(sink),
-            progress,
-            events: rx,
-        });
-        self.snap.session = self.session.as_ref().map(Session::reference);
-        self.session_hint = self.last_hint.clone();
-        self.snap.segments = 0;
-        self.snap.bytes = 0;
-        self.rate_sample = (Instant::now(), 0);
-        tracing::info!(session = %id, "live: session started");
-        self.emit(EventType::LiveStart, |e| e).await;
-        self.machine.on_session_started(now)
-    }
-
-    fn connect(&mut self) {
-        self.stop_attempt();
-        let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) else {
-            return;
-        };
-        let cancel = CancellationToken::new();
-        let task = crate::record::attempt(
-            self.deps.platform.clone(),
-            self.spec(),
-            self.deps.client.clone(),
-            sink.sender(),
-            self.cfg.settings.stall_timeout,
-            cancel.clone(),
-        );
-        tracing::debug!("connecting");
-        self.attempt = Some((Child(tokio::spawn(task.in_current_span())), cancel));
-    }
-
-    /// Closes the session: the attempt stops, the writer closes and renames the last file, the
-    /// lock is released. `ended` raises `live_end` (not on daemon shutdown: the live goes on).
-    async fn end_session(&mut self, ended: bool) {
-        if let Some((mut child, cancel)) = self.attempt.take() {
-            cancel.cancel();
-            if tokio::time::timeout(ATTEMPT_STOP, child.join())
-                .await
-                .is_err()
-            {
-                tracing::warn!("the stream did not stop in time; closing the file anyway");
-            }
-        }
-        let Some(sink) = self.session.as_mut().and_then(|s| s.sink.take()) else {
-            return;
-        };
-        sink.close().await;
-        // The writer's last events (the final segment) arrive after it closed.
-        let mut tail = Vec::new();
-        if let Some(s) = self.session.as_mut() {
-            while let Ok(ev) = s.events.try_recv() {
-                tail.push(ev);
-            }
-        }
-        for ev in tail {
-            if let SinkEvent::Closed(done) = ev {
-                self.segment_complete(done).await;
-            }
-        }
-        if ended {
-            tracing::info!("offline: session ended");
-            self.emit(EventType::LiveEnd, |e| e).await;
-        }
-        if let Some(s) = self.session.take() {
-            self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
-            self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
-        }
-        self.session_hint = None;
-        self.snap.session = None;
-        self.snap.file = None;
-        self.snap.bitrate_kbps = 0.0;
-    }
-
     async fn shutdown(&mut self) {
         self.machine.on_shutdown();
         self.poll = None;
@@ -665,92 +525,6 @@ impl Supervisor {
         }
         self.end_session(false).await;
         self.publish();
-    }
-
-    fn sample_rate(&mut self) {
-        let Some(s) = &self.session else { return };
-        let bytes = s.progress.session_bytes.load(Ordering::Relaxed);
-        let now = Instant::now();
-        let dt = now.duration_since(self.rate_sample.0).as_secs_f64();
-        if dt > 0.5 {
-            self.snap.bitrate_kbps =
-                (bytes.saturating_sub(self.rate_sample.1)) as f64 * 8.0 / 1000.0 / dt;
-            self.rate_sample = (now, bytes);
-        }
-    }
-
-    /// Publishes the status, logging state changes with their reason.
-    fn publish(&mut self) {
-        let (state, detail) = self.state();
-        if let Some(s) = &self.session {
-            self.snap.bytes = s.progress.session_bytes.load(Ordering::Relaxed);
-            self.snap.segment_bytes = s.progress.segment_bytes.load(Ordering::Relaxed);
-            self.snap.bytes_total = self.totals.0 + self.snap.bytes;
-            self.snap.gaps_total = self.totals.1 + s.progress.gaps.load(Ordering::Relaxed);
-        }
-        if state != self.snap.state || detail != self.snap.detail {
-            if state != self.snap.state {
-                let why = detail
-                    .clone()
-                    .or_else(|| self.snap.last_error.clone())
-                    .unwrap_or_default();
-                tracing::info!(
-                    from = self.snap.state.as_str(),
-                    to = state.as_str(),
-                    "state changed{}{why}",
-                    if why.is_empty() { "" } else { ": " }
-                );
-                self.snap.since = crate::event::now();
-            }
-            self.snap.state = state;
-            self.snap.detail = detail;
-        }
-        if state == RoomState::Recording {
-            self.snap.last_error = None;
-        }
-        let snap = self.snap.clone();
-        self.status.send_replace(snap);
-    }
-
-    fn state(&self) -> (RoomState, Option<String>) {
-        let failing = self.machine.is_alerting();
-        match self.machine.phase() {
-            Phase::Disabled if self.cfg.enabled => (RoomState::Idle, Some("stopping".into())),
-            Phase::Disabled => (RoomState::Disabled, None),
-            Phase::Idle => (RoomState::Idle, None),
-            Phase::Waiting { reason, elsewhere } => {
-                if failing && !elsewhere {
-                    (RoomState::Failing, Some(reason.clone()))
-                } else {
-                    (RoomState::Waiting, Some(reason.clone()))
-                }
-            }
-            Phase::Attempt { flowing: true, .. } => (RoomState::Recording, None),
-            Phase::Attempt { .. } | Phase::Deciding | Phase::Backoff { .. } => {
-                if failing {
-                    (
-                        RoomState::Failing,
-                        Some("live, but nothing is being written".into()),
-                    )
-                } else {
-                    (RoomState::Live, Some("connecting".into()))
-                }
-            }
-            Phase::Grace { since } => {
-                let left = self
-                    .cfg
-                    .settings
-                    .offline_grace
-                    .saturating_sub(since.elapsed());
-                (
-                    RoomState::Idle,
-                    Some(format!(
-                        "offline; the session ends in {}s unless the live resumes",
-                        left.as_secs()
-                    )),
-                )
-            }
-        }
     }
 }
 

@@ -1,0 +1,162 @@
+//! Opening and closing a session: the room lock, the `max_recordings` slot, the writer, and
+//! the recording attempts that feed it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::{ATTEMPT_STOP, Child, Session, Supervisor};
+use crate::event::EventType;
+use crate::record::naming::NameFields;
+use crate::record::output::{OutputSpec, Progress, SinkEvent};
+use crate::record::sink::Sink;
+use crate::room::lock::{Acquire, RoomLock};
+use crate::room::state::Do;
+
+impl Supervisor {
+    pub(super) async fn start_session(&mut self) -> Vec<Do> {
+        let now = Instant::now();
+        let id = Uuid::new_v4();
+        let lock = match RoomLock::try_acquire(&self.deps.lock_dir, &self.key, &id.to_string()) {
+            Ok(Acquire::Held(lock)) => lock,
+            Ok(Acquire::Busy(holder)) => {
+                let reason = format!("recorded by {}", holder.describe());
+                tracing::info!("live, {reason}; waiting");
+                self.machine.on_blocked(reason, true, now);
+                return Vec::new();
+            }
+            Err(e) => {
+                tracing::error!("live, but cannot take the room lock: {e}");
+                self.snap.last_error = Some(e.to_string());
+                self.machine.on_blocked(
+                    format!("cannot take the room lock: {}", e.source),
+                    false,
+                    now,
+                );
+                return Vec::new();
+            }
+        };
+        let slot = match &self.deps.slots {
+            None => None,
+            Some(sem) => match sem.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    drop(lock);
+                    tracing::info!("live, but max_recordings is reached; waiting");
+                    self.machine.on_blocked(
+                        "max_recordings reached on this instance".into(),
+                        false,
+                        now,
+                    );
+                    return Vec::new();
+                }
+            },
+        };
+        let start = crate::event::now();
+        let fields = NameFields {
+            platform: self.key.platform.to_string(),
+            id: self.key.id.clone(),
+            key: self.key.to_string(),
+            name: self.display_name(),
+            streamer: Some(self.snap.streamer.clone())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| self.display_name()),
+            title: self.snap.title.clone(),
+            session: id.to_string(),
+            session_start: start,
+        };
+        let spec = OutputSpec {
+            output_dir: self.deps.output_dir.clone(),
+            template: self.cfg.settings.filename.clone(),
+            min_free_space: self.deps.min_free_space.load(Ordering::Relaxed),
+            fields,
+            segment_duration: self.cfg.settings.segment_duration,
+            segment_size: self.cfg.settings.segment_size,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let progress = Arc::new(Progress::default());
+        let sink = Sink::spawn(spec, tx, progress.clone());
+        self.session = Some(Session {
+            id,
+            start,
+            lock,
+            _slot: slot,
+            sink: Some(sink),
+            progress,
+            events: rx,
+        });
+        self.snap.session = self.session.as_ref().map(Session::reference);
+        self.session_hint = self.last_hint.clone();
+        self.snap.segments = 0;
+        self.snap.bytes = 0;
+        self.rate_sample = (Instant::now(), 0);
+        tracing::info!(session = %id, "live: session started");
+        self.emit(EventType::LiveStart, |e| e).await;
+        self.machine.on_session_started(now)
+    }
+
+    pub(super) fn connect(&mut self) {
+        self.stop_attempt();
+        let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) else {
+            return;
+        };
+        let cancel = CancellationToken::new();
+        let task = crate::record::attempt(
+            self.deps.platform.clone(),
+            self.spec(),
+            self.deps.client.clone(),
+            sink.sender(),
+            self.cfg.settings.stall_timeout,
+            cancel.clone(),
+        );
+        tracing::debug!("connecting");
+        self.attempt = Some((Child(tokio::spawn(task.in_current_span())), cancel));
+    }
+
+    /// Closes the session: the attempt stops, the writer closes and renames the last file, the
+    /// lock is released. `ended` raises `live_end` (not on daemon shutdown: the live goes on).
+    pub(super) async fn end_session(&mut self, ended: bool) {
+        if let Some((mut child, cancel)) = self.attempt.take() {
+            cancel.cancel();
+            if tokio::time::timeout(ATTEMPT_STOP, child.join())
+                .await
+                .is_err()
+            {
+                tracing::warn!("the stream did not stop in time; closing the file anyway");
+            }
+        }
+        let Some(sink) = self.session.as_mut().and_then(|s| s.sink.take()) else {
+            return;
+        };
+        sink.close().await;
+        // The writer's last events (the final segment) arrive after it closed.
+        let mut tail = Vec::new();
+        if let Some(s) = self.session.as_mut() {
+            while let Ok(ev) = s.events.try_recv() {
+                tail.push(ev);
+            }
+        }
+        for ev in tail {
+            if let SinkEvent::Closed(done) = ev {
+                self.segment_complete(done).await;
+            }
+        }
+        if ended {
+            tracing::info!("offline: session ended");
+            self.emit(EventType::LiveEnd, |e| e).await;
+        }
+        if let Some(s) = self.session.take() {
+            self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
+            self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
+        }
+        self.session_hint = None;
+        self.snap.session = None;
+        self.snap.file = None;
+        self.snap.bitrate_kbps = 0.0;
+    }
+}
