@@ -2,3 +2,4 @@
 
 pub mod flv;
 pub mod m3u8;
+pub mod ts;
