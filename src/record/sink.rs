@@ -40,7 +40,7 @@ impl Container {
                 duration_ms: i64::try_from(spec.segment_duration.as_millis()).unwrap_or(i64::MAX),
                 size: spec.segment_size,
             })),
-            Container::Ts | Container::Fmp4 => Box::new(HlsWriter::default()),
+            Container::Ts | Container::Fmp4 => Box::new(HlsWriter::new(self)),
         }
     }
 }
