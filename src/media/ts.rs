@@ -526,7 +526,7 @@ fn parse_pmt(pid: u16, s: &[u8], body: &[u8]) -> Option<Program> {
 
 /// CRC-32/MPEG-2 (polynomial 0x04C11DB7, no reflection, no final xor): 0 over a section
 /// including its CRC means the section is intact.
-fn crc32_mpeg(data: &[u8]) -> u32 {
+pub fn crc32_mpeg(data: &[u8]) -> u32 {
     let mut crc = u32::MAX;
     for &b in data {
         crc ^= u32::from(b) << 24;

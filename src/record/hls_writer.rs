@@ -12,6 +12,8 @@
 //! - Sequence numbers that jump forward within one numbering are a **gap**: logged with the
 //!   numbers and counted in [`super::output::Progress::gaps`].
 //! - The duration passed to [`Output::close`] is the sum of the segments' `EXTINF`.
+//! - A TS segment whose program map (PMT stream types or PIDs) differs from the file's starts a
+//!   new file, even without `EXT-X-DISCONTINUITY`: a codec change the playlist did not announce.
 //! - **Timestamps are rebased per file**, so every file starts at 0: the first segment of a file
 //!   chooses the offset ([`ts::earliest`] of its clocks, or [`fmp4::earliest`] of its decode
 //!   times), and every segment written to the file is rewritten in place with it (the init
@@ -128,6 +130,8 @@ pub struct HlsWriter {
     clock: FileClock,
     /// What the TS PATs and PMTs said so far.
     ts_state: ts::TsState,
+    /// The programs of the open TS file, as its latest PMT gave them.
+    file_programs: Option<ts::ProgramMap>,
     /// The track timescales of the latest fMP4 init section (or why there are none).
     tracks: Option<(Bytes, Result<fmp4::Tracks, fmp4::Error>)>,
 }
@@ -145,6 +149,7 @@ impl HlsWriter {
             recent: VecDeque::new(),
             clock: FileClock::default(),
             ts_state: ts::TsState::new(),
+            file_programs: None,
             tracks: None,
         }
     }
@@ -155,6 +160,7 @@ impl HlsWriter {
         self.file_duration = 0.0;
         self.file_segments = 0;
         self.clock = FileClock::default();
+        self.file_programs = None;
         out.close(Some(duration)).map(|_| ())
     }
 
@@ -194,6 +200,24 @@ impl HlsWriter {
                 }
             }
         }
+    }
+
+    /// Does this TS segment change the open file's programs?
+    fn programs_changed(&self, clocks: &Clocks) -> bool {
+        let (Clocks::Ts(scan), Some(old)) = (clocks, &self.file_programs) else {
+            return false;
+        };
+        let Some(new) = &scan.first_map else {
+            return false;
+        };
+        if new == old {
+            return false;
+        }
+        tracing::info!(
+            "new file: the TS program map changed without EXT-X-DISCONTINUITY (a codec or PID \
+             change the playlist did not announce): {old} -> {new}"
+        );
+        true
     }
 
     /// The segment's bytes with the file's offset subtracted from its timestamps (the first
@@ -335,6 +359,8 @@ impl Pipeline for HlsWriter {
                 Some("split requested")
             } else if seg.init != self.file_init {
                 Some("new init section")
+            } else if self.programs_changed(&clocks) {
+                Some("the TS program map changed")
             } else {
                 self.over_limit(&seg, out)
             };
@@ -353,6 +379,9 @@ impl Pipeline for HlsWriter {
         }
         let data = self.rebase(seg.data, clocks, seg.sequence);
         out.write(&data)?;
+        if self.container == Container::Ts {
+            self.file_programs = self.ts_state.program_map();
+        }
         self.file_duration += seg.duration;
         self.file_segments += 1;
         if self.recent.len() == RECENT {
@@ -657,6 +686,54 @@ mod tests {
         let done = r.finish();
         assert_eq!(&keep[..], TS[3], "the shared bytes are left alone");
         assert_ts_rebased(&std::fs::read(&done[0].path).unwrap(), TS[3]);
+    }
+
+    /// The segment with the stream type of its first elementary stream changed in every PMT.
+    fn with_stream_type(data: &[u8], stream_type: u8) -> Vec<u8> {
+        let mut d = data.to_vec();
+        for p in d.chunks_exact_mut(188) {
+            // PMT PID 0x1000, payload unit start, no adaptation field: pointer 0, then the
+            // section: 12 header bytes, then the first ES entry's stream type.
+            if p[1] & 0x5F == 0x50 && p[2] == 0x00 && p[3] & 0x30 == 0x10 {
+                let len = 3 + ((usize::from(p[6] & 0x0F) << 8) | usize::from(p[7]));
+                let section = &mut p[5..5 + len];
+                let info = (usize::from(section[10] & 0x0F) << 8) | usize::from(section[11]);
+                section[12 + info] = stream_type;
+                let crc = ts::crc32_mpeg(&section[..len - 4]);
+                section[len - 4..].copy_from_slice(&crc.to_be_bytes());
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn an_unannounced_pmt_change_starts_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 0, 0);
+        let hevc = with_stream_type(TS[4], 0x24);
+        let map = |d: &[u8]| {
+            ts::scan(d, &mut ts::TsState::new())
+                .first_map
+                .unwrap()
+                .programs[0]
+                .streams
+                .clone()
+        };
+        assert_eq!(map(&hevc), [(0x100, 0x24), (0x101, 0x0F)]);
+        r.push(media(3, TS[3]));
+        // H.264 -> "HEVC" -> H.264 on the same PIDs, no discontinuity: three files.
+        r.push(media(4, &hevc));
+        r.push(media(5, TS[5]));
+        let done = r.finish();
+        assert_eq!(done.len(), 3);
+        let files: Vec<Vec<u8>> = done
+            .iter()
+            .map(|d| std::fs::read(&d.path).unwrap())
+            .collect();
+        assert_ts_rebased(&files[0], TS[3]);
+        assert_ts_rebased(&files[1], &hevc);
+        assert_ts_rebased(&files[2], TS[5]);
+        assert_eq!(r.progress.gaps.load(Ordering::Relaxed), 0);
     }
 
     #[test]
