@@ -317,6 +317,42 @@ async fn a_discontinuity_and_a_sequence_reset_start_new_files() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unannounced_ts_pid_change_starts_a_new_file() {
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(Kind::Ts);
+    // From segment 3 on, the audio comes on another PID, and no discontinuity says so.
+    ch.schedule = (0..6)
+        .map(|i| Entry {
+            audio_pid: (i >= 3).then_some(0x102),
+            ..Entry::plain(i)
+        })
+        .collect();
+    server.set("p", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "p",
+        &config(dir.path(), &room("p", &server.url("p")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".ts").await;
+    assert_eq!(done.len(), 2, "{done:?}\n{}", d.log_text());
+    for (f, entries) in done.iter().zip([0..3, 3..6]) {
+        let served = server.media("p", entries);
+        media::assert_ts_rebased(&read(f), &served);
+        media::assert_same_packets(f, &served, "ts");
+        assert_clean(f);
+        assert_starts_near_0(f, 1.5);
+    }
+    let log = d.log_text();
+    assert!(
+        log.contains("new file: the TS program map changed without EXT-X-DISCONTINUITY"),
+        "{log}"
+    );
+    assert!(log.contains("PID 0x0102 type 0x0f"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aes_128_segments_from_a_master_playlist_are_decrypted() {
     let server = HlsServer::start().await;
     let mut ch = Channel::fixture(Kind::Ts);
