@@ -43,6 +43,9 @@ const PID_PAT: u16 = 0;
 const PID_NULL: u16 = 0x1FFF;
 /// A PES header up to the end of a DTS: 9 fixed bytes, PTS (5), DTS (5).
 const PES_HEAD: usize = 19;
+/// PES headers (or PSI sections) being collected at once, over all PIDs: a real stream has a
+/// handful; crafted input cannot make the per-packet lookups grow without bound.
+const MAX_PENDING: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockKind {
@@ -255,6 +258,7 @@ impl TsState {
             }
             let Some(len) = section_len(rest) else {
                 // The length is in the next packet.
+                self.sections.truncate(MAX_PENDING - 1);
                 self.sections.push(Section {
                     pid,
                     buf: rest.to_vec(),
@@ -270,6 +274,7 @@ impl TsState {
                     rest = more;
                 }
                 None => {
+                    self.sections.truncate(MAX_PENDING - 1);
                     self.sections.push(Section {
                         pid,
                         buf: rest.to_vec(),
@@ -361,6 +366,9 @@ impl TsState {
                     i
                 }
                 None => {
+                    if self.heads.len() >= MAX_PENDING {
+                        self.heads.swap_remove(0);
+                    }
                     self.heads.push(head);
                     self.heads.len() - 1
                 }
@@ -1163,6 +1171,23 @@ mod tests {
         rebase(&mut out, &s.clocks, 890_000);
         assert_eq!(values(&out, ClockKind::Pts), [10_000]);
         assert_eq!(values(&out, ClockKind::Dts), [7_000]);
+    }
+
+    #[test]
+    fn headers_pending_on_many_pids_are_bounded() {
+        // Without a PMT every PID may carry PES: 4000 PIDs each start a header that never ends.
+        let mut data = Vec::new();
+        for pid in 0x20..0x20 + 4000u16 {
+            let mut p = vec![SYNC, 0x40 | (pid >> 8) as u8, pid as u8, 0x30, 179, 0x00];
+            p.resize(4 + 1 + 179, 0xFF);
+            p.extend_from_slice(&[0, 0, 1, 0xE0]);
+            data.extend(p);
+        }
+        let mut st = TsState::new();
+        let s = scan(&data, &mut st);
+        assert_eq!(s.packets, 4000);
+        assert!(s.clocks.is_empty());
+        assert!(st.heads.len() <= MAX_PENDING);
     }
 
     #[test]
