@@ -316,6 +316,78 @@ async fn a_discontinuity_and_a_sequence_reset_start_new_files() {
     assert!(!log.contains("gap:"), "{log}");
 }
 
+/// Segments that look like media but cannot be parsed are written as they came (never
+/// dropped), with one WARN for the file; the segments around them share the file's offset.
+async fn unreadable_segments_are_kept(kind: Kind) {
+    let ext = match kind {
+        Kind::Ts => "ts",
+        Kind::Fmp4 => "mp4",
+    };
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(kind);
+    ch.schedule = (0..6)
+        .map(|i| Entry {
+            garbled: i == 2 || i == 3,
+            ..Entry::plain(i)
+        })
+        .collect();
+    server.set("u", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "u",
+        &config(dir.path(), &room("u", &server.url("u")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, &format!(".{ext}")).await;
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    let head = match kind {
+        Kind::Ts => Vec::new(),
+        Kind::Fmp4 => fixture_init().to_vec(),
+    };
+    let file = read(&done[0]);
+    let (before, after) = (server.media("u", [0, 1]), server.media("u", [4, 5]));
+    let garbled = server.media("u", [2, 3]);
+    assert_eq!(
+        file.len(),
+        head.len() + before.len() + garbled.len() + after.len()
+    );
+    // The garbled segments, byte for byte where they were.
+    let at = head.len() + before.len();
+    assert!(
+        file[at..at + garbled.len()] == garbled[..],
+        "changed or lost"
+    );
+    // Around them: one offset for the whole file.
+    let mut kept = file[..at].to_vec();
+    kept.extend_from_slice(&file[at + garbled.len()..]);
+    let mut served = head.clone();
+    served.extend(before);
+    served.extend(after);
+    match kind {
+        Kind::Ts => media::assert_ts_rebased(&kept, &served),
+        Kind::Fmp4 => media::assert_fmp4_rebased(&kept, &served),
+    }
+    let log = d.log_text();
+    let warned: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("cannot rebase the timestamps"))
+        .collect();
+    assert_eq!(warned.len(), 1, "one WARN per file:\n{log}");
+    assert!(warned[0].contains("sequence=2"), "{}", warned[0]);
+    assert!(!log.contains("gap:"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_ts_segments_are_written_unchanged_with_one_warning() {
+    unreadable_segments_are_kept(Kind::Ts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_fmp4_segments_are_written_unchanged_with_one_warning() {
+    unreadable_segments_are_kept(Kind::Fmp4).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unannounced_ts_pid_change_starts_a_new_file() {
     let server = HlsServer::start().await;

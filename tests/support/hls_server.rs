@@ -8,7 +8,8 @@
 //! - TS (`seg_NNN.ts`) or fMP4 (`init.mp4` + `seg_NNN.m4s`, with `EXT-X-MAP`);
 //! - AES-128 (whole-segment CBC, IV = media sequence) with a key endpoint;
 //! - discontinuities (a schedule entry marked as one), media sequence resets, and (TS) an
-//!   unannounced PID change (an entry served with its audio moved to another PID);
+//!   unannounced PID change (an entry served with its audio moved to another PID), and
+//!   segments garbled past their first bytes (they still look like media to a sniffer);
 //! - faults: a segment answering 404 (a number of times, or always), a segment answering an
 //!   HTML page with 200, a playlist that freezes for a while, a playlist that is garbage.
 //!
@@ -85,6 +86,9 @@ pub struct Entry {
     /// TS: served with its audio moved to this PID (packets and PMT), as a packager that
     /// changed its streams without `#EXT-X-DISCONTINUITY`.
     pub audio_pid: Option<u16>,
+    /// Served with everything after its first 752 bytes scrambled: still TS or MP4 at first
+    /// sight, but not a stream any parser can follow.
+    pub garbled: bool,
 }
 
 impl Entry {
@@ -94,16 +98,29 @@ impl Entry {
             discontinuity: false,
             reset: false,
             audio_pid: None,
+            garbled: false,
         }
     }
 
     /// The bytes this entry serves (before any encryption).
     pub fn body(&self, kind: Kind) -> Bytes {
         let data = fixture_segment(kind, self.fixture);
-        match self.audio_pid {
+        let data = match self.audio_pid {
             Some(pid) if kind == Kind::Ts => Bytes::from(move_pid(&data, FIXTURE_AUDIO_PID, pid)),
             _ => data,
+        };
+        if !self.garbled {
+            return data;
         }
+        let mut d = data.to_vec();
+        let mut x: u32 = 0x9E37_79B9;
+        for b in d.iter_mut().skip(752) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        Bytes::from(d)
     }
 }
 
