@@ -73,8 +73,7 @@ pub fn duration(path: &Path) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Start time in seconds as ffprobe reports it (HLS recordings keep the timestamps they were
-/// served with).
+/// Start time in seconds as ffprobe reports it (its earliest PTS).
 pub fn start_time(path: &Path) -> f64 {
     let out = tool("ffprobe")
         .args([
