@@ -5,17 +5,20 @@
 #
 #   bench/hls.sh            # ~1 GiB per run (LOOPS=400 x 20 s of the fixture)
 #   LOOPS=40 bench/hls.sh   # a quick ~100 MiB run
+#   BASE_BIN=/path/to/older/liverec bench/hls.sh   # also measure another build, same run
 #
 # The source is the 20 s fixture FLV looped and stream-copied into 2 s segments (continuous
-# timestamps). The origin publishes RATE segments per second (far faster than real time: this
-# measures cost per byte, not real-time behaviour) in a WINDOW-entry sliding window, then
-# EXT-X-ENDLIST. Needs: cargo, ffmpeg, python3, GNU time (/usr/bin/time).
+# timestamps). The first SKIP segments are not served: the recorders join a running broadcast,
+# so liverec rebases every segment it writes. The origin publishes RATE segments per second
+# (far faster than real time: this measures cost per byte, not real-time behaviour) in a
+# WINDOW-entry sliding window, then EXT-X-ENDLIST. Needs: cargo, ffmpeg, python3, GNU time (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOOPS=${LOOPS:-400}
 RATE=${RATE:-100}
 WINDOW=${WINDOW:-600}
 KINDS=${KINDS:-"ts fmp4"}
+SKIP=${SKIP:-10}
 WORK=$(mktemp -d /tmp/liverec-hls-bench.XXXXXX)
 ORIGIN=""
 cleanup() {
@@ -38,6 +41,7 @@ make_source() { # kind dir
             -hls_list_size 0 -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 \
             -hls_segment_filename "$2/seg_%05d.m4s" "$2/src.m3u8"
     fi
+    find "$2" -name 'seg_*' | sort | awk -v n="$SKIP" 'NR <= n' | xargs -r rm --
 }
 
 start_origin() { # dir
@@ -74,19 +78,10 @@ bytes_of() { # dir pattern
     find "$1" -name "$2" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'
 }
 
-echo "| run | GiB written | user s | sys s | CPU s per GiB | peak RSS MiB | wall |"
-echo "|---|---|---|---|---|---|---|"
-for kind in $KINDS; do
-    src="$WORK/src-$kind"
-    make_source "$kind" "$src"
-    ext=ts
-    [ "$kind" = fmp4 ] && ext=mp4
-    awk -v k="$kind" -v b="$(bytes_of "$src" "seg_*")" \
-        'BEGIN { printf "| (served: %s segments) | %.3f | | | | | |\n", k, b / 1073741824 }'
-
-    # liverec: the daemon with one direct room; stopped with SIGTERM once the session ended.
-    start_origin "$src"
-    out="$WORK/liverec-$kind"
+# liverec: the daemon with one direct room; stopped with SIGTERM once the session ended.
+run_liverec() { # label bin kind src ext tag
+    start_origin "$4"
+    local out="$WORK/liverec$6-$3"
     mkdir -p "$out"
     cat > "$out/cfg.toml" <<TOML
 output_dir = "$out/rec"
@@ -103,19 +98,37 @@ listen = "127.0.0.1:0"
 name = "bench"
 url = "http://127.0.0.1:$PORT/live.m3u8"
 TOML
-    /usr/bin/time -v -o "$out/time" "$BIN" run -c "$out/cfg.toml" 2> "$out/log" &
-    TIMEPID=$!
+    /usr/bin/time -v -o "$out/time" "$2" run -c "$out/cfg.toml" 2> "$out/log" &
+    local timepid=$!
     for _ in $(seq 1200); do
         grep -q "offline: session ended" "$out/log" && break
         sleep 0.5
     done
-    DAEMON=$(pgrep -P "$TIMEPID" || true)
-    [ -n "$DAEMON" ] && kill -TERM "$DAEMON"
-    wait "$TIMEPID" || true
+    local daemon
+    daemon=$(pgrep -P "$timepid" || true)
+    [ -n "$daemon" ] && kill -TERM "$daemon"
+    wait "$timepid" || true
     stop_origin
     grep -q "offline: session ended" "$out/log" || { tail -20 "$out/log" >&2; exit 1; }
     if grep -q "gap:" "$out/log"; then grep "gap:" "$out/log" >&2; fi
-    report "liverec $kind" "$out/time" "$(bytes_of "$out/rec" "*.$ext")"
+    if grep -q "cannot rebase" "$out/log"; then grep "cannot rebase" "$out/log" >&2; fi
+    report "$1" "$out/time" "$(bytes_of "$out/rec" "*.$5")"
+}
+
+echo "| run | GiB written | user s | sys s | CPU s per GiB | peak RSS MiB | wall |"
+echo "|---|---|---|---|---|---|---|"
+for kind in $KINDS; do
+    src="$WORK/src-$kind"
+    make_source "$kind" "$src"
+    ext=ts
+    [ "$kind" = fmp4 ] && ext=mp4
+    awk -v k="$kind" -v b="$(bytes_of "$src" "seg_*")" \
+        'BEGIN { printf "| (served: %s segments) | %.3f | | | | | |\n", k, b / 1073741824 }'
+
+    if [ -n "${BASE_BIN:-}" ]; then
+        run_liverec "liverec (base) $kind" "$BASE_BIN" "$kind" "$src" "$ext" base
+    fi
+    run_liverec "liverec $kind" "$BIN" "$kind" "$src" "$ext" ""
 
     # ffmpeg: reads the same live playlist, stream copy; it exits at EXT-X-ENDLIST.
     start_origin "$src"

@@ -39,6 +39,30 @@ fn assert_clean(f: &Path) {
     assert!(errors.is_empty(), "{}: {errors}", f.display());
 }
 
+/// The file starts near 0: ffprobe's start time (its earliest PTS) and the first packet of each
+/// stream are at most `max` seconds in. TS files keep the distance the packager left between its
+/// PCR (now 0) and its first PTS: 0.7 s for ffmpeg. fMP4 files start at their earliest decode
+/// time, so the bound is on decode times there: a first video PTS also carries the B-frame
+/// composition delay (0.067 s in the fixture).
+fn assert_starts_near_0(f: &Path, max: f64) {
+    let start = media::start_time(f);
+    assert!(
+        (0.0..=max).contains(&start),
+        "{}: start_time {start}",
+        f.display()
+    );
+    let fmp4 = f.extension().is_some_and(|e| e == "mp4");
+    for stream in ["v", "a"] {
+        let (pts, dts) = media::first_times(f, stream).expect("a packet");
+        let t = if fmp4 { dts } else { pts };
+        assert!(
+            (-0.01..=max).contains(&t),
+            "{}: first {stream} packet at pts {pts} dts {dts}",
+            f.display()
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ts_live_is_recorded_whole_and_ends_cleanly_at_endlist() {
     let server = HlsServer::start().await;
@@ -52,12 +76,12 @@ async fn a_ts_live_is_recorded_whole_and_ends_cleanly_at_endlist() {
     let rec = dir.path().join("rec");
     let done = ended(&d, &rec, ".ts").await;
     assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
-    // Every served segment exactly once, in order, byte for byte.
+    // Every served segment exactly once, in order, byte for byte but for the timestamps,
+    // which start at 0.
     assert_eq!(server.served("ts"), [0, 1, 2, 3, 4, 5]);
-    assert!(
-        read(&done[0]) == server.media("ts", 0..6),
-        "recording != served segments"
-    );
+    media::assert_ts_rebased(&read(&done[0]), &server.media("ts", 0..6));
+    media::assert_same_packets(&done[0], &server.media("ts", 0..6), "ts");
+    assert_starts_near_0(&done[0], 1.5);
     for i in 0..6 {
         assert_eq!(
             server.requests("ts", &format!("seg/{i}.ts")),
@@ -103,21 +127,80 @@ async fn fmp4_is_split_by_duration_with_the_init_section_in_every_file() {
     for (n, f) in done.iter().enumerate() {
         let mut want = init.to_vec();
         want.extend(server.media("f", [2 * n, 2 * n + 1]));
-        assert!(
-            read(f) == want,
-            "{} is not init + fragments {}, {}",
-            f.display(),
-            2 * n,
-            2 * n + 1
-        );
+        // init + fragments 2n, 2n+1, with the decode times rebased: every file starts at 0.
+        media::assert_fmp4_rebased(&read(f), &want);
+        media::assert_same_packets(f, &want, "mp4");
         assert_clean(f);
-        // Timestamps are kept as served (not rebased to 0): the span is what counts.
+        assert_starts_near_0(f, 0.1);
         let dur = media::duration(f) - media::start_time(f);
         assert!((dur - 4.0).abs() < 0.2, "{}: duration {dur}", f.display());
     }
     assert_eq!(server.requests("f", "init.mp4"), 1, "init fetched once");
     let log = d.log_text();
     assert_eq!(log.matches("duration_s=\"4.0\"").count(), 3, "{log}");
+}
+
+/// The recorder joins a broadcast 7.4 s in (the first playlist it reads starts at fixture
+/// segment 3, media sequence 3) and splits after 4 s: every file, the one after the split
+/// included, starts near 0, decodes without an error and holds exactly the served packets, with
+/// only their timestamps moved.
+async fn joined_mid_stream(kind: Kind) {
+    let (ext, max) = match kind {
+        Kind::Ts => ("ts", 1.5),
+        Kind::Fmp4 => ("mp4", 0.1),
+    };
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(kind);
+    ch.schedule = (3..6).map(Entry::plain).collect();
+    ch.first_sequence = 3;
+    server.set("m", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "m",
+        &config(
+            dir.path(),
+            &room("m", &server.url("m")),
+            "segment_duration = \"4s\"",
+        ),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, &format!(".{ext}")).await;
+    assert_eq!(done.len(), 2, "{done:?}\n{}", d.log_text());
+    assert_eq!(server.served("m"), [0, 1, 2]);
+    let head = match kind {
+        Kind::Ts => Vec::new(),
+        Kind::Fmp4 => fixture_init().to_vec(),
+    };
+    for (f, entries) in done.iter().zip([vec![0, 1], vec![2]]) {
+        let mut served = head.clone();
+        served.extend(server.media("m", entries.clone()));
+        // What was served does not start at 0: the broadcast was 6-7 s old.
+        let tmp = dir.path().join(format!("served.{ext}"));
+        std::fs::write(&tmp, &served).unwrap();
+        assert!(media::start_time(&tmp) > 5.9, "{entries:?}");
+        match kind {
+            Kind::Ts => media::assert_ts_rebased(&read(f), &served),
+            Kind::Fmp4 => media::assert_fmp4_rebased(&read(f), &served),
+        }
+        let shift = media::assert_same_packets(f, &served, ext);
+        assert!(shift.iter().all(|&s| s > 0), "{shift:?}");
+        assert_clean(f);
+        assert_starts_near_0(f, max);
+    }
+    let log = d.log_text();
+    assert!(!log.contains("cannot rebase"), "{log}");
+    assert!(!log.contains("gap:"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ts_joined_mid_stream_every_file_starts_near_0() {
+    joined_mid_stream(Kind::Ts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fmp4_joined_mid_stream_every_file_starts_near_0() {
+    joined_mid_stream(Kind::Fmp4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,10 +222,8 @@ async fn a_failing_segment_is_retried_and_a_lost_one_is_a_logged_gap() {
     let rec = dir.path().join("rec");
     let done = ended(&d, &rec, ".ts").await;
     assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
-    assert!(
-        read(&done[0]) == server.media("g", [0, 1, 2, 5]),
-        "the recording must hold exactly the segments that could be fetched"
-    );
+    // Exactly the segments that could be fetched (timestamps rebased).
+    media::assert_ts_rebased(&read(&done[0]), &server.media("g", [0, 1, 2, 5]));
     assert!(server.requests("g", "seg/1.ts") == 2);
     assert!(server.requests("g", "seg/3.ts") >= 3, "retried");
     assert_clean(&done[0]);
@@ -187,10 +268,8 @@ async fn a_stalled_playlist_ends_the_attempt_and_the_reconnect_loses_nothing() {
     assert_eq!(done.len(), 1, "{done:?}\n{log}");
     let mut want = fixture_init().to_vec();
     want.extend(server.media("s", 0..6));
-    assert!(
-        read(&done[0]) == want,
-        "recording != init + every fragment once"
-    );
+    // init + every fragment once (decode times rebased).
+    media::assert_fmp4_rebased(&read(&done[0]), &want);
     assert_clean(&done[0]);
     assert!(!log.contains("gap:"), "{log}");
 }
@@ -227,15 +306,122 @@ async fn a_discontinuity_and_a_sequence_reset_start_new_files() {
     let done = ended(&d, &rec, ".ts").await;
     assert_eq!(done.len(), 3, "{done:?}\n{}", d.log_text());
     for (n, f) in done.iter().enumerate() {
-        assert!(
-            read(f) == server.media("dc", 6 * n..6 * n + 6),
-            "file {n} must be one whole pass of the fixture"
-        );
+        // Each file is one whole pass of the fixture, starting at 0.
+        media::assert_ts_rebased(&read(f), &server.media("dc", 6 * n..6 * n + 6));
         assert_clean(f);
+        assert_starts_near_0(f, 1.5);
     }
     let log = d.log_text();
     assert!(log.contains("HLS media sequence went back"), "{log}");
     assert!(!log.contains("gap:"), "{log}");
+}
+
+/// Segments that look like media but cannot be parsed are written as they came (never
+/// dropped), with one WARN for the file; the segments around them share the file's offset.
+async fn unreadable_segments_are_kept(kind: Kind) {
+    let ext = match kind {
+        Kind::Ts => "ts",
+        Kind::Fmp4 => "mp4",
+    };
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(kind);
+    ch.schedule = (0..6)
+        .map(|i| Entry {
+            garbled: i == 2 || i == 3,
+            ..Entry::plain(i)
+        })
+        .collect();
+    server.set("u", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "u",
+        &config(dir.path(), &room("u", &server.url("u")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, &format!(".{ext}")).await;
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    let head = match kind {
+        Kind::Ts => Vec::new(),
+        Kind::Fmp4 => fixture_init().to_vec(),
+    };
+    let file = read(&done[0]);
+    let (before, after) = (server.media("u", [0, 1]), server.media("u", [4, 5]));
+    let garbled = server.media("u", [2, 3]);
+    assert_eq!(
+        file.len(),
+        head.len() + before.len() + garbled.len() + after.len()
+    );
+    // The garbled segments, byte for byte where they were.
+    let at = head.len() + before.len();
+    assert!(
+        file[at..at + garbled.len()] == garbled[..],
+        "changed or lost"
+    );
+    // Around them: one offset for the whole file.
+    let mut kept = file[..at].to_vec();
+    kept.extend_from_slice(&file[at + garbled.len()..]);
+    let mut served = head.clone();
+    served.extend(before);
+    served.extend(after);
+    match kind {
+        Kind::Ts => media::assert_ts_rebased(&kept, &served),
+        Kind::Fmp4 => media::assert_fmp4_rebased(&kept, &served),
+    }
+    let log = d.log_text();
+    let warned: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("cannot rebase the timestamps"))
+        .collect();
+    assert_eq!(warned.len(), 1, "one WARN per file:\n{log}");
+    assert!(warned[0].contains("sequence=2"), "{}", warned[0]);
+    assert!(!log.contains("gap:"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_ts_segments_are_written_unchanged_with_one_warning() {
+    unreadable_segments_are_kept(Kind::Ts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_fmp4_segments_are_written_unchanged_with_one_warning() {
+    unreadable_segments_are_kept(Kind::Fmp4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unannounced_ts_pid_change_starts_a_new_file() {
+    let server = HlsServer::start().await;
+    let mut ch = Channel::fixture(Kind::Ts);
+    // From segment 3 on, the audio comes on another PID, and no discontinuity says so.
+    ch.schedule = (0..6)
+        .map(|i| Entry {
+            audio_pid: (i >= 3).then_some(0x102),
+            ..Entry::plain(i)
+        })
+        .collect();
+    server.set("p", ch);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "p",
+        &config(dir.path(), &room("p", &server.url("p")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".ts").await;
+    assert_eq!(done.len(), 2, "{done:?}\n{}", d.log_text());
+    for (f, entries) in done.iter().zip([0..3, 3..6]) {
+        let served = server.media("p", entries);
+        media::assert_ts_rebased(&read(f), &served);
+        media::assert_same_packets(f, &served, "ts");
+        assert_clean(f);
+        assert_starts_near_0(f, 1.5);
+    }
+    let log = d.log_text();
+    assert!(
+        log.contains("new file: the TS program map changed without EXT-X-DISCONTINUITY"),
+        "{log}"
+    );
+    assert!(log.contains("PID 0x0102 type 0x0f"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,10 +439,8 @@ async fn aes_128_segments_from_a_master_playlist_are_decrypted() {
     let rec = dir.path().join("rec");
     let done = ended(&d, &rec, ".ts").await;
     assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
-    assert!(
-        read(&done[0]) == server.media("k", 0..6),
-        "decrypted bytes differ"
-    );
+    // The decrypted segments, timestamps rebased.
+    media::assert_ts_rebased(&read(&done[0]), &server.media("k", 0..6));
     assert_eq!(
         server.requests("k", "key.bin"),
         1,

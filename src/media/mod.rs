@@ -1,4 +1,6 @@
 //! Pure media parsing: no IO, bytes in, structure out.
 
 pub mod flv;
+pub mod fmp4;
 pub mod m3u8;
+pub mod ts;

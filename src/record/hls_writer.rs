@@ -12,17 +12,27 @@
 //! - Sequence numbers that jump forward within one numbering are a **gap**: logged with the
 //!   numbers and counted in [`super::output::Progress::gaps`].
 //! - The duration passed to [`Output::close`] is the sum of the segments' `EXTINF`.
+//! - A TS segment whose program map (PMT stream types or PIDs) differs from the file's starts a
+//!   new file, even without `EXT-X-DISCONTINUITY`: a codec change the playlist did not announce.
+//! - **Timestamps are rebased per file**, so every file starts at 0: the first segment of a file
+//!   chooses the offset ([`ts::earliest`] of its clocks, or [`fmp4::earliest`] of its decode
+//!   times), and every segment written to the file is rewritten in place with it (the init
+//!   section is not changed). A segment that cannot be read for that (not TS, boxes that do not
+//!   add up, a track the init section does not know) is written unchanged, with one WARN per
+//!   file: media is never dropped for the sake of its timestamps.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::output::{Output, SinkError};
 use super::pipeline::{Flow, Pipeline};
+use super::sink::Container;
+use crate::media::{fmp4, ts};
 
 /// Segments remembered for dropping re-fetched duplicates (more than any live window a reconnect
 /// re-reads: the puller re-reads at most about 30 s).
@@ -87,8 +97,27 @@ impl Fingerprint {
     }
 }
 
+/// What a segment's timestamps are, read before it is written.
+enum Clocks {
+    Ts(ts::TsScan),
+    Fmp4(Vec<fmp4::TimeField>),
+    /// Cannot be rebased: written as it is.
+    Unreadable(String),
+}
+
+/// The open file's timestamp offset, chosen by its first segment that has a clock.
 #[derive(Debug, Default)]
+struct FileClock {
+    /// 90 kHz ticks subtracted from every TS clock.
+    ts: Option<u64>,
+    fmp4: Option<fmp4::Offset>,
+    /// A segment of this file could not be rebased (and that was logged).
+    warned: bool,
+}
+
+#[derive(Debug)]
 pub struct HlsWriter {
+    container: Container,
     split: bool,
     /// The init section at the head of the open file.
     file_init: Option<Bytes>,
@@ -98,15 +127,156 @@ pub struct HlsWriter {
     /// Last segment written: (numbering, sequence).
     last: Option<(Arc<str>, u64)>,
     recent: VecDeque<Fingerprint>,
+    clock: FileClock,
+    /// What the TS PATs and PMTs said so far.
+    ts_state: ts::TsState,
+    /// The programs of the open TS file, as its latest PMT gave them.
+    file_programs: Option<ts::ProgramMap>,
+    /// The track timescales of the latest fMP4 init section (or why there are none).
+    tracks: Option<(Bytes, Result<fmp4::Tracks, fmp4::Error>)>,
 }
 
 impl HlsWriter {
+    /// A writer for TS or fMP4 segments.
+    pub fn new(container: Container) -> Self {
+        Self {
+            container,
+            split: false,
+            file_init: None,
+            file_duration: 0.0,
+            file_segments: 0,
+            last: None,
+            recent: VecDeque::new(),
+            clock: FileClock::default(),
+            ts_state: ts::TsState::new(),
+            file_programs: None,
+            tracks: None,
+        }
+    }
+
     fn close(&mut self, out: &mut Output) -> Result<(), SinkError> {
         let duration = self.file_duration;
         self.file_init = None;
         self.file_duration = 0.0;
         self.file_segments = 0;
+        self.clock = FileClock::default();
+        self.file_programs = None;
         out.close(Some(duration)).map(|_| ())
+    }
+
+    /// Reads the timestamps of a segment (and, for TS, its program map).
+    fn clocks(&mut self, seg: &HlsSegment) -> Clocks {
+        match self.container {
+            Container::Fmp4 => {
+                if let Some(init) = &seg.init {
+                    if self.tracks.as_ref().is_none_or(|(i, _)| i != init) {
+                        self.tracks = Some((init.clone(), fmp4::tracks(init)));
+                    }
+                }
+                let (tracks, init_error) = match (&seg.init, &self.tracks) {
+                    (Some(_), Some((_, Ok(t)))) => (Some(t), None),
+                    (Some(_), Some((_, Err(e)))) => (None, Some(e)),
+                    _ => (None, None),
+                };
+                match fmp4::scan(&seg.data, tracks) {
+                    Ok(fields) => Clocks::Fmp4(fields),
+                    Err(e) => Clocks::Unreadable(match init_error {
+                        Some(ie) => format!("{e} (the init section: {ie})"),
+                        None => e.to_string(),
+                    }),
+                }
+            }
+            _ => {
+                // A TS init section (EXT-X-MAP) holds the PAT and PMT the segments may lack.
+                if let Some(init) = &seg.init {
+                    if self.file_init.as_ref() != Some(init) {
+                        ts::scan(init, &mut self.ts_state);
+                    }
+                }
+                let scan = ts::scan(&seg.data, &mut self.ts_state);
+                match scan.problem(seg.data.len()) {
+                    Some(why) => Clocks::Unreadable(why),
+                    None => Clocks::Ts(scan),
+                }
+            }
+        }
+    }
+
+    /// Does this TS segment change the open file's programs?
+    fn programs_changed(&self, clocks: &Clocks) -> bool {
+        let (Clocks::Ts(scan), Some(old)) = (clocks, &self.file_programs) else {
+            return false;
+        };
+        let Some(new) = &scan.first_map else {
+            return false;
+        };
+        if new == old {
+            return false;
+        }
+        tracing::info!(
+            "new file: the TS program map changed without EXT-X-DISCONTINUITY (a codec or PID \
+             change the playlist did not announce): {old} -> {new}"
+        );
+        true
+    }
+
+    /// The segment's bytes with the file's offset subtracted from its timestamps (the first
+    /// segment with a clock chooses the offset). In place when the bytes are not shared.
+    fn rebase(&mut self, data: Bytes, clocks: Clocks, sequence: u64) -> Bytes {
+        match clocks {
+            Clocks::Unreadable(why) => {
+                if std::mem::replace(&mut self.clock.warned, true) {
+                    tracing::debug!(sequence, "segment written unchanged: {why}");
+                } else {
+                    tracing::warn!(
+                        sequence,
+                        "cannot rebase the timestamps of this segment ({why}); it is written \
+                         as the server sent it (logged once per file)"
+                    );
+                }
+                data
+            }
+            Clocks::Ts(scan) => {
+                if self.clock.ts.is_none() {
+                    self.clock.ts = ts::earliest(&scan.clocks);
+                    if let Some(off) = self.clock.ts {
+                        tracing::debug!(
+                            sequence,
+                            offset_s = ts::seconds(off),
+                            "file timestamps rebased to 0"
+                        );
+                    }
+                }
+                match self.clock.ts {
+                    Some(off) if off != 0 && !scan.clocks.is_empty() => {
+                        let mut buf = owned(data);
+                        ts::rebase(&mut buf, &scan.clocks, off);
+                        buf.freeze()
+                    }
+                    _ => data,
+                }
+            }
+            Clocks::Fmp4(fields) => {
+                if self.clock.fmp4.is_none() {
+                    self.clock.fmp4 = fmp4::earliest(&fields);
+                    if let Some(off) = self.clock.fmp4 {
+                        tracing::debug!(
+                            sequence,
+                            offset_s = off.seconds(),
+                            "file timestamps rebased to 0"
+                        );
+                    }
+                }
+                match self.clock.fmp4 {
+                    Some(off) if off.value != 0 && !fields.is_empty() => {
+                        let mut buf = owned(data);
+                        fmp4::rebase(&mut buf, &fields, off);
+                        buf.freeze()
+                    }
+                    _ => data,
+                }
+            }
+        }
     }
 
     /// Would this segment take the open file past a limit?
@@ -150,6 +320,13 @@ impl HlsWriter {
     }
 }
 
+/// The segment's bytes, owned for rewriting: without a copy when nothing else holds them (the
+/// writer receives each downloaded body whole and alone).
+fn owned(data: Bytes) -> BytesMut {
+    data.try_into_mut()
+        .unwrap_or_else(|shared| BytesMut::from(&shared[..]))
+}
+
 impl Pipeline for HlsWriter {
     fn push(&mut self, _data: &[u8], _out: &mut Output) -> Result<Flow, SinkError> {
         Err(SinkError::Stream(
@@ -167,6 +344,7 @@ impl Pipeline for HlsWriter {
             return Ok(Flow::Continue);
         }
         self.note_gap(&seg, out);
+        let clocks = self.clocks(&seg);
         // Within one numbering, a sequence that goes back (with other bytes) or leaps beyond
         // any window means the stream restarted (noticed across a reconnect): a new file.
         let restarted = self.last.as_ref().is_some_and(|(stream, last)| {
@@ -181,6 +359,8 @@ impl Pipeline for HlsWriter {
                 Some("split requested")
             } else if seg.init != self.file_init {
                 Some("new init section")
+            } else if self.programs_changed(&clocks) {
+                Some("the TS program map changed")
             } else {
                 self.over_limit(&seg, out)
             };
@@ -197,7 +377,11 @@ impl Pipeline for HlsWriter {
             }
             self.file_init = seg.init.clone();
         }
-        out.write(&seg.data)?;
+        let data = self.rebase(seg.data, clocks, seg.sequence);
+        out.write(&data)?;
+        if self.container == Container::Ts {
+            self.file_programs = self.ts_state.program_map();
+        }
         self.file_duration += seg.duration;
         self.file_segments += 1;
         if self.recent.len() == RECENT {
@@ -258,11 +442,16 @@ mod tests {
         let progress = Arc::new(Progress::default());
         let mut out = Output::new(spec, tx, progress.clone());
         out.set_extension(ext);
+        let container = if ext == "mp4" {
+            Container::Fmp4
+        } else {
+            Container::Ts
+        };
         Rig {
             out,
             events,
             progress,
-            w: HlsWriter::default(),
+            w: HlsWriter::new(container),
         }
     }
 
@@ -417,6 +606,197 @@ mod tests {
         let done = r.finish();
         assert_eq!(contents(&done), ["abcf", "pq", "a", "z"]);
         assert_eq!(r.progress.gaps.load(Ordering::Relaxed), 2);
+    }
+
+    const TS: [&[u8]; 6] = [
+        include_bytes!("../../tests/fixtures/media/hls_ts/seg_000.ts"),
+        include_bytes!("../../tests/fixtures/media/hls_ts/seg_001.ts"),
+        include_bytes!("../../tests/fixtures/media/hls_ts/seg_002.ts"),
+        include_bytes!("../../tests/fixtures/media/hls_ts/seg_003.ts"),
+        include_bytes!("../../tests/fixtures/media/hls_ts/seg_004.ts"),
+        include_bytes!("../../tests/fixtures/media/hls_ts/seg_005.ts"),
+    ];
+    const INIT: &[u8] = include_bytes!("../../tests/fixtures/media/hls_fmp4/init.mp4");
+    const M4S: [&[u8]; 2] = [
+        include_bytes!("../../tests/fixtures/media/hls_fmp4/seg_003.m4s"),
+        include_bytes!("../../tests/fixtures/media/hls_fmp4/seg_004.m4s"),
+    ];
+
+    fn media(sequence: u64, data: &[u8]) -> HlsSegment {
+        HlsSegment {
+            data: Bytes::copy_from_slice(data),
+            ..seg(sequence, "")
+        }
+    }
+
+    /// Checks that `file` is `served` with every clock moved back by one offset, and that the
+    /// file's earliest clock is 0.
+    fn assert_ts_rebased(file: &[u8], served: &[u8]) {
+        assert_eq!(file.len(), served.len());
+        let got = ts::scan(file, &mut ts::TsState::new()).clocks;
+        let want = ts::scan(served, &mut ts::TsState::new()).clocks;
+        assert_eq!(got.len(), want.len());
+        assert!(!got.is_empty());
+        assert_eq!(ts::earliest(&got), Some(0));
+        let off = ts::earliest(&want).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!((g.at, g.kind), (w.at, w.kind));
+            assert_eq!(g.value, (w.value + ts::WRAP - off) % ts::WRAP);
+        }
+        let at: std::collections::HashSet<usize> = got.iter().flat_map(|c| c.at).collect();
+        for (i, (a, b)) in file.iter().zip(served).enumerate() {
+            assert!(a == b || at.contains(&i), "byte {i}");
+        }
+    }
+
+    fn concat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    #[test]
+    fn every_ts_file_is_rebased_from_its_first_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 4, 0);
+        // Joining mid-stream (7.4 s in), then a split by duration before seg 5.
+        r.push(media(3, TS[3]));
+        r.push(media(4, TS[4]));
+        r.push(media(5, TS[5]));
+        let done = r.finish();
+        assert_eq!(done.len(), 2);
+        let files: Vec<Vec<u8>> = done
+            .iter()
+            .map(|d| std::fs::read(&d.path).unwrap())
+            .collect();
+        assert_ts_rebased(&files[0], &concat(&[TS[3], TS[4]]));
+        assert_ts_rebased(&files[1], TS[5]);
+        // The first clock of each file (its first PCR) is 0.
+        for f in &files {
+            let first = ts::scan(f, &mut ts::TsState::new()).clocks[0];
+            assert_eq!((first.kind, first.value), (ts::ClockKind::Pcr, 0));
+        }
+    }
+
+    #[test]
+    fn shared_segment_bytes_are_copied_not_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 0, 0);
+        let data = Bytes::copy_from_slice(TS[3]);
+        let keep = data.clone();
+        r.push(HlsSegment { data, ..seg(3, "") });
+        let done = r.finish();
+        assert_eq!(&keep[..], TS[3], "the shared bytes are left alone");
+        assert_ts_rebased(&std::fs::read(&done[0].path).unwrap(), TS[3]);
+    }
+
+    /// The segment with the stream type of its first elementary stream changed in every PMT.
+    fn with_stream_type(data: &[u8], stream_type: u8) -> Vec<u8> {
+        let mut d = data.to_vec();
+        for p in d.chunks_exact_mut(188) {
+            // PMT PID 0x1000, payload unit start, no adaptation field: pointer 0, then the
+            // section: 12 header bytes, then the first ES entry's stream type.
+            if p[1] & 0x5F == 0x50 && p[2] == 0x00 && p[3] & 0x30 == 0x10 {
+                let len = 3 + ((usize::from(p[6] & 0x0F) << 8) | usize::from(p[7]));
+                let section = &mut p[5..5 + len];
+                let info = (usize::from(section[10] & 0x0F) << 8) | usize::from(section[11]);
+                section[12 + info] = stream_type;
+                let crc = ts::crc32_mpeg(&section[..len - 4]);
+                section[len - 4..].copy_from_slice(&crc.to_be_bytes());
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn an_unannounced_pmt_change_starts_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 0, 0);
+        let hevc = with_stream_type(TS[4], 0x24);
+        let map = |d: &[u8]| {
+            ts::scan(d, &mut ts::TsState::new())
+                .first_map
+                .unwrap()
+                .programs[0]
+                .streams
+                .clone()
+        };
+        assert_eq!(map(&hevc), [(0x100, 0x24), (0x101, 0x0F)]);
+        r.push(media(3, TS[3]));
+        // H.264 -> "HEVC" -> H.264 on the same PIDs, no discontinuity: three files.
+        r.push(media(4, &hevc));
+        r.push(media(5, TS[5]));
+        let done = r.finish();
+        assert_eq!(done.len(), 3);
+        let files: Vec<Vec<u8>> = done
+            .iter()
+            .map(|d| std::fs::read(&d.path).unwrap())
+            .collect();
+        assert_ts_rebased(&files[0], TS[3]);
+        assert_ts_rebased(&files[1], &hevc);
+        assert_ts_rebased(&files[2], TS[5]);
+        assert_eq!(r.progress.gaps.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn unreadable_segments_are_written_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "ts", 0, 0);
+        let junk: Vec<u8> = (0..10_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        r.push(media(3, TS[3]));
+        r.push(media(4, &junk));
+        r.push(media(5, TS[5]));
+        let done = r.finish();
+        assert_eq!(done.len(), 1);
+        let file = std::fs::read(&done[0].path).unwrap();
+        let (a, rest) = file.split_at(TS[3].len());
+        let (b, c) = rest.split_at(junk.len());
+        assert_eq!(b, &junk[..], "never dropped, never changed");
+        // Before and after it, one offset: the file's.
+        let mut both = a.to_vec();
+        both.extend_from_slice(c);
+        assert_ts_rebased(&both, &concat(&[TS[3], TS[5]]));
+    }
+
+    #[test]
+    fn every_fmp4_file_is_rebased_and_keeps_its_init_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = rig(dir.path(), "mp4", 0, 0);
+        let init = Bytes::from_static(INIT);
+        let frag = |sequence, data: &[u8]| HlsSegment {
+            init: Some(init.clone()),
+            ..media(sequence, data)
+        };
+        r.push(frag(3, M4S[0]));
+        r.push(frag(4, M4S[1]));
+        r.w.request_split();
+        r.push(frag(5, M4S[1]));
+        let done = r.finish();
+        assert_eq!(done.len(), 2);
+        let tracks = fmp4::tracks(INIT).unwrap();
+        let decode_times = |f: &[u8]| -> Vec<u64> {
+            fmp4::scan(f, None)
+                .unwrap()
+                .iter()
+                .filter(|f| matches!(f.kind, fmp4::FieldKind::Tfdt(_)))
+                .map(|f| f.value)
+                .collect()
+        };
+        let served = decode_times(&concat(&[INIT, M4S[0], M4S[1]]));
+        let off = fmp4::earliest(&fmp4::scan(M4S[0], Some(&tracks)).unwrap()).unwrap();
+        let file = std::fs::read(&done[0].path).unwrap();
+        assert!(file.starts_with(INIT));
+        assert_eq!(file.len(), INIT.len() + M4S[0].len() + M4S[1].len());
+        let got = decode_times(&file);
+        let want: Vec<u64> = served
+            .iter()
+            .zip([15360, 44100, 15360, 44100])
+            .map(|(v, ts)| v - off.ticks(ts))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.iter().min(), Some(&0));
+        // The file after the split starts at 0 too.
+        let second = std::fs::read(&done[1].path).unwrap();
+        assert!(second.starts_with(INIT));
+        assert_eq!(decode_times(&second).iter().min(), Some(&0));
     }
 
     #[test]

@@ -37,7 +37,7 @@ impl Container {
     fn pipeline(self, spec: &OutputSpec) -> Box<dyn Pipeline> {
         match self {
             Container::Flv => Box::new(FlvPipeline::new(Limits::from_spec(spec))),
-            Container::Ts | Container::Fmp4 => Box::new(HlsWriter::default()),
+            Container::Ts | Container::Fmp4 => Box::new(HlsWriter::new(self)),
         }
     }
 }

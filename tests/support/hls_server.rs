@@ -7,7 +7,9 @@
 //!   relative and absolute URIs alternate, so a client must identify segments by sequence;
 //! - TS (`seg_NNN.ts`) or fMP4 (`init.mp4` + `seg_NNN.m4s`, with `EXT-X-MAP`);
 //! - AES-128 (whole-segment CBC, IV = media sequence) with a key endpoint;
-//! - discontinuities (a schedule entry marked as one), media sequence resets;
+//! - discontinuities (a schedule entry marked as one), media sequence resets, and (TS) an
+//!   unannounced PID change (an entry served with its audio moved to another PID), and
+//!   segments garbled past their first bytes (they still look like media to a sniffer);
 //! - faults: a segment answering 404 (a number of times, or always), a segment answering an
 //!   HTML page with 200, a playlist that freezes for a while, a playlist that is garbage.
 //!
@@ -81,6 +83,12 @@ pub struct Entry {
     pub discontinuity: bool,
     /// The media sequence restarts at 0 here (the packager restarted).
     pub reset: bool,
+    /// TS: served with its audio moved to this PID (packets and PMT), as a packager that
+    /// changed its streams without `#EXT-X-DISCONTINUITY`.
+    pub audio_pid: Option<u16>,
+    /// Served with everything after its first 752 bytes scrambled: still TS or MP4 at first
+    /// sight, but not a stream any parser can follow.
+    pub garbled: bool,
 }
 
 impl Entry {
@@ -89,8 +97,66 @@ impl Entry {
             fixture,
             discontinuity: false,
             reset: false,
+            audio_pid: None,
+            garbled: false,
         }
     }
+
+    /// The bytes this entry serves (before any encryption).
+    pub fn body(&self, kind: Kind) -> Bytes {
+        let data = fixture_segment(kind, self.fixture);
+        let data = match self.audio_pid {
+            Some(pid) if kind == Kind::Ts => Bytes::from(move_pid(&data, FIXTURE_AUDIO_PID, pid)),
+            _ => data,
+        };
+        if !self.garbled {
+            return data;
+        }
+        let mut d = data.to_vec();
+        let mut x: u32 = 0x9E37_79B9;
+        for b in d.iter_mut().skip(752) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        Bytes::from(d)
+    }
+}
+
+/// PIDs of the TS fixtures (ffmpeg's defaults).
+const FIXTURE_PMT_PID: u16 = 0x1000;
+const FIXTURE_AUDIO_PID: u16 = 0x101;
+
+/// Moves elementary stream `from` to PID `to`: in every packet header, and in every PMT (whose
+/// CRC is recomputed).
+fn move_pid(data: &[u8], from: u16, to: u16) -> Vec<u8> {
+    let mut d = data.to_vec();
+    for p in d.chunks_exact_mut(188) {
+        let pid = u16::from_be_bytes([p[1] & 0x1F, p[2]]);
+        if pid == from {
+            p[1] = (p[1] & 0xE0) | (to >> 8) as u8;
+            p[2] = to as u8;
+        }
+        // A PMT at the start of a packet without adaptation field: pointer 0, the section.
+        if pid == FIXTURE_PMT_PID && p[1] & 0x40 != 0 && p[3] & 0x30 == 0x10 && p[4] == 0 {
+            let len = 3 + ((usize::from(p[6] & 0x0F) << 8) | usize::from(p[7]));
+            let section = &mut p[5..5 + len];
+            let info = (usize::from(section[10] & 0x0F) << 8) | usize::from(section[11]);
+            let mut es = 12 + info;
+            while es + 5 <= len - 4 {
+                if u16::from_be_bytes([section[es + 1] & 0x1F, section[es + 2]]) == from {
+                    section[es + 1] = (section[es + 1] & 0xE0) | (to >> 8) as u8;
+                    section[es + 2] = to as u8;
+                }
+                es +=
+                    5 + ((usize::from(section[es + 3] & 0x0F) << 8) | usize::from(section[es + 4]));
+            }
+            let crc = liverec::media::ts::crc32_mpeg(&section[..len - 4]);
+            section[len - 4..].copy_from_slice(&crc.to_be_bytes());
+        }
+    }
+    d
 }
 
 #[derive(Debug, Clone)]
@@ -315,7 +381,7 @@ impl HlsServer {
         let ch = &channels[name].ch;
         let mut out = Vec::new();
         for i in indexes {
-            out.extend_from_slice(&fixture_segment(ch.kind, ch.schedule[i].fixture));
+            out.extend_from_slice(&ch.schedule[i].body(ch.kind));
         }
         out
     }
@@ -392,7 +458,7 @@ async fn serve(
         }
     }
     *live.served.entry(i).or_default() += 1;
-    let plain = fixture_segment(live.ch.kind, live.ch.schedule[i].fixture);
+    let plain = live.ch.schedule[i].body(live.ch.kind);
     let body = match live.ch.key {
         None => plain,
         Some(key) => {
