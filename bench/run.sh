@@ -2,14 +2,19 @@
 # Side-by-side benchmark, all in one run on one machine:
 #   1. one ~1 GiB FLV pulled from a loopback HTTP server as fast as it comes, by
 #      (a) curl -o file (the floor), (b) ffmpeg -c copy (what most recorders run), (c) liverec;
-#      CPU-seconds per GiB (user+sys) and peak RSS of each;
+#      CPU-seconds per GiB (user+sys) and peak RSS of each. Done for the two ways a server can
+#      frame a body with no length: chunked (live HTTP-FLV servers: nginx-flv, SRS, CDNs) and
+#      ended by closing the connection. Each tool runs REPEAT times, interleaved; the best run
+#      of each is reported (loopback CPU accounting is noisy on a shared 2-core machine).
 #   2. ROOMS streams paced at RATE bytes/s recorded at once for MEM_SECONDS: liverec's one
 #      daemon against ROOMS ffmpeg processes (peak RSS, summed for ffmpeg; CPU-seconds).
-# Usage: bench/run.sh   (env: SIZE_MB=1024 ROOMS=50 RATE=500000 MEM_SECONDS=40 BENCH_DIR=...)
+# Usage: bench/run.sh   (env: SIZE_MB=1024 REPEAT=3 ROOMS=50 RATE=500000 MEM_SECONDS=40
+#                        BENCH_DIR=...; ROOMS=0 skips part 2)
 # Needs: curl, ffmpeg, python3, GNU time (/usr/bin/time). Writes bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${SIZE_MB:-1024}
+REPEAT=${REPEAT:-3}
 ROOMS=${ROOMS:-50}
 RATE=${RATE:-500000}
 MEM_SECONDS=${MEM_SECONDS:-40}
@@ -23,7 +28,7 @@ done
 cargo build --release -q
 BIN=$PWD/target/release/liverec
 echo "== making a ${SIZE_MB} MiB FLV in $WORK"
-python3 bench/make_long_flv.py tests/fixtures/media/flv_640x360_20s.flv "$WORK/long.flv" "$SIZE_MB"
+[ -f "$WORK/long.flv" ] || python3 bench/make_long_flv.py tests/fixtures/media/flv_640x360_20s.flv "$WORK/long.flv" "$SIZE_MB"
 BYTES=$(stat -c %s "$WORK/long.flv")
 python3 bench/serve.py "$PORT" "$WORK" &
 SERVER=$!
@@ -31,24 +36,19 @@ trap 'kill $SERVER 2>/dev/null; pkill -f "$WORK/.*toml" 2>/dev/null || true' EXI
 sleep 1
 URL="http://127.0.0.1:$PORT/long.flv"
 
-# "user sys maxrss_kb" of one measured command
-timed() { local out=$1; shift; /usr/bin/time -f "%U %S %M" -o "$out" "$@"; }
 # The PID of the process GNU time runs (signals must go to it, not to time). Measured
 # commands run in the background as plain `/usr/bin/time ... &` (not through a shell
 # function, which would add a subshell between $! and time).
 child_of() { local p; for _ in $(seq 50); do p=$(pgrep -P "$1" | head -1); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done; }
+TIME="/usr/bin/time -f %U\ %S\ %M -o"
 cpu_per_gib() { awk -v b="$BYTES" '{printf "%.2f", ($1+$2) / (b / 1073741824)}' "$1"; }
 rss_mib() { awk '{printf "%.1f", $3/1024}' "$1"; }
+# The best (lowest CPU) of a tool's runs: prints "cpu rss".
+best() { for f in "$@"; do echo "$(cpu_per_gib "$f") $(rss_mib "$f")"; done | sort -n | head -1; }
 
-echo "== (a) curl"
-rm -f "$WORK/curl.flv"
-timed "$WORK/t_curl" curl -s -o "$WORK/curl.flv" "$URL"
-echo "== (b) ffmpeg -c copy"
-timed "$WORK/t_ffmpeg" ffmpeg -nostdin -hide_banner -v error -y -i "$URL" -c copy -f flv "$WORK/ffmpeg.flv"
-
-echo "== (c) liverec"
-mkdir -p "$WORK/lr"
-cat > "$WORK/lr.toml" <<TOML
+run_liverec() { # $1 = query, $2 = timing file
+  rm -rf "$WORK/lr"; mkdir -p "$WORK/lr"
+  cat > "$WORK/lr.toml" <<TOML
 output_dir = "$WORK/lr/rec"
 state_dir = "$WORK/lr/state"
 poll_interval = "1s"
@@ -60,68 +60,86 @@ filename = "{index}"
 [control]
 listen = "127.0.0.1:0"
 [[rooms]]
-url = "$URL?once=1"
+url = "$URL?$1"
 TOML
-RUST_LOG=info /usr/bin/time -f "%U %S %M" -o "$WORK/t_liverec" "$BIN" run -c "$WORK/lr.toml" 2>"$WORK/lr.log" &
-TPID=$!
-until grep -q "offline: session ended" "$WORK/lr.log" 2>/dev/null; do sleep 0.2; done
-kill -TERM "$(child_of $TPID)"
-wait "$TPID" || true
-LR_BYTES=$(find "$WORK/lr/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s}')
+  RUST_LOG=info /usr/bin/time -f "%U %S %M" -o "$2" "$BIN" run -c "$WORK/lr.toml" 2>"$WORK/lr.log" &
+  local tpid=$!
+  until grep -q "offline: session ended" "$WORK/lr.log" 2>/dev/null; do sleep 0.2; done
+  kill -TERM "$(child_of $tpid)"
+  wait "$tpid" || true
+  LR_BYTES=$(find "$WORK/lr/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s}')
+}
+
+declare -A RESULT
+for framing in chunked eof; do
+  echo "== one stream, $framing framing, $REPEAT runs of each tool"
+  for i in $(seq "$REPEAT"); do
+    q="framing=$framing&run=$i"
+    /usr/bin/time -f "%U %S %M" -o "$WORK/t_curl_${framing}_$i" curl -s -o "$WORK/curl.flv" "$URL?$q"
+    /usr/bin/time -f "%U %S %M" -o "$WORK/t_ffmpeg_${framing}_$i" ffmpeg -nostdin -hide_banner -v quiet -y -i "$URL?$q" -c copy -f flv "$WORK/ffmpeg.flv" || true
+    run_liverec "$q&once=1" "$WORK/t_liverec_${framing}_$i"
+  done
+  for tool in curl ffmpeg liverec; do
+    RESULT[$tool,$framing]=$(best "$WORK"/t_${tool}_${framing}_*)
+  done
+done
+cpu() { echo "${RESULT[$1,$2]}" | cut -d' ' -f1; }
+rss() { echo "${RESULT[$1,$2]}" | cut -d' ' -f2; }
+ratio() { awk -v a="$(cpu liverec "$1")" -v b="$(cpu curl "$1")" 'BEGIN {printf "%.2f", a / b}'; }
 
 if [ "$ROOMS" -gt 0 ]; then
-echo "== ${ROOMS} rooms at ${RATE} B/s for ${MEM_SECONDS}s: liverec"
-mkdir -p "$WORK/many"
-{
-  echo "output_dir = \"$WORK/many/rec\""
-  echo "state_dir = \"$WORK/many/state\""
-  echo 'min_free_space = "0B"'
-  echo 'poll_interval = "2s"'
-  echo 'filename = "{id}/{index}"'
-  echo '[control]'
-  echo 'listen = "127.0.0.1:0"'
-  for i in $(seq 1 "$ROOMS"); do printf '[[rooms]]\nurl = "%s?rate=%s&room=%s"\n' "$URL" "$RATE" "$i"; done
-} > "$WORK/many.toml"
-RUST_LOG=warn /usr/bin/time -f "%U %S %M" -o "$WORK/t_many" "$BIN" run -c "$WORK/many.toml" 2>"$WORK/many.log" &
-TPID=$!
-sleep "$MEM_SECONDS"
-kill -TERM "$(child_of $TPID)"
-wait "$TPID" || true
-MANY_BYTES=$(find "$WORK/many/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+  echo "== ${ROOMS} rooms at ${RATE} B/s for ${MEM_SECONDS}s: liverec"
+  rm -rf "$WORK/many"; mkdir -p "$WORK/many"
+  {
+    echo "output_dir = \"$WORK/many/rec\""
+    echo "state_dir = \"$WORK/many/state\""
+    echo 'min_free_space = "0B"'
+    echo 'poll_interval = "2s"'
+    echo 'filename = "{id}/{index}"'
+    echo '[control]'
+    echo 'listen = "127.0.0.1:0"'
+    for i in $(seq 1 "$ROOMS"); do printf '[[rooms]]\nurl = "%s?rate=%s&room=%s"\n' "$URL" "$RATE" "$i"; done
+  } > "$WORK/many.toml"
+  RUST_LOG=warn /usr/bin/time -f "%U %S %M" -o "$WORK/t_many" "$BIN" run -c "$WORK/many.toml" 2>"$WORK/many.log" &
+  TPID=$!
+  sleep "$MEM_SECONDS"
+  kill -TERM "$(child_of $TPID)"
+  wait "$TPID" || true
+  MANY_BYTES=$(find "$WORK/many/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 
-echo "== ${ROOMS} rooms: ffmpeg processes"
-mkdir -p "$WORK/ff"
-TPIDS=()
-for i in $(seq 1 "$ROOMS"); do
-  /usr/bin/time -f "%U %S %M" -o "$WORK/ff/t_$i" ffmpeg -nostdin -hide_banner -v error -y -i "$URL?rate=$RATE&room=ff$i" -c copy -f flv "$WORK/ff/$i.flv" 2>/dev/null &
-  TPIDS+=($!)
-done
-sleep "$MEM_SECONDS"
-for t in "${TPIDS[@]}"; do kill -INT "$(child_of "$t")" 2>/dev/null || true; done
-for t in "${TPIDS[@]}"; do wait "$t" || true; done
-FF_RSS=$(cat "$WORK"/ff/t_* | awk '{s+=$3} END {printf "%.1f", s/1024}')
-FF_CPU=$(cat "$WORK"/ff/t_* | awk '{s+=$1+$2} END {printf "%.2f", s}')
-FF_BYTES=$(find "$WORK/ff" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+  echo "== ${ROOMS} rooms: ffmpeg processes"
+  rm -rf "$WORK/ff"; mkdir -p "$WORK/ff"
+  TPIDS=()
+  for i in $(seq 1 "$ROOMS"); do
+    /usr/bin/time -f "%U %S %M" -o "$WORK/ff/t_$i" ffmpeg -nostdin -hide_banner -v error -y -i "$URL?rate=$RATE&room=ff$i" -c copy -f flv "$WORK/ff/$i.flv" 2>/dev/null &
+    TPIDS+=($!)
+  done
+  sleep "$MEM_SECONDS"
+  for t in "${TPIDS[@]}"; do kill -INT "$(child_of "$t")" 2>/dev/null || true; done
+  for t in "${TPIDS[@]}"; do wait "$t" || true; done
+  FF_RSS=$(cat "$WORK"/ff/t_* | awk '{s+=$3} END {printf "%.1f", s/1024}')
+  FF_CPU=$(cat "$WORK"/ff/t_* | awk '{s+=$1+$2} END {printf "%.2f", s}')
+  FF_BYTES=$(find "$WORK/ff" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 fi
 
-CURL=$(cpu_per_gib "$WORK/t_curl"); FF=$(cpu_per_gib "$WORK/t_ffmpeg"); LR=$(cpu_per_gib "$WORK/t_liverec")
-RATIO=$(awk -v a="$LR" -v b="$CURL" 'BEGIN {printf "%.2f", a / b}')
-MANY_CPU=$(awk '{printf "%.2f", $1+$2}' "$WORK/t_many" 2>/dev/null || true)
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m)), one run, same file and server for all."
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(uname -m)), one run: the same ${SIZE_MB} MiB FLV"
+  echo "and server for every tool, best of $REPEAT interleaved runs each."
   echo
-  echo "| one ${SIZE_MB} MiB stream, unpaced | CPU-s per GiB | peak RSS (MiB) |"
-  echo "|---|---|---|"
-  echo "| curl -o file (floor) | $CURL | $(rss_mib "$WORK/t_curl") |"
-  echo "| ffmpeg -c copy -f flv | $FF | $(rss_mib "$WORK/t_ffmpeg") |"
-  echo "| liverec (whole daemon) | $LR | $(rss_mib "$WORK/t_liverec") |"
+  echo "| one ${SIZE_MB} MiB stream, unpaced | CPU-s per GiB (chunked) | peak RSS MiB | CPU-s per GiB (ended by close) | peak RSS MiB |"
+  echo "|---|---|---|---|---|"
+  echo "| curl -o file (floor) | $(cpu curl chunked) | $(rss curl chunked) | $(cpu curl eof) | $(rss curl eof) |"
+  echo "| ffmpeg -c copy -f flv | $(cpu ffmpeg chunked) | $(rss ffmpeg chunked) | $(cpu ffmpeg eof) | $(rss ffmpeg eof) |"
+  echo "| liverec (whole daemon) | $(cpu liverec chunked) | $(rss liverec chunked) | $(cpu liverec eof) | $(rss liverec eof) |"
+  echo "| liverec / curl | **$(ratio chunked)x** | | **$(ratio eof)x** | |"
   echo
-  echo "liverec / curl CPU: **${RATIO}x**; liverec wrote $LR_BYTES of $BYTES bytes (it rewrites headers and metadata)."
-  echo
-  [ "$ROOMS" -gt 0 ] || exit 0
-  echo "| ${ROOMS} streams at once, ${RATE} B/s each, ${MEM_SECONDS} s | peak RSS (MiB) | CPU-s | bytes written |"
-  echo "|---|---|---|---|"
-  echo "| liverec, one daemon | $(rss_mib "$WORK/t_many") | $MANY_CPU | $MANY_BYTES |"
-  echo "| ${ROOMS} ffmpeg processes (sum) | $FF_RSS | $FF_CPU | $FF_BYTES |"
+  echo "liverec wrote $LR_BYTES bytes for $BYTES served (it rewrites headers and metadata)."
+  if [ "$ROOMS" -gt 0 ]; then
+    echo
+    echo "| ${ROOMS} streams at once, ${RATE} B/s each, ${MEM_SECONDS} s | peak RSS (MiB) | CPU-s | bytes written |"
+    echo "|---|---|---|---|"
+    echo "| liverec, one daemon | $(rss_mib "$WORK/t_many") | $(awk '{printf "%.2f", $1+$2}' "$WORK/t_many") | $MANY_BYTES |"
+    echo "| ${ROOMS} ffmpeg processes (sum) | $FF_RSS | $FF_CPU | $FF_BYTES |"
+  fi
 } | tee bench/results.md
 echo "(details in $WORK)"

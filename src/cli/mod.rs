@@ -83,14 +83,25 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// tracing to stderr. `RUST_LOG` takes levels per target (`info`, `info,liverec=debug`); the
+/// `Targets` filter parses that syntax without pulling a regex engine into the binary.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| {
+            v.parse::<Targets>()
+                .map_err(|e| eprintln!("liverec: ignoring RUST_LOG={v:?}: {e}"))
+                .ok()
+        })
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
+        .with_target(false);
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
         .init();
 }
 
@@ -124,8 +135,17 @@ fn load_or_report(path: &std::path::Path) -> Result<config::Config, ExitCode> {
     })
 }
 
+/// The async runtime. It only moves network bytes (parsing and writing run on each session's
+/// own writer thread, file syncs on the blocking pool), and one worker does that for many
+/// rooms with fewer thread hand-offs per byte; `LIVEREC_WORKERS` raises it.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let workers = std::env::var("LIVEREC_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .thread_name("liverec")
         .build()

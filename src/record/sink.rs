@@ -14,8 +14,9 @@ use super::hls_writer::{HlsSegment, HlsWriter};
 use super::output::{Output, OutputSpec, Progress, SinkError, SinkEvent};
 use super::pipeline::{Flow, Pipeline};
 
-/// Messages in flight between puller and writer (each at most ~64 KiB: at most ~1 MiB queued).
-const CHANNEL_CHUNKS: usize = 16;
+/// Messages in flight between puller and writer. Each is ~64 KiB of stream but may keep alive
+/// the network read buffer it was sliced from (up to ~400 KiB): a short queue bounds that.
+const CHANNEL_CHUNKS: usize = 4;
 
 /// How a connection's bytes are packaged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
