@@ -200,6 +200,87 @@ fn moov_tracks(data: &[u8], moov: &BoxAt) -> Result<Tracks, Error> {
     Ok(out)
 }
 
+/// A copy of an init section whose edit lists no longer delay the whole presentation.
+/// Packagers put a stream that does not start at 0 into fMP4 with decode times from 0 and an
+/// empty edit (an `elst` entry with media time -1) on every track holding the delay; once the
+/// fragments are rebased, that delay would still make every file start late. The delay common
+/// to all tracks is taken off their leading empty edits; what differs between tracks (an audio
+/// track starting 44 ms after the video) is A/V sync and stays, as do the other edits. No box
+/// changes size. `None` when nothing needs changing (a common delay under a second, see
+/// below), or the init section cannot be read.
+pub fn without_start_delay(init: &[u8]) -> Option<Vec<u8>> {
+    // Each track's leading empty edits: (offset of the duration field, width, duration).
+    let mut tracks: Vec<Vec<(usize, usize, u64)>> = Vec::new();
+    let within = |parent: &BoxAt, kind: &[u8; 4]| -> Option<Vec<BoxAt>> {
+        Some(
+            boxes(init, parent.start, parent.end)
+                .ok()?
+                .into_iter()
+                .filter(|b| &b.kind == kind)
+                .collect(),
+        )
+    };
+    let top = boxes(init, 0, init.len()).ok()?;
+    let moov = top.iter().find(|b| &b.kind == b"moov")?;
+    for trak in within(moov, b"trak")? {
+        let mut empty = Vec::new();
+        if let Some(elst) = within(&trak, b"edts")?
+            .first()
+            .and_then(|e| within(e, b"elst")?.into_iter().next())
+        {
+            let wide = init.get(elst.start) == Some(&1);
+            let (entry, width) = if wide { (20, 8) } else { (12, 4) };
+            let count = field(init, elst.start + 4, false, elst.end)?;
+            let mut at = elst.start + 8;
+            for _ in 0..count {
+                if at + entry > elst.end {
+                    break;
+                }
+                let media_time = field(init, at + width, wide, elst.end)?;
+                if media_time != if wide { u64::MAX } else { u64::from(u32::MAX) } {
+                    break;
+                }
+                empty.push((at, width, field(init, at, wide, elst.end)?));
+                at += entry;
+            }
+        }
+        tracks.push(empty);
+    }
+    let common = tracks
+        .iter()
+        .map(|t| t.iter().map(|e| e.2).sum::<u64>())
+        .min()?;
+    // Edit durations count in the movie timescale. Delays under a second are the usual start
+    // offsets (B-frame reordering, audio priming) that players expect: only a stream that
+    // was packaged from the middle of a broadcast is moved.
+    let mvhd = within(moov, b"mvhd")?.into_iter().next()?;
+    let at = mvhd.start
+        + if init.get(mvhd.start) == Some(&1) {
+            20
+        } else {
+            12
+        };
+    let timescale = field(init, at, false, mvhd.end)?;
+    if timescale == 0 || common < timescale {
+        return None;
+    }
+    let mut out = init.to_vec();
+    for track in &tracks {
+        let mut left = common;
+        for &(at, width, duration) in track {
+            let take = duration.min(left);
+            let value = duration - take;
+            if width == 8 {
+                out[at..at + 8].copy_from_slice(&value.to_be_bytes());
+            } else {
+                out[at..at + 4].copy_from_slice(&(value as u32).to_be_bytes());
+            }
+            left -= take;
+        }
+    }
+    Some(out)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
     /// A `traf`'s `tfdt` of this track.
@@ -832,6 +913,9 @@ mod tests {
         fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let t = tracks(INIT).unwrap();
             let _ = tracks(&data);
+            if let Some(fixed) = without_start_delay(&data) {
+                prop_assert_eq!(fixed.len(), data.len());
+            }
             if let Ok(fields) = scan(&data, Some(&t)) {
                 let mut out = data.clone();
                 rebase(&mut out, &fields, earliest(&fields).unwrap_or(Offset::ZERO));
@@ -854,6 +938,9 @@ mod tests {
                 *x ^= 0x5A;
             }
             let _ = tracks(&init);
+            if let Some(fixed) = without_start_delay(&init) {
+                prop_assert_eq!(fixed.len(), init.len());
+            }
             if let Ok(fields) = scan(&data, Some(&t)) {
                 let mut out = data.clone();
                 rebase(&mut out, &fields, earliest(&fields).unwrap_or(Offset::ZERO));

@@ -373,7 +373,17 @@ impl Pipeline for HlsWriter {
             self.split = false;
             out.open()?;
             if let Some(init) = &seg.init {
-                out.write(init)?;
+                // The fragments are rebased to 0; an edit list delaying playback would undo it.
+                match fmp4::without_start_delay(init).filter(|_| self.container == Container::Fmp4)
+                {
+                    Some(fixed) => {
+                        tracing::debug!(
+                            "the init section's edit list delayed playback; the file's copy starts at 0"
+                        );
+                        out.write(&fixed)?;
+                    }
+                    None => out.write(init)?,
+                }
             }
             self.file_init = seg.init.clone();
         }
