@@ -221,30 +221,17 @@ async fn reload(
             return Err(errors.to_string());
         }
     };
+    let needs_restart = match restart_keys(current, &new) {
+        Ok(keys) => keys,
+        Err(why) => {
+            tracing::error!("reload rejected ({source}): {why}");
+            tracing::error!("the running config stays in effect");
+            return Err(why);
+        }
+    };
     systemd::reloading();
     for w in &new.warnings {
         tracing::warn!("{}: {}: {}", new.file.display(), w.key, w.reason);
-    }
-    let mut needs_restart = Vec::new();
-    if new.output_dir != current.output_dir {
-        needs_restart.push("output_dir");
-    }
-    if new.state_dir != current.state_dir {
-        needs_restart.push("state_dir");
-    }
-    if new.lock_dir != current.lock_dir {
-        needs_restart.push("lock_dir");
-    }
-    if new.control.listen != current.control.listen {
-        needs_restart.push("control.listen");
-    }
-    if new.max_recordings != current.max_recordings {
-        needs_restart.push("max_recordings");
-    }
-    if new.platforms.bilibili.api_base != current.platforms.bilibili.api_base
-        || new.platforms.douyin.api_base != current.platforms.douyin.api_base
-    {
-        needs_restart.push("platforms.*.api_base");
     }
     *shared.token.write().unwrap_or_else(|p| p.into_inner()) = new.control.token.clone();
     min_free_space.store(new.min_free_space, Ordering::Relaxed);
@@ -279,4 +266,83 @@ async fn reload(
     };
     systemd::ready(&summary);
     Ok(summary)
+}
+
+/// The changed keys of `new` that take effect only at a restart, or why `new` cannot be applied
+/// to a daemon running `current`.
+fn restart_keys(current: &Config, new: &Config) -> Result<Vec<&'static str>, String> {
+    // control.listen only changes at a restart, so the token is checked against the address
+    // the API is bound to now: a reload must not leave a public API without one.
+    if let config::Listen::Tcp(addr) = &current.control.listen {
+        if !addr.ip().is_loopback() && new.control.token.is_none() {
+            return Err(format!(
+                "{}: control.token: required while the API listens on {addr} (a non-loopback address; control.listen changes only at a restart)",
+                new.file.display()
+            ));
+        }
+    }
+    let mut keys = Vec::new();
+    if new.output_dir != current.output_dir {
+        keys.push("output_dir");
+    }
+    if new.state_dir != current.state_dir {
+        keys.push("state_dir");
+    }
+    if new.lock_dir != current.lock_dir {
+        keys.push("lock_dir");
+    }
+    if new.control.listen != current.control.listen {
+        keys.push("control.listen");
+    }
+    if new.max_recordings != current.max_recordings {
+        keys.push("max_recordings");
+    }
+    if new.platforms.bilibili.api_base != current.platforms.bilibili.api_base
+        || new.platforms.douyin.api_base != current.platforms.douyin.api_base
+    {
+        keys.push("platforms.*.api_base");
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn cfg(text: &str) -> Config {
+        config::parse(text, Path::new("/etc/liverec/recorder.toml")).expect("valid config")
+    }
+
+    #[test]
+    fn a_reload_cannot_take_the_token_from_a_public_api() {
+        let public = cfg("[control]\nlisten = \"0.0.0.0:8787\"\ntoken = \"s3cret\"\n");
+        // The new file moves the API to loopback and drops the token; the move only happens at
+        // a restart, so until then the API would be public without a token.
+        let new = cfg("[control]\nlisten = \"127.0.0.1:8787\"\n");
+        let why = restart_keys(&public, &new).expect_err("must be refused");
+        assert!(why.contains("control.token"), "{why}");
+        assert!(why.contains("0.0.0.0:8787"), "{why}");
+
+        let kept = cfg("[control]\nlisten = \"127.0.0.1:8787\"\ntoken = \"other\"\n");
+        assert_eq!(restart_keys(&public, &kept), Ok(vec!["control.listen"]));
+        // On loopback, a token may come and go.
+        let local = cfg("[control]\nlisten = \"127.0.0.1:8787\"\ntoken = \"s3cret\"\n");
+        assert_eq!(restart_keys(&local, &new), Ok(vec![]));
+    }
+
+    #[test]
+    fn keys_that_need_a_restart_are_named() {
+        let old = cfg("");
+        let new = cfg("output_dir = \"/srv/rec\"\nmax_recordings = 3\n");
+        assert_eq!(
+            restart_keys(&old, &new),
+            Ok(vec![
+                "output_dir",
+                "state_dir",
+                "lock_dir",
+                "max_recordings"
+            ])
+        );
+    }
 }

@@ -112,6 +112,8 @@ async fn every_endpoint_with_and_without_the_token() {
         ("GET", "/metrics".into()),
         ("POST", "/api/reload".into()),
         ("POST", format!("/api/rooms/{key}/check")),
+        ("POST", format!("/api/rooms/{key}/split")),
+        ("POST", format!("/api/rooms/{key}/restart")),
     ] {
         assert_eq!(
             call(&addr, method, &path, None, None).await.0,
