@@ -157,7 +157,7 @@ pub fn report(c: &Config) -> String {
                 "  {}: on {} POST {}  timeout {}  retries {}  secret {}{}{}",
                 w.name,
                 events.join(","),
-                crate::config::redact_url(&w.url),
+                crate::config::redact_endpoint(&w.url),
                 format_duration(w.timeout),
                 w.retries,
                 if w.secret.is_some() { "set" } else { "none" },

@@ -245,14 +245,18 @@ pub(super) fn read_webhook(
                 f.fail(
                     rep,
                     format!(
-                        "{s:?} must be an http or https URL with a host (scheme {:?})",
+                        "{:?} must be an http or https URL with a host (scheme {:?})",
+                        super::redact_url(&s),
                         u.scheme()
                     ),
                 );
                 None
             }
             Err(e) => {
-                f.fail(rep, format!("{s:?} is not a URL ({e})"));
+                f.fail(
+                    rep,
+                    format!("{:?} is not a URL ({e})", super::redact_url(&s)),
+                );
                 None
             }
         }),

@@ -19,7 +19,7 @@ pub use hooks::{HookConfig, WebhookConfig, Window};
 pub use raw::Problem;
 pub use rooms::filename_template;
 use rooms::{Defaults, read_cookie, read_overrides, read_room};
-pub use secret::{Secret, redact_url};
+pub use secret::{Secret, redact_endpoint, redact_url};
 
 use crate::platform::{PlatformKind, RoomTarget};
 use crate::template::Template;
@@ -401,7 +401,7 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         if let Some(&first_index) = seen_keys.get(&key) {
             duplicates.push(Duplicate {
                 index,
-                url: room.url().to_string(),
+                url: redact_url(room.url()),
                 key,
                 first_index,
             });

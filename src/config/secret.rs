@@ -56,6 +56,24 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A webhook URL as logs show it: scheme, host and port only. Services such as Discord and
+/// Slack put the token in the path, so the path is a secret too.
+pub fn redact_endpoint(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => {
+            let mut s = format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?"));
+            if let Some(port) = u.port() {
+                s.push_str(&format!(":{port}"));
+            }
+            if u.path() != "/" || u.query().is_some() {
+                s.push_str("/…");
+            }
+            s
+        }
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +96,18 @@ mod tests {
             "http://127.0.0.1/a.flv"
         );
         assert_eq!(redact_url("not a url?token=x"), "not a url?…");
+    }
+
+    #[test]
+    fn webhook_urls_keep_only_their_host() {
+        assert_eq!(
+            redact_endpoint("https://discord.com/api/webhooks/123/tok3n?wait=true"),
+            "https://discord.com/…"
+        );
+        assert_eq!(
+            redact_endpoint("http://u:p@127.0.0.1:9000/"),
+            "http://127.0.0.1:9000"
+        );
+        assert_eq!(redact_endpoint("hooks.slack.com/T0/B0/x"), "(not a URL)");
     }
 }

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use crate::config::RoomConfig;
+use crate::config::{RoomConfig, redact_url};
 use crate::platform::{PlatformError, Platforms, RoomKey};
 use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
 
@@ -125,7 +125,7 @@ impl Rooms {
                             tracing::warn!(
                                 "rooms[{}]: cannot resolve {}: {e}; retrying in {}s",
                                 cfg.index,
-                                cfg.url(),
+                                redact_url(cfg.url()),
                                 wait.as_secs()
                             );
                         }
@@ -156,7 +156,7 @@ impl Rooms {
             tracing::warn!(
                 "rooms[{}] ({}) resolves to {key}, which rooms[{}] already records; ignored",
                 cfg.index,
-                cfg.url(),
+                redact_url(cfg.url()),
                 existing.cfg.index
             );
             return;
@@ -192,7 +192,7 @@ impl Rooms {
                     tracing::warn!(
                         "rooms[{}] ({}) is {key} again; ignored",
                         cfg.index,
-                        cfg.url()
+                        redact_url(cfg.url())
                     );
                 }
                 Some(key) => {
@@ -260,10 +260,13 @@ impl Rooms {
                 }
                 Change::Update => {
                     if let Some(e) = self.rooms.get_mut(&key) {
-                        if !e.handle.send(RoomCmd::Reconfigure(Box::new(cfg.clone()))) {
+                        // Only settings the room took count as applied, so that the next
+                        // reload sees the difference and hands them over again.
+                        if e.handle.send(RoomCmd::Reconfigure(Box::new(cfg.clone()))) {
+                            e.cfg = cfg;
+                        } else {
                             tracing::warn!(key = %key, "could not hand the new settings to the room (busy); they apply at the next reload");
                         }
-                        e.cfg = cfg;
                     }
                     diff.changed += 1;
                 }

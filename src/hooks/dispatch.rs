@@ -16,7 +16,7 @@ use super::journal::{self, Journal, NewDelivery};
 use super::target::{Action, Item, Target, TargetCfg};
 use super::window::{self, Backoff, MAX_WINDOW_SLEEP};
 use super::{Clock, Cmd, TargetStats, webhook};
-use crate::config::{HookConfig, WebhookConfig, redact_url};
+use crate::config::{HookConfig, WebhookConfig, redact_endpoint};
 use crate::event::{Event, EventType, HookRef};
 
 /// After the shutdown deadline, killed attempts get this long to report back.
@@ -446,7 +446,7 @@ impl Core {
             "{} for {} (attempt {attempt} of {of})",
             match &cfg.action {
                 Action::Command(_) => "running hook".to_string(),
-                Action::Webhook(w) => format!("POST {}", redact_url(&w.url)),
+                Action::Webhook(w) => format!("POST {}", redact_endpoint(&w.url)),
             },
             event.kind,
         );

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::TargetKind;
-use crate::config::{HookConfig, WebhookConfig, Window, redact_url};
+use crate::config::{HookConfig, WebhookConfig, Window, redact_endpoint};
 use crate::event::{Event, EventType};
 
 /// Webhook deliveries running at once per webhook (for different rooms; one room's are in order).
@@ -70,7 +70,7 @@ impl TargetCfg {
     pub(super) fn describe(&self) -> String {
         match &self.action {
             Action::Command(_) => format!("hook {:?}", self.name),
-            Action::Webhook(w) => format!("webhook {:?} ({})", self.name, redact_url(&w.url)),
+            Action::Webhook(w) => format!("webhook {:?} ({})", self.name, redact_endpoint(&w.url)),
         }
     }
 }
