@@ -357,6 +357,82 @@ async fn low_disk_space_opens_no_file_and_says_why() {
     assert!(files(&dir.path().join("rec"), ".part").is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_free_space_floor_reaches_the_open_segment() {
+    let server = StreamServer::start().await;
+    server.set("live/f.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &room("f", &server.url("live/f.flv")), "");
+    let d = Daemon::start(dir.path(), "f", &cfg);
+    let rec = dir.path().join("rec/f");
+    assert!(
+        wait_until(Duration::from_secs(15), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    // The disk "fills up" while a segment is open: it is closed cleanly, nothing new opens.
+    let path = dir.path().join("f.toml");
+    std::fs::write(
+        &path,
+        cfg.replace("min_free_space = \"0B\"", "min_free_space = \"900TB\""),
+    )
+    .unwrap();
+    assert!(
+        d.wait_log("not writing until space returns", Duration::from_secs(20))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    let done = files(&rec, ".flv");
+    assert_eq!(done.len(), 1, "{}", d.log_text());
+    assert!(files(&rec, ".part").is_empty());
+    assert_eq!(support::media::decode_errors(&done[0]), "");
+    // Space returns: recording resumes in a new file.
+    std::fs::write(&path, &cfg).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_room_names_its_next_segments_by_the_new_name() {
+    let server = StreamServer::start().await;
+    server.set("live/n.flv", Answer::flv("flv_640x360_20s.flv", 2.0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &room("old", &server.url("live/n.flv")), "");
+    let d = Daemon::start(dir.path(), "n", &cfg);
+    let rec = dir.path().join("rec");
+    assert!(
+        wait_until(Duration::from_secs(15), || !files(
+            &rec.join("old"),
+            ".part"
+        )
+        .is_empty())
+        .await,
+        "{}",
+        d.log_text()
+    );
+    std::fs::write(
+        dir.path().join("n.toml"),
+        cfg.replace(
+            "name = \"old\"",
+            "name = \"new\"\nsegment_duration = \"2s\"",
+        ),
+    )
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || !files(&rec.join("new"), ".flv")
+            .is_empty())
+        .await,
+        "{}",
+        d.log_text()
+    );
+    // The open file kept its name; later ones take the new one.
+    assert_eq!(files(&rec.join("old"), ".flv").len(), 1, "{}", d.log_text());
+}
+
 #[test]
 fn check_reports_every_mistake_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();

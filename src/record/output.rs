@@ -20,8 +20,10 @@ const IDLE_FLUSH_BYTES: usize = 16 * 1024;
 /// ...or once the last hand-over is this old.
 const IDLE_FLUSH_AGE: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// How often (in written bytes) free space is checked while a segment grows.
+/// How often free space is checked while a segment grows: after this many bytes or this much
+/// time, whichever comes first (a statvfs call is cheap; a full disk mid-file is not).
 const SPACE_CHECK_EVERY: u64 = 64 << 20;
+const SPACE_CHECK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A finished segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +90,8 @@ pub struct Progress {
 pub struct OutputSpec {
     pub output_dir: PathBuf,
     pub template: Template,
-    pub min_free_space: u64,
+    /// Shared with the daemon, so a reload reaches open sessions at once.
+    pub min_free_space: Arc<AtomicU64>,
     pub fields: NameFields,
     /// Split when the next unit would take a file past this media duration (zero: no split).
     pub segment_duration: std::time::Duration,
@@ -103,7 +106,7 @@ impl OutputSpec {
         Self {
             output_dir: dir,
             template,
-            min_free_space: 0,
+            min_free_space: Arc::new(AtomicU64::new(0)),
             fields: NameFields {
                 platform: String::new(),
                 id: String::new(),
@@ -136,6 +139,7 @@ pub struct Output {
     progress: Arc<Progress>,
     flow_announced: bool,
     unchecked_bytes: u64,
+    last_space_check: Instant,
     last_flush: Instant,
 }
 
@@ -154,6 +158,7 @@ impl Output {
             progress,
             flow_announced: false,
             unchecked_bytes: 0,
+            last_space_check: Instant::now(),
             last_flush: Instant::now(),
         }
     }
@@ -174,10 +179,12 @@ impl Output {
     /// New naming and split settings, used from the next segment on.
     pub fn set_settings(
         &mut self,
+        name: String,
         template: Template,
         segment_duration: std::time::Duration,
         segment_size: u64,
     ) {
+        self.spec.fields.name = name;
         self.spec.template = template;
         self.spec.segment_duration = segment_duration;
         self.spec.segment_size = segment_size;
@@ -214,7 +221,7 @@ impl Output {
     }
 
     fn check_space(&self) -> Result<(), SinkError> {
-        let need = self.spec.min_free_space;
+        let need = self.spec.min_free_space.load(Ordering::Relaxed);
         if need == 0 {
             return Ok(());
         }
@@ -275,8 +282,11 @@ impl Output {
         if self.open.is_none() {
             self.open()?;
         }
-        if self.unchecked_bytes >= SPACE_CHECK_EVERY {
+        if self.unchecked_bytes >= SPACE_CHECK_EVERY
+            || self.last_space_check.elapsed() >= SPACE_CHECK_AGE
+        {
             self.unchecked_bytes = 0;
+            self.last_space_check = Instant::now();
             if let Err(e) = self.check_space() {
                 self.close(None)?;
                 return Err(e);

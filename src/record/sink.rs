@@ -54,12 +54,22 @@ pub enum SinkMsg {
     Segment(HlsSegment),
     /// The connection ended.
     Disconnect,
+}
+
+/// Requests to the writer from the room. They travel beside the stream, not in its bounded
+/// queue: that queue is full whenever the disk is the bottleneck, and a split, a title or a
+/// reload must neither be dropped nor wait behind megabytes of stream. The writer takes them
+/// before its next stream message.
+#[derive(Debug)]
+pub enum Control {
     /// Start a new file at the next possible point.
     Split,
     /// New title/streamer for the names of later segments.
     Meta { title: String, streamer: String },
-    /// Reloaded settings: the file name template and split limits of later segments.
+    /// Reloaded settings: the room name, file name template and split limits of later
+    /// segments.
     Settings {
+        name: String,
         template: crate::template::Template,
         segment_duration: std::time::Duration,
         segment_size: u64,
@@ -69,6 +79,7 @@ pub enum SinkMsg {
 /// The async side's end of a session writer.
 pub struct Sink {
     tx: mpsc::Sender<SinkMsg>,
+    ctl: mpsc::UnboundedSender<Control>,
     join: JoinHandle<()>,
 }
 
@@ -79,18 +90,25 @@ impl Sink {
         progress: Arc<Progress>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+        let (ctl, ctl_rx) = mpsc::unbounded_channel();
         let out = Output::new(spec, events, progress);
-        let join = tokio::task::spawn_blocking(move || run(rx, out));
-        Self { tx, join }
+        let join = tokio::task::spawn_blocking(move || run(rx, ctl_rx, out));
+        Self { tx, ctl, join }
     }
 
     pub fn sender(&self) -> mpsc::Sender<SinkMsg> {
         self.tx.clone()
     }
 
+    /// Hands the writer a request; it never waits and is never dropped while the writer runs.
+    pub fn control(&self, c: Control) {
+        let _ = self.ctl.send(c);
+    }
+
     /// Closes the session's last file and waits for the writer to finish.
     pub async fn close(self) {
         drop(self.tx);
+        drop(self.ctl);
         if let Err(e) = self.join.await {
             tracing::error!("session writer ended abnormally: {e}");
         }
@@ -138,25 +156,31 @@ impl Writer {
             }
             SinkMsg::Segment(_) => {}
             SinkMsg::Disconnect => self.finish()?,
-            SinkMsg::Split => {
+        }
+        Ok(())
+    }
+
+    fn control(&mut self, c: Control) {
+        match c {
+            Control::Split => {
                 if let Some((_, p)) = self.pipeline.as_mut() {
                     p.request_split();
                 }
             }
-            SinkMsg::Meta { title, streamer } => self.out.set_meta(title, streamer),
-            SinkMsg::Settings {
+            Control::Meta { title, streamer } => self.out.set_meta(title, streamer),
+            Control::Settings {
+                name,
                 template,
                 segment_duration,
                 segment_size,
             } => {
                 self.out
-                    .set_settings(template, segment_duration, segment_size);
+                    .set_settings(name, template, segment_duration, segment_size);
                 if let Some((_, p)) = self.pipeline.as_mut() {
                     p.reconfigure(self.out.spec());
                 }
             }
         }
-        Ok(())
     }
 
     /// The connection ended.
@@ -177,13 +201,17 @@ impl Writer {
     }
 }
 
-fn run(mut rx: mpsc::Receiver<SinkMsg>, out: Output) {
+fn run(mut rx: mpsc::Receiver<SinkMsg>, mut ctl: mpsc::UnboundedReceiver<Control>, out: Output) {
     let mut w = Writer {
         out,
         pipeline: None,
         failed: false,
     };
     while let Some(msg) = rx.blocking_recv() {
+        // Requests sent before this message apply to it.
+        while let Ok(c) = ctl.try_recv() {
+            w.control(c);
+        }
         match catch_unwind(AssertUnwindSafe(|| w.handle(msg))) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {

@@ -25,7 +25,7 @@ use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
 use crate::platform::{PlatformError, RoomKey, RoomSpec, RoomStatus};
 use crate::record::output::{Progress, SegmentDone, SinkEvent};
 use crate::record::pull::PullEnd;
-use crate::record::sink::{Sink, SinkMsg};
+use crate::record::sink::{Control, Sink};
 
 const POLL_TIMEOUT: Duration = Duration::from_secs(30);
 /// A room task that panicked is restarted after this pause.
@@ -285,7 +285,7 @@ impl Supervisor {
             RoomCmd::Split => {
                 if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
                     tracing::info!("split requested");
-                    let _ = sink.sender().try_send(SinkMsg::Split);
+                    sink.control(Control::Split);
                 }
                 Vec::new()
             }
@@ -296,7 +296,8 @@ impl Supervisor {
                 *cfg_out = self.cfg.clone();
                 if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
                     let s = &self.cfg.settings;
-                    let _ = sink.sender().try_send(SinkMsg::Settings {
+                    sink.control(Control::Settings {
+                        name: self.display_name(),
                         template: s.filename.clone(),
                         segment_duration: s.segment_duration,
                         segment_size: s.segment_size,
@@ -390,7 +391,7 @@ impl Supervisor {
         }
         if changed {
             if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
-                let _ = sink.sender().try_send(SinkMsg::Meta {
+                sink.control(Control::Meta {
                     title: self.snap.title.clone(),
                     streamer: self.snap.streamer.clone(),
                 });

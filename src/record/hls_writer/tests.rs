@@ -19,7 +19,7 @@ fn rig(dir: &Path, ext: &'static str, duration: u64, size: u64) -> Rig {
     let spec = OutputSpec {
         output_dir: dir.to_path_buf(),
         template: crate::config::filename_template("{name}/{index}").unwrap(),
-        min_free_space: 0,
+        min_free_space: Default::default(),
         fields: NameFields {
             platform: "direct".into(),
             id: "x".into(),

@@ -73,7 +73,7 @@ impl Supervisor {
         let spec = OutputSpec {
             output_dir: self.deps.output_dir.clone(),
             template: self.cfg.settings.filename.clone(),
-            min_free_space: self.deps.min_free_space.load(Ordering::Relaxed),
+            min_free_space: self.deps.min_free_space.clone(),
             fields,
             segment_duration: self.cfg.settings.segment_duration,
             segment_size: self.cfg.settings.segment_size,
