@@ -538,3 +538,55 @@ fn random_damage_never_panics_and_never_writes_a_broken_file() {
         )
         .unwrap();
 }
+
+/// The disk falls under the floor mid-file: the write that notices it fails, and the writer then
+/// closes the pipeline (as the session writer does). The file ends on whole tags with its final
+/// metadata, and no further file opens while space is short.
+#[test]
+fn a_disk_falling_low_mid_file_closes_it_whole_with_its_metadata() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let src = base();
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let floor = Arc::new(AtomicU64::new(0));
+    let spec = OutputSpec {
+        min_free_space: floor.clone(),
+        ..OutputSpec::plain(
+            dir.path().to_path_buf(),
+            filename_template("seg_{index}").unwrap(),
+        )
+    };
+    let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
+    let mut p = FlvPipeline::new(no_limits());
+    out.new_connection();
+    let half = src.len() / 2;
+    p.push(&src[..half], &mut out).unwrap();
+    floor.store(u64::MAX, Ordering::Relaxed);
+    let err = src[half..]
+        .chunks(16 * 1024)
+        .find_map(|c| p.push(c, &mut out).err())
+        .expect("the write after the floor rose fails");
+    assert!(
+        err.to_string().contains("not writing until space returns"),
+        "{err}"
+    );
+    p.close(&mut out).unwrap();
+    let files = support::daemon::files(dir.path(), ".flv");
+    assert_eq!(files.len(), 1);
+    assert!(support::daemon::files(dir.path(), ".part").is_empty());
+    let tags = check_file(&files[0]);
+    let meta = liverec::media::flv::amf0::decode(&tags[0].body).unwrap();
+    let duration = meta[1].get("duration").and_then(|v| v.as_number()).unwrap();
+    let last = tags.iter().map(|t| t.ts).max().unwrap() as f64 / 1000.0;
+    assert!(
+        duration >= last && duration < last + 0.2,
+        "metadata duration {duration} for a file whose last tag is at {last}"
+    );
+    assert_eq!(
+        meta[1].get("filesize").and_then(|v| v.as_number()).unwrap() as u64,
+        std::fs::metadata(&files[0]).unwrap().len()
+    );
+    // Nothing opens while space is short.
+    assert!(out.open().is_err());
+    assert!(support::daemon::files(dir.path(), ".part").is_empty());
+}

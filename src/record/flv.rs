@@ -413,6 +413,10 @@ impl FlvPipeline {
         if gop.tags.is_empty() {
             return Ok(());
         }
+        if !out.is_open() {
+            // Closed under us (a session that failed): what follows needs a new file header.
+            self.file = None;
+        }
         if let Some(f) = &self.file {
             let reason = self
                 .split

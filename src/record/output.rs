@@ -140,6 +140,8 @@ pub struct Output {
     flow_announced: bool,
     unchecked_bytes: u64,
     last_space_check: Instant,
+    /// The floor at the last check: a reload that changes it is checked at the next write.
+    checked_floor: u64,
     last_flush: Instant,
 }
 
@@ -159,6 +161,7 @@ impl Output {
             flow_announced: false,
             unchecked_bytes: 0,
             last_space_check: Instant::now(),
+            checked_floor: 0,
             last_flush: Instant::now(),
         }
     }
@@ -220,8 +223,11 @@ impl Output {
             .map_or(0.0, |o| o.started.elapsed().as_secs_f64())
     }
 
-    fn check_space(&self) -> Result<(), SinkError> {
+    fn check_space(&mut self) -> Result<(), SinkError> {
         let need = self.spec.min_free_space.load(Ordering::Relaxed);
+        self.checked_floor = need;
+        self.unchecked_bytes = 0;
+        self.last_space_check = Instant::now();
         if need == 0 {
             return Ok(());
         }
@@ -284,21 +290,18 @@ impl Output {
         }
         if self.unchecked_bytes >= SPACE_CHECK_EVERY
             || self.last_space_check.elapsed() >= SPACE_CHECK_AGE
+            || self.spec.min_free_space.load(Ordering::Relaxed) != self.checked_floor
         {
-            self.unchecked_bytes = 0;
-            self.last_space_check = Instant::now();
-            if let Err(e) = self.check_space() {
-                self.close(None)?;
-                return Err(e);
-            }
+            // The segment stays open: its pipeline closes it, so that the file gets its final
+            // metadata and the pipeline never writes on into a file it did not open.
+            self.check_space()?;
         }
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
         if let Err(source) = open.file.write_unit(parts) {
+            // The file was cut back to its last whole unit; the pipeline closes it (see above).
             let path = open.file.part_path().to_path_buf();
-            // Keep what reached the disk: close the segment on its last whole unit.
-            let _ = self.close(None);
             return Err(SinkError::Io { path, source });
         }
         let n = parts.iter().map(|p| p.len() as u64).sum::<u64>();
