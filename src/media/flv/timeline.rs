@@ -8,6 +8,10 @@
 
 /// A forward step larger than this beyond everything seen so far is a jump.
 pub const JUMP_MS: i64 = 1_000;
+/// A step back within a track larger than this is a jump too. A track's DTS never goes back
+/// legitimately, so anything beyond a few ms of rounding is the clock moving; clamping it
+/// instead would pile the frames up 1 ms apart, a visible stutter.
+pub const BACK_JUMP_MS: i64 = 100;
 const DEFAULT_VIDEO_MS: i64 = 33;
 const DEFAULT_AUDIO_MS: i64 = 23;
 
@@ -100,16 +104,16 @@ impl Timeline {
             return (cand, Fix::None);
         };
         let g = global.unwrap_or(last);
-        let (out, fix) = if cand > g.saturating_add(JUMP_MS) || cand < last.saturating_sub(JUMP_MS)
-        {
-            let target = last.saturating_add(st.interval);
-            self.offset = self.offset.saturating_add(target - cand);
-            (target, Fix::Jump(cand - target))
-        } else if cand < last {
-            (last + 1, Fix::Clamped)
-        } else {
-            (cand, Fix::None)
-        };
+        let (out, fix) =
+            if cand > g.saturating_add(JUMP_MS) || cand < last.saturating_sub(BACK_JUMP_MS) {
+                let target = last.saturating_add(st.interval);
+                self.offset = self.offset.saturating_add(target - cand);
+                (target, Fix::Jump(cand - target))
+            } else if cand < last {
+                (last + 1, Fix::Clamped)
+            } else {
+                (cand, Fix::None)
+            };
         let s = self.state(t);
         let step = out - last;
         if fix == Fix::None && (1..=200).contains(&step) {
@@ -174,6 +178,34 @@ mod tests {
         input.push((A, 1_500));
         let out = run(&input);
         assert_eq!(*out.last().unwrap(), 1_500);
+    }
+
+    #[test]
+    fn a_rewind_under_a_second_continues_at_the_frame_rate() {
+        for back in [300, 800] {
+            let mut input: Vec<_> = (0..30)
+                .flat_map(|i| [(V, 5_000 + i * 33), (A, 5_000 + i * 23)])
+                .collect();
+            let v_last = 5_000 + 29 * 33;
+            input.extend(
+                (0..30).flat_map(|i| [(V, v_last - back + i * 33), (A, v_last - back + i * 23)]),
+            );
+            let out = run(&input);
+            let video: Vec<i64> = out.iter().step_by(2).copied().collect();
+            // No pile-up: every video step after the rewind is a frame interval again.
+            for w in video[29..].windows(2) {
+                assert!(
+                    (20..=50).contains(&(w[1] - w[0])),
+                    "-{back} ms: {:?}",
+                    &video[27..35]
+                );
+            }
+            assert!(
+                (out[61] - out[60]).abs() < 100,
+                "A/V stay together: {:?}",
+                &out[58..64]
+            );
+        }
     }
 
     #[test]
