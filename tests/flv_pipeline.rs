@@ -590,3 +590,28 @@ fn a_disk_falling_low_mid_file_closes_it_whole_with_its_metadata() {
     assert!(out.open().is_err());
     assert!(support::daemon::files(dir.path(), ".part").is_empty());
 }
+
+#[test]
+fn video_without_its_decoder_header_is_dropped_and_the_audio_kept() {
+    let tags: Vec<Tag> = flv::walk(&base())
+        .unwrap()
+        .into_iter()
+        .filter(|t| !(t.is_video() && t.is_seq_header()))
+        .collect();
+    let src = flv::encode_stream(&tags);
+    let run = record(&[&src], no_limits(), 16 * 1024);
+    assert_eq!(run.files.len(), 1);
+    let out = check_file(&run.files[0]);
+    assert!(
+        !out.iter().any(|t| t.is_video()),
+        "undecodable video written"
+    );
+    let audio = |ts: &[Tag]| ts.iter().filter(|t| t.is_audio() && t.is_frame()).count();
+    // At most the few audio frames before the first (undecodable) video frame wait and go.
+    assert!(
+        audio(&out) + 5 >= audio(&tags),
+        "{} of {} audio frames",
+        audio(&out),
+        audio(&tags)
+    );
+}

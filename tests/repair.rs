@@ -143,3 +143,45 @@ fn garbage_is_refused_with_a_message() {
     let (ok, text) = repair(&[&dir.path().join("missing.flv")]);
     assert!(!ok && text.contains("missing.flv"), "{text}");
 }
+
+#[test]
+fn a_part_damaged_in_the_middle_keeps_what_follows_the_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = crashed_part(dir.path(), 1.0);
+    let data = std::fs::read(&part).unwrap();
+    // A power cut's hole: zeros over a frame's tag header (past the metadata, with its
+    // reserved index, and the decoder headers), megabytes before the end.
+    let tags = flv::walk_lenient(&data);
+    let hit = tags
+        .iter()
+        .find(|t| t.offset > 420_000 && t.is_video())
+        .unwrap()
+        .offset;
+    assert!(
+        data.len() - hit > 2 << 20,
+        "the damage must be far from the end"
+    );
+    let f = std::fs::OpenOptions::new().write(true).open(&part).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[0u8; 64], hit as u64).unwrap();
+    drop(f);
+    let (ok, text) = repair(&[&part]);
+    assert!(ok, "{text}");
+    assert!(!part.exists());
+    let done: Vec<_> = support::daemon::files(dir.path(), ".flv");
+    assert!(!done.is_empty(), "{text}");
+    let mut got = 0;
+    for f in &done {
+        assert_valid(f);
+        got += flv::frames_of(&std::fs::read(f).unwrap()).len();
+    }
+    let served = flv::frames_of(&flv::fixture("flv_640x360_20s.flv")).len();
+    // Only the damaged GOP may go; cutting at the damage would keep under 10%.
+    assert!(
+        got * 10 > served * 8,
+        "{got} of {served} frames kept: {text}"
+    );
+    assert!(
+        support::daemon::files(dir.path(), ".part").is_empty(),
+        "the source copy is removed once re-muxed"
+    );
+}

@@ -94,6 +94,7 @@ struct Connection {
     dropped_video: usize,
     dropped_audio: usize,
     audio_without_header: usize,
+    video_without_header: usize,
     fixes: u32,
 }
 
@@ -186,6 +187,24 @@ impl FlvPipeline {
         let mut flow = Flow::Continue;
         match tag.kind {
             TagKind::Video => {
+                let needs_header = matches!(
+                    tag.info,
+                    TagInfo::Video {
+                        codec: VideoCodec::Avc | VideoCodec::Hevc | VideoCodec::Av1,
+                        ..
+                    }
+                );
+                if needs_header && self.video_header.is_none() {
+                    // Undecodable without the decoder configuration: a file of such frames
+                    // fails to play. Audio records on its own meanwhile.
+                    if self.conn.video_without_header == 0 {
+                        tracing::warn!(
+                            "video before its sequence header: dropping video until the header arrives"
+                        );
+                    }
+                    self.conn.video_without_header += 1;
+                    return Ok(Flow::Continue);
+                }
                 self.has_video = true;
                 if tag.is_keyframe() {
                     flow = self.flush_gop(out)?;
@@ -221,7 +240,11 @@ impl FlvPipeline {
                     self.conn.audio_without_header += 1;
                     return Ok(Flow::Continue);
                 }
-                if self.conn.waiting_keyframe && (self.has_video || self.video_header.is_some()) {
+                // Waiting for a keyframe makes no sense while the video cannot be decoded.
+                if self.conn.waiting_keyframe
+                    && self.conn.video_without_header == 0
+                    && (self.has_video || self.video_header.is_some())
+                {
                     self.conn.dropped_audio += 1;
                     if self.conn.dropped_audio < MAX_AUDIO_WITHOUT_VIDEO
                         || self.conn.dropped_video > 0

@@ -22,6 +22,11 @@ use crate::template::Template;
 
 const MAX_TAG: usize = crate::media::flv::parser::DEFAULT_MAX_TAG;
 const KEYFRAME_SPACING_MS: i64 = 1000;
+/// The most a crash can tear off the end of one of our files: one buffered write of whole
+/// tags, or one large tag written through. A bad tag followed by more than this is damage in
+/// the middle (a power cut's hole, a flipped sector): cutting there would throw away all that
+/// follows, so such a file is re-muxed instead, which resyncs past the damage.
+const TORN_TAIL_MAX: u64 = 2 << 20;
 
 /// A file a repair produced, and its size.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,8 +59,8 @@ pub fn finalize_part(part: &Path) -> io::Result<Vec<Repaired>> {
             None => {
                 // Free the name for the re-muxed file; the source stays a `.part`, so a crash
                 // during the re-mux is picked up again at the next start.
-                let src = PathBuf::from(format!("{}.src.flv{PART_SUFFIX}", stem.display()));
-                std::fs::rename(part, &src)?;
+                let src_stem = PathBuf::from(format!("{}.src", stem.display()));
+                let src = rename_no_replace(part, &src_stem, &format!("flv{PART_SUFFIX}"))?;
                 let out = remux_flv(&src, &stem)?;
                 std::fs::remove_file(&src)?;
                 return Ok(out);
@@ -165,6 +170,15 @@ pub fn fix_flv_in_place(path: &Path) -> io::Result<Option<u64>> {
         return Ok(None);
     };
     let walk = walk_tags(&file, len)?;
+    if len - walk.end > TORN_TAIL_MAX {
+        tracing::warn!(
+            file = %path.display(),
+            "damaged tag at byte {} with {} bytes after it: re-muxing to keep what follows",
+            walk.end,
+            len - walk.end
+        );
+        return Ok(None);
+    }
     if walk.end < len {
         tracing::info!(file = %path.display(), "cut {} bytes of an incomplete tag", len - walk.end);
         file.set_len(walk.end)?;
