@@ -112,7 +112,16 @@ pub async fn run(
         events_rx,
     )?);
 
+    // Repairing big leftovers after a power cut can take minutes: keep systemd's start
+    // timeout from killing (and restarting) the daemon in the middle of it.
+    let keepalive = tokio::spawn(async {
+        loop {
+            systemd::extend_timeout(Duration::from_secs(90));
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    });
     recovery::recover_leftovers(&config, &events).await;
+    keepalive.abort();
 
     let shared = Arc::new(Shared {
         rooms: RwLock::new(Vec::new()),

@@ -16,6 +16,12 @@ pub fn ready(status: &str) {
     send(&[NotifyState::Ready, NotifyState::Status(status)]);
 }
 
+/// Asks for `by` more time before systemd gives up on the current start or stop.
+pub fn extend_timeout(by: Duration) {
+    let usec = u32::try_from(by.as_micros()).unwrap_or(u32::MAX);
+    send(&[NotifyState::ExtendTimeoutUsec(usec)]);
+}
+
 pub fn status(status: &str) {
     send(&[NotifyState::Status(status)]);
 }

@@ -172,6 +172,9 @@ fn run(path: PathBuf) -> ExitCode {
         tokio::spawn(watch_signals(shutdown.clone(), cmd_tx.clone()));
         crate::daemon::run(config, shutdown, cmd_tx, cmd_rx).await
     });
+    // A writer thread stuck in a hung filesystem must not hold the exit forever (the signal
+    // handlers are gone by now): its `.part` is repaired at the next start.
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -95,6 +95,7 @@ struct Connection {
     dropped_audio: usize,
     audio_without_header: usize,
     video_without_header: usize,
+    empty_tags: usize,
     fixes: u32,
 }
 
@@ -182,6 +183,11 @@ impl FlvPipeline {
             return Ok(flow);
         }
         if tag.body.is_empty() {
+            // Some CDNs pad with empty tags; they carry nothing a player could use.
+            if self.conn.empty_tags == 0 {
+                tracing::debug!("dropping empty {:?} tags (no payload)", tag.kind);
+            }
+            self.conn.empty_tags += 1;
             return Ok(Flow::Continue);
         }
         let mut flow = Flow::Continue;

@@ -142,7 +142,8 @@ impl Reader<'_> {
                 if n > self.data.len() - self.at {
                     return Err(AmfError("array longer than the data"));
                 }
-                let mut v = Vec::with_capacity(n);
+                // Capped: nested arrays must not reserve memory the data does not fill.
+                let mut v = Vec::with_capacity(n.min(1024));
                 for _ in 0..n {
                     v.push(self.value(depth + 1)?);
                 }
