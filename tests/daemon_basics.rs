@@ -340,6 +340,102 @@ async fn a_connection_reset_mid_body_keeps_what_arrived_and_reconnects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_stream_reconnects_within_the_session_and_records_each_frame_once() {
+    let server = StreamServer::start().await;
+    let mut answer = Answer::flv("flv_640x360_20s.flv", 0.0, 1);
+    if let Answer::Flv { stall_after, .. } = &mut answer {
+        // The connection stays open but goes silent (stall_timeout is 3 s).
+        *stall_after = Some(1_000_000);
+    }
+    server.set("live/s.flv", answer);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "s",
+        &config(dir.path(), &room("s", &server.url("live/s.flv")), ""),
+    );
+    let rec = dir.path().join("rec");
+    let stalls = || d.log_text().matches("stream ended: stalled").count();
+    assert!(
+        wait_until(Duration::from_secs(25), || stalls() >= 2).await,
+        "{}",
+        d.log_text()
+    );
+    assert!(wait_until(Duration::from_secs(5), || !files(&rec, ".flv").is_empty()).await);
+    let log = d.log_text();
+    // One session throughout: the stall is a reconnect, not the end of the live.
+    assert_eq!(log.matches("event live_start").count(), 1, "{log}");
+    assert!(!log.contains("event live_end"), "{log}");
+    let done = files(&rec, ".flv");
+    for f in &done {
+        assert_eq!(support::media::decode_errors(f), "", "{}", f.display());
+    }
+    let served = flv::frames_of(&flv::fixture("flv_640x360_20s.flv")[..1_000_000]);
+    let got = flv::recorded_frames(&done);
+    assert!(
+        got.len() + 2 >= served.len() && got.len() <= served.len() + 2,
+        "each frame once: {} recorded, {} served",
+        got.len(),
+        served.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_recordings_caps_each_daemon_and_two_daemons_split_the_rooms() {
+    let server = StreamServer::start().await;
+    let names: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
+    let mut rooms = String::new();
+    for n in &names {
+        server.set(
+            &format!("live/{n}.flv"),
+            Answer::flv("flv_640x360_20s.flv", 1.0, 0),
+        );
+        rooms.push_str(&room(n, &server.url(&format!("live/{n}.flv"))));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let locks = dir.path().join("locks");
+    let mk = |sub: &str| {
+        let base = dir.path().join(sub);
+        std::fs::create_dir_all(&base).unwrap();
+        let extra = format!("lock_dir = \"{}\"\nmax_recordings = 3", locks.display());
+        Daemon::start(&base, sub, &config(&base, &rooms, &extra))
+    };
+    let recs = [dir.path().join("a/rec"), dir.path().join("b/rec")];
+    let recording = |rec: &std::path::Path, n: &str| !files(&rec.join(n), ".part").is_empty();
+    let count = |rec: &std::path::Path| names.iter().filter(|n| recording(rec, n)).count();
+    // Alone, the first daemon records three of the five live rooms and no more.
+    let a = mk("a");
+    assert!(
+        a.wait_log("max_recordings is reached", Duration::from_secs(15))
+            .await,
+        "{}",
+        a.log_text()
+    );
+    assert!(wait_until(Duration::from_secs(10), || count(&recs[0]) == 3).await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(&recs[0]), 3, "{}", a.log_text());
+    // The second one takes the other two.
+    let b = mk("b");
+    let started = Instant::now();
+    let mut all = false;
+    while started.elapsed() < Duration::from_secs(15) {
+        for rec in &recs {
+            assert!(count(rec) <= 3, "a daemon records more than max_recordings");
+        }
+        for n in &names {
+            assert!(!recs.iter().all(|r| recording(r, n)), "{n} recorded twice");
+        }
+        all = names.iter().all(|n| recs.iter().any(|r| recording(r, n)));
+        if all && started.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(all, "A:\n{}\nB:\n{}", a.log_text(), b.log_text());
+    assert_eq!(count(&recs[1]), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn low_disk_space_opens_no_file_and_says_why() {
     let server = StreamServer::start().await;
     server.set("live/d.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
