@@ -436,6 +436,32 @@ async fn max_recordings_caps_each_daemon_and_two_daemons_split_the_rooms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flowing_direct_stream_is_not_polled_with_a_second_connection() {
+    let server = StreamServer::start().await;
+    server.set("live/p.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        dir.path(),
+        "p",
+        &config(dir.path(), &room("p", &server.url("live/p.flv")), ""),
+    );
+    let rec = dir.path().join("rec");
+    assert!(
+        wait_until(Duration::from_secs(15), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    let stats = server.stats("live/p.flv");
+    let before = stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+    // Six poll intervals while recording: a media server allowing one reader per stream
+    // would otherwise see six more.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let after = stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(after, before, "{}", d.log_text());
+    assert!(!files(&rec, ".part").is_empty(), "still recording");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn low_disk_space_opens_no_file_and_says_why() {
     let server = StreamServer::start().await;
     server.set("live/d.flv", Answer::flv("flv_640x360_20s.flv", 1.0, 0));
