@@ -83,6 +83,12 @@ pub fn prepare_folder(what: &'static str, path: &Path) -> Result<(), DaemonError
         path: path.to_path_buf(),
         source,
     };
+    if path.exists() && !path.is_dir() {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "exists and is not a directory",
+        )));
+    }
     std::fs::create_dir_all(path).map_err(err)?;
     let probe = path.join(format!(".liverec-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(err)?;

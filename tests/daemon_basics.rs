@@ -631,21 +631,27 @@ fn check_prints_the_effective_settings_of_a_valid_config() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unusable_lock_dir_is_a_clear_start_up_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let not_a_dir = dir.path().join("locks");
-    std::fs::write(&not_a_dir, b"a file").unwrap();
-    let extra = format!("lock_dir = \"{}\"", not_a_dir.display());
-    let mut d = Daemon::start(dir.path(), "l", &config(dir.path(), "", &extra));
-    let status = d
-        .wait_exit(Duration::from_secs(10))
-        .await
-        .expect("must exit");
-    assert_eq!(status.code(), Some(1));
-    assert!(
-        d.log_text()
-            .contains(&format!("lock_dir {}", not_a_dir.display())),
-        "{}",
-        d.log_text()
-    );
+async fn an_unusable_lock_dir_or_output_dir_is_a_clear_start_up_error() {
+    for key in ["lock_dir", "output_dir"] {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("taken");
+        std::fs::write(&not_a_dir, b"a file").unwrap();
+        let cfg = config(dir.path(), "", "")
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{key} =")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let cfg = format!("{key} = \"{}\"\n{cfg}", not_a_dir.display());
+        let mut d = Daemon::start(dir.path(), "l", &cfg);
+        let status = d
+            .wait_exit(Duration::from_secs(10))
+            .await
+            .expect("must exit");
+        assert_eq!(status.code(), Some(1));
+        let want = format!(
+            "{key} {}: exists and is not a directory",
+            not_a_dir.display()
+        );
+        assert!(d.log_text().contains(&want), "{}", d.log_text());
+    }
 }
