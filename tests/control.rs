@@ -581,3 +581,63 @@ async fn systemd_hears_ready_watchdog_reloading_and_stopping() {
     let stopping = heard.iter().position(|m| m.contains("STOPPING=1")).unwrap();
     assert!(ready < stopping);
 }
+
+/// A reload that adds a room already recorded, under a URL form that has to be resolved first
+/// (a Bilibili short id for a long id), starts no second recorder and leaves the first alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_adding_a_short_id_of_a_recorded_room_starts_nothing() {
+    use support::platform_server::{BiliRoom, PlatformServer};
+    let streams = StreamServer::start().await;
+    streams.set(
+        "live-bvc/7734200/live.flv",
+        Answer::flv("flv_640x360_20s.flv", 1.0, 0),
+    );
+    let api = PlatformServer::start().await;
+    api.set_bili(
+        7734200,
+        BiliRoom {
+            short_id: 77,
+            live_status: 1,
+            title: "title".into(),
+            uname: "streamer".into(),
+            live_start_time: 1763712000,
+            stream_host: format!("http://{}", streams.addr),
+            stream_path: "live-bvc/7734200/live.flv".into(),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base());
+    let long = room("long", "https://live.bilibili.com/7734200");
+    let cfg = config(dir.path(), &long, &extra);
+    let d = Daemon::start(dir.path(), "short", &cfg);
+    let rec = dir.path().join("rec");
+    assert!(
+        wait_until(Duration::from_secs(15), || !parts(&rec, "long").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    let open = parts(&rec, "long");
+    let both = config(
+        dir.path(),
+        &format!("{long}{}", room("short", "https://live.bilibili.com/77")),
+        &extra,
+    );
+    std::fs::write(dir.path().join("short.toml"), both).unwrap();
+    assert!(
+        d.wait_log("already records; ignored", Duration::from_secs(15))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        parts(&rec, "short").is_empty() && files(&rec.join("short"), ".flv").is_empty(),
+        "a second recorder started:\n{}",
+        d.log_text()
+    );
+    assert_eq!(
+        parts(&rec, "long"),
+        open,
+        "the running recording was disturbed"
+    );
+}
