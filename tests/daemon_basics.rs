@@ -8,6 +8,30 @@ use support::daemon::{Daemon, config, files, room, wait_until};
 use support::flv;
 use support::server::{Answer, StreamServer};
 
+/// `n` rooms named `<prefix><i>`, each live at real time on its own path of `server`; their
+/// names and `[[rooms]]` entries.
+fn live_rooms(server: &StreamServer, prefix: &str, n: usize) -> (Vec<String>, String) {
+    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    let mut rooms = String::new();
+    for name in &names {
+        let path = format!("live/{name}.flv");
+        server.set(&path, Answer::flv("flv_640x360_20s.flv", 1.0, 0));
+        rooms.push_str(&room(name, &server.url(&path)));
+    }
+    (names, rooms)
+}
+
+/// The files hold the served frames once each (give or take a frame torn at a break).
+fn assert_each_frame_once(done: &[std::path::PathBuf], served: &[(u8, Vec<u8>)]) {
+    let got = flv::recorded_frames(done);
+    assert!(
+        got.len() + 2 >= served.len() && got.len() <= served.len() + 2,
+        "each frame once: {} recorded, {} served",
+        got.len(),
+        served.len()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_a_live_and_renames_the_file_when_it_ends() {
     let server = StreamServer::start().await;
@@ -167,15 +191,7 @@ async fn the_same_room_listed_twice_is_recorded_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_daemons_sharing_a_lock_dir_never_record_a_room_twice() {
     let server = StreamServer::start().await;
-    let names: Vec<String> = (0..5).map(|i| format!("r{i}")).collect();
-    let mut rooms = String::new();
-    for n in &names {
-        server.set(
-            &format!("live/{n}.flv"),
-            Answer::flv("flv_640x360_20s.flv", 1.0, 0),
-        );
-        rooms.push_str(&room(n, &server.url(&format!("live/{n}.flv"))));
-    }
+    let (names, rooms) = live_rooms(&server, "r", 5);
     let dir = tempfile::tempdir().unwrap();
     let locks = dir.path().join("locks");
     let poll = Duration::from_secs(2);
@@ -330,13 +346,7 @@ async fn a_connection_reset_mid_body_keeps_what_arrived_and_reconnects() {
     let first = flv::walk(&std::fs::read(&done[0]).unwrap()).unwrap();
     assert!(first.len() > 100);
     let served = flv::frames_of(&flv::fixture("flv_640x360_20s.flv")[..1_000_000]);
-    let got = flv::recorded_frames(&done);
-    assert!(
-        got.len() + 2 >= served.len() && got.len() <= served.len() + 2,
-        "each frame once: {} recorded, {} served",
-        got.len(),
-        served.len()
-    );
+    assert_each_frame_once(&done, &served);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,27 +381,13 @@ async fn a_stalled_stream_reconnects_within_the_session_and_records_each_frame_o
         assert_eq!(support::media::decode_errors(f), "", "{}", f.display());
     }
     let served = flv::frames_of(&flv::fixture("flv_640x360_20s.flv")[..1_000_000]);
-    let got = flv::recorded_frames(&done);
-    assert!(
-        got.len() + 2 >= served.len() && got.len() <= served.len() + 2,
-        "each frame once: {} recorded, {} served",
-        got.len(),
-        served.len()
-    );
+    assert_each_frame_once(&done, &served);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_recordings_caps_each_daemon_and_two_daemons_split_the_rooms() {
     let server = StreamServer::start().await;
-    let names: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
-    let mut rooms = String::new();
-    for n in &names {
-        server.set(
-            &format!("live/{n}.flv"),
-            Answer::flv("flv_640x360_20s.flv", 1.0, 0),
-        );
-        rooms.push_str(&room(n, &server.url(&format!("live/{n}.flv"))));
-    }
+    let (names, rooms) = live_rooms(&server, "m", 5);
     let dir = tempfile::tempdir().unwrap();
     let locks = dir.path().join("locks");
     let mk = |sub: &str| {

@@ -257,6 +257,10 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
                                         // Hold the connection open without sending a byte.
                                         tokio::time::sleep(Duration::from_secs(3600)).await;
                                     }
+                                    // Let hyper put the last chunk on the wire first: an
+                                    // error aborts the connection, dropping what it still
+                                    // buffers, and the test counts those bytes as served.
+                                    tokio::time::sleep(Duration::from_millis(200)).await;
                                     let _ = tx.send(Err(std::io::Error::other("cut"))).await;
                                     return;
                                 }
