@@ -102,7 +102,7 @@ pub async fn run(
     prepare_folder("state_dir", &config.state_dir)?;
     prepare_folder("lock_dir", &config.lock_dir)?;
     let client = crate::http::client()?;
-    let (events, events_rx) = EventTx::channel(1024);
+    let (events, events_rx) = EventTx::channel();
     let hooks = Arc::new(Dispatcher::start(
         HookOptions::new(
             &config.state_dir,
@@ -171,7 +171,7 @@ pub async fn run(
                 }
             },
             _ = disk_tick.tick() => {
-                shared.disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events).await;
+                shared.disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events);
             }
             _ = async {
                 match watchdog.as_mut() {

@@ -138,6 +138,11 @@ pub fn render(shared: &Shared) -> String {
         "All pending deliveries.",
         hooks.iter().map(|h| h.pending as f64).sum(),
     );
+    w.gauge(
+        "liverec_events_queued",
+        "Events raised and not yet journaled by the hook dispatcher.",
+        shared.hooks.queued_events() as f64,
+    );
     w.counters();
     w.finish()
 }

@@ -34,7 +34,7 @@ pub async fn recover_leftovers(config: &Config, events: &EventTx) {
                             recovered: true,
                         },
                     );
-                    events.emit(event).await;
+                    events.emit(event);
                 }
             }
             Outcome::RemovedEmpty(p) => {

@@ -1,12 +1,12 @@
 //! The dispatcher task: owns the in-memory queues of pending deliveries, decides which may
 //! start, runs attempts as tasks, and records their outcome in the journal.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -15,9 +15,9 @@ use super::command::{self, Outcome};
 use super::journal::{self, Journal, NewDelivery};
 use super::target::{Action, Item, Target, TargetCfg};
 use super::window::{self, Backoff, MAX_WINDOW_SLEEP};
-use super::{Clock, Cmd, TargetStats, webhook};
+use super::{Clock, Cmd, RECENT_EVENTS, TargetStats, webhook};
 use crate::config::{HookConfig, WebhookConfig, redact_url};
-use crate::event::{Event, EventType, HookRef};
+use crate::event::{Event, EventRx, EventType, HookRef};
 
 /// After the shutdown deadline, killed attempts get this long to report back.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -47,7 +47,8 @@ pub(super) struct Core {
     clock: Clock,
     seq: u64,
     stats: Arc<Mutex<Vec<TargetStats>>>,
-    subscribers: broadcast::Sender<Event>,
+    /// The last events handled, newest last, for `GET /api/events`.
+    recent: Arc<Mutex<VecDeque<Event>>>,
     stopping: bool,
 }
 
@@ -82,7 +83,7 @@ impl Core {
         backoff: Backoff,
         clock: Clock,
         stats: Arc<Mutex<Vec<TargetStats>>>,
-        subscribers: broadcast::Sender<Event>,
+        recent: Arc<Mutex<VecDeque<Event>>>,
     ) -> (Self, mpsc::UnboundedReceiver<Finished>) {
         let (results_tx, results_rx) = mpsc::unbounded_channel();
         let core = Self {
@@ -96,7 +97,7 @@ impl Core {
             clock,
             seq: 0,
             stats,
-            subscribers,
+            recent,
             stopping: false,
         };
         (core, results_rx)
@@ -104,7 +105,7 @@ impl Core {
 
     pub(super) async fn run(
         mut self,
-        mut events: mpsc::Receiver<Event>,
+        mut events: EventRx,
         mut cmds: mpsc::UnboundedReceiver<Cmd>,
         mut results: mpsc::UnboundedReceiver<Finished>,
     ) {
@@ -130,7 +131,7 @@ impl Core {
         };
         let deadline = done.as_ref().map_or_else(Instant::now, |d| d.0);
         // Events the rooms raised before they stopped are journaled for the next start.
-        while let Ok(e) = events.try_recv() {
+        while let Some(e) = events.try_recv() {
             self.on_event(e, None).await;
         }
         self.stopping = true;
@@ -301,7 +302,12 @@ impl Core {
             }
         }
         log_event(&event);
-        let _ = self.subscribers.send(event.clone());
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= RECENT_EVENTS {
+                recent.pop_front();
+            }
+            recent.push_back(event.clone());
+        }
         let targets: Vec<String> = self
             .targets
             .values()

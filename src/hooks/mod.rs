@@ -1,7 +1,8 @@
-//! Events out of the daemon: the log, command hooks, webhooks, and subscribers such as the
-//! control API, fed by one dispatcher task.
+//! Events out of the daemon: the log, command hooks, webhooks, and the list of recent events the
+//! control API shows, fed by one dispatcher task.
 //!
-//! Rooms only put events into the bounded [`crate::event::EventTx`] queue. The dispatcher reads
+//! Rooms only put events into the [`crate::event::EventTx`] queue, which never makes them wait.
+//! The dispatcher reads
 //! it, logs each event (`event <type> …`), and for every hook or webhook that wants it appends a
 //! delivery to the [`journal`] (synced to disk before anything is attempted). Attempts run as
 //! tasks of their own, so a slow hook never holds up the queue, and the dispatcher decides when
@@ -18,13 +19,15 @@
 //!
 //! A restart (even after `kill -9`) resumes every delivery that was not done: at least once.
 
+use std::collections::VecDeque;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveTime;
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -37,13 +40,13 @@ pub mod webhook;
 pub mod window;
 
 use crate::config::{HookConfig, WebhookConfig};
-use crate::event::Event;
+use crate::event::{Event, EventRx};
 use dispatch::Core;
 use journal::Journal;
 use window::Backoff;
 
-/// Events kept for subscribers that fall behind (the control API); older ones are skipped.
-const SUBSCRIBER_BACKLOG: usize = 256;
+/// Events kept for `GET /api/events`.
+pub const RECENT_EVENTS: usize = 50;
 
 /// The local time of day, for windows. Tests replace it with a fake clock.
 pub type Clock = Arc<dyn Fn() -> NaiveTime + Send + Sync>;
@@ -118,7 +121,8 @@ pub struct TargetStats {
 pub struct Dispatcher {
     cmds: mpsc::UnboundedSender<Cmd>,
     stats: Arc<Mutex<Vec<TargetStats>>>,
-    events: broadcast::Sender<Event>,
+    recent: Arc<Mutex<VecDeque<Event>>>,
+    queued: Arc<AtomicUsize>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -130,7 +134,7 @@ enum Cmd {
 
 impl Dispatcher {
     /// Opens the journal (resuming its pending deliveries) and starts reading `events`.
-    pub fn start(opts: Options, events: mpsc::Receiver<Event>) -> Result<Self, HooksError> {
+    pub fn start(opts: Options, events: EventRx) -> Result<Self, HooksError> {
         let (journal, pending) =
             Journal::open(&opts.state_dir).map_err(|source| HooksError::Journal {
                 dir: opts.state_dir.clone(),
@@ -138,14 +142,15 @@ impl Dispatcher {
             })?;
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Vec::new()));
-        let (broadcast_tx, _) = broadcast::channel(SUBSCRIBER_BACKLOG);
+        let recent = Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_EVENTS)));
+        let queued = events.depth();
         let (mut core, results_rx) = Core::new(
             journal,
             webhook::client()?,
             opts.backoff,
             opts.clock,
             stats.clone(),
-            broadcast_tx.clone(),
+            recent.clone(),
         );
         core.set_targets(opts.hooks, opts.webhooks);
         core.resume(pending);
@@ -154,7 +159,8 @@ impl Dispatcher {
         Ok(Self {
             cmds,
             stats,
-            events: broadcast_tx,
+            recent,
+            queued,
             task: Mutex::new(Some(task)),
         })
     }
@@ -172,10 +178,18 @@ impl Dispatcher {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Every event the dispatcher handles (including `hook_failed`), for the control API. A
-    /// subscriber that falls more than a few hundred events behind skips the oldest.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+    /// The last [`RECENT_EVENTS`] events the dispatcher handled (including `hook_failed`),
+    /// oldest first.
+    pub fn recent(&self) -> Vec<Event> {
+        self.recent
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Events emitted and not read by the dispatcher yet.
+    pub fn queued_events(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Re-evaluates windows and timers now (after the clock was changed, in tests).

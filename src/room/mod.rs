@@ -196,7 +196,7 @@ mod tests {
         .unwrap();
         let room = cfg.rooms[0].clone();
         let key = room.target.known_key().unwrap();
-        let (events, _rx) = EventTx::channel(16);
+        let (events, _rx) = EventTx::channel();
         let client = crate::http::client().unwrap();
         let deps = RoomDeps {
             platform: Arc::new(Direct::new(client.clone())),

@@ -96,7 +96,7 @@ impl Supervisor {
         self.snap.bytes = 0;
         self.rate_sample = (Instant::now(), 0);
         tracing::info!(session = %id, "live: session started");
-        self.emit(EventType::LiveStart, |e| e).await;
+        self.emit(EventType::LiveStart, |e| e);
         self.machine.on_session_started(now)
     }
 
@@ -143,12 +143,12 @@ impl Supervisor {
         }
         for ev in tail {
             if let SinkEvent::Closed(done) = ev {
-                self.segment_complete(done).await;
+                self.segment_complete(done);
             }
         }
         if ended {
             tracing::info!("offline: session ended");
-            self.emit(EventType::LiveEnd, |e| e).await;
+            self.emit(EventType::LiveEnd, |e| e);
         }
         if let Some(s) = self.session.take() {
             self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
