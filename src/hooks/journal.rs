@@ -6,7 +6,7 @@
 //! {"op":"failed","id":"…","attempt":1,"error":"exit status 1"}     after a failed attempt
 //! {"op":"done","id":"…"}                                           after success (fsynced)
 //! {"op":"gave_up","id":"…","error":"…"}                            retries exhausted (fsynced)
-//! {"op":"dropped","id":"…","reason":"…"}                           its hook was removed (fsynced)
+//! {"op":"dropped","id":"…","reason":"…"}                           written by older versions only
 //! ```
 //! A delivery is pending from its `add` until its `done`, `gave_up` or `dropped`. Replaying the
 //! file gives the pending deliveries in the order they were added. A line that is not a record (a
@@ -320,7 +320,8 @@ impl Journal {
         self.finish(id, &Out::GaveUp { id, error })
     }
 
-    /// The delivery will not be made (its hook was removed from the config).
+    /// The delivery will not be made. liverec itself no longer writes this (the deliveries of
+    /// a removed hook are parked, see `dispatch`); journals of older versions still hold it.
     pub fn dropped(&mut self, id: Uuid, reason: &str) -> io::Result<()> {
         self.finish(id, &Out::Dropped { id, reason })
     }

@@ -18,6 +18,8 @@
 //!   `hook_failed` event raises none, so two failing hooks cannot feed each other).
 //!
 //! A restart (even after `kill -9`) resumes every delivery that was not done: at least once.
+//! Deliveries of a name no hook or webhook has any more are parked, never dropped (see
+//! `Core::reconfigure`).
 
 use std::collections::VecDeque;
 use std::io;
@@ -114,6 +116,10 @@ pub struct TargetStats {
     pub waiting_window: usize,
     /// Attempts running now.
     pub running: usize,
+    /// No hook or webhook has this name now: its deliveries wait in the journal for one to be
+    /// configured again.
+    #[serde(default)]
+    pub parked: bool,
 }
 
 /// The handle of the dispatcher task. Every method takes `&self`, so the daemon, the control API
@@ -167,7 +173,8 @@ impl Dispatcher {
 
     /// Applies a reloaded config. Pending deliveries are kept: a hook that is still there (by
     /// name) keeps its queue, and its new settings apply from its next attempt; the deliveries
-    /// of a hook that is gone are dropped from the journal, with a log line.
+    /// of a hook that is gone are parked (kept in the journal, not run) and resume if a hook of
+    /// that name is configured again.
     pub fn reconfigure(&self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
         let _ = self.cmds.send(Cmd::Reconfigure(hooks, webhooks));
     }

@@ -124,6 +124,20 @@ impl Target {
         }
     }
 
+    /// Takes over deliveries parked while no hook had this name, in their original order;
+    /// returns how many.
+    pub(super) fn adopt(&mut self, queues: HashMap<String, VecDeque<Item>>) -> usize {
+        let mut n = 0;
+        for (room, items) in queues {
+            n += items.len();
+            self.running += items.iter().filter(|i| i.running).count();
+            let q = self.queues.entry(room).or_default();
+            q.extend(items);
+            q.make_contiguous().sort_by_key(|i| i.seq);
+        }
+        n
+    }
+
     pub(super) fn pending(&self) -> usize {
         self.queues.values().map(VecDeque::len).sum()
     }

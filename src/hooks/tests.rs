@@ -309,7 +309,7 @@ async fn hook_failed_goes_to_other_subscribers_only_and_never_loops() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconfigure_keeps_pending_deliveries_and_drops_removed_hooks() {
+async fn a_removed_hook_is_parked_by_a_reload_and_resumes_when_it_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let closed = Window::parse("03:00-04:00").unwrap();
@@ -327,21 +327,80 @@ async fn reconfigure_keeps_pending_deliveries_and_drops_removed_hooks() {
         &format!("echo \"gone $1\" >> {}", out.display()),
     );
     gone.window = Some(closed);
-    let t = Harness::start(dir, vec![keep.clone(), gone], FakeClock::at(12, 0).clock());
+    let t = Harness::start(
+        dir,
+        vec![keep.clone(), gone.clone()],
+        FakeClock::at(12, 0).clock(),
+    );
     t.send(event(EventType::SegmentComplete, "a", "1")).await;
     t.send(event(EventType::SegmentComplete, "a", "2")).await;
     t.wait("pending", || {
         t.stats("keep").pending == 2 && t.stats("gone").pending == 2
     })
     .await;
-    // The reload removes "gone" and opens "keep"'s window (no window any more).
+    // A reload that caught a half-written (empty) config: no hook at all. Nothing is lost.
+    t.d.reconfigure(vec![], vec![]);
+    t.wait("both parked", || {
+        t.stats("keep").parked && t.stats("gone").parked
+    })
+    .await;
+    assert_eq!((t.stats("keep").pending, t.stats("gone").pending), (2, 2));
+    // The next reload brings "keep" back (its window open now), but not "gone".
     keep.window = None;
-    t.d.reconfigure(vec![keep], vec![]);
+    t.d.reconfigure(vec![keep.clone()], vec![]);
     t.wait("keep's deliveries", || t.lines("out").len() == 2)
         .await;
     assert_eq!(t.lines("out"), ["keep 1", "keep 2"]);
-    assert!(t.d.stats().iter().all(|s| s.name != "gone"));
+    t.wait("keep done", || t.stats("keep").succeeded == 2).await;
+    let g = t.stats("gone");
+    assert!(g.parked && g.pending == 2 && g.running == 0, "{g:?}");
     tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(t.lines("out").len(), 2, "a parked delivery ran");
+    // "gone" comes back: its deliveries run, in order.
+    gone.window = None;
+    t.d.reconfigure(vec![keep, gone], vec![]);
+    t.wait("gone's deliveries", || t.lines("out").len() == 4)
+        .await;
+    assert_eq!(t.lines("out")[2..], ["gone 1", "gone 2"]);
+    t.wait("gone done", || t.stats("gone").succeeded == 2).await;
+    assert!(!t.stats("gone").parked);
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_of_a_hook_missing_at_start_up_are_parked_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut h = hook(
+        dir.path(),
+        "upload",
+        &[EventType::LiveEnd],
+        &format!("echo \"$1\" >> {}", out.display()),
+    );
+    h.window = Some(Window::parse("02:00-03:00").unwrap());
+    let t = Harness::start(dir, vec![h.clone()], FakeClock::at(12, 0).clock());
+    for n in 1..=2 {
+        t.send(event(EventType::LiveEnd, "a", &n.to_string())).await;
+    }
+    t.wait("pending", || t.stats("upload").pending == 2).await;
+    let dir = t.stop().await;
+
+    // Started with a config that lacks the hook: parked, still in the journal after a stop.
+    let t = Harness::start(dir, vec![], local_clock());
+    let s = t.stats("upload");
+    assert!(s.parked && s.pending == 2, "{s:?}");
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 2);
+
+    // A reload that adds it back runs them, in order.
+    let t = Harness::start(dir, vec![], local_clock());
+    h.window = None;
+    t.d.reconfigure(vec![h], vec![]);
+    t.wait("resumed deliveries", || t.lines("out").len() == 2)
+        .await;
+    assert_eq!(t.lines("out"), ["1", "2"]);
+    t.wait("done", || t.stats("upload").succeeded == 2).await;
     let dir = t.stop().await;
     assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
 }
