@@ -86,9 +86,20 @@ fn options(dir: &Path, hooks: Vec<HookConfig>, clock: Clock) -> Options {
 
 impl Harness {
     fn start(dir: tempfile::TempDir, hooks: Vec<HookConfig>, clock: Clock) -> Self {
+        Self::start_with(dir, hooks, vec![], clock)
+    }
+
+    fn start_with(
+        dir: tempfile::TempDir,
+        hooks: Vec<HookConfig>,
+        webhooks: Vec<WebhookConfig>,
+        clock: Clock,
+    ) -> Self {
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
         let (tx, rx) = EventTx::channel();
-        let d = Dispatcher::start(options(dir.path(), hooks, clock), rx).unwrap();
+        let mut opts = options(dir.path(), hooks, clock);
+        opts.webhooks = webhooks;
+        let d = Dispatcher::start(opts, rx).unwrap();
         Self { dir, tx, d }
     }
 
@@ -451,4 +462,116 @@ async fn shutdown_kills_a_running_hook_at_the_deadline_and_keeps_it_pending() {
     };
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(pending_in_journal(&dir.path().join("state")), 1);
+}
+
+/// A hook that writes each `hook_failed` event it gets (stdin) to `<dir>/alarm`.
+fn alarm(dir: &Path) -> HookConfig {
+    hook(
+        dir,
+        "alarm",
+        &[EventType::HookFailed],
+        &format!("cat >> {}", dir.join("alarm").display()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_program_that_is_not_executable_fails_each_attempt_then_raises_hook_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = hook(dir.path(), "noexec", &[EventType::LiveStart], "exit 0");
+    std::fs::set_permissions(
+        dir.path().join("noexec.sh"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    h.retries = 1;
+    let a = alarm(dir.path());
+    let t = Harness::start(dir, vec![h, a], local_clock());
+    t.send(event(EventType::LiveStart, "r", "t")).await;
+    t.wait("hook_failed delivered", || !t.lines("alarm").is_empty())
+        .await;
+    let s = t.stats("noexec");
+    assert_eq!((s.attempts_failed, s.gave_up, s.succeeded), (2, 1, 0));
+    let failed: Event = serde_json::from_str(&t.lines("alarm")[0]).unwrap();
+    assert_eq!(failed.kind, EventType::HookFailed);
+    let why = failed.error.unwrap();
+    assert!(
+        why.contains("hook \"noexec\" gave up on live_start after 2 attempt(s)")
+            && why.contains("noexec.sh\": Permission denied")
+            && why.contains("not executable"),
+        "{why}"
+    );
+    assert_eq!(failed.hook.unwrap().attempts, 2);
+    t.wait("alarm done", || t.stats("alarm").succeeded == 1)
+        .await;
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_answers_500_forever_gives_up_and_raises_hook_failed() {
+    use axum::http::{HeaderMap, StatusCode};
+    let deliveries: Arc<StdMutex<Vec<String>>> = Arc::default();
+    let seen = deliveries.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let id = headers
+                    .get("x-liverec-delivery")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                seen.lock().unwrap().push(id);
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let w = WebhookConfig {
+        name: "broken".into(),
+        url: format!("http://{addr}/hook"),
+        events: vec![EventType::SegmentComplete],
+        secret: None,
+        timeout: Duration::from_secs(5),
+        retries: 2,
+        window: None,
+        rooms: vec![],
+    };
+    let a = alarm(dir.path());
+    let t = Harness::start_with(dir, vec![a], vec![w], local_clock());
+    t.send(event(EventType::SegmentComplete, "r", "t")).await;
+    t.wait("hook_failed delivered", || !t.lines("alarm").is_empty())
+        .await;
+    let ids = deliveries.lock().unwrap().clone();
+    assert_eq!(ids.len(), 3, "one attempt and two retries: {ids:?}");
+    assert!(
+        !ids[0].is_empty() && ids.iter().all(|i| *i == ids[0]),
+        "one delivery id on every attempt: {ids:?}"
+    );
+    let s = t.stats("broken");
+    assert_eq!((s.attempts_failed, s.gave_up, s.pending), (3, 1, 0));
+    let failed: Event = serde_json::from_str(&t.lines("alarm")[0]).unwrap();
+    let why = failed.error.unwrap();
+    assert!(
+        why.contains("gave up on segment_complete after 3 attempt(s): answered HTTP 500 Internal Server Error"),
+        "{why}"
+    );
+    let hook = failed.hook.unwrap();
+    assert_eq!((hook.name.as_str(), hook.attempts), ("broken", 3));
+    assert_eq!(hook.delivery.to_string(), ids[0]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        deliveries.lock().unwrap().len(),
+        3,
+        "no attempt after giving up"
+    );
+    t.wait("alarm done", || t.stats("alarm").succeeded == 1)
+        .await;
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
 }
