@@ -18,6 +18,7 @@ use super::window::{self, Backoff, MAX_WINDOW_SLEEP};
 use super::{Clock, Cmd, RECENT_EVENTS, TargetKind, TargetStats, webhook};
 use crate::config::{HookConfig, WebhookConfig, redact_url};
 use crate::event::{Event, EventRx, EventType, HookRef};
+use crate::record::intent::Intents;
 
 /// After the shutdown deadline, killed attempts get this long to report back.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -49,6 +50,8 @@ pub(super) struct Core {
     stats: Arc<Mutex<Vec<TargetStats>>>,
     /// The last events handled, newest last, for `GET /api/events`.
     recent: Arc<Mutex<VecDeque<Event>>>,
+    /// Segment intents: settled once their `segment_complete` is journaled.
+    intents: Option<Arc<Intents>>,
     /// Deliveries of names no hook or webhook has now (removed by a reload, or absent from the
     /// config at start-up): pending in the journal, never started, resumed if the name returns.
     parked: BTreeMap<String, Parked>,
@@ -105,6 +108,7 @@ impl Core {
         clock: Clock,
         stats: Arc<Mutex<Vec<TargetStats>>>,
         recent: Arc<Mutex<VecDeque<Event>>>,
+        intents: Option<Arc<Intents>>,
     ) -> (Self, mpsc::UnboundedReceiver<Finished>) {
         let (results_tx, results_rx) = mpsc::unbounded_channel();
         let core = Self {
@@ -119,6 +123,7 @@ impl Core {
             seq: 0,
             stats,
             recent,
+            intents,
             parked: BTreeMap::new(),
             stopping: false,
         };
@@ -333,7 +338,17 @@ impl Core {
             .filter(|t| Some(t.cfg.name.as_str()) != except && t.cfg.wants(&event))
             .map(|t| t.cfg.name.clone())
             .collect();
+        // A segment's intent is settled only once its event is safely journaled (or nothing
+        // wanted it): see `record::intent`.
+        let intent = self
+            .intents
+            .clone()
+            .filter(|_| event.kind == EventType::SegmentComplete)
+            .map(|store| (store, event.id));
         if targets.is_empty() {
+            if let Some((store, id)) = intent {
+                tokio::task::spawn_blocking(move || store.settle(id));
+            }
             return;
         }
         let ids: Vec<Uuid> = targets.iter().map(|_| Uuid::new_v4()).collect();
@@ -351,7 +366,11 @@ impl Core {
                         event: &event,
                     })
                     .collect();
-                j.add(&new)
+                j.add(&new)?;
+                if let Some((store, id)) = intent {
+                    store.settle(id);
+                }
+                Ok(())
             })
             .await;
         if let Err(e) = result {

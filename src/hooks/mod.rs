@@ -21,7 +21,7 @@
 //! Deliveries of a name no hook or webhook has any more are parked, never dropped (see
 //! `Core::reconfigure`).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +43,7 @@ pub mod window;
 
 use crate::config::{HookConfig, WebhookConfig};
 use crate::event::{Event, EventRx};
+use crate::record::intent::Intents;
 use dispatch::Core;
 use journal::Journal;
 use window::Backoff;
@@ -64,6 +65,8 @@ pub struct Options {
     pub webhooks: Vec<WebhookConfig>,
     pub backoff: Backoff,
     pub clock: Clock,
+    /// Segment intents, settled once their `segment_complete` is journaled.
+    pub intents: Option<Arc<Intents>>,
 }
 
 impl Options {
@@ -75,6 +78,7 @@ impl Options {
             webhooks,
             backoff: Backoff::from_env(),
             clock: local_clock(),
+            intents: None,
         }
     }
 }
@@ -129,6 +133,8 @@ pub struct Dispatcher {
     stats: Arc<Mutex<Vec<TargetStats>>>,
     recent: Arc<Mutex<VecDeque<Event>>>,
     queued: Arc<AtomicUsize>,
+    /// Ids of the events the journal held at start-up, until recovery takes them.
+    journaled_at_start: Mutex<HashSet<uuid::Uuid>>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -141,11 +147,12 @@ enum Cmd {
 impl Dispatcher {
     /// Opens the journal (resuming its pending deliveries) and starts reading `events`.
     pub fn start(opts: Options, events: EventRx) -> Result<Self, HooksError> {
-        let (journal, pending) =
+        let (mut journal, pending) =
             Journal::open(&opts.state_dir).map_err(|source| HooksError::Journal {
                 dir: opts.state_dir.clone(),
                 source,
             })?;
+        let journaled_at_start = Mutex::new(journal.take_replayed_events());
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Vec::new()));
         let recent = Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_EVENTS)));
@@ -157,6 +164,7 @@ impl Dispatcher {
             opts.clock,
             stats.clone(),
             recent.clone(),
+            opts.intents,
         );
         core.set_targets(opts.hooks, opts.webhooks);
         core.resume(pending);
@@ -167,6 +175,7 @@ impl Dispatcher {
             stats,
             recent,
             queued,
+            journaled_at_start,
             task: Mutex::new(Some(task)),
         })
     }
@@ -191,6 +200,15 @@ impl Dispatcher {
         self.recent
             .lock()
             .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The ids of the events the journal held when it was opened (pending or done): start-up
+    /// recovery raises no event again that is among them. Taken once.
+    pub fn take_journaled_at_start(&self) -> HashSet<uuid::Uuid> {
+        self.journaled_at_start
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
             .unwrap_or_default()
     }
 

@@ -81,6 +81,7 @@ fn options(dir: &Path, hooks: Vec<HookConfig>, clock: Clock) -> Options {
             cap: Duration::from_millis(400),
         },
         clock,
+        intents: None,
     }
 }
 
@@ -95,10 +96,19 @@ impl Harness {
         webhooks: Vec<WebhookConfig>,
         clock: Clock,
     ) -> Self {
+        Self::start_opts(dir, |o| o.webhooks = webhooks, hooks, clock)
+    }
+
+    fn start_opts(
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Options),
+        hooks: Vec<HookConfig>,
+        clock: Clock,
+    ) -> Self {
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
         let (tx, rx) = EventTx::channel();
         let mut opts = options(dir.path(), hooks, clock);
-        opts.webhooks = webhooks;
+        tweak(&mut opts);
         let d = Dispatcher::start(opts, rx).unwrap();
         Self { dir, tx, d }
     }
@@ -574,4 +584,60 @@ async fn a_webhook_that_answers_500_forever_gives_up_and_raises_hook_failed() {
         .await;
     let dir = t.stop().await;
     assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_intent_is_settled_once_its_event_is_journaled() {
+    use crate::event::SegmentRef;
+    use crate::record::intent::{Intent, Intents, Stage};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Intents::open(&dir.path().join("segments")).unwrap());
+    let part = dir.path().join("seg.flv.part");
+    std::fs::write(&part, b"x").unwrap();
+    let intent = |room: &str| {
+        let now = crate::event::now();
+        let event = event(EventType::SegmentComplete, room, "t").with_segment(SegmentRef {
+            path: part.clone(),
+            index: 1,
+            bytes: 1,
+            duration_s: 1.0,
+            start: now,
+            end: now,
+            recovered: false,
+        });
+        let i = Intent {
+            stage: Stage::Closing,
+            part: part.clone(),
+            dev: 0,
+            ino: 0,
+            event,
+        };
+        store.begin(&i).unwrap();
+        i
+    };
+    // A hook that takes room "a" only, with its window closed: journaled, not delivered.
+    let mut h = hook(dir.path(), "up", &[EventType::SegmentComplete], "exit 0");
+    h.rooms = vec!["a".into()];
+    h.window = Some(Window::parse("03:00-04:00").unwrap());
+    let (wanted, unwanted) = (intent("a"), intent("b"));
+    let s = store.clone();
+    let t = Harness::start_opts(
+        dir,
+        |o| o.intents = Some(s),
+        vec![h],
+        FakeClock::at(12, 0).clock(),
+    );
+    t.send(wanted.event.clone()).await;
+    t.send(unwanted.event.clone()).await;
+    t.wait("both settled", || {
+        !store.holds(wanted.id()) && !store.holds(unwanted.id())
+    })
+    .await;
+    assert_eq!(std::fs::read_dir(store.dir()).unwrap().count(), 0);
+    let s = t.stats("up");
+    assert_eq!((s.pending, s.succeeded), (1, 0));
+    let dir = t.stop().await;
+    let (mut j, pending) = Journal::open(&dir.path().join("state")).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(j.take_replayed_events().contains(&wanted.id()));
 }

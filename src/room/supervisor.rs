@@ -456,7 +456,11 @@ impl Supervisor {
         self.snap.file = None;
         self.snap.segments += 1;
         self.snap.segments_total += 1;
-        self.emit(EventType::SegmentComplete, |e| {
+        self.emit(EventType::SegmentComplete, |mut e| {
+            // The id its intent recorded: the dispatcher settles the intent by it.
+            if let Some(id) = done.event_id {
+                e.id = id;
+            }
             e.with_segment(SegmentRef {
                 path: done.path,
                 index: done.index,
