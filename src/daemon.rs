@@ -14,6 +14,7 @@ use crate::config::{self, Config, Secret};
 use crate::event::EventTx;
 use crate::hooks::{Dispatcher, Options as HookOptions};
 use crate::platform::{PlatformKind, Platforms};
+use crate::record::intent::Intents;
 use crate::room::{RoomDeps, RoomHandle};
 use crate::systemd;
 
@@ -108,15 +109,22 @@ pub async fn run(
     prepare_folder("state_dir", &config.state_dir)?;
     prepare_folder("lock_dir", &config.lock_dir)?;
     let client = crate::http::client()?;
-    let (events, events_rx) = EventTx::channel(1024);
-    let hooks = Arc::new(Dispatcher::start(
-        HookOptions::new(
-            &config.state_dir,
-            config.hooks.clone(),
-            config.webhooks.clone(),
-        ),
-        events_rx,
-    )?);
+    let segments = config.state_dir.join("segments");
+    let intents = Arc::new(
+        Intents::open(&segments).map_err(|source| DaemonError::Folder {
+            what: "state_dir",
+            path: segments,
+            source,
+        })?,
+    );
+    let (events, events_rx) = EventTx::channel();
+    let mut hook_options = HookOptions::new(
+        &config.state_dir,
+        config.hooks.clone(),
+        config.webhooks.clone(),
+    );
+    hook_options.intents = Some(intents.clone());
+    let hooks = Arc::new(Dispatcher::start(hook_options, events_rx)?);
 
     // Repairing big leftovers after a power cut can take minutes: keep systemd's start
     // timeout from killing (and restarting) the daemon in the middle of it.
@@ -126,7 +134,8 @@ pub async fn run(
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
     });
-    recovery::recover_leftovers(&config, &events).await;
+    // Before any room starts: the journal as it was at start-up says which events a crash lost.
+    recovery::recover_leftovers(&config, &events, &intents, hooks.take_journaled_at_start()).await;
     keepalive.abort();
 
     let shared = Arc::new(Shared {
@@ -149,6 +158,7 @@ pub async fn run(
         min_free_space: min_free_space.clone(),
         slots: (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings))),
         events: events.clone(),
+        intents: Some(intents),
     };
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
     let mut rooms = rooms::Rooms::new(deps, platforms, shared.clone(), resolved_tx);
@@ -186,7 +196,7 @@ pub async fn run(
                 }
             },
             _ = disk_tick.tick() => {
-                shared.disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events).await;
+                shared.disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events);
             }
             _ = async {
                 match watchdog.as_mut() {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, FixedOffset, Local};
 use serde::{Deserialize, Serialize};
@@ -149,21 +151,82 @@ pub fn now() -> DateTime<FixedOffset> {
     Local::now().fixed_offset()
 }
 
-/// The sending side of the event queue. Bounded: a stuck consumer slows the room supervisors'
-/// bookkeeping, never the writers, which do not send events themselves.
+/// Events queued past this many make a WARN (again at each doubling): the dispatcher is not
+/// keeping up, most likely because the disk under `state_dir` is slow or stuck.
+pub const BACKLOG_WARN: usize = 1024;
+
+/// The sending side of the event queue. Emitting never waits: the queue is unbounded, so a slow
+/// journal disk cannot stall a room supervisor or the daemon's main loop (and with it the
+/// watchdog). Events are small and arrive a few per minute per room, so even hours of a stuck
+/// disk hold little memory, and nothing is dropped or reordered: one FIFO, drained in order.
 #[derive(Debug, Clone)]
-pub struct EventTx(tokio::sync::mpsc::Sender<Event>);
+pub struct EventTx {
+    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// The receiving side, read by the hook dispatcher.
+#[derive(Debug)]
+pub struct EventRx {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    queued: Arc<AtomicUsize>,
+}
 
 impl EventTx {
-    pub fn channel(capacity: usize) -> (Self, tokio::sync::mpsc::Receiver<Event>) {
-        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
-        (Self(tx), rx)
+    pub fn channel() -> (Self, EventRx) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        (
+            Self {
+                tx,
+                queued: queued.clone(),
+            },
+            EventRx { rx, queued },
+        )
     }
 
-    pub async fn emit(&self, event: Event) {
-        if self.0.send(event).await.is_err() {
+    /// Queues an event for the dispatcher; returns at once.
+    pub fn emit(&self, event: Event) {
+        // Counted before the send, so the receiver can never see the count go below zero.
+        let n = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.tx.send(event).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
             tracing::debug!("event dropped: the dispatcher has stopped");
+            return;
         }
+        if n >= BACKLOG_WARN && n.is_power_of_two() {
+            tracing::warn!(
+                "{n} events are waiting for the hook dispatcher (is the disk under state_dir slow?); recording goes on and they are kept in order"
+            );
+        }
+    }
+
+    /// Events emitted and not yet taken by the dispatcher.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+impl EventRx {
+    pub async fn recv(&mut self) -> Option<Event> {
+        let e = self.rx.recv().await;
+        if e.is_some() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        e
+    }
+
+    pub fn try_recv(&mut self) -> Option<Event> {
+        let e = self.rx.try_recv().ok();
+        if e.is_some() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        e
+    }
+
+    /// The shared count of queued events, for `/metrics`.
+    pub fn depth(&self) -> Arc<AtomicUsize> {
+        self.queued.clone()
     }
 }
 
@@ -181,6 +244,41 @@ mod tests {
         assert!(v.get("hook").is_none(), "only hook_failed carries `hook`");
         let back: Event = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[tokio::test]
+    async fn emitting_never_waits_and_keeps_order() {
+        let (tx, mut rx) = EventTx::channel();
+        // Far more than any bounded queue held before, with nobody reading: each emit returns.
+        let n = 3 * BACKLOG_WARN;
+        let ids: Vec<Uuid> = (0..n)
+            .map(|i| {
+                let e = Event::new(EventType::ALL[i % 8], None);
+                let id = e.id;
+                tx.emit(e);
+                id
+            })
+            .collect();
+        assert_eq!(tx.queued(), n);
+        let other = tx.clone();
+        let last = Event::new(EventType::LiveEnd, None);
+        let last_id = last.id;
+        other.emit(last);
+        let mut got = Vec::new();
+        while let Some(e) = rx.try_recv() {
+            got.push(e.id);
+        }
+        assert_eq!(got.len(), n + 1);
+        assert_eq!(&got[..n], &ids[..], "drained in the order emitted");
+        assert_eq!(got[n], last_id);
+        assert_eq!(tx.queued(), 0);
+        tx.emit(Event::new(EventType::DiskLow, None));
+        assert_eq!(rx.recv().await.unwrap().kind, EventType::DiskLow);
+        assert_eq!(rx.depth().load(Ordering::Relaxed), 0);
+        drop(rx);
+        // A stopped dispatcher: the event is dropped, not counted, and emit still returns.
+        tx.emit(Event::new(EventType::DiskLow, None));
+        assert_eq!(tx.queued(), 0);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - [`room`]: the per-room task: a pure state machine ([`room::state`]), its async supervisor,
 //!   and the room lock ([`room::lock`]).
 //! - [`record`]: pulling streams, the session writer thread, segment files (`.part` -> fsync ->
-//!   rename), naming, and start-up recovery.
+//!   rename), the segment intents that make every finished file's event survive a crash
+//!   ([`record::intent`]), naming, and start-up recovery.
 //! - [`media`]: pure parsers (FLV, AMF0, m3u8) and repair.
 //! - [`event`]: the one event shape for hooks, webhooks, logs and the API.
 //! - [`hooks`]: the event dispatcher: the log, command hooks, webhooks, and the durable

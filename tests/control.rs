@@ -109,6 +109,7 @@ async fn every_endpoint_with_and_without_the_token() {
     // Without (or with a wrong) token: 401 everywhere but /healthz.
     for (method, path) in [
         ("GET", "/api/status".to_string()),
+        ("GET", "/api/events".into()),
         ("GET", "/metrics".into()),
         ("POST", "/api/reload".into()),
         ("POST", format!("/api/rooms/{key}/check")),
@@ -182,6 +183,30 @@ async fn every_endpoint_with_and_without_the_token() {
         "split must finish a file at the next keyframe"
     );
     assert!(d.log_text().contains("new file: a split was requested"));
+
+    // The recent events: the room's live_start, then its first file opened and completed (the
+    // split), in order, each in the event shape hooks get.
+    let (code, body) = call(&addr, "GET", "/api/events", t, None).await;
+    assert_eq!(code, 200, "{body}");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let mine: Vec<&serde_json::Value> = list
+        .iter()
+        .filter(|e| e["room"]["key"] == key.as_str())
+        .collect();
+    let kinds: Vec<&str> = mine.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds[..3],
+        ["live_start", "segment_start", "segment_complete"],
+        "{body}"
+    );
+    let done = mine[2];
+    assert_eq!(done["room"]["name"], "a");
+    assert_eq!(done["segment"]["index"], 1);
+    let path = done["segment"]["path"].as_str().unwrap();
+    assert!(path.ends_with(".flv") && Path::new(path).exists(), "{body}");
+    assert!(
+        done["id"].is_string() && done["time"].is_string() && done["session"]["id"].is_string()
+    );
     assert_eq!(
         call(&addr, "POST", &format!("/api/rooms/{key}/restart"), t, None)
             .await

@@ -861,3 +861,179 @@ async fn a_reload_adds_a_hook_and_status_and_metrics_count_its_deliveries() {
         "{metrics}"
     );
 }
+
+/// A `segment_complete` as a writer prepares it for `alice`'s file `part`.
+fn segment_event(part: &Path, index: u32) -> liverec::event::Event {
+    use liverec::event::{Event, EventType, RoomRef, SegmentRef};
+    let now = liverec::event::now();
+    Event::new(
+        EventType::SegmentComplete,
+        Some(RoomRef {
+            key: "direct:0123456789abcdef".into(),
+            platform: "direct".into(),
+            id: "0123456789abcdef".into(),
+            name: "alice".into(),
+            url: String::new(),
+            streamer: String::new(),
+            title: String::new(),
+        }),
+    )
+    .with_segment(SegmentRef {
+        path: part.to_path_buf(),
+        index,
+        bytes: 0,
+        duration_s: 60.0,
+        start: now,
+        end: now,
+        recovered: false,
+    })
+}
+
+/// What a writer killed between the rename of `<n>.flv.part` and the hook journal leaves: the
+/// finished file and its intent. Returns the event id and the final path.
+fn killed_after_rename(state: &Path, rec: &Path, n: u32) -> (uuid::Uuid, PathBuf) {
+    use liverec::record::intent::{Intent, Intents, Stage, identity};
+    let part = rec.join(format!("alice/{n}.flv.part"));
+    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+    std::fs::write(&part, b"recorded bytes").unwrap();
+    let store = Intents::open(&state.join("segments")).unwrap();
+    let (dev, ino) = identity(&std::fs::metadata(&part).unwrap());
+    let intent = Intent {
+        stage: Stage::Closing,
+        part: part.clone(),
+        dev,
+        ino,
+        event: segment_event(&part, n),
+    };
+    store.begin(&intent).unwrap();
+    let done =
+        liverec::record::part::rename_no_replace(&part, &rec.join(format!("alice/{n}")), "flv")
+            .unwrap();
+    (intent.event.id, done)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_renamed_just_before_kill_9_is_delivered_once_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, rec) = (dir.path().join("state"), dir.path().join("rec"));
+    let out = dir.path().join("out");
+    // Killed after the rename, before the journal: the event was lost.
+    let (lost, lost_path) = killed_after_rename(&state, &rec, 7);
+    // Killed after the journal, before the intent was removed: the event is safe already.
+    let (safe, _) = killed_after_rename(&state, &rec, 8);
+    {
+        let (mut j, _) = Journal::open(&state).unwrap();
+        let e = {
+            let mut e = segment_event(&rec.join("alice/8.flv"), 8);
+            e.id = safe;
+            e
+        };
+        let id = uuid::Uuid::new_v4();
+        j.add(&[liverec::hooks::journal::NewDelivery {
+            id,
+            target: "upload",
+            event: &e,
+        }])
+        .unwrap();
+        j.done(id).unwrap();
+    }
+    let hook = script(
+        dir.path(),
+        "upload.sh",
+        &format!("cat >> {}", out.display()),
+    );
+    let cfg = format!(
+        "[[hooks]]\nname = \"upload\"\nevents = [\"segment_complete\"]\ncommand = [{}]\nrooms = [\"alice\"]\n",
+        toml_str(hook.to_str().unwrap())
+    );
+    let mut d = Daemon::start(dir.path(), "lost", &config(dir.path(), &cfg, ""));
+    assert!(
+        wait_until(Duration::from_secs(20), || !lines(&out).is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = lines(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let e: Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(e["id"], lost.to_string(), "the id it would have had");
+    assert_eq!(e["segment"]["path"], lost_path.to_str().unwrap());
+    assert_eq!(e["segment"]["bytes"], 14);
+    assert_eq!(e["room"]["name"], "alice");
+    assert!(
+        d.log_text()
+            .contains("its segment_complete never reached the hook journal: raising it now")
+    );
+    assert_eq!(
+        std::fs::read_dir(state.join("segments")).unwrap().count(),
+        0,
+        "both intents are settled"
+    );
+    stop_with_nothing_pending(&mut d, &state).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_left_by_kill_9_goes_to_its_rooms_hooks_only() {
+    let streams = StreamServer::start().await;
+    streams.set("live/alice.flv", Answer::flv(FIXTURE, 1.0, 0));
+    streams.set("live/bob.flv", Answer::Offline);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let hook = |name: &str| {
+        let out = dir.path().join(format!("{name}.json"));
+        let path = script(
+            dir.path(),
+            &format!("{name}.sh"),
+            &format!("cat >> {}", out.display()),
+        );
+        (
+            format!(
+                "[[hooks]]\nname = \"{name}\"\nevents = [\"segment_complete\"]\ncommand = [{}]\nrooms = [\"{name}\"]\n",
+                toml_str(path.to_str().unwrap())
+            ),
+            out,
+        )
+    };
+    let (alice_hook, alice_out) = hook("alice");
+    let (bob_hook, bob_out) = hook("bob");
+    // A template that does not tell the two rooms apart.
+    let same = "filename = \"{platform}/{start:%H%M%S%f}-{index}\"\n";
+    let rooms = format!(
+        "{alice_hook}{bob_hook}{}{same}{}{same}",
+        room("alice", &streams.url("live/alice.flv")),
+        room("bob", &streams.url("live/bob.flv")),
+    );
+    let mut d = Daemon::start(dir.path(), "routed", &config(dir.path(), &rooms, ""));
+    let rec = dir.path().join("rec");
+    assert!(
+        wait_until(Duration::from_secs(20), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    d.kill9();
+    // The lock files that named the part are gone too (a wiped lock_dir): only the segment's
+    // own record says whose it is.
+    std::fs::remove_dir_all(state.join("locks")).unwrap();
+    streams.set("live/alice.flv", Answer::Offline);
+    let mut d2 = Daemon::start_file(&d.config, "routed-restart");
+    assert!(
+        wait_until(Duration::from_secs(20), || !lines(&alice_out).is_empty()).await,
+        "{}",
+        d2.log_text()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let got = lines(&alice_out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let e: Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(e["room"]["name"], "alice");
+    assert!(e["room"]["key"].as_str().unwrap().starts_with("direct:"));
+    assert_eq!(e["segment"]["index"], 1, "indexes start at 1");
+    assert_eq!(e["segment"]["recovered"], true);
+    assert!(e["session"]["id"].is_string());
+    let done = files(&rec, ".flv");
+    assert_eq!(done.len(), 1);
+    assert_eq!(e["segment"]["path"], done[0].to_str().unwrap());
+    assert!(lines(&bob_out).is_empty(), "bob's hook got alice's file");
+    stop_with_nothing_pending(&mut d2, &state).await;
+}

@@ -128,6 +128,13 @@ pub fn table(status: &Status) -> String {
         out.push('\n');
     }
     for h in &status.hooks {
+        if h.parked {
+            out.push_str(&format!(
+                "parked {}: {} pending (no hook or webhook has this name; they run when one does again)\n",
+                h.name, h.pending
+            ));
+            continue;
+        }
         out.push_str(&format!(
             "{} {}: {} done, {} pending{}, {} failed attempts, {} given up\n",
             if h.kind == crate::hooks::TargetKind::Webhook {

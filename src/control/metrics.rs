@@ -138,6 +138,17 @@ pub fn render(shared: &Shared) -> String {
         "All pending deliveries.",
         hooks.iter().map(|h| h.pending as f64).sum(),
     );
+    w.family(
+        "liverec_hook_parked",
+        "gauge",
+        "1 for a name no hook or webhook has now, whose deliveries wait in the journal.",
+        &per_hook(&|h| f64::from(u8::from(h.parked))),
+    );
+    w.gauge(
+        "liverec_events_queued",
+        "Events raised and not yet journaled by the hook dispatcher.",
+        shared.hooks.queued_events() as f64,
+    );
     w.counters();
     w.finish()
 }

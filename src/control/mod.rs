@@ -1,5 +1,6 @@
-//! The control API: JSON over HTTP on a TCP address or a Unix socket. Status, room actions
-//! (check now, split, restart), reload, Prometheus metrics and a health check. With a token
+//! The control API: JSON over HTTP on a TCP address or a Unix socket. Status, the recent
+//! events, room actions (check now, split, restart), reload, Prometheus metrics and a health
+//! check. With a token
 //! set, every endpoint but `/healthz` needs `Authorization: Bearer <token>`; a non-loopback
 //! address cannot be configured without one.
 
@@ -120,6 +121,7 @@ pub async fn serve(config: &Config, shared: Arc<Shared>) -> Option<ControlServer
 fn router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .route("/api/status", get(status))
+        .route("/api/events", get(events))
         .route("/api/reload", post(reload))
         .route("/api/rooms/{key}/{action}", post(room_action))
         .route("/metrics", get(metrics_text))
@@ -130,7 +132,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(api)
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /api/status, /api/reload, /api/rooms/{key}/check|split|restart, /metrics, /healthz)") })
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /api/status, /api/events, /api/reload, /api/rooms/{key}/check|split|restart, /metrics, /healthz)") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
 }
@@ -210,6 +212,11 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         hooks: shared.hooks.stats(),
     };
     axum::Json(status).into_response()
+}
+
+/// The last events, oldest first, in the one event shape hooks and webhooks get.
+async fn events(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(shared.hooks.recent()).into_response()
 }
 
 async fn room_action(

@@ -16,7 +16,7 @@ pub struct DiskStatus {
 
 impl DiskStatus {
     /// Checks once; raises `disk_low` on the way down.
-    pub async fn check(&self, dir: &Path, min: u64, events: &EventTx) {
+    pub fn check(&self, dir: &Path, min: u64, events: &EventTx) {
         let Ok(free) = fs2::available_space(dir) else {
             return;
         };
@@ -31,9 +31,7 @@ impl DiskStatus {
                 format_size(min)
             );
             tracing::warn!("{text}");
-            events
-                .emit(Event::new(EventType::DiskLow, None).with_error(text))
-                .await;
+            events.emit(Event::new(EventType::DiskLow, None).with_error(text));
         } else if was && !low {
             tracing::info!(
                 "free space under {} is {} again: recording resumes",

@@ -1,6 +1,7 @@
 //! Reloads on a change of the config file. The folder is watched, not the file, so editors that
 //! save by writing a new file and renaming it over the old one are seen too; a burst of events
-//! (write, chmod, rename) becomes one reload after things settle.
+//! (write, chmod, rename) becomes one reload after things settle. A file that is empty when the
+//! burst settles is not reloaded (see [`is_blank`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,6 +17,7 @@ const SETTLE: Duration = Duration::from_millis(400);
 /// Starts watching; keep the returned watcher alive for as long as reloads are wanted.
 pub fn watch(file: &Path, cmds: mpsc::Sender<DaemonCmd>) -> Option<notify::RecommendedWatcher> {
     let dir = file.parent()?.to_path_buf();
+    let path = file.to_path_buf();
     let name = file.file_name()?.to_os_string();
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -46,6 +48,13 @@ pub fn watch(file: &Path, cmds: mpsc::Sender<DaemonCmd>) -> Option<notify::Recom
         while rx.recv().await.is_some() {
             // Let the burst settle: editors write, rename and chmod in quick succession.
             while let Ok(Some(())) = tokio::time::timeout(SETTLE, rx.recv()).await {}
+            if is_blank(&path).await {
+                tracing::warn!(
+                    "{} changed but is empty: not reloading (probably still being written; the next change reloads it)",
+                    path.display()
+                );
+                continue;
+            }
             let cmd = DaemonCmd::Reload {
                 source: "config file changed",
                 reply: None,
@@ -56,4 +65,63 @@ pub fn watch(file: &Path, cmds: mpsc::Sender<DaemonCmd>) -> Option<notify::Recom
         }
     });
     Some(watcher)
+}
+
+/// Whether the file holds nothing but whitespace. Editors and config tools often truncate the
+/// file, then write it; a reload in between would see a valid config with no rooms and no
+/// hooks and stop everything. The write that fills the file raises another change event, so
+/// skipping this one loses nothing. (A file that cannot be read is not blank: the reload
+/// reports why.) SIGHUP and the API still reload an empty file: someone asked for it.
+async fn is_blank(path: &Path) -> bool {
+    match tokio::fs::read(path).await {
+        Ok(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn blank_means_empty_or_whitespace_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        for (text, blank) in [
+            ("", true),
+            (" \n\t\r\n", true),
+            ("# a comment\n", false),
+            ("poll_interval = \"5s\"\n", false),
+        ] {
+            std::fs::write(&f, text).unwrap();
+            assert_eq!(is_blank(&f).await, blank, "{text:?}");
+        }
+        assert!(!is_blank(&dir.path().join("missing.toml")).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_empty_save_is_skipped_and_the_next_save_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("recorder.toml");
+        std::fs::write(&f, "poll_interval = \"5s\"\n").unwrap();
+        let (tx, mut rx) = mpsc::channel(8);
+        let _w = watch(&f, tx).expect("the folder can be watched");
+        // Truncated by a writer that has not written yet.
+        std::fs::write(&f, "").unwrap();
+        let got = tokio::time::timeout(SETTLE * 5, rx.recv()).await;
+        assert!(got.is_err(), "an empty file was reloaded");
+        // The writer finishes: one reload.
+        std::fs::write(&f, "poll_interval = \"10s\"\n").unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        assert!(
+            matches!(
+                got,
+                Ok(Some(DaemonCmd::Reload {
+                    source: "config file changed",
+                    ..
+                }))
+            ),
+            "{got:?}"
+        );
+    }
 }

@@ -57,6 +57,13 @@ pub async fn run(
         .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            // The bare OS message does not say which permission; this is nearly always a
+            // script that lost (or never had) its execute bit.
+            return Outcome::Failed(format!(
+                "cannot start {program:?}: {e}: it is not executable by liverec's user (chmod +x?)"
+            ));
+        }
         Err(e) => return Outcome::Failed(format!("cannot start {program:?}: {e}")),
     };
     let pid = child.id();
@@ -410,6 +417,129 @@ mod tests {
         assert_eq!(
             run(&h, &event("t"), Uuid::nil(), 1, &cancel).await,
             Outcome::Cancelled
+        );
+    }
+
+    /// Log lines written while the guard lives on this thread (tests run the hook on a
+    /// current-thread runtime, so the output pumps log here too).
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    impl Captured {
+        fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+            let c = Captured::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(c.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            (c, tracing::subscriber::set_default(subscriber))
+        }
+
+        fn lines(&self) -> Vec<String> {
+            String::from_utf8_lossy(&self.0.lock().unwrap())
+                .lines()
+                .map(String::from)
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn output_is_logged_tagged_and_capped_per_stream() {
+        let (log, _guard) = Captured::start();
+        let dir = tempfile::tempdir().unwrap();
+        // "hello" (6 bytes with its newline), then 200 lines of 100 bytes on stdout; one line
+        // on stderr; a 2000-byte line on stderr that is cut.
+        let script = "echo hello\n\
+             i=0; while [ $i -lt 200 ]; do printf '%099d\\n' $i; i=$((i+1)); done\n\
+             echo 'warning: slow' >&2\n\
+             printf '%02000d\\n' 7 >&2";
+        let h = hook(dir.path(), script, Duration::from_secs(10));
+        let got = run(&h, &event("t"), Uuid::nil(), 1, &CancellationToken::new()).await;
+        assert_eq!(got, Outcome::Success);
+        let lines = log.lines();
+        let tagged = |l: &&String| l.contains("hook=t") && l.contains("room=direct:1");
+        let stdout: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("hook stdout: "))
+            .collect();
+        assert!(stdout.iter().all(tagged), "{stdout:?}");
+        assert!(stdout.iter().all(|l| l.contains(" INFO ")), "{stdout:?}");
+        // The fmt layer writes the fields after the message.
+        assert!(
+            stdout[0].contains("hook stdout: hello hook=t room=direct:1"),
+            "{}",
+            stdout[0]
+        );
+        // Lines are logged while under the cap: 6 + 100 * 81 < 8192, so 82 numbered lines.
+        let numbered = stdout
+            .iter()
+            .filter(|l| !l.contains("hello") && !l.contains("not logged"))
+            .count();
+        assert_eq!(numbered, 82);
+        let has = |n: u32| {
+            let want = format!("{n:099} hook=t");
+            stdout.iter().any(|l| l.contains(&want))
+        };
+        assert!(has(81) && !has(82));
+        let more: Vec<&&String> = stdout.iter().filter(|l| l.contains("not logged")).collect();
+        assert_eq!(more.len(), 1, "{more:?}");
+        assert!(
+            more[0].contains(
+                "hook stdout: 11800 more bytes not logged (cap 8192 bytes per attempt) hook=t"
+            ),
+            "{}",
+            more[0]
+        );
+        let stderr: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("hook stderr: "))
+            .collect();
+        assert_eq!(stderr.len(), 2, "{stderr:?}");
+        assert!(stderr.iter().all(tagged) && stderr.iter().all(|l| l.contains(" WARN ")));
+        assert!(stderr[0].contains("hook stderr: warning: slow hook=t"));
+        assert!(
+            stderr[1].contains(&format!("{} [line cut] hook=t", "0".repeat(LINE_CAP))),
+            "{}",
+            stderr[1]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_program_that_is_not_executable_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hook(dir.path(), "exit 0", Duration::from_secs(10));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("hook.sh"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let Outcome::Failed(why) =
+            run(&h, &event("t"), Uuid::nil(), 1, &CancellationToken::new()).await
+        else {
+            panic!("must fail");
+        };
+        assert!(
+            why.contains("hook.sh\": Permission denied") && why.contains("not executable"),
+            "{why}"
         );
     }
 

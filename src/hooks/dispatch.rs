@@ -1,12 +1,12 @@
 //! The dispatcher task: owns the in-memory queues of pending deliveries, decides which may
 //! start, runs attempts as tasks, and records their outcome in the journal.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -15,9 +15,10 @@ use super::command::{self, Outcome};
 use super::journal::{self, Journal, NewDelivery};
 use super::target::{Action, Item, Target, TargetCfg};
 use super::window::{self, Backoff, MAX_WINDOW_SLEEP};
-use super::{Clock, Cmd, TargetStats, webhook};
+use super::{Clock, Cmd, RECENT_EVENTS, TargetKind, TargetStats, webhook};
 use crate::config::{HookConfig, WebhookConfig, redact_endpoint};
-use crate::event::{Event, EventType, HookRef};
+use crate::event::{Event, EventRx, EventType, HookRef};
+use crate::record::intent::Intents;
 
 /// After the shutdown deadline, killed attempts get this long to report back.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -47,8 +48,32 @@ pub(super) struct Core {
     clock: Clock,
     seq: u64,
     stats: Arc<Mutex<Vec<TargetStats>>>,
-    subscribers: broadcast::Sender<Event>,
+    /// The last events handled, newest last, for `GET /api/events`.
+    recent: Arc<Mutex<VecDeque<Event>>>,
+    /// Segment intents: settled once their `segment_complete` is journaled.
+    intents: Option<Arc<Intents>>,
+    /// Deliveries of names no hook or webhook has now (removed by a reload, or absent from the
+    /// config at start-up): pending in the journal, never started, resumed if the name returns.
+    parked: BTreeMap<String, Parked>,
     stopping: bool,
+}
+
+#[derive(Default)]
+struct Parked {
+    /// What the name was, when it was known (not for deliveries parked at start-up).
+    kind: Option<TargetKind>,
+    queues: HashMap<String, VecDeque<Item>>,
+}
+
+impl Parked {
+    fn remove(&mut self, room: &str, id: Uuid) {
+        if let Some(q) = self.queues.get_mut(room) {
+            q.retain(|i| i.id != id);
+            if q.is_empty() {
+                self.queues.remove(room);
+            }
+        }
+    }
 }
 
 fn room_key(e: &Event) -> String {
@@ -82,7 +107,8 @@ impl Core {
         backoff: Backoff,
         clock: Clock,
         stats: Arc<Mutex<Vec<TargetStats>>>,
-        subscribers: broadcast::Sender<Event>,
+        recent: Arc<Mutex<VecDeque<Event>>>,
+        intents: Option<Arc<Intents>>,
     ) -> (Self, mpsc::UnboundedReceiver<Finished>) {
         let (results_tx, results_rx) = mpsc::unbounded_channel();
         let core = Self {
@@ -96,7 +122,9 @@ impl Core {
             clock,
             seq: 0,
             stats,
-            subscribers,
+            recent,
+            intents,
+            parked: BTreeMap::new(),
             stopping: false,
         };
         (core, results_rx)
@@ -104,7 +132,7 @@ impl Core {
 
     pub(super) async fn run(
         mut self,
-        mut events: mpsc::Receiver<Event>,
+        mut events: EventRx,
         mut cmds: mpsc::UnboundedReceiver<Cmd>,
         mut results: mpsc::UnboundedReceiver<Finished>,
     ) {
@@ -130,7 +158,7 @@ impl Core {
         };
         let deadline = done.as_ref().map_or_else(Instant::now, |d| d.0);
         // Events the rooms raised before they stopped are journaled for the next start.
-        while let Ok(e) = events.try_recv() {
+        while let Some(e) = events.try_recv() {
             self.on_event(e, None).await;
         }
         self.stopping = true;
@@ -198,49 +226,55 @@ impl Core {
             match self.targets.get_mut(&cfg.name) {
                 Some(t) => t.cfg = Arc::new(cfg),
                 None => {
-                    self.targets.insert(cfg.name.clone(), Target::new(cfg));
+                    let name = cfg.name.clone();
+                    let mut t = Target::new(cfg);
+                    if let Some(parked) = self.parked.remove(&name) {
+                        let n = t.adopt(parked.queues);
+                        tracing::info!(
+                            "{} is configured again: {n} parked deliveries resume",
+                            t.cfg.describe()
+                        );
+                    }
+                    self.targets.insert(name, t);
                 }
             }
         }
     }
 
-    /// Queues the deliveries replayed from the journal. Those of hooks no longer configured are
-    /// dropped.
+    /// Queues the deliveries replayed from the journal. Those of hooks not in the config are
+    /// parked, not dropped: the config may be one saved half-written, or a hook may be renamed
+    /// back, and an archivist would rather keep a delivery than lose it silently.
     pub(super) fn resume(&mut self, pending: Vec<journal::Pending>) {
-        if pending.is_empty() {
-            return;
-        }
-        let mut orphans: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
         let mut resumed = 0;
+        let mut orphans: BTreeMap<String, usize> = BTreeMap::new();
         for p in pending {
-            let Some(t) = self.targets.get_mut(&p.target) else {
-                orphans.entry(p.target).or_default().push(p.id);
-                continue;
-            };
             self.seq += 1;
-            t.queues.entry(p.room).or_default().push_back(Item {
+            let item = Item {
                 id: p.id,
                 seq: self.seq,
                 attempts: p.attempts,
                 not_before: None,
                 running: false,
-            });
-            resumed += 1;
+            };
+            let queues = match self.targets.get_mut(&p.target) {
+                Some(t) => {
+                    resumed += 1;
+                    &mut t.queues
+                }
+                None => {
+                    *orphans.entry(p.target.clone()).or_default() += 1;
+                    &mut self.parked.entry(p.target).or_default().queues
+                }
+            };
+            queues.entry(p.room).or_default().push_back(item);
         }
         if resumed > 0 {
             tracing::info!("hook journal: {resumed} pending deliveries resumed");
         }
-        let mut j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
-        for (name, ids) in orphans {
+        for (name, n) in orphans {
             tracing::warn!(
-                "hook journal: {} pending deliveries of {name:?} dropped: no hook or webhook has that name any more",
-                ids.len()
+                "hook journal: {n} pending deliveries of {name:?} are parked: no hook or webhook has that name; they stay in the journal and run when one named {name:?} is configured again"
             );
-            for id in ids {
-                if let Err(e) = j.dropped(id, "its hook is no longer configured") {
-                    tracing::error!("cannot write the hook journal: {e}");
-                }
-            }
         }
     }
 
@@ -260,31 +294,22 @@ impl Core {
             let Some(t) = self.targets.remove(&name) else {
                 continue;
             };
-            // Running attempts finish; their result is journaled then (see on_finished).
-            let ids: Vec<Uuid> = t
-                .queues
-                .values()
-                .flatten()
-                .filter(|i| !i.running)
-                .map(|i| i.id)
-                .collect();
-            if ids.is_empty() {
+            let n = t.pending();
+            if n == 0 {
                 tracing::info!("{} removed from the config", t.cfg.describe());
                 continue;
             }
+            // Parked, never dropped: a reload may have caught a config saved half-written, and
+            // writing `dropped` to the journal would lose these deliveries for good. Running
+            // attempts finish; their result is journaled then (see on_finished).
             tracing::warn!(
-                "{} removed from the config: {} pending deliveries dropped",
+                "{} removed from the config: {n} pending deliveries parked; they stay in the journal and resume if a hook or webhook named {name:?} is configured again",
                 t.cfg.describe(),
-                ids.len()
             );
-            let result = self
-                .io(move |j| {
-                    ids.iter()
-                        .try_for_each(|id| j.dropped(*id, "its hook was removed from the config"))
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!("cannot write the hook journal: {e}");
+            let parked = self.parked.entry(name).or_default();
+            parked.kind = Some(t.cfg.kind);
+            for (room, items) in t.queues {
+                parked.queues.entry(room).or_default().extend(items);
             }
         }
         let (nh, nw) = (hooks.len(), webhooks.len());
@@ -301,14 +326,29 @@ impl Core {
             }
         }
         log_event(&event);
-        let _ = self.subscribers.send(event.clone());
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= RECENT_EVENTS {
+                recent.pop_front();
+            }
+            recent.push_back(event.clone());
+        }
         let targets: Vec<String> = self
             .targets
             .values()
             .filter(|t| Some(t.cfg.name.as_str()) != except && t.cfg.wants(&event))
             .map(|t| t.cfg.name.clone())
             .collect();
+        // A segment's intent is settled only once its event is safely journaled (or nothing
+        // wanted it): see `record::intent`.
+        let intent = self
+            .intents
+            .clone()
+            .filter(|_| event.kind == EventType::SegmentComplete)
+            .map(|store| (store, event.id));
         if targets.is_empty() {
+            if let Some((store, id)) = intent {
+                tokio::task::spawn_blocking(move || store.settle(id));
+            }
             return;
         }
         let ids: Vec<Uuid> = targets.iter().map(|_| Uuid::new_v4()).collect();
@@ -326,7 +366,11 @@ impl Core {
                         event: &event,
                     })
                     .collect();
-                j.add(&new)
+                j.add(&new)?;
+                if let Some((store, id)) = intent {
+                    store.settle(id);
+                }
+                Ok(())
             })
             .await;
         if let Err(e) = result {
@@ -489,23 +533,15 @@ impl Core {
         } else {
             run.room.as_str()
         };
+        if !self.targets.contains_key(&run.target) {
+            return self.finished_parked(run, f).await;
+        }
         let target = self.targets.get_mut(&run.target).filter(|t| {
             t.queues
                 .get(&run.room)
                 .is_some_and(|q| q.iter().any(|i| i.id == id))
         });
         let Some(t) = target else {
-            // Its hook was removed from the config while this attempt ran.
-            let result = match f.outcome {
-                Outcome::Success => self.io(move |j| j.done(id)).await,
-                _ => {
-                    self.io(move |j| j.dropped(id, "its hook was removed from the config"))
-                        .await
-                }
-            };
-            if let Err(e) = result {
-                tracing::error!("cannot write the hook journal: {e}");
-            }
             return;
         };
         t.running = t.running.saturating_sub(1);
@@ -580,6 +616,54 @@ impl Core {
         self.on_event(failed, Some(&cfg.name)).await;
     }
 
+    /// An attempt that was running when its hook was removed from the config: a success is
+    /// done; anything else stays parked with the attempt counted, for the hook's return.
+    async fn finished_parked(&mut self, run: Running, f: Finished) {
+        let id = f.id;
+        let Some(p) = self.parked.get_mut(&run.target) else {
+            return;
+        };
+        let Some(item) = p
+            .queues
+            .get_mut(&run.room)
+            .and_then(|q| q.iter_mut().find(|i| i.id == id))
+        else {
+            return;
+        };
+        item.running = false;
+        let result = match f.outcome {
+            Outcome::Success => {
+                p.remove(&run.room, id);
+                if p.queues.is_empty() {
+                    self.parked.remove(&run.target);
+                }
+                tracing::info!(
+                    hook = %run.target,
+                    delivery = %id,
+                    "delivered {} (its hook has been removed from the config meanwhile)",
+                    f.event.kind
+                );
+                self.io(move |j| j.done(id)).await
+            }
+            Outcome::Failed(why) => {
+                item.attempts += 1;
+                let attempt = item.attempts;
+                tracing::warn!(
+                    hook = %run.target,
+                    delivery = %id,
+                    "{} failed (attempt {attempt}): {why}; parked until a hook named {:?} is configured again",
+                    f.event.kind,
+                    run.target
+                );
+                self.io(move |j| j.failed(id, attempt, &why)).await
+            }
+            Outcome::Cancelled => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::error!("cannot write the hook journal: {e}");
+        }
+    }
+
     pub(super) fn publish_stats(&self) {
         let time = (self.clock)();
         let out: Vec<TargetStats> = self
@@ -604,8 +688,23 @@ impl Core {
                         0
                     },
                     running: t.running,
+                    parked: false,
                 }
             })
+            .chain(self.parked.iter().map(|(name, p)| {
+                let pending = p.queues.values().map(VecDeque::len).sum();
+                TargetStats {
+                    name: name.clone(),
+                    kind: p.kind.unwrap_or(TargetKind::Hook),
+                    succeeded: 0,
+                    attempts_failed: 0,
+                    gave_up: 0,
+                    pending,
+                    waiting_window: 0,
+                    running: p.queues.values().flatten().filter(|i| i.running).count(),
+                    parked: true,
+                }
+            }))
             .collect();
         if let Ok(mut s) = self.stats.lock() {
             *s = out;

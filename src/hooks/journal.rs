@@ -6,7 +6,7 @@
 //! {"op":"failed","id":"…","attempt":1,"error":"exit status 1"}     after a failed attempt
 //! {"op":"done","id":"…"}                                           after success (fsynced)
 //! {"op":"gave_up","id":"…","error":"…"}                            retries exhausted (fsynced)
-//! {"op":"dropped","id":"…","reason":"…"}                           its hook was removed (fsynced)
+//! {"op":"dropped","id":"…","reason":"…"}                           written by older versions only
 //! ```
 //! A delivery is pending from its `add` until its `done`, `gave_up` or `dropped`. Replaying the
 //! file gives the pending deliveries in the order they were added. A line that is not a record (a
@@ -24,7 +24,7 @@
 //! `state_dir` (on shared storage, with a shared `lock_dir`) each take the first free journal
 //! (`hooks.journal`, `hooks.1.journal`, …), and a restarted instance finds its own again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt as _;
@@ -149,6 +149,8 @@ pub struct Journal {
     next_seq: u64,
     /// Bytes of `live` entries' lines in the file.
     live_bytes: u64,
+    /// The id of every event the file held when it was opened, done or not (until taken).
+    replayed: HashSet<Uuid>,
 }
 
 impl Journal {
@@ -186,9 +188,11 @@ impl Journal {
     fn open_locked(path: PathBuf, lock: File) -> io::Result<(Self, Vec<Pending>)> {
         let tmp = tmp_path(&path);
         let _ = std::fs::remove_file(&tmp);
-        let (entries, order) = match File::open(&path) {
+        let (entries, order, replayed) = match File::open(&path) {
             Ok(f) => replay(&path, f)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (HashMap::new(), Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                (HashMap::new(), Vec::new(), HashSet::new())
+            }
             Err(e) => return Err(e),
         };
         // Write the pending records into a fresh file (this also drops any torn tail, so the
@@ -236,12 +240,20 @@ impl Journal {
             next_seq: live.len() as u64,
             live_bytes: body.len() as u64,
             live,
+            replayed,
         };
         Ok((journal, pending))
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The ids of every event the journal held when it was opened, whether its deliveries were
+    /// pending or already done: the events a crash did not lose. Taken once (start-up recovery
+    /// asks); empty afterwards.
+    pub fn take_replayed_events(&mut self) -> HashSet<Uuid> {
+        std::mem::take(&mut self.replayed)
     }
 
     /// Pending deliveries recorded.
@@ -320,7 +332,8 @@ impl Journal {
         self.finish(id, &Out::GaveUp { id, error })
     }
 
-    /// The delivery will not be made (its hook was removed from the config).
+    /// The delivery will not be made. liverec itself no longer writes this (the deliveries of
+    /// a removed hook are parked, see `dispatch`); journals of older versions still hold it.
     pub fn dropped(&mut self, id: Uuid, reason: &str) -> io::Result<()> {
         self.finish(id, &Out::Dropped { id, reason })
     }
@@ -468,13 +481,18 @@ fn replace_file(path: &Path, body: &[u8]) -> io::Result<File> {
     OpenOptions::new().read(true).append(true).open(path)
 }
 
-type Replayed = (HashMap<Uuid, (String, u32, Box<Event>)>, Vec<Uuid>);
+type Replayed = (
+    HashMap<Uuid, (String, u32, Box<Event>)>,
+    Vec<Uuid>,
+    HashSet<Uuid>,
+);
 
 /// Reads every record of a journal file: the pending deliveries, and their ids in order.
 fn replay(path: &Path, file: File) -> io::Result<Replayed> {
     let mut reader = BufReader::new(file);
     let mut entries: HashMap<Uuid, (String, u32, Box<Event>)> = HashMap::new();
     let mut order = Vec::new();
+    let mut events = HashSet::new();
     let mut buf = Vec::new();
     let mut number = 0usize;
     let mut skipped = 0usize;
@@ -504,6 +522,7 @@ fn replay(path: &Path, file: File) -> io::Result<Replayed> {
                 attempts,
                 event,
             }) => {
+                events.insert(event.id);
                 if entries.contains_key(&id) {
                     tracing::warn!(
                         "{}:{number}: delivery {id} is recorded twice; the first is kept",
@@ -538,7 +557,7 @@ fn replay(path: &Path, file: File) -> io::Result<Replayed> {
             entries.len()
         );
     }
-    Ok((entries, order))
+    Ok((entries, order, events))
 }
 
 /// Reads one line (without holding more than [`MAX_LINE`] bytes of it). Returns the bytes

@@ -1,7 +1,8 @@
-//! Events out of the daemon: the log, command hooks, webhooks, and subscribers such as the
-//! control API, fed by one dispatcher task.
+//! Events out of the daemon: the log, command hooks, webhooks, and the list of recent events the
+//! control API shows, fed by one dispatcher task.
 //!
-//! Rooms only put events into the bounded [`crate::event::EventTx`] queue. The dispatcher reads
+//! Rooms only put events into the [`crate::event::EventTx`] queue, which never makes them wait.
+//! The dispatcher reads
 //! it, logs each event (`event <type> …`), and for every hook or webhook that wants it appends a
 //! delivery to the [`journal`] (synced to disk before anything is attempted). Attempts run as
 //! tasks of their own, so a slow hook never holds up the queue, and the dispatcher decides when
@@ -17,14 +18,18 @@
 //!   `hook_failed` event raises none, so two failing hooks cannot feed each other).
 //!
 //! A restart (even after `kill -9`) resumes every delivery that was not done: at least once.
+//! Deliveries of a name no hook or webhook has any more are parked, never dropped (see
+//! `Core::reconfigure`).
 
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveTime;
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -37,13 +42,14 @@ pub mod webhook;
 pub mod window;
 
 use crate::config::{HookConfig, WebhookConfig};
-use crate::event::Event;
+use crate::event::{Event, EventRx};
+use crate::record::intent::Intents;
 use dispatch::Core;
 use journal::Journal;
 use window::Backoff;
 
-/// Events kept for subscribers that fall behind (the control API); older ones are skipped.
-const SUBSCRIBER_BACKLOG: usize = 256;
+/// Events kept for `GET /api/events`.
+pub const RECENT_EVENTS: usize = 50;
 
 /// The local time of day, for windows. Tests replace it with a fake clock.
 pub type Clock = Arc<dyn Fn() -> NaiveTime + Send + Sync>;
@@ -59,6 +65,8 @@ pub struct Options {
     pub webhooks: Vec<WebhookConfig>,
     pub backoff: Backoff,
     pub clock: Clock,
+    /// Segment intents, settled once their `segment_complete` is journaled.
+    pub intents: Option<Arc<Intents>>,
 }
 
 impl Options {
@@ -70,6 +78,7 @@ impl Options {
             webhooks,
             backoff: Backoff::from_env(),
             clock: local_clock(),
+            intents: None,
         }
     }
 }
@@ -111,6 +120,10 @@ pub struct TargetStats {
     pub waiting_window: usize,
     /// Attempts running now.
     pub running: usize,
+    /// No hook or webhook has this name now: its deliveries wait in the journal for one to be
+    /// configured again.
+    #[serde(default)]
+    pub parked: bool,
 }
 
 /// The handle of the dispatcher task. Every method takes `&self`, so the daemon, the control API
@@ -118,7 +131,10 @@ pub struct TargetStats {
 pub struct Dispatcher {
     cmds: mpsc::UnboundedSender<Cmd>,
     stats: Arc<Mutex<Vec<TargetStats>>>,
-    events: broadcast::Sender<Event>,
+    recent: Arc<Mutex<VecDeque<Event>>>,
+    queued: Arc<AtomicUsize>,
+    /// Ids of the events the journal held at start-up, until recovery takes them.
+    journaled_at_start: Mutex<HashSet<uuid::Uuid>>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -130,22 +146,25 @@ enum Cmd {
 
 impl Dispatcher {
     /// Opens the journal (resuming its pending deliveries) and starts reading `events`.
-    pub fn start(opts: Options, events: mpsc::Receiver<Event>) -> Result<Self, HooksError> {
-        let (journal, pending) =
+    pub fn start(opts: Options, events: EventRx) -> Result<Self, HooksError> {
+        let (mut journal, pending) =
             Journal::open(&opts.state_dir).map_err(|source| HooksError::Journal {
                 dir: opts.state_dir.clone(),
                 source,
             })?;
+        let journaled_at_start = Mutex::new(journal.take_replayed_events());
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Vec::new()));
-        let (broadcast_tx, _) = broadcast::channel(SUBSCRIBER_BACKLOG);
+        let recent = Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_EVENTS)));
+        let queued = events.depth();
         let (mut core, results_rx) = Core::new(
             journal,
             webhook::client()?,
             opts.backoff,
             opts.clock,
             stats.clone(),
-            broadcast_tx.clone(),
+            recent.clone(),
+            opts.intents,
         );
         core.set_targets(opts.hooks, opts.webhooks);
         core.resume(pending);
@@ -154,14 +173,17 @@ impl Dispatcher {
         Ok(Self {
             cmds,
             stats,
-            events: broadcast_tx,
+            recent,
+            queued,
+            journaled_at_start,
             task: Mutex::new(Some(task)),
         })
     }
 
     /// Applies a reloaded config. Pending deliveries are kept: a hook that is still there (by
     /// name) keeps its queue, and its new settings apply from its next attempt; the deliveries
-    /// of a hook that is gone are dropped from the journal, with a log line.
+    /// of a hook that is gone are parked (kept in the journal, not run) and resume if a hook of
+    /// that name is configured again.
     pub fn reconfigure(&self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
         let _ = self.cmds.send(Cmd::Reconfigure(hooks, webhooks));
     }
@@ -172,10 +194,27 @@ impl Dispatcher {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Every event the dispatcher handles (including `hook_failed`), for the control API. A
-    /// subscriber that falls more than a few hundred events behind skips the oldest.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+    /// The last [`RECENT_EVENTS`] events the dispatcher handled (including `hook_failed`),
+    /// oldest first.
+    pub fn recent(&self) -> Vec<Event> {
+        self.recent
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The ids of the events the journal held when it was opened (pending or done): start-up
+    /// recovery raises no event again that is among them. Taken once.
+    pub fn take_journaled_at_start(&self) -> HashSet<uuid::Uuid> {
+        self.journaled_at_start
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+
+    /// Events emitted and not read by the dispatcher yet.
+    pub fn queued_events(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Re-evaluates windows and timers now (after the clock was changed, in tests).

@@ -58,13 +58,16 @@ impl TargetCfg {
     }
 
     /// Subscribed to this event type, and the room passes the `rooms` filter (by configured
-    /// name or key). Events about no room pass every filter.
+    /// name or key). A daemon-wide event (about no room and no file, such as `disk_low`) passes
+    /// every filter; a segment whose room could not be told does not: it may be any room's, and
+    /// a hook limited to some rooms must never get another room's file.
     pub(super) fn wants(&self, e: &Event) -> bool {
         self.events.contains(&e.kind)
             && (self.rooms.is_empty()
-                || e.room
-                    .as_ref()
-                    .is_none_or(|r| self.rooms.iter().any(|x| *x == r.name || *x == r.key)))
+                || match &e.room {
+                    Some(r) => self.rooms.iter().any(|x| *x == r.name || *x == r.key),
+                    None => e.segment.is_none(),
+                })
     }
 
     pub(super) fn describe(&self) -> String {
@@ -124,6 +127,20 @@ impl Target {
         }
     }
 
+    /// Takes over deliveries parked while no hook had this name, in their original order;
+    /// returns how many.
+    pub(super) fn adopt(&mut self, queues: HashMap<String, VecDeque<Item>>) -> usize {
+        let mut n = 0;
+        for (room, items) in queues {
+            n += items.len();
+            self.running += items.iter().filter(|i| i.running).count();
+            let q = self.queues.entry(room).or_default();
+            q.extend(items);
+            q.make_contiguous().sort_by_key(|i| i.seq);
+        }
+        n
+    }
+
     pub(super) fn pending(&self) -> usize {
         self.queues.values().map(VecDeque::len).sum()
     }
@@ -132,7 +149,7 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::RoomRef;
+    use crate::event::{RoomRef, SegmentRef};
 
     fn webhook(events: &[EventType], rooms: &[&str]) -> TargetCfg {
         TargetCfg::from_webhook(WebhookConfig {
@@ -172,6 +189,22 @@ mod tests {
         // An event about no room (a daemon-wide disk_low) passes every filter.
         let t = webhook(&[EventType::DiskLow], &["alice"]);
         assert!(t.wants(&Event::new(EventType::DiskLow, None)));
+        // A segment of unknown room (a leftover nothing names) passes no filter, only hooks
+        // that take every room.
+        let now = crate::event::now();
+        let orphan = Event::new(EventType::SegmentComplete, None).with_segment(SegmentRef {
+            path: "/rec/x.flv".into(),
+            index: 1,
+            bytes: 1,
+            duration_s: 0.0,
+            start: now,
+            end: now,
+            recovered: true,
+        });
+        let alice = webhook(&[EventType::SegmentComplete], &["alice"]);
+        assert!(!alice.wants(&orphan));
+        let every = webhook(&[EventType::SegmentComplete], &[]);
+        assert!(every.wants(&orphan));
         // No filter: every room.
         let t = webhook(&[EventType::LiveStart], &[]);
         assert!(t.wants(&event(EventType::LiveStart, "bilibili:2", "carol")));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::{HOOK_FIELDS, TIME_FIELDS, Window};
-use crate::event::{EventType, RoomRef};
+use crate::event::{EventTx, EventType, RoomRef};
 use crate::template::Template;
 
 struct FakeClock(Arc<StdMutex<NaiveTime>>);
@@ -67,7 +67,7 @@ fn event(kind: EventType, room: &str, title: &str) -> Event {
 
 struct Harness {
     dir: tempfile::TempDir,
-    tx: mpsc::Sender<Event>,
+    tx: EventTx,
     d: Dispatcher,
 }
 
@@ -81,14 +81,35 @@ fn options(dir: &Path, hooks: Vec<HookConfig>, clock: Clock) -> Options {
             cap: Duration::from_millis(400),
         },
         clock,
+        intents: None,
     }
 }
 
 impl Harness {
     fn start(dir: tempfile::TempDir, hooks: Vec<HookConfig>, clock: Clock) -> Self {
+        Self::start_with(dir, hooks, vec![], clock)
+    }
+
+    fn start_with(
+        dir: tempfile::TempDir,
+        hooks: Vec<HookConfig>,
+        webhooks: Vec<WebhookConfig>,
+        clock: Clock,
+    ) -> Self {
+        Self::start_opts(dir, |o| o.webhooks = webhooks, hooks, clock)
+    }
+
+    fn start_opts(
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut Options),
+        hooks: Vec<HookConfig>,
+        clock: Clock,
+    ) -> Self {
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
-        let (tx, rx) = mpsc::channel(64);
-        let d = Dispatcher::start(options(dir.path(), hooks, clock), rx).unwrap();
+        let (tx, rx) = EventTx::channel();
+        let mut opts = options(dir.path(), hooks, clock);
+        tweak(&mut opts);
+        let d = Dispatcher::start(opts, rx).unwrap();
         Self { dir, tx, d }
     }
 
@@ -105,7 +126,7 @@ impl Harness {
     }
 
     async fn send(&self, e: Event) {
-        self.tx.send(e).await.unwrap();
+        self.tx.emit(e);
     }
 
     fn stats(&self, name: &str) -> TargetStats {
@@ -270,7 +291,6 @@ async fn hook_failed_goes_to_other_subscribers_only_and_never_loops() {
         &format!("cat >> {}; exit 7", b_log.display()),
     );
     let t = Harness::start(dir, vec![a, b], local_clock());
-    let mut sub = t.d.subscribe();
     t.send(event(EventType::LiveStart, "r", "t")).await;
     t.wait("b's delivery given up", || t.stats("b").gave_up == 1)
         .await;
@@ -302,17 +322,15 @@ async fn hook_failed_goes_to_other_subscribers_only_and_never_loops() {
         "{:?}",
         failed.error
     );
-    // Subscribers saw the event and the hook_failed.
-    let kinds: Vec<EventType> = std::iter::from_fn(|| sub.try_recv().ok())
-        .map(|e| e.kind)
-        .collect();
+    // The recent events (GET /api/events) hold the event and the hook_failed, in order.
+    let kinds: Vec<EventType> = t.d.recent().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [EventType::LiveStart, EventType::HookFailed]);
     let dir = t.stop().await;
     assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconfigure_keeps_pending_deliveries_and_drops_removed_hooks() {
+async fn a_removed_hook_is_parked_by_a_reload_and_resumes_when_it_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let closed = Window::parse("03:00-04:00").unwrap();
@@ -330,21 +348,80 @@ async fn reconfigure_keeps_pending_deliveries_and_drops_removed_hooks() {
         &format!("echo \"gone $1\" >> {}", out.display()),
     );
     gone.window = Some(closed);
-    let t = Harness::start(dir, vec![keep.clone(), gone], FakeClock::at(12, 0).clock());
+    let t = Harness::start(
+        dir,
+        vec![keep.clone(), gone.clone()],
+        FakeClock::at(12, 0).clock(),
+    );
     t.send(event(EventType::SegmentComplete, "a", "1")).await;
     t.send(event(EventType::SegmentComplete, "a", "2")).await;
     t.wait("pending", || {
         t.stats("keep").pending == 2 && t.stats("gone").pending == 2
     })
     .await;
-    // The reload removes "gone" and opens "keep"'s window (no window any more).
+    // A reload that caught a half-written (empty) config: no hook at all. Nothing is lost.
+    t.d.reconfigure(vec![], vec![]);
+    t.wait("both parked", || {
+        t.stats("keep").parked && t.stats("gone").parked
+    })
+    .await;
+    assert_eq!((t.stats("keep").pending, t.stats("gone").pending), (2, 2));
+    // The next reload brings "keep" back (its window open now), but not "gone".
     keep.window = None;
-    t.d.reconfigure(vec![keep], vec![]);
+    t.d.reconfigure(vec![keep.clone()], vec![]);
     t.wait("keep's deliveries", || t.lines("out").len() == 2)
         .await;
     assert_eq!(t.lines("out"), ["keep 1", "keep 2"]);
-    assert!(t.d.stats().iter().all(|s| s.name != "gone"));
+    t.wait("keep done", || t.stats("keep").succeeded == 2).await;
+    let g = t.stats("gone");
+    assert!(g.parked && g.pending == 2 && g.running == 0, "{g:?}");
     tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(t.lines("out").len(), 2, "a parked delivery ran");
+    // "gone" comes back: its deliveries run, in order.
+    gone.window = None;
+    t.d.reconfigure(vec![keep, gone], vec![]);
+    t.wait("gone's deliveries", || t.lines("out").len() == 4)
+        .await;
+    assert_eq!(t.lines("out")[2..], ["gone 1", "gone 2"]);
+    t.wait("gone done", || t.stats("gone").succeeded == 2).await;
+    assert!(!t.stats("gone").parked);
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_of_a_hook_missing_at_start_up_are_parked_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut h = hook(
+        dir.path(),
+        "upload",
+        &[EventType::LiveEnd],
+        &format!("echo \"$1\" >> {}", out.display()),
+    );
+    h.window = Some(Window::parse("02:00-03:00").unwrap());
+    let t = Harness::start(dir, vec![h.clone()], FakeClock::at(12, 0).clock());
+    for n in 1..=2 {
+        t.send(event(EventType::LiveEnd, "a", &n.to_string())).await;
+    }
+    t.wait("pending", || t.stats("upload").pending == 2).await;
+    let dir = t.stop().await;
+
+    // Started with a config that lacks the hook: parked, still in the journal after a stop.
+    let t = Harness::start(dir, vec![], local_clock());
+    let s = t.stats("upload");
+    assert!(s.parked && s.pending == 2, "{s:?}");
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 2);
+
+    // A reload that adds it back runs them, in order.
+    let t = Harness::start(dir, vec![], local_clock());
+    h.window = None;
+    t.d.reconfigure(vec![h], vec![]);
+    t.wait("resumed deliveries", || t.lines("out").len() == 2)
+        .await;
+    assert_eq!(t.lines("out"), ["1", "2"]);
+    t.wait("done", || t.stats("upload").succeeded == 2).await;
     let dir = t.stop().await;
     assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
 }
@@ -395,4 +472,172 @@ async fn shutdown_kills_a_running_hook_at_the_deadline_and_keeps_it_pending() {
     };
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(pending_in_journal(&dir.path().join("state")), 1);
+}
+
+/// A hook that writes each `hook_failed` event it gets (stdin) to `<dir>/alarm`.
+fn alarm(dir: &Path) -> HookConfig {
+    hook(
+        dir,
+        "alarm",
+        &[EventType::HookFailed],
+        &format!("cat >> {}", dir.join("alarm").display()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_program_that_is_not_executable_fails_each_attempt_then_raises_hook_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = hook(dir.path(), "noexec", &[EventType::LiveStart], "exit 0");
+    std::fs::set_permissions(
+        dir.path().join("noexec.sh"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    h.retries = 1;
+    let a = alarm(dir.path());
+    let t = Harness::start(dir, vec![h, a], local_clock());
+    t.send(event(EventType::LiveStart, "r", "t")).await;
+    t.wait("hook_failed delivered", || !t.lines("alarm").is_empty())
+        .await;
+    let s = t.stats("noexec");
+    assert_eq!((s.attempts_failed, s.gave_up, s.succeeded), (2, 1, 0));
+    let failed: Event = serde_json::from_str(&t.lines("alarm")[0]).unwrap();
+    assert_eq!(failed.kind, EventType::HookFailed);
+    let why = failed.error.unwrap();
+    assert!(
+        why.contains("hook \"noexec\" gave up on live_start after 2 attempt(s)")
+            && why.contains("noexec.sh\": Permission denied")
+            && why.contains("not executable"),
+        "{why}"
+    );
+    assert_eq!(failed.hook.unwrap().attempts, 2);
+    t.wait("alarm done", || t.stats("alarm").succeeded == 1)
+        .await;
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_answers_500_forever_gives_up_and_raises_hook_failed() {
+    use axum::http::{HeaderMap, StatusCode};
+    let deliveries: Arc<StdMutex<Vec<String>>> = Arc::default();
+    let seen = deliveries.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let id = headers
+                    .get("x-liverec-delivery")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                seen.lock().unwrap().push(id);
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let w = WebhookConfig {
+        name: "broken".into(),
+        url: format!("http://{addr}/hook"),
+        events: vec![EventType::SegmentComplete],
+        secret: None,
+        timeout: Duration::from_secs(5),
+        retries: 2,
+        window: None,
+        rooms: vec![],
+    };
+    let a = alarm(dir.path());
+    let t = Harness::start_with(dir, vec![a], vec![w], local_clock());
+    t.send(event(EventType::SegmentComplete, "r", "t")).await;
+    t.wait("hook_failed delivered", || !t.lines("alarm").is_empty())
+        .await;
+    let ids = deliveries.lock().unwrap().clone();
+    assert_eq!(ids.len(), 3, "one attempt and two retries: {ids:?}");
+    assert!(
+        !ids[0].is_empty() && ids.iter().all(|i| *i == ids[0]),
+        "one delivery id on every attempt: {ids:?}"
+    );
+    let s = t.stats("broken");
+    assert_eq!((s.attempts_failed, s.gave_up, s.pending), (3, 1, 0));
+    let failed: Event = serde_json::from_str(&t.lines("alarm")[0]).unwrap();
+    let why = failed.error.unwrap();
+    assert!(
+        why.contains("gave up on segment_complete after 3 attempt(s): answered HTTP 500 Internal Server Error"),
+        "{why}"
+    );
+    let hook = failed.hook.unwrap();
+    assert_eq!((hook.name.as_str(), hook.attempts), ("broken", 3));
+    assert_eq!(hook.delivery.to_string(), ids[0]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        deliveries.lock().unwrap().len(),
+        3,
+        "no attempt after giving up"
+    );
+    t.wait("alarm done", || t.stats("alarm").succeeded == 1)
+        .await;
+    let dir = t.stop().await;
+    assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_intent_is_settled_once_its_event_is_journaled() {
+    use crate::event::SegmentRef;
+    use crate::record::intent::{Intent, Intents, Stage};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Intents::open(&dir.path().join("segments")).unwrap());
+    let part = dir.path().join("seg.flv.part");
+    std::fs::write(&part, b"x").unwrap();
+    let intent = |room: &str| {
+        let now = crate::event::now();
+        let event = event(EventType::SegmentComplete, room, "t").with_segment(SegmentRef {
+            path: part.clone(),
+            index: 1,
+            bytes: 1,
+            duration_s: 1.0,
+            start: now,
+            end: now,
+            recovered: false,
+        });
+        let i = Intent {
+            stage: Stage::Closing,
+            part: part.clone(),
+            dev: 0,
+            ino: 0,
+            event,
+        };
+        store.begin(&i).unwrap();
+        i
+    };
+    // A hook that takes room "a" only, with its window closed: journaled, not delivered.
+    let mut h = hook(dir.path(), "up", &[EventType::SegmentComplete], "exit 0");
+    h.rooms = vec!["a".into()];
+    h.window = Some(Window::parse("03:00-04:00").unwrap());
+    let (wanted, unwanted) = (intent("a"), intent("b"));
+    let s = store.clone();
+    let t = Harness::start_opts(
+        dir,
+        |o| o.intents = Some(s),
+        vec![h],
+        FakeClock::at(12, 0).clock(),
+    );
+    t.send(wanted.event.clone()).await;
+    t.send(unwanted.event.clone()).await;
+    t.wait("both settled", || {
+        !store.holds(wanted.id()) && !store.holds(unwanted.id())
+    })
+    .await;
+    assert_eq!(std::fs::read_dir(store.dir()).unwrap().count(), 0);
+    let s = t.stats("up");
+    assert_eq!((s.pending, s.succeeded), (1, 0));
+    let dir = t.stop().await;
+    let (mut j, pending) = Journal::open(&dir.path().join("state")).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(j.take_replayed_events().contains(&wanted.id()));
 }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 pub mod flv;
 pub mod hls;
 pub mod hls_writer;
+pub mod intent;
 pub mod naming;
 pub mod output;
 pub mod part;

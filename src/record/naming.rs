@@ -91,6 +91,127 @@ pub fn render(
         .collect()
 }
 
+/// What is known of a configured room without asking its platform.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownRoom<'a> {
+    pub platform: &'a str,
+    pub id: &'a str,
+    pub key: &'a str,
+    /// The configured name, if any (else `{name}` is the streamer's, known only online).
+    pub name: Option<&'a str>,
+    /// Whether `id` is certainly the room's canonical id (a Bilibili number may be a short id
+    /// that stands for another).
+    pub id_certain: bool,
+}
+
+/// Stands for a field whose value is unknown offline; NUL can never be in a path.
+const ANY: char = '\0';
+
+/// Whether `rel` (a segment's path under `output_dir` without its `.<ext>.part` suffix) can have
+/// been named by `template` for this room, *and* the template puts something in the name that
+/// only this room has (its id or key, or its configured name). A template that only names the
+/// platform or the streamer cannot tell two rooms apart: that is `false`, never a guess.
+pub fn names_room(template: &Template, room: &KnownRoom<'_>, rel: &str) -> bool {
+    let mut identifying = false;
+    let pattern = template.render(|field, _| {
+        let known = match field {
+            "platform" => Some(room.platform),
+            // A path that shows the configured id was written for a room with that id (one
+            // configured by a short id is recorded under its long id, so it simply does not
+            // match).
+            "id" => Some(room.id),
+            "key" => Some(room.key),
+            // A name tells the room, but not its key when the id may be a short id: the event
+            // would carry a wrong key, so it is not enough then.
+            "name" if room.id_certain => room.name,
+            _ => None,
+        };
+        match known {
+            Some(v) => {
+                identifying |= field != "platform";
+                sanitize(v)
+            }
+            None => ANY.to_string(),
+        }
+    });
+    if !identifying {
+        return false;
+    }
+    // The same clean-up `render` applies to each component.
+    let pattern: Vec<char> = pattern
+        .split('/')
+        .map(|c| c.trim_start_matches('.'))
+        .collect::<Vec<_>>()
+        .join("/")
+        .chars()
+        .collect();
+    let text: Vec<char> = rel.chars().collect();
+    if glob(&pattern, &text) {
+        return true;
+    }
+    // `_1`, `_2`… are added when a name is taken.
+    match rel.rsplit_once('_') {
+        Some((stem, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            glob(&pattern, &stem.chars().collect::<Vec<_>>())
+        }
+        _ => false,
+    }
+}
+
+/// Matches `text` against `pattern`, where [`ANY`] stands for one or more characters other than
+/// `/` (a field value is never empty). Component by component, each with the classic iterative
+/// wildcard match (one backtrack point), so no name can make it slow.
+fn glob(pattern: &[char], text: &[char]) -> bool {
+    let pattern: Vec<&[char]> = pattern.split(|&c| c == '/').collect();
+    let text: Vec<&[char]> = text.split(|&c| c == '/').collect();
+    pattern.len() == text.len() && pattern.iter().zip(&text).all(|(p, t)| component(p, t))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Tok {
+    Char(char),
+    One,
+    Star,
+}
+
+fn component(pattern: &[char], text: &[char]) -> bool {
+    // ANY = one character, then any number.
+    let p: Vec<Tok> = pattern
+        .iter()
+        .flat_map(|&c| match c {
+            ANY => vec![Tok::One, Tok::Star],
+            c => vec![Tok::Char(c)],
+        })
+        .collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < text.len() {
+        match p.get(pi) {
+            Some(Tok::One) => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Tok::Char(c)) if *c == text[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Tok::Star) => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|t| *t == Tok::Star)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +268,76 @@ mod tests {
         let s = sanitize(&long);
         assert!(s.len() <= MAX_FIELD_BYTES);
         assert!(s.chars().all(|c| c == '直' || c == '播'));
+    }
+
+    fn alice(id_certain: bool) -> KnownRoom<'static> {
+        KnownRoom {
+            platform: "bilibili",
+            id: "1",
+            key: "bilibili:1",
+            name: Some("alice"),
+            id_certain,
+        }
+    }
+
+    #[test]
+    fn a_path_names_a_room_only_by_what_is_its_own() {
+        let rel = |t: &str, f: &NameFields| {
+            let start = f.session_start;
+            render(&filename_template(t).unwrap(), f, 2, start)
+                .to_string_lossy()
+                .into_owned()
+        };
+        let f = fields("a/b: c");
+        for t in [
+            "{platform}/{id}/{start:%Y-%m-%d}/{streamer}_{title}",
+            "{key}_{index}",
+            "{name}/{start:%Y%m%d-%H%M%S}_{title}",
+        ] {
+            let template = filename_template(t).unwrap();
+            let path = rel(t, &f);
+            assert!(names_room(&template, &alice(true), &path), "{t}: {path}");
+            assert!(
+                names_room(&template, &alice(true), &format!("{path}_3")),
+                "{t}: a taken name"
+            );
+            let bob = KnownRoom {
+                id: "2",
+                key: "bilibili:2",
+                name: Some("bob"),
+                ..alice(true)
+            };
+            assert!(!names_room(&template, &bob, &path), "{t}: not bob's");
+        }
+        // The default template names only the platform and the streamer: it cannot tell rooms
+        // apart, so it names none.
+        let default =
+            "{platform}/{streamer}/{start:%Y-%m-%d}/{streamer}_{start:%Y%m%d-%H%M%S}_{title}";
+        let path = rel(default, &f);
+        assert!(!names_room(
+            &filename_template(default).unwrap(),
+            &alice(true),
+            &path
+        ));
+        // An id that may be a short id identifies nothing.
+        let t = "{name}/{title}";
+        assert!(!names_room(
+            &filename_template(t).unwrap(),
+            &alice(false),
+            &rel(t, &f)
+        ));
+        // Another platform, or an extra folder: no.
+        let t = "{platform}/{id}/{title}";
+        assert!(!names_room(
+            &filename_template(t).unwrap(),
+            &alice(true),
+            "douyin/1/x"
+        ));
+        assert!(!names_room(
+            &filename_template(t).unwrap(),
+            &alice(true),
+            "bilibili/1/x/y"
+        ));
     }
 
     #[test]

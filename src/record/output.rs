@@ -10,9 +10,11 @@ use std::time::Instant;
 use chrono::{DateTime, FixedOffset};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::intent::{self, Intent, Intents, Stage};
 use super::naming::{self, NameFields};
 use super::part::PartFile;
 use crate::config::units::format_size;
+use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
 use crate::template::Template;
 
 /// An idle writer hands its buffer to the OS once it holds this much...
@@ -34,6 +36,8 @@ pub struct SegmentDone {
     pub duration_s: f64,
     pub start: DateTime<FixedOffset>,
     pub end: DateTime<FixedOffset>,
+    /// The id its `segment_complete` must carry: the one its intent names (see `intent`).
+    pub event_id: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +101,17 @@ pub struct OutputSpec {
     pub segment_duration: std::time::Duration,
     /// Split when the next unit would take a file past this many bytes (zero: no split).
     pub segment_size: u64,
+    /// Where each segment's intent is recorded, and the room and session its event names. None
+    /// for files that raise no event (repairs, tools, benchmarks).
+    pub intents: Option<IntentSpec>,
+}
+
+/// What a recording session's segments need to record their intents.
+#[derive(Debug, Clone)]
+pub struct IntentSpec {
+    pub store: Arc<Intents>,
+    pub room: RoomRef,
+    pub session: SessionRef,
 }
 
 impl OutputSpec {
@@ -119,12 +134,15 @@ impl OutputSpec {
             },
             segment_duration: std::time::Duration::ZERO,
             segment_size: 0,
+            intents: None,
         }
     }
 }
 
 struct OpenSegment {
     file: PartFile,
+    /// Recorded on disk; `None` when there is no store or it could not be written.
+    intent: Option<Intent>,
     index: u32,
     start: DateTime<FixedOffset>,
     started: Instant,
@@ -194,6 +212,10 @@ impl Output {
     }
 
     pub fn set_meta(&mut self, title: String, streamer: String) {
+        if let Some(i) = self.spec.intents.as_mut() {
+            i.room.title = title.clone();
+            i.room.streamer = streamer.clone();
+        }
         self.spec.fields.title = title;
         self.spec.fields.streamer = streamer;
     }
@@ -262,6 +284,7 @@ impl Output {
         })?;
         let index = self.next_index;
         self.next_index += 1;
+        let intent = self.begin_intent(&file, index, start);
         self.progress.segment_bytes.store(0, Ordering::Relaxed);
         self.unchecked_bytes = 0;
         tracing::info!(file = %file.part_path().display(), index, "segment opened");
@@ -271,11 +294,57 @@ impl Output {
         });
         self.open = Some(OpenSegment {
             file,
+            intent,
             index,
             start,
             started: Instant::now(),
         });
         Ok(())
+    }
+
+    /// Records the intent of a segment just opened. A failure is logged, not fatal: the
+    /// recording matters more; only this segment's event is then not crash-safe.
+    fn begin_intent(
+        &self,
+        file: &PartFile,
+        index: u32,
+        start: DateTime<FixedOffset>,
+    ) -> Option<Intent> {
+        let spec = self.spec.intents.as_ref()?;
+        let part = file.part_path().to_path_buf();
+        let made = file.metadata().and_then(|meta| {
+            let (dev, ino) = intent::identity(&meta);
+            let event = Event::new(EventType::SegmentComplete, Some(spec.room.clone()))
+                .with_session(Some(spec.session.clone()))
+                .with_segment(SegmentRef {
+                    path: part.clone(),
+                    index,
+                    bytes: 0,
+                    duration_s: 0.0,
+                    start,
+                    end: start,
+                    recovered: false,
+                });
+            let intent = Intent {
+                stage: Stage::Open,
+                part: part.clone(),
+                dev,
+                ino,
+                event,
+            };
+            spec.store.begin(&intent).map(|()| intent)
+        });
+        match made {
+            Ok(i) => Some(i),
+            Err(e) => {
+                tracing::warn!(
+                    file = %part.display(),
+                    "cannot record the segment in {} ({e}): a crash could lose its segment_complete",
+                    spec.store.dir().display()
+                );
+                None
+            }
+        }
     }
 
     /// Writes bytes to the open segment, opening one first if needed.
@@ -361,12 +430,45 @@ impl Output {
         let Some(open) = self.open.take() else {
             return Ok(None);
         };
+        let store = self.spec.intents.as_ref().map(|i| &i.store);
         let Some(file) = open.file.discard_if_empty() else {
+            if let (Some(store), Some(i)) = (store, &open.intent) {
+                store.settle(i.id());
+            }
             return Ok(None);
         };
         let bytes = file.len();
         let part = file.part_path().to_path_buf();
         let duration_s = duration_s.unwrap_or_else(|| open.started.elapsed().as_secs_f64());
+        let end = crate::event::now();
+        let event_id = match (self.spec.intents.as_ref(), open.intent) {
+            (Some(spec), Some(mut intent)) => {
+                // Synced before the rename: this is what makes the event survive a crash
+                // between the rename and the hook journal (see `intent`).
+                intent.stage = Stage::Closing;
+                if let Some(room) = intent.event.room.as_mut() {
+                    room.title = spec.room.title.clone();
+                    room.streamer = spec.room.streamer.clone();
+                }
+                if let Some(s) = intent.event.segment.as_mut() {
+                    s.bytes = bytes;
+                    s.duration_s = if duration_s.is_finite() {
+                        duration_s
+                    } else {
+                        0.0
+                    };
+                    s.end = end;
+                }
+                if let Err(e) = spec.store.update(&intent) {
+                    tracing::warn!(
+                        file = %part.display(),
+                        "cannot record the segment's end ({e}): a crash could lose its segment_complete"
+                    );
+                }
+                Some(intent.id())
+            }
+            _ => None,
+        };
         let path = file
             .finish()
             .map_err(|source| SinkError::Io { path: part, source })?;
@@ -376,7 +478,8 @@ impl Output {
             bytes,
             duration_s,
             start: open.start,
-            end: crate::event::now(),
+            end,
+            event_id,
         };
         tracing::info!(file = %done.path.display(), bytes, duration_s = format!("{duration_s:.1}"), "segment complete");
         let _ = self.events.send(SinkEvent::Closed(done.clone()));
@@ -385,5 +488,87 @@ impl Output {
 
     pub fn send(&self, event: SinkEvent) {
         let _ = self.events.send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(dir: &std::path::Path) -> (Output, Arc<Intents>) {
+        let store = Arc::new(Intents::open(&dir.join("segments")).unwrap());
+        let now = crate::event::now();
+        let spec = OutputSpec {
+            intents: Some(IntentSpec {
+                store: store.clone(),
+                room: RoomRef {
+                    key: "direct:1".into(),
+                    platform: "direct".into(),
+                    id: "1".into(),
+                    name: "alice".into(),
+                    url: String::new(),
+                    streamer: String::new(),
+                    title: "before".into(),
+                },
+                session: SessionRef {
+                    id: uuid::Uuid::new_v4(),
+                    start: now,
+                },
+            }),
+            ..OutputSpec::plain(
+                dir.join("rec"),
+                crate::config::filename_template("{index}").unwrap(),
+            )
+        };
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        (Output::new(spec, tx, Arc::new(Progress::default())), store)
+    }
+
+    /// What another process would find in the intents folder now (ours are locked, so this
+    /// opens them read-only instead).
+    fn on_disk(store: &Intents) -> Vec<Intent> {
+        std::fs::read_dir(store.dir())
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let text = std::fs::read_to_string(e.path()).unwrap();
+                serde_json::from_str(text.lines().last().unwrap()).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_segment_records_its_intent_before_the_rename_and_an_empty_one_leaves_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut out, store) = output(dir.path());
+        out.write(b"0123456789").unwrap();
+        let open = on_disk(&store);
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].stage, Stage::Open);
+        assert_eq!(open[0].part, dir.path().join("rec/1.flv.part"));
+        let seg = open[0].event.segment.as_ref().unwrap();
+        assert_eq!((seg.index, seg.bytes), (1, 0));
+        assert_eq!(open[0].event.room.as_ref().unwrap().name, "alice");
+
+        out.set_meta("after".into(), "Alice".into());
+        let done = out.close(Some(2.5)).unwrap().unwrap();
+        assert_eq!(done.event_id, Some(open[0].id()));
+        let closing = on_disk(&store);
+        assert_eq!(closing.len(), 1, "kept until the event is journaled");
+        let i = &closing[0];
+        assert_eq!(i.stage, Stage::Closing);
+        let seg = i.event.segment.as_ref().unwrap();
+        assert_eq!((seg.bytes, seg.duration_s), (10, 2.5));
+        assert_eq!(i.event.room.as_ref().unwrap().title, "after");
+        // The identity recorded before the rename finds the renamed file.
+        assert_eq!(i.find_final(), Some(done.path.clone()));
+        store.settle(i.id());
+        assert!(on_disk(&store).is_empty());
+
+        // A segment that never got a byte leaves neither a file nor an intent.
+        out.open().unwrap();
+        assert_eq!(on_disk(&store).len(), 1);
+        assert_eq!(out.close(None).unwrap(), None);
+        assert!(on_disk(&store).is_empty());
     }
 }

@@ -174,6 +174,11 @@ impl PartFile {
         self.file.write_all_at(data, offset)
     }
 
+    /// The file's metadata (its identity survives the rename, see `intent`).
+    pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
+        self.file.metadata()
+    }
+
     /// Flushes, fsyncs and renames to the final name. Returns the final path.
     pub fn finish(mut self) -> io::Result<PathBuf> {
         self.flush()?;
@@ -205,12 +210,7 @@ fn sync_dir(path: &Path) {
 /// Renames `from` to `<stem>.<ext>`, or `<stem>_1.<ext>`... whichever is free, atomically and
 /// never replacing an existing file (even one created by another process a moment ago).
 pub fn rename_no_replace(from: &Path, stem: &Path, ext: &str) -> io::Result<PathBuf> {
-    for n in 0..10_000u32 {
-        let candidate = if n == 0 {
-            with_suffix(stem, &format!(".{ext}"))
-        } else {
-            with_suffix(stem, &format!("_{n}.{ext}"))
-        };
+    for candidate in rename_candidates(stem, ext) {
         match rename_noreplace_once(from, &candidate) {
             Ok(()) => return Ok(candidate),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -221,6 +221,17 @@ pub fn rename_no_replace(from: &Path, stem: &Path, ext: &str) -> io::Result<Path
         io::ErrorKind::AlreadyExists,
         "10000 files with this name already exist",
     ))
+}
+
+/// The names [`rename_no_replace`] tries, in order: `<stem>.<ext>`, `<stem>_1.<ext>`…
+pub fn rename_candidates<'a>(stem: &'a Path, ext: &'a str) -> impl Iterator<Item = PathBuf> + 'a {
+    (0..10_000u32).map(move |n| {
+        if n == 0 {
+            with_suffix(stem, &format!(".{ext}"))
+        } else {
+            with_suffix(stem, &format!("_{n}.{ext}"))
+        }
+    })
 }
 
 #[cfg(target_os = "linux")]

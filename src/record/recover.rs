@@ -67,20 +67,34 @@ fn key_of_lock(path: &Path) -> Option<String> {
     Some(format!("{platform}:{id}"))
 }
 
+/// Called with a leftover that is about to be repaired and renamed (with the room key its lock
+/// file names, if any, and its metadata): the last moment to record what the rename will
+/// finish (see `intent`).
+pub type BeforeFinalize<'a> = dyn FnMut(&Path, Option<&str>, &std::fs::Metadata) + 'a;
+
 /// Repairs and renames the leftovers, each while holding its lock.
-pub fn recover_all(output_dir: &Path, state_dir: &Path, lock_dir: &Path) -> Vec<Outcome> {
+pub fn recover_all(
+    output_dir: &Path,
+    state_dir: &Path,
+    lock_dir: &Path,
+    before: &mut BeforeFinalize<'_>,
+) -> Vec<Outcome> {
     let owners: HashMap<PathBuf, PathBuf> = lock::parts_named_in(lock_dir).into_iter().collect();
     find_parts(output_dir, state_dir)
         .into_iter()
         .map(|part| {
             let owner = owners.get(&part);
-            recover_one(&part, owner.map(PathBuf::as_path))
+            recover_one(&part, owner.map(PathBuf::as_path), before)
                 .unwrap_or_else(|e| Outcome::Failed(part.clone(), e))
         })
         .collect()
 }
 
-fn recover_one(part: &Path, owner_lock: Option<&Path>) -> io::Result<Outcome> {
+fn recover_one(
+    part: &Path,
+    owner_lock: Option<&Path>,
+    before: &mut BeforeFinalize<'_>,
+) -> io::Result<Outcome> {
     if let Some(l) = owner_lock {
         if lock::is_held(l)? {
             return Ok(Outcome::InUse(part.to_path_buf()));
@@ -107,6 +121,8 @@ fn recover_one(part: &Path, owner_lock: Option<&Path>) -> io::Result<Outcome> {
         std::fs::remove_file(part)?;
         return Ok(Outcome::RemovedEmpty(part.to_path_buf()));
     }
+    let room = owner_lock.and_then(key_of_lock);
+    before(part, room.as_deref(), &meta);
     let files = repair::finalize_part(part)?;
     drop(file);
     if files.is_empty() {
@@ -115,7 +131,7 @@ fn recover_one(part: &Path, owner_lock: Option<&Path>) -> io::Result<Outcome> {
     Ok(Outcome::Recovered(Recovered {
         part: part.to_path_buf(),
         files,
-        room: owner_lock.and_then(key_of_lock),
+        room,
     }))
 }
 
@@ -162,7 +178,7 @@ mod tests {
         // Something in the state folder is never touched.
         std::fs::write(state.join("x.flv.part"), b"x").unwrap();
 
-        let outcomes = recover_all(&out, &state, &locks);
+        let outcomes = recover_all(&out, &state, &locks, &mut |_, _, _| {});
         assert_eq!(outcomes.len(), 3, "{outcomes:?}");
         let recovered: Vec<_> = outcomes
             .iter()
@@ -202,10 +218,10 @@ mod tests {
             panic!()
         };
         l.set_part(Some(&part));
-        let outcomes = recover_all(&out, &dir.path().join("state"), &locks);
+        let outcomes = recover_all(&out, &dir.path().join("state"), &locks, &mut |_, _, _| {});
         assert!(matches!(&outcomes[..], [Outcome::InUse(_)]), "{outcomes:?}");
         drop(l);
-        let outcomes = recover_all(&out, &dir.path().join("state"), &locks);
+        let outcomes = recover_all(&out, &dir.path().join("state"), &locks, &mut |_, _, _| {});
         assert!(
             matches!(&outcomes[..], [Outcome::Recovered(r)] if r.room.as_deref() == Some("douyin:5")),
             "{outcomes:?}"

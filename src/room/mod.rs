@@ -133,6 +133,8 @@ pub struct RoomDeps {
     /// `max_recordings` slots shared by the rooms of this instance.
     pub slots: Option<Arc<Semaphore>>,
     pub events: EventTx,
+    /// Where segments record their intents (see `record::intent`).
+    pub intents: Option<Arc<crate::record::intent::Intents>>,
 }
 
 #[derive(Clone)]
@@ -196,7 +198,7 @@ mod tests {
         .unwrap();
         let room = cfg.rooms[0].clone();
         let key = room.target.known_key().unwrap();
-        let (events, _rx) = EventTx::channel(16);
+        let (events, _rx) = EventTx::channel();
         let client = crate::http::client().unwrap();
         let deps = RoomDeps {
             platform: Arc::new(Direct::new(client.clone())),
@@ -206,6 +208,7 @@ mod tests {
             min_free_space: Arc::new(AtomicU64::new(0)),
             slots: None,
             events,
+            intents: None,
         };
         let parent = CancellationToken::new();
         let (handle, join) = spawn(key.clone(), room, deps, &parent);

@@ -211,10 +211,10 @@ impl Supervisor {
             .unwrap_or_else(|| self.key.id.clone())
     }
 
-    async fn emit(&self, kind: EventType, f: impl FnOnce(Event) -> Event) {
+    fn emit(&self, kind: EventType, f: impl FnOnce(Event) -> Event) {
         let session = self.session.as_ref().map(Session::reference);
         let event = f(Event::new(kind, Some(self.room_ref())).with_session(session));
-        self.deps.events.emit(event).await;
+        self.deps.events.emit(event);
     }
 
     async fn run(
@@ -242,7 +242,7 @@ impl Supervisor {
                         None => std::future::pending().await,
                     }
                 } => if let Some(ev) = ev {
-                    steps = self.on_sink_event(ev).await;
+                    steps = self.on_sink_event(ev);
                 },
                 end = async {
                     match self.attempt.as_mut() {
@@ -411,7 +411,7 @@ impl Supervisor {
         self.machine.on_attempt_ended(end.error(), Instant::now())
     }
 
-    async fn on_sink_event(&mut self, ev: SinkEvent) -> Vec<Do> {
+    fn on_sink_event(&mut self, ev: SinkEvent) -> Vec<Do> {
         match ev {
             SinkEvent::Flowing => return self.machine.on_flowing(Instant::now()),
             SinkEvent::Opened { index, part } => {
@@ -430,10 +430,9 @@ impl Supervisor {
                         end: start,
                         recovered: false,
                     })
-                })
-                .await;
+                });
             }
-            SinkEvent::Closed(done) => self.segment_complete(done).await,
+            SinkEvent::Closed(done) => self.segment_complete(done),
             SinkEvent::Reconnect(reason) => {
                 tracing::warn!("reconnecting: {reason}");
                 self.snap.last_error = Some(reason);
@@ -451,14 +450,18 @@ impl Supervisor {
         Vec::new()
     }
 
-    async fn segment_complete(&mut self, done: SegmentDone) {
+    fn segment_complete(&mut self, done: SegmentDone) {
         if let Some(s) = self.session.as_mut() {
             s.lock.set_part(None);
         }
         self.snap.file = None;
         self.snap.segments += 1;
         self.snap.segments_total += 1;
-        self.emit(EventType::SegmentComplete, |e| {
+        self.emit(EventType::SegmentComplete, |mut e| {
+            // The id its intent recorded: the dispatcher settles the intent by it.
+            if let Some(id) = done.event_id {
+                e.id = id;
+            }
             e.with_segment(SegmentRef {
                 path: done.path,
                 index: done.index,
@@ -468,8 +471,7 @@ impl Supervisor {
                 end: done.end,
                 recovered: false,
             })
-        })
-        .await;
+        });
     }
 
     fn stop_attempt(&mut self) {
@@ -489,12 +491,11 @@ impl Supervisor {
                 Do::EndSession => self.end_session(true).await,
                 Do::Alert(reason) => {
                     tracing::warn!("ALERT {reason}");
-                    self.emit(EventType::RecordingFailed, |e| e.with_error(reason))
-                        .await;
+                    self.emit(EventType::RecordingFailed, |e| e.with_error(reason));
                 }
                 Do::Recovered => {
                     tracing::info!("recording recovered: bytes are flowing again");
-                    self.emit(EventType::RecordingRecovered, |e| e).await;
+                    self.emit(EventType::RecordingRecovered, |e| e);
                 }
             }
         }

@@ -32,6 +32,7 @@ fn rig(dir: &Path, ext: &'static str, duration: u64, size: u64) -> Rig {
         },
         segment_duration: Duration::from_secs(duration),
         segment_size: size,
+        intents: None,
     };
     let (tx, events) = mpsc::unbounded_channel();
     let progress = Arc::new(Progress::default());

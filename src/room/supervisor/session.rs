@@ -11,9 +11,9 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{ATTEMPT_STOP, Child, Session, Supervisor};
-use crate::event::EventType;
+use crate::event::{EventType, SessionRef};
 use crate::record::naming::NameFields;
-use crate::record::output::{OutputSpec, Progress, SinkEvent};
+use crate::record::output::{IntentSpec, OutputSpec, Progress, SinkEvent};
 use crate::record::sink::Sink;
 use crate::room::lock::{Acquire, RoomLock};
 use crate::room::state::Do;
@@ -77,6 +77,11 @@ impl Supervisor {
             fields,
             segment_duration: self.cfg.settings.segment_duration,
             segment_size: self.cfg.settings.segment_size,
+            intents: self.deps.intents.clone().map(|store| IntentSpec {
+                store,
+                room: self.room_ref(),
+                session: SessionRef { id, start },
+            }),
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let progress = Arc::new(Progress::default());
@@ -96,7 +101,7 @@ impl Supervisor {
         self.snap.bytes = 0;
         self.rate_sample = (Instant::now(), 0);
         tracing::info!(session = %id, "live: session started");
-        self.emit(EventType::LiveStart, |e| e).await;
+        self.emit(EventType::LiveStart, |e| e);
         self.machine.on_session_started(now)
     }
 
@@ -143,12 +148,12 @@ impl Supervisor {
         }
         for ev in tail {
             if let SinkEvent::Closed(done) = ev {
-                self.segment_complete(done).await;
+                self.segment_complete(done);
             }
         }
         if ended {
             tracing::info!("offline: session ended");
-            self.emit(EventType::LiveEnd, |e| e).await;
+            self.emit(EventType::LiveEnd, |e| e);
         }
         if let Some(s) = self.session.take() {
             self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
