@@ -108,9 +108,10 @@ pub struct ByteRange {
 }
 
 impl ByteRange {
-    /// The HTTP `Range` header value.
+    /// The HTTP `Range` header value. The parser refuses empty ranges and ranges that end past
+    /// 2^64; a range built otherwise still gives a header, never an overflow.
     pub fn header(&self) -> String {
-        let last = self.offset + self.length.max(1) - 1;
+        let last = self.offset.saturating_add(self.length.saturating_sub(1));
         format!("bytes={}-{last}", self.offset)
     }
 }
@@ -523,14 +524,19 @@ fn sequence(n: usize, tag: &str, value: &str) -> Result<u64, ParseError> {
     }
 }
 
-/// `<length>[@<offset>]`.
+/// `<length>[@<offset>]`. A length of 0 is refused: no HTTP range can ask for nothing, and no
+/// media segment is empty.
 fn byterange(n: usize, value: &str) -> Result<(u64, Option<u64>), ParseError> {
     let err = || bad(n, format!("bad byte range {}", short(value)));
     let (len, off) = match value.split_once('@') {
         Some((l, o)) => (l, Some(o.parse::<u64>().map_err(|_| err())?)),
         None => (value, None),
     };
-    Ok((len.parse::<u64>().map_err(|_| err())?, off))
+    let len = len.parse::<u64>().map_err(|_| err())?;
+    if len == 0 {
+        return Err(bad(n, format!("empty byte range {}", short(value))));
+    }
+    Ok((len, off))
 }
 
 fn parse_iv(s: &str) -> Option<[u8; 16]> {
