@@ -207,3 +207,29 @@ fn syntax_errors_stop_early_with_a_line() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn the_public_api_base_is_the_same_as_none() {
+    // The example config spells out the public bases: they must not count as mirrors.
+    let c = parse_ok(
+        r#"
+        [platforms.bilibili]
+        api_base = "https://api.live.bilibili.com/"
+        [platforms.douyin]
+        api_base = "https://live.douyin.com"
+        "#,
+    );
+    assert_eq!(c.platforms.bilibili.api_base, None);
+    assert_eq!(c.platforms.douyin.api_base, None);
+    assert_eq!(c.platforms, parse_ok("").platforms);
+    let c = parse_ok("[platforms.bilibili]\napi_base = \"http://127.0.0.1:8080/\"\n");
+    assert_eq!(
+        c.platforms
+            .bilibili
+            .api_override(crate::platform::bilibili::DEFAULT_API_BASE)
+            .as_deref(),
+        Some("http://127.0.0.1:8080")
+    );
+    let lines = parse_err("[platforms.douyin]\napi_base = \"ftp://live.douyin.com\"\n");
+    assert!(lines[0].contains("is not an http(s) base URL"), "{lines:?}");
+}

@@ -66,11 +66,38 @@ struct WbiCache {
     failed_at: Option<Instant>,
 }
 
+/// Where each kind of request goes. Only a real `api_base` override (a mirror, a test server)
+/// redirects the hosts that are not the live API's: `nav` exists on `api.bilibili.com` only,
+/// and share links must be fetched from `b23.tv` itself.
+#[derive(Debug, Clone, PartialEq)]
+struct Hosts {
+    api: String,
+    nav: String,
+    /// Share links are fetched as `{share_via}/b23.tv/<code>`.
+    share_via: Option<String>,
+}
+
+impl Hosts {
+    fn new(cfg: &PlatformConfig) -> Self {
+        match cfg.api_override(DEFAULT_API_BASE) {
+            Some(mirror) => Self {
+                api: mirror.clone(),
+                nav: mirror.clone(),
+                share_via: Some(mirror),
+            },
+            None => Self {
+                api: DEFAULT_API_BASE.into(),
+                nav: DEFAULT_NAV_BASE.into(),
+                share_via: None,
+            },
+        }
+    }
+}
+
 pub struct Bilibili {
     api: Api,
     api_base: String,
     nav_base: String,
-    /// Share links are fetched through `api_base` when one is configured.
     share_via: Option<String>,
     /// The platform's cookie, for calls that are not about one configured room.
     cookie: Option<Secret>,
@@ -83,20 +110,16 @@ pub struct Bilibili {
 
 impl Bilibili {
     pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
-        let api_base = cfg.api_base_or(DEFAULT_API_BASE);
-        let nav_base = match &cfg.api_base {
-            Some(_) => api_base.clone(),
-            None => DEFAULT_NAV_BASE.to_string(),
-        };
+        let hosts = Hosts::new(cfg);
         Self {
             api: Api::new(
                 "bilibili",
                 client,
                 Limiter::new("bilibili", Budget::DEFAULT),
             ),
-            share_via: cfg.api_base.as_ref().map(|_| api_base.clone()),
-            api_base,
-            nav_base,
+            api_base: hosts.api,
+            nav_base: hosts.nav,
+            share_via: hosts.share_via,
             cookie: cfg.cookie.clone(),
             wbi: tokio::sync::Mutex::new(WbiCache::default()),
             buvid3: format!("{}infoc", uuid::Uuid::new_v4().to_string().to_uppercase()),
@@ -524,5 +547,44 @@ mod tests {
         assert_eq!(rec("https://live.bilibili.com/"), None);
         assert_eq!(rec("https://space.bilibili.com/123"), None);
         assert_eq!(rec("https://b23.tv/"), None);
+    }
+
+    fn with_base(base: Option<&str>) -> PlatformConfig {
+        PlatformConfig {
+            api_base: base.map(str::to_string),
+            ..PlatformConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_public_api_base_routes_like_none() {
+        let real = Hosts::new(&with_base(None));
+        assert_eq!(
+            real,
+            Hosts {
+                api: "https://api.live.bilibili.com".into(),
+                nav: "https://api.bilibili.com".into(),
+                share_via: None,
+            }
+        );
+        for spelled in [
+            "https://api.live.bilibili.com",
+            "https://api.live.bilibili.com/",
+            "https://API.live.bilibili.com:443/",
+            "http://api.live.bilibili.com",
+        ] {
+            assert_eq!(Hosts::new(&with_base(Some(spelled))), real, "{spelled}");
+        }
+        // A mirror takes every request, nav and share links included.
+        let m = Hosts::new(&with_base(Some("http://127.0.0.1:8080/")));
+        assert_eq!(m.api, "http://127.0.0.1:8080");
+        assert_eq!(m.nav, "http://127.0.0.1:8080");
+        assert_eq!(m.share_via.as_deref(), Some("http://127.0.0.1:8080"));
+        // Another path on the public host is a mirror too.
+        assert!(
+            Hosts::new(&with_base(Some("https://api.live.bilibili.com/proxy")))
+                .share_via
+                .is_some()
+        );
     }
 }

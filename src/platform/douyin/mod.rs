@@ -77,6 +77,34 @@ enum ShareTarget {
     Reflow { room_id: String, sec_uid: String },
 }
 
+/// Where each kind of request goes. Only a real `api_base` override (a mirror, a test server)
+/// redirects the hosts that are not `live.douyin.com`: the reflow API lives on the app's host,
+/// and share links must be fetched from `v.douyin.com` itself.
+#[derive(Debug, Clone, PartialEq)]
+struct Hosts {
+    api: String,
+    reflow: String,
+    /// Share links are fetched as `{share_via}/v.douyin.com/<code>`.
+    share_via: Option<String>,
+}
+
+impl Hosts {
+    fn new(cfg: &PlatformConfig) -> Self {
+        match cfg.api_override(DEFAULT_API_BASE) {
+            Some(mirror) => Self {
+                api: mirror.clone(),
+                reflow: mirror.clone(),
+                share_via: Some(mirror),
+            },
+            None => Self {
+                api: DEFAULT_API_BASE.into(),
+                reflow: DEFAULT_REFLOW_BASE.into(),
+                share_via: None,
+            },
+        }
+    }
+}
+
 pub struct Douyin {
     api: Api,
     api_base: String,
@@ -96,15 +124,12 @@ fn user_has_ttwid(cookie: Option<&Secret>) -> bool {
 
 impl Douyin {
     pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
-        let api_base = cfg.api_base_or(DEFAULT_API_BASE);
+        let hosts = Hosts::new(cfg);
         Self {
             api: Api::new("douyin", client, Limiter::new("douyin", Budget::DEFAULT)),
-            reflow_base: match &cfg.api_base {
-                Some(_) => api_base.clone(),
-                None => DEFAULT_REFLOW_BASE.to_string(),
-            },
-            share_via: cfg.api_base.as_ref().map(|_| api_base.clone()),
-            api_base,
+            api_base: hosts.api,
+            reflow_base: hosts.reflow,
+            share_via: hosts.share_via,
             cookie: cfg.cookie.clone(),
             ttwid: tokio::sync::Mutex::new(None),
         }
@@ -466,5 +491,24 @@ mod tests {
         ));
         assert_eq!(rec("https://www.douyin.com/user/MS4wLjABAAAA"), None);
         assert_eq!(rec("https://live.douyin.com/a/b"), None);
+    }
+
+    #[test]
+    fn the_public_api_base_routes_like_none() {
+        let cfg = |base: Option<&str>| PlatformConfig {
+            api_base: base.map(str::to_string),
+            ..PlatformConfig::default()
+        };
+        let real = Hosts::new(&cfg(None));
+        assert_eq!(real.api, "https://live.douyin.com");
+        assert_eq!(real.reflow, "https://webcast.amemv.com");
+        assert_eq!(real.share_via, None);
+        for spelled in ["https://live.douyin.com", "https://live.douyin.com/"] {
+            assert_eq!(Hosts::new(&cfg(Some(spelled))), real, "{spelled}");
+        }
+        let m = Hosts::new(&cfg(Some("http://127.0.0.1:9/")));
+        assert_eq!(m.api, "http://127.0.0.1:9");
+        assert_eq!(m.reflow, "http://127.0.0.1:9");
+        assert_eq!(m.share_via.as_deref(), Some("http://127.0.0.1:9"));
     }
 }
