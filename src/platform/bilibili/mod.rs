@@ -189,10 +189,23 @@ impl Bilibili {
         }
     }
 
-    async fn forget_wbi_keys(&self) {
+    /// After a refused signature: drops the cached keys so that `nav` is asked again, unless
+    /// that cannot help (the keys are younger than [`WBI_RETRY`], or `nav` failed less than
+    /// that long ago: its retry wait stands). Says whether a retry may get other keys, so an
+    /// endpoint that keeps refusing never makes every poll ask `nav`.
+    async fn forget_wbi_keys(&self) -> bool {
         let mut cache = self.wbi.lock().await;
-        cache.keys = None;
-        cache.failed_at = None;
+        if cache.failed_at.is_some_and(|f| f.elapsed() < WBI_RETRY) {
+            return false;
+        }
+        match &cache.keys {
+            Some((_, at)) if at.elapsed() >= WBI_RETRY => {
+                cache.keys = None;
+                true
+            }
+            Some(_) => false,
+            None => true,
+        }
     }
 
     async fn signed_query(&self, params: &[(&str, String)]) -> String {
@@ -229,11 +242,10 @@ impl Bilibili {
                 .await?
             {
                 Signed::Data(d) => return Ok(Signed::Data(d)),
-                Signed::WbiRefused if attempt == 0 => {
+                Signed::WbiRefused if attempt == 0 && self.forget_wbi_keys().await => {
                     tracing::debug!("bilibili: {what} refused the wbi signature; new keys");
-                    self.forget_wbi_keys().await;
                 }
-                Signed::WbiRefused => {}
+                Signed::WbiRefused => break,
             }
         }
         Ok(Signed::WbiRefused)
@@ -547,6 +559,96 @@ mod tests {
         assert_eq!(rec("https://live.bilibili.com/"), None);
         assert_eq!(rec("https://space.bilibili.com/123"), None);
         assert_eq!(rec("https://b23.tv/"), None);
+    }
+
+    /// A Bilibili API whose getInfoByRoom refuses every signature and whose `nav` answers
+    /// without keys while `nav_ok` is false; counts the `nav` requests.
+    async fn refusing_api(
+        nav_ok: std::sync::Arc<AtomicBool>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use axum::routing::get;
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+        let navs = Arc::new(AtomicUsize::new(0));
+        let fixture = |name: &str| {
+            std::fs::read(format!(
+                "{}/tests/fixtures/platforms/bilibili/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let (nav_body, voucher, init) = (
+            fixture("nav-anonymous.json"),
+            fixture("wbi-voucher.json"),
+            fixture("room_init-live.json"),
+        );
+        let counted = navs.clone();
+        let app = axum::Router::new()
+            .route(
+                "/x/web-interface/nav",
+                get(move || {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    let body = if nav_ok.load(Ordering::Relaxed) {
+                        nav_body.clone()
+                    } else {
+                        br#"{"code":0,"message":"0","data":{}}"#.to_vec()
+                    };
+                    async move { body }
+                }),
+            )
+            .route(
+                "/xlive/web-room/v1/index/getInfoByRoom",
+                get(move || {
+                    let b = voucher.clone();
+                    async move { b }
+                }),
+            )
+            .route(
+                "/room/v1/Room/room_init",
+                get(move || {
+                    let b = init.clone();
+                    async move { b }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (format!("http://{addr}"), navs)
+    }
+
+    fn spec() -> RoomSpec {
+        RoomSpec {
+            key: RoomKey::new(PlatformKind::Bilibili, "14073662"),
+            url: "https://live.bilibili.com/14073662".into(),
+            quality: vec!["best".into()],
+            formats: vec!["flv".into()],
+            cookie: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn nav_is_not_asked_again_within_the_retry_window() {
+        let nav_ok = std::sync::Arc::new(AtomicBool::new(false));
+        let (base, navs) = refusing_api(nav_ok.clone()).await;
+        let b = Bilibili::new(crate::http::client().unwrap(), &with_base(Some(&base)));
+        // nav fails: requests go unsigned, are refused, and the unsigned room_init answers;
+        // polls within WBI_RETRY do not ask nav again.
+        for _ in 0..3 {
+            let st = b.status(&spec()).await.unwrap();
+            assert!(st.live);
+        }
+        assert_eq!(navs.load(Ordering::Relaxed), 1);
+
+        // nav works but the endpoint still refuses: keys that were just fetched are not
+        // fetched again at every poll either.
+        nav_ok.store(true, Ordering::Relaxed);
+        let b = Bilibili::new(crate::http::client().unwrap(), &with_base(Some(&base)));
+        for _ in 0..3 {
+            b.status(&spec()).await.unwrap();
+        }
+        assert_eq!(navs.load(Ordering::Relaxed), 2);
     }
 
     fn with_base(base: Option<&str>) -> PlatformConfig {
