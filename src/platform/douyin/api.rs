@@ -382,17 +382,29 @@ pub fn room_store(store: &Value) -> Result<DyRoom, PlatformError> {
     Ok(out)
 }
 
-/// Every JSON value that follows `"roomStore":` in `text`.
+/// `roomStore` values kept from one page: a real page has two (a shell and the state), and a
+/// hostile one must not make us hold more.
+const MAX_STORES: usize = 8;
+
+/// The JSON values that follow `"roomStore":` in `text`, up to [`MAX_STORES`] in `found`.
 fn room_stores_in(text: &str, found: &mut Vec<Value>) {
     const KEY: &str = "\"roomStore\":";
     let mut from = 0;
-    while let Some(i) = text[from..].find(KEY) {
+    while found.len() < MAX_STORES {
+        let Some(i) = text[from..].find(KEY) else {
+            break;
+        };
         let start = from + i + KEY.len();
         let mut it = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
-        if let Some(Ok(v)) = it.next() {
-            found.push(v);
+        match it.next() {
+            Some(Ok(v)) => {
+                found.push(v);
+                // A roomStore nested in this value is part of it: parsing it again would make
+                // nested input cost quadratic time and memory.
+                from = start + it.byte_offset();
+            }
+            _ => from = start,
         }
-        from = start;
     }
 }
 
@@ -424,13 +436,19 @@ pub fn page(html: &[u8]) -> Result<DyRoom, PlatformError> {
     let mut stores = Vec::new();
     const PUSH: &str = "self.__pace_f.push([1,";
     let mut from = 0;
-    while let Some(i) = html[from..].find(PUSH) {
+    while stores.len() < MAX_STORES {
+        let Some(i) = html[from..].find(PUSH) else {
+            break;
+        };
         let start = from + i + PUSH.len();
         let mut it = serde_json::Deserializer::from_str(&html[start..]).into_iter::<String>();
-        if let Some(Ok(chunk)) = it.next() {
-            room_stores_in(&chunk, &mut stores);
+        match it.next() {
+            Some(Ok(chunk)) => {
+                room_stores_in(&chunk, &mut stores);
+                from = start + it.byte_offset();
+            }
+            _ => from = start,
         }
-        from = start;
     }
     const RENDER: &str = "id=\"RENDER_DATA\"";
     if let Some(i) = html.find(RENDER) {

@@ -336,3 +336,31 @@ fn nothing_panics_on_odd_shapes() {
     assert_eq!(percent_decode("a%2"), "a%2");
     assert_eq!(percent_decode("%41%zz"), "A%zz");
 }
+
+#[test]
+fn nested_and_repeated_room_stores_are_bounded() {
+    // Each roomStore nested in the previous one: parsed once, as part of the outermost.
+    let depth = 100;
+    let mut nested = String::from("{}");
+    for _ in 0..depth {
+        nested = format!("{{\"x\":1,\"roomStore\":{nested}}}");
+    }
+    let text = format!("\"roomStore\":{nested}");
+    let mut found = Vec::new();
+    room_stores_in(&text, &mut found);
+    assert_eq!(found.len(), 1);
+    // Thousands of them one after the other: at most MAX_STORES are kept.
+    let many = "\"roomStore\":{\"roomInfo\":{}},".repeat(5000);
+    let mut found = Vec::new();
+    room_stores_in(&many, &mut found);
+    assert_eq!(found.len(), MAX_STORES);
+    // The same inside page chunks, and the page is still judged (nothing in them).
+    let push = |chunk: &str| {
+        format!(
+            "<script>self.__pace_f.push([1,{}])</script>",
+            serde_json::to_string(chunk).unwrap()
+        )
+    };
+    let html = format!("<html>{}{}</html>", push(&text), push(&many)).repeat(50);
+    assert!(page(html.as_bytes()).is_err());
+}
