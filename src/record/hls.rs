@@ -10,7 +10,8 @@
 //!   is a **gap**: logged here with its cause, then counted by the writer.
 //! - AES-128 segments are decrypted (keys fetched once per key URI); other methods end the
 //!   attempt with "unsupported encryption".
-//! - A media sequence that goes back is a new stream: a new file, no gap.
+//! - A packager restart (see [`numbering`]) is a new stream: a new file, no gap, and the whole
+//!   new window is recorded.
 //! - `EXT-X-ENDLIST` ends the attempt cleanly ([`PullEnd::Eof`]) once every listed segment is
 //!   written. A playlist that stops advancing ends it as [`PullEnd::Stalled`]; a first
 //!   playlist fetch that fails is [`PullEnd::Refused`], and a playlist URL that starts failing
@@ -45,7 +46,9 @@ use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaPlaylist, Me
 use crate::platform::{StreamFormat, StreamSource};
 
 mod fetch;
+mod numbering;
 use fetch::*;
+use numbering::{Loaded, Verdict};
 
 /// Segment downloads running at once.
 pub const CONCURRENCY: usize = 3;
@@ -214,6 +217,13 @@ struct Live {
     next_seq: Option<u64>,
     /// `EXT-X-MEDIA-SEQUENCE` and last sequence of the previous load.
     window: Option<(u64, Option<u64>)>,
+    /// The segments of the previous load, to notice a packager restart.
+    loaded: Option<Loaded>,
+    /// The previous load was set aside as a stale copy.
+    stale: bool,
+    /// After a restart the next load is taken whole, not from near its live edge: everything
+    /// in it came after the restart.
+    take_all: bool,
     ended: bool,
     /// The next scheduled segment starts a new file (after a sequence reset).
     boundary_next: bool,
@@ -244,6 +254,9 @@ impl Live {
             stall,
             next_seq: None,
             window: None,
+            loaded: None,
+            stale: false,
+            take_all: false,
             ended: false,
             boundary_next: false,
             boundary_owed: false,
@@ -325,28 +338,40 @@ impl Live {
     fn apply(&mut self, p: MediaPlaylist) -> Result<bool, PullEnd> {
         let window = (p.media_sequence, p.last_sequence());
         let changed = self.window != Some(window) || (p.ended && !self.ended);
-        if let Some((first, _)) = self.window {
-            if p.media_sequence < first {
+        let loaded = Loaded::of(&p);
+        match numbering::judge(self.loaded.as_ref(), &loaded, self.next_seq, self.stale) {
+            Verdict::Same => self.stale = false,
+            Verdict::Stale(why) => {
+                tracing::debug!("HLS playlist load set aside, an older copy? ({why})");
+                self.stale = true;
+                return Ok(false);
+            }
+            Verdict::Restart(why) => {
+                self.stale = false;
                 self.resets += 1;
                 self.stream = Arc::from(format!("{}#{}", self.url.path(), self.resets));
                 self.next_seq = None;
+                self.take_all = true;
                 self.boundary_next = true;
                 tracing::info!(
-                    from = first,
-                    to = p.media_sequence,
-                    "HLS media sequence went back: a new stream, starting a new file"
+                    "HLS {why}: the packager restarted; a new stream, starting a new file"
                 );
             }
         }
+        self.loaded = Some(loaded);
         self.window = Some(window);
         self.target = Duration::from_secs_f64(p.target_duration).clamp(MIN_TARGET, MAX_TARGET);
         if p.ended || p.playlist_type == Some(m3u8::PlaylistType::Vod) {
             self.ended = true;
         }
         let skip = match self.next_seq {
-            None => backfill_start(&p.segments),
             Some(_) => 0,
+            None if self.take_all => 0,
+            None => backfill_start(&p.segments),
         };
+        if !p.segments.is_empty() {
+            self.take_all = false;
+        }
         for seg in p.segments.into_iter().skip(skip) {
             if let Some(next) = self.next_seq {
                 if seg.sequence < next {

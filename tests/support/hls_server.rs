@@ -261,8 +261,19 @@ impl Live {
         if let Some(r) = (lo + 1..hi).rev().find(|&j| self.ch.schedule[j].reset) {
             lo = r;
         }
+        // Discontinuity tags no longer listed (slid out, or on the first entry, where this
+        // server leaves them out) are counted, as RFC 8216 §6.2.2 requires of a server, within
+        // the current numbering (a restarted packager counts from 0 again).
+        let numbering = (0..=lo.min(self.ch.schedule.len().saturating_sub(1)))
+            .rev()
+            .find(|&j| self.ch.schedule[j].reset)
+            .unwrap_or(0);
+        let dropped = (numbering..=lo)
+            .filter(|&j| j < hi && self.ch.schedule[j].discontinuity)
+            .count();
         let mut out = format!(
-            "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{}\n",
+            "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{}\n\
+             #EXT-X-DISCONTINUITY-SEQUENCE:{dropped}\n",
             if self.ch.kind == Kind::Fmp4 { 7 } else { 3 },
             self.ch.target,
             if hi > lo { self.sequence(lo) } else { 0 },

@@ -29,6 +29,23 @@ fn playlist(first: u64, n: u64, extra: &str) -> MediaPlaylist {
     }
 }
 
+/// A playlist whose segments starting at `first` have these URIs (relative to
+/// `http://x/live/a.m3u8`), 2 s each.
+fn named(first: u64, uris: &[&str], extra: &str) -> MediaPlaylist {
+    let mut text =
+        format!("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n{extra}");
+    for u in uris {
+        text.push_str(&format!("#EXTINF:2,\n{u}\n"));
+    }
+    match m3u8::parse(
+        text.as_bytes(),
+        &Url::parse("http://x/live/a.m3u8").unwrap(),
+    ) {
+        Ok(m3u8::Playlist::Media(m)) => m,
+        other => panic!("{other:?}"),
+    }
+}
+
 fn live() -> (Live, mpsc::Receiver<SinkMsg>) {
     let ctx = Arc::new(Ctx {
         client: reqwest::Client::new(),
@@ -79,6 +96,122 @@ fn reloads_schedule_each_sequence_once_and_notice_resets() {
     // ENDLIST is a change too.
     assert!(l.apply(playlist(0, 2, "#EXT-X-ENDLIST\n")).unwrap());
     assert!(l.ended);
+}
+
+#[test]
+fn ordinary_reloads_and_stale_copies_are_not_restarts() {
+    let (mut l, _rx) = live();
+    l.apply(playlist(10, 4, "")).unwrap();
+    assert_eq!(queued(&mut l).len(), 4);
+    // The same segments, with absolute URIs and another signed query.
+    let abs: Vec<String> = (10..15)
+        .map(|i| format!("http://cdn2.x/live/{i}.ts?sign=other"))
+        .collect();
+    let abs: Vec<&str> = abs.iter().map(String::as_str).collect();
+    assert!(l.apply(named(10, &abs, "")).unwrap());
+    assert_eq!(queued(&mut l).iter().map(|q| q.0).collect::<Vec<_>>(), [14]);
+    // An older copy from another CDN edge (its window starts earlier and ends before what
+    // is already scheduled, every segment unchanged): set aside, nothing scheduled again.
+    assert!(!l.apply(playlist(9, 4, "")).unwrap());
+    assert!(queued(&mut l).is_empty());
+    assert!(!l.apply(playlist(11, 3, "")).unwrap());
+    assert!(queued(&mut l).is_empty());
+    assert!(!l.apply(playlist(11, 3, "")).unwrap());
+    assert!(queued(&mut l).is_empty());
+    // A current copy: only what is new, in the same numbering.
+    assert!(l.apply(playlist(12, 5, "")).unwrap());
+    let a = "/live/a.m3u8".to_string();
+    assert_eq!(queued(&mut l), [(15, false, a.clone()), (16, false, a)]);
+    assert_eq!(l.resets, 0);
+}
+
+#[test]
+fn a_young_stream_restarting_at_0_is_noticed_and_taken_whole() {
+    // Other segment names after the restart: noticed at once.
+    let (mut l, _rx) = live();
+    l.apply(playlist(0, 6, "")).unwrap();
+    assert_eq!(queued(&mut l).len(), 6);
+    assert!(l.apply(named(0, &["r0.ts", "r1.ts"], "")).unwrap());
+    let b = "/live/a.m3u8#1".to_string();
+    assert_eq!(queued(&mut l), [(0, true, b.clone()), (1, false, b)]);
+
+    // The same names (a packager that names segments by number): the first load looks like a
+    // stale copy; the next one, still behind, is the restart, and all of it is taken.
+    let (mut l, _rx) = live();
+    l.apply(playlist(0, 6, "")).unwrap();
+    queued(&mut l);
+    assert!(!l.apply(playlist(0, 2, "")).unwrap());
+    assert!(queued(&mut l).is_empty());
+    l.apply(playlist(0, 3, "")).unwrap();
+    let b = "/live/a.m3u8#1".to_string();
+    assert_eq!(
+        queued(&mut l),
+        [(0, true, b.clone()), (1, false, b.clone()), (2, false, b)]
+    );
+}
+
+#[test]
+fn discontinuity_sequences_must_stay_coherent() {
+    let parse =
+        |t: &str| match m3u8::parse(t.as_bytes(), &Url::parse("http://x/live/a.m3u8").unwrap()) {
+            Ok(m3u8::Playlist::Media(m)) => m,
+            other => panic!("{other:?}"),
+        };
+    let tagged = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:11\n\
+        #EXTINF:2,\n11.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2,\n12.ts\n#EXTINF:2,\n13.ts\n";
+    // 12 is first now: its tag is gone and EXT-X-DISCONTINUITY-SEQUENCE counts it (RFC 8216).
+    let slid = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:12\n\
+        #EXT-X-DISCONTINUITY-SEQUENCE:1\n#EXTINF:2,\n12.ts\n#EXTINF:2,\n13.ts\n#EXTINF:2,\n14.ts\n";
+    let (mut l, _rx) = live();
+    l.apply(parse(tagged)).unwrap();
+    queued(&mut l);
+    l.apply(parse(slid)).unwrap();
+    assert_eq!(l.resets, 0);
+    assert_eq!(
+        queued(&mut l)
+            .iter()
+            .map(|q| (q.0, q.1))
+            .collect::<Vec<_>>(),
+        [(14, false)]
+    );
+    // An older copy again: set aside, not a restart.
+    l.apply(parse(tagged)).unwrap();
+    assert_eq!(l.resets, 0);
+    assert!(queued(&mut l).is_empty());
+
+    // The same segments, each in another discontinuity sequence: a new stream.
+    let (mut l, _rx) = live();
+    l.apply(named(10, &["10.ts", "11.ts", "12.ts"], ""))
+        .unwrap();
+    queued(&mut l);
+    l.apply(named(
+        10,
+        &["10.ts", "11.ts", "12.ts", "13.ts"],
+        "#EXT-X-DISCONTINUITY-SEQUENCE:4\n",
+    ))
+    .unwrap();
+    assert_eq!(l.resets, 1);
+    assert_eq!(queued(&mut l).first().map(|q| (q.0, q.1)), Some((10, true)));
+    // A discontinuity appears before a segment seen without one: another segment.
+    let (mut l, _rx) = live();
+    l.apply(named(10, &["10.ts", "11.ts", "12.ts"], ""))
+        .unwrap();
+    queued(&mut l);
+    l.apply(parse(tagged)).unwrap();
+    assert_eq!(l.resets, 1);
+}
+
+#[test]
+fn after_a_noticed_restart_the_whole_window_is_recorded() {
+    let (mut l, _rx) = live();
+    l.apply(playlist(1000, 4, "")).unwrap();
+    queued(&mut l);
+    // 100 segments of 2 s in the new numbering, far more than the 30 s taken on a first load.
+    l.apply(playlist(0, 100, "")).unwrap();
+    let q = queued(&mut l);
+    assert_eq!(q.len(), 100);
+    assert_eq!((q[0].0, q[0].1), (0, true));
+    assert_eq!(q[99].0, 99);
 }
 
 #[test]
