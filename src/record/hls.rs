@@ -91,12 +91,11 @@ pub async fn pull_hls(
     cancel: &CancellationToken,
 ) -> PullEnd {
     debug_assert_eq!(source.format, StreamFormat::Hls);
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        headers: source.headers.clone(),
-        keys: Mutex::new(HashMap::new()),
-        inits: Mutex::new(HashMap::new()),
-    });
+    let ctx = Arc::new(Ctx::new(
+        client.clone(),
+        &source.url,
+        source.headers.clone(),
+    ));
     let opened = tokio::select! {
         _ = cancel.cancelled() => return PullEnd::Cancelled,
         r = open(&ctx, &source.url, quality) => r,
@@ -147,8 +146,36 @@ async fn open(ctx: &Ctx, url: &str, quality: &[String]) -> Result<(Url, MediaPla
 struct Ctx {
     client: reqwest::Client,
     headers: HeaderMap,
+    /// The host the platform handed the playlist URL for: the only one that may see the
+    /// source's credentials.
+    origin: Option<url::Origin>,
     keys: Mutex<HashMap<Url, [u8; 16]>>,
     inits: Mutex<HashMap<Map, Bytes>>,
+}
+
+impl Ctx {
+    fn new(client: reqwest::Client, source_url: &str, headers: HeaderMap) -> Self {
+        Self {
+            client,
+            headers,
+            origin: Url::parse(source_url).ok().map(|u| u.origin()),
+            keys: Mutex::new(HashMap::new()),
+            inits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The headers for a request to `url`. A playlist may point anywhere (variants, segments,
+    /// keys and init sections on other hosts, absolute URIs a hostile server chose): a cookie
+    /// or credential goes to the playlist's own origin only.
+    fn headers_for(&self, url: &Url) -> HeaderMap {
+        let mut h = self.headers.clone();
+        if self.origin.as_ref() != Some(&url.origin()) {
+            h.remove(reqwest::header::COOKIE);
+            h.remove(reqwest::header::AUTHORIZATION);
+            h.remove(reqwest::header::PROXY_AUTHORIZATION);
+        }
+        h
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +193,7 @@ async fn fetch_playlist(ctx: &Ctx, url: &Url) -> Result<m3u8::Playlist, FetchErr
         let resp = ctx
             .client
             .get(url.as_str())
-            .headers(ctx.headers.clone())
+            .headers(ctx.headers_for(url))
             .send()
             .await
             .map_err(|e| FetchError::Network(http::describe(&e)))?;

@@ -136,8 +136,10 @@ impl Bilibili {
         Ok(h)
     }
 
-    /// Headers the CDN wants on stream requests.
-    fn stream_headers(&self, cookie: Option<&Secret>) -> Result<HeaderMap, PlatformError> {
+    /// Headers the CDN wants on stream requests. Never the login cookie: downloads work
+    /// without it, and stream URLs lead to CDN hosts (and HLS segments anywhere a playlist
+    /// points), which have no business seeing SESSDATA.
+    fn stream_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(
             header::USER_AGENT,
@@ -145,10 +147,7 @@ impl Bilibili {
         );
         h.insert(header::REFERER, HeaderValue::from_static(REFERER));
         h.insert(header::ORIGIN, HeaderValue::from_static(ORIGIN));
-        if let Some(c) = cookie_header(cookie, &[])? {
-            h.insert(header::COOKIE, c);
-        }
-        Ok(h)
+        h
     }
 
     /// The cached wbi keys, fetched from `nav` when missing or old. `None` when they cannot be
@@ -351,14 +350,9 @@ impl Bilibili {
         }
     }
 
-    fn to_sources(
-        &self,
-        info: &api::PlayInfo,
-        room: &RoomSpec,
-        formats: &[String],
-    ) -> Result<Vec<StreamSource>, PlatformError> {
-        let headers = self.stream_headers(room.cookie.as_ref())?;
-        Ok(api::candidates(info, formats)
+    fn to_sources(info: &api::PlayInfo, formats: &[String]) -> Vec<StreamSource> {
+        let headers = Self::stream_headers();
+        api::candidates(info, formats)
             .into_iter()
             .map(|c| StreamSource {
                 url: c.url,
@@ -366,7 +360,7 @@ impl Bilibili {
                 quality: format!("{} {}", c.format.name(), c.quality),
                 headers: headers.clone(),
             })
-            .collect())
+            .collect()
     }
 
     /// The legacy FLV-only endpoint, for when wbi signing keeps being refused.
@@ -393,7 +387,7 @@ impl Bilibili {
                 api::play_url_v1,
             )
             .await?;
-        let headers = self.stream_headers(room.cookie.as_ref())?;
+        let headers = Self::stream_headers();
         let sources: Vec<StreamSource> = legacy
             .urls
             .into_iter()
@@ -491,7 +485,7 @@ impl Platform for Bilibili {
         let Some(info) = self.play_info_preferred(room).await? else {
             return self.legacy_sources(room).await;
         };
-        let sources = self.to_sources(&info, room, &room.formats)?;
+        let sources = Self::to_sources(&info, &room.formats);
         if sources.is_empty() {
             let offered: Vec<&str> = info.streams.iter().map(|s| s.format.name()).collect();
             return Err(PlatformError::NoStream(format!(
@@ -515,14 +509,14 @@ impl Platform for Bilibili {
             return Err(e);
         }
         let all_formats: Vec<String> = PlatformKind::Bilibili.default_formats();
-        let mut out = self.to_sources(&first, room, &all_formats)?;
+        let mut out = Self::to_sources(&first, &all_formats);
         for qn in first.accept_qn() {
             if first.has_current(qn) {
                 continue;
             }
             if let Ok(Some(info)) = self.play_info(room, qn).await {
                 if info.refusal().is_none() && info.has_current(qn) {
-                    for s in self.to_sources(&info, room, &all_formats)? {
+                    for s in Self::to_sources(&info, &all_formats) {
                         if !out.iter().any(|o| o.url == s.url) {
                             out.push(s);
                         }

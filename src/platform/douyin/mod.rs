@@ -304,30 +304,29 @@ impl Douyin {
         }
     }
 
-    fn stream_headers(&self, cookie: Option<&Secret>) -> Result<HeaderMap, PlatformError> {
+    /// Headers the CDN wants on stream requests. Not the user's cookie: the stream URLs are
+    /// signed and play without it, and they lead to CDN hosts (HLS segments anywhere a playlist
+    /// points).
+    fn stream_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(
             header::USER_AGENT,
             HeaderValue::from_static(http::BROWSER_UA),
         );
         h.insert(header::REFERER, HeaderValue::from_static(REFERER));
-        if let Some(c) = cookie_header(cookie, &[])? {
-            h.insert(header::COOKIE, c);
-        }
-        Ok(h)
+        h
     }
 
     fn to_sources(
         &self,
         room: &api::DyRoom,
-        spec: &RoomSpec,
         quality: &[String],
         formats: &[String],
     ) -> Result<Vec<StreamSource>, PlatformError> {
         if let Some(e) = room.refusal() {
             return Err(e);
         }
-        let headers = self.stream_headers(spec.cookie.as_ref())?;
+        let headers = Self::stream_headers();
         let sources: Vec<StreamSource> = api::ordered(&room.streams, quality, formats)
             .into_iter()
             .map(|s| StreamSource {
@@ -449,14 +448,13 @@ impl Platform for Douyin {
 
     async fn sources(&self, spec: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
         let room = self.room(&spec.key.id, spec.cookie.as_ref()).await?;
-        self.to_sources(&room, spec, &spec.quality, &spec.formats)
+        self.to_sources(&room, &spec.quality, &spec.formats)
     }
 
     async fn all_sources(&self, spec: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
         let room = self.room(&spec.key.id, spec.cookie.as_ref()).await?;
         self.to_sources(
             &room,
-            spec,
             &spec.quality,
             &PlatformKind::Douyin.default_formats(),
         )

@@ -47,12 +47,11 @@ fn named(first: u64, uris: &[&str], extra: &str) -> MediaPlaylist {
 }
 
 fn live() -> (Live, mpsc::Receiver<SinkMsg>) {
-    let ctx = Arc::new(Ctx {
-        client: reqwest::Client::new(),
-        headers: HeaderMap::new(),
-        keys: Mutex::new(HashMap::new()),
-        inits: Mutex::new(HashMap::new()),
-    });
+    let ctx = Arc::new(Ctx::new(
+        reqwest::Client::new(),
+        "http://x/live/a.m3u8?sign=1",
+        HeaderMap::new(),
+    ));
     let (tx, rx) = mpsc::channel(4);
     let url = Url::parse("http://x/live/a.m3u8?sign=1").unwrap();
     (Live::new(ctx, tx, url, Duration::from_secs(3)), rx)
@@ -326,4 +325,103 @@ fn only_aes_128_is_supported() {
     let e = supported(&key(KeyMethod::Aes128, Some("com.widevine"))).unwrap_err();
     assert!(e.contains("DRM"), "{e}");
     assert!(supported(&key(KeyMethod::Other("SAMPLE-AES-CTR".into()), None)).is_err());
+}
+
+/// A server on 127.0.0.1:0 answering `routes` (path -> body), recording each request's path
+/// and Cookie header.
+async fn recording_server(
+    routes: Vec<(&'static str, Bytes)>,
+) -> (String, Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>) {
+    use axum::extract::Request;
+    use axum::response::IntoResponse;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let routes: HashMap<&'static str, Bytes> = routes.into_iter().collect();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let cookie = req
+            .headers()
+            .get(reqwest::header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let path = req.uri().path().to_string();
+        log.lock().unwrap().push((path.clone(), cookie));
+        let body = routes.get(path.as_str()).cloned();
+        async move {
+            match body {
+                Some(b) => b.into_response(),
+                None => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn the_cookie_goes_to_the_playlist_host_only() {
+    let ts = Bytes::from(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/media/hls_ts/seg_000.ts"
+        ))
+        .unwrap(),
+    );
+    let (other, other_seen) = recording_server(vec![("/cdn/1.ts", ts.clone())]).await;
+    let playlist = format!(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n\
+         #EXTINF:2,\n0.ts\n#EXTINF:2,\n{other}/cdn/1.ts\n#EXT-X-ENDLIST\n"
+    );
+    let (own, own_seen) = recording_server(vec![
+        ("/live/a.m3u8", Bytes::from(playlist)),
+        ("/live/0.ts", ts),
+    ])
+    .await;
+    let mut headers = HeaderMap::new();
+    let mut cookie = reqwest::header::HeaderValue::from_static("SESSDATA=secret");
+    cookie.set_sensitive(true);
+    headers.insert(reqwest::header::COOKIE, cookie);
+    let source = StreamSource {
+        url: format!("{own}/live/a.m3u8?sign=1"),
+        format: StreamFormat::Hls,
+        quality: "source".into(),
+        headers,
+    };
+    let (tx, mut rx) = mpsc::channel(8);
+    let drain = tokio::spawn(async move {
+        let mut segments = 0;
+        while let Some(m) = rx.recv().await {
+            if let SinkMsg::Segment(_) = m {
+                segments += 1;
+            }
+        }
+        segments
+    });
+    let end = pull_hls(
+        &reqwest::Client::new(),
+        &source,
+        &[],
+        &tx,
+        Duration::from_secs(5),
+        &CancellationToken::new(),
+    )
+    .await;
+    drop(tx);
+    assert_eq!(end, PullEnd::Eof);
+    assert_eq!(drain.await.unwrap(), 2, "both segments recorded");
+    let secret = Some("SESSDATA=secret".to_string());
+    assert_eq!(
+        *own_seen.lock().unwrap(),
+        [
+            ("/live/a.m3u8".to_string(), secret.clone()),
+            ("/live/0.ts".to_string(), secret)
+        ]
+    );
+    assert_eq!(
+        *other_seen.lock().unwrap(),
+        [("/cdn/1.ts".to_string(), None)]
+    );
 }
