@@ -456,6 +456,43 @@ async fn aes_128_segments_from_a_master_playlist_are_decrypted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_master_playlist_records_the_variant_its_quality_picks() {
+    let server = HlsServer::start().await;
+    server.set("lo", Channel::fixture(Kind::Ts));
+    server.set("hi", Channel::fixture(Kind::Ts));
+    server.set_master(
+        "m",
+        "#EXTM3U\n\
+         #EXT-X-STREAM-INF:BANDWIDTH=1200000,RESOLUTION=640x360\n../hi/live.m3u8\n\
+         #EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=320x180\n../lo/live.m3u8\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.master_url("m");
+    let d = Daemon::start(
+        dir.path(),
+        "q",
+        &config(
+            dir.path(),
+            &format!("{}quality = [\"240p\", \"best\"]\n", room("q", &url)),
+            "",
+        ),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".ts").await;
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    media::assert_ts_rebased(&read(&done[0]), &server.media("lo", 0..6));
+    assert_eq!(server.served("lo"), [0, 1, 2, 3, 4, 5]);
+    // Neither the status checks nor the recording touched the other variant.
+    assert_eq!(server.requests("hi", "live.m3u8"), 0);
+    assert!(
+        d.log_text()
+            .contains("HLS master playlist: variant chosen bandwidth=300000"),
+        "{}",
+        d.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_playlists_and_html_segments_write_nothing_and_rooms_stay_watched() {
     let server = HlsServer::start().await;
     let mut garbage = Channel::fixture(Kind::Ts);

@@ -233,3 +233,35 @@ fn the_public_api_base_is_the_same_as_none() {
     let lines = parse_err("[platforms.douyin]\napi_base = \"ftp://live.douyin.com\"\n");
     assert!(lines[0].contains("is not an http(s) base URL"), "{lines:?}");
 }
+
+#[test]
+fn a_direct_hls_room_takes_a_variant_quality() {
+    let c = parse_ok(
+        r#"
+        [[rooms]]
+        url = "https://example.com/live/master.m3u8"
+        quality = ["720p", "worst"]
+        "#,
+    );
+    assert_eq!(c.rooms[0].settings.quality, ["720p", "worst"]);
+    let lines = parse_err(
+        r#"
+[[rooms]]
+url = "https://example.com/live/master.m3u8"
+quality = "ultra"
+[[rooms]]
+url = "https://example.com/live/a.flv"
+quality = "best"
+"#,
+    );
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].contains("rooms[0].quality: \"ultra\" is not a direct quality")
+            && lines[0].contains("\"720p\""),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].contains("rooms[1].quality: an HTTP-FLV URL has a single quality"),
+        "{lines:#?}"
+    );
+}

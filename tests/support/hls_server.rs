@@ -311,6 +311,8 @@ impl Live {
 struct Shared {
     addr: SocketAddr,
     channels: Mutex<HashMap<String, Live>>,
+    /// Master playlists set by hand, by name (`/hls/<name>/master.m3u8`).
+    masters: Mutex<HashMap<String, String>>,
 }
 
 pub struct HlsServer {
@@ -325,6 +327,7 @@ impl HlsServer {
         let shared = Arc::new(Shared {
             addr,
             channels: Mutex::new(HashMap::new()),
+            masters: Mutex::new(HashMap::new()),
         });
         let app = axum::Router::new()
             .route("/hls/{name}/{*rest}", axum::routing::get(serve))
@@ -343,6 +346,16 @@ impl HlsServer {
     /// A master playlist whose best variant is channel `name`.
     pub fn master_url(&self, name: &str) -> String {
         format!("http://{}/hls/{name}/master.m3u8", self.addr)
+    }
+
+    /// Serves `text` as `/hls/<name>/master.m3u8` (URIs relative to it: `../<channel>/live.m3u8`
+    /// names a channel's playlist).
+    pub fn set_master(&self, name: &str, text: &str) {
+        self.shared
+            .masters
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), text.to_string());
     }
 
     pub fn set(&self, name: &str, ch: Channel) {
@@ -403,6 +416,15 @@ async fn serve(
     Path((name, rest)): Path<(String, String)>,
 ) -> Response {
     let now = Instant::now();
+    if rest == "master.m3u8" {
+        if let Some(text) = shared.masters.lock().unwrap().get(&name) {
+            return (
+                [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
+                text.clone(),
+            )
+                .into_response();
+        }
+    }
     let mut channels = shared.channels.lock().unwrap();
     let Some(live) = channels.get_mut(&name) else {
         return StatusCode::NOT_FOUND.into_response();

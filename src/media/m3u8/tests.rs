@@ -239,6 +239,26 @@ fn master_playlists_and_variant_choice() {
         "unknown qn falls back to best"
     );
     assert!(pick_variant(&[], &prefs(&["best"])).is_none());
+    assert_eq!(pick(&["worst"]), Some(150));
+    assert_eq!(pick(&["720p"]), Some(400));
+    assert_eq!(pick(&["1080p"]), Some(10000));
+    assert_eq!(
+        pick(&["700p"]),
+        Some(150),
+        "the best at most 700 lines high"
+    );
+    assert_eq!(
+        pick(&["240p", "720p"]),
+        Some(400),
+        "nothing that low: the next preference"
+    );
+    assert_eq!(pick(&["240p"]), Some(10000), "nothing matches: the best");
+    for p in ["best", "worst", "720p", "10000", "origin"] {
+        assert!(is_variant_preference(p), "{p}");
+    }
+    for p in ["", "p", "720", "hd", "-1p", "720px"] {
+        assert_eq!(is_variant_preference(p), p == "720", "{p}");
+    }
 }
 
 #[test]
