@@ -159,6 +159,7 @@ async fn a_douyin_live_is_recorded_with_an_automatic_ttwid() {
             title: "周末测试场".into(),
             nickname: "测试主播乙".into(),
             session: "7300000000000000099".into(),
+            sec_uid: "MS4wLjABAAAAtest".into(),
             flv_url: streams.url("douyin/or4.flv"),
         },
     );
@@ -366,6 +367,7 @@ async fn probe_prints_the_key_status_and_every_source() {
             title: "周末测试场".into(),
             nickname: "测试主播乙".into(),
             session: "7300000000000000099".into(),
+            sec_uid: "MS4wLjABAAAAtest".into(),
             flv_url: streams.url("douyin/or4.flv"),
         },
     );
@@ -445,9 +447,16 @@ async fn probe_prints_the_key_status_and_every_source() {
     assert_eq!(code, 1);
     assert!(err.contains("not found") && err.contains("60004"), "{err}");
 
-    // Douyin, through a v.douyin.com share link and the reflow API.
+    // Douyin, through a v.douyin.com share link to the app's reflow page: the streamer's
+    // profile page names the room (the reflow API, which wants a signature, is not asked).
+    let before = Instant::now();
     let (code, out, err) = probe(&["https://v.douyin.com/iRNBho6u/", "-c", c]);
     assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        api.count("/www.douyin.com/user/MS4wLjABAAAAtest", before),
+        1
+    );
+    assert_eq!(api.count("/webcast/room/reflow/info/", before), 0);
     for want in [
         "key       douyin:61234567890",
         "live      yes",
@@ -460,6 +469,18 @@ async fn probe_prints_the_key_status_and_every_source() {
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
+
+    // The same link once the streamer is offline: the profile names no room, and the error
+    // says what to paste instead.
+    api.edit_douyin(WEB_RID, |r| r.live = false);
+    let (code, out, err) = probe(&["https://v.douyin.com/iRNBho6u/", "-c", c]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("signed reflow API")
+            && err.contains("paste the room's live.douyin.com/<id> link"),
+        "{err}"
+    );
+    api.edit_douyin(WEB_RID, |r| r.live = true);
 
     // web/enter answers only empty bodies: the room page stands in, no backoff.
     api.douyin_page_only(true);
