@@ -6,7 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::daemon::{Daemon, config, files, wait_until};
+use support::daemon::{Daemon, config, control_get, files, wait_until};
 use support::hls_server::{Channel, Entry, Fault, HlsServer, Kind, fixture_init};
 use support::media;
 
@@ -239,6 +239,18 @@ async fn a_failing_segment_is_retried_and_a_lost_one_is_a_logged_gap() {
     assert!(
         log.contains("gap: 2 media segment(s) missing from the recording (media sequence 3..=4)"),
         "{log}"
+    );
+    // The count reaches the status API and the metrics.
+    let status: serde_json::Value =
+        serde_json::from_str(&control_get(dir.path(), "/api/status").await).unwrap();
+    assert_eq!(status["rooms"][0]["gaps_total"], 2, "{status}");
+    let key = status["rooms"][0]["key"].as_str().unwrap().to_string();
+    let metrics = control_get(dir.path(), "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == format!("liverec_hls_gaps_total{{room=\"{key}\"}} 2")),
+        "{metrics}"
     );
 }
 
