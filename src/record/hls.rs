@@ -81,11 +81,40 @@ const CACHE_ENTRIES: usize = 8;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// Media playlists of one session that were recorded to their `EXT-X-ENDLIST`, by URL path
+/// (CDN hosts and signed queries change from one attempt to the next; the path does not).
+/// A platform may go on calling a room live for a while after its stream ended: each
+/// reconnect would otherwise download the ended playlist's last 30 s again.
+#[derive(Debug, Clone, Default)]
+pub struct EndedPlaylists(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl EndedPlaylists {
+    /// Paths remembered (a session meets a handful of playlists at most).
+    const MAX: usize = 16;
+
+    fn contains(&self, url: &Url) -> bool {
+        let paths = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        paths.iter().any(|p| p == url.path())
+    }
+
+    fn insert(&self, url: &Url) {
+        let mut paths = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if paths.iter().any(|p| p == url.path()) {
+            return;
+        }
+        if paths.len() >= Self::MAX {
+            paths.remove(0);
+        }
+        paths.push(url.path().to_string());
+    }
+}
+
 /// Pulls one HLS source into `sink` until the stream ends, stalls, fails or is cancelled.
 pub async fn pull_hls(
     client: &reqwest::Client,
     source: &StreamSource,
     quality: &[String],
+    ended: &EndedPlaylists,
     sink: &mpsc::Sender<SinkMsg>,
     stall: Duration,
     cancel: &CancellationToken,
@@ -104,6 +133,14 @@ pub async fn pull_hls(
         Ok(x) => x,
         Err(e) => return PullEnd::Refused(e),
     };
+    let finished = playlist.ended || playlist.playlist_type == Some(m3u8::PlaylistType::Vod);
+    if finished && ended.contains(&url) {
+        return PullEnd::Refused(
+            "the HLS playlist ended (EXT-X-ENDLIST) and was recorded to its end in this \
+             session; waiting for the live to end or for a live playlist"
+                .into(),
+        );
+    }
     tracing::info!(
         url = %redact_url(url.as_str()),
         target_duration = playlist.target_duration,
@@ -111,8 +148,12 @@ pub async fn pull_hls(
         segments = playlist.segments.len(),
         "HLS media playlist loaded"
     );
-    let live = Live::new(ctx, sink.clone(), url, stall);
-    live.run(playlist, cancel).await
+    let live = Live::new(ctx, sink.clone(), url.clone(), stall);
+    let end = live.run(playlist, cancel).await;
+    if end == PullEnd::Eof {
+        ended.insert(&url);
+    }
+    end
 }
 
 /// Fetches the source's playlist; a master playlist leads to the chosen variant's.

@@ -404,6 +404,7 @@ async fn the_cookie_goes_to_the_playlist_host_only() {
         &reqwest::Client::new(),
         &source,
         &[],
+        &EndedPlaylists::default(),
         &tx,
         Duration::from_secs(5),
         &CancellationToken::new(),
@@ -424,4 +425,69 @@ async fn the_cookie_goes_to_the_playlist_host_only() {
         *other_seen.lock().unwrap(),
         [("/cdn/1.ts".to_string(), None)]
     );
+}
+
+#[tokio::test]
+async fn an_ended_playlist_is_not_downloaded_again_in_the_same_session() {
+    let ts = Bytes::from(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/media/hls_ts/seg_000.ts"
+        ))
+        .unwrap(),
+    );
+    let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n\
+         #EXTINF:2,\n0.ts\n#EXT-X-ENDLIST\n";
+    let (base, seen) = recording_server(vec![
+        ("/live/a.m3u8", Bytes::from(playlist)),
+        ("/live/0.ts", ts),
+    ])
+    .await;
+    let pull = |ended: EndedPlaylists, sign: u32| {
+        let base = base.clone();
+        async move {
+            let source = StreamSource {
+                // Another signed query (and it could be another host) at every attempt.
+                url: format!("{base}/live/a.m3u8?sign={sign}"),
+                format: StreamFormat::Hls,
+                quality: "source".into(),
+                headers: HeaderMap::new(),
+            };
+            let (tx, mut rx) = mpsc::channel(8);
+            let drain = tokio::spawn(async move {
+                let mut segments = 0;
+                while let Some(m) = rx.recv().await {
+                    segments += usize::from(matches!(m, SinkMsg::Segment(_)));
+                }
+                segments
+            });
+            let end = pull_hls(
+                &reqwest::Client::new(),
+                &source,
+                &[],
+                &ended,
+                &tx,
+                Duration::from_secs(5),
+                &CancellationToken::new(),
+            )
+            .await;
+            drop(tx);
+            (end, drain.await.unwrap())
+        }
+    };
+    let session = EndedPlaylists::default();
+    assert_eq!(pull(session.clone(), 1).await, (PullEnd::Eof, 1));
+    // The platform still says live: the reconnect reads the playlist, sees it is the one that
+    // ended, and fetches nothing.
+    let (end, segments) = pull(session.clone(), 2).await;
+    assert!(
+        matches!(&end, PullEnd::Refused(e) if e.contains("EXT-X-ENDLIST")),
+        "{end:?}"
+    );
+    assert_eq!(segments, 0);
+    let fetched = |path: &str| seen.lock().unwrap().iter().filter(|s| s.0 == path).count();
+    assert_eq!(fetched("/live/0.ts"), 1);
+    assert_eq!(fetched("/live/a.m3u8"), 2);
+    // A new session records it again.
+    assert_eq!(pull(EndedPlaylists::default(), 3).await, (PullEnd::Eof, 1));
 }
