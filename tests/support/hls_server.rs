@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeEncrypt, KeyIvInit};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -189,6 +189,10 @@ pub struct Channel {
     pub garbage: bool,
     /// Media sequence of the first entry (a reset restarts at 0).
     pub first_sequence: u64,
+    /// Signed playlist URLs: a playlist request's query (the signature) is refused with 403
+    /// once this long has passed since it was first seen, as a CDN refuses an expired signed
+    /// URL (Bilibili's `expires=`); a request without one is refused at once.
+    pub expire_after: Option<Duration>,
 }
 
 impl Channel {
@@ -207,6 +211,7 @@ impl Channel {
             key: None,
             garbage: false,
             first_sequence: 0,
+            expire_after: None,
         }
     }
 }
@@ -219,6 +224,10 @@ struct Live {
     requests: HashMap<String, u64>,
     /// Bodies answered with 200 per schedule index (plain, before encryption).
     served: HashMap<usize, u64>,
+    /// Playlist queries (signatures) and when each was first seen.
+    signatures: HashMap<String, Instant>,
+    /// Playlist requests refused as expired.
+    expired: u64,
 }
 
 impl Live {
@@ -367,6 +376,8 @@ impl HlsServer {
                 loads: 0,
                 requests: HashMap::new(),
                 served: HashMap::new(),
+                signatures: HashMap::new(),
+                expired: 0,
             },
         );
     }
@@ -385,6 +396,18 @@ impl HlsServer {
             .get(name)
             .and_then(|l| l.requests.get(path).copied())
             .unwrap_or(0)
+    }
+
+    /// Playlist requests refused because their signed URL had expired.
+    pub fn expired(&self, name: &str) -> u64 {
+        let channels = self.shared.channels.lock().unwrap();
+        channels.get(name).map_or(0, |l| l.expired)
+    }
+
+    /// Different signed playlist URLs (queries) seen, with `expire_after` set.
+    pub fn signatures(&self, name: &str) -> usize {
+        let channels = self.shared.channels.lock().unwrap();
+        channels.get(name).map_or(0, |l| l.signatures.len())
     }
 
     /// Schedule indexes answered with media (200), in order.
@@ -414,6 +437,7 @@ impl HlsServer {
 async fn serve(
     State(shared): State<Arc<Shared>>,
     Path((name, rest)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let now = Instant::now();
     if rest == "master.m3u8" {
@@ -437,6 +461,16 @@ async fn serve(
                 "hello, I am not a playlist\n",
             )
                 .into_response();
+        }
+        if let Some(ttl) = live.ch.expire_after {
+            let expired = match query {
+                Some(q) => now.duration_since(*live.signatures.entry(q).or_insert(now)) >= ttl,
+                None => true,
+            };
+            if expired {
+                live.expired += 1;
+                return StatusCode::FORBIDDEN.into_response();
+            }
         }
         live.started.get_or_insert(now);
         let base = format!("http://{}/hls/{name}/", shared.addr);

@@ -79,6 +79,8 @@ struct Shared {
     douyin: Mutex<HashMap<String, DouyinRoom>>,
     /// `host/path` of a share link -> Location.
     shares: Mutex<HashMap<String, String>>,
+    /// Bilibili rooms whose HLS-fMP4 entry is a real playlist: room id -> its URL.
+    bili_hls: Mutex<HashMap<u64, String>>,
     mode: Mutex<Option<Mode>>,
     ttwid: Mutex<String>,
     log: Mutex<Vec<(Instant, String)>>,
@@ -187,6 +189,16 @@ impl PlatformServer {
 
     pub fn set_bili(&self, room_id: u64, room: BiliRoom) {
         self.shared.bili.lock().unwrap().insert(room_id, room);
+    }
+
+    /// Makes the room's `fmp4` (http_hls) entry point at this playlist URL (given without a
+    /// query: every answer signs it afresh, as `extra`).
+    pub fn set_bili_hls(&self, room_id: u64, playlist: &str) {
+        self.shared
+            .bili_hls
+            .lock()
+            .unwrap()
+            .insert(room_id, playlist.to_string());
     }
 
     pub fn edit_bili(&self, room_id: u64, f: impl FnOnce(&mut BiliRoom)) {
@@ -435,11 +447,25 @@ fn bili_play(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Re
         ],
         "hdr_qn": null, "dolby_type": 0, "attr_name": ""
     });
+    // HLS entries lead to this server (404), unless the test gave the room a playlist: then
+    // its fMP4 entry is host + base_url + a freshly signed extra, like the real ones.
+    let playlist = s
+        .bili_hls
+        .lock()
+        .unwrap()
+        .get(&id)
+        .and_then(|u| url::Url::parse(u).ok());
     let hls = |fmt: &str, n: u32| {
+        let (host, base_url) = match &playlist {
+            Some(u) if fmt == "fmp4" => {
+                (u.origin().ascii_serialization(), format!("{}?", u.path()))
+            }
+            _ => (me.clone(), format!("/dead/{fmt}/index.m3u8?")),
+        };
         json!({"format_name": fmt, "codec": [{
             "codec_name": "avc", "current_qn": qn, "accept_qn": [10000, 400, 150],
-            "base_url": format!("/dead/{fmt}/index.m3u8?"),
-            "url_info": [{"host": me, "extra": extra(n), "stream_ttl": 3600}],
+            "base_url": base_url,
+            "url_info": [{"host": host, "extra": extra(n), "stream_ttl": 3600}],
             "hdr_qn": null, "dolby_type": 0, "attr_name": ""
         }]})
     };
