@@ -6,7 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::daemon::{Daemon, config, files, wait_until};
+use support::daemon::{Daemon, config, control_get, files, wait_until};
 use support::hls_server::{Channel, Entry, Fault, HlsServer, Kind, fixture_init};
 use support::media;
 
@@ -240,6 +240,18 @@ async fn a_failing_segment_is_retried_and_a_lost_one_is_a_logged_gap() {
         log.contains("gap: 2 media segment(s) missing from the recording (media sequence 3..=4)"),
         "{log}"
     );
+    // The count reaches the status API and the metrics.
+    let status: serde_json::Value =
+        serde_json::from_str(&control_get(dir.path(), "/api/status").await).unwrap();
+    assert_eq!(status["rooms"][0]["gaps_total"], 2, "{status}");
+    let key = status["rooms"][0]["key"].as_str().unwrap().to_string();
+    let metrics = control_get(dir.path(), "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == format!("liverec_hls_gaps_total{{room=\"{key}\"}} 2")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -450,6 +462,43 @@ async fn aes_128_segments_from_a_master_playlist_are_decrypted() {
     assert!(
         d.log_text()
             .contains("HLS master playlist: variant chosen bandwidth=1200000"),
+        "{}",
+        d.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_master_playlist_records_the_variant_its_quality_picks() {
+    let server = HlsServer::start().await;
+    server.set("lo", Channel::fixture(Kind::Ts));
+    server.set("hi", Channel::fixture(Kind::Ts));
+    server.set_master(
+        "m",
+        "#EXTM3U\n\
+         #EXT-X-STREAM-INF:BANDWIDTH=1200000,RESOLUTION=640x360\n../hi/live.m3u8\n\
+         #EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=320x180\n../lo/live.m3u8\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.master_url("m");
+    let d = Daemon::start(
+        dir.path(),
+        "q",
+        &config(
+            dir.path(),
+            &format!("{}quality = [\"240p\", \"best\"]\n", room("q", &url)),
+            "",
+        ),
+    );
+    let rec = dir.path().join("rec");
+    let done = ended(&d, &rec, ".ts").await;
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    media::assert_ts_rebased(&read(&done[0]), &server.media("lo", 0..6));
+    assert_eq!(server.served("lo"), [0, 1, 2, 3, 4, 5]);
+    // Neither the status checks nor the recording touched the other variant.
+    assert_eq!(server.requests("hi", "live.m3u8"), 0);
+    assert!(
+        d.log_text()
+            .contains("HLS master playlist: variant chosen bandwidth=300000"),
         "{}",
         d.log_text()
     );

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use support::daemon::{Daemon, bin, config, files, room, wait_until};
 use support::flv;
+use support::hls_server::{Channel, HlsServer, Kind, fixture_init};
+use support::media;
 use support::platform_server::{BiliRoom, DouyinRoom, Mode, PlatformServer};
 use support::server::{Answer, StreamServer};
 
@@ -159,6 +161,7 @@ async fn a_douyin_live_is_recorded_with_an_automatic_ttwid() {
             title: "周末测试场".into(),
             nickname: "测试主播乙".into(),
             session: "7300000000000000099".into(),
+            sec_uid: "MS4wLjABAAAAtest".into(),
             flv_url: streams.url("douyin/or4.flv"),
         },
     );
@@ -213,6 +216,147 @@ async fn a_douyin_live_is_recorded_with_an_automatic_ttwid() {
         !log.contains("ttwid=1"),
         "cookies never reach the log:\n{log}"
     );
+}
+
+const PLAY_INFO: &str = "/xlive/web-room/v2/index/getRoomPlayInfo";
+
+/// A Bilibili room whose only format is HLS-fMP4, served by `hls` as channel `name`.
+async fn bili_hls_room(
+    name: &str,
+    ch: Channel,
+) -> (
+    HlsServer,
+    PlatformServer,
+    StreamServer,
+    tempfile::TempDir,
+    Daemon,
+) {
+    let hls = HlsServer::start().await;
+    hls.set(name, ch);
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 1));
+    api.set_bili_hls(LONG_ID, &hls.url(name));
+    let dir = tempfile::tempdir().unwrap();
+    let rooms = format!(
+        "{}formats = [\"hls-fmp4\"]\n",
+        room(name, "https://live.bilibili.com/7734200")
+    );
+    let d = Daemon::start(
+        dir.path(),
+        name,
+        &config(dir.path(), &rooms, &api_base("bilibili", &api)),
+    );
+    (hls, api, streams, dir, d)
+}
+
+/// Waits until channel `name` has served every fixture segment.
+async fn served_all(hls: &HlsServer, name: &str) -> bool {
+    wait_until(Duration::from_secs(30), || hls.served(name).len() == 6).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bilibili_live_over_hls_fmp4_is_recorded() {
+    let (hls, api, _streams, dir, d) = bili_hls_room("bili", Channel::fixture(Kind::Fmp4)).await;
+    assert!(served_all(&hls, "bili").await, "{}", d.log_text());
+    // The playlist has ended but Bilibili still says live for a while: the reconnects do not
+    // download its segments again.
+    assert!(
+        d.wait_log(
+            "recorded to its end in this session",
+            Duration::from_secs(15)
+        )
+        .await,
+        "{}",
+        d.log_text()
+    );
+    api.edit_bili(LONG_ID, |r| r.live_status = 0);
+    assert!(
+        d.wait_log("offline: session ended", Duration::from_secs(20))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    let rec = dir.path().join("rec/bili");
+    assert!(files(&rec, ".part").is_empty(), "{:?}", files(&rec, ""));
+    let done = files(&rec, ".mp4");
+    assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
+    let mut want = fixture_init().to_vec();
+    want.extend(hls.media("bili", 0..6));
+    media::assert_fmp4_rebased(&std::fs::read(&done[0]).unwrap(), &want);
+    let errors = media::decode_errors(&done[0]);
+    assert!(errors.is_empty(), "{errors}");
+    let dur = media::duration(&done[0]) - media::start_time(&done[0]);
+    assert!((dur - 12.0).abs() < 0.2, "duration {dur}");
+    for i in 0..6 {
+        assert_eq!(
+            hls.requests("bili", &format!("seg/{i}.m4s")),
+            1,
+            "segment {i}"
+        );
+    }
+    let log = d.log_text();
+    assert!(log.contains("HLS media playlist loaded"), "{log}");
+    assert!(api.count(PLAY_INFO, Instant::now() - Duration::from_secs(600)) >= 2);
+    assert!(!log.contains("sign="), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_hls_playlist_url_is_signed_afresh_by_the_platform() {
+    let mut ch = Channel::fixture(Kind::Fmp4);
+    // The whole schedule stays listed (nothing can slide out while the URL is renewed), and
+    // each signed playlist URL stops working 1.2 s after its first use.
+    ch.window = 6;
+    ch.expire_after = Some(Duration::from_millis(1200));
+    let (hls, api, _streams, dir, d) = bili_hls_room("exp", ch).await;
+    let t0 = Instant::now() - Duration::from_secs(600);
+    assert!(served_all(&hls, "exp").await, "{}", d.log_text());
+    assert!(
+        d.wait_log(
+            "HLS playlist ended (EXT-X-ENDLIST)",
+            Duration::from_secs(15)
+        )
+        .await,
+        "{}",
+        d.log_text()
+    );
+    api.edit_bili(LONG_ID, |r| r.live_status = 0);
+    assert!(
+        d.wait_log("offline: session ended", Duration::from_secs(20))
+            .await,
+        "{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    // The expired URL ended the attempt; the next attempt asked the platform, which signed a
+    // new URL, and that one recorded the rest up to the ENDLIST.
+    assert!(hls.expired("exp") >= 3, "{log}");
+    let at = |what: &str, nth: usize| {
+        log.match_indices(what)
+            .nth(nth)
+            .map(|(i, _)| i)
+            .unwrap_or_else(|| panic!("no {what:?} #{nth} in:\n{log}"))
+    };
+    let broken = at(
+        "stream ended: the playlist server answered HTTP 403 (3 reloads in a row)",
+        0,
+    );
+    let reloaded = at("HLS media playlist loaded", 1);
+    let ended = at("HLS playlist ended (EXT-X-ENDLIST)", 0);
+    assert!(broken < reloaded && reloaded < ended, "{log}");
+    assert!(hls.signatures("exp") >= 2, "a freshly signed URL");
+    assert!(api.count(PLAY_INFO, t0) >= 2, "{log}");
+    // The new URL names the same playlist: the recording went on in the same file, every
+    // segment once, nothing lost.
+    let rec = dir.path().join("rec/exp");
+    let done = files(&rec, ".mp4");
+    assert_eq!(done.len(), 1, "{done:?}\n{log}");
+    let mut want = fixture_init().to_vec();
+    want.extend(hls.media("exp", 0..6));
+    media::assert_fmp4_rebased(&std::fs::read(&done[0]).unwrap(), &want);
+    let errors = media::decode_errors(&done[0]);
+    assert!(errors.is_empty(), "{errors}");
+    assert!(!log.contains("gap:"), "{log}");
 }
 
 fn part_size(rec: &Path) -> u64 {
@@ -366,6 +510,7 @@ async fn probe_prints_the_key_status_and_every_source() {
             title: "周末测试场".into(),
             nickname: "测试主播乙".into(),
             session: "7300000000000000099".into(),
+            sec_uid: "MS4wLjABAAAAtest".into(),
             flv_url: streams.url("douyin/or4.flv"),
         },
     );
@@ -445,9 +590,16 @@ async fn probe_prints_the_key_status_and_every_source() {
     assert_eq!(code, 1);
     assert!(err.contains("not found") && err.contains("60004"), "{err}");
 
-    // Douyin, through a v.douyin.com share link and the reflow API.
+    // Douyin, through a v.douyin.com share link to the app's reflow page: the streamer's
+    // profile page names the room (the reflow API, which wants a signature, is not asked).
+    let before = Instant::now();
     let (code, out, err) = probe(&["https://v.douyin.com/iRNBho6u/", "-c", c]);
     assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        api.count("/www.douyin.com/user/MS4wLjABAAAAtest", before),
+        1
+    );
+    assert_eq!(api.count("/webcast/room/reflow/info/", before), 0);
     for want in [
         "key       douyin:61234567890",
         "live      yes",
@@ -460,6 +612,18 @@ async fn probe_prints_the_key_status_and_every_source() {
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
+
+    // The same link once the streamer is offline: the profile names no room, and the error
+    // says what to paste instead.
+    api.edit_douyin(WEB_RID, |r| r.live = false);
+    let (code, out, err) = probe(&["https://v.douyin.com/iRNBho6u/", "-c", c]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("signed reflow API")
+            && err.contains("paste the room's live.douyin.com/<id> link"),
+        "{err}"
+    );
+    api.edit_douyin(WEB_RID, |r| r.live = true);
 
     // web/enter answers only empty bodies: the room page stands in, no backoff.
     api.douyin_page_only(true);

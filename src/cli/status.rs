@@ -77,6 +77,7 @@ pub fn table(status: &Status) -> String {
         "FILE".into(),
         "BYTES".into(),
         "RATE".into(),
+        "GAPS".into(),
         "LAST ERROR / DETAIL".into(),
     ]];
     for r in rooms {
@@ -101,6 +102,11 @@ pub fn table(status: &Status) -> String {
             .clone()
             .or_else(|| r.detail.clone())
             .unwrap_or_else(|| "-".into());
+        // HLS segments lost since the daemon started (FLV rooms never have any).
+        let gaps = match r.gaps_total {
+            0 => "-".to_string(),
+            n => n.to_string(),
+        };
         rows.push([
             name,
             r.state.as_str().into(),
@@ -108,17 +114,18 @@ pub fn table(status: &Status) -> String {
             file,
             format_size(r.bytes),
             rate,
+            gaps,
             note,
         ]);
     }
-    let widths: Vec<usize> = (0..7)
+    let widths: Vec<usize> = (0..8)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c == 6 {
+            if c == 7 {
                 line.push_str(cell);
             } else {
                 line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
@@ -167,4 +174,43 @@ pub fn table(status: &Status) -> String {
         }
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_shows_hls_gaps() {
+        let cfg = crate::config::parse(
+            "[[rooms]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/a.m3u8\"\n[[rooms]]\nname = \"b\"\nurl = \"http://127.0.0.1:1/b.flv\"\n",
+            Path::new("/etc/liverec/recorder.toml"),
+        )
+        .unwrap();
+        let snap = |i: usize, gaps: u64| {
+            let room = &cfg.rooms[i];
+            let mut s = RoomSnapshot::new(&room.target.known_key().unwrap(), room);
+            s.gaps_total = gaps;
+            s
+        };
+        let status = Status {
+            version: "0.1.0".into(),
+            pid: 1,
+            started: chrono::Local::now().fixed_offset(),
+            config: "/etc/liverec/recorder.toml".into(),
+            disk_free_bytes: 0,
+            disk_low: false,
+            rooms: vec![snap(0, 2), snap(1, 0)],
+            hooks: Vec::new(),
+        };
+        let text = table(&status);
+        let lines: Vec<&str> = text.lines().collect();
+        let col = lines[0].find("GAPS").expect("a GAPS column");
+        assert!(
+            lines[0][col..].starts_with("GAPS  LAST ERROR / DETAIL"),
+            "{text}"
+        );
+        assert_eq!(&lines[1][col..col + 1], "2", "{text}");
+        assert_eq!(&lines[2][col..col + 1], "-", "{text}");
+    }
 }

@@ -152,14 +152,30 @@ pub struct PlatformConfig {
 }
 
 impl PlatformConfig {
-    /// The configured API base, or the platform's public one.
-    pub fn api_base_or(&self, default: &str) -> String {
-        self.api_base
-            .clone()
-            .unwrap_or_else(|| default.to_string())
-            .trim_end_matches('/')
-            .to_string()
+    /// The configured `api_base` when it names another server than the platform's own
+    /// (`default`): a mirror or a test server, without its trailing slash. The platform's own
+    /// base, however it is written, is no override: hosts other than the API's (Bilibili's
+    /// `nav`, share links, Douyin's profile pages) are only redirected for a real override.
+    pub fn api_override(&self, default: &str) -> Option<String> {
+        let base = self.api_base.as_deref()?;
+        (!same_base(base, default)).then(|| base.trim().trim_end_matches('/').to_string())
     }
+}
+
+/// Whether two base URLs name the same server and path: case, a trailing slash, a port
+/// that is the scheme's default and the scheme itself do not matter (the platform's public
+/// base written as `http://API.live.bilibili.com:80/` is still the public base).
+pub fn same_base(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        let u = url::Url::parse(s.trim()).ok()?;
+        Some((
+            u.host_str()?.to_ascii_lowercase(),
+            u.port(),
+            u.path().trim_end_matches('/').to_string(),
+            u.query().map(str::to_string),
+        ))
+    };
+    matches!((norm(a), norm(b)), (Some(x), Some(y)) if x == y)
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -247,7 +263,12 @@ fn read_platform(
     let api_base = sec.take("api_base").and_then(|f| {
         let s = f.string(rep)?;
         match url::Url::parse(&s) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(s),
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                // The platform's own base is the same as none (the example config spells it
+                // out), for `check`, for reloads and for the routing of other hosts.
+                let public = kind.default_api_base().is_some_and(|d| same_base(&s, d));
+                (!public).then_some(s)
+            }
             _ => {
                 f.fail(rep, format!("{s:?} is not an http(s) base URL"));
                 None

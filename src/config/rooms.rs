@@ -206,6 +206,15 @@ pub(super) fn read_room(
         Some(f) => {
             let q = f.words(rep)?;
             kind.check_quality(&q).map_err(|e| f.fail(rep, e)).ok()?;
+            if kind == PlatformKind::Direct
+                && platform::direct::format_of(&target.url) == platform::StreamFormat::Flv
+            {
+                f.fail(
+                    rep,
+                    "an HTTP-FLV URL has a single quality; `quality` picks a variant of an HLS master playlist (.m3u8)",
+                );
+                return None;
+            }
             q
         }
         None => plat

@@ -207,3 +207,61 @@ fn syntax_errors_stop_early_with_a_line() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn the_public_api_base_is_the_same_as_none() {
+    // The example config spells out the public bases: they must not count as mirrors.
+    let c = parse_ok(
+        r#"
+        [platforms.bilibili]
+        api_base = "https://api.live.bilibili.com/"
+        [platforms.douyin]
+        api_base = "https://live.douyin.com"
+        "#,
+    );
+    assert_eq!(c.platforms.bilibili.api_base, None);
+    assert_eq!(c.platforms.douyin.api_base, None);
+    assert_eq!(c.platforms, parse_ok("").platforms);
+    let c = parse_ok("[platforms.bilibili]\napi_base = \"http://127.0.0.1:8080/\"\n");
+    assert_eq!(
+        c.platforms
+            .bilibili
+            .api_override(crate::platform::bilibili::DEFAULT_API_BASE)
+            .as_deref(),
+        Some("http://127.0.0.1:8080")
+    );
+    let lines = parse_err("[platforms.douyin]\napi_base = \"ftp://live.douyin.com\"\n");
+    assert!(lines[0].contains("is not an http(s) base URL"), "{lines:?}");
+}
+
+#[test]
+fn a_direct_hls_room_takes_a_variant_quality() {
+    let c = parse_ok(
+        r#"
+        [[rooms]]
+        url = "https://example.com/live/master.m3u8"
+        quality = ["720p", "worst"]
+        "#,
+    );
+    assert_eq!(c.rooms[0].settings.quality, ["720p", "worst"]);
+    let lines = parse_err(
+        r#"
+[[rooms]]
+url = "https://example.com/live/master.m3u8"
+quality = "ultra"
+[[rooms]]
+url = "https://example.com/live/a.flv"
+quality = "best"
+"#,
+    );
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].contains("rooms[0].quality: \"ultra\" is not a direct quality")
+            && lines[0].contains("\"720p\""),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].contains("rooms[1].quality: an HTTP-FLV URL has a single quality"),
+        "{lines:#?}"
+    );
+}

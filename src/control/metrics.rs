@@ -68,7 +68,7 @@ pub fn render(shared: &Shared) -> String {
     w.family(
         "liverec_hls_gaps_total",
         "counter",
-        "HLS segments that slid out of the playlist before they were fetched.",
+        "HLS media segments missing from recordings (failed, or gone from the playlist before they were fetched).",
         &per_room(&|r| r.gaps_total as f64),
     );
     w.family(

@@ -108,9 +108,10 @@ pub struct ByteRange {
 }
 
 impl ByteRange {
-    /// The HTTP `Range` header value.
+    /// The HTTP `Range` header value. The parser refuses empty ranges and ranges that end past
+    /// 2^64; a range built otherwise still gives a header, never an overflow.
     pub fn header(&self) -> String {
-        let last = self.offset + self.length.max(1) - 1;
+        let last = self.offset.saturating_add(self.length.saturating_sub(1));
         format!("bytes={}-{last}", self.offset)
     }
 }
@@ -523,14 +524,19 @@ fn sequence(n: usize, tag: &str, value: &str) -> Result<u64, ParseError> {
     }
 }
 
-/// `<length>[@<offset>]`.
+/// `<length>[@<offset>]`. A length of 0 is refused: no HTTP range can ask for nothing, and no
+/// media segment is empty.
 fn byterange(n: usize, value: &str) -> Result<(u64, Option<u64>), ParseError> {
     let err = || bad(n, format!("bad byte range {}", short(value)));
     let (len, off) = match value.split_once('@') {
         Some((l, o)) => (l, Some(o.parse::<u64>().map_err(|_| err())?)),
         None => (value, None),
     };
-    Ok((len.parse::<u64>().map_err(|_| err())?, off))
+    let len = len.parse::<u64>().map_err(|_| err())?;
+    if len == 0 {
+        return Err(bad(n, format!("empty byte range {}", short(value))));
+    }
+    Ok((len, off))
 }
 
 fn parse_iv(s: &str) -> Option<[u8; 16]> {
@@ -582,25 +588,43 @@ fn get<'a>(attrs: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
     attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
 
-/// Picks the variant for a quality preference list: `best`, `source` and `origin` (and any
-/// preference that matches nothing) mean the highest bandwidth; a number matches a variant's
-/// `BILI-QN`. The first preference that matches wins.
+/// A quality preference [`pick_variant`] understands: `best`, `source`, `origin`, `worst`, a
+/// height such as `720p`, or a number (a Bilibili `BILI-QN`).
+pub fn is_variant_preference(p: &str) -> bool {
+    matches!(p, "best" | "source" | "origin" | "worst")
+        || p.parse::<u32>().is_ok()
+        || p.strip_suffix('p')
+            .is_some_and(|h| h.parse::<u32>().is_ok())
+}
+
+/// Picks the variant for a quality preference list. `best`, `source` and `origin` mean the
+/// highest bandwidth, `worst` the lowest; `720p` the best variant at most 720 lines high; a
+/// number matches a variant's `BILI-QN`. The first preference that matches wins; when none
+/// does, the best variant.
 pub fn pick_variant<'v>(variants: &'v [Variant], prefs: &[String]) -> Option<&'v Variant> {
-    let best = || {
-        variants.iter().max_by_key(|v| {
-            (
-                v.bandwidth,
-                v.resolution.map_or(0, |(w, h)| u64::from(w) * u64::from(h)),
-            )
-        })
+    let rank = |v: &&Variant| {
+        (
+            v.bandwidth,
+            v.resolution.map_or(0, |(w, h)| u64::from(w) * u64::from(h)),
+        )
     };
+    let best = || variants.iter().max_by_key(rank);
     for pref in prefs {
         match pref.as_str() {
             "best" | "source" | "origin" => return best(),
+            "worst" => return variants.iter().min_by_key(rank),
             p => {
                 if let Ok(qn) = p.parse::<u32>() {
                     if let Some(v) = variants.iter().find(|v| v.qn == Some(qn)) {
                         return Some(v);
+                    }
+                } else if let Some(Ok(lines)) = p.strip_suffix('p').map(str::parse::<u32>) {
+                    let fits = variants
+                        .iter()
+                        .filter(|v| v.resolution.is_some_and(|(_, h)| h <= lines))
+                        .max_by_key(rank);
+                    if fits.is_some() {
+                        return fits;
                     }
                 }
             }

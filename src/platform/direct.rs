@@ -3,7 +3,8 @@
 //!
 //! An `.m3u8` URL is live when it answers 200 with a playlist that can still grow: a media
 //! playlist without `EXT-X-ENDLIST` (and not `PLAYLIST-TYPE:VOD`). A master playlist is judged
-//! by its best variant's media playlist. An ended or VOD playlist is offline (a finished
+//! by the media playlist of the variant the room's `quality` picks (the best by default). An
+//! ended or VOD playlist is offline (a finished
 //! broadcast, or a recording of one, is not a live); a body that is not a playlist is an error
 //! (the status is unknown), never "live".
 
@@ -58,6 +59,7 @@ impl Direct {
         &self,
         resp: reqwest::Response,
         content_type: &str,
+        quality: &[String],
     ) -> Result<RoomStatus, PlatformError> {
         let mut resp = resp;
         // A master playlist, then its best variant: two fetches at most.
@@ -92,12 +94,12 @@ impl Direct {
                 }
                 m3u8::Playlist::Master(v) => v,
             };
-            let Some(best) = m3u8::pick_variant(&variants, &[]) else {
+            let Some(chosen) = m3u8::pick_variant(&variants, quality) else {
                 return Ok(RoomStatus::default());
             };
             resp = match self
                 .client
-                .get(best.uri.as_str())
+                .get(chosen.uri.as_str())
                 .timeout(STATUS_TIMEOUT)
                 .send()
                 .await
@@ -168,7 +170,7 @@ impl Platform for Direct {
             .unwrap_or("no content type")
             .to_string();
         if format_of(&room.url) == StreamFormat::Hls {
-            return self.hls_status(resp, &content_type).await;
+            return self.hls_status(resp, &content_type, &room.quality).await;
         }
         let head = tokio::time::timeout(STATUS_TIMEOUT, http::read_prefix(resp, 16))
             .await

@@ -79,7 +79,12 @@ impl PlatformKind {
                     }
                 }
                 Self::Direct => {
-                    return Err("a direct URL has a single quality; remove `quality`".into());
+                    if !crate::media::m3u8::is_variant_preference(q) {
+                        return bad(
+                            q,
+                            "it picks a variant of an HLS master playlist: use \"best\", \"worst\", a height such as \"720p\", or a BILI-QN number",
+                        );
+                    }
                 }
             }
         }

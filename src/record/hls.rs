@@ -10,7 +10,8 @@
 //!   is a **gap**: logged here with its cause, then counted by the writer.
 //! - AES-128 segments are decrypted (keys fetched once per key URI); other methods end the
 //!   attempt with "unsupported encryption".
-//! - A media sequence that goes back is a new stream: a new file, no gap.
+//! - A packager restart (see [`numbering`]) is a new stream: a new file, no gap, and the whole
+//!   new window is recorded.
 //! - `EXT-X-ENDLIST` ends the attempt cleanly ([`PullEnd::Eof`]) once every listed segment is
 //!   written. A playlist that stops advancing ends it as [`PullEnd::Stalled`]; a first
 //!   playlist fetch that fails is [`PullEnd::Refused`], and a playlist URL that starts failing
@@ -45,7 +46,9 @@ use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaPlaylist, Me
 use crate::platform::{StreamFormat, StreamSource};
 
 mod fetch;
+mod numbering;
 use fetch::*;
+use numbering::{Loaded, Verdict};
 
 /// Segment downloads running at once.
 pub const CONCURRENCY: usize = 3;
@@ -78,22 +81,50 @@ const CACHE_ENTRIES: usize = 8;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// Media playlists of one session that were recorded to their `EXT-X-ENDLIST`, by URL path
+/// (CDN hosts and signed queries change from one attempt to the next; the path does not).
+/// A platform may go on calling a room live for a while after its stream ended: each
+/// reconnect would otherwise download the ended playlist's last 30 s again.
+#[derive(Debug, Clone, Default)]
+pub struct EndedPlaylists(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl EndedPlaylists {
+    /// Paths remembered (a session meets a handful of playlists at most).
+    const MAX: usize = 16;
+
+    fn contains(&self, url: &Url) -> bool {
+        let paths = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        paths.iter().any(|p| p == url.path())
+    }
+
+    fn insert(&self, url: &Url) {
+        let mut paths = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if paths.iter().any(|p| p == url.path()) {
+            return;
+        }
+        if paths.len() >= Self::MAX {
+            paths.remove(0);
+        }
+        paths.push(url.path().to_string());
+    }
+}
+
 /// Pulls one HLS source into `sink` until the stream ends, stalls, fails or is cancelled.
 pub async fn pull_hls(
     client: &reqwest::Client,
     source: &StreamSource,
     quality: &[String],
+    ended: &EndedPlaylists,
     sink: &mpsc::Sender<SinkMsg>,
     stall: Duration,
     cancel: &CancellationToken,
 ) -> PullEnd {
     debug_assert_eq!(source.format, StreamFormat::Hls);
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        headers: source.headers.clone(),
-        keys: Mutex::new(HashMap::new()),
-        inits: Mutex::new(HashMap::new()),
-    });
+    let ctx = Arc::new(Ctx::new(
+        client.clone(),
+        &source.url,
+        source.headers.clone(),
+    ));
     let opened = tokio::select! {
         _ = cancel.cancelled() => return PullEnd::Cancelled,
         r = open(&ctx, &source.url, quality) => r,
@@ -102,6 +133,14 @@ pub async fn pull_hls(
         Ok(x) => x,
         Err(e) => return PullEnd::Refused(e),
     };
+    let finished = playlist.ended || playlist.playlist_type == Some(m3u8::PlaylistType::Vod);
+    if finished && ended.contains(&url) {
+        return PullEnd::Refused(
+            "the HLS playlist ended (EXT-X-ENDLIST) and was recorded to its end in this \
+             session; waiting for the live to end or for a live playlist"
+                .into(),
+        );
+    }
     tracing::info!(
         url = %redact_url(url.as_str()),
         target_duration = playlist.target_duration,
@@ -109,8 +148,12 @@ pub async fn pull_hls(
         segments = playlist.segments.len(),
         "HLS media playlist loaded"
     );
-    let live = Live::new(ctx, sink.clone(), url, stall);
-    live.run(playlist, cancel).await
+    let live = Live::new(ctx, sink.clone(), url.clone(), stall);
+    let end = live.run(playlist, cancel).await;
+    if end == PullEnd::Eof {
+        ended.insert(&url);
+    }
+    end
 }
 
 /// Fetches the source's playlist; a master playlist leads to the chosen variant's.
@@ -144,8 +187,36 @@ async fn open(ctx: &Ctx, url: &str, quality: &[String]) -> Result<(Url, MediaPla
 struct Ctx {
     client: reqwest::Client,
     headers: HeaderMap,
+    /// The host the platform handed the playlist URL for: the only one that may see the
+    /// source's credentials.
+    origin: Option<url::Origin>,
     keys: Mutex<HashMap<Url, [u8; 16]>>,
     inits: Mutex<HashMap<Map, Bytes>>,
+}
+
+impl Ctx {
+    fn new(client: reqwest::Client, source_url: &str, headers: HeaderMap) -> Self {
+        Self {
+            client,
+            headers,
+            origin: Url::parse(source_url).ok().map(|u| u.origin()),
+            keys: Mutex::new(HashMap::new()),
+            inits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The headers for a request to `url`. A playlist may point anywhere (variants, segments,
+    /// keys and init sections on other hosts, absolute URIs a hostile server chose): a cookie
+    /// or credential goes to the playlist's own origin only.
+    fn headers_for(&self, url: &Url) -> HeaderMap {
+        let mut h = self.headers.clone();
+        if self.origin.as_ref() != Some(&url.origin()) {
+            h.remove(reqwest::header::COOKIE);
+            h.remove(reqwest::header::AUTHORIZATION);
+            h.remove(reqwest::header::PROXY_AUTHORIZATION);
+        }
+        h
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +234,7 @@ async fn fetch_playlist(ctx: &Ctx, url: &Url) -> Result<m3u8::Playlist, FetchErr
         let resp = ctx
             .client
             .get(url.as_str())
-            .headers(ctx.headers.clone())
+            .headers(ctx.headers_for(url))
             .send()
             .await
             .map_err(|e| FetchError::Network(http::describe(&e)))?;
@@ -214,6 +285,13 @@ struct Live {
     next_seq: Option<u64>,
     /// `EXT-X-MEDIA-SEQUENCE` and last sequence of the previous load.
     window: Option<(u64, Option<u64>)>,
+    /// The segments of the previous load, to notice a packager restart.
+    loaded: Option<Loaded>,
+    /// The previous load was set aside as a stale copy.
+    stale: bool,
+    /// After a restart the next load is taken whole, not from near its live edge: everything
+    /// in it came after the restart.
+    take_all: bool,
     ended: bool,
     /// The next scheduled segment starts a new file (after a sequence reset).
     boundary_next: bool,
@@ -244,6 +322,9 @@ impl Live {
             stall,
             next_seq: None,
             window: None,
+            loaded: None,
+            stale: false,
+            take_all: false,
             ended: false,
             boundary_next: false,
             boundary_owed: false,
@@ -325,28 +406,40 @@ impl Live {
     fn apply(&mut self, p: MediaPlaylist) -> Result<bool, PullEnd> {
         let window = (p.media_sequence, p.last_sequence());
         let changed = self.window != Some(window) || (p.ended && !self.ended);
-        if let Some((first, _)) = self.window {
-            if p.media_sequence < first {
+        let loaded = Loaded::of(&p);
+        match numbering::judge(self.loaded.as_ref(), &loaded, self.next_seq, self.stale) {
+            Verdict::Same => self.stale = false,
+            Verdict::Stale(why) => {
+                tracing::debug!("HLS playlist load set aside, an older copy? ({why})");
+                self.stale = true;
+                return Ok(false);
+            }
+            Verdict::Restart(why) => {
+                self.stale = false;
                 self.resets += 1;
                 self.stream = Arc::from(format!("{}#{}", self.url.path(), self.resets));
                 self.next_seq = None;
+                self.take_all = true;
                 self.boundary_next = true;
                 tracing::info!(
-                    from = first,
-                    to = p.media_sequence,
-                    "HLS media sequence went back: a new stream, starting a new file"
+                    "HLS {why}: the packager restarted; a new stream, starting a new file"
                 );
             }
         }
+        self.loaded = Some(loaded);
         self.window = Some(window);
         self.target = Duration::from_secs_f64(p.target_duration).clamp(MIN_TARGET, MAX_TARGET);
         if p.ended || p.playlist_type == Some(m3u8::PlaylistType::Vod) {
             self.ended = true;
         }
         let skip = match self.next_seq {
-            None => backfill_start(&p.segments),
             Some(_) => 0,
+            None if self.take_all => 0,
+            None => backfill_start(&p.segments),
         };
+        if !p.segments.is_empty() {
+            self.take_all = false;
+        }
         for seg in p.segments.into_iter().skip(skip) {
             if let Some(next) = self.next_seq {
                 if seg.sequence < next {

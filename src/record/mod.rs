@@ -25,13 +25,14 @@ use pull::PullEnd;
 use sink::SinkMsg;
 
 /// One recording attempt: fresh stream URLs from the platform, then the first source that
-/// connects is pulled until it ends.
+/// connects is pulled until it ends. `ended` lives as long as the session.
 pub async fn attempt(
     platform: Arc<dyn Platform>,
     spec: RoomSpec,
     client: reqwest::Client,
     sink: mpsc::Sender<SinkMsg>,
     stall: Duration,
+    ended: hls::EndedPlaylists,
     cancel: CancellationToken,
 ) -> PullEnd {
     let sources = tokio::select! {
@@ -48,7 +49,16 @@ pub async fn attempt(
         last = match source.format {
             StreamFormat::Flv => pull::pull_flv(&client, source, &sink, stall, &cancel).await,
             StreamFormat::Hls => {
-                hls::pull_hls(&client, source, &spec.quality, &sink, stall, &cancel).await
+                hls::pull_hls(
+                    &client,
+                    source,
+                    &spec.quality,
+                    &ended,
+                    &sink,
+                    stall,
+                    &cancel,
+                )
+                .await
             }
         };
         match &last {

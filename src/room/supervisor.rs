@@ -66,6 +66,8 @@ struct Session {
     sink: Option<Sink>,
     progress: Arc<Progress>,
     events: mpsc::UnboundedReceiver<SinkEvent>,
+    /// HLS playlists this session recorded to their end: not downloaded again.
+    ended_playlists: crate::record::hls::EndedPlaylists,
 }
 
 impl Session {

@@ -103,6 +103,22 @@ impl Drop for Daemon {
     }
 }
 
+/// GET `path` from the control API of the daemon whose config came from [`config`] in `dir`
+/// (its bound address is in `<dir>/state/control.json`): the body of a 200 answer.
+pub async fn control_get(dir: &Path, path: &str) -> String {
+    let note = dir.join("state/control.json");
+    assert!(
+        wait_until(Duration::from_secs(10), || note.exists()).await,
+        "no control.json"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(note).unwrap()).unwrap();
+    let addr = v["listen"].as_str().unwrap();
+    let resp = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "GET {path}");
+    resp.text().await.unwrap()
+}
+
 /// Polls `cond` every 50 ms until it holds or `timeout` passes.
 pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + timeout;

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockModeEncrypt, KeyIvInit};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -189,6 +189,10 @@ pub struct Channel {
     pub garbage: bool,
     /// Media sequence of the first entry (a reset restarts at 0).
     pub first_sequence: u64,
+    /// Signed playlist URLs: a playlist request's query (the signature) is refused with 403
+    /// once this long has passed since it was first seen, as a CDN refuses an expired signed
+    /// URL (Bilibili's `expires=`); a request without one is refused at once.
+    pub expire_after: Option<Duration>,
 }
 
 impl Channel {
@@ -207,6 +211,7 @@ impl Channel {
             key: None,
             garbage: false,
             first_sequence: 0,
+            expire_after: None,
         }
     }
 }
@@ -219,6 +224,10 @@ struct Live {
     requests: HashMap<String, u64>,
     /// Bodies answered with 200 per schedule index (plain, before encryption).
     served: HashMap<usize, u64>,
+    /// Playlist queries (signatures) and when each was first seen.
+    signatures: HashMap<String, Instant>,
+    /// Playlist requests refused as expired.
+    expired: u64,
 }
 
 impl Live {
@@ -261,8 +270,19 @@ impl Live {
         if let Some(r) = (lo + 1..hi).rev().find(|&j| self.ch.schedule[j].reset) {
             lo = r;
         }
+        // Discontinuity tags no longer listed (slid out, or on the first entry, where this
+        // server leaves them out) are counted, as RFC 8216 §6.2.2 requires of a server, within
+        // the current numbering (a restarted packager counts from 0 again).
+        let numbering = (0..=lo.min(self.ch.schedule.len().saturating_sub(1)))
+            .rev()
+            .find(|&j| self.ch.schedule[j].reset)
+            .unwrap_or(0);
+        let dropped = (numbering..=lo)
+            .filter(|&j| j < hi && self.ch.schedule[j].discontinuity)
+            .count();
         let mut out = format!(
-            "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{}\n",
+            "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{}\n\
+             #EXT-X-DISCONTINUITY-SEQUENCE:{dropped}\n",
             if self.ch.kind == Kind::Fmp4 { 7 } else { 3 },
             self.ch.target,
             if hi > lo { self.sequence(lo) } else { 0 },
@@ -300,6 +320,8 @@ impl Live {
 struct Shared {
     addr: SocketAddr,
     channels: Mutex<HashMap<String, Live>>,
+    /// Master playlists set by hand, by name (`/hls/<name>/master.m3u8`).
+    masters: Mutex<HashMap<String, String>>,
 }
 
 pub struct HlsServer {
@@ -314,6 +336,7 @@ impl HlsServer {
         let shared = Arc::new(Shared {
             addr,
             channels: Mutex::new(HashMap::new()),
+            masters: Mutex::new(HashMap::new()),
         });
         let app = axum::Router::new()
             .route("/hls/{name}/{*rest}", axum::routing::get(serve))
@@ -334,6 +357,16 @@ impl HlsServer {
         format!("http://{}/hls/{name}/master.m3u8", self.addr)
     }
 
+    /// Serves `text` as `/hls/<name>/master.m3u8` (URIs relative to it: `../<channel>/live.m3u8`
+    /// names a channel's playlist).
+    pub fn set_master(&self, name: &str, text: &str) {
+        self.shared
+            .masters
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), text.to_string());
+    }
+
     pub fn set(&self, name: &str, ch: Channel) {
         self.shared.channels.lock().unwrap().insert(
             name.to_string(),
@@ -343,6 +376,8 @@ impl HlsServer {
                 loads: 0,
                 requests: HashMap::new(),
                 served: HashMap::new(),
+                signatures: HashMap::new(),
+                expired: 0,
             },
         );
     }
@@ -361,6 +396,18 @@ impl HlsServer {
             .get(name)
             .and_then(|l| l.requests.get(path).copied())
             .unwrap_or(0)
+    }
+
+    /// Playlist requests refused because their signed URL had expired.
+    pub fn expired(&self, name: &str) -> u64 {
+        let channels = self.shared.channels.lock().unwrap();
+        channels.get(name).map_or(0, |l| l.expired)
+    }
+
+    /// Different signed playlist URLs (queries) seen, with `expire_after` set.
+    pub fn signatures(&self, name: &str) -> usize {
+        let channels = self.shared.channels.lock().unwrap();
+        channels.get(name).map_or(0, |l| l.signatures.len())
     }
 
     /// Schedule indexes answered with media (200), in order.
@@ -390,8 +437,18 @@ impl HlsServer {
 async fn serve(
     State(shared): State<Arc<Shared>>,
     Path((name, rest)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let now = Instant::now();
+    if rest == "master.m3u8" {
+        if let Some(text) = shared.masters.lock().unwrap().get(&name) {
+            return (
+                [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
+                text.clone(),
+            )
+                .into_response();
+        }
+    }
     let mut channels = shared.channels.lock().unwrap();
     let Some(live) = channels.get_mut(&name) else {
         return StatusCode::NOT_FOUND.into_response();
@@ -404,6 +461,16 @@ async fn serve(
                 "hello, I am not a playlist\n",
             )
                 .into_response();
+        }
+        if let Some(ttl) = live.ch.expire_after {
+            let expired = match query {
+                Some(q) => now.duration_since(*live.signatures.entry(q).or_insert(now)) >= ttl,
+                None => true,
+            };
+            if expired {
+                live.expired += 1;
+                return StatusCode::FORBIDDEN.into_response();
+            }
         }
         live.started.get_or_insert(now);
         let base = format!("http://{}/hls/{name}/", shared.addr);

@@ -8,8 +8,11 @@
 //!   `getInfoByRoom` and `getRoomPlayInfo`, which check the wbi signature and answer with only
 //!   a `v_voucher` when it is wrong; b23.tv share links as redirects.
 //! - Douyin: `GET /` sets a `ttwid` cookie; `web/enter` answers HTTP 200 with an empty body
-//!   unless the request carries the currently valid `ttwid`; the reflow API; v.douyin.com
-//!   share links as redirects.
+//!   unless the request carries the currently valid `ttwid`; the reflow API, which answers
+//!   `status_code` 10011 to a request without `a_bogus` (measured, PLATFORMS.md) and does not
+//!   check a signature that is there; streamers' profile pages
+//!   (`/www.douyin.com/user/<sec_uid>`), whose URL-encoded `RENDER_DATA` names the live room's
+//!   `web_rid` while the streamer is live; v.douyin.com share links as redirects.
 //! - Faults for every API path at once: an HTTP status (412 with `Retry-After`), empty bodies,
 //!   HTML pages.
 //! - A log of every request, to count what the daemon sends.
@@ -64,6 +67,8 @@ pub struct DouyinRoom {
     pub nickname: String,
     /// The session room id (`id_str`).
     pub session: String,
+    /// The streamer's `sec_uid` (profile pages are found by it).
+    pub sec_uid: String,
     /// The origin FLV URL.
     pub flv_url: String,
 }
@@ -74,6 +79,8 @@ struct Shared {
     douyin: Mutex<HashMap<String, DouyinRoom>>,
     /// `host/path` of a share link -> Location.
     shares: Mutex<HashMap<String, String>>,
+    /// Bilibili rooms whose HLS-fMP4 entry is a real playlist: room id -> its URL.
+    bili_hls: Mutex<HashMap<u64, String>>,
     mode: Mutex<Option<Mode>>,
     ttwid: Mutex<String>,
     log: Mutex<Vec<(Instant, String)>>,
@@ -182,6 +189,16 @@ impl PlatformServer {
 
     pub fn set_bili(&self, room_id: u64, room: BiliRoom) {
         self.shared.bili.lock().unwrap().insert(room_id, room);
+    }
+
+    /// Makes the room's `fmp4` (http_hls) entry point at this playlist URL (given without a
+    /// query: every answer signs it afresh, as `extra`).
+    pub fn set_bili_hls(&self, room_id: u64, playlist: &str) {
+        self.shared
+            .bili_hls
+            .lock()
+            .unwrap()
+            .insert(room_id, playlist.to_string());
     }
 
     pub fn edit_bili(&self, room_id: u64, f: impl FnOnce(&mut BiliRoom)) {
@@ -315,6 +332,9 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
         }
         "/webcast/room/web/enter/" => douyin_enter(&s, &q, &headers),
         "/webcast/room/reflow/info/" => douyin_reflow(&s, &q),
+        p if p.starts_with("/www.douyin.com/user/") => {
+            douyin_profile(&s, p.trim_start_matches("/www.douyin.com/user/"))
+        }
         p => {
             let key = p.trim_start_matches('/').trim_end_matches('/');
             if let Some(loc) = s.shares.lock().unwrap().get(key) {
@@ -427,11 +447,25 @@ fn bili_play(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Re
         ],
         "hdr_qn": null, "dolby_type": 0, "attr_name": ""
     });
+    // HLS entries lead to this server (404), unless the test gave the room a playlist: then
+    // its fMP4 entry is host + base_url + a freshly signed extra, like the real ones.
+    let playlist = s
+        .bili_hls
+        .lock()
+        .unwrap()
+        .get(&id)
+        .and_then(|u| url::Url::parse(u).ok());
     let hls = |fmt: &str, n: u32| {
+        let (host, base_url) = match &playlist {
+            Some(u) if fmt == "fmp4" => {
+                (u.origin().ascii_serialization(), format!("{}?", u.path()))
+            }
+            _ => (me.clone(), format!("/dead/{fmt}/index.m3u8?")),
+        };
         json!({"format_name": fmt, "codec": [{
             "codec_name": "avc", "current_qn": qn, "accept_qn": [10000, 400, 150],
-            "base_url": format!("/dead/{fmt}/index.m3u8?"),
-            "url_info": [{"host": me, "extra": extra(n), "stream_ttl": 3600}],
+            "base_url": base_url,
+            "url_info": [{"host": host, "extra": extra(n), "stream_ttl": 3600}],
             "hdr_qn": null, "dolby_type": 0, "attr_name": ""
         }]})
     };
@@ -514,6 +548,9 @@ fn douyin_enter(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) ->
 }
 
 fn douyin_reflow(s: &Shared, q: &HashMap<String, String>) -> Response {
+    if q.get("a_bogus").is_none_or(|v| v.is_empty()) {
+        return json_response(&fixture("douyin", "reflow-rejected.json"));
+    }
     let room_id = q.get("room_id").cloned().unwrap_or_default();
     let found = s
         .douyin
@@ -532,6 +569,36 @@ fn douyin_reflow(s: &Shared, q: &HashMap<String, String>) -> Response {
     r.as_object_mut().unwrap().remove("stream_url");
     r.as_object_mut().unwrap().remove("cover");
     json_response(&v)
+}
+
+/// A streamer's profile page. PLATFORMS.md says only that its URL-encoded `RENDER_DATA` JSON
+/// names the live room's `web_rid` while the streamer is live (biliup reads it there); the
+/// nesting around it here is made up, and liverec looks for the key wherever it is.
+fn douyin_profile(s: &Shared, sec_uid: &str) -> Response {
+    let room = s
+        .douyin
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| r.sec_uid == sec_uid)
+        .map(|(w, r)| (w.clone(), r.clone()));
+    let user = match &room {
+        Some((web_rid, r)) if r.live => json!({
+            "secUid": sec_uid, "nickname": r.nickname,
+            "roomData": {"status": 2, "owner": {"web_rid": web_rid}}
+        }),
+        Some((_, r)) => json!({"secUid": sec_uid, "nickname": r.nickname, "roomData": {}}),
+        None => json!({"secUid": sec_uid, "statusCode": 2096}),
+    };
+    let state = json!({"app": {"user": {"user": user}}}).to_string();
+    let encoded: String = url::form_urlencoded::byte_serialize(state.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><div id=\"root\"></div>\
+         <script id=\"RENDER_DATA\" type=\"application/json\">{encoded}</script></body></html>"
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
 /// The room page: an empty `roomStore` shell first, then the real state, each inside

@@ -239,6 +239,26 @@ fn master_playlists_and_variant_choice() {
         "unknown qn falls back to best"
     );
     assert!(pick_variant(&[], &prefs(&["best"])).is_none());
+    assert_eq!(pick(&["worst"]), Some(150));
+    assert_eq!(pick(&["720p"]), Some(400));
+    assert_eq!(pick(&["1080p"]), Some(10000));
+    assert_eq!(
+        pick(&["700p"]),
+        Some(150),
+        "the best at most 700 lines high"
+    );
+    assert_eq!(
+        pick(&["240p", "720p"]),
+        Some(400),
+        "nothing that low: the next preference"
+    );
+    assert_eq!(pick(&["240p"]), Some(10000), "nothing matches: the best");
+    for p in ["best", "worst", "720p", "10000", "origin"] {
+        assert!(is_variant_preference(p), "{p}");
+    }
+    for p in ["", "p", "720", "hd", "-1p", "720px"] {
+        assert_eq!(is_variant_preference(p), p == "720", "{p}");
+    }
 }
 
 #[test]
@@ -285,6 +305,45 @@ fn bad_values_are_errors() {
         err("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:18446744073709551615\n").to_string(),
         "line 2: EXT-X-MEDIA-SEQUENCE: \"18446744073709551615\" is absurd"
     );
+}
+
+#[test]
+fn empty_and_overflowing_byte_ranges_are_refused() {
+    assert_eq!(
+        err("#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:0@18446744073709551615\na.ts\n").to_string(),
+        "line 3: empty byte range \"0@18446744073709551615\""
+    );
+    assert_eq!(
+        err("#EXTM3U\n#EXT-X-MAP:URI=\"i.mp4\",BYTERANGE=\"0@5\"\n").to_string(),
+        "line 2: empty byte range \"0@5\""
+    );
+    assert!(
+        err("#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:1@18446744073709551615\na.ts\n")
+            .to_string()
+            .contains("overflows")
+    );
+    assert!(
+        err("#EXTM3U\n#EXT-X-MAP:URI=\"i.mp4\",BYTERANGE=\"2@18446744073709551615\"\n")
+            .to_string()
+            .contains("overflows")
+    );
+    // The last byte of the address space is still a range.
+    let m = media("#EXTM3U\n#EXTINF:2,\n#EXT-X-BYTERANGE:1@18446744073709551614\na.ts\n");
+    assert_eq!(
+        m.segments[0].byterange.unwrap().header(),
+        "bytes=18446744073709551614-18446744073709551614"
+    );
+    // Built by hand past the end: a header, not an overflow.
+    let r = ByteRange {
+        length: 10,
+        offset: u64::MAX - 2,
+    };
+    assert_eq!(r.header(), format!("bytes={}-{}", u64::MAX - 2, u64::MAX));
+    let r = ByteRange {
+        length: 0,
+        offset: u64::MAX,
+    };
+    assert_eq!(r.header(), format!("bytes={0}-{0}", u64::MAX));
 }
 
 #[test]
@@ -360,6 +419,10 @@ proptest! {
             for (i, s) in m.segments.iter().enumerate() {
                 prop_assert_eq!(s.sequence, m.media_sequence + i as u64);
                 prop_assert!(s.duration.is_finite() && s.duration >= 0.0);
+                for r in s.byterange.iter().chain(s.map.iter().filter_map(|m| m.byterange.as_ref())) {
+                    prop_assert!(r.length > 0);
+                    let _ = r.header();
+                }
             }
         }
     }

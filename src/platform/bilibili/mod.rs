@@ -66,11 +66,38 @@ struct WbiCache {
     failed_at: Option<Instant>,
 }
 
+/// Where each kind of request goes. Only a real `api_base` override (a mirror, a test server)
+/// redirects the hosts that are not the live API's: `nav` exists on `api.bilibili.com` only,
+/// and share links must be fetched from `b23.tv` itself.
+#[derive(Debug, Clone, PartialEq)]
+struct Hosts {
+    api: String,
+    nav: String,
+    /// Share links are fetched as `{share_via}/b23.tv/<code>`.
+    share_via: Option<String>,
+}
+
+impl Hosts {
+    fn new(cfg: &PlatformConfig) -> Self {
+        match cfg.api_override(DEFAULT_API_BASE) {
+            Some(mirror) => Self {
+                api: mirror.clone(),
+                nav: mirror.clone(),
+                share_via: Some(mirror),
+            },
+            None => Self {
+                api: DEFAULT_API_BASE.into(),
+                nav: DEFAULT_NAV_BASE.into(),
+                share_via: None,
+            },
+        }
+    }
+}
+
 pub struct Bilibili {
     api: Api,
     api_base: String,
     nav_base: String,
-    /// Share links are fetched through `api_base` when one is configured.
     share_via: Option<String>,
     /// The platform's cookie, for calls that are not about one configured room.
     cookie: Option<Secret>,
@@ -83,20 +110,16 @@ pub struct Bilibili {
 
 impl Bilibili {
     pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
-        let api_base = cfg.api_base_or(DEFAULT_API_BASE);
-        let nav_base = match &cfg.api_base {
-            Some(_) => api_base.clone(),
-            None => DEFAULT_NAV_BASE.to_string(),
-        };
+        let hosts = Hosts::new(cfg);
         Self {
             api: Api::new(
                 "bilibili",
                 client,
                 Limiter::new("bilibili", Budget::DEFAULT),
             ),
-            share_via: cfg.api_base.as_ref().map(|_| api_base.clone()),
-            api_base,
-            nav_base,
+            api_base: hosts.api,
+            nav_base: hosts.nav,
+            share_via: hosts.share_via,
             cookie: cfg.cookie.clone(),
             wbi: tokio::sync::Mutex::new(WbiCache::default()),
             buvid3: format!("{}infoc", uuid::Uuid::new_v4().to_string().to_uppercase()),
@@ -113,8 +136,10 @@ impl Bilibili {
         Ok(h)
     }
 
-    /// Headers the CDN wants on stream requests.
-    fn stream_headers(&self, cookie: Option<&Secret>) -> Result<HeaderMap, PlatformError> {
+    /// Headers the CDN wants on stream requests. Never the login cookie: downloads work
+    /// without it, and stream URLs lead to CDN hosts (and HLS segments anywhere a playlist
+    /// points), which have no business seeing SESSDATA.
+    fn stream_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(
             header::USER_AGENT,
@@ -122,10 +147,7 @@ impl Bilibili {
         );
         h.insert(header::REFERER, HeaderValue::from_static(REFERER));
         h.insert(header::ORIGIN, HeaderValue::from_static(ORIGIN));
-        if let Some(c) = cookie_header(cookie, &[])? {
-            h.insert(header::COOKIE, c);
-        }
-        Ok(h)
+        h
     }
 
     /// The cached wbi keys, fetched from `nav` when missing or old. `None` when they cannot be
@@ -166,10 +188,23 @@ impl Bilibili {
         }
     }
 
-    async fn forget_wbi_keys(&self) {
+    /// After a refused signature: drops the cached keys so that `nav` is asked again, unless
+    /// that cannot help (the keys are younger than [`WBI_RETRY`], or `nav` failed less than
+    /// that long ago: its retry wait stands). Says whether a retry may get other keys, so an
+    /// endpoint that keeps refusing never makes every poll ask `nav`.
+    async fn forget_wbi_keys(&self) -> bool {
         let mut cache = self.wbi.lock().await;
-        cache.keys = None;
-        cache.failed_at = None;
+        if cache.failed_at.is_some_and(|f| f.elapsed() < WBI_RETRY) {
+            return false;
+        }
+        match &cache.keys {
+            Some((_, at)) if at.elapsed() >= WBI_RETRY => {
+                cache.keys = None;
+                true
+            }
+            Some(_) => false,
+            None => true,
+        }
     }
 
     async fn signed_query(&self, params: &[(&str, String)]) -> String {
@@ -206,11 +241,10 @@ impl Bilibili {
                 .await?
             {
                 Signed::Data(d) => return Ok(Signed::Data(d)),
-                Signed::WbiRefused if attempt == 0 => {
+                Signed::WbiRefused if attempt == 0 && self.forget_wbi_keys().await => {
                     tracing::debug!("bilibili: {what} refused the wbi signature; new keys");
-                    self.forget_wbi_keys().await;
                 }
-                Signed::WbiRefused => {}
+                Signed::WbiRefused => break,
             }
         }
         Ok(Signed::WbiRefused)
@@ -316,14 +350,9 @@ impl Bilibili {
         }
     }
 
-    fn to_sources(
-        &self,
-        info: &api::PlayInfo,
-        room: &RoomSpec,
-        formats: &[String],
-    ) -> Result<Vec<StreamSource>, PlatformError> {
-        let headers = self.stream_headers(room.cookie.as_ref())?;
-        Ok(api::candidates(info, formats)
+    fn to_sources(info: &api::PlayInfo, formats: &[String]) -> Vec<StreamSource> {
+        let headers = Self::stream_headers();
+        api::candidates(info, formats)
             .into_iter()
             .map(|c| StreamSource {
                 url: c.url,
@@ -331,7 +360,7 @@ impl Bilibili {
                 quality: format!("{} {}", c.format.name(), c.quality),
                 headers: headers.clone(),
             })
-            .collect())
+            .collect()
     }
 
     /// The legacy FLV-only endpoint, for when wbi signing keeps being refused.
@@ -358,7 +387,7 @@ impl Bilibili {
                 api::play_url_v1,
             )
             .await?;
-        let headers = self.stream_headers(room.cookie.as_ref())?;
+        let headers = Self::stream_headers();
         let sources: Vec<StreamSource> = legacy
             .urls
             .into_iter()
@@ -456,7 +485,7 @@ impl Platform for Bilibili {
         let Some(info) = self.play_info_preferred(room).await? else {
             return self.legacy_sources(room).await;
         };
-        let sources = self.to_sources(&info, room, &room.formats)?;
+        let sources = Self::to_sources(&info, &room.formats);
         if sources.is_empty() {
             let offered: Vec<&str> = info.streams.iter().map(|s| s.format.name()).collect();
             return Err(PlatformError::NoStream(format!(
@@ -480,14 +509,14 @@ impl Platform for Bilibili {
             return Err(e);
         }
         let all_formats: Vec<String> = PlatformKind::Bilibili.default_formats();
-        let mut out = self.to_sources(&first, room, &all_formats)?;
+        let mut out = Self::to_sources(&first, &all_formats);
         for qn in first.accept_qn() {
             if first.has_current(qn) {
                 continue;
             }
             if let Ok(Some(info)) = self.play_info(room, qn).await {
                 if info.refusal().is_none() && info.has_current(qn) {
-                    for s in self.to_sources(&info, room, &all_formats)? {
+                    for s in Self::to_sources(&info, &all_formats) {
                         if !out.iter().any(|o| o.url == s.url) {
                             out.push(s);
                         }
@@ -524,5 +553,134 @@ mod tests {
         assert_eq!(rec("https://live.bilibili.com/"), None);
         assert_eq!(rec("https://space.bilibili.com/123"), None);
         assert_eq!(rec("https://b23.tv/"), None);
+    }
+
+    /// A Bilibili API whose getInfoByRoom refuses every signature and whose `nav` answers
+    /// without keys while `nav_ok` is false; counts the `nav` requests.
+    async fn refusing_api(
+        nav_ok: std::sync::Arc<AtomicBool>,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use axum::routing::get;
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+        let navs = Arc::new(AtomicUsize::new(0));
+        let fixture = |name: &str| {
+            std::fs::read(format!(
+                "{}/tests/fixtures/platforms/bilibili/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let (nav_body, voucher, init) = (
+            fixture("nav-anonymous.json"),
+            fixture("wbi-voucher.json"),
+            fixture("room_init-live.json"),
+        );
+        let counted = navs.clone();
+        let app = axum::Router::new()
+            .route(
+                "/x/web-interface/nav",
+                get(move || {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    let body = if nav_ok.load(Ordering::Relaxed) {
+                        nav_body.clone()
+                    } else {
+                        br#"{"code":0,"message":"0","data":{}}"#.to_vec()
+                    };
+                    async move { body }
+                }),
+            )
+            .route(
+                "/xlive/web-room/v1/index/getInfoByRoom",
+                get(move || {
+                    let b = voucher.clone();
+                    async move { b }
+                }),
+            )
+            .route(
+                "/room/v1/Room/room_init",
+                get(move || {
+                    let b = init.clone();
+                    async move { b }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (format!("http://{addr}"), navs)
+    }
+
+    fn spec() -> RoomSpec {
+        RoomSpec {
+            key: RoomKey::new(PlatformKind::Bilibili, "14073662"),
+            url: "https://live.bilibili.com/14073662".into(),
+            quality: vec!["best".into()],
+            formats: vec!["flv".into()],
+            cookie: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn nav_is_not_asked_again_within_the_retry_window() {
+        let nav_ok = std::sync::Arc::new(AtomicBool::new(false));
+        let (base, navs) = refusing_api(nav_ok.clone()).await;
+        let b = Bilibili::new(crate::http::client().unwrap(), &with_base(Some(&base)));
+        // nav fails: requests go unsigned, are refused, and the unsigned room_init answers;
+        // polls within WBI_RETRY do not ask nav again.
+        for _ in 0..3 {
+            let st = b.status(&spec()).await.unwrap();
+            assert!(st.live);
+        }
+        assert_eq!(navs.load(Ordering::Relaxed), 1);
+
+        // nav works but the endpoint still refuses: keys that were just fetched are not
+        // fetched again at every poll either.
+        nav_ok.store(true, Ordering::Relaxed);
+        let b = Bilibili::new(crate::http::client().unwrap(), &with_base(Some(&base)));
+        for _ in 0..3 {
+            b.status(&spec()).await.unwrap();
+        }
+        assert_eq!(navs.load(Ordering::Relaxed), 2);
+    }
+
+    fn with_base(base: Option<&str>) -> PlatformConfig {
+        PlatformConfig {
+            api_base: base.map(str::to_string),
+            ..PlatformConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_public_api_base_routes_like_none() {
+        let real = Hosts::new(&with_base(None));
+        assert_eq!(
+            real,
+            Hosts {
+                api: "https://api.live.bilibili.com".into(),
+                nav: "https://api.bilibili.com".into(),
+                share_via: None,
+            }
+        );
+        for spelled in [
+            "https://api.live.bilibili.com",
+            "https://api.live.bilibili.com/",
+            "https://API.live.bilibili.com:443/",
+            "http://api.live.bilibili.com",
+        ] {
+            assert_eq!(Hosts::new(&with_base(Some(spelled))), real, "{spelled}");
+        }
+        // A mirror takes every request, nav and share links included.
+        let m = Hosts::new(&with_base(Some("http://127.0.0.1:8080/")));
+        assert_eq!(m.api, "http://127.0.0.1:8080");
+        assert_eq!(m.nav, "http://127.0.0.1:8080");
+        assert_eq!(m.share_via.as_deref(), Some("http://127.0.0.1:8080"));
+        // Another path on the public host is a mirror too.
+        assert!(
+            Hosts::new(&with_base(Some("https://api.live.bilibili.com/proxy")))
+                .share_via
+                .is_some()
+        );
     }
 }

@@ -6,7 +6,11 @@
 //!   by quality (`origin`, `uhd`, `hd`, `sd`, `ld`, `md`; `ao` is audio only); the older maps
 //!   `flv_pull_url` / `hls_pull_url_map` use `FULL_HD1` (origin), `HD1` (hd), `SD1` (ld) and
 //!   `SD2` (sd).
-//! - the app reflow API (`data.room.owner.web_rid`), used to resolve share links.
+//! - the app reflow API (`data.room.owner.web_rid`). Unsigned requests get `status_code` 10011,
+//!   so liverec does not call it; the decoder reads captured answers.
+//! - a streamer's profile page (`www.douyin.com/user/<sec_uid>`), which names the `web_rid` of
+//!   the live room while the streamer is live: how share links to the app's reflow page are
+//!   resolved.
 //! - the room page: state in `self.__pace_f.push([1,"…"])` chunks (a JS string holding JSON),
 //!   or in an older URL-encoded `RENDER_DATA` script; the page holds two `roomStore`s and the
 //!   first is an empty shell.
@@ -320,7 +324,7 @@ pub fn web_enter(body: &[u8]) -> Result<DyRoom, PlatformError> {
 }
 
 /// The app's `webcast/room/reflow/info/`. It wants a signature (`a_bogus`) that liverec does
-/// not compute; unsigned requests get `status_code` 10011.
+/// not compute; unsigned requests get `status_code` 10011. Not called by liverec.
 pub fn reflow(body: &[u8]) -> Result<DyRoom, PlatformError> {
     let what = "reflow";
     let v = parse_body(body, what)?;
@@ -382,17 +386,29 @@ pub fn room_store(store: &Value) -> Result<DyRoom, PlatformError> {
     Ok(out)
 }
 
-/// Every JSON value that follows `"roomStore":` in `text`.
+/// `roomStore` values kept from one page: a real page has two (a shell and the state), and a
+/// hostile one must not make us hold more.
+const MAX_STORES: usize = 8;
+
+/// The JSON values that follow `"roomStore":` in `text`, up to [`MAX_STORES`] in `found`.
 fn room_stores_in(text: &str, found: &mut Vec<Value>) {
     const KEY: &str = "\"roomStore\":";
     let mut from = 0;
-    while let Some(i) = text[from..].find(KEY) {
+    while found.len() < MAX_STORES {
+        let Some(i) = text[from..].find(KEY) else {
+            break;
+        };
         let start = from + i + KEY.len();
         let mut it = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
-        if let Some(Ok(v)) = it.next() {
-            found.push(v);
+        match it.next() {
+            Some(Ok(v)) => {
+                found.push(v);
+                // A roomStore nested in this value is part of it: parsing it again would make
+                // nested input cost quadratic time and memory.
+                from = start + it.byte_offset();
+            }
+            _ => from = start,
         }
-        from = start;
     }
 }
 
@@ -424,13 +440,19 @@ pub fn page(html: &[u8]) -> Result<DyRoom, PlatformError> {
     let mut stores = Vec::new();
     const PUSH: &str = "self.__pace_f.push([1,";
     let mut from = 0;
-    while let Some(i) = html[from..].find(PUSH) {
+    while stores.len() < MAX_STORES {
+        let Some(i) = html[from..].find(PUSH) else {
+            break;
+        };
         let start = from + i + PUSH.len();
         let mut it = serde_json::Deserializer::from_str(&html[start..]).into_iter::<String>();
-        if let Some(Ok(chunk)) = it.next() {
-            room_stores_in(&chunk, &mut stores);
+        match it.next() {
+            Some(Ok(chunk)) => {
+                room_stores_in(&chunk, &mut stores);
+                from = start + it.byte_offset();
+            }
+            _ => from = start,
         }
-        from = start;
     }
     const RENDER: &str = "id=\"RENDER_DATA\"";
     if let Some(i) = html.find(RENDER) {
@@ -461,6 +483,65 @@ pub fn page(html: &[u8]) -> Result<DyRoom, PlatformError> {
     Err(last_err.unwrap_or_else(|| {
         PlatformError::Malformed(format!("{what}: every roomStore in the page is empty"))
     }))
+}
+
+/// `web_rid` values looked at in one profile page (a real page names one room).
+const MAX_WEB_RIDS: usize = 64;
+
+/// The live room a streamer's profile page names: the `web_rid` in its state (the URL-encoded
+/// `RENDER_DATA` script, or `self.__pace_f` chunks), wherever it sits in it. `None` when the
+/// page names none (the streamer is not live, or a challenge page) or names several different
+/// ones (other streamers' rooms: which one is the streamer's cannot be told).
+pub fn profile_web_rid(html: &[u8]) -> Option<String> {
+    let html = String::from_utf8_lossy(html);
+    let mut states = Vec::new();
+    const RENDER: &str = "id=\"RENDER_DATA\"";
+    if let Some(i) = html.find(RENDER) {
+        let rest = &html[i..];
+        if let (Some(open), Some(close)) = (rest.find('>'), rest.find("</script>")) {
+            if open < close {
+                states.push(percent_decode(&rest[open + 1..close]));
+            }
+        }
+    }
+    const PUSH: &str = "self.__pace_f.push([1,";
+    let mut from = 0;
+    while let Some(i) = html[from..].find(PUSH) {
+        let start = from + i + PUSH.len();
+        let mut it = serde_json::Deserializer::from_str(&html[start..]).into_iter::<String>();
+        match it.next() {
+            Some(Ok(chunk)) => {
+                states.push(chunk);
+                from = start + it.byte_offset();
+            }
+            _ => from = start,
+        }
+    }
+    let mut found: Vec<String> = Vec::new();
+    const KEY: &str = "\"web_rid\":";
+    'states: for state in &states {
+        let mut from = 0;
+        while let Some(i) = state[from..].find(KEY) {
+            let start = from + i + KEY.len();
+            from = start;
+            let mut it = serde_json::Deserializer::from_str(&state[start..]).into_iter::<Value>();
+            let id = match it.next() {
+                Some(Ok(Value::String(s))) => s,
+                Some(Ok(Value::Number(n))) => n.to_string(),
+                _ => continue,
+            };
+            if !id.is_empty() && !found.contains(&id) {
+                found.push(id);
+            }
+            if found.len() >= MAX_WEB_RIDS {
+                break 'states;
+            }
+        }
+    }
+    match found.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
 }
 
 /// A page state saved as JSON (`{"roomStore": {...}}`, as some tools dump it).

@@ -1,7 +1,9 @@
 //! Douyin live rooms (`live.douyin.com/<web_rid>`, `v.douyin.com/<code>`).
 //!
 //! - resolve: a `web_rid` is the key as it is; `v.douyin.com` links are followed by hand to
-//!   `live.douyin.com/<web_rid>`, or to the app's reflow page, whose API names the `web_rid`.
+//!   `live.douyin.com/<web_rid>`, or to the app's reflow page, which names the streamer: their
+//!   profile page names the `web_rid` while they are live (the reflow API, which would name it
+//!   too, refuses requests without an `a_bogus` signature).
 //! - status and sources: one `webcast/room/web/enter/` call, unsigned (no `a_bogus`), with a
 //!   genuine `ttwid` cookie got from the home page; the session room id tells broadcasts apart.
 //! - When the API answers like risk control (empty body, HTML), the room page is read instead.
@@ -63,8 +65,8 @@ pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
     }
 }
 
-/// The app API host, for the reflow endpoint (share links).
-pub const DEFAULT_REFLOW_BASE: &str = "https://webcast.amemv.com";
+/// Streamers' profile pages, where a share link to the app's reflow page is resolved.
+const PROFILE_HOST: &str = "www.douyin.com";
 const REFERER: &str = "https://live.douyin.com/";
 /// How long a `ttwid` is reused before a fresh one is asked for.
 const TTWID_TTL: Duration = Duration::from_secs(3600);
@@ -77,11 +79,44 @@ enum ShareTarget {
     Reflow { room_id: String, sec_uid: String },
 }
 
+/// Where each kind of request goes. Only a real `api_base` override (a mirror, a test server)
+/// redirects the hosts that are not `live.douyin.com`: share links must be fetched from
+/// `v.douyin.com` itself, and profile pages from `www.douyin.com`.
+#[derive(Debug, Clone, PartialEq)]
+struct Hosts {
+    api: String,
+    /// Pages on other hosts (share links, profile pages) are fetched as
+    /// `{via}/<host>/<path>`: `{via}/v.douyin.com/<code>`.
+    via: Option<String>,
+}
+
+impl Hosts {
+    fn new(cfg: &PlatformConfig) -> Self {
+        match cfg.api_override(DEFAULT_API_BASE) {
+            Some(mirror) => Self {
+                api: mirror.clone(),
+                via: Some(mirror),
+            },
+            None => Self {
+                api: DEFAULT_API_BASE.into(),
+                via: None,
+            },
+        }
+    }
+
+    /// Where to fetch `https://{host}{path}`.
+    fn page(&self, host: &str, path: &str) -> String {
+        match &self.via {
+            Some(via) => format!("{via}/{host}{path}"),
+            None => format!("https://{host}{path}"),
+        }
+    }
+}
+
 pub struct Douyin {
     api: Api,
     api_base: String,
-    reflow_base: String,
-    share_via: Option<String>,
+    hosts: Hosts,
     cookie: Option<Secret>,
     ttwid: tokio::sync::Mutex<Option<(String, Instant)>>,
 }
@@ -96,15 +131,11 @@ fn user_has_ttwid(cookie: Option<&Secret>) -> bool {
 
 impl Douyin {
     pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
-        let api_base = cfg.api_base_or(DEFAULT_API_BASE);
+        let hosts = Hosts::new(cfg);
         Self {
             api: Api::new("douyin", client, Limiter::new("douyin", Budget::DEFAULT)),
-            reflow_base: match &cfg.api_base {
-                Some(_) => api_base.clone(),
-                None => DEFAULT_REFLOW_BASE.to_string(),
-            },
-            share_via: cfg.api_base.as_ref().map(|_| api_base.clone()),
-            api_base,
+            api_base: hosts.api.clone(),
+            hosts,
             cookie: cfg.cookie.clone(),
             ttwid: tokio::sync::Mutex::new(None),
         }
@@ -279,30 +310,29 @@ impl Douyin {
         }
     }
 
-    fn stream_headers(&self, cookie: Option<&Secret>) -> Result<HeaderMap, PlatformError> {
+    /// Headers the CDN wants on stream requests. Not the user's cookie: the stream URLs are
+    /// signed and play without it, and they lead to CDN hosts (HLS segments anywhere a playlist
+    /// points).
+    fn stream_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(
             header::USER_AGENT,
             HeaderValue::from_static(http::BROWSER_UA),
         );
         h.insert(header::REFERER, HeaderValue::from_static(REFERER));
-        if let Some(c) = cookie_header(cookie, &[])? {
-            h.insert(header::COOKIE, c);
-        }
-        Ok(h)
+        h
     }
 
     fn to_sources(
         &self,
         room: &api::DyRoom,
-        spec: &RoomSpec,
         quality: &[String],
         formats: &[String],
     ) -> Result<Vec<StreamSource>, PlatformError> {
         if let Some(e) = room.refusal() {
             return Err(e);
         }
-        let headers = self.stream_headers(spec.cookie.as_ref())?;
+        let headers = Self::stream_headers();
         let sources: Vec<StreamSource> = api::ordered(&room.streams, quality, formats)
             .into_iter()
             .map(|s| StreamSource {
@@ -333,7 +363,7 @@ impl Douyin {
     async fn resolve_share(&self, link: &str) -> Result<String, PlatformError> {
         let target = self
             .api
-            .follow_share(link, self.share_via.as_deref(), |u| {
+            .follow_share(link, self.hosts.via.as_deref(), |u| {
                 let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
                 if host == "v.douyin.com" {
                     return Hop::Follow;
@@ -368,26 +398,54 @@ impl Douyin {
         match target {
             ShareTarget::WebRid(id) => Ok(id),
             ShareTarget::Reflow { room_id, sec_uid } => {
-                let url = format!(
-                    "{}/webcast/room/reflow/info/?type_id=0&live_id=1&room_id={}&sec_user_id={}&version_code=99.99.99&app_id=1128&aid=6383",
-                    self.reflow_base,
-                    web::q(&room_id),
-                    web::q(&sec_uid)
-                );
-                let room = self
-                    .api
-                    .json(
-                        &url,
-                        self.headers(self.cookie.as_ref(), None)?,
-                        "reflow",
-                        api::reflow,
-                    )
-                    .await?;
-                room.web_rid.ok_or_else(|| {
-                    PlatformError::Malformed("reflow: the answer names no web_rid".into())
-                })
+                self.web_rid_from_profile(&room_id, &sec_uid).await
             }
         }
+    }
+
+    /// A share link that leads to the app's reflow page names the broadcast (`room_id`) and
+    /// the streamer (`sec_uid`), not the `web_rid`. The app's reflow API would say it, but it
+    /// answers 10011 to requests without an `a_bogus` signature, which liverec does not
+    /// compute. The streamer's profile page names the live room's `web_rid` without one, while
+    /// the streamer is live.
+    async fn web_rid_from_profile(
+        &self,
+        room_id: &str,
+        sec_uid: &str,
+    ) -> Result<String, PlatformError> {
+        let refused = |why: &str| {
+            PlatformError::Unsupported(format!(
+                "the share link leads to the Douyin app's page of live {room_id}, whose room only \
+                 Douyin's signed reflow API names (liverec does not compute its a_bogus \
+                 signature), and {why}: paste the room's live.douyin.com/<id> link instead \
+                 (open the live in a browser to see it)"
+            ))
+        };
+        if sec_uid.is_empty() {
+            return Err(refused(
+                "the link names no streamer whose profile could say it",
+            ));
+        }
+        let ttwid = if user_has_ttwid(self.cookie.as_ref()) {
+            None
+        } else {
+            self.ttwid(false).await
+        };
+        let url = self
+            .hosts
+            .page(PROFILE_HOST, &format!("/user/{}", web::q(sec_uid)));
+        let (permit, got) = self
+            .api
+            .fetch(
+                &url,
+                self.headers(self.cookie.as_ref(), ttwid.as_deref())?,
+                "profile page",
+                PAGE_CAP,
+            )
+            .await?;
+        permit.ok();
+        api::profile_web_rid(&got.body)
+            .ok_or_else(|| refused("the streamer's profile page names no live room now"))
     }
 }
 
@@ -424,14 +482,13 @@ impl Platform for Douyin {
 
     async fn sources(&self, spec: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
         let room = self.room(&spec.key.id, spec.cookie.as_ref()).await?;
-        self.to_sources(&room, spec, &spec.quality, &spec.formats)
+        self.to_sources(&room, &spec.quality, &spec.formats)
     }
 
     async fn all_sources(&self, spec: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
         let room = self.room(&spec.key.id, spec.cookie.as_ref()).await?;
         self.to_sources(
             &room,
-            spec,
             &spec.quality,
             &PlatformKind::Douyin.default_formats(),
         )
@@ -466,5 +523,30 @@ mod tests {
         ));
         assert_eq!(rec("https://www.douyin.com/user/MS4wLjABAAAA"), None);
         assert_eq!(rec("https://live.douyin.com/a/b"), None);
+    }
+
+    #[test]
+    fn the_public_api_base_routes_like_none() {
+        let cfg = |base: Option<&str>| PlatformConfig {
+            api_base: base.map(str::to_string),
+            ..PlatformConfig::default()
+        };
+        let real = Hosts::new(&cfg(None));
+        assert_eq!(real.api, "https://live.douyin.com");
+        assert_eq!(real.via, None);
+        assert_eq!(
+            real.page(PROFILE_HOST, "/user/MS4w"),
+            "https://www.douyin.com/user/MS4w"
+        );
+        for spelled in ["https://live.douyin.com", "https://live.douyin.com/"] {
+            assert_eq!(Hosts::new(&cfg(Some(spelled))), real, "{spelled}");
+        }
+        let m = Hosts::new(&cfg(Some("http://127.0.0.1:9/")));
+        assert_eq!(m.api, "http://127.0.0.1:9");
+        assert_eq!(m.via.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(
+            m.page(PROFILE_HOST, "/user/MS4w"),
+            "http://127.0.0.1:9/www.douyin.com/user/MS4w"
+        );
     }
 }

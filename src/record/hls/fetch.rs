@@ -143,7 +143,7 @@ pub(super) async fn get(
     range: Option<ByteRange>,
     cap: usize,
 ) -> Result<Bytes, String> {
-    let mut req = ctx.client.get(url.as_str()).headers(ctx.headers.clone());
+    let mut req = ctx.client.get(url.as_str()).headers(ctx.headers_for(url));
     if let Some(r) = range {
         req = req.header(RANGE, r.header());
     }

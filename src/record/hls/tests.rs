@@ -29,13 +29,29 @@ fn playlist(first: u64, n: u64, extra: &str) -> MediaPlaylist {
     }
 }
 
+/// A playlist whose segments starting at `first` have these URIs (relative to
+/// `http://x/live/a.m3u8`), 2 s each.
+fn named(first: u64, uris: &[&str], extra: &str) -> MediaPlaylist {
+    let mut text =
+        format!("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{first}\n{extra}");
+    for u in uris {
+        text.push_str(&format!("#EXTINF:2,\n{u}\n"));
+    }
+    match m3u8::parse(
+        text.as_bytes(),
+        &Url::parse("http://x/live/a.m3u8").unwrap(),
+    ) {
+        Ok(m3u8::Playlist::Media(m)) => m,
+        other => panic!("{other:?}"),
+    }
+}
+
 fn live() -> (Live, mpsc::Receiver<SinkMsg>) {
-    let ctx = Arc::new(Ctx {
-        client: reqwest::Client::new(),
-        headers: HeaderMap::new(),
-        keys: Mutex::new(HashMap::new()),
-        inits: Mutex::new(HashMap::new()),
-    });
+    let ctx = Arc::new(Ctx::new(
+        reqwest::Client::new(),
+        "http://x/live/a.m3u8?sign=1",
+        HeaderMap::new(),
+    ));
     let (tx, rx) = mpsc::channel(4);
     let url = Url::parse("http://x/live/a.m3u8?sign=1").unwrap();
     (Live::new(ctx, tx, url, Duration::from_secs(3)), rx)
@@ -79,6 +95,122 @@ fn reloads_schedule_each_sequence_once_and_notice_resets() {
     // ENDLIST is a change too.
     assert!(l.apply(playlist(0, 2, "#EXT-X-ENDLIST\n")).unwrap());
     assert!(l.ended);
+}
+
+#[test]
+fn ordinary_reloads_and_stale_copies_are_not_restarts() {
+    let (mut l, _rx) = live();
+    l.apply(playlist(10, 4, "")).unwrap();
+    assert_eq!(queued(&mut l).len(), 4);
+    // The same segments, with absolute URIs and another signed query.
+    let abs: Vec<String> = (10..15)
+        .map(|i| format!("http://cdn2.x/live/{i}.ts?sign=other"))
+        .collect();
+    let abs: Vec<&str> = abs.iter().map(String::as_str).collect();
+    assert!(l.apply(named(10, &abs, "")).unwrap());
+    assert_eq!(queued(&mut l).iter().map(|q| q.0).collect::<Vec<_>>(), [14]);
+    // An older copy from another CDN edge (its window starts earlier and ends before what
+    // is already scheduled, every segment unchanged): set aside, nothing scheduled again.
+    assert!(!l.apply(playlist(9, 4, "")).unwrap());
+    assert!(queued(&mut l).is_empty());
+    assert!(!l.apply(playlist(11, 3, "")).unwrap());
+    assert!(queued(&mut l).is_empty());
+    assert!(!l.apply(playlist(11, 3, "")).unwrap());
+    assert!(queued(&mut l).is_empty());
+    // A current copy: only what is new, in the same numbering.
+    assert!(l.apply(playlist(12, 5, "")).unwrap());
+    let a = "/live/a.m3u8".to_string();
+    assert_eq!(queued(&mut l), [(15, false, a.clone()), (16, false, a)]);
+    assert_eq!(l.resets, 0);
+}
+
+#[test]
+fn a_young_stream_restarting_at_0_is_noticed_and_taken_whole() {
+    // Other segment names after the restart: noticed at once.
+    let (mut l, _rx) = live();
+    l.apply(playlist(0, 6, "")).unwrap();
+    assert_eq!(queued(&mut l).len(), 6);
+    assert!(l.apply(named(0, &["r0.ts", "r1.ts"], "")).unwrap());
+    let b = "/live/a.m3u8#1".to_string();
+    assert_eq!(queued(&mut l), [(0, true, b.clone()), (1, false, b)]);
+
+    // The same names (a packager that names segments by number): the first load looks like a
+    // stale copy; the next one, still behind, is the restart, and all of it is taken.
+    let (mut l, _rx) = live();
+    l.apply(playlist(0, 6, "")).unwrap();
+    queued(&mut l);
+    assert!(!l.apply(playlist(0, 2, "")).unwrap());
+    assert!(queued(&mut l).is_empty());
+    l.apply(playlist(0, 3, "")).unwrap();
+    let b = "/live/a.m3u8#1".to_string();
+    assert_eq!(
+        queued(&mut l),
+        [(0, true, b.clone()), (1, false, b.clone()), (2, false, b)]
+    );
+}
+
+#[test]
+fn discontinuity_sequences_must_stay_coherent() {
+    let parse =
+        |t: &str| match m3u8::parse(t.as_bytes(), &Url::parse("http://x/live/a.m3u8").unwrap()) {
+            Ok(m3u8::Playlist::Media(m)) => m,
+            other => panic!("{other:?}"),
+        };
+    let tagged = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:11\n\
+        #EXTINF:2,\n11.ts\n#EXT-X-DISCONTINUITY\n#EXTINF:2,\n12.ts\n#EXTINF:2,\n13.ts\n";
+    // 12 is first now: its tag is gone and EXT-X-DISCONTINUITY-SEQUENCE counts it (RFC 8216).
+    let slid = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:12\n\
+        #EXT-X-DISCONTINUITY-SEQUENCE:1\n#EXTINF:2,\n12.ts\n#EXTINF:2,\n13.ts\n#EXTINF:2,\n14.ts\n";
+    let (mut l, _rx) = live();
+    l.apply(parse(tagged)).unwrap();
+    queued(&mut l);
+    l.apply(parse(slid)).unwrap();
+    assert_eq!(l.resets, 0);
+    assert_eq!(
+        queued(&mut l)
+            .iter()
+            .map(|q| (q.0, q.1))
+            .collect::<Vec<_>>(),
+        [(14, false)]
+    );
+    // An older copy again: set aside, not a restart.
+    l.apply(parse(tagged)).unwrap();
+    assert_eq!(l.resets, 0);
+    assert!(queued(&mut l).is_empty());
+
+    // The same segments, each in another discontinuity sequence: a new stream.
+    let (mut l, _rx) = live();
+    l.apply(named(10, &["10.ts", "11.ts", "12.ts"], ""))
+        .unwrap();
+    queued(&mut l);
+    l.apply(named(
+        10,
+        &["10.ts", "11.ts", "12.ts", "13.ts"],
+        "#EXT-X-DISCONTINUITY-SEQUENCE:4\n",
+    ))
+    .unwrap();
+    assert_eq!(l.resets, 1);
+    assert_eq!(queued(&mut l).first().map(|q| (q.0, q.1)), Some((10, true)));
+    // A discontinuity appears before a segment seen without one: another segment.
+    let (mut l, _rx) = live();
+    l.apply(named(10, &["10.ts", "11.ts", "12.ts"], ""))
+        .unwrap();
+    queued(&mut l);
+    l.apply(parse(tagged)).unwrap();
+    assert_eq!(l.resets, 1);
+}
+
+#[test]
+fn after_a_noticed_restart_the_whole_window_is_recorded() {
+    let (mut l, _rx) = live();
+    l.apply(playlist(1000, 4, "")).unwrap();
+    queued(&mut l);
+    // 100 segments of 2 s in the new numbering, far more than the 30 s taken on a first load.
+    l.apply(playlist(0, 100, "")).unwrap();
+    let q = queued(&mut l);
+    assert_eq!(q.len(), 100);
+    assert_eq!((q[0].0, q[0].1), (0, true));
+    assert_eq!(q[99].0, 99);
 }
 
 #[test]
@@ -193,4 +325,169 @@ fn only_aes_128_is_supported() {
     let e = supported(&key(KeyMethod::Aes128, Some("com.widevine"))).unwrap_err();
     assert!(e.contains("DRM"), "{e}");
     assert!(supported(&key(KeyMethod::Other("SAMPLE-AES-CTR".into()), None)).is_err());
+}
+
+/// A server on 127.0.0.1:0 answering `routes` (path -> body), recording each request's path
+/// and Cookie header.
+async fn recording_server(
+    routes: Vec<(&'static str, Bytes)>,
+) -> (String, Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>) {
+    use axum::extract::Request;
+    use axum::response::IntoResponse;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let routes: HashMap<&'static str, Bytes> = routes.into_iter().collect();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let cookie = req
+            .headers()
+            .get(reqwest::header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let path = req.uri().path().to_string();
+        log.lock().unwrap().push((path.clone(), cookie));
+        let body = routes.get(path.as_str()).cloned();
+        async move {
+            match body {
+                Some(b) => b.into_response(),
+                None => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn the_cookie_goes_to_the_playlist_host_only() {
+    let ts = Bytes::from(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/media/hls_ts/seg_000.ts"
+        ))
+        .unwrap(),
+    );
+    let (other, other_seen) = recording_server(vec![("/cdn/1.ts", ts.clone())]).await;
+    let playlist = format!(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n\
+         #EXTINF:2,\n0.ts\n#EXTINF:2,\n{other}/cdn/1.ts\n#EXT-X-ENDLIST\n"
+    );
+    let (own, own_seen) = recording_server(vec![
+        ("/live/a.m3u8", Bytes::from(playlist)),
+        ("/live/0.ts", ts),
+    ])
+    .await;
+    let mut headers = HeaderMap::new();
+    let mut cookie = reqwest::header::HeaderValue::from_static("SESSDATA=secret");
+    cookie.set_sensitive(true);
+    headers.insert(reqwest::header::COOKIE, cookie);
+    let source = StreamSource {
+        url: format!("{own}/live/a.m3u8?sign=1"),
+        format: StreamFormat::Hls,
+        quality: "source".into(),
+        headers,
+    };
+    let (tx, mut rx) = mpsc::channel(8);
+    let drain = tokio::spawn(async move {
+        let mut segments = 0;
+        while let Some(m) = rx.recv().await {
+            if let SinkMsg::Segment(_) = m {
+                segments += 1;
+            }
+        }
+        segments
+    });
+    let end = pull_hls(
+        &reqwest::Client::new(),
+        &source,
+        &[],
+        &EndedPlaylists::default(),
+        &tx,
+        Duration::from_secs(5),
+        &CancellationToken::new(),
+    )
+    .await;
+    drop(tx);
+    assert_eq!(end, PullEnd::Eof);
+    assert_eq!(drain.await.unwrap(), 2, "both segments recorded");
+    let secret = Some("SESSDATA=secret".to_string());
+    assert_eq!(
+        *own_seen.lock().unwrap(),
+        [
+            ("/live/a.m3u8".to_string(), secret.clone()),
+            ("/live/0.ts".to_string(), secret)
+        ]
+    );
+    assert_eq!(
+        *other_seen.lock().unwrap(),
+        [("/cdn/1.ts".to_string(), None)]
+    );
+}
+
+#[tokio::test]
+async fn an_ended_playlist_is_not_downloaded_again_in_the_same_session() {
+    let ts = Bytes::from(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/media/hls_ts/seg_000.ts"
+        ))
+        .unwrap(),
+    );
+    let playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n\
+         #EXTINF:2,\n0.ts\n#EXT-X-ENDLIST\n";
+    let (base, seen) = recording_server(vec![
+        ("/live/a.m3u8", Bytes::from(playlist)),
+        ("/live/0.ts", ts),
+    ])
+    .await;
+    let pull = |ended: EndedPlaylists, sign: u32| {
+        let base = base.clone();
+        async move {
+            let source = StreamSource {
+                // Another signed query (and it could be another host) at every attempt.
+                url: format!("{base}/live/a.m3u8?sign={sign}"),
+                format: StreamFormat::Hls,
+                quality: "source".into(),
+                headers: HeaderMap::new(),
+            };
+            let (tx, mut rx) = mpsc::channel(8);
+            let drain = tokio::spawn(async move {
+                let mut segments = 0;
+                while let Some(m) = rx.recv().await {
+                    segments += usize::from(matches!(m, SinkMsg::Segment(_)));
+                }
+                segments
+            });
+            let end = pull_hls(
+                &reqwest::Client::new(),
+                &source,
+                &[],
+                &ended,
+                &tx,
+                Duration::from_secs(5),
+                &CancellationToken::new(),
+            )
+            .await;
+            drop(tx);
+            (end, drain.await.unwrap())
+        }
+    };
+    let session = EndedPlaylists::default();
+    assert_eq!(pull(session.clone(), 1).await, (PullEnd::Eof, 1));
+    // The platform still says live: the reconnect reads the playlist, sees it is the one that
+    // ended, and fetches nothing.
+    let (end, segments) = pull(session.clone(), 2).await;
+    assert!(
+        matches!(&end, PullEnd::Refused(e) if e.contains("EXT-X-ENDLIST")),
+        "{end:?}"
+    );
+    assert_eq!(segments, 0);
+    let fetched = |path: &str| seen.lock().unwrap().iter().filter(|s| s.0 == path).count();
+    assert_eq!(fetched("/live/0.ts"), 1);
+    assert_eq!(fetched("/live/a.m3u8"), 2);
+    // A new session records it again.
+    assert_eq!(pull(EndedPlaylists::default(), 3).await, (PullEnd::Eof, 1));
 }

@@ -94,6 +94,7 @@ impl Supervisor {
             sink: Some(sink),
             progress,
             events: rx,
+            ended_playlists: Default::default(),
         });
         self.snap.session = self.session.as_ref().map(Session::reference);
         self.session_hint = self.last_hint.clone();
@@ -117,6 +118,10 @@ impl Supervisor {
             self.deps.client.clone(),
             sink.sender(),
             self.cfg.settings.stall_timeout,
+            self.session
+                .as_ref()
+                .map(|s| s.ended_playlists.clone())
+                .unwrap_or_default(),
             cancel.clone(),
         );
         tracing::debug!("connecting");

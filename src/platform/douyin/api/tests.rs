@@ -336,3 +336,80 @@ fn nothing_panics_on_odd_shapes() {
     assert_eq!(percent_decode("a%2"), "a%2");
     assert_eq!(percent_decode("%41%zz"), "A%zz");
 }
+
+#[test]
+fn nested_and_repeated_room_stores_are_bounded() {
+    // Each roomStore nested in the previous one: parsed once, as part of the outermost.
+    let depth = 100;
+    let mut nested = String::from("{}");
+    for _ in 0..depth {
+        nested = format!("{{\"x\":1,\"roomStore\":{nested}}}");
+    }
+    let text = format!("\"roomStore\":{nested}");
+    let mut found = Vec::new();
+    room_stores_in(&text, &mut found);
+    assert_eq!(found.len(), 1);
+    // Thousands of them one after the other: at most MAX_STORES are kept.
+    let many = "\"roomStore\":{\"roomInfo\":{}},".repeat(5000);
+    let mut found = Vec::new();
+    room_stores_in(&many, &mut found);
+    assert_eq!(found.len(), MAX_STORES);
+    // The same inside page chunks, and the page is still judged (nothing in them).
+    let push = |chunk: &str| {
+        format!(
+            "<script>self.__pace_f.push([1,{}])</script>",
+            serde_json::to_string(chunk).unwrap()
+        )
+    };
+    let html = format!("<html>{}{}</html>", push(&text), push(&many)).repeat(50);
+    assert!(page(html.as_bytes()).is_err());
+}
+
+fn url_encoded(json: &str) -> String {
+    json.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_profile_page_names_the_live_room() {
+    let render = |json: &str| {
+        format!(
+            "<html><script id=\"RENDER_DATA\" type=\"application/json\">{}</script></html>",
+            url_encoded(json)
+        )
+    };
+    let live = render(
+        r#"{"app":{"user":{"secUid":"MS4w","nickname":"n","roomData":{"status":2,"owner":{"web_rid":"61234567890"}}}}}"#,
+    );
+    assert_eq!(
+        profile_web_rid(live.as_bytes()).as_deref(),
+        Some("61234567890")
+    );
+    // The same id twice is one room; a number is read too.
+    let twice = render(r#"{"a":{"web_rid":"5"},"b":{"web_rid":5}}"#);
+    assert_eq!(profile_web_rid(twice.as_bytes()).as_deref(), Some("5"));
+    // In a pace_f chunk.
+    let chunk = serde_json::to_string("d:[\"$\",null,{\"web_rid\":\"77\"}]").unwrap();
+    let paced = format!("<script>self.__pace_f.push([1,{chunk}])</script>");
+    assert_eq!(profile_web_rid(paced.as_bytes()).as_deref(), Some("77"));
+    // Not live: no web_rid. Several different ones: which is the streamer's is unknown.
+    let offline = render(r#"{"app":{"user":{"secUid":"MS4w","nickname":"n","web_rid":""}}}"#);
+    assert_eq!(profile_web_rid(offline.as_bytes()), None);
+    let others = render(r#"{"rec":[{"web_rid":"1"},{"web_rid":"2"}]}"#);
+    assert_eq!(profile_web_rid(others.as_bytes()), None);
+    assert_eq!(profile_web_rid(b"<html>__ac_nonce</html>"), None);
+    assert_eq!(profile_web_rid(b"\"web_rid\":"), None);
+    // Thousands of different ids: bounded, and no answer.
+    let many: String = (0..5000).map(|i| format!("\"web_rid\":\"{i}\",")).collect();
+    assert_eq!(
+        profile_web_rid(render(&format!("{{{many}}}")).as_bytes()),
+        None
+    );
+}
