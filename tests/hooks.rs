@@ -753,7 +753,7 @@ async fn a_journal_cut_in_half_is_replayed_with_a_warning() {
     let record = |target: &str, id: uuid::Uuid| {
         serde_json::json!({"op": "add", "id": id, "target": target, "event": event}).to_string()
     };
-    let (kept, dropped) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let (kept, parked) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     let torn = record("late", uuid::Uuid::new_v4());
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
@@ -762,7 +762,7 @@ async fn a_journal_cut_in_half_is_replayed_with_a_warning() {
         format!(
             "{}\n{}\n{}",
             record("late", kept),
-            record("removed", dropped),
+            record("removed", parked),
             &torn[..torn.len() / 2]
         ),
     )
@@ -789,10 +789,18 @@ async fn a_journal_cut_in_half_is_replayed_with_a_warning() {
         "{log}"
     );
     assert!(
-        log.contains("1 pending deliveries of \"removed\" dropped"),
+        log.contains("1 pending deliveries of \"removed\" are parked"),
         "{log}"
     );
-    stop_with_nothing_pending(&mut d, &state).await;
+    // Parked, not dropped: after a clean stop only the removed hook's delivery is left.
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(Duration::from_secs(15)).await.is_some());
+    let pending = Journal::open(&state).unwrap().1;
+    assert_eq!(
+        pending.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [parked],
+        "{pending:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
