@@ -87,6 +87,21 @@ pub struct SegmentRef {
     pub recovered: bool,
 }
 
+impl SegmentRef {
+    /// A segment as it is when its file opens: nothing written yet.
+    pub fn opened(path: PathBuf, index: u32, start: DateTime<FixedOffset>) -> Self {
+        SegmentRef {
+            path,
+            index,
+            bytes: 0,
+            duration_s: 0.0,
+            start,
+            end: start,
+            recovered: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub id: Uuid,

@@ -6,20 +6,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, config, files, room, wait_until};
+use support::daemon::{Daemon, config, control_address, files, room, wait_until};
 use support::server::{Answer, StreamServer};
-
-/// The address the daemon bound (its config says port 0).
-async fn address(dir: &Path) -> String {
-    let note = dir.join("state/control.json");
-    assert!(
-        wait_until(Duration::from_secs(10), || note.exists()).await,
-        "no control.json"
-    );
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(note).unwrap()).unwrap();
-    v["listen"].as_str().unwrap().to_string()
-}
 
 async fn call(
     addr: &str,
@@ -93,7 +81,7 @@ async fn every_endpoint_with_and_without_the_token() {
         "listen = \"127.0.0.1:0\"\ntoken = \"s3cret\"",
     );
     let d = Daemon::start(dir.path(), "api", &cfg);
-    let addr = address(dir.path()).await;
+    let addr = control_address(dir.path()).await;
     let rec = dir.path().join("rec");
     assert!(
         wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()).await,
@@ -323,7 +311,7 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
     let base_rooms = format!("{}{}", room("a", &ua), room("b", &ub));
     let base = config(dir.path(), &base_rooms, "");
     let d = Daemon::start(dir.path(), "storm", &base);
-    let addr = address(dir.path()).await;
+    let addr = control_address(dir.path()).await;
     let rec = dir.path().join("rec");
     assert!(
         wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()
@@ -427,7 +415,7 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let base = config(dir.path(), &room("a", &server.url("live/a.flv")), "");
     let d = Daemon::start(dir.path(), "bad", &base);
-    let addr = address(dir.path()).await;
+    let addr = control_address(dir.path()).await;
     let rec = dir.path().join("rec");
     assert!(wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()).await);
     let path = dir.path().join("bad.toml");
@@ -503,7 +491,7 @@ async fn a_reload_during_shutdown_does_not_stop_a_clean_exit() {
         "sd",
         &config(dir.path(), &room("a", &server.url("live/a.flv")), ""),
     );
-    let addr = address(dir.path()).await;
+    let addr = control_address(dir.path()).await;
     let rec = dir.path().join("rec");
     assert!(wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()).await);
     d.signal(libc::SIGTERM);

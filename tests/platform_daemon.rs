@@ -251,6 +251,17 @@ async fn bili_hls_room(
 }
 
 /// Waits until channel `name` has served every fixture segment.
+/// The Bilibili room goes offline; the daemon's session ends.
+async fn end_live(api: &PlatformServer, d: &Daemon) {
+    api.edit_bili(LONG_ID, |r| r.live_status = 0);
+    assert!(
+        d.wait_log("offline: session ended", Duration::from_secs(20))
+            .await,
+        "{}",
+        d.log_text()
+    );
+}
+
 async fn served_all(hls: &HlsServer, name: &str) -> bool {
     wait_until(Duration::from_secs(30), || hls.served(name).len() == 6).await
 }
@@ -270,13 +281,7 @@ async fn a_bilibili_live_over_hls_fmp4_is_recorded() {
         "{}",
         d.log_text()
     );
-    api.edit_bili(LONG_ID, |r| r.live_status = 0);
-    assert!(
-        d.wait_log("offline: session ended", Duration::from_secs(20))
-            .await,
-        "{}",
-        d.log_text()
-    );
+    end_live(&api, &d).await;
     let rec = dir.path().join("rec/bili");
     assert!(files(&rec, ".part").is_empty(), "{:?}", files(&rec, ""));
     let done = files(&rec, ".mp4");
@@ -320,13 +325,7 @@ async fn an_expired_hls_playlist_url_is_signed_afresh_by_the_platform() {
         "{}",
         d.log_text()
     );
-    api.edit_bili(LONG_ID, |r| r.live_status = 0);
-    assert!(
-        d.wait_log("offline: session ended", Duration::from_secs(20))
-            .await,
-        "{}",
-        d.log_text()
-    );
+    end_live(&api, &d).await;
     let log = d.log_text();
     // The expired URL ended the attempt; the next attempt asked the platform, which signed a
     // new URL, and that one recorded the rest up to the ENDLIST.

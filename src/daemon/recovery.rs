@@ -352,15 +352,7 @@ filename = "{{name}}/{{title}}"
                         id: Uuid::new_v4(),
                         start,
                     }))
-                    .with_segment(SegmentRef {
-                        path: part.to_path_buf(),
-                        index: 3,
-                        bytes: 0,
-                        duration_s: 0.0,
-                        start,
-                        end: start,
-                        recovered: false,
-                    }),
+                    .with_segment(SegmentRef::opened(part.to_path_buf(), 3, start)),
             }
         }
 

@@ -273,15 +273,11 @@ mod tests {
             part: part.to_path_buf(),
             dev,
             ino,
-            event: Event::new(EventType::SegmentComplete, None).with_segment(SegmentRef {
-                path: part.to_path_buf(),
-                index: 1,
-                bytes: 0,
-                duration_s: 0.0,
-                start: now,
-                end: now,
-                recovered: false,
-            }),
+            event: Event::new(EventType::SegmentComplete, None).with_segment(SegmentRef::opened(
+                part.to_path_buf(),
+                1,
+                now,
+            )),
         }
     }
 

@@ -316,15 +316,7 @@ impl Output {
             let (dev, ino) = intent::identity(&meta);
             let event = Event::new(EventType::SegmentComplete, Some(spec.room.clone()))
                 .with_session(Some(spec.session.clone()))
-                .with_segment(SegmentRef {
-                    path: part.clone(),
-                    index,
-                    bytes: 0,
-                    duration_s: 0.0,
-                    start,
-                    end: start,
-                    recovered: false,
-                });
+                .with_segment(SegmentRef::opened(part.clone(), index, start));
             let intent = Intent {
                 stage: Stage::Open,
                 part: part.clone(),

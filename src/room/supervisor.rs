@@ -423,15 +423,7 @@ impl Supervisor {
                 self.snap.file = Some(part.clone());
                 let start = crate::event::now();
                 self.emit(EventType::SegmentStart, |e| {
-                    e.with_segment(SegmentRef {
-                        path: part,
-                        index,
-                        bytes: 0,
-                        duration_s: 0.0,
-                        start,
-                        end: start,
-                        recovered: false,
-                    })
+                    e.with_segment(SegmentRef::opened(part, index, start))
                 });
             }
             SinkEvent::Closed(done) => self.segment_complete(done),

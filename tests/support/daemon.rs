@@ -103,9 +103,9 @@ impl Drop for Daemon {
     }
 }
 
-/// GET `path` from the control API of the daemon whose config came from [`config`] in `dir`
-/// (its bound address is in `<dir>/state/control.json`): the body of a 200 answer.
-pub async fn control_get(dir: &Path, path: &str) -> String {
+/// The address the control API of the daemon whose config came from [`config`] in `dir` bound
+/// (its config says port 0; the bound address is in `<dir>/state/control.json`).
+pub async fn control_address(dir: &Path) -> String {
     let note = dir.join("state/control.json");
     assert!(
         wait_until(Duration::from_secs(10), || note.exists()).await,
@@ -113,7 +113,12 @@ pub async fn control_get(dir: &Path, path: &str) -> String {
     );
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(note).unwrap()).unwrap();
-    let addr = v["listen"].as_str().unwrap();
+    v["listen"].as_str().unwrap().to_string()
+}
+
+/// GET `path` from the control API of the daemon in `dir`: the body of a 200 answer.
+pub async fn control_get(dir: &Path, path: &str) -> String {
+    let addr = control_address(dir).await;
     let resp = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
     assert_eq!(resp.status().as_u16(), 200, "GET {path}");
     resp.text().await.unwrap()
