@@ -47,7 +47,7 @@ rss_mib() { awk '{printf "%.1f", $3/1024}' "$1"; }
 best() { for f in "$@"; do echo "$(cpu_per_gib "$f") $(rss_mib "$f")"; done | sort -n | head -1; }
 
 run_liverec() { # $1 = query, $2 = timing file
-  rm -rf "$WORK/lr"; mkdir -p "$WORK/lr"
+  rm -rf "$WORK/lr"; mkdir -p "$WORK/lr"; sync
   cat > "$WORK/lr.toml" <<TOML
 output_dir = "$WORK/lr/rec"
 state_dir = "$WORK/lr/state"
@@ -75,8 +75,13 @@ for framing in chunked eof; do
   echo "== one stream, $framing framing, $REPEAT runs of each tool"
   for i in $(seq "$REPEAT"); do
     q="framing=$framing&run=$i"
+    # Every tool writes a new file (overwriting a 1 GiB file would charge its truncation to the
+    # tool) after a sync (so no tool pays for the write-back of the one before).
+    rm -f "$WORK/curl.flv" "$WORK/ffmpeg.flv"; sync
     /usr/bin/time -f "%U %S %M" -o "$WORK/t_curl_${framing}_$i" curl -s -o "$WORK/curl.flv" "$URL?$q"
+    rm -f "$WORK/curl.flv"; sync
     /usr/bin/time -f "%U %S %M" -o "$WORK/t_ffmpeg_${framing}_$i" ffmpeg -nostdin -hide_banner -v quiet -y -i "$URL?$q" -c copy -f flv "$WORK/ffmpeg.flv" || true
+    rm -f "$WORK/ffmpeg.flv"; sync
     run_liverec "$q&once=1" "$WORK/t_liverec_${framing}_$i"
   done
   for tool in curl ffmpeg liverec; do

@@ -18,7 +18,7 @@ use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
 use crate::template::Template;
 
 /// An idle writer hands its buffer to the OS once it holds this much...
-const IDLE_FLUSH_BYTES: usize = 16 * 1024;
+const IDLE_FLUSH_BYTES: usize = 64 * 1024;
 /// ...or once the last hand-over is this old.
 const IDLE_FLUSH_AGE: std::time::Duration = std::time::Duration::from_millis(200);
 

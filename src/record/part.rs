@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use fs2::FileExt as _;
 
 /// Buffered bytes are written out at this size (or sooner, when the writer is idle).
-const BUFFER: usize = 64 * 1024;
+const BUFFER: usize = 128 * 1024;
 
 pub const PART_SUFFIX: &str = ".part";
 

@@ -13,10 +13,11 @@ use crate::http;
 use crate::platform::{StreamFormat, StreamSource};
 
 /// Largest hand-over to the writer when reads come back to back.
-const BATCH_BYTES: usize = 64 * 1024;
+const BATCH_BYTES: usize = 256 * 1024;
 /// A network read of at least this size filled hyper's buffer: more is probably waiting.
 const FULL_READ: usize = 8192;
-/// How long to wait for the next read while gathering a batch.
+/// How long to wait for the next read while gathering a batch. (Measured: a `yield_now`
+/// instead costs more, as every yield also polls the IO driver.)
 const BATCH_WAIT: Duration = Duration::from_millis(1);
 
 /// Why a connection ended.
