@@ -45,6 +45,8 @@ cpu_per_gib() { awk -v b="$BYTES" '{printf "%.2f", ($1+$2) / (b / 1073741824)}' 
 rss_mib() { awk '{printf "%.1f", $3/1024}' "$1"; }
 # The best (lowest CPU) of a tool's runs: prints "cpu rss".
 best() { for f in "$@"; do echo "$(cpu_per_gib "$f") $(rss_mib "$f")"; done | sort -n | head -1; }
+# The median CPU per GiB of a tool's runs (the lower middle one for an even count).
+median() { for f in "$@"; do cpu_per_gib "$f"; echo; done | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 run_liverec() { # $1 = query, $2 = timing file
   rm -rf "$WORK/lr"; mkdir -p "$WORK/lr"; sync
@@ -70,7 +72,7 @@ TOML
   LR_BYTES=$(find "$WORK/lr/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s}')
 }
 
-declare -A RESULT
+declare -A RESULT MEDIAN
 for framing in chunked eof; do
   echo "== one stream, $framing framing, $REPEAT runs of each tool"
   for i in $(seq "$REPEAT"); do
@@ -86,11 +88,14 @@ for framing in chunked eof; do
   done
   for tool in curl ffmpeg liverec; do
     RESULT[$tool,$framing]=$(best "$WORK"/t_${tool}_${framing}_*)
+    MEDIAN[$tool,$framing]=$(median "$WORK"/t_${tool}_${framing}_*)
   done
 done
 cpu() { echo "${RESULT[$1,$2]}" | cut -d' ' -f1; }
 rss() { echo "${RESULT[$1,$2]}" | cut -d' ' -f2; }
 ratio() { awk -v a="$(cpu liverec "$1")" -v b="$(cpu curl "$1")" 'BEGIN {printf "%.2f", a / b}'; }
+med() { echo "${MEDIAN[$1,$2]}"; }
+median_ratio() { awk -v a="$(med liverec "$1")" -v b="$(med curl "$1")" 'BEGIN {printf "%.2f", a / b}'; }
 
 if [ "$ROOMS" -gt 0 ]; then
   echo "== ${ROOMS} rooms at ${RATE} B/s for ${MEM_SECONDS}s: liverec"
@@ -137,6 +142,16 @@ fi
   echo "| ffmpeg -c copy -f flv | $(cpu ffmpeg chunked) | $(rss ffmpeg chunked) | $(cpu ffmpeg eof) | $(rss ffmpeg eof) |"
   echo "| liverec (whole daemon) | $(cpu liverec chunked) | $(rss liverec chunked) | $(cpu liverec eof) | $(rss liverec eof) |"
   echo "| liverec / curl | **$(ratio chunked)x** | | **$(ratio eof)x** | |"
+  echo "| medians: curl / ffmpeg / liverec | $(med curl chunked) / $(med ffmpeg chunked) / $(med liverec chunked) | | $(med curl eof) / $(med ffmpeg eof) / $(med liverec eof) | |"
+  echo "| liverec / curl, medians | $(median_ratio chunked)x | | $(median_ratio eof)x | |"
+  echo
+  echo "Every run, CPU-s per GiB:"
+  echo
+  for framing in chunked eof; do
+    for tool in curl ffmpeg liverec; do
+      echo "- $tool, $framing: $(for f in "$WORK"/t_${tool}_${framing}_*; do cpu_per_gib "$f"; echo; done | paste -sd' ')"
+    done
+  done
   echo
   echo "liverec wrote $LR_BYTES bytes for $BYTES served (it rewrites headers and metadata)."
   if [ "$ROOMS" -gt 0 ]; then
