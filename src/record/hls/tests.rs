@@ -481,7 +481,7 @@ async fn an_ended_playlist_is_not_downloaded_again_in_the_same_session() {
     // ended, and fetches nothing.
     let (end, segments) = pull(session.clone(), 2).await;
     assert!(
-        matches!(&end, PullEnd::Refused(e) if e.contains("EXT-X-ENDLIST")),
+        matches!(&end, PullEnd::NothingNew(e) if e.contains("EXT-X-ENDLIST")),
         "{end:?}"
     );
     assert_eq!(segments, 0);
