@@ -137,8 +137,8 @@ impl FailedHosts {
         let mut last = Vec::new();
         let mut demoted: Vec<(String, String)> = Vec::new();
         for item in items {
-            let failed = host_key(url(&item))
-                .and_then(|h| self.reason(&h).map(|r| (h, r.to_string())));
+            let failed =
+                host_key(url(&item)).and_then(|h| self.reason(&h).map(|r| (h, r.to_string())));
             match failed {
                 Some((host, reason)) => {
                     if !demoted.iter().any(|(h, _)| *h == host) {
@@ -198,10 +198,7 @@ mod tests {
             host_key("http://user:pw@p2p.mcdn.example:4483/a.flv").as_deref(),
             Some("p2p.mcdn.example:4483")
         );
-        assert_eq!(
-            host_key("http://[::1]:9/a.flv").as_deref(),
-            Some("[::1]:9")
-        );
+        assert_eq!(host_key("http://[::1]:9/a.flv").as_deref(), Some("[::1]:9"));
         assert_eq!(host_key("not a url"), None);
         assert_eq!(host_key("data:video/x-flv,FLV"), None);
     }

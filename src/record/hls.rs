@@ -274,12 +274,14 @@ async fn fetch_playlist(
             })?;
         m3u8::parse(&body, &base).map_err(|e| FetchError::Invalid(format!("bad playlist: {e}")))
     };
-    tokio::time::timeout(timeout, work).await.unwrap_or_else(|_| {
-        Err(FetchError::Network(format!(
-            "no answer within {}",
-            crate::config::units::format_duration(timeout)
-        )))
-    })
+    tokio::time::timeout(timeout, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(FetchError::Network(format!(
+                "no answer within {}",
+                crate::config::units::format_duration(timeout)
+            )))
+        })
 }
 
 /// A segment to fetch, with what the writer needs to know about it.
