@@ -13,9 +13,13 @@
 //! - A packager restart (see [`numbering`]) is a new stream: a new file, no gap, and the whole
 //!   new window is recorded.
 //! - `EXT-X-ENDLIST` ends the attempt cleanly ([`PullEnd::Eof`]) once every listed segment is
-//!   written. A playlist that stops advancing ends it as [`PullEnd::Stalled`]; a first
-//!   playlist fetch that fails is [`PullEnd::Refused`], and a playlist URL that starts failing
-//!   with 403/404 is [`PullEnd::Broken`]: either way the room asks the platform for fresh URLs.
+//!   written. A playlist that stops advancing ends it as [`PullEnd::Stalled`], and a playlist
+//!   URL that starts failing with 403/404 as [`PullEnd::Broken`]: either way the room asks the
+//!   platform for fresh URLs.
+//! - Every end before the first segment reached the writer is [`PullEnd::Refused`] (a first
+//!   playlist that fails or does not answer within the stall timeout, a playlist that never
+//!   lists a segment that can be fetched, one that ended empty), so the attempt tries the next
+//!   source at once.
 //!
 //! Memory is bounded: bodies are capped, at most [`CONCURRENCY`] downloads run at once, and
 //! segments waiting for the writer hold a share of a [`WRITER_BUDGET`].
@@ -125,9 +129,12 @@ pub async fn pull_hls(
         &source.url,
         source.headers.clone(),
     ));
+    // A playlist host that answers nothing for the stall timeout is as dead as a stream host
+    // that sends nothing for it.
+    let first_timeout = stall.min(PLAYLIST_TIMEOUT);
     let opened = tokio::select! {
         _ = cancel.cancelled() => return PullEnd::Cancelled,
-        r = open(&ctx, &source.url, quality) => r,
+        r = open(&ctx, &source.url, quality, first_timeout) => r,
     };
     let (url, playlist) = match opened {
         Ok(x) => x,
@@ -135,7 +142,7 @@ pub async fn pull_hls(
     };
     let finished = playlist.ended || playlist.playlist_type == Some(m3u8::PlaylistType::Vod);
     if finished && ended.contains(&url) {
-        return PullEnd::Refused(
+        return PullEnd::NothingNew(
             "the HLS playlist ended (EXT-X-ENDLIST) and was recorded to its end in this \
              session; waiting for the live to end or for a live playlist"
                 .into(),
@@ -157,9 +164,17 @@ pub async fn pull_hls(
 }
 
 /// Fetches the source's playlist; a master playlist leads to the chosen variant's.
-async fn open(ctx: &Ctx, url: &str, quality: &[String]) -> Result<(Url, MediaPlaylist), String> {
+async fn open(
+    ctx: &Ctx,
+    url: &str,
+    quality: &[String],
+    timeout: Duration,
+) -> Result<(Url, MediaPlaylist), String> {
     let url = Url::parse(url).map_err(|e| format!("bad playlist URL: {e}"))?;
-    match fetch_playlist(ctx, &url).await.map_err(|e| e.to_string())? {
+    match fetch_playlist(ctx, &url, timeout)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         m3u8::Playlist::Media(m) => Ok((url, m)),
         m3u8::Playlist::Master(variants) => {
             let v = m3u8::pick_variant(&variants, quality)
@@ -173,7 +188,10 @@ async fn open(ctx: &Ctx, url: &str, quality: &[String]) -> Result<(Url, MediaPla
                 "HLS master playlist: variant chosen"
             );
             let url = v.uri.clone();
-            match fetch_playlist(ctx, &url).await.map_err(|e| e.to_string())? {
+            match fetch_playlist(ctx, &url, timeout)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 m3u8::Playlist::Media(m) => Ok((url, m)),
                 m3u8::Playlist::Master(_) => Err(
                     "the variant is another master playlist (nested masters are not HLS)".into(),
@@ -229,7 +247,11 @@ enum FetchError {
     Invalid(String),
 }
 
-async fn fetch_playlist(ctx: &Ctx, url: &Url) -> Result<m3u8::Playlist, FetchError> {
+async fn fetch_playlist(
+    ctx: &Ctx,
+    url: &Url,
+    timeout: Duration,
+) -> Result<m3u8::Playlist, FetchError> {
     let work = async {
         let resp = ctx
             .client
@@ -252,9 +274,14 @@ async fn fetch_playlist(ctx: &Ctx, url: &Url) -> Result<m3u8::Playlist, FetchErr
             })?;
         m3u8::parse(&body, &base).map_err(|e| FetchError::Invalid(format!("bad playlist: {e}")))
     };
-    tokio::time::timeout(PLAYLIST_TIMEOUT, work)
+    tokio::time::timeout(timeout, work)
         .await
-        .unwrap_or_else(|_| Err(FetchError::Network("no answer within 10s".into())))
+        .unwrap_or_else(|_| {
+            Err(FetchError::Network(format!(
+                "no answer within {}",
+                crate::config::units::format_duration(timeout)
+            )))
+        })
 }
 
 /// A segment to fetch, with what the writer needs to know about it.
@@ -360,10 +387,14 @@ impl Live {
                 inflight.push_back(Box::pin(fetch_segment(self.ctx.clone(), job, self.target)));
             }
             if self.ended && self.queue.is_empty() && inflight.is_empty() {
-                // Every listed segment is with the writer: close the file now.
-                if self.container.is_some() {
-                    let _ = self.sink.send(SinkMsg::Disconnect).await;
+                if self.container.is_none() {
+                    return PullEnd::Refused(
+                        "the HLS playlist ended (EXT-X-ENDLIST) before any media segment arrived"
+                            .into(),
+                    );
                 }
+                // Every listed segment is with the writer: close the file now.
+                let _ = self.sink.send(SinkMsg::Disconnect).await;
                 tracing::info!("HLS playlist ended (EXT-X-ENDLIST)");
                 return PullEnd::Eof;
             }
@@ -395,7 +426,9 @@ impl Live {
                     load_started = Instant::now();
                     let ctx = self.ctx.clone();
                     let url = self.url.clone();
-                    reload = Some(Box::pin(async move { fetch_playlist(&ctx, &url).await }));
+                    reload = Some(Box::pin(async move {
+                        fetch_playlist(&ctx, &url, PLAYLIST_TIMEOUT).await
+                    }));
                 }
                 _ = tokio::time::sleep_until(stall_at.into()) => return self.stalled(),
             }
@@ -515,10 +548,12 @@ impl Live {
             FetchError::Network(_) => false,
         };
         if fatal && self.reload_failures >= RELOAD_FAILURES {
-            return Err(PullEnd::Broken(format!(
-                "{text} ({} reloads in a row)",
-                self.reload_failures
-            )));
+            let why = format!("{text} ({} reloads in a row)", self.reload_failures);
+            return Err(if self.container.is_none() {
+                PullEnd::Refused(why)
+            } else {
+                PullEnd::Broken(why)
+            });
         }
         if self.reload_failures == 1 {
             tracing::warn!("HLS playlist reload failed: {text}");
@@ -591,6 +626,12 @@ impl Live {
                 "HLS playlist has not advanced for {}s",
                 limit.as_secs_f64().round()
             );
+            if self.container.is_none() {
+                return PullEnd::Refused(format!(
+                    "the HLS playlist listed no new segment for {}s, and none arrived",
+                    limit.as_secs_f64().round()
+                ));
+            }
             return PullEnd::Stalled(limit);
         }
         let why = match &self.last_error {

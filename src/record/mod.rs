@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub mod failover;
 pub mod flv;
 pub mod hls;
 pub mod hls_writer;
@@ -25,14 +26,16 @@ use pull::PullEnd;
 use sink::SinkMsg;
 
 /// One recording attempt: fresh stream URLs from the platform, then the first source that
-/// connects is pulled until it ends. `ended` lives as long as the session.
+/// delivers media is pulled until it ends. A source that fails before its first media byte
+/// (refused, silent, closed at once) hands over to the next one at once; sources on hosts that
+/// failed earlier in the session (`memory`, which lives as long as the session) come last.
 pub async fn attempt(
     platform: Arc<dyn Platform>,
     spec: RoomSpec,
     client: reqwest::Client,
     sink: mpsc::Sender<SinkMsg>,
     stall: Duration,
-    ended: hls::EndedPlaylists,
+    memory: failover::SourceMemory,
     cancel: CancellationToken,
 ) -> PullEnd {
     let sources = tokio::select! {
@@ -44,8 +47,21 @@ pub async fn attempt(
         Ok(_) => return PullEnd::Refused("the platform offered no stream".into()),
         Err(e) => return PullEnd::Refused(e.to_string()),
     };
+    let ordered = memory.order(sources);
+    // Only worth a line when there is a choice: a room with one host has nowhere else to go.
+    if !ordered.demoted.is_empty() && ordered.healthy > 0 {
+        let hosts: Vec<String> = ordered
+            .demoted
+            .iter()
+            .map(|(host, why)| format!("{host} ({why})"))
+            .collect();
+        tracing::info!(
+            "trying last the stream hosts that failed earlier in this session: {}",
+            hosts.join(", ")
+        );
+    }
     let mut last = PullEnd::Refused("no stream source".into());
-    for source in &sources {
+    for source in &ordered.items {
         last = match source.format {
             StreamFormat::Flv => pull::pull_flv(&client, source, &sink, stall, &cancel).await,
             StreamFormat::Hls => {
@@ -53,7 +69,7 @@ pub async fn attempt(
                     &client,
                     source,
                     &spec.quality,
-                    &ended,
+                    memory.ended_playlists(),
                     &sink,
                     stall,
                     &cancel,
@@ -61,9 +77,13 @@ pub async fn attempt(
                 .await
             }
         };
+        memory.judge(&source.url, &last);
         match &last {
             PullEnd::Refused(why) => {
                 tracing::info!(url = %redact_url(&source.url), quality = %source.quality, "source refused: {why}");
+            }
+            PullEnd::NothingNew(why) => {
+                tracing::info!(url = %redact_url(&source.url), quality = %source.quality, "source skipped: {why}");
             }
             _ => return last,
         }

@@ -1,5 +1,9 @@
 //! Pulling a stream over HTTP into a session's writer: one connection per call, ended by the
 //! server, a stall, an error or cancellation.
+//!
+//! Nothing reaches the writer before the first media byte: a server that answers 200 and then
+//! sends nothing (or only the FLV file header), or closes before any media, has refused the
+//! connection as surely as one that answered 404, and the attempt moves on to the next source.
 
 use std::time::Duration;
 
@@ -19,8 +23,15 @@ const FULL_READ: usize = 8192;
 /// How long to wait for the next read while gathering a batch. (Measured: a `yield_now`
 /// instead costs more, as every yield also polls the IO driver.)
 const BATCH_WAIT: Duration = Duration::from_millis(1);
+/// The FLV file header (9 bytes) and the first PreviousTagSize (4): what a server sends before
+/// its first tag. A connection that ends within it delivered no media.
+const FLV_FILE_HEAD: usize = 13;
 
 /// Why a connection ended.
+///
+/// `Refused` is the only end that comes before any media reached the writer (besides
+/// `Cancelled`, `WriterGone` and `NothingNew`); `Eof`, `Stalled` and `Broken` mean the source
+/// delivered media. [`super::failover`] judges hosts by this.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PullEnd {
     /// The server closed the stream.
@@ -28,8 +39,12 @@ pub enum PullEnd {
     /// No bytes for the stall timeout.
     Stalled(Duration),
     Cancelled,
-    /// The connection could not be opened or was not a stream; nothing was written.
+    /// The connection could not be opened, was not a stream, or ended before its first media
+    /// byte; nothing was written.
     Refused(String),
+    /// The source answered properly but has nothing this session has not recorded (an HLS
+    /// playlist it already recorded to its end); nothing was written.
+    NothingNew(String),
     /// The connection broke after bytes had flowed.
     Broken(String),
     /// The writer went away (it reports its own reason).
@@ -45,7 +60,7 @@ impl PullEnd {
                 "stalled: no bytes for {}",
                 crate::config::units::format_duration(*d)
             )),
-            PullEnd::Refused(e) | PullEnd::Broken(e) => Some(e.clone()),
+            PullEnd::Refused(e) | PullEnd::NothingNew(e) | PullEnd::Broken(e) => Some(e.clone()),
             PullEnd::WriterGone => Some("the writer stopped".into()),
         }
     }
@@ -81,6 +96,8 @@ pub async fn pull_flv(
     tracing::debug!(url = %redact_url(&source.url), "stream connected");
     let mut body = resp.bytes_stream();
     let mut started = false;
+    // The bytes before the first media byte: held back until they show an FLV stream with at
+    // least one tag coming, so a source that fails before that leaves no trace in the writer.
     let mut head: Vec<u8> = Vec::new();
     // An end (EOF or error) met while gathering a batch; handled after the batch is sent.
     let mut read_ahead = None;
@@ -93,23 +110,13 @@ pub async fn pull_flv(
             },
         };
         let chunk = match next {
+            Err(_) if !started => return PullEnd::Refused(no_media(&head, Early::Silent(stall))),
             Err(_) => return break_with(sink, started, PullEnd::Stalled(stall)).await,
-            Ok(None) => {
-                if !started && !head.is_empty() {
-                    return PullEnd::Refused(format!(
-                        "the stream is not FLV: starts with {}",
-                        http::sniff(&head)
-                    ));
-                }
-                return break_with(sink, started, PullEnd::Eof).await;
-            }
+            Ok(None) if !started => return PullEnd::Refused(no_media(&head, Early::Closed)),
+            Ok(None) => return break_with(sink, started, PullEnd::Eof).await,
+            Ok(Some(Err(e))) if !started => return PullEnd::Refused(http::describe(&e)),
             Ok(Some(Err(e))) => {
-                let end = if started {
-                    PullEnd::Broken(http::describe(&e))
-                } else {
-                    PullEnd::Refused(http::describe(&e))
-                };
-                return break_with(sink, started, end).await;
+                return break_with(sink, started, PullEnd::Broken(http::describe(&e))).await;
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
@@ -119,14 +126,11 @@ pub async fn pull_flv(
             // Look at the first bytes before anything is written: an HTML error page or a
             // redirect body must not become a recording.
             head.extend_from_slice(&chunk);
-            if head.len() < 3 {
-                continue;
+            if !could_be_flv(&head) {
+                return PullEnd::Refused(no_media(&head, Early::Closed));
             }
-            if !head.starts_with(b"FLV") {
-                return PullEnd::Refused(format!(
-                    "the stream is not FLV: starts with {}",
-                    http::sniff(&head)
-                ));
+            if head.len() <= FLV_FILE_HEAD {
+                continue;
             }
             if sink.send(SinkMsg::Connect(Container::Flv)).await.is_err() {
                 return PullEnd::WriterGone;
@@ -178,4 +182,174 @@ async fn break_with(sink: &mpsc::Sender<SinkMsg>, started: bool, end: PullEnd) -
         let _ = sink.send(SinkMsg::Disconnect).await;
     }
     end
+}
+
+/// How a connection ended before its first media byte.
+#[derive(Debug, Clone, Copy)]
+enum Early {
+    /// Nothing more came for the stall timeout.
+    Silent(Duration),
+    /// The server closed the connection.
+    Closed,
+}
+
+/// Whether `head` (the first bytes of a body) can still be the start of an FLV stream.
+fn could_be_flv(head: &[u8]) -> bool {
+    let n = head.len().min(3);
+    head[..n] == b"FLV"[..n]
+}
+
+/// The reason a source is refused when it ended, as `end` says, after sending only `head`.
+fn no_media(head: &[u8], end: Early) -> String {
+    if !head.is_empty() && !could_be_flv(head) {
+        return format!("the stream is not FLV: starts with {}", http::sniff(head));
+    }
+    match (head.is_empty(), end) {
+        (true, Early::Silent(d)) => format!(
+            "connected, but no bytes for {}",
+            crate::config::units::format_duration(d)
+        ),
+        (false, Early::Silent(d)) => format!(
+            "connected, but no media for {} after the FLV header",
+            crate::config::units::format_duration(d)
+        ),
+        (true, Early::Closed) => {
+            "the stream server closed the connection before the first byte".into()
+        }
+        (false, Early::Closed) => {
+            "the stream server closed the connection after the FLV header, before any media".into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_flv_prefixes_are_held_back() {
+        assert!(could_be_flv(b""));
+        assert!(could_be_flv(b"F"));
+        assert!(could_be_flv(b"FL"));
+        assert!(could_be_flv(b"FLV\x01\x05"));
+        assert!(!could_be_flv(b"<"));
+        assert!(!could_be_flv(b"FX"));
+        assert!(!could_be_flv(b"<!DOCTYPE html>"));
+    }
+
+    #[test]
+    fn an_end_before_media_says_what_came() {
+        let three = Duration::from_secs(3);
+        assert_eq!(
+            no_media(b"", Early::Silent(three)),
+            "connected, but no bytes for 3s"
+        );
+        assert_eq!(
+            no_media(b"FLV\x01\x05\0\0\0\x09\0\0\0\0", Early::Silent(three)),
+            "connected, but no media for 3s after the FLV header"
+        );
+        assert_eq!(
+            no_media(b"", Early::Closed),
+            "the stream server closed the connection before the first byte"
+        );
+        assert_eq!(
+            no_media(b"FL", Early::Closed),
+            "the stream server closed the connection after the FLV header, before any media"
+        );
+        let html = no_media(b"<html>", Early::Closed);
+        assert!(
+            html.starts_with("the stream is not FLV: starts with"),
+            "{html}"
+        );
+    }
+
+    /// A stream server on 127.0.0.1:0 whose one answer is HTTP 200 with `body` and then,
+    /// when `hang`, nothing more (the connection stays open).
+    async fn server(body: &'static [u8], hang: bool) -> String {
+        use axum::response::IntoResponse;
+        let app = axum::Router::new().fallback(move || async move {
+            let first = futures_util::stream::iter(
+                (!body.is_empty()).then(|| Ok::<_, std::io::Error>(bytes::Bytes::from(body))),
+            );
+            let rest = futures_util::stream::poll_fn(move |_| {
+                if hang {
+                    std::task::Poll::Pending
+                } else {
+                    std::task::Poll::Ready(None)
+                }
+            });
+            axum::body::Body::from_stream(first.chain(rest)).into_response()
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}/live.flv")
+    }
+
+    /// Pulls `url` with a short stall timeout; the end, and how many messages the writer got.
+    async fn pull(url: &str) -> (PullEnd, usize) {
+        let source = StreamSource {
+            url: url.into(),
+            format: StreamFormat::Flv,
+            quality: "source".into(),
+            headers: Default::default(),
+        };
+        let (tx, mut rx) = mpsc::channel(8);
+        let end = pull_flv(
+            &reqwest::Client::new(),
+            &source,
+            &tx,
+            Duration::from_millis(300),
+            &CancellationToken::new(),
+        )
+        .await;
+        drop(tx);
+        let mut messages = 0;
+        while rx.recv().await.is_some() {
+            messages += 1;
+        }
+        (end, messages)
+    }
+
+    const FLV_HEAD: &[u8] = b"FLV\x01\x05\0\0\0\x09\0\0\0\0";
+
+    #[tokio::test]
+    async fn a_source_that_fails_before_its_first_media_byte_is_refused_and_writes_nothing() {
+        for (body, hang, want) in [
+            (&b""[..], true, "connected, but no bytes for 300ms"),
+            (
+                FLV_HEAD,
+                true,
+                "connected, but no media for 300ms after the FLV header",
+            ),
+            (
+                &b""[..],
+                false,
+                "the stream server closed the connection before the first byte",
+            ),
+            (
+                FLV_HEAD,
+                false,
+                "the stream server closed the connection after the FLV header, before any media",
+            ),
+        ] {
+            let url = server(body, hang).await;
+            let (end, messages) = pull(&url).await;
+            assert_eq!(end, PullEnd::Refused(want.into()), "{body:?} hang={hang}");
+            assert_eq!(messages, 0, "the writer saw nothing of it");
+        }
+    }
+
+    #[tokio::test]
+    async fn one_tag_after_the_header_is_media() {
+        // The header and the start of a script tag, then silence: the writer has the stream.
+        const BODY: &[u8] = b"FLV\x01\x05\0\0\0\x09\0\0\0\0\x12";
+        let url = server(BODY, true).await;
+        let (end, messages) = pull(&url).await;
+        assert_eq!(end, PullEnd::Stalled(Duration::from_millis(300)));
+        // Connect, the bytes, Disconnect.
+        assert_eq!(messages, 3);
+    }
 }

@@ -66,8 +66,8 @@ struct Session {
     sink: Option<Sink>,
     progress: Arc<Progress>,
     events: mpsc::UnboundedReceiver<SinkEvent>,
-    /// HLS playlists this session recorded to their end: not downloaded again.
-    ended_playlists: crate::record::hls::EndedPlaylists,
+    /// Stream hosts that failed and HLS playlists recorded to their end, in this session.
+    sources: crate::record::failover::SourceMemory,
 }
 
 impl Session {

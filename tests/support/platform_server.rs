@@ -81,6 +81,8 @@ struct Shared {
     shares: Mutex<HashMap<String, String>>,
     /// Bilibili rooms whose HLS-fMP4 entry is a real playlist: room id -> its URL.
     bili_hls: Mutex<HashMap<u64, String>>,
+    /// Bilibili rooms whose FLV `url_info` lists exactly these hosts, in this order.
+    bili_flv_hosts: Mutex<HashMap<u64, Vec<String>>>,
     mode: Mutex<Option<Mode>>,
     ttwid: Mutex<String>,
     log: Mutex<Vec<(Instant, String)>>,
@@ -199,6 +201,16 @@ impl PlatformServer {
             .lock()
             .unwrap()
             .insert(room_id, playlist.to_string());
+    }
+
+    /// Makes the room's FLV entry list exactly these hosts (`http://127.0.0.1:<port>`), in
+    /// this order, instead of the default three; each serves the room's `stream_path`.
+    pub fn set_bili_flv_hosts(&self, room_id: u64, hosts: Vec<String>) {
+        self.shared
+            .bili_flv_hosts
+            .lock()
+            .unwrap()
+            .insert(room_id, hosts);
     }
 
     pub fn edit_bili(&self, room_id: u64, f: impl FnOnce(&mut BiliRoom)) {
@@ -437,14 +449,22 @@ fn bili_play(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Re
     let base_url = format!("/{}?", room.stream_path);
     // One FLV entry: a P2P node listed first (tried last; nothing listens there), a node that has
     // no such stream (this server: 404), then the real one. Then HLS entries on this server.
+    let url_info = match s.bili_flv_hosts.lock().unwrap().get(&id) {
+        Some(hosts) => hosts
+            .iter()
+            .enumerate()
+            .map(|(n, h)| json!({"host": h, "extra": extra(n as u32 + 1), "stream_ttl": 3600}))
+            .collect::<Vec<_>>(),
+        None => vec![
+            json!({"host": "http://p2p.mcdn.invalid@127.0.0.1:9", "extra": extra(1), "stream_ttl": 3600}),
+            json!({"host": me, "extra": extra(2), "stream_ttl": 3600}),
+            json!({"host": room.stream_host, "extra": extra(3), "stream_ttl": 3600}),
+        ],
+    };
     let flv = json!({
         "codec_name": "avc", "current_qn": qn, "accept_qn": [10000, 400, 150],
         "base_url": base_url,
-        "url_info": [
-            {"host": "http://p2p.mcdn.invalid@127.0.0.1:9", "extra": extra(1), "stream_ttl": 3600},
-            {"host": me, "extra": extra(2), "stream_ttl": 3600},
-            {"host": room.stream_host, "extra": extra(3), "stream_ttl": 3600}
-        ],
+        "url_info": url_info,
         "hdr_qn": null, "dolby_type": 0, "attr_name": ""
     });
     // HLS entries lead to this server (404), unless the test gave the room a playlist: then

@@ -1,5 +1,6 @@
 //! A stream server on 127.0.0.1:0 that serves real FLV bytes the way a live CDN does: paced,
-//! endless when asked, and with the faults tests need (offline, HTML, stalls, resets).
+//! endless when asked, and with the faults tests need (offline, HTML, stalls, resets, hosts
+//! that answer 200 and then send nothing or close at once).
 
 #![allow(dead_code)]
 
@@ -44,6 +45,11 @@ pub enum Answer {
         data: Bytes,
         rate: usize,
     },
+    /// HTTP 200 with FLV headers, then not a byte; the connection stays open (a dead CDN
+    /// node).
+    Silent,
+    /// HTTP 200 with FLV headers and an empty body: the connection closes at once.
+    Closed,
 }
 
 impl Answer {
@@ -72,6 +78,10 @@ struct Shared {
     stats: Mutex<HashMap<String, Arc<Stats>>>,
     /// Each response body sent on each path, for comparing with recordings.
     sent: Mutex<HashMap<String, Vec<Vec<u8>>>>,
+    /// Answers for the next requests of a path, before its `answers` entry.
+    queued: Mutex<HashMap<String, std::collections::VecDeque<Answer>>>,
+    /// When each request came, and for which path.
+    log: Mutex<Vec<(Instant, String)>>,
 }
 
 pub struct StreamServer {
@@ -105,6 +115,30 @@ impl StreamServer {
             .insert(path.to_string(), answer);
     }
 
+    /// The first request on `path` gets `answers[0]`, the next `answers[1]`, ...; the last
+    /// one answers every request after them.
+    pub fn set_sequence(&self, path: &str, mut answers: Vec<Answer>) {
+        let last = answers.pop().expect("at least one answer");
+        self.shared
+            .queued
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), answers.into());
+        self.set(path, last);
+    }
+
+    /// When each request on `path` came, in order.
+    pub fn request_times(&self, path: &str) -> Vec<Instant> {
+        self.shared
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, p)| p == path)
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
     pub fn stats(&self, path: &str) -> Arc<Stats> {
         self.shared
             .stats
@@ -136,13 +170,26 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
         .or_default()
         .clone();
     stats.requests.fetch_add(1, Ordering::Relaxed);
-    let answer = shared
-        .answers
+    shared
+        .log
         .lock()
         .unwrap()
-        .get(&path)
-        .cloned()
-        .unwrap_or(Answer::Offline);
+        .push((Instant::now(), path.clone()));
+    let queued = shared
+        .queued
+        .lock()
+        .unwrap()
+        .get_mut(&path)
+        .and_then(|q| q.pop_front());
+    let answer = queued.unwrap_or_else(|| {
+        shared
+            .answers
+            .lock()
+            .unwrap()
+            .get(&path)
+            .cloned()
+            .unwrap_or(Answer::Offline)
+    });
     match answer {
         Answer::Offline => StatusCode::NOT_FOUND.into_response(),
         Answer::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
@@ -151,6 +198,12 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
             "<!DOCTYPE html><html><body>Access denied</body></html>",
         )
             .into_response(),
+        Answer::Silent => {
+            let body =
+                Body::from_stream(futures_util::stream::pending::<Result<Bytes, std::io::Error>>());
+            ([(header::CONTENT_TYPE, "video/x-flv")], body).into_response()
+        }
+        Answer::Closed => ([(header::CONTENT_TYPE, "video/x-flv")], Bytes::new()).into_response(),
         Answer::Raw(b) => {
             stats.bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
             shared

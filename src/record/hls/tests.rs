@@ -481,7 +481,7 @@ async fn an_ended_playlist_is_not_downloaded_again_in_the_same_session() {
     // ended, and fetches nothing.
     let (end, segments) = pull(session.clone(), 2).await;
     assert!(
-        matches!(&end, PullEnd::Refused(e) if e.contains("EXT-X-ENDLIST")),
+        matches!(&end, PullEnd::NothingNew(e) if e.contains("EXT-X-ENDLIST")),
         "{end:?}"
     );
     assert_eq!(segments, 0);
@@ -490,4 +490,116 @@ async fn an_ended_playlist_is_not_downloaded_again_in_the_same_session() {
     assert_eq!(fetched("/live/a.m3u8"), 2);
     // A new session records it again.
     assert_eq!(pull(EndedPlaylists::default(), 3).await, (PullEnd::Eof, 1));
+}
+
+/// Pulls `url` with a 1 s stall timeout; the end, and how many messages the writer got.
+async fn pull_once(url: String) -> (PullEnd, usize) {
+    let source = StreamSource {
+        url,
+        format: StreamFormat::Hls,
+        quality: "source".into(),
+        headers: HeaderMap::new(),
+    };
+    let (tx, mut rx) = mpsc::channel(8);
+    let drain = tokio::spawn(async move {
+        let mut messages = 0;
+        while rx.recv().await.is_some() {
+            messages += 1;
+        }
+        messages
+    });
+    let end = pull_hls(
+        &reqwest::Client::new(),
+        &source,
+        &[],
+        &EndedPlaylists::default(),
+        &tx,
+        Duration::from_secs(1),
+        &CancellationToken::new(),
+    )
+    .await;
+    drop(tx);
+    (end, drain.await.unwrap())
+}
+
+#[tokio::test]
+async fn a_playlist_host_that_answers_and_then_hangs_is_refused_within_the_stall_timeout() {
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().fallback(|| async {
+        let silent = futures_util::stream::pending::<Result<Bytes, std::io::Error>>();
+        axum::body::Body::from_stream(silent).into_response()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let started = Instant::now();
+    let (end, messages) = pull_once(format!("http://{addr}/live/a.m3u8")).await;
+    assert!(
+        matches!(&end, PullEnd::Refused(e) if e.contains("no answer within 1s")),
+        "{end:?}"
+    );
+    assert_eq!(messages, 0);
+    // Not the 10 s a reload may take: the stall timeout (1 s) decides.
+    assert!(
+        started.elapsed() < PLAYLIST_TIMEOUT,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_playlist_that_never_delivers_a_segment_is_refused() {
+    let empty = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n";
+    let ended = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-ENDLIST\n";
+    let missing = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n\
+                   #EXTINF:1,\nnowhere.ts\n";
+    let (base, _) = recording_server(vec![
+        ("/live/empty.m3u8", Bytes::from(empty)),
+        ("/live/ended.m3u8", Bytes::from(ended)),
+        ("/live/missing.m3u8", Bytes::from(missing)),
+    ])
+    .await;
+    for (name, want) in [
+        // A live playlist that never lists a segment: nothing to wait for on this host.
+        ("empty", &["listed no new segment"][..]),
+        // Ended without a segment: nothing recorded, so nothing to remember as ended either.
+        ("ended", &["ended (EXT-X-ENDLIST) before any media segment"]),
+        // Its segment answers 404 and it never gains another (which of the two the stall
+        // check notices first depends on a few microseconds).
+        (
+            "missing",
+            &["listed no new segment", "no usable HLS segment"],
+        ),
+    ] {
+        let (end, messages) = pull_once(format!("{base}/live/{name}.m3u8")).await;
+        assert!(
+            matches!(&end, PullEnd::Refused(e) if want.iter().any(|w| e.contains(w))),
+            "{name}: {end:?}"
+        );
+        assert_eq!(messages, 0, "{name}");
+    }
+}
+
+#[test]
+fn reloads_that_fail_before_any_segment_refuse_the_source() {
+    let (mut l, _rx) = live();
+    for _ in 1..RELOAD_FAILURES {
+        assert!(l.reload_failed(FetchError::Status(403)).is_ok());
+    }
+    assert!(matches!(
+        l.reload_failed(FetchError::Status(403)),
+        Err(PullEnd::Refused(e)) if e.contains("HTTP 403")
+    ));
+    // Once media flowed, the same failures break the connection instead.
+    let (mut l, _rx) = live();
+    l.container = Some(Container::Ts);
+    for _ in 1..RELOAD_FAILURES {
+        assert!(l.reload_failed(FetchError::Status(404)).is_ok());
+    }
+    assert!(matches!(
+        l.reload_failed(FetchError::Status(404)),
+        Err(PullEnd::Broken(_))
+    ));
 }

@@ -94,7 +94,7 @@ impl Supervisor {
             sink: Some(sink),
             progress,
             events: rx,
-            ended_playlists: Default::default(),
+            sources: Default::default(),
         });
         self.snap.session = self.session.as_ref().map(Session::reference);
         self.session_hint = self.last_hint.clone();
@@ -120,7 +120,7 @@ impl Supervisor {
             self.cfg.settings.stall_timeout,
             self.session
                 .as_ref()
-                .map(|s| s.ended_playlists.clone())
+                .map(|s| s.sources.clone())
                 .unwrap_or_default(),
             cancel.clone(),
         );
