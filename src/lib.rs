@@ -21,6 +21,7 @@
 //! - [`daemon`]: the room map, start-up, and ordered shutdown with one deadline.
 //! - [`cli`]: the command line.
 
+pub mod build_info;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -1,14 +1,16 @@
-//! The command line: `run`, `check`, `probe`, `status`, `repair`.
+//! The command line: `run`, `check`, `probe`, `status`, `repair`, and the generated
+//! `completions` and `man` (help, man page and completions come from the same definitions).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueHint};
 use tokio_util::sync::CancellationToken;
 
 use crate::config;
 
 mod check;
+mod manpage;
 mod probe;
 mod repair;
 mod status;
@@ -16,8 +18,12 @@ mod status;
 #[derive(Debug, Parser)]
 #[command(
     name = "liverec",
-    version,
-    about = "Records live streams: one recorder per room, crash-safe files, hooks that are never lost."
+    version = crate::build_info::LONG_VERSION,
+    subcommand_value_name = "COMMAND",
+    about = "Records live streams: one recorder per room, crash-safe files, hooks that are never lost.",
+    long_about = "Records live streams: one recorder per room, crash-safe files, hooks that are never lost.
+
+liverec watches Bilibili and Douyin rooms and plain HTTP-FLV/HLS stream URLs, records every live into files that each play on their own, and hands finished files to your upload tools through hooks that are never lost. One daemon (liverec run) records every room of one config file; the other commands check that file, look at a room, ask the running daemon how it is doing, or repair a file left by a crash."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -28,17 +34,20 @@ struct Cli {
 enum Command {
     /// Run the recording daemon.
     Run {
-        #[arg(short, long, default_value = "recorder.toml")]
+        /// The config file.
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: PathBuf,
     },
     /// Validate a config file without touching the network; print the effective settings.
     Check {
-        #[arg(short, long, default_value = "recorder.toml")]
+        /// The config file.
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: PathBuf,
     },
     /// Ask the running daemon how its rooms are doing (state, since, file, bytes, rate, error).
     Status {
-        #[arg(short, long, default_value = "recorder.toml")]
+        /// The config file.
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: PathBuf,
         /// Print the daemon's JSON status instead of a table.
         #[arg(long)]
@@ -46,28 +55,55 @@ enum Command {
     },
     /// Repair files left by a crash: cut a torn last tag, rebuild the metadata, rename a .part.
     Repair {
-        #[arg(required = true)]
+        /// The files: .part files left by a crash, or any FLV file.
+        #[arg(required = true, value_name = "FILE", value_hint = ValueHint::FilePath)]
         files: Vec<PathBuf>,
     },
     /// Resolve a room URL and print its key, live status, title, streamer and stream URLs.
     Probe {
         /// The room: live.bilibili.com/…, b23.tv/…, live.douyin.com/…, v.douyin.com/…, or a
         /// .flv/.m3u8 URL.
+        #[arg(value_name = "URL", value_hint = ValueHint::Url)]
         url: String,
         /// Use this config's platform settings (api_base, cookies, quality, formats).
-        #[arg(short, long)]
+        #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: Option<PathBuf>,
         /// Print stream URLs whole (their query holds access tokens).
         #[arg(long)]
         show_urls: bool,
     },
+    /// Print a shell completion script.
+    ///
+    /// For example: liverec completions bash > ~/.local/share/bash-completion/completions/liverec
+    /// (the Debian package installs them for bash, zsh and fish).
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print this manual page as roff.
+    ///
+    /// The Debian package installs it as liverec(1); from a source build, read it with
+    /// liverec man | man -l -
+    Man,
 }
 
 /// Exit code for a config that does not validate.
 pub const EXIT_BAD_CONFIG: u8 = 2;
 
+/// The whole command line, as `--help`, the man page and the completions describe it.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Generated text goes to stdout before any logging is set up: nothing else may print.
+    match cli.command {
+        Command::Completions { shell } => return completions(shell),
+        Command::Man => return man(),
+        _ => {}
+    }
     init_logging();
     install_panic_hook();
     match cli.command {
@@ -80,6 +116,39 @@ pub fn main() -> ExitCode {
             config,
             show_urls,
         } => probe::run(&url, config.as_deref(), show_urls),
+        Command::Completions { .. } | Command::Man => ExitCode::SUCCESS,
+    }
+}
+
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut cmd = command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "liverec", &mut script);
+    print_bytes(&script)
+}
+
+fn man() -> ExitCode {
+    match manpage::render(command()) {
+        Ok(page) => print_bytes(&page),
+        Err(e) => {
+            eprintln!("liverec: cannot render the man page: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes generated text to stdout; a closed pipe (`liverec man | head`) is a failure, not a
+/// panic.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("liverec: cannot write to stdout: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

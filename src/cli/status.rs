@@ -161,8 +161,13 @@ pub fn table(status: &Status) -> String {
             h.gave_up
         ));
     }
+    let build = if status.commit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", status.commit)
+    };
     out.push_str(&format!(
-        "liverec {} (pid {}), up {}, {} free{}\n",
+        "liverec {}{build}, pid {}, up {}, {} free{}\n",
         status.version,
         status.pid,
         ago(status.started),
@@ -195,6 +200,7 @@ mod tests {
         };
         let status = Status {
             version: "0.1.0".into(),
+            commit: "abc1234".into(),
             pid: 1,
             started: chrono::Local::now().fixed_offset(),
             config: "/etc/liverec/recorder.toml".into(),
@@ -212,5 +218,28 @@ mod tests {
         );
         assert_eq!(&lines[1][col..col + 1], "2", "{text}");
         assert_eq!(&lines[2][col..col + 1], "-", "{text}");
+    }
+
+    #[test]
+    fn the_footer_names_the_daemons_build() {
+        let status = |commit: &str| Status {
+            version: "0.1.0".into(),
+            commit: commit.into(),
+            pid: 42,
+            started: chrono::Local::now().fixed_offset(),
+            config: "/etc/liverec/recorder.toml".into(),
+            disk_free_bytes: 0,
+            disk_low: false,
+            rooms: Vec::new(),
+            hooks: Vec::new(),
+        };
+        let text = table(&status("abc1234"));
+        assert!(
+            text.contains("liverec 0.1.0 (abc1234), pid 42, up "),
+            "{text}"
+        );
+        // An older daemon says nothing about its commit.
+        let text = table(&status(""));
+        assert!(text.contains("liverec 0.1.0, pid 42, up "), "{text}");
     }
 }

@@ -14,9 +14,12 @@ pub fn render(shared: &Shared) -> String {
     w.family(
         "liverec_build_info",
         "gauge",
-        "liverec version.",
+        "liverec version and the commit it was built from (as liverec --version says).",
         &[(
-            vec![("version", env!("CARGO_PKG_VERSION").to_string())],
+            vec![
+                ("version", crate::build_info::VERSION.to_string()),
+                ("commit", crate::build_info::COMMIT.to_string()),
+            ],
             1.0,
         )],
     );

@@ -42,6 +42,9 @@ impl Drop for ControlServer {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Status {
     pub version: String,
+    /// The commit the daemon was built from (`unknown` outside git); absent from older daemons.
+    #[serde(default)]
+    pub commit: String,
     pub pid: u32,
     pub started: chrono::DateTime<chrono::FixedOffset>,
     pub config: String,
@@ -202,7 +205,8 @@ fn parse_body(body: &Bytes) -> Result<ActionBody, String> {
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
     let rooms: Vec<RoomSnapshot> = shared.rooms().iter().map(|h| h.snapshot()).collect();
     let status = Status {
-        version: env!("CARGO_PKG_VERSION").into(),
+        version: crate::build_info::VERSION.into(),
+        commit: crate::build_info::COMMIT.into(),
         pid: std::process::id(),
         started: shared.started,
         config: shared.config_file.display().to_string(),
