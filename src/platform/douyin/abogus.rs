@@ -251,7 +251,7 @@ fn encode(values: &[u32], alphabet: &[u8; 64]) -> String {
             out.push(char::from(alphabet[((n >> (18 - 6 * k)) & 63) as usize]));
         }
     }
-    while !out.len().is_multiple_of(4) {
+    while out.len() % 4 != 0 {
         out.push('=');
     }
     out

@@ -10,8 +10,8 @@
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rand::RngExt;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 
 use super::abogus::{self, Signer};
 use crate::platform::web;
@@ -115,7 +115,7 @@ impl Dice {
     #[cfg(test)]
     pub fn fixed(seed: u64, now_ms: u64) -> Self {
         Self {
-            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            rng: Mutex::new(<StdRng as rand::SeedableRng>::seed_from_u64(seed)),
             fixed_now_ms: Some(now_ms),
         }
     }
