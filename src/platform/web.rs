@@ -542,6 +542,22 @@ mod tests {
     }
 
     #[test]
+    fn block_statuses() {
+        for code in [412, 429, 444] {
+            assert!(
+                is_block_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
+        }
+        for code in [200, 302, 403, 404, 500] {
+            assert!(
+                !is_block_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
     fn retry_after_seconds() {
         let mut h = HeaderMap::new();
         assert_eq!(retry_after(&h), None);
