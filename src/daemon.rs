@@ -327,6 +327,11 @@ fn restart_keys(current: &Config, new: &Config) -> Result<Vec<&'static str>, Str
     {
         keys.push("platforms.*.api_base");
     }
+    if new.platforms.bilibili.user_agent != current.platforms.bilibili.user_agent
+        || new.platforms.douyin.user_agent != current.platforms.douyin.user_agent
+    {
+        keys.push("platforms.*.user_agent");
+    }
     Ok(keys)
 }
 
@@ -369,5 +374,7 @@ mod tests {
                 "max_recordings"
             ])
         );
+        let ua = cfg("[platforms.douyin]\nuser_agent = \"Mozilla/5.0 Chrome/150.0.0.0\"\n");
+        assert_eq!(restart_keys(&old, &ua), Ok(vec!["platforms.*.user_agent"]));
     }
 }

@@ -5,9 +5,12 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
-/// A desktop browser User-Agent: platform APIs answer "python"-looking clients with risk control.
+/// A current desktop Chrome User-Agent, for both platforms (`user_agent` in a platform's section
+/// replaces it): platform APIs answer "python"-looking clients and outdated browsers with risk
+/// control, and Douyin's request signature is computed over it. Chrome's reduced UA names only
+/// the major version; keep it within a few releases of the current stable Chrome.
 pub const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
-     (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+     (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 
 /// Builds the shared client. No overall timeout: streams last for hours; API calls set their own.
 pub fn client() -> Result<reqwest::Client, reqwest::Error> {

@@ -11,7 +11,7 @@ use support::daemon::{Daemon, bin, config, files, room, wait_until};
 use support::flv;
 use support::hls_server::{Channel, HlsServer, Kind, fixture_init};
 use support::media;
-use support::platform_server::{BiliRoom, DouyinRoom, Mode, PlatformServer};
+use support::platform_server::{BiliRoom, DouyinRoom, DyFault, Mode, PlatformServer};
 use support::server::{Answer, StreamServer};
 
 const FIXTURE: &str = "flv_640x360_20s.flv";
@@ -163,6 +163,7 @@ async fn a_douyin_live_is_recorded_with_an_automatic_ttwid() {
             session: "7300000000000000099".into(),
             sec_uid: "MS4wLjABAAAAtest".into(),
             flv_url: streams.url("douyin/or4.flv"),
+            ..Default::default()
         },
     );
     let dir = tempfile::tempdir().unwrap();
@@ -511,6 +512,7 @@ async fn probe_prints_the_key_status_and_every_source() {
             session: "7300000000000000099".into(),
             sec_uid: "MS4wLjABAAAAtest".into(),
             flv_url: streams.url("douyin/or4.flv"),
+            ..Default::default()
         },
     );
     api.set_share(
@@ -589,16 +591,20 @@ async fn probe_prints_the_key_status_and_every_source() {
     assert_eq!(code, 1);
     assert!(err.contains("not found") && err.contains("60004"), "{err}");
 
-    // Douyin, through a v.douyin.com share link to the app's reflow page: the streamer's
-    // profile page names the room (the reflow API, which wants a signature, is not asked).
+    // Douyin, through a v.douyin.com share link to the app's reflow page: the signed reflow
+    // API names the room (the streamer's profile page is not needed).
     let before = Instant::now();
     let (code, out, err) = probe(&["https://v.douyin.com/iRNBho6u/", "-c", c]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(
-        api.count("/www.douyin.com/user/MS4wLjABAAAAtest", before),
+        api.count("/webcast.amemv.com/webcast/room/reflow/info/", before),
         1
     );
-    assert_eq!(api.count("/webcast/room/reflow/info/", before), 0);
+    assert_eq!(
+        api.count("/www.douyin.com/user/MS4wLjABAAAAtest", before),
+        0
+    );
+    assert_eq!(api.unsigned_calls(), 0, "every Douyin call was signed");
     for want in [
         "key       douyin:61234567890",
         "live      yes",
@@ -612,16 +618,12 @@ async fn probe_prints_the_key_status_and_every_source() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 
-    // The same link once the streamer is offline: the profile names no room, and the error
-    // says what to paste instead.
+    // The same link once the live has ended: the reflow API still names its room.
     api.edit_douyin(WEB_RID, |r| r.live = false);
     let (code, out, err) = probe(&["https://v.douyin.com/iRNBho6u/", "-c", c]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        err.contains("signed reflow API")
-            && err.contains("paste the room's live.douyin.com/<id> link"),
-        "{err}"
-    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("key       douyin:61234567890"), "{out}");
+    assert!(out.contains("live      no"), "{out}");
     api.edit_douyin(WEB_RID, |r| r.live = true);
 
     // web/enter answers only empty bodies: the room page stands in, no backoff.
@@ -643,7 +645,15 @@ async fn probe_prints_the_key_status_and_every_source() {
         api.count(&format!("/{WEB_RID}"), before) >= 1,
         "the page was read"
     );
+    assert_eq!(api.challenges(), 0, "the page was asked with an __ac_nonce");
     api.douyin_page_only(false);
+
+    // A captcha page where the API should be: risk control, exit 1 with the reason.
+    api.douyin_fault(Some(DyFault::Captcha));
+    let (code, out, err) = probe(&[&format!("https://live.douyin.com/{WEB_RID}"), "-c", c]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("captcha"), "{out}\n{err}");
+    api.douyin_fault(None);
 
     // Offline is an answer, not an error.
     api.edit_bili(LONG_ID, |r| r.live_status = 2);

@@ -149,6 +149,9 @@ pub struct PlatformConfig {
     pub cookie: Option<Secret>,
     pub quality: Option<Vec<String>>,
     pub formats: Option<Vec<String>>,
+    /// `user_agent`: the browser User-Agent sent to the platform (API calls, pages, stream
+    /// requests) instead of [`crate::http::BROWSER_UA`].
+    pub user_agent: Option<String>,
 }
 
 impl PlatformConfig {
@@ -286,13 +289,56 @@ fn read_platform(
         kind.check_formats(&v).map_err(|e| f.fail(rep, e)).ok()?;
         Some(v)
     });
+    let user_agent = read_user_agent(kind, &mut sec, rep);
     sec.finish(rep);
     PlatformConfig {
         api_base,
         cookie,
         quality,
         formats,
+        user_agent,
     }
+}
+
+/// `user_agent`: one header line. Douyin signs every API call for the browser the User-Agent
+/// names and sends that browser's version beside it, so there it must name a Chrome version.
+fn read_user_agent(
+    kind: PlatformKind,
+    sec: &mut Section<'_, '_>,
+    rep: &mut Report<'_>,
+) -> Option<String> {
+    let f = sec.take("user_agent")?;
+    let ua = f.string(rep)?;
+    let ua = ua.trim().to_string();
+    if let Err(why) = check_user_agent(kind, &ua) {
+        f.fail(rep, why);
+        return None;
+    }
+    Some(ua)
+}
+
+/// Why `ua` cannot be a platform's User-Agent, if it cannot.
+pub fn check_user_agent(kind: PlatformKind, ua: &str) -> Result<(), String> {
+    const MAX: usize = 512;
+    if ua.is_empty() {
+        return Err("is empty (remove the key for the built-in browser User-Agent)".into());
+    }
+    if ua.len() > MAX {
+        return Err(format!("is longer than {MAX} characters"));
+    }
+    if let Some(c) = ua.chars().find(|c| !(' '..='~').contains(c)) {
+        return Err(format!(
+            "holds {c:?}: a User-Agent is one line of printable ASCII"
+        ));
+    }
+    if kind == PlatformKind::Douyin && crate::platform::douyin::browser_version(ua).is_none() {
+        return Err(format!(
+            "{ua:?} names no Chrome version: Douyin's request signature and its \
+             browser_version parameter are made for a Chromium browser's User-Agent \
+             (\"... Chrome/156.0.0.0 Safari/537.36\")"
+        ));
+    }
+    Ok(())
 }
 
 fn read_listen(field: Option<Field<'_, '_>>, rep: &mut Report<'_>, base: &Path) -> Option<Listen> {

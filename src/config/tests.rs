@@ -265,3 +265,45 @@ quality = "best"
         "{lines:#?}"
     );
 }
+
+#[test]
+fn each_platform_can_send_its_own_user_agent() {
+    let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Safari/537.36 Edg/150.0.0.0";
+    let c = parse_ok(&format!(
+        "[platforms.douyin]\nuser_agent = \"  {edge} \"\n[platforms.bilibili]\nuser_agent = \"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0\"\n"
+    ));
+    assert_eq!(c.platforms.douyin.user_agent.as_deref(), Some(edge));
+    assert!(
+        c.platforms
+            .bilibili
+            .user_agent
+            .as_deref()
+            .is_some_and(|u| u.contains("Firefox/140.0"))
+    );
+    assert_eq!(parse_ok("").platforms.douyin.user_agent, None);
+    let lines = parse_err(
+        "[platforms.douyin]\nuser_agent = \"Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0\"\n\
+         [platforms.bilibili]\nuser_agent = \"a\\nb\"\n",
+    );
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(":2: platforms.douyin.user_agent:")
+                && l.contains("names no Chrome version")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(":4: platforms.bilibili.user_agent: holds '\\n'")),
+        "{lines:#?}"
+    );
+    let lines = parse_err("[platforms.bilibili]\nuser_agent = \"\"\n");
+    assert!(lines[0].contains("is empty"), "{lines:#?}");
+    let lines = parse_err("[platforms.douyin]\nuser_agnet = \"x\"\n");
+    assert!(
+        lines[0].contains("did you mean \"user_agent\""),
+        "{lines:#?}"
+    );
+}

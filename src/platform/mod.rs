@@ -152,12 +152,14 @@ impl RoomKey {
     }
 
     /// `<platform>-<id>.lock`, with anything unusual in the id replaced so it is one safe name.
+    /// Dots stay (Douyin ids such as `a.b` and `a_b` are two rooms); after the prefix they
+    /// cannot make `.` or `..`.
     pub fn lock_file_name(&self) -> String {
         let id: String = self
             .id
             .chars()
             .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
                     c
                 } else {
                     '_'
@@ -333,6 +335,13 @@ pub trait Platform: Send + Sync + 'static {
     async fn all_sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
         self.sources(room).await
     }
+
+    /// What `liverec probe` shows about how the platform was reached (endpoint, signature,
+    /// cookies, User-Agent): `(label, text)` lines, never a cookie value or a signed query.
+    async fn diagnose(&self, room: &RoomSpec) -> Vec<(&'static str, String)> {
+        let _ = room;
+        Vec::new()
+    }
 }
 
 /// The platform implementations of one daemon, sharing one HTTP client.
@@ -388,7 +397,12 @@ mod tests {
     #[test]
     fn keys_parse_and_name_locks() {
         let k = RoomKey::parse("douyin:ab/../c").unwrap();
-        assert_eq!(k.lock_file_name(), "douyin-ab____c.lock");
+        assert_eq!(k.lock_file_name(), "douyin-ab_.._c.lock");
+        let dotted = RoomKey::parse("douyin:a.b").unwrap().lock_file_name();
+        assert_ne!(
+            dotted,
+            RoomKey::parse("douyin:a_b").unwrap().lock_file_name()
+        );
         assert_eq!(
             RoomKey::parse("bilibili:1").unwrap().to_string(),
             "bilibili:1"

@@ -38,6 +38,8 @@ pub struct Api {
     /// The same, but never following redirects (share links are followed by hand).
     pub no_redirect: Option<reqwest::Client>,
     pub limiter: Limiter,
+    /// The User-Agent of requests this client builds itself (share-link hops).
+    pub user_agent: HeaderValue,
 }
 
 /// `Cookie:` built from the user's cookie and extra pairs, marked sensitive so that it never
@@ -78,6 +80,12 @@ pub fn q(v: &str) -> String {
     url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
+/// HTTP statuses that mean "risk control refused this IP": 412 (Bilibili), 429, and 444 (the
+/// nginx "close without answer" code Douyin's edge sends to blocked clients).
+pub fn is_block_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 412 | 429 | 444)
+}
+
 /// `Retry-After: <seconds>`, when a server sends one.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
@@ -86,11 +94,13 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Browser-like headers for API calls.
 pub fn browser_headers(referer: &'static str) -> HeaderMap {
+    browser_headers_as(referer, &HeaderValue::from_static(http::BROWSER_UA))
+}
+
+/// Browser-like headers for API calls, with this User-Agent (a platform's `user_agent`).
+pub fn browser_headers_as(referer: &'static str, user_agent: &HeaderValue) -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert(
-        header::USER_AGENT,
-        HeaderValue::from_static(http::BROWSER_UA),
-    );
+    h.insert(header::USER_AGENT, user_agent.clone());
     h.insert(header::REFERER, HeaderValue::from_static(referer));
     h.insert(
         header::ACCEPT_LANGUAGE,
@@ -112,7 +122,14 @@ impl Api {
             client,
             no_redirect,
             limiter,
+            user_agent: HeaderValue::from_static(http::BROWSER_UA),
         }
+    }
+
+    /// The same client, sending `ua` where it builds its own headers.
+    pub fn with_user_agent(mut self, ua: HeaderValue) -> Self {
+        self.user_agent = ua;
+        self
     }
 
     /// Sends one GET within the budget. HTTP 412 and 429 start a backoff; any other answer comes
@@ -142,7 +159,7 @@ impl Api {
             }
         };
         let status = resp.status();
-        if status == StatusCode::PRECONDITION_FAILED || status == StatusCode::TOO_MANY_REQUESTS {
+        if is_block_status(status) {
             let ra = retry_after(resp.headers());
             return Err(permit.blocked(&format!("{what}: HTTP {}", status.as_u16()), ra));
         }
@@ -187,17 +204,41 @@ impl Api {
         headers: HeaderMap,
         what: &str,
     ) -> Result<(Permit, HeaderMap), PlatformError> {
-        let permit = self.limiter.acquire().await?;
-        let resp = self
+        self.headers_only(self.client.get(url).headers(headers), what)
+            .await
+    }
+
+    /// POSTs a JSON body within the budget and keeps only the status and headers (Douyin's
+    /// `ttwid` register endpoint answers with a cookie).
+    pub async fn post_headers(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        json_body: String,
+        what: &str,
+    ) -> Result<(Permit, HeaderMap), PlatformError> {
+        let req = self
             .client
-            .get(url)
+            .post(url)
             .headers(headers)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(json_body);
+        self.headers_only(req, what).await
+    }
+
+    async fn headers_only(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<(Permit, HeaderMap), PlatformError> {
+        let permit = self.limiter.acquire().await?;
+        let resp = req
             .timeout(API_TIMEOUT)
             .send()
             .await
             .map_err(|e| PlatformError::Network(format!("{what}: {}", http::describe(&e))))?;
         let status = resp.status();
-        if status == StatusCode::PRECONDITION_FAILED || status == StatusCode::TOO_MANY_REQUESTS {
+        if is_block_status(status) {
             let ra = retry_after(resp.headers());
             return Err(permit.blocked(&format!("{what}: HTTP {}", status.as_u16()), ra));
         }
@@ -275,7 +316,7 @@ impl Api {
             let permit = self.limiter.acquire().await?;
             let resp = client
                 .get(&fetch)
-                .header(header::USER_AGENT, http::BROWSER_UA)
+                .header(header::USER_AGENT, self.user_agent.clone())
                 .timeout(API_TIMEOUT)
                 .send()
                 .await
@@ -283,8 +324,7 @@ impl Api {
                     PlatformError::Network(format!("share link {shown}: {}", http::describe(&e)))
                 })?;
             let status = resp.status();
-            if status == StatusCode::PRECONDITION_FAILED || status == StatusCode::TOO_MANY_REQUESTS
-            {
+            if is_block_status(status) {
                 let ra = retry_after(resp.headers());
                 return Err(
                     permit.blocked(&format!("share link {shown}: HTTP {}", status.as_u16()), ra)
@@ -499,6 +539,22 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(got, "https://s.example/hop/2");
+    }
+
+    #[test]
+    fn block_statuses() {
+        for code in [412, 429, 444] {
+            assert!(
+                is_block_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
+        }
+        for code in [200, 302, 403, 404, 500] {
+            assert!(
+                !is_block_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
+        }
     }
 
     #[test]

@@ -7,12 +7,20 @@
 //! - Bilibili: `room_init` (short id -> long id, 60004 for unknown ids), `nav` (wbi keys),
 //!   `getInfoByRoom` and `getRoomPlayInfo`, which check the wbi signature and answer with only
 //!   a `v_voucher` when it is wrong; b23.tv share links as redirects.
-//! - Douyin: `GET /` sets a `ttwid` cookie; `web/enter` answers HTTP 200 with an empty body
-//!   unless the request carries the currently valid `ttwid`; the reflow API, which answers
-//!   `status_code` 10011 to a request without `a_bogus` (measured, PLATFORMS.md) and does not
-//!   check a signature that is there; streamers' profile pages
-//!   (`/www.douyin.com/user/<sec_uid>`), whose URL-encoded `RENDER_DATA` names the live room's
-//!   `web_rid` while the streamer is live; v.douyin.com share links as redirects.
+//! - Douyin (see [`DouyinRoom`] and [`DyFault`]): `GET /` sets a `ttwid` cookie (or not, and
+//!   then `POST /ttwid.bytedance.com/ttwid/union/register/` does); `web/enter` answers HTTP
+//!   200 with an empty body unless the request carries the currently valid `ttwid`, an
+//!   `a_bogus` and an `msToken`, and a `browser_version` equal to the User-Agent's Chrome
+//!   version (it cannot check the signature itself); it answers lives, ended lives (status 4
+//!   or `status_code` 30003), hidden lives ("你不在主播设置的可见范围内"), radio lives (only
+//!   an `ao` stream) and lives without a stream URL. The reflow API
+//!   (`/webcast.amemv.com/webcast/room/reflow/info/`) answers `status_code` 10011 to a request
+//!   without `a_bogus`/`msToken` (measured, PLATFORMS.md), a live by its `room_id`, or a
+//!   streamer's current live by `sec_user_id` with `room_id` 2. Pages (room pages `/<web_rid>`
+//!   in the 2026 `self.__pace_f` shape, profile pages `/www.douyin.com/user/<sec_uid>` whose
+//!   URL-encoded `RENDER_DATA` names the live room's `web_rid` while the streamer is live) are
+//!   a JS challenge without an `__ac_nonce` cookie. Faults: HTTP 444 with an HTML body, captcha
+//!   pages. v.douyin.com share links as redirects.
 //! - Faults for every API path at once: an HTTP status (412 with `Retry-After`), empty bodies,
 //!   HTML pages.
 //! - A log of every request, to count what the daemon sends.
@@ -60,7 +68,7 @@ pub struct BiliRoom {
     pub stream_path: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DouyinRoom {
     pub live: bool,
     pub title: String,
@@ -69,8 +77,34 @@ pub struct DouyinRoom {
     pub session: String,
     /// The streamer's `sec_uid` (profile pages are found by it).
     pub sec_uid: String,
-    /// The origin FLV URL.
+    /// The origin FLV URL (a radio live's audio-only FLV).
     pub flv_url: String,
+    pub kind: DyKind,
+    /// Once not live, web/enter answers `status_code` 30003 instead of a room with status 4.
+    pub ended_as_30003: bool,
+}
+
+/// What kind of live a Douyin room is.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum DyKind {
+    #[default]
+    Normal,
+    /// Audio only: web/enter says `room_status` 1, and its only stream is `ao`.
+    Radio,
+    /// web/enter lists the live without a stream URL; the reflow API has it.
+    NoStreamUrl,
+    /// The streamer does not show the live to this viewer (web/enter's prompt).
+    Hidden,
+}
+
+/// A fault on every Douyin path but the home page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DyFault {
+    /// HTTP 444 with an HTML body (what blocked clients get); a real one sends no
+    /// `Retry-After`, tests may, to keep the pause short.
+    Http444 { retry_after: Option<u64> },
+    /// A captcha page (验证码中间页), HTTP 200.
+    Captcha,
 }
 
 #[derive(Default)]
@@ -91,6 +125,15 @@ struct Shared {
     /// Douyin web/enter answers empty bodies whatever the cookie; only the room page works.
     page_only: std::sync::atomic::AtomicBool,
     ttwid_issued: AtomicU64,
+    douyin_fault: Mutex<Option<DyFault>>,
+    /// The home page sets no ttwid (the register endpoint must be asked).
+    home_without_ttwid: std::sync::atomic::AtomicBool,
+    /// Douyin API calls refused for a missing signature, msToken or browser_version mismatch.
+    unsigned: AtomicU64,
+    /// Pages asked for without an `__ac_nonce` cookie (answered with the JS challenge).
+    challenges: AtomicU64,
+    /// The User-Agent of the last Douyin API call.
+    last_douyin_ua: Mutex<String>,
 }
 
 pub struct PlatformServer {
@@ -248,6 +291,33 @@ impl PlatformServer {
         self.shared.page_only.store(on, Ordering::Relaxed);
     }
 
+    /// A fault on every Douyin path but the home page, until `None`.
+    pub fn douyin_fault(&self, fault: Option<DyFault>) {
+        *self.shared.douyin_fault.lock().unwrap() = fault;
+    }
+
+    /// The home page sets no ttwid cookie (as a challenge page would not): only the register
+    /// endpoint hands one out.
+    pub fn douyin_home_without_ttwid(&self, on: bool) {
+        self.shared.home_without_ttwid.store(on, Ordering::Relaxed);
+    }
+
+    /// Douyin API calls refused as unsigned (no `a_bogus`/`msToken`, or a `browser_version`
+    /// that is not the User-Agent's).
+    pub fn unsigned_calls(&self) -> u64 {
+        self.shared.unsigned.load(Ordering::Relaxed)
+    }
+
+    /// Douyin pages asked for without an `__ac_nonce` cookie.
+    pub fn challenges(&self) -> u64 {
+        self.shared.challenges.load(Ordering::Relaxed)
+    }
+
+    /// The User-Agent of the last Douyin API call.
+    pub fn last_douyin_ua(&self) -> String {
+        self.shared.last_douyin_ua.lock().unwrap().clone()
+    }
+
     /// Makes the current ttwid invalid: the next web/enter with it gets an empty body.
     pub fn rotate_ttwid(&self) {
         let mut t = self.shared.ttwid.lock().unwrap();
@@ -288,7 +358,10 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
     let query = req.uri().query().unwrap_or_default().to_string();
     s.log.lock().unwrap().push((Instant::now(), path.clone()));
     let headers = req.headers().clone();
-    let _ = req.into_body();
+    let method = req.method().clone();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
     let mode = s.mode.lock().unwrap().clone().unwrap_or(Mode::Normal);
     if path != "/" && !path.starts_with("/dead/") {
         match mode {
@@ -313,19 +386,10 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
         }
     }
     let q = query_map(&query);
+    if let Some(r) = douyin_route(&s, &method, &path, &q, &headers, &body) {
+        return r;
+    }
     match path.as_str() {
-        "/" => {
-            s.ttwid_issued.fetch_add(1, Ordering::Relaxed);
-            let t = s.ttwid.lock().unwrap().clone();
-            (
-                [(
-                    header::SET_COOKIE,
-                    format!("ttwid={t}; Path=/; Max-Age=31536000; HttpOnly"),
-                )],
-                "<html><body>home</body></html>",
-            )
-                .into_response()
-        }
         "/room/v1/Room/room_init" => bili_room_init(&s, &q),
         "/x/web-interface/nav" => json_response(&fixture("bilibili", "nav-anonymous.json")),
         "/xlive/web-room/v1/index/getInfoByRoom" => {
@@ -342,17 +406,15 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
             }
             bili_play(&s, &q, &headers)
         }
-        "/webcast/room/web/enter/" => douyin_enter(&s, &q, &headers),
-        "/webcast/room/reflow/info/" => douyin_reflow(&s, &q),
-        p if p.starts_with("/www.douyin.com/user/") => {
-            douyin_profile(&s, p.trim_start_matches("/www.douyin.com/user/"))
-        }
         p => {
             let key = p.trim_start_matches('/').trim_end_matches('/');
             if let Some(loc) = s.shares.lock().unwrap().get(key) {
                 return (StatusCode::FOUND, [(header::LOCATION, loc.clone())]).into_response();
             }
             if let Some(room) = s.douyin.lock().unwrap().get(key).cloned() {
+                if let Some(r) = douyin_fault(&s).or_else(|| douyin_challenge(&s, &headers)) {
+                    return r;
+                }
                 return douyin_page(key, &room);
             }
             StatusCode::NOT_FOUND.into_response()
@@ -506,18 +568,178 @@ fn rewrite_urls(v: &mut Value, f: &mut impl FnMut(&str) -> String) {
     }
 }
 
-fn has_ttwid(s: &Shared, headers: &HeaderMap) -> bool {
-    let want = format!("ttwid={}", s.ttwid.lock().unwrap());
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|c| c.split(';').any(|p| p.trim() == want))
+        .flat_map(|c| c.split(';'))
+        .find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+}
+
+fn has_ttwid(s: &Shared, headers: &HeaderMap) -> bool {
+    cookie_value(headers, "ttwid").as_deref() == Some(s.ttwid.lock().unwrap().as_str())
+}
+
+/// The Chrome version a User-Agent names.
+fn chrome_version(headers: &HeaderMap) -> Option<String> {
+    let ua = headers.get(header::USER_AGENT)?.to_str().ok()?;
+    let v = ua.split_once("Chrome/")?.1.split(' ').next()?;
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// What a signed Douyin call must carry. The fake cannot verify the a_bogus algorithm; it
+/// checks that the signature and the msToken are there and that `browser_version` is the
+/// User-Agent's (the real signature covers the User-Agent).
+fn signed(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap, web: bool) -> bool {
+    *s.last_douyin_ua.lock().unwrap() = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let present = |k: &str| q.get(k).is_some_and(|v| !v.is_empty());
+    let ok = present("a_bogus")
+        && present("msToken")
+        && (!web || q.get("browser_version").cloned() == chrome_version(headers));
+    if !ok {
+        s.unsigned.fetch_add(1, Ordering::Relaxed);
+    }
+    ok
+}
+
+fn douyin_fault(s: &Shared) -> Option<Response> {
+    let fault = (*s.douyin_fault.lock().unwrap())?;
+    let (status, file, retry_after) = match fault {
+        DyFault::Http444 { retry_after } => (444, "http-444.html", retry_after),
+        DyFault::Captcha => (200, "captcha.html", None),
+    };
+    let mut r = (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        fixture_text("douyin", file),
+    )
+        .into_response();
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    if let Some(ra) = retry_after {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, ra.to_string().parse().unwrap());
+    }
+    Some(r)
+}
+
+/// Pages without an `__ac_nonce` cookie get the JS challenge page.
+fn douyin_challenge(s: &Shared, headers: &HeaderMap) -> Option<Response> {
+    if cookie_value(headers, "__ac_nonce").is_some_and(|v| !v.is_empty()) {
+        return None;
+    }
+    s.challenges.fetch_add(1, Ordering::Relaxed);
+    Some(
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            fixture_text("douyin", "page-challenge.html"),
+        )
+            .into_response(),
+    )
+}
+
+pub fn fixture_text(platform: &str, name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/platforms/{platform}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The Douyin endpoints (room pages and share links are found by the catch-all).
+fn douyin_route(
+    s: &Shared,
+    method: &axum::http::Method,
+    path: &str,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
+    let r = match path {
+        "/" => {
+            s.ttwid_issued.fetch_add(1, Ordering::Relaxed);
+            if s.home_without_ttwid.load(Ordering::Relaxed) {
+                return Some("<html><body>home</body></html>".into_response());
+            }
+            let t = s.ttwid.lock().unwrap().clone();
+            (
+                [(
+                    header::SET_COOKIE,
+                    format!("ttwid={t}; Path=/; Max-Age=31536000; HttpOnly"),
+                )],
+                "<html><body>home</body></html>",
+            )
+                .into_response()
+        }
+        "/ttwid.bytedance.com/ttwid/union/register/" => {
+            let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            if method != axum::http::Method::POST || req["aid"] != json!(6383) {
+                return Some(StatusCode::BAD_REQUEST.into_response());
+            }
+            s.ttwid_issued.fetch_add(1, Ordering::Relaxed);
+            // The fixture's cookie attributes, with the value this server currently accepts.
+            let line = fixture_text("douyin", "ttwid_register-set-cookie.txt");
+            let attrs = line
+                .trim()
+                .split_once(';')
+                .map_or("", |(_, a)| a)
+                .to_string();
+            let t = s.ttwid.lock().unwrap().clone();
+            (
+                [(header::SET_COOKIE, format!("ttwid={t};{attrs}"))],
+                json_response(&json!({"status_code": 0})),
+            )
+                .into_response()
+        }
+        "/webcast/room/web/enter/" => {
+            douyin_fault(s).unwrap_or_else(|| douyin_enter(s, q, headers))
+        }
+        "/webcast.amemv.com/webcast/room/reflow/info/" => {
+            douyin_fault(s).unwrap_or_else(|| douyin_reflow(s, q, headers))
+        }
+        p if p.starts_with("/www.douyin.com/user/") => douyin_fault(s)
+            .or_else(|| douyin_challenge(s, headers))
+            .unwrap_or_else(|| douyin_profile(s, p.trim_start_matches("/www.douyin.com/user/"))),
+        _ => return None,
+    };
+    Some(r)
+}
+
+/// Points the fixture's stream URLs at this machine: the main one (the origin FLV, or a radio's
+/// audio-only FLV) at the room's stream, every other one at this server (404).
+fn localize(su: &mut Value, room: &DouyinRoom, me: &str) {
+    let mut n = 0;
+    let mut local = |u: &str| {
+        n += 1;
+        let main = (u.contains("pull-flv-t2") && u.contains("_or4.flv"))
+            || (room.kind == DyKind::Radio && u.contains(".flv?only_audio=1"));
+        if main {
+            format!("{}?expire=6940a000&sign={n:032x}", room.flv_url)
+        } else {
+            format!("{me}/dead/{n}")
+        }
+    };
+    let sd_text = su["live_core_sdk_data"]["pull_data"]["stream_data"]
+        .as_str()
+        .unwrap_or("{}")
+        .to_string();
+    let mut sd: Value = serde_json::from_str(&sd_text).unwrap();
+    rewrite_urls(&mut sd, &mut local);
+    su["live_core_sdk_data"]["pull_data"]["stream_data"] = json!(sd.to_string());
+    rewrite_urls(su, &mut local);
 }
 
 fn douyin_enter(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Response {
-    if !has_ttwid(s, headers) || s.page_only.load(Ordering::Relaxed) {
-        // Measured behaviour: no (or a stale) ttwid gets HTTP 200 with an empty body.
+    let signed = signed(s, q, headers, true);
+    if !has_ttwid(s, headers) || !signed || s.page_only.load(Ordering::Relaxed) {
+        // Measured behaviour: no (or a stale) ttwid gets HTTP 200 with an empty body, and so do
+        // unsigned calls since 2025-08 (peers' trackers).
         s.empty_answers.fetch_add(1, Ordering::Relaxed);
         return StatusCode::OK.into_response();
     }
@@ -530,64 +752,89 @@ fn douyin_enter(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) ->
     let Some(room) = s.douyin.lock().unwrap().get(web_rid).cloned() else {
         return json_response(&json!({"data": {"data": []}, "extra": {}, "status_code": 0}));
     };
+    if room.kind == DyKind::Hidden {
+        let mut v = fixture("douyin", "web_enter-not-visible.json");
+        v["data"]["user"]["nickname"] = json!(room.nickname);
+        v["data"]["user"]["sec_uid"] = json!(room.sec_uid);
+        return json_response(&v);
+    }
     if !room.live {
+        if room.ended_as_30003 {
+            return json_response(&fixture("douyin", "web_enter-ended-30003.json"));
+        }
         let mut v = fixture("douyin", "web_enter-offline.json");
         v["data"]["data"][0]["title"] = json!(room.title);
         v["data"]["data"][0]["id_str"] = json!(room.session);
         v["data"]["user"]["nickname"] = json!(room.nickname);
         return json_response(&v);
     }
-    let mut v = fixture("douyin", "web_enter-live.json");
+    let mut v = fixture(
+        "douyin",
+        match room.kind {
+            DyKind::Radio => "web_enter-radio.json",
+            DyKind::NoStreamUrl => "web_enter-live-no-stream-url.json",
+            _ => "web_enter-live.json",
+        },
+    );
     let r = &mut v["data"]["data"][0];
     r["id_str"] = json!(room.session);
     r["title"] = json!(room.title);
     r["owner"]["web_rid"] = json!(web_rid);
     r["owner"]["nickname"] = json!(room.nickname);
+    r["owner"]["sec_uid"] = json!(room.sec_uid);
+    r["cover"] = json!({"url_list": []});
+    if r.get("stream_url").is_some() {
+        localize(&mut r["stream_url"], &room, &me);
+    }
     v["data"]["user"]["nickname"] = json!(room.nickname);
-    // The origin FLV goes to the stream server; every other URL to this server (404).
-    let mut n = 0;
-    let mut local = |u: &str| {
-        n += 1;
-        if u.contains("pull-flv-t2") && u.contains("_or4.flv") {
-            format!("{}?expire=6940a000&sign={n:032x}", room.flv_url)
-        } else {
-            format!("{me}/dead/{n}")
-        }
-    };
-    let su = &mut v["data"]["data"][0]["stream_url"];
-    let sd_text = su["live_core_sdk_data"]["pull_data"]["stream_data"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut sd: Value = serde_json::from_str(&sd_text).unwrap();
-    rewrite_urls(&mut sd, &mut local);
-    su["live_core_sdk_data"]["pull_data"]["stream_data"] = json!(sd.to_string());
-    rewrite_urls(su, &mut local);
-    v["data"]["data"][0]["cover"] = json!({"url_list": []});
+    v["data"]["user"]["sec_uid"] = json!(room.sec_uid);
     json_response(&v)
 }
 
-fn douyin_reflow(s: &Shared, q: &HashMap<String, String>) -> Response {
-    if q.get("a_bogus").is_none_or(|v| v.is_empty()) {
+fn douyin_reflow(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Response {
+    if !signed(s, q, headers, false) {
         return json_response(&fixture("douyin", "reflow-rejected.json"));
     }
     let room_id = q.get("room_id").cloned().unwrap_or_default();
+    let sec_uid = q.get("sec_user_id").cloned().unwrap_or_default();
     let found = s
         .douyin
         .lock()
         .unwrap()
         .iter()
-        .find(|(_, r)| r.session == room_id)
+        .find(|(_, r)| r.session == room_id || (room_id == "2" && r.sec_uid == sec_uid))
         .map(|(w, r)| (w.clone(), r.clone()));
     let Some((web_rid, room)) = found else {
         return json_response(&fixture("douyin", "reflow-rejected.json"));
     };
+    if !room.live {
+        if room_id == "2" {
+            // Asked by the streamer only: no current live to name.
+            let mut v = fixture("douyin", "reflow-profile-not-live.json");
+            v["data"]["user"]["nickname"] = json!(room.nickname);
+            v["data"]["user"]["sec_uid"] = json!(room.sec_uid);
+            return json_response(&v);
+        }
+        let mut v = fixture("douyin", "reflow-offline.json");
+        v["data"]["room"]["owner"]["web_rid"] = json!(web_rid);
+        v["data"]["room"]["id_str"] = json!(room.session);
+        return json_response(&v);
+    }
     let mut v = fixture("douyin", "reflow-live.json");
+    if room.kind == DyKind::Radio {
+        let radio = fixture("douyin", "web_enter-radio.json");
+        v["data"]["room"]["stream_url"] = radio["data"]["data"][0]["stream_url"].clone();
+        v["data"]["room"]["live_type_audio"] = json!(true);
+    }
+    let me = host_of(headers);
     let r = &mut v["data"]["room"];
     r["owner"]["web_rid"] = json!(web_rid);
+    r["owner"]["nickname"] = json!(room.nickname);
+    r["owner"]["sec_uid"] = json!(room.sec_uid);
     r["id_str"] = json!(room.session);
-    r.as_object_mut().unwrap().remove("stream_url");
+    r["title"] = json!(room.title);
     r.as_object_mut().unwrap().remove("cover");
+    localize(&mut r["stream_url"], &room, &me);
     json_response(&v)
 }
 
@@ -621,21 +868,20 @@ fn douyin_profile(s: &Shared, sec_uid: &str) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
-/// The room page: an empty `roomStore` shell first, then the real state, each inside
-/// `self.__pace_f.push([1,"…"])` as a JS string, like the real page.
+/// The room page as of 2026: an empty `roomStore` shell first, then the real state, each
+/// inside `self.__pace_f.push([1,"…"])` as a JS string; the room names its streamer in
+/// `owner.nickname` (there is no `anchor` any more) and offers only `flv_pull_url`.
 fn douyin_page(web_rid: &str, room: &DouyinRoom) -> Response {
+    let _ = web_rid;
     let state = json!({"state": {"appStore": {}, "roomStore": {"roomInfo": {
         "room": {
             "id_str": room.session,
             "status": if room.live { 2 } else { 4 },
             "title": room.title,
             "stream_url": {"flv_pull_url": {"FULL_HD1": format!("{}?expire=6940a000&sign=page", room.flv_url)}},
-            "owner": {"nickname": room.nickname}
-        },
-        "roomId": room.session,
-        "web_rid": web_rid,
-        "anchor": {"nickname": room.nickname}
-    }}, "linkmicStore": {}}});
+            "owner": {"nickname": room.nickname, "sec_uid": room.sec_uid}
+        }
+    }}, "streamStore": {"streamData": {"H264_streamData": {}}}}});
     let push = |chunk: String| {
         format!(
             "<script nonce=\"t\">self.__pace_f.push([1,{}])</script>",
@@ -645,7 +891,7 @@ fn douyin_page(web_rid: &str, room: &DouyinRoom) -> Response {
     let html = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><div id=\"root\"></div>{}{}</body></html>",
         push("2:[\"$\",\"$L3\",null,{\"roomStore\":{\"roomInfo\":{}}}]\n".to_string()),
-        push(format!("d:[\"$\",\"$L12\",null,{state}]\n"))
+        push(format!("1a:[\"$\",\"$L1b\",null,{state}]\n"))
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }

@@ -1,38 +1,55 @@
 //! Douyin answers, decoded: pure functions from bytes to typed results, no IO.
 //!
-//! - `webcast/room/web/enter/`: `status_code`, the room in `data.data[0]` (or `data.room`), the
-//!   streamer in `data.user`. `status` 2 is live, 4 ended.
+//! - `webcast/room/web/enter/`: `status_code` (0; 30003 when the live has ended), the room in
+//!   `data.data[0]` (or `data.room`), the streamer in `data.user`. `status` 2 is live, 4 ended;
+//!   `data.room_status` is 0 (live), 1 (a radio live: audio only) or 2 (ended). A `prompts` of
+//!   "你不在主播设置的可见范围内" means the streamer does not show the live to this viewer.
 //! - `stream_url`: `live_core_sdk_data.pull_data.stream_data` is JSON *inside a string*, keyed
-//!   by quality (`origin`, `uhd`, `hd`, `sd`, `ld`, `md`; `ao` is audio only); the older maps
-//!   `flv_pull_url` / `hls_pull_url_map` use `FULL_HD1` (origin), `HD1` (hd), `SD1` (ld) and
-//!   `SD2` (sd).
-//! - the app reflow API (`data.room.owner.web_rid`). Unsigned requests get `status_code` 10011,
-//!   so liverec does not call it; the decoder reads captured answers.
+//!   by quality (`origin`, `uhd`, `hd`, `sd`, `ld`, `md`; `ao` is audio only); `pull_datas`
+//!   holds the same for the raw stream of a double-screen live; the older maps `flv_pull_url` /
+//!   `hls_pull_url_map` use `FULL_HD1` (origin), `HD1` (hd), `SD1` (ld) and `SD2` (sd).
+//! - the app reflow API (`data.room`, with `owner.web_rid`): how share links and profiles name
+//!   their room, and the streams of lives web/enter lists without any.
 //! - a streamer's profile page (`www.douyin.com/user/<sec_uid>`), which names the `web_rid` of
-//!   the live room while the streamer is live: how share links to the app's reflow page are
-//!   resolved.
-//! - the room page: state in `self.__pace_f.push([1,"…"])` chunks (a JS string holding JSON),
-//!   or in an older URL-encoded `RENDER_DATA` script; the page holds two `roomStore`s and the
-//!   first is an empty shell.
+//!   the live room while the streamer is live: the second way to resolve share links.
+//! - the room page: state in `self.__pace_f.push([N,"…"])` chunks (a JS string holding JSON;
+//!   2026: `roomStore.roomInfo.room` with `owner.nickname`, no `anchor`), or in an older
+//!   URL-encoded `RENDER_DATA` script; the page holds two `roomStore`s and the first is an empty
+//!   shell. Without an `__ac_nonce` cookie the page is a small JS challenge instead; under risk
+//!   control, a captcha page ("验证码").
 
 use serde_json::Value;
 
-use super::super::json::{at, flag, int, parse_body, short, text, text_or_empty};
+use super::super::json::{self, at, flag, int, parse_body, short, text, text_or_empty};
 use super::super::{PlatformError, RoomStatus, StreamFormat};
 use super::QUALITIES;
 
-/// Where a stream URL was found.
+/// Where a stream URL was found; within one quality and format, the first is tried first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Origin {
+    /// `pull_datas.*.stream_data`: a double-screen live's raw stream, in its own pixels
+    /// (`live_core_sdk_data` holds a version scaled to the usual width). Tried first, as
+    /// rust-srec does by default (biliup and biliLive-tools make it an option).
+    DoubleScreen,
     /// `live_core_sdk_data.pull_data.stream_data`
     StreamData,
     /// `flv_pull_url`, `hls_pull_url_map`, `hls_pull_url`
     Legacy,
 }
 
+/// The quality name of an audio-only stream (a radio live's only stream).
+pub const AUDIO_ONLY: &str = "ao";
+
+/// What web/enter says when the streamer does not show the live to this viewer.
+pub const NOT_VISIBLE: &str = "你不在主播设置的可见范围内";
+/// What web/enter and reflow say about a live that has ended.
+const ENDED: &str = "直播已结束";
+/// `status_code` of a web/enter answer for a live that has ended (biliLive-tools, 2026-03).
+pub const ENDED_CODE: i64 = 30003;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DyStream {
-    /// One of [`QUALITIES`].
+    /// One of [`QUALITIES`], or [`AUDIO_ONLY`].
     pub quality: &'static str,
     pub format: StreamFormat,
     pub url: String,
@@ -65,11 +82,32 @@ pub struct DyRoom {
     pub has_stream_url: bool,
     pub streams: Vec<DyStream>,
     pub prompts: String,
+    /// The streamer's `sec_uid` (the reflow API is asked by it).
+    pub sec_uid: Option<String>,
+    /// A radio live (`room_status` 1, `live_type_audio`, page `enter_mode` 1): audio only.
+    pub radio: bool,
+    /// Why Douyin does not show this room to us ([`NOT_VISIBLE`]), when it says so.
+    pub hidden: Option<String>,
 }
 
 impl DyRoom {
     pub fn is_live(&self) -> bool {
-        self.status == Some(2)
+        // A radio live may not say 2; it is live unless its room says it ended.
+        self.status == Some(2) || (self.radio && self.status.is_some_and(|s| s != 4))
+    }
+
+    /// Why this room cannot be recorded whatever is tried, when that is so.
+    pub fn unrecordable(&self) -> Option<String> {
+        if let Some(p) = &self.hidden {
+            return Some(format!(
+                "Douyin does not show this live to liverec (\"{p}\": the streamer limits who may \
+                 watch; a cookie of an account they let watch may help)"
+            ));
+        }
+        if self.is_live() && !self.streams.is_empty() && self.streams.iter().all(|s| s.encrypted) {
+            return Some("every stream of this live is encrypted (a paid live?)".into());
+        }
+        None
     }
 
     pub fn status(&self) -> RoomStatus {
@@ -84,6 +122,9 @@ impl DyRoom {
 
     /// Why nothing can be recorded from this answer, when that is so.
     pub fn refusal(&self) -> Option<PlatformError> {
+        if let Some(why) = self.unrecordable() {
+            return Some(PlatformError::Unsupported(why));
+        }
         if !self.is_live() {
             return Some(PlatformError::NoStream(format!(
                 "the room is not live (status {})",
@@ -96,11 +137,6 @@ impl DyRoom {
             return Some(PlatformError::NoStream(
                 "live, but the answer has no stream URL (an interactive or game room not offered on the web?)"
                     .into(),
-            ));
-        }
-        if self.streams.iter().all(|s| s.encrypted) {
-            return Some(PlatformError::Unsupported(
-                "every stream of this room is encrypted".into(),
             ));
         }
         None
@@ -127,36 +163,76 @@ fn nested_json(v: &Value) -> Option<Value> {
     }
 }
 
-/// The streams in a `stream_url` object, `stream_data` first.
+/// Entries of a `pull_datas` object looked at (a real answer has one).
+const MAX_PULL_DATAS: usize = 4;
+
+/// The streams of one `stream_data` (JSON, or a string holding it) into `push`; audio-only
+/// entries into `audio`.
+fn stream_data_streams(
+    sd: &Value,
+    origin: Origin,
+    push: &mut impl FnMut(DyStream),
+    audio: &mut Vec<DyStream>,
+) {
+    let Some(sd) = nested_json(sd) else {
+        return;
+    };
+    for &q in QUALITIES.iter().chain(&[AUDIO_ONLY]) {
+        let main = at(&sd, &format!("/data/{q}/main"));
+        if !main.is_object() {
+            continue;
+        }
+        let encrypted = flag(at(main, "/enableEncryption")).unwrap_or(false);
+        let codec = nested_json(at(main, "/sdk_params"))
+            .and_then(|p| text(at(&p, "/VCodec")))
+            .filter(|c| !c.is_empty());
+        for (key, format) in [("flv", StreamFormat::Flv), ("hls", StreamFormat::Hls)] {
+            let s = DyStream {
+                quality: q,
+                format,
+                url: text_or_empty(at(main, &format!("/{key}"))),
+                origin,
+                encrypted,
+                codec: codec.clone(),
+            };
+            if q == AUDIO_ONLY {
+                if !s.url.is_empty() {
+                    audio.push(s);
+                }
+            } else {
+                push(s);
+            }
+        }
+    }
+}
+
+/// The streams in a `stream_url` object: a double-screen live's raw stream (`pull_datas`)
+/// first, then `stream_data`, then the legacy maps. The audio-only (`ao`) entry is left out
+/// unless it is the only stream (a radio live): a video live's `ao` is its sound alone.
 pub fn streams(stream_url: &Value) -> Vec<DyStream> {
     let mut out: Vec<DyStream> = Vec::new();
+    let mut audio: Vec<DyStream> = Vec::new();
     let mut push = |s: DyStream| {
         if !s.url.is_empty() && !out.iter().any(|o| o.url == s.url) {
             out.push(s);
         }
     };
-    if let Some(sd) = nested_json(at(stream_url, "/live_core_sdk_data/pull_data/stream_data")) {
-        for &q in QUALITIES {
-            let main = at(&sd, &format!("/data/{q}/main"));
-            if !main.is_object() {
-                continue;
-            }
-            let encrypted = flag(at(main, "/enableEncryption")).unwrap_or(false);
-            let codec = nested_json(at(main, "/sdk_params"))
-                .and_then(|p| text(at(&p, "/VCodec")))
-                .filter(|c| !c.is_empty());
-            for (key, format) in [("flv", StreamFormat::Flv), ("hls", StreamFormat::Hls)] {
-                push(DyStream {
-                    quality: q,
-                    format,
-                    url: text_or_empty(at(main, &format!("/{key}"))),
-                    origin: Origin::StreamData,
-                    encrypted,
-                    codec: codec.clone(),
-                });
-            }
+    if let Some(entries) = at(stream_url, "/pull_datas").as_object() {
+        for entry in entries.values().take(MAX_PULL_DATAS) {
+            stream_data_streams(
+                at(entry, "/stream_data"),
+                Origin::DoubleScreen,
+                &mut push,
+                &mut audio,
+            );
         }
     }
+    stream_data_streams(
+        at(stream_url, "/live_core_sdk_data/pull_data/stream_data"),
+        Origin::StreamData,
+        &mut push,
+        &mut audio,
+    );
     for (map, format) in [
         ("flv_pull_url", StreamFormat::Flv),
         ("hls_pull_url_map", StreamFormat::Hls),
@@ -190,6 +266,13 @@ pub fn streams(stream_url: &Value) -> Vec<DyStream> {
             encrypted: false,
             codec: None,
         });
+    }
+    if out.is_empty() {
+        for s in audio {
+            if !out.iter().any(|o| o.url == s.url) {
+                out.push(s);
+            }
+        }
     }
     out
 }
@@ -255,6 +338,12 @@ fn read_room(room: &Value, out: &mut DyRoom) {
     if let Some(w) = text(at(room, "/owner/web_rid")).filter(|w| !w.is_empty()) {
         out.web_rid = Some(w);
     }
+    if let Some(u) = text(at(room, "/owner/sec_uid")).filter(|u| !u.is_empty()) {
+        out.sec_uid = Some(u);
+    }
+    if flag(at(room, "/live_type_audio")) == Some(true) {
+        out.radio = true;
+    }
     let su = at(room, "/stream_url");
     out.has_stream_url = su.is_object();
     out.streams = streams(su);
@@ -287,35 +376,76 @@ fn status_code(v: &Value, what: &str) -> Result<(), PlatformError> {
     )))
 }
 
+/// An HTML page where JSON was expected: a captcha page is named as such.
+fn html_instead(body: &[u8], what: &str) -> Option<PlatformError> {
+    let t = json::trim_start(body);
+    if t.first() != Some(&b'<') {
+        return None;
+    }
+    is_captcha(t).then(|| {
+        PlatformError::Blocked(format!(
+            "{what}: a captcha page (验证码) where JSON was expected"
+        ))
+    })
+}
+
+/// Douyin's "verify you are human" page (验证码中间页).
+pub fn is_captcha(html: &[u8]) -> bool {
+    const CAPTCHA: &[u8] = "验证码".as_bytes();
+    html.windows(CAPTCHA.len()).any(|w| w == CAPTCHA)
+}
+
+/// The user and prompts of an answer's `data`, and whether the prompt says the live is hidden.
+fn data_user(data: &Value, what: &str) -> Result<DyRoom, PlatformError> {
+    let user = at(data, "/user");
+    check_user(user, what)?;
+    let prompts = text_or_empty(at(data, "/prompts"));
+    Ok(DyRoom {
+        streamer: text_or_empty(at(user, "/nickname")),
+        sec_uid: text(at(user, "/sec_uid")).filter(|u| !u.is_empty()),
+        hidden: prompts.contains(NOT_VISIBLE).then(|| short(&prompts)),
+        radio: int(at(data, "/room_status")) == Some(1),
+        prompts,
+        ..DyRoom::default()
+    })
+}
+
 /// `webcast/room/web/enter/`.
 pub fn web_enter(body: &[u8]) -> Result<DyRoom, PlatformError> {
     let what = "web/enter";
+    if let Some(e) = html_instead(body, what) {
+        return Err(e);
+    }
     let v = parse_body(body, what)?;
+    if int(at(&v, "/status_code")) == Some(ENDED_CODE) {
+        // The live has ended: an offline answer, whatever else it holds.
+        return Ok(DyRoom {
+            prompts: format!("{ENDED} (status_code {ENDED_CODE})"),
+            ..DyRoom::default()
+        });
+    }
     status_code(&v, what)?;
     let data = at(&v, "/data");
-    let user = at(data, "/user");
-    check_user(user, what)?;
-    let mut out = DyRoom {
-        streamer: text_or_empty(at(user, "/nickname")),
-        prompts: text_or_empty(at(data, "/prompts")),
-        ..DyRoom::default()
-    };
+    let mut out = data_user(data, what)?;
     let room = match at(data, "/data/0") {
         r if r.is_object() => r,
         _ => at(data, "/room"),
     };
     if room.is_object() {
+        let sec_uid = out.sec_uid.take();
         read_room(room, &mut out);
-        if out.status.is_none() {
+        out.sec_uid = sec_uid.or(out.sec_uid.take());
+        if out.status.is_none() && out.hidden.is_none() {
             return Err(PlatformError::Malformed(format!(
                 "{what}: the room has no status"
             )));
         }
         return Ok(out);
     }
-    // No room object: an ended live says so, or at least names its streamer. Neither means we
-    // cannot tell (risk control answers like this too), and "unknown" must not end a session.
-    if out.prompts.contains("直播已结束") || user.is_object() {
+    // No room object: an ended live says so, a hidden one too, or the answer at least names
+    // the streamer. None of these means we cannot tell (risk control answers like this too),
+    // and "unknown" must not end a session.
+    if out.prompts.contains(ENDED) || out.hidden.is_some() || at(data, "/user").is_object() {
         return Ok(out);
     }
     Err(PlatformError::Malformed(format!(
@@ -323,32 +453,39 @@ pub fn web_enter(body: &[u8]) -> Result<DyRoom, PlatformError> {
     )))
 }
 
-/// The app's `webcast/room/reflow/info/`. It wants a signature (`a_bogus`) that liverec does
-/// not compute; unsigned requests get `status_code` 10011. Not called by liverec.
+/// The app's `webcast/room/reflow/info/`, asked by `room_id` and `sec_user_id` (`room_id` 2
+/// with a streamer's `sec_uid` names the streamer's current live). `status_code` 10011 is how
+/// it refuses a request (unsigned, or a signature it does not accept): unknown, not a fact.
 pub fn reflow(body: &[u8]) -> Result<DyRoom, PlatformError> {
     let what = "reflow";
+    if let Some(e) = html_instead(body, what) {
+        return Err(e);
+    }
     let v = parse_body(body, what)?;
     if int(at(&v, "/status_code")) == Some(10011) {
-        return Err(PlatformError::Unsupported(
-            "douyin refused the unsigned reflow request (status_code 10011); use the room's live.douyin.com/<id> link instead"
-                .into(),
-        ));
+        return Err(PlatformError::Malformed(format!(
+            "{what}: the request was refused (status_code 10011: the a_bogus signature or \
+             the parameters were not accepted)"
+        )));
     }
     status_code(&v, what)?;
     let data = at(&v, "/data");
-    check_user(at(data, "/user"), what)?;
-    let mut out = DyRoom {
-        streamer: text_or_empty(at(data, "/user/nickname")),
-        prompts: text_or_empty(at(data, "/prompts")),
-        ..DyRoom::default()
-    };
+    let mut out = data_user(data, what)?;
     let room = at(data, "/room");
     if room.is_object() {
         read_room(room, &mut out);
+        if flag(at(room, "/live_type_audio")) == Some(true) {
+            out.radio = true;
+        }
     }
-    if out.web_rid.is_none() && out.room_id.is_none() && !out.prompts.contains("直播已结束") {
+    if out.web_rid.is_none()
+        && out.room_id.is_none()
+        && !out.prompts.contains(ENDED)
+        && out.hidden.is_none()
+        && !at(data, "/user").is_object()
+    {
         return Err(PlatformError::Malformed(format!(
-            "{what}: no room in the answer"
+            "{what}: no room and no user in the answer"
         )));
     }
     Ok(out)
@@ -361,12 +498,15 @@ pub fn room_store(store: &Value) -> Result<DyRoom, PlatformError> {
     let room = at(info, "/room");
     let anchor = at(info, "/anchor");
     if !room.is_object() && !anchor.is_object() {
-        return Err(PlatformError::NotFound(format!(
-            "{what}: neither a room nor an anchor (no such room)"
+        // Not "no such room": a page that changed its layout, or a half-rendered one, says
+        // nothing about the room, and an unknown status must not end a recording.
+        return Err(PlatformError::Malformed(format!(
+            "{what}: the page state names no room (a new page layout?)"
         )));
     }
     let mut out = DyRoom {
         web_rid: text(at(info, "/web_rid")).filter(|w| !w.is_empty()),
+        radio: int(at(info, "/enter_mode")) == Some(1),
         ..DyRoom::default()
     };
     if room.is_object() {
@@ -432,26 +572,39 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The next `self.__pace_f.push([N,"…"])` chunk at or after byte `from` of `html`: where to
+/// look next, and the chunk's text when it is a JS string.
+fn next_pace_chunk(html: &str, from: usize) -> Option<(usize, Option<String>)> {
+    const PUSH: &str = "self.__pace_f.push([";
+    let i = html.get(from..)?.find(PUSH)?;
+    let after = from + i + PUSH.len();
+    let rest = &html[after..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || rest.as_bytes().get(digits) != Some(&b',') {
+        return Some((after, None));
+    }
+    let start = after + digits + 1;
+    let mut it = serde_json::Deserializer::from_str(&html[start..]).into_iter::<String>();
+    match it.next() {
+        Some(Ok(chunk)) => Some((start + it.byte_offset(), Some(chunk))),
+        _ => Some((start, None)),
+    }
+}
+
 /// The room page (`live.douyin.com/<web_rid>`): the real `roomStore` among the page's state
 /// chunks. A page without one is a challenge page or a changed layout: blocked, not offline.
 pub fn page(html: &[u8]) -> Result<DyRoom, PlatformError> {
     let what = "room page";
     let html = String::from_utf8_lossy(html);
     let mut stores = Vec::new();
-    const PUSH: &str = "self.__pace_f.push([1,";
     let mut from = 0;
     while stores.len() < MAX_STORES {
-        let Some(i) = html[from..].find(PUSH) else {
+        let Some((start, chunk)) = next_pace_chunk(&html, from) else {
             break;
         };
-        let start = from + i + PUSH.len();
-        let mut it = serde_json::Deserializer::from_str(&html[start..]).into_iter::<String>();
-        match it.next() {
-            Some(Ok(chunk)) => {
-                room_stores_in(&chunk, &mut stores);
-                from = start + it.byte_offset();
-            }
-            _ => from = start,
+        from = start;
+        if let Some(chunk) = chunk {
+            room_stores_in(&chunk, &mut stores);
         }
     }
     const RENDER: &str = "id=\"RENDER_DATA\"";
@@ -464,9 +617,13 @@ pub fn page(html: &[u8]) -> Result<DyRoom, PlatformError> {
         }
     }
     if stores.is_empty() {
-        return Err(PlatformError::Blocked(format!(
-            "{what}: no room state in the page (a JS challenge page?)"
-        )));
+        return Err(PlatformError::Blocked(if is_captcha(html.as_bytes()) {
+            format!("{what}: a captcha page (验证码) instead of the room")
+        } else if html.contains("__ac_nonce") {
+            format!("{what}: a JS challenge page (__ac_nonce) instead of the room")
+        } else {
+            format!("{what}: no room state in the page")
+        }));
     }
     // The first roomStore is an empty shell; take the last one that says something.
     let mut last_err = None;
@@ -504,18 +661,10 @@ pub fn profile_web_rid(html: &[u8]) -> Option<String> {
             }
         }
     }
-    const PUSH: &str = "self.__pace_f.push([1,";
     let mut from = 0;
-    while let Some(i) = html[from..].find(PUSH) {
-        let start = from + i + PUSH.len();
-        let mut it = serde_json::Deserializer::from_str(&html[start..]).into_iter::<String>();
-        match it.next() {
-            Some(Ok(chunk)) => {
-                states.push(chunk);
-                from = start + it.byte_offset();
-            }
-            _ => from = start,
-        }
+    while let Some((start, chunk)) = next_pace_chunk(&html, from) {
+        from = start;
+        states.extend(chunk);
     }
     let mut found: Vec<String> = Vec::new();
     const KEY: &str = "\"web_rid\":";

@@ -1,48 +1,75 @@
-//! Douyin live rooms (`live.douyin.com/<web_rid>`, `v.douyin.com/<code>`).
+//! Douyin live rooms (`live.douyin.com/<web_rid>`, `v.douyin.com/<code>` share links,
+//! `www.douyin.com/user/<sec_uid>` profiles).
 //!
-//! - resolve: a `web_rid` is the key as it is; `v.douyin.com` links are followed by hand to
-//!   `live.douyin.com/<web_rid>`, or to the app's reflow page, which names the streamer: their
-//!   profile page names the `web_rid` while they are live (the reflow API, which would name it
-//!   too, refuses requests without an `a_bogus` signature).
-//! - status and sources: one `webcast/room/web/enter/` call, unsigned (no `a_bogus`), with a
-//!   genuine `ttwid` cookie got from the home page; the session room id tells broadcasts apart.
-//! - When the API answers like risk control (empty body, HTML), the room page is read instead.
+//! - status and sources: `webcast/room/web/enter/`, signed with `a_bogus` over the query (which
+//!   carries a random `msToken` and the `browser_version` of the User-Agent sent), with the
+//!   cookies a browser has: a genuine `ttwid` ([`ttwid`]), `odin_ttid`, `__ac_nonce`. An empty
+//!   answer gets one retry with a fresh `ttwid`; when the API still answers like risk control
+//!   the room page is read instead (with `__ac_nonce`), and only when that fails too does the
+//!   platform back off. A live that web/enter lists without a stream URL is asked of the app's
+//!   reflow API (signed the same way). The session room id tells broadcasts apart.
+//! - resolve: a `web_rid` is the key as it is; share links and profiles are resolved by
+//!   [`resolve`] to the same `web_rid`.
 //!
-//! The pure decoding is in [`api`].
+//! The pure parts: decoding in [`api`], request building in [`request`], the signature in
+//! [`abogus`].
 
-use std::time::{Duration, Instant};
+use std::fmt;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::limiter::{Budget, Limiter, Permit};
-use super::web::{self, Api, Hop, JSON_CAP, browser_headers, cookie_header};
+use super::web::{self, Api, Fetched, JSON_CAP, browser_headers_as, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamSource, json,
 };
 use crate::config::{PlatformConfig, Secret, redact_url};
 use crate::http;
+use request::{Dice, Fresh};
 
+pub mod abogus;
 pub mod api;
+mod request;
+mod resolve;
+mod ttwid;
 
 pub const DEFAULT_API_BASE: &str = "https://live.douyin.com";
 
 /// Quality names, best first.
 pub const QUALITIES: &[&str] = &["origin", "uhd", "hd", "sd", "ld", "md"];
 
+/// A room id: digits for most rooms, but a streamer's custom id (抖音号) may hold `.` and `-`.
 fn is_web_rid(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && s.bytes().any(|b| b != b'.')
+}
+
+/// A streamer's `sec_uid` (`MS4wLjABAAAA…`, URL-safe base64).
+fn is_sec_uid(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 160
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
 /// `live.douyin.com/<web_rid>`, `live.douyin.com/?live_web_rid=<id>`,
-/// `www.douyin.com/root/live/<web_rid>` and `v.douyin.com/<code>`.
+/// `www.douyin.com/root/live/<web_rid>`, and, resolved by [`resolve`]: `v.douyin.com/<code>`,
+/// `www.douyin.com/user/<sec_uid>` and `www.iesdouyin.com/share/user/<sec_uid>`.
 pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
     let host = url.host_str()?.to_ascii_lowercase();
     let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+    let link = || Some((PlatformKind::Douyin, Locator::Share(url.to_string())));
     match host.as_str() {
-        "v.douyin.com" => (segments.len() == 1 && is_web_rid(segments[0]))
-            .then(|| (PlatformKind::Douyin, Locator::Share(url.to_string()))),
+        "v.douyin.com" => match segments.as_slice() {
+            [code] if is_web_rid(code) => link(),
+            _ => None,
+        },
         "live.douyin.com" => {
             let from_query = url
                 .query_pairs()
@@ -55,38 +82,50 @@ pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
             }?;
             is_web_rid(&id).then_some((PlatformKind::Douyin, Locator::Id(id)))
         }
-        "www.douyin.com" => match segments.as_slice() {
+        "www.douyin.com" | "douyin.com" => match segments.as_slice() {
             ["root", "live", id] | ["follow", "live", id] if is_web_rid(id) => {
                 Some((PlatformKind::Douyin, Locator::Id(id.to_string())))
             }
+            ["user", sec_uid] if is_sec_uid(sec_uid) => link(),
+            _ => None,
+        },
+        "www.iesdouyin.com" | "iesdouyin.com" => match segments.as_slice() {
+            ["share", "user", sec_uid] if is_sec_uid(sec_uid) => link(),
             _ => None,
         },
         _ => None,
     }
 }
 
-/// Streamers' profile pages, where a share link to the app's reflow page is resolved.
+/// The `browser_version` Douyin is sent for a User-Agent: `None` when it names no Chrome
+/// version (config validation refuses such a `user_agent` for Douyin).
+pub fn browser_version(ua: &str) -> Option<String> {
+    request::browser_version(ua)
+}
+
+/// Streamers' profile pages.
 const PROFILE_HOST: &str = "www.douyin.com";
+/// The app's API host, where the reflow API is.
+const REFLOW_HOST: &str = "webcast.amemv.com";
+const REFLOW_PATH: &str = "/webcast/room/reflow/info/";
 const REFERER: &str = "https://live.douyin.com/";
-/// How long a `ttwid` is reused before a fresh one is asked for.
-const TTWID_TTL: Duration = Duration::from_secs(3600);
 /// The room page is bigger than an API answer.
 const PAGE_CAP: usize = 8 << 20;
 
-/// What a share link leads to.
-enum ShareTarget {
-    WebRid(String),
-    Reflow { room_id: String, sec_uid: String },
-}
+/// What each call is, in logs, errors and `liverec probe`: the endpoint and how it is signed.
+const ENTER: &str = "web/enter (a_bogus)";
+const PAGE: &str = "room page (__ac_nonce)";
+const REFLOW: &str = "reflow (a_bogus)";
+const PROFILE: &str = "profile page (__ac_nonce)";
 
 /// Where each kind of request goes. Only a real `api_base` override (a mirror, a test server)
 /// redirects the hosts that are not `live.douyin.com`: share links must be fetched from
-/// `v.douyin.com` itself, and profile pages from `www.douyin.com`.
+/// `v.douyin.com` itself, profile pages from `www.douyin.com`, the reflow API from
+/// `webcast.amemv.com`, the ttwid register endpoint from `ttwid.bytedance.com`.
 #[derive(Debug, Clone, PartialEq)]
 struct Hosts {
     api: String,
-    /// Pages on other hosts (share links, profile pages) are fetched as
-    /// `{via}/<host>/<path>`: `{via}/v.douyin.com/<code>`.
+    /// Pages on other hosts are fetched as `{via}/<host>/<path>`: `{via}/v.douyin.com/<code>`.
     via: Option<String>,
 }
 
@@ -113,12 +152,74 @@ impl Hosts {
     }
 }
 
+/// The User-Agent every request sends, and what is derived from it.
+struct UserAgent {
+    text: String,
+    header: HeaderValue,
+    /// `browser_version`, from the UA's `Chrome/` version.
+    version: String,
+    /// From `[platforms.douyin] user_agent` rather than built in.
+    configured: bool,
+}
+
+impl UserAgent {
+    fn new(configured: Option<&str>) -> Self {
+        let built_in = || Self {
+            text: http::BROWSER_UA.into(),
+            header: HeaderValue::from_static(http::BROWSER_UA),
+            version: browser_version(http::BROWSER_UA).unwrap_or_default(),
+            configured: false,
+        };
+        let Some(ua) = configured else {
+            return built_in();
+        };
+        // The config checked it already; an unusable one falls back to the built-in UA.
+        match (HeaderValue::from_str(ua), browser_version(ua)) {
+            (Ok(header), Some(version)) => Self {
+                text: ua.into(),
+                header,
+                version,
+                configured: true,
+            },
+            _ => {
+                tracing::warn!("douyin: user_agent cannot be used; sending the built-in one");
+                built_in()
+            }
+        }
+    }
+}
+
+/// What one lookup did, call by call, for `liverec probe`: never a cookie or a query.
+#[derive(Debug, Default)]
+pub struct Trace {
+    calls: Vec<String>,
+    /// The call whose answer was used.
+    answered: Option<&'static str>,
+    /// Where the `ttwid` sent came from.
+    ttwid: Option<ttwid::Source>,
+}
+
+impl Trace {
+    /// Calls noted in one trace, at most (a lookup makes a handful).
+    const MAX: usize = 16;
+
+    fn note(&mut self, what: &str, outcome: impl fmt::Display) {
+        if self.calls.len() < Self::MAX {
+            self.calls.push(format!("{what}: {outcome}"));
+        }
+    }
+}
+
 pub struct Douyin {
     api: Api,
-    api_base: String,
     hosts: Hosts,
     cookie: Option<Secret>,
-    ttwid: tokio::sync::Mutex<Option<(String, Instant)>>,
+    ua: UserAgent,
+    signer: abogus::Signer,
+    dice: Dice,
+    /// A browser keeps its `odin_ttid`; so does the daemon.
+    odin_ttid: String,
+    ttwid: tokio::sync::Mutex<Option<ttwid::Cached>>,
 }
 
 fn user_has_ttwid(cookie: Option<&Secret>) -> bool {
@@ -129,158 +230,178 @@ fn user_has_ttwid(cookie: Option<&Secret>) -> bool {
     })
 }
 
+/// One word about an answer, for the trace.
+fn describe(room: &api::DyRoom) -> String {
+    if room.hidden.is_some() {
+        return "not shown to this viewer".into();
+    }
+    let live = if room.is_live() { "live" } else { "not live" };
+    let kind = if room.radio {
+        " (radio: audio only)"
+    } else {
+        ""
+    };
+    let streams = match room.streams.len() {
+        0 if room.is_live() => ", no stream URL",
+        0 => "",
+        _ => ", with stream URLs",
+    };
+    format!("{live}{kind}{streams}")
+}
+
 impl Douyin {
     pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
-        let hosts = Hosts::new(cfg);
+        Self::with_dice(client, cfg, Dice::system())
+    }
+
+    fn with_dice(client: reqwest::Client, cfg: &PlatformConfig, dice: Dice) -> Self {
+        let ua = UserAgent::new(cfg.user_agent.as_deref());
         Self {
-            api: Api::new("douyin", client, Limiter::new("douyin", Budget::DEFAULT)),
-            api_base: hosts.api.clone(),
-            hosts,
+            api: Api::new("douyin", client, Limiter::new("douyin", Budget::DEFAULT))
+                .with_user_agent(ua.header.clone()),
+            hosts: Hosts::new(cfg),
             cookie: cfg.cookie.clone(),
+            signer: abogus::Signer::new(&ua.text),
+            odin_ttid: dice.odin_ttid(),
+            dice,
+            ua,
             ttwid: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// A `ttwid` cookie: every JSON endpoint answers an empty body without a genuine one. It is
-    /// what `GET {api_base}/` sets (the home page hands one to every new visitor), cached for
-    /// an hour and replaced when an empty answer suggests it went stale.
-    async fn ttwid(&self, fresh: bool) -> Option<String> {
-        let mut cached = self.ttwid.lock().await;
-        if !fresh {
-            if let Some((v, at)) = cached.as_ref() {
-                if at.elapsed() < TTWID_TTL {
-                    return Some(v.clone());
-                }
-            }
-        }
-        let url = format!("{}/", self.api_base);
-        let got = self
-            .api
-            .fetch_headers(&url, browser_headers(REFERER), "ttwid (home page)")
-            .await;
-        match got {
-            Ok((permit, headers)) => {
-                let value = headers
-                    .get_all(header::SET_COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .find_map(api::ttwid_from_set_cookie);
-                match value {
-                    Some(v) => {
-                        permit.ok();
-                        tracing::debug!("douyin: got a new ttwid cookie");
-                        *cached = Some((v.clone(), Instant::now()));
-                        Some(v)
-                    }
-                    None => {
-                        drop(permit);
-                        tracing::warn!(
-                            "douyin: the home page set no ttwid cookie; requests will likely get empty answers"
-                        );
-                        cached.as_ref().map(|(v, _)| v.clone())
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::debug!("douyin: no ttwid: {e}");
-                cached.as_ref().map(|(v, _)| v.clone())
-            }
-        }
-    }
-
+    /// Headers of API calls and pages: the UA, the Referer, and the cookies (the user's first;
+    /// ours only where the user's cookie does not set the same name).
     fn headers(
         &self,
         cookie: Option<&Secret>,
         ttwid: Option<&str>,
+        ac_nonce: &str,
     ) -> Result<HeaderMap, PlatformError> {
-        let mut h = browser_headers(REFERER);
-        if let Some(c) = cookie_header(cookie, &[("ttwid", ttwid.unwrap_or_default())])? {
+        let mut h = browser_headers_as(REFERER, &self.ua.header);
+        let mut ours = vec![("ttwid", ttwid.unwrap_or_default())];
+        ours.extend(request::browser_cookies(&self.odin_ttid, ac_nonce));
+        if let Some(c) = cookie_header(cookie, &ours)? {
             h.insert(header::COOKIE, c);
         }
         Ok(h)
     }
 
-    fn enter_url(&self, web_rid: &str) -> String {
-        let params = [
-            ("aid", "6383"),
-            ("app_name", "douyin_web"),
-            ("live_id", "1"),
-            ("device_platform", "web"),
-            ("language", "zh-CN"),
-            ("enter_from", "web_live"),
-            ("cookie_enabled", "true"),
-            ("screen_width", "1920"),
-            ("screen_height", "1080"),
-            ("browser_language", "zh-CN"),
-            ("browser_platform", "Win32"),
-            ("browser_name", "Chrome"),
-            ("browser_version", "126.0.0.0"),
-            ("is_need_double_stream", "false"),
-            ("web_rid", web_rid),
-        ];
-        let query: Vec<String> = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", web::q(v)))
-            .collect();
+    fn enter_url(&self, web_rid: &str, fresh: &Fresh) -> String {
+        let q = request::enter_query(web_rid, &self.ua.version, &fresh.ms_token);
         format!(
             "{}/webcast/room/web/enter/?{}",
-            self.api_base,
-            query.join("&")
+            self.hosts.api,
+            request::sign(&self.signer, &q, &fresh.entropy)
         )
     }
 
-    /// The room as `web/enter` describes it. An empty answer gets one retry with a fresh
-    /// `ttwid`; if the API still answers like risk control, the room page is read instead, and
-    /// only when that fails too does the platform back off.
+    /// A signed API GET. An empty answer gets one retry with a fresh `ttwid` (unless the user's
+    /// cookie has its own); what comes back then is the caller's to judge.
+    async fn signed_get(
+        &self,
+        what: &'static str,
+        cookie: Option<&Secret>,
+        trace: &mut Trace,
+        url_of: impl Fn(&Fresh) -> String,
+    ) -> Result<(Permit, Bytes), PlatformError> {
+        let own_ttwid = user_has_ttwid(cookie);
+        let mut retried = false;
+        loop {
+            let ttwid = if own_ttwid {
+                None
+            } else {
+                self.ttwid(retried, trace).await
+            };
+            let fresh = self.dice.fresh();
+            let headers = self.headers(cookie, ttwid.as_deref(), &fresh.ac_nonce)?;
+            let (permit, got) = match self
+                .api
+                .fetch(&url_of(&fresh), headers, what, JSON_CAP)
+                .await
+            {
+                Ok(x) => x,
+                Err(e) => {
+                    trace.note(what, &e);
+                    return Err(e);
+                }
+            };
+            if json::trim_start(&got.body).is_empty() && !retried && !own_ttwid {
+                tracing::debug!("douyin: {what} answered an empty body; getting a new ttwid");
+                trace.note(what, "empty body");
+                drop(permit);
+                retried = true;
+                continue;
+            }
+            return Ok((permit, got.body));
+        }
+    }
+
+    /// A page GET (room page, profile page), with a fresh `__ac_nonce`: without one, pages are
+    /// a JS challenge.
+    async fn page_get(
+        &self,
+        url: &str,
+        cookie: Option<&Secret>,
+        what: &'static str,
+        trace: &mut Trace,
+    ) -> Result<(Permit, Fetched), PlatformError> {
+        let ttwid = if user_has_ttwid(cookie) {
+            None
+        } else {
+            self.ttwid(false, trace).await
+        };
+        let fresh = self.dice.fresh();
+        let headers = self.headers(cookie, ttwid.as_deref(), &fresh.ac_nonce)?;
+        self.api
+            .fetch(url, headers, what, PAGE_CAP)
+            .await
+            .inspect_err(|e| trace.note(what, e))
+    }
+
+    /// The room as web/enter describes it (or the room page, when web/enter answers like risk
+    /// control); with `want_streams`, a live listed without a stream URL is asked of the reflow
+    /// API too.
     async fn room(
         &self,
         web_rid: &str,
         cookie: Option<&Secret>,
+        want_streams: bool,
+        trace: &mut Trace,
     ) -> Result<api::DyRoom, PlatformError> {
-        let own_ttwid = user_has_ttwid(cookie);
-        let url = self.enter_url(web_rid);
-        let mut attempt = 0;
-        let (permit, body) = loop {
-            let ttwid = if own_ttwid {
-                None
-            } else {
-                self.ttwid(attempt > 0).await
-            };
-            let (permit, got) = self
-                .api
-                .fetch(
-                    &url,
-                    self.headers(cookie, ttwid.as_deref())?,
-                    "web/enter",
-                    JSON_CAP,
-                )
-                .await?;
-            if json::trim_start(&got.body).is_empty() && attempt == 0 && !own_ttwid {
-                tracing::debug!("douyin: web/enter answered an empty body; getting a new ttwid");
-                drop(permit);
-                attempt += 1;
-                continue;
-            }
-            break (permit, got.body);
-        };
-        match api::web_enter(&body) {
+        let (permit, body) = self
+            .signed_get(ENTER, cookie, trace, |f| self.enter_url(web_rid, f))
+            .await?;
+        let mut room = match api::web_enter(&body) {
             // The web/enter permit is held while the page is tried: if it was the one request
             // allowed after a pause, the page is not fetched and the pause extends.
-            Err(PlatformError::Blocked(why)) => match self.room_page(web_rid, cookie).await {
-                Ok((page_permit, room)) => {
-                    tracing::debug!("douyin: web/enter: {why}; the room page answered instead");
-                    page_permit.ok();
-                    drop(permit);
-                    Ok(room)
+            Err(PlatformError::Blocked(why)) => {
+                trace.note(ENTER, &why);
+                match self.room_page(web_rid, cookie, trace).await {
+                    Ok((page_permit, room)) => {
+                        tracing::debug!("douyin: {why}; the room page answered instead");
+                        page_permit.ok();
+                        drop(permit);
+                        trace.answered = Some(PAGE);
+                        room
+                    }
+                    Err((page_permit, page_err)) => {
+                        tracing::debug!("douyin: the room page did not help either: {page_err}");
+                        drop(page_permit);
+                        return Err(permit.blocked(&why, None));
+                    }
                 }
-                Err((page_permit, page_err)) => {
-                    tracing::debug!("douyin: the room page did not help either: {page_err}");
-                    drop(page_permit);
-                    Err(permit.blocked(&why, None))
-                }
-            },
-            other => Api::settle(permit, other),
+            }
+            other => {
+                let room = Api::settle(permit, other).inspect_err(|e| trace.note(ENTER, e))?;
+                trace.note(ENTER, describe(&room));
+                trace.answered = Some(ENTER);
+                room
+            }
+        };
+        if want_streams && room.is_live() && room.streams.is_empty() && room.hidden.is_none() {
+            self.add_reflow_streams(&mut room, cookie, trace).await?;
         }
+        Ok(room)
     }
 
     /// The room page (`{api_base}/<web_rid>`), parsed. On failure the permit comes back when
@@ -289,36 +410,85 @@ impl Douyin {
         &self,
         web_rid: &str,
         cookie: Option<&Secret>,
+        trace: &mut Trace,
     ) -> Result<(Permit, api::DyRoom), (Option<Permit>, PlatformError)> {
-        let ttwid = if user_has_ttwid(cookie) {
-            None
-        } else {
-            self.ttwid(false).await
-        };
-        let headers = self
-            .headers(cookie, ttwid.as_deref())
-            .map_err(|e| (None, e))?;
-        let url = format!("{}/{}", self.api_base, web::q(web_rid));
+        let url = format!("{}/{}", self.hosts.api, web::q(web_rid));
         let (permit, got) = self
-            .api
-            .fetch(&url, headers, "room page", PAGE_CAP)
+            .page_get(&url, cookie, PAGE, trace)
             .await
             .map_err(|e| (None, e))?;
         match api::page(&got.body) {
-            Ok(room) => Ok((permit, room)),
-            Err(e) => Err((Some(permit), e)),
+            Ok(room) => {
+                trace.note(PAGE, describe(&room));
+                Ok((permit, room))
+            }
+            Err(e) => {
+                trace.note(PAGE, &e);
+                Err((Some(permit), e))
+            }
+        }
+    }
+
+    /// The app's reflow API for broadcast `room_id` of streamer `sec_uid`.
+    async fn reflow(
+        &self,
+        room_id: &str,
+        sec_uid: &str,
+        cookie: Option<&Secret>,
+        trace: &mut Trace,
+    ) -> Result<api::DyRoom, PlatformError> {
+        let base = self.hosts.page(REFLOW_HOST, REFLOW_PATH);
+        let (permit, body) = self
+            .signed_get(REFLOW, cookie, trace, |f| {
+                let q = request::reflow_query(room_id, sec_uid, &f.verify_fp, &f.ms_token);
+                format!("{base}?{}", request::sign(&self.signer, &q, &f.entropy))
+            })
+            .await?;
+        let got = Api::settle(permit, api::reflow(&body));
+        match &got {
+            Ok(room) => trace.note(REFLOW, describe(room)),
+            Err(e) => trace.note(REFLOW, e),
+        }
+        got
+    }
+
+    /// Streams for a live web/enter lists without any (co-host and app-only lives): the
+    /// reflow API's. When it has none either, the room stays without (and says why).
+    async fn add_reflow_streams(
+        &self,
+        room: &mut api::DyRoom,
+        cookie: Option<&Secret>,
+        trace: &mut Trace,
+    ) -> Result<(), PlatformError> {
+        let Some(room_id) = room.room_id.clone() else {
+            trace.note(REFLOW, "not asked: the answer names no broadcast");
+            return Ok(());
+        };
+        let sec_uid = room.sec_uid.clone().unwrap_or_default();
+        match self.reflow(&room_id, &sec_uid, cookie, trace).await {
+            Ok(r) if !r.streams.is_empty() => {
+                tracing::debug!("douyin: web/enter has no stream URL; the reflow API has");
+                room.streams = r.streams;
+                room.has_stream_url = true;
+                room.radio |= r.radio;
+                trace.answered = Some(REFLOW);
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e @ PlatformError::Blocked(_)) => Err(e),
+            Err(e) => {
+                tracing::debug!("douyin: {REFLOW}: {e}");
+                Ok(())
+            }
         }
     }
 
     /// Headers the CDN wants on stream requests. Not the user's cookie: the stream URLs are
     /// signed and play without it, and they lead to CDN hosts (HLS segments anywhere a playlist
     /// points).
-    fn stream_headers() -> HeaderMap {
+    fn stream_headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::USER_AGENT,
-            HeaderValue::from_static(http::BROWSER_UA),
-        );
+        h.insert(header::USER_AGENT, self.ua.header.clone());
         h.insert(header::REFERER, HeaderValue::from_static(REFERER));
         h
     }
@@ -332,7 +502,7 @@ impl Douyin {
         if let Some(e) = room.refusal() {
             return Err(e);
         }
-        let headers = Self::stream_headers();
+        let headers = self.stream_headers();
         let sources: Vec<StreamSource> = api::ordered(&room.streams, quality, formats)
             .into_iter()
             .map(|s| StreamSource {
@@ -360,92 +530,71 @@ impl Douyin {
         Ok(sources)
     }
 
-    async fn resolve_share(&self, link: &str) -> Result<String, PlatformError> {
-        let target = self
-            .api
-            .follow_share(link, self.hosts.via.as_deref(), |u| {
-                let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
-                if host == "v.douyin.com" {
-                    return Hop::Follow;
+    /// The `liverec probe` lines for one lookup.
+    fn diagnosis(
+        &self,
+        cookie: Option<&Secret>,
+        trace: &Trace,
+        result: &Result<api::DyRoom, PlatformError>,
+    ) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        out.push((
+            "endpoint",
+            match (trace.answered, result) {
+                (Some(what), _) => format!("{what} answered"),
+                (None, Err(e)) => format!("none answered: {e}"),
+                (None, Ok(_)) => "none answered".into(),
+            },
+        ));
+        out.push(("calls", trace.calls.join("; ")));
+        let ttwid = if user_has_ttwid(cookie) {
+            "own ttwid (from the configured cookie)".to_string()
+        } else {
+            match trace.ttwid {
+                Some(from) => format!("generated ttwid, {}", from.describe()),
+                None => "no ttwid (neither the home page nor the register endpoint gave one)"
+                    .to_string(),
+            }
+        };
+        let login = if cookie.is_some() {
+            "a cookie is configured"
+        } else {
+            "no cookie configured (anonymous)"
+        };
+        out.push((
+            "cookie",
+            format!(
+                "{ttwid}; odin_ttid generated; __ac_nonce random per request; \
+                 hevc_supported=true; {login}"
+            ),
+        ));
+        out.push((
+            "signature",
+            format!(
+                "a_bogus signer present (SM3 + RC4, signed for the User-Agent below); msToken \
+                 random, 184 characters; browser_version {}",
+                self.ua.version
+            ),
+        ));
+        out.push((
+            "user agent",
+            format!(
+                "{} ({})",
+                self.ua.text,
+                if self.ua.configured {
+                    "[platforms.douyin] user_agent"
+                } else {
+                    "built in"
                 }
-                if let Some((_, Locator::Id(id))) = recognize(u) {
-                    return Hop::Done(ShareTarget::WebRid(id));
-                }
-                let segs: Vec<&str> = u.path_segments().map(|s| s.collect()).unwrap_or_default();
-                if let Some(i) = segs.iter().position(|s| *s == "reflow") {
-                    let room_id = segs.get(i + 1).copied().unwrap_or_default().to_string();
-                    let sec_uid = u
-                        .query_pairs()
-                        .find(|(k, _)| k == "sec_user_id")
-                        .map(|(_, v)| v.into_owned())
-                        .unwrap_or_default();
-                    if !room_id.is_empty() && room_id.bytes().all(|b| b.is_ascii_digit()) {
-                        return Hop::Done(ShareTarget::Reflow { room_id, sec_uid });
-                    }
-                }
-                if segs.contains(&"user") {
-                    return Hop::Reject(
-                        "the share link leads to a profile, not a live room: paste the live.douyin.com/<id> link of the room"
-                            .into(),
-                    );
-                }
-                Hop::Reject(format!(
-                    "the share link leads to {}, which is not a live room",
-                    redact_url(u.as_str())
-                ))
-            })
-            .await?;
-        match target {
-            ShareTarget::WebRid(id) => Ok(id),
-            ShareTarget::Reflow { room_id, sec_uid } => {
-                self.web_rid_from_profile(&room_id, &sec_uid).await
+            ),
+        ));
+        if let Ok(room) = result {
+            out.push(("answer", describe(room)));
+            if let Some(why) = room.unrecordable() {
+                out.push(("recordable", format!("no: {why}")));
             }
         }
-    }
-
-    /// A share link that leads to the app's reflow page names the broadcast (`room_id`) and
-    /// the streamer (`sec_uid`), not the `web_rid`. The app's reflow API would say it, but it
-    /// answers 10011 to requests without an `a_bogus` signature, which liverec does not
-    /// compute. The streamer's profile page names the live room's `web_rid` without one, while
-    /// the streamer is live.
-    async fn web_rid_from_profile(
-        &self,
-        room_id: &str,
-        sec_uid: &str,
-    ) -> Result<String, PlatformError> {
-        let refused = |why: &str| {
-            PlatformError::Unsupported(format!(
-                "the share link leads to the Douyin app's page of live {room_id}, whose room only \
-                 Douyin's signed reflow API names (liverec does not compute its a_bogus \
-                 signature), and {why}: paste the room's live.douyin.com/<id> link instead \
-                 (open the live in a browser to see it)"
-            ))
-        };
-        if sec_uid.is_empty() {
-            return Err(refused(
-                "the link names no streamer whose profile could say it",
-            ));
-        }
-        let ttwid = if user_has_ttwid(self.cookie.as_ref()) {
-            None
-        } else {
-            self.ttwid(false).await
-        };
-        let url = self
-            .hosts
-            .page(PROFILE_HOST, &format!("/user/{}", web::q(sec_uid)));
-        let (permit, got) = self
-            .api
-            .fetch(
-                &url,
-                self.headers(self.cookie.as_ref(), ttwid.as_deref())?,
-                "profile page",
-                PAGE_CAP,
-            )
-            .await?;
-        permit.ok();
-        api::profile_web_rid(&got.body)
-            .ok_or_else(|| refused("the streamer's profile page names no live room now"))
+        out
     }
 }
 
@@ -461,92 +610,69 @@ impl Platform for Douyin {
                 Ok(RoomKey::new(PlatformKind::Douyin, id.clone()))
             }
             Locator::Share(link) => {
-                let id = self.resolve_share(link).await?;
+                let id = self.resolve_link(link, &mut Trace::default()).await?;
                 if !is_web_rid(&id) {
                     return Err(PlatformError::Malformed(format!(
-                        "the share link leads to an odd room id {id:?}"
+                        "the link leads to an odd room id {id:?}"
                     )));
                 }
-                tracing::info!("douyin: share link {} leads to room {id}", redact_url(link));
+                tracing::info!("douyin: {} leads to room {id}", redact_url(link));
                 Ok(RoomKey::new(PlatformKind::Douyin, id))
             }
         }
     }
 
-    async fn status(&self, room: &RoomSpec) -> Result<RoomStatus, PlatformError> {
-        Ok(self
-            .room(&room.key.id, room.cookie.as_ref())
-            .await?
-            .status())
+    async fn status(&self, spec: &RoomSpec) -> Result<RoomStatus, PlatformError> {
+        let room = self
+            .room(
+                &spec.key.id,
+                spec.cookie.as_ref(),
+                false,
+                &mut Trace::default(),
+            )
+            .await?;
+        if let Some(why) = room.unrecordable() {
+            return Err(PlatformError::Unsupported(why));
+        }
+        Ok(room.status())
     }
 
     async fn sources(&self, spec: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
-        let room = self.room(&spec.key.id, spec.cookie.as_ref()).await?;
+        let room = self
+            .room(
+                &spec.key.id,
+                spec.cookie.as_ref(),
+                true,
+                &mut Trace::default(),
+            )
+            .await?;
         self.to_sources(&room, &spec.quality, &spec.formats)
     }
 
     async fn all_sources(&self, spec: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
-        let room = self.room(&spec.key.id, spec.cookie.as_ref()).await?;
+        let room = self
+            .room(
+                &spec.key.id,
+                spec.cookie.as_ref(),
+                true,
+                &mut Trace::default(),
+            )
+            .await?;
         self.to_sources(
             &room,
             &spec.quality,
             &PlatformKind::Douyin.default_formats(),
         )
     }
+
+    async fn diagnose(&self, spec: &RoomSpec) -> Vec<(&'static str, String)> {
+        let mut trace = Trace::default();
+        let result = self
+            .room(&spec.key.id, spec.cookie.as_ref(), true, &mut trace)
+            .await;
+        self.diagnosis(spec.cookie.as_ref(), &trace, &result)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(s: &str) -> Option<Locator> {
-        recognize(&url::Url::parse(s).unwrap()).map(|(_, l)| l)
-    }
-
-    #[test]
-    fn url_forms() {
-        assert_eq!(
-            rec("https://live.douyin.com/742345678901?a=b"),
-            Some(Locator::Id("742345678901".into()))
-        );
-        assert_eq!(
-            rec("https://live.douyin.com/?live_web_rid=123"),
-            Some(Locator::Id("123".into()))
-        );
-        assert_eq!(
-            rec("https://www.douyin.com/root/live/55"),
-            Some(Locator::Id("55".into()))
-        );
-        assert!(matches!(
-            rec("https://v.douyin.com/iRNBho6u/"),
-            Some(Locator::Share(_))
-        ));
-        assert_eq!(rec("https://www.douyin.com/user/MS4wLjABAAAA"), None);
-        assert_eq!(rec("https://live.douyin.com/a/b"), None);
-    }
-
-    #[test]
-    fn the_public_api_base_routes_like_none() {
-        let cfg = |base: Option<&str>| PlatformConfig {
-            api_base: base.map(str::to_string),
-            ..PlatformConfig::default()
-        };
-        let real = Hosts::new(&cfg(None));
-        assert_eq!(real.api, "https://live.douyin.com");
-        assert_eq!(real.via, None);
-        assert_eq!(
-            real.page(PROFILE_HOST, "/user/MS4w"),
-            "https://www.douyin.com/user/MS4w"
-        );
-        for spelled in ["https://live.douyin.com", "https://live.douyin.com/"] {
-            assert_eq!(Hosts::new(&cfg(Some(spelled))), real, "{spelled}");
-        }
-        let m = Hosts::new(&cfg(Some("http://127.0.0.1:9/")));
-        assert_eq!(m.api, "http://127.0.0.1:9");
-        assert_eq!(m.via.as_deref(), Some("http://127.0.0.1:9"));
-        assert_eq!(
-            m.page(PROFILE_HOST, "/user/MS4w"),
-            "http://127.0.0.1:9/www.douyin.com/user/MS4w"
-        );
-    }
-}
+mod tests;

@@ -246,15 +246,34 @@ fn a_cancelled_account_is_not_found() {
 }
 
 #[test]
-fn reflow_gives_the_web_rid_or_wants_a_signature() {
+fn reflow_gives_the_web_rid_and_the_streams() {
     let r = reflow(fixture!("reflow-live.json")).unwrap();
     assert_eq!(r.web_rid.as_deref(), Some("61234567890"));
     assert!(r.is_live());
-    assert!(matches!(
-        reflow(fixture!("reflow-rejected.json")),
-        Err(PlatformError::Unsupported(m)) if m.contains("10011")
-    ));
+    assert_eq!(r.room_id.as_deref(), Some("7300000000000000001"));
+    assert!(!r.streams.is_empty());
+    assert!(r.refusal().is_none());
+    // Refused (unsigned, or a signature it does not take): unknown, never a fact.
+    let e = reflow(fixture!("reflow-rejected.json")).unwrap_err();
+    assert!(
+        matches!(&e, PlatformError::Malformed(m) if m.contains("10011")),
+        "{e}"
+    );
+    // Ended: still names the room.
+    let r = reflow(fixture!("reflow-offline.json")).unwrap();
+    assert!(!r.is_live());
+    assert_eq!(r.web_rid.as_deref(), Some("61234567890"));
+    // A profile whose streamer is not live: the user, no room.
+    let r = reflow(fixture!("reflow-profile-not-live.json")).unwrap();
+    assert_eq!(r.web_rid, None);
+    assert_eq!(r.streamer, "测试主播乙");
+    assert!(!r.is_live());
     assert!(reflow(br#"{"data":{},"status_code":0}"#).is_err());
+    assert!(matches!(reflow(b""), Err(PlatformError::Blocked(_))));
+    assert!(matches!(
+        reflow(fixture!("captcha.html")),
+        Err(PlatformError::Blocked(m)) if m.contains("captcha")
+    ));
 }
 
 #[test]
@@ -280,10 +299,12 @@ fn pages_without_state_offline_and_unknown_rooms() {
     let r = page_state(offline).unwrap();
     assert!(!r.is_live());
     assert_eq!(r.streamer, "n");
+    // A page that names no room says nothing about the room: unknown, never "no such room"
+    // (which would end a recording).
     let unknown = br#"{"roomStore":{"roomInfo":{"web_rid":"999","web_stream_url":null}}}"#;
     assert!(matches!(
         page_state(unknown),
-        Err(PlatformError::NotFound(_))
+        Err(PlatformError::Malformed(_))
     ));
     // The old RENDER_DATA form: URL-encoded JSON.
     let json = r#"{"app":{"initialState":{"roomStore":{"roomInfo":{"room":{"id_str":"7","status":2,"title":"a b"},"web_rid":"5","anchor":{"nickname":"n"}}}}}}"#;
@@ -412,4 +433,190 @@ fn a_profile_page_names_the_live_room() {
         profile_web_rid(render(&format!("{{{many}}}")).as_bytes()),
         None
     );
+}
+
+#[test]
+fn an_empty_body_and_html_444_and_captcha_pages_are_blocks() {
+    assert!(fixture!("web_enter-empty.txt").is_empty());
+    let e = web_enter(fixture!("web_enter-empty.txt")).unwrap_err();
+    assert!(
+        matches!(&e, PlatformError::Blocked(m) if m.contains("empty")),
+        "{e}"
+    );
+    // A 444's body never reaches a parser (the status is the block); were it read, it would
+    // still not be taken for an answer.
+    assert!(matches!(
+        web_enter(fixture!("http-444.html")),
+        Err(PlatformError::Blocked(_))
+    ));
+    let e = web_enter(fixture!("captcha.html")).unwrap_err();
+    assert!(
+        matches!(&e, PlatformError::Blocked(m) if m.contains("captcha (验证码)") || m.contains("captcha page")),
+        "{e}"
+    );
+    assert!(is_captcha(fixture!("captcha.html")));
+    assert!(!is_captcha(fixture!("page-live-2026.html")));
+    let e = page(fixture!("captcha.html")).unwrap_err();
+    assert!(
+        matches!(&e, PlatformError::Blocked(m) if m.contains("captcha")),
+        "{e}"
+    );
+    let e = page(fixture!("page-challenge.html")).unwrap_err();
+    assert!(
+        matches!(&e, PlatformError::Blocked(m) if m.contains("challenge")),
+        "{e}"
+    );
+}
+
+#[test]
+fn status_code_30003_is_a_live_that_ended() {
+    let r = web_enter(fixture!("web_enter-ended-30003.json")).unwrap();
+    assert!(!r.is_live());
+    assert!(!r.status().live);
+    assert!(r.prompts.contains("30003"));
+    assert!(r.unrecordable().is_none());
+    assert!(matches!(r.refusal(), Some(PlatformError::NoStream(_))));
+    // Whatever the data holds.
+    let b = edit(fixture!("web_enter-live.json"), |v| {
+        v["status_code"] = json!(30003);
+    });
+    assert!(!web_enter(&b).unwrap().is_live());
+}
+
+#[test]
+fn a_live_hidden_from_this_viewer_is_not_recordable_with_the_reason() {
+    let r = web_enter(fixture!("web_enter-not-visible.json")).unwrap();
+    assert_eq!(r.hidden.as_deref(), Some(NOT_VISIBLE));
+    assert_eq!(r.streamer, "测试主播丙");
+    let why = r.unrecordable().unwrap();
+    assert!(why.contains(NOT_VISIBLE) && why.contains("cookie"), "{why}");
+    assert!(matches!(r.refusal(), Some(PlatformError::Unsupported(m)) if m == why));
+    // The same prompt beside a room object.
+    let b = edit(fixture!("web_enter-live.json"), |v| {
+        v["data"]["prompts"] = json!(NOT_VISIBLE);
+    });
+    assert!(web_enter(&b).unwrap().unrecordable().is_some());
+}
+
+#[test]
+fn ws_secret_urls_without_or4_and_bytevc1() {
+    let r = web_enter(fixture!("web_enter-live-wssecret-bytevc1.json")).unwrap();
+    assert!(r.is_live());
+    assert!(r.streams.iter().all(|s| !s.url.contains("_or4")));
+    assert!(r.streams.iter().all(|s| s.url.contains("wsSecret=")));
+    let o = ordered(&r.streams, &s(&["origin"]), &s(&["flv", "hls"]));
+    assert_eq!(o[0].quality, "origin");
+    assert_eq!(o[0].format, StreamFormat::Flv);
+    assert_eq!(o[0].codec.as_deref(), Some("bytevc1"));
+    assert_eq!(o[0].origin, Origin::StreamData);
+    assert!(
+        o[0].url.contains("/stream-118000000000000001.flv?"),
+        "{}",
+        o[0].url
+    );
+    // The audio-only entry of a video live is left out.
+    assert!(r.streams.iter().all(|s| s.quality != AUDIO_ONLY));
+    // stream_data: 5 qualities x 2 formats; legacy: 4 + 4 (hls_pull_url repeats FULL_HD1).
+    assert_eq!(r.streams.len(), 18, "{:#?}", names(&r.streams));
+}
+
+#[test]
+fn a_double_screen_lives_raw_stream_comes_first() {
+    let r = web_enter(fixture!("web_enter-live-pull_datas.json")).unwrap();
+    let ds: Vec<&DyStream> = r
+        .streams
+        .iter()
+        .filter(|s| s.origin == Origin::DoubleScreen)
+        .collect();
+    assert_eq!(ds.len(), 6, "3 qualities x flv + hls");
+    let o = ordered(&r.streams, &s(&["origin"]), &s(&["flv"]));
+    assert_eq!(o[0].origin, Origin::DoubleScreen);
+    assert!(o[0].url.contains("stream-100000000000000009_or4.flv"));
+    // Then the usual origin FLVs, then the lower qualities (double screen first again).
+    assert_eq!(o[1].origin, Origin::StreamData);
+    assert_eq!(o[1].quality, "origin");
+    let hd: Vec<Origin> = o
+        .iter()
+        .filter(|s| s.quality == "hd")
+        .map(|s| s.origin)
+        .collect();
+    assert_eq!(
+        hd,
+        [Origin::DoubleScreen, Origin::StreamData, Origin::Legacy]
+    );
+    // An empty pull_datas (as in most answers) adds nothing.
+    let plain = web_enter(fixture!("web_enter-live.json")).unwrap();
+    assert!(
+        plain
+            .streams
+            .iter()
+            .all(|s| s.origin != Origin::DoubleScreen)
+    );
+}
+
+#[test]
+fn a_radio_live_offers_its_audio_only_stream() {
+    let r = web_enter(fixture!("web_enter-radio.json")).unwrap();
+    assert!(r.radio);
+    assert!(r.is_live());
+    assert!(r.refusal().is_none());
+    let o = ordered(&r.streams, &s(&["origin"]), &s(&["flv", "hls"]));
+    assert_eq!(o.len(), 2);
+    assert_eq!(o[0].quality, AUDIO_ONLY);
+    assert_eq!(o[0].format, StreamFormat::Flv);
+    assert!(o[0].url.contains("only_audio=1"));
+    assert_eq!(o[1].format, StreamFormat::Hls);
+    // A radio room that says 4 has ended like any other.
+    let b = edit(fixture!("web_enter-radio.json"), |v| {
+        v["data"]["data"][0]["status"] = json!(4);
+    });
+    assert!(!web_enter(&b).unwrap().is_live());
+}
+
+#[test]
+fn a_live_listed_without_a_stream_url() {
+    let r = web_enter(fixture!("web_enter-live-no-stream-url.json")).unwrap();
+    assert!(r.is_live());
+    assert!(r.streams.is_empty());
+    assert_eq!(r.room_id.as_deref(), Some("7300000000000000001"));
+    assert_eq!(
+        r.sec_uid.as_deref(),
+        Some("MS4wLjABAAAAtestSecUid_000000000000000000000000000000000000000"),
+        "what the reflow API is asked by"
+    );
+    assert!(matches!(r.refusal(), Some(PlatformError::NoStream(_))));
+    assert!(r.unrecordable().is_none());
+}
+
+#[test]
+fn the_2026_page_has_no_anchor_and_any_push_index() {
+    let r = page(fixture!("page-live-2026.html")).unwrap();
+    assert!(r.is_live());
+    assert_eq!(r.streamer, "测试主播乙", "from room.owner.nickname");
+    assert_eq!(r.title, "周末测试场");
+    assert_eq!(r.room_id.as_deref(), Some("7300000000000000001"));
+    let o = ordered(&r.streams, &s(&["origin"]), &s(&["flv"]));
+    assert_eq!(o.len(), 4);
+    assert!(o[0].url.contains("stream-118000000000000001.flv?"));
+    assert!(
+        o[0].url.contains("&wsSecret="),
+        "escapes undone: {}",
+        o[0].url
+    );
+    // The chunk index is not always 1.
+    let html =
+        String::from_utf8_lossy(fixture!("page-live-2026.html")).replace("push([1,", "push([12,");
+    assert!(page(html.as_bytes()).unwrap().is_live());
+    // A page whose state has no room at all: unknown, not "no such room".
+    let html = String::from_utf8_lossy(fixture!("page-live-2026.html"))
+        .replace("\\\"room\\\":", "\\\"gone\\\":");
+    let e = page(html.as_bytes()).unwrap_err();
+    assert!(matches!(e, PlatformError::Malformed(_)), "{e}");
+}
+
+#[test]
+fn a_ttwid_from_the_register_endpoint() {
+    let line = String::from_utf8_lossy(fixture!("ttwid_register-set-cookie.txt"));
+    let v = ttwid_from_set_cookie(line.trim()).unwrap();
+    assert!(v.starts_with("1%7Cfake-register-ttwid%7C"), "{v}");
 }
