@@ -87,6 +87,8 @@ pub struct RoomSettings {
     pub filename: Template,
     pub quality: Vec<String>,
     pub formats: Vec<String>,
+    /// Codecs in order of preference (Bilibili); empty = AVC first, HEVC as the fallback.
+    pub codecs: Vec<String>,
     pub cookie: Option<Secret>,
 }
 
@@ -149,6 +151,7 @@ pub struct PlatformConfig {
     pub cookie: Option<Secret>,
     pub quality: Option<Vec<String>>,
     pub formats: Option<Vec<String>>,
+    pub codecs: Option<Vec<String>>,
 }
 
 impl PlatformConfig {
@@ -286,13 +289,31 @@ fn read_platform(
         kind.check_formats(&v).map_err(|e| f.fail(rep, e)).ok()?;
         Some(v)
     });
+    let codecs = read_codecs(kind, sec.take("codecs"), rep);
     sec.finish(rep);
     PlatformConfig {
         api_base,
         cookie,
         quality,
         formats,
+        codecs,
     }
+}
+
+/// `codecs = ["avc", "hevc"]`, validated for the platform (lower case, as Bilibili names them).
+pub(crate) fn read_codecs(
+    kind: PlatformKind,
+    field: Option<Field<'_, '_>>,
+    rep: &mut Report<'_>,
+) -> Option<Vec<String>> {
+    let f = field?;
+    let v: Vec<String> = f
+        .strings(rep)?
+        .into_iter()
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    kind.check_codecs(&v).map_err(|e| f.fail(rep, e)).ok()?;
+    Some(v)
 }
 
 fn read_listen(field: Option<Field<'_, '_>>, rep: &mut Report<'_>, base: &Path) -> Option<Listen> {
