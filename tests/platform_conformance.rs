@@ -28,19 +28,30 @@ fn check_url(u: &str, what: &str) {
 fn info(b: &[u8]) -> bili::RoomInfo {
     match bili::room_info(b).unwrap() {
         bili::Signed::Data(d) => d,
-        bili::Signed::WbiRefused => panic!("voucher"),
+        bili::Signed::Refused(r) => panic!("refused: {r}"),
     }
 }
 
 fn play(b: &[u8]) -> bili::PlayInfo {
     match bili::play_info(b).unwrap() {
         bili::Signed::Data(d) => d,
-        bili::Signed::WbiRefused => panic!("voucher"),
+        bili::Signed::Refused(r) => panic!("refused: {r}"),
+    }
+}
+
+/// Preferences with the default codec order.
+fn prefs<'a>(quality: &'a [String], formats: &'a [String]) -> bili::Prefs<'a> {
+    bili::Prefs {
+        quality,
+        formats,
+        codecs: &[],
     }
 }
 
 fn check_bilibili(name: &str, b: &[u8]) -> bool {
     let all_formats = s(&["flv", "hls-fmp4", "hls-ts"]);
+    let best = s(&["best"]);
+    let all = prefs(&best, &all_formats);
     match name {
         "room_init-live.json" => {
             let r = bili::room_init(b).unwrap();
@@ -81,7 +92,7 @@ fn check_bilibili(name: &str, b: &[u8]) -> bool {
             let p = play(b);
             assert!(p.refusal().is_none());
             assert_eq!(p.room_id, 23058);
-            let c = bili::candidates(&p, &all_formats);
+            let c = bili::candidates(&p, &all);
             // one FLV, two fMP4 hosts, one TS; in the configured format order
             let kinds: Vec<&str> = c.iter().map(|c| c.format.name()).collect();
             assert_eq!(kinds, ["flv", "hls-fmp4", "hls-fmp4", "hls-ts"]);
@@ -92,17 +103,22 @@ fn check_bilibili(name: &str, b: &[u8]) -> bool {
             for x in &c {
                 check_url(&x.url, name);
             }
-            assert_eq!(bili::rerequest_qn(&p, &s(&["best"])), None);
-            assert_eq!(bili::rerequest_qn(&p, &s(&["150"])), Some(150));
+            assert_eq!(bili::rerequest_qn(&p, &all), None);
+            let q150 = s(&["150"]);
+            assert_eq!(
+                bili::rerequest_qn(&p, &prefs(&q150, &all_formats)),
+                Some(150)
+            );
         }
         "getRoomPlayInfo-live-avc-hevc.json" => {
             let p = play(b);
             assert!(p.refusal().is_none());
             assert_eq!(p.special_types, [19]);
-            let c = bili::candidates(&p, &s(&["flv"]));
+            let flv = s(&["flv"]);
+            let c = bili::candidates(&p, &prefs(&best, &flv));
             let codecs: Vec<&str> = c.iter().map(|c| c.codec.as_str()).collect();
             assert_eq!(codecs, ["avc", "hevc"], "AVC first");
-            for x in bili::candidates(&p, &all_formats) {
+            for x in bili::candidates(&p, &all) {
                 check_url(&x.url, name);
             }
         }
@@ -117,18 +133,30 @@ fn check_bilibili(name: &str, b: &[u8]) -> bool {
                 Err(PlatformError::Malformed(m)) if m.contains("-400")
             ));
         }
-        "error-352-risk-control.json" | "error-412-blocked.json" => {
+        "error-352-risk-control.json" => {
+            // On a signed endpoint -352 refuses the call (signature or cookie); on an unsigned
+            // one it is risk control.
+            let refused = bili::Signed::Refused(bili::Refusal::Code352("风控校验失败".into()));
+            assert_eq!(bili::room_info(b).unwrap(), refused);
+            assert!(matches!(bili::room_init(b), Err(PlatformError::Blocked(_))));
+        }
+        "error-412-blocked.json" => {
             assert!(matches!(bili::room_info(b), Err(PlatformError::Blocked(_))));
             assert!(matches!(bili::play_info(b), Err(PlatformError::Blocked(_))));
         }
         "wbi-missing-voucher.json" => {
-            assert_eq!(bili::room_info(b).unwrap(), bili::Signed::WbiRefused);
-            assert_eq!(bili::play_info(b).unwrap(), bili::Signed::WbiRefused);
+            let voucher = bili::Refusal::Voucher;
+            assert_eq!(
+                bili::room_info(b).unwrap(),
+                bili::Signed::Refused(voucher.clone())
+            );
+            assert_eq!(bili::play_info(b).unwrap(), bili::Signed::Refused(voucher));
         }
         "nav-anonymous.json" => {
             // The documented keys, and the documented mixin key.
-            let k = bili::nav(b).unwrap();
-            assert_eq!(k.mixin_key(), "ea1db124af3c7062474693fa704f4ff8");
+            let n = bili::nav(b).unwrap();
+            assert_eq!(n.keys.mixin_key(), "ea1db124af3c7062474693fa704f4ff8");
+            assert!(!n.login.logged_in);
         }
         "get_status_info_by_uids.json" => {
             let st = bili::status_by_uids(b).unwrap();

@@ -76,6 +76,9 @@ fn room_lines(out: &mut String, r: &RoomConfig) {
         },
         if s.cookie.is_some() { "set" } else { "none" }
     );
+    if !s.codecs.is_empty() {
+        let _ = writeln!(out, "      codecs {}", s.codecs.join(","));
+    }
     let _ = writeln!(out, "      filename {}", s.filename.as_str());
 }
 

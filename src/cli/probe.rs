@@ -98,6 +98,7 @@ fn spec_for(
             url: url.to_string(),
             quality: r.settings.quality.clone(),
             formats: r.settings.formats.clone(),
+            codecs: r.settings.codecs.clone(),
             cookie: r.settings.cookie.clone(),
         };
     }
@@ -113,6 +114,7 @@ fn spec_for(
             .formats
             .clone()
             .unwrap_or_else(|| key.platform.default_formats()),
+        codecs: plat.codecs.clone().unwrap_or_default(),
         cookie: plat.cookie.clone(),
     }
 }

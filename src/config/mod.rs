@@ -87,6 +87,8 @@ pub struct RoomSettings {
     pub filename: Template,
     pub quality: Vec<String>,
     pub formats: Vec<String>,
+    /// Codecs in order of preference (Bilibili); empty = AVC first, HEVC as the fallback.
+    pub codecs: Vec<String>,
     pub cookie: Option<Secret>,
 }
 
@@ -152,6 +154,7 @@ pub struct PlatformConfig {
     /// `user_agent`: the browser User-Agent sent to the platform (API calls, pages, stream
     /// requests) instead of [`crate::http::BROWSER_UA`].
     pub user_agent: Option<String>,
+    pub codecs: Option<Vec<String>>,
 }
 
 impl PlatformConfig {
@@ -290,6 +293,7 @@ fn read_platform(
         Some(v)
     });
     let user_agent = read_user_agent(kind, &mut sec, rep);
+    let codecs = read_codecs(kind, sec.take("codecs"), rep);
     sec.finish(rep);
     PlatformConfig {
         api_base,
@@ -297,6 +301,7 @@ fn read_platform(
         quality,
         formats,
         user_agent,
+        codecs,
     }
 }
 
@@ -339,6 +344,22 @@ pub fn check_user_agent(kind: PlatformKind, ua: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `codecs = ["avc", "hevc"]`, validated for the platform (lower case, as Bilibili names them).
+pub(crate) fn read_codecs(
+    kind: PlatformKind,
+    field: Option<Field<'_, '_>>,
+    rep: &mut Report<'_>,
+) -> Option<Vec<String>> {
+    let f = field?;
+    let v: Vec<String> = f
+        .strings(rep)?
+        .into_iter()
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    kind.check_codecs(&v).map_err(|e| f.fail(rep, e)).ok()?;
+    Some(v)
 }
 
 fn read_listen(field: Option<Field<'_, '_>>, rep: &mut Report<'_>, base: &Path) -> Option<Listen> {

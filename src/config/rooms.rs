@@ -197,6 +197,7 @@ pub(super) fn read_room(
     let o = read_overrides(&mut sec, rep);
     let quality_field = sec.take("quality");
     let formats_field = sec.take("formats");
+    let codecs_field = sec.take("codecs");
     let cookie = read_cookie(&mut sec, rep, base);
     sec.finish(rep);
     let target = target?;
@@ -233,6 +234,10 @@ pub(super) fn read_room(
             .clone()
             .unwrap_or_else(|| kind.default_formats()),
     };
+    let codecs = match codecs_field {
+        Some(f) => super::read_codecs(kind, Some(f), rep)?,
+        None => plat.codecs.clone().unwrap_or_default(),
+    };
     let settings = RoomSettings {
         poll_interval: o.poll_interval.unwrap_or(defaults.poll_interval),
         offline_grace: o.offline_grace.unwrap_or(defaults.offline_grace),
@@ -243,6 +248,7 @@ pub(super) fn read_room(
         filename: o.filename.unwrap_or_else(|| defaults.filename.clone()),
         quality,
         formats,
+        codecs,
         cookie: cookie.or(plat.cookie.clone()),
     };
     Some(RoomConfig {

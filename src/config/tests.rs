@@ -307,3 +307,60 @@ fn each_platform_can_send_its_own_user_agent() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn codecs_are_a_bilibili_preference_per_platform_and_per_room() {
+    let c = parse_ok(
+        r#"
+        [platforms.bilibili]
+        codecs = ["hevc", "avc"]
+        [[rooms]]
+        url = "https://live.bilibili.com/1"
+        [[rooms]]
+        url = "https://live.bilibili.com/2"
+        codecs = ["AVC"]
+        [[rooms]]
+        url = "https://live.douyin.com/123"
+        "#,
+    );
+    assert_eq!(
+        c.platforms.bilibili.codecs,
+        Some(vec!["hevc".into(), "avc".into()])
+    );
+    assert_eq!(c.rooms[0].settings.codecs, ["hevc", "avc"]);
+    assert_eq!(c.rooms[1].settings.codecs, ["avc"]);
+    // No key: the platform's default order (AVC first, HEVC as the fallback).
+    assert!(c.rooms[2].settings.codecs.is_empty());
+    assert!(parse_ok("").platforms.bilibili.codecs.is_none());
+
+    let lines = parse_err(
+        r#"[platforms.douyin]
+codecs = ["avc"]
+[platforms.bilibili]
+codecs = ["av1"]
+[[rooms]]
+url = "https://live.bilibili.com/1"
+codecs = ["avc", "avc"]
+[[rooms]]
+url = "https://live.bilibili.com/2"
+codecs = []
+[[rooms]]
+url = "http://127.0.0.1/a.flv"
+codecs = ["avc"]
+"#,
+    );
+    let expect = [
+        "recorder.toml:2: platforms.douyin.codecs: Douyin offers one codec per quality, chosen by Douyin: remove `codecs`",
+        r#"recorder.toml:4: platforms.bilibili.codecs: "av1" is not a codec liverec records (use avc, hevc)"#,
+        r#"recorder.toml:7: rooms[0].codecs: "avc" is listed twice"#,
+        "recorder.toml:10: rooms[1].codecs: needs at least one codec",
+        "recorder.toml:13: rooms[2].codecs: a direct URL has one stream: remove `codecs`",
+    ];
+    assert_eq!(lines.len(), expect.len(), "{lines:#?}");
+    for want in expect {
+        assert!(
+            lines.iter().any(|l| l.contains(want)),
+            "{want}\n  missing in {lines:#?}"
+        );
+    }
+}

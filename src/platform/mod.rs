@@ -91,6 +91,41 @@ impl PlatformKind {
         Ok(())
     }
 
+    /// Checks a codec preference list (`codecs = ["avc", "hevc"]`). Only Bilibili offers a
+    /// choice of codecs per quality; Douyin's streams come as they are.
+    pub fn check_codecs(self, codecs: &[String]) -> Result<(), String> {
+        match self {
+            Self::Bilibili => {}
+            Self::Douyin => {
+                return Err(
+                    "Douyin offers one codec per quality, chosen by Douyin: remove `codecs` (it is a Bilibili setting)"
+                        .into(),
+                );
+            }
+            Self::Direct => {
+                return Err("a direct URL has one stream: remove `codecs`".into());
+            }
+        }
+        if codecs.is_empty() {
+            return Err(
+                "needs at least one codec (leave the key out for AVC first, HEVC as the fallback)"
+                    .into(),
+            );
+        }
+        for (i, c) in codecs.iter().enumerate() {
+            if !bilibili::api::CODECS.contains(&c.as_str()) {
+                return Err(format!(
+                    "{c:?} is not a codec liverec records (use {})",
+                    bilibili::api::CODECS.join(", ")
+                ));
+            }
+            if codecs[..i].contains(c) {
+                return Err(format!("{c:?} is listed twice"));
+            }
+        }
+        Ok(())
+    }
+
     pub fn check_formats(self, formats: &[String]) -> Result<(), String> {
         let known: &[&str] = match self {
             Self::Bilibili => &["flv", "hls-fmp4", "hls-ts"],
@@ -266,6 +301,9 @@ pub struct RoomStatus {
     pub streamer: String,
     /// Changes when a new broadcast starts (Bilibili `live_start_time`, Douyin session room id).
     pub session_hint: Option<String>,
+    /// Set when the room is live but cannot be recorded (DRM, paid, password, guard-only),
+    /// with a reason a user understands.
+    pub unrecordable: Option<String>,
 }
 
 /// How a stream's bytes are packaged.
@@ -295,6 +333,8 @@ pub struct RoomSpec {
     pub url: String,
     pub quality: Vec<String>,
     pub formats: Vec<String>,
+    /// Codecs to record, in order of preference; empty = the platform's default order.
+    pub codecs: Vec<String>,
     pub cookie: Option<Secret>,
 }
 

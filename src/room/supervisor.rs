@@ -187,6 +187,7 @@ impl Supervisor {
             url: self.cfg.url().to_string(),
             quality: self.cfg.settings.quality.clone(),
             formats: self.cfg.settings.formats.clone(),
+            codecs: self.cfg.settings.codecs.clone(),
             cookie: self.cfg.settings.cookie.clone(),
         }
     }

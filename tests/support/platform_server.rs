@@ -4,9 +4,13 @@
 //! URL at this server (which answers 404 for them).
 //!
 //! What it models:
-//! - Bilibili: `room_init` (short id -> long id, 60004 for unknown ids), `nav` (wbi keys),
-//!   `getInfoByRoom` and `getRoomPlayInfo`, which check the wbi signature and answer with only
-//!   a `v_voucher` when it is wrong; b23.tv share links as redirects.
+//! - Bilibili: `room_init` (short id -> long id, 60004 for unknown ids), `nav` (wbi keys,
+//!   anonymous or logged in), `getInfoByRoom` and `getRoomPlayInfo`, which check the wbi
+//!   signature and answer with only a `v_voucher` when it is wrong (`getRoomPlayInfo` without
+//!   any signature answers, as the real one does in 2026), the legacy `playUrl`; b23.tv share
+//!   links as redirects. Switches: signed calls refused with -352, `room_init` refused, the
+//!   unsigned `getRoomPlayInfo` refused; per room ([`BiliShape`]) a capped quality, an HEVC
+//!   entry that alone offers 20000, `all_special_types`, an empty stream list, `is_sp`.
 //! - Douyin (see [`DouyinRoom`] and [`DyFault`]): `GET /` sets a `ttwid` cookie (or not, and
 //!   then `POST /ttwid.bytedance.com/ttwid/union/register/` does); `web/enter` answers HTTP
 //!   200 with an empty body unless the request carries the currently valid `ttwid`, an
@@ -68,6 +72,22 @@ pub struct BiliRoom {
     pub stream_path: String,
 }
 
+/// How a Bilibili room's answers differ from a plain live room's (all off by default).
+#[derive(Debug, Clone, Default)]
+pub struct BiliShape {
+    /// Streams are capped at this qn (as for anonymous viewers, unless `nav` says logged in):
+    /// `current_qn` is it, and FLV names end in `_<qn * 10>.flv` like the real capped ones.
+    pub cap_qn: Option<u32>,
+    /// An HEVC FLV entry, on the stream host at this path, that alone offers qn 20000.
+    pub hevc_4k_path: Option<String>,
+    /// `all_special_types` (203: a DRM "charging" live).
+    pub special_types: Vec<i64>,
+    /// `playurl.stream` is an empty list (a guard-only live).
+    pub guard_only: bool,
+    /// `room_init` says `is_sp` 1 (a paid live).
+    pub is_sp: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct DouyinRoom {
     pub live: bool,
@@ -117,9 +137,21 @@ struct Shared {
     bili_hls: Mutex<HashMap<u64, String>>,
     /// Bilibili rooms whose FLV `url_info` lists exactly these hosts, in this order.
     bili_flv_hosts: Mutex<HashMap<u64, Vec<String>>>,
+    bili_shapes: Mutex<HashMap<u64, BiliShape>>,
+    /// Signed (`w_rid`) getInfoByRoom / getRoomPlayInfo calls get this fixture instead.
+    bili_info_refusal: Mutex<Option<String>>,
+    bili_play_refusal: Mutex<Option<String>>,
+    /// `room_init` answers this fixture instead.
+    bili_init_refusal: Mutex<Option<String>>,
+    /// getRoomPlayInfo without a signature gets a voucher too (only `playUrl` is left).
+    bili_play_unsigned_refused: std::sync::atomic::AtomicBool,
+    /// `nav` says logged in.
+    bili_logged_in: std::sync::atomic::AtomicBool,
     mode: Mutex<Option<Mode>>,
     ttwid: Mutex<String>,
     log: Mutex<Vec<(Instant, String)>>,
+    /// Bilibili API requests with their query.
+    queries: Mutex<Vec<(Instant, String, String)>>,
     wbi_bad: AtomicU64,
     empty_answers: AtomicU64,
     /// Douyin web/enter answers empty bodies whatever the cookie; only the room page works.
@@ -256,6 +288,54 @@ impl PlatformServer {
             .insert(room_id, hosts);
     }
 
+    pub fn set_bili_shape(&self, room_id: u64, shape: BiliShape) {
+        self.shared
+            .bili_shapes
+            .lock()
+            .unwrap()
+            .insert(room_id, shape);
+    }
+
+    /// Signed getInfoByRoom calls answer this fixture (e.g. `error-352-bare.json`); `None`
+    /// for normal answers.
+    pub fn bili_refuse_signed_info(&self, fixture: Option<&str>) {
+        *self.shared.bili_info_refusal.lock().unwrap() = fixture.map(str::to_string);
+    }
+
+    /// Signed getRoomPlayInfo calls answer this fixture; `None` for normal answers.
+    pub fn bili_refuse_signed_play(&self, fixture: Option<&str>) {
+        *self.shared.bili_play_refusal.lock().unwrap() = fixture.map(str::to_string);
+    }
+
+    /// `room_init` answers this fixture; `None` for normal answers.
+    pub fn bili_refuse_room_init(&self, fixture: Option<&str>) {
+        *self.shared.bili_init_refusal.lock().unwrap() = fixture.map(str::to_string);
+    }
+
+    /// getRoomPlayInfo without a signature answers a voucher too.
+    pub fn bili_refuse_unsigned_play(&self, on: bool) {
+        self.shared
+            .bili_play_unsigned_refused
+            .store(on, Ordering::Relaxed);
+    }
+
+    /// `nav` answers as for a logged-in cookie (streams are not capped then).
+    pub fn bili_login(&self, on: bool) {
+        self.shared.bili_logged_in.store(on, Ordering::Relaxed);
+    }
+
+    /// Requests to `path` whose query has `needle` (`qn=20000`, `w_rid=`), received at or
+    /// after `since`.
+    pub fn count_query(&self, path: &str, needle: &str, since: Instant) -> usize {
+        self.shared
+            .queries
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, p, q)| *t >= since && p == path && q.contains(needle))
+            .count()
+    }
+
     pub fn edit_bili(&self, room_id: u64, f: impl FnOnce(&mut BiliRoom)) {
         f(self.shared.bili.lock().unwrap().get_mut(&room_id).unwrap());
     }
@@ -389,10 +469,32 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
     if let Some(r) = douyin_route(&s, &method, &path, &q, &headers, &body) {
         return r;
     }
+    if path.starts_with("/room/") || path.starts_with("/xlive/") || path.starts_with("/x/") {
+        s.queries
+            .lock()
+            .unwrap()
+            .push((Instant::now(), path.clone(), query.clone()));
+    }
     match path.as_str() {
-        "/room/v1/Room/room_init" => bili_room_init(&s, &q),
-        "/x/web-interface/nav" => json_response(&fixture("bilibili", "nav-anonymous.json")),
+        "/room/v1/Room/room_init" => {
+            if let Some(f) = s.bili_init_refusal.lock().unwrap().clone() {
+                return json_response(&fixture("bilibili", &f));
+            }
+            bili_room_init(&s, &q)
+        }
+        "/room/v1/Room/playUrl" => bili_play_url(&s, &q),
+        "/x/web-interface/nav" => json_response(&fixture(
+            "bilibili",
+            if s.bili_logged_in.load(Ordering::Relaxed) {
+                "nav-logged-in.json"
+            } else {
+                "nav-anonymous.json"
+            },
+        )),
         "/xlive/web-room/v1/index/getInfoByRoom" => {
+            if let Some(f) = signed_refusal(&s.bili_info_refusal, &query) {
+                return json_response(&fixture("bilibili", &f));
+            }
             if !wbi_ok(&query) {
                 s.wbi_bad.fetch_add(1, Ordering::Relaxed);
                 return json_response(&fixture("bilibili", "wbi-voucher.json"));
@@ -400,7 +502,16 @@ async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
             bili_info(&s, &q)
         }
         "/xlive/web-room/v2/index/getRoomPlayInfo" => {
-            if !wbi_ok(&query) {
+            if let Some(f) = signed_refusal(&s.bili_play_refusal, &query) {
+                return json_response(&fixture("bilibili", &f));
+            }
+            let unsigned = !query.contains("w_rid=");
+            let refused = if unsigned {
+                s.bili_play_unsigned_refused.load(Ordering::Relaxed)
+            } else {
+                !wbi_ok(&query)
+            };
+            if refused {
                 s.wbi_bad.fetch_add(1, Ordering::Relaxed);
                 return json_response(&fixture("bilibili", "wbi-voucher.json"));
             }
@@ -434,14 +545,81 @@ fn bili_lookup(s: &Shared, id: &str) -> Option<(u64, BiliRoom)> {
         .map(|(k, r)| (*k, r.clone()))
 }
 
+/// The refusal fixture for a signed call (with `w_rid`), when that switch is on.
+fn signed_refusal(switch: &Mutex<Option<String>>, query: &str) -> Option<String> {
+    if !query.contains("w_rid=") {
+        return None;
+    }
+    switch.lock().unwrap().clone()
+}
+
+fn bili_shape(s: &Shared, id: u64) -> BiliShape {
+    s.bili_shapes
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The qn a capped room serves, when it is capped (not for a logged-in `nav`).
+fn bili_cap(s: &Shared, shape: &BiliShape) -> Option<u32> {
+    shape
+        .cap_qn
+        .filter(|_| !s.bili_logged_in.load(Ordering::Relaxed))
+}
+
+/// `live.flv` -> `live_2500.flv` for qn 250, like the real capped stream names.
+fn capped_path(path: &str, qn: u32) -> String {
+    match path.strip_suffix(".flv") {
+        Some(stem) => format!("{stem}_{}.flv", qn * 10),
+        None => path.to_string(),
+    }
+}
+
 fn bili_room_init(s: &Shared, q: &HashMap<String, String>) -> Response {
     let Some((id, room)) = q.get("id").and_then(|i| bili_lookup(s, i)) else {
         return json_response(&fixture("bilibili", "room_init-not-found.json"));
     };
-    let mut v = fixture("bilibili", "room_init-live.json");
+    let shape = bili_shape(s, id);
+    let mut v = fixture(
+        "bilibili",
+        if shape.is_sp {
+            "room_init-paid.json"
+        } else {
+            "room_init-live.json"
+        },
+    );
     v["data"]["room_id"] = json!(id);
     v["data"]["short_id"] = json!(room.short_id);
     v["data"]["live_status"] = json!(room.live_status);
+    json_response(&v)
+}
+
+/// The legacy `playUrl`: the room's FLV, at the capped qn when capped.
+fn bili_play_url(s: &Shared, q: &HashMap<String, String>) -> Response {
+    let room = q
+        .get("cid")
+        .and_then(|i| i.parse::<u64>().ok())
+        .and_then(|id| s.bili.lock().unwrap().get(&id).cloned().map(|r| (id, r)));
+    let Some((id, room)) = room else {
+        return json_response(&json!({"code": 19002000, "message": "", "data": null}));
+    };
+    let mut v = fixture("bilibili", "playUrl-v1.json");
+    if room.live_status != 1 {
+        v["data"]["durl"] = json!([]);
+        return json_response(&v);
+    }
+    let shape = bili_shape(s, id);
+    let (qn, path) = match bili_cap(s, &shape) {
+        Some(cap) => (cap, capped_path(&room.stream_path, cap)),
+        None => (10000, room.stream_path.clone()),
+    };
+    v["data"]["current_qn"] = json!(qn);
+    v["data"]["durl"] = json!([{
+        "url": format!("{}/{path}?expires=4102444800&sign=legacy", room.stream_host),
+        "length": 0, "order": 1, "stream_type": 0, "p2p_type": 0
+    }]);
     json_response(&v)
 }
 
@@ -495,20 +673,38 @@ fn bili_play(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Re
     let mut v = fixture("bilibili", "getRoomPlayInfo-live.json");
     v["data"]["room_id"] = json!(id);
     v["data"]["short_id"] = json!(room.short_id);
+    let shape = bili_shape(s, id);
+    v["data"]["all_special_types"] = json!(shape.special_types);
+    if shape.guard_only {
+        v["data"]["playurl_info"]["playurl"]["stream"] = json!([]);
+        return json_response(&v);
+    }
     let me = host_of(headers);
-    // The qn asked for, when it is one of those on offer; else the source quality.
-    let qn = q
-        .get("qn")
-        .and_then(|x| x.parse::<u32>().ok())
-        .filter(|x| [10000, 400, 150].contains(x))
-        .unwrap_or(10000);
+    let asked = q.get("qn").and_then(|x| x.parse::<u32>().ok());
+    let cap = bili_cap(s, &shape);
+    // The qn asked for, when it is one of those on offer; else the source quality; a capped
+    // room serves its cap whatever is asked.
+    let qn = cap.unwrap_or_else(|| {
+        asked
+            .filter(|x| [10000, 400, 150].contains(x))
+            .unwrap_or(10000)
+    });
     let extra = |n: u32| {
         format!(
             "expires=4102444800&pt=web&qn={qn}&sign={n:032x}&trid=test{}",
             uuid::Uuid::new_v4().simple()
         )
     };
-    let base_url = format!("/{}?", room.stream_path);
+    let stream_path = match cap {
+        Some(c) => capped_path(&room.stream_path, c),
+        None => room.stream_path.clone(),
+    };
+    let base_url = format!("/{stream_path}?");
+    let accept = if cap.is_some() {
+        json!([10000, 400, 250, 150])
+    } else {
+        json!([10000, 400, 150])
+    };
     // One FLV entry: a P2P node listed first (tried last; nothing listens there), a node that has
     // no such stream (this server: 404), then the real one. Then HLS entries on this server.
     let url_info = match s.bili_flv_hosts.lock().unwrap().get(&id) {
@@ -524,7 +720,7 @@ fn bili_play(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Re
         ],
     };
     let flv = json!({
-        "codec_name": "avc", "current_qn": qn, "accept_qn": [10000, 400, 150],
+        "codec_name": "avc", "current_qn": qn, "accept_qn": accept,
         "base_url": base_url,
         "url_info": url_info,
         "hdr_qn": null, "dolby_type": 0, "attr_name": ""
@@ -545,14 +741,25 @@ fn bili_play(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Re
             _ => (me.clone(), format!("/dead/{fmt}/index.m3u8?")),
         };
         json!({"format_name": fmt, "codec": [{
-            "codec_name": "avc", "current_qn": qn, "accept_qn": [10000, 400, 150],
+            "codec_name": "avc", "current_qn": qn, "accept_qn": accept.clone(),
             "base_url": base_url,
             "url_info": [{"host": host, "extra": extra(n), "stream_ttl": 3600}],
             "hdr_qn": null, "dolby_type": 0, "attr_name": ""
         }]})
     };
+    let mut flv_codecs = vec![flv];
+    // A 4K room: HEVC alone offers 20000, served when asked for.
+    if let Some(path) = shape.hevc_4k_path.as_deref().filter(|_| cap.is_none()) {
+        let hevc_qn = if asked == Some(20000) { 20000 } else { qn };
+        flv_codecs.push(json!({
+            "codec_name": "hevc", "current_qn": hevc_qn, "accept_qn": [20000, 10000, 400, 150],
+            "base_url": format!("/{path}?"),
+            "url_info": [{"host": room.stream_host, "extra": extra(6), "stream_ttl": 3600}],
+            "hdr_qn": null, "dolby_type": 0, "attr_name": ""
+        }));
+    }
     v["data"]["playurl_info"]["playurl"]["stream"] = json!([
-        {"protocol_name": "http_stream", "format": [{"format_name": "flv", "codec": [flv]}]},
+        {"protocol_name": "http_stream", "format": [{"format_name": "flv", "codec": flv_codecs}]},
         {"protocol_name": "http_hls", "format": [hls("ts", 4), hls("fmp4", 5)]}
     ]);
     json_response(&v)

@@ -1,21 +1,43 @@
 //! Bilibili API answers, decoded: pure functions from bytes to typed results, no IO. Every
-//! decision about what an answer means (live or not, which error, which stream) lives here and
-//! is tested on byte fixtures.
+//! decision about what an answer means (live or not, which error, which stream, whether it can
+//! be recorded at all) lives here and is tested on byte fixtures.
 //!
 //! The common envelope is `{code, message|msg, ttl, data}`; `code` 0 is success.
 
 use serde_json::Value;
 
 use super::super::json::{at, flag, int, parse_body, short, text, text_or_empty, uint};
-use super::super::{PlatformError, RoomStatus, StreamFormat};
+use super::super::{PlatformError, RoomSpec, RoomStatus, StreamFormat};
 use super::wbi::WbiKeys;
 
-/// A wbi-protected endpoint either answers, or refuses the signature (`code` 0 with `data`
-/// holding only `v_voucher`).
+/// The codecs liverec records, by Bilibili's `codec_name` (`codecs = [...]` takes these).
+pub const CODECS: [&str; 2] = ["avc", "hevc"];
+
+/// A wbi-protected endpoint either answers, or refuses the signature.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Signed<T> {
     Data(T),
-    WbiRefused,
+    Refused(Refusal),
+}
+
+/// How a wbi-protected endpoint refused a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// `code` 0 with only a `v_voucher` in `data`: the signature is missing or wrong.
+    Voucher,
+    /// `code` -352 (bare, or with a `v_voucher`): on a signed call, the signature or the
+    /// cookie was refused before the IP is; on an unsigned one, it is risk control.
+    Code352(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Voucher => f.write_str("a v_voucher instead of data"),
+            Self::Code352(m) if m.is_empty() || m == "-352" => f.write_str("code -352"),
+            Self::Code352(m) => write!(f, "code -352 \"{m}\""),
+        }
+    }
 }
 
 struct Envelope {
@@ -47,7 +69,7 @@ fn envelope(body: &[u8], what: &str) -> Result<Envelope, PlatformError> {
 
 /// Maps a non-zero `code` to an error.
 fn code_error(code: i64, message: &str, what: &str) -> PlatformError {
-    let said = if message.is_empty() {
+    let said = if message.is_empty() || *message == code.to_string() {
         String::new()
     } else {
         format!(" \"{message}\"")
@@ -79,6 +101,32 @@ fn is_voucher_only(data: &Value, expected: &str) -> bool {
     data.get("v_voucher").is_some() && data.get(expected).is_none()
 }
 
+/// Like [`checked`], for a wbi-protected endpoint: `-352` and a voucher-only `data` are
+/// refusals of the call, not errors (the caller decides what they mean).
+fn checked_signed(
+    body: &[u8],
+    what: &str,
+    expected: &str,
+) -> Result<Result<Envelope, Refusal>, PlatformError> {
+    let env = envelope(body, what)?;
+    if env.code == -352 {
+        return Ok(Err(Refusal::Code352(env.message)));
+    }
+    if env.code != 0 {
+        return Err(code_error(env.code, &env.message, what));
+    }
+    if is_voucher_only(&env.data, expected) {
+        return Ok(Err(Refusal::Voucher));
+    }
+    Ok(Ok(env))
+}
+
+const PAID: &str = "a paid live (special_type 1): only paying viewers can watch it";
+const PASSWORD: &str =
+    "a password-protected room (encrypted): liverec cannot enter the password for it";
+const DRM: &str = "a DRM-protected \"charging\" live (all_special_types has 203): its stream is encrypted for paying viewers";
+const GUARD_ONLY: &str = "a guard-only live (the play URL lists no stream): only the streamer's guards (舰长 and up) may watch it";
+
 /// `room/v1/Room/room_init?id=`: resolves a short or long id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomInit {
@@ -92,23 +140,42 @@ pub struct RoomInit {
     pub pwd_verified: bool,
     /// 0 normal, 1 paid, 2 special event.
     pub special_type: i64,
+    /// 1 for a paid ("special") live.
+    pub is_sp: i64,
     pub locked: bool,
 }
 
 impl RoomInit {
+    /// Why a live in this room cannot be recorded, when this answer already tells.
+    pub fn unrecordable(&self) -> Option<String> {
+        if self.encrypted && !self.pwd_verified {
+            return Some(PASSWORD.into());
+        }
+        if self.is_sp == 1 || self.special_type == 1 {
+            return Some(PAID.into());
+        }
+        None
+    }
+
     /// The live status alone (no title, streamer or session hint: a hint from another endpoint
     /// than getInfoByRoom's could differ for the same broadcast and split a session): the
     /// unsigned fallback for status.
     pub fn status(&self) -> RoomStatus {
+        let live = self.live_status == 1;
         RoomStatus {
-            live: self.live_status == 1,
+            live,
+            unrecordable: if live { self.unrecordable() } else { None },
             ..RoomStatus::default()
         }
     }
 }
 
 pub fn room_init(body: &[u8]) -> Result<RoomInit, PlatformError> {
-    let what = "room_init";
+    room_init_as(body, "room_init")
+}
+
+/// [`room_init`], with errors naming the call as `what` (`room_init (unsigned fallback)`).
+pub fn room_init_as(body: &[u8], what: &str) -> Result<RoomInit, PlatformError> {
     let env = checked(body, what)?;
     let d = &env.data;
     let room_id = uint(at(d, "/room_id"))
@@ -123,6 +190,7 @@ pub fn room_init(body: &[u8]) -> Result<RoomInit, PlatformError> {
         encrypted: flag(at(d, "/encrypted")).unwrap_or(false),
         pwd_verified: flag(at(d, "/pwd_verified")).unwrap_or(false),
         special_type: int(at(d, "/special_type")).unwrap_or(0),
+        is_sp: int(at(d, "/is_sp")).unwrap_or(0),
         locked: flag(at(d, "/is_locked")).unwrap_or(false),
     })
 }
@@ -165,22 +233,28 @@ impl RoomInfo {
     }
 
     pub fn status(&self) -> RoomStatus {
+        let live = self.is_live();
         RoomStatus {
-            live: self.is_live(),
+            live,
             title: self.title.clone(),
             streamer: self.streamer.clone(),
             session_hint: self.session_hint(),
+            unrecordable: (live && self.is_paid()).then(|| PAID.to_string()),
         }
     }
 }
 
 pub fn room_info(body: &[u8]) -> Result<Signed<RoomInfo>, PlatformError> {
-    let what = "getInfoByRoom";
-    let env = checked(body, what)?;
+    room_info_as(body, "getInfoByRoom")
+}
+
+/// [`room_info`], with errors naming the call as `what` (`getInfoByRoom (wbi)`).
+pub fn room_info_as(body: &[u8], what: &str) -> Result<Signed<RoomInfo>, PlatformError> {
+    let env = match checked_signed(body, what, "room_info")? {
+        Ok(env) => env,
+        Err(refusal) => return Ok(Signed::Refused(refusal)),
+    };
     let d = &env.data;
-    if is_voucher_only(d, "room_info") {
-        return Ok(Signed::WbiRefused);
-    }
     let r = at(d, "/room_info");
     if !r.is_object() {
         return Err(PlatformError::Malformed(format!(
@@ -207,18 +281,65 @@ pub fn room_info(body: &[u8]) -> Result<Signed<RoomInfo>, PlatformError> {
     }))
 }
 
-/// `x/web-interface/nav` (on api.bilibili.com): the wbi keys. Answers `code` -101 when not
-/// logged in, with the keys all the same.
-pub fn nav(body: &[u8]) -> Result<WbiKeys, PlatformError> {
+/// Who `nav` says the cookie belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Login {
+    pub logged_in: bool,
+    pub uid: u64,
+    pub uname: String,
+    /// An active 大会员 (`vipStatus` 1).
+    pub vip: bool,
+}
+
+impl Login {
+    /// `logged in as 某人 (uid 42, 大会员)` / `anonymous`, for log lines and `probe`.
+    pub fn describe(&self) -> String {
+        if !self.logged_in {
+            return "anonymous".into();
+        }
+        let name = if self.uname.is_empty() {
+            "an unnamed account"
+        } else {
+            &self.uname
+        };
+        let vip = if self.vip { ", 大会员" } else { "" };
+        format!("logged in as {name} (uid {}{vip})", self.uid)
+    }
+}
+
+/// What `nav` answers: the wbi keys, and the login state of the cookie it was asked with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nav {
+    pub keys: WbiKeys,
+    pub login: Login,
+}
+
+/// `x/web-interface/nav` (on api.bilibili.com): the wbi keys and the login state. Answers
+/// `code` -101 when not logged in, with the keys all the same.
+pub fn nav(body: &[u8]) -> Result<Nav, PlatformError> {
     let what = "nav";
     let env = envelope(body, what)?;
     if env.code != 0 && env.code != -101 {
         return Err(code_error(env.code, &env.message, what));
     }
-    let img = text_or_empty(at(&env.data, "/wbi_img/img_url"));
-    let sub = text_or_empty(at(&env.data, "/wbi_img/sub_url"));
-    WbiKeys::from_urls(&img, &sub)
-        .ok_or_else(|| PlatformError::Malformed(format!("{what}: no usable data.wbi_img")))
+    let d = &env.data;
+    let img = text_or_empty(at(d, "/wbi_img/img_url"));
+    let sub = text_or_empty(at(d, "/wbi_img/sub_url"));
+    let keys = WbiKeys::from_urls(&img, &sub)
+        .ok_or_else(|| PlatformError::Malformed(format!("{what}: no usable data.wbi_img")))?;
+    // -101 is "not logged in" whatever `isLogin` says.
+    let logged_in = env.code == 0 && flag(at(d, "/isLogin")).unwrap_or(false);
+    let login = if logged_in {
+        Login {
+            logged_in,
+            uid: uint(at(d, "/mid")).unwrap_or(0),
+            uname: short(&text_or_empty(at(d, "/uname"))),
+            vip: int(at(d, "/vipStatus")).unwrap_or(0) == 1,
+        }
+    } else {
+        Login::default()
+    };
+    Ok(Nav { keys, login })
 }
 
 /// The stream formats Bilibili offers, by their config names.
@@ -286,6 +407,9 @@ pub struct PlayInfo {
     pub special_types: Vec<i64>,
     /// `playurl_info.playurl` was present (null when offline, or area-blocked while live).
     pub has_playurl: bool,
+    /// Entries in `playurl.stream` as sent, usable or not; `None` when it is not a list. An
+    /// empty list is a guard-only live.
+    pub listed_streams: Option<usize>,
     pub streams: Vec<PlayStream>,
     /// `g_qn_desc`: qn -> name (`10000` -> `原画`).
     pub qn_desc: Vec<(u32, String)>,
@@ -298,15 +422,7 @@ impl PlayInfo {
 
     /// Every qn some codec entry could be asked for, best first.
     pub fn accept_qn(&self) -> Vec<u32> {
-        let mut all: Vec<u32> = self
-            .streams
-            .iter()
-            .flat_map(|s| s.accept_qn.iter().copied().chain([s.current_qn]))
-            .filter(|&q| q > 0)
-            .collect();
-        all.sort_unstable_by(|a, b| b.cmp(a));
-        all.dedup();
-        all
+        accept_of(self.streams.iter())
     }
 
     pub fn has_current(&self, qn: u32) -> bool {
@@ -321,12 +437,27 @@ impl PlayInfo {
         }
     }
 
+    /// Why this live cannot be recorded at all (not: not now), when this answer tells.
+    pub fn unrecordable(&self) -> Option<String> {
+        if self.encrypted && !self.pwd_verified {
+            return Some(PASSWORD.into());
+        }
+        if !self.is_live() {
+            return None;
+        }
+        if self.special_types.contains(&203) {
+            return Some(DRM.into());
+        }
+        if self.has_playurl && self.listed_streams == Some(0) {
+            return Some(GUARD_ONLY.into());
+        }
+        None
+    }
+
     /// Why this answer cannot be recorded, when it cannot.
     pub fn refusal(&self) -> Option<PlatformError> {
-        if self.encrypted && !self.pwd_verified {
-            return Some(PlatformError::Unsupported(
-                "the room is password-protected (encrypted); liverec cannot enter it".into(),
-            ));
+        if let Some(why) = self.unrecordable() {
+            return Some(PlatformError::Unsupported(why));
         }
         if !self.is_live() {
             return Some(PlatformError::NoStream(format!(
@@ -344,6 +475,16 @@ impl PlayInfo {
     }
 }
 
+fn accept_of<'a>(streams: impl Iterator<Item = &'a PlayStream>) -> Vec<u32> {
+    let mut all: Vec<u32> = streams
+        .flat_map(|s| s.accept_qn.iter().copied().chain([s.current_qn]))
+        .filter(|&q| q > 0)
+        .collect();
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    all.dedup();
+    all
+}
+
 fn qn_list(v: &Value) -> Vec<u32> {
     v.as_array()
         .map(|a| {
@@ -355,25 +496,25 @@ fn qn_list(v: &Value) -> Vec<u32> {
 }
 
 pub fn play_info(body: &[u8]) -> Result<Signed<PlayInfo>, PlatformError> {
-    let what = "getRoomPlayInfo";
-    let env = checked(body, what)?;
+    play_info_as(body, "getRoomPlayInfo")
+}
+
+/// [`play_info`], with errors naming the call as `what` (`getRoomPlayInfo (wbi)`).
+pub fn play_info_as(body: &[u8], what: &str) -> Result<Signed<PlayInfo>, PlatformError> {
+    let env = match checked_signed(body, what, "live_status")? {
+        Ok(env) => env,
+        Err(refusal) => return Ok(Signed::Refused(refusal)),
+    };
     let d = &env.data;
     if !d.is_object() {
         return Err(PlatformError::Malformed(format!("{what}: no data")));
     }
-    if is_voucher_only(d, "live_status") {
-        return Ok(Signed::WbiRefused);
-    }
     let live_status = int(at(d, "/live_status"))
         .ok_or_else(|| PlatformError::Malformed(format!("{what}: no data.live_status")))?;
     let playurl = at(d, "/playurl_info/playurl");
+    let listed = playurl.get("stream").and_then(Value::as_array);
     let mut streams = Vec::new();
-    for s in playurl
-        .get("stream")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for s in listed.into_iter().flatten() {
         let protocol = text_or_empty(at(s, "/protocol_name"));
         for f in s
             .get("format")
@@ -443,9 +584,53 @@ pub fn play_info(body: &[u8]) -> Result<Signed<PlayInfo>, PlatformError> {
             .map(|a| a.iter().filter_map(int).collect())
             .unwrap_or_default(),
         has_playurl: playurl.is_object(),
+        listed_streams: listed.map(Vec::len),
         streams,
         qn_desc,
     }))
+}
+
+/// What a room asks for: qualities, formats and codecs in order of preference.
+#[derive(Debug, Clone, Copy)]
+pub struct Prefs<'a> {
+    pub quality: &'a [String],
+    pub formats: &'a [String],
+    /// Empty: AVC first at any quality, HEVC as the fallback.
+    pub codecs: &'a [String],
+}
+
+impl<'a> Prefs<'a> {
+    pub fn of(room: &'a RoomSpec) -> Self {
+        Self {
+            quality: &room.quality,
+            formats: &room.formats,
+            codecs: &room.codecs,
+        }
+    }
+
+    /// An entry whose codec the room listed (every entry, without a list).
+    fn listed(&self, codec: &str) -> bool {
+        self.codecs.is_empty() || self.codecs.iter().any(|c| c == codec)
+    }
+
+    /// Position in the codec preference; codecs not listed come after every listed one.
+    fn codec_rank(&self, codec: &str) -> usize {
+        if self.codecs.is_empty() {
+            return match codec {
+                "avc" => 0,
+                "hevc" => 1,
+                _ => 2,
+            };
+        }
+        self.codecs
+            .iter()
+            .position(|c| c == codec)
+            .unwrap_or(self.codecs.len())
+    }
+
+    fn format_rank(&self, format: BiliFormat) -> Option<usize> {
+        self.formats.iter().position(|f| f == format.name())
+    }
 }
 
 /// The qn to ask for first: the first number in the preference list, else 10000 (原画, the
@@ -474,10 +659,48 @@ pub fn wanted_qn(prefs: &[String], accept: &[u32]) -> Option<u32> {
     Some(best)
 }
 
-/// The qn to ask for again, when this answer does not carry the wanted one.
-pub fn rerequest_qn(info: &PlayInfo, prefs: &[String]) -> Option<u32> {
-    let wanted = wanted_qn(prefs, &info.accept_qn())?;
-    (!info.has_current(wanted)).then_some(wanted)
+/// The qn wanted among what the listed codecs offer.
+pub fn wanted(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<u32> {
+    let listed = accept_of(info.streams.iter().filter(|s| prefs.listed(&s.codec)));
+    wanted_qn(prefs.quality, &listed)
+}
+
+/// The qn to ask for again, when no entry of a listed codec carries the wanted one.
+pub fn rerequest_qn(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<u32> {
+    let want = wanted(info, prefs)?;
+    let served = info
+        .streams
+        .iter()
+        .any(|s| prefs.listed(&s.codec) && s.current_qn == want);
+    (!served).then_some(want)
+}
+
+/// The answer serves less than the qn it was asked for (the best entry of a listed codec is
+/// below it): Bilibili capped the request.
+pub fn served_below(info: &PlayInfo, prefs: &Prefs<'_>, asked: u32) -> bool {
+    info.streams
+        .iter()
+        .filter(|s| prefs.listed(&s.codec))
+        .map(|s| s.current_qn)
+        .max()
+        .is_some_and(|best| best < asked)
+}
+
+/// `(wanted, offered)` when the stream liverec would record first is below the quality the
+/// preferences want among what its codec is offered in (with a `codecs` list: among what the
+/// listed codecs are offered in). A room whose best is HEVC-only is not "capped" for a room
+/// that records AVC.
+pub fn capped(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<(u32, u32)> {
+    let first = candidates(info, prefs).into_iter().next()?;
+    let want = if prefs.codecs.is_empty() {
+        wanted_qn(
+            prefs.quality,
+            &accept_of(info.streams.iter().filter(|s| s.codec == first.codec)),
+        )?
+    } else {
+        wanted(info, prefs)?
+    };
+    (first.qn < want).then_some((want, first.qn))
 }
 
 /// One stream URL to try.
@@ -495,44 +718,48 @@ pub fn is_mcdn(host: &str) -> bool {
     host.contains(".mcdn.")
 }
 
-fn codec_rank(codec: &str) -> u8 {
-    match codec {
-        "avc" => 0,
-        "hevc" => 1,
-        _ => 2,
-    }
-}
-
-/// Every URL of an answer, in the order to try: by the configured formats, AVC before HEVC
-/// (it plays everywhere), and within an entry its hosts in the given order with `.mcdn.`
-/// hosts last. Formats not configured are left out.
-pub fn candidates(info: &PlayInfo, formats: &[String]) -> Vec<Candidate> {
+/// Every URL of an answer, in the order to try, formats not configured left out. Without a
+/// `codecs` list: by the configured formats, AVC before HEVC (it plays everywhere). With one:
+/// the wanted quality first (whatever the format), then by format; the listed codecs' order
+/// breaks ties, and codecs not listed come after every listed one. Within an entry its hosts
+/// go in the given order, `.mcdn.` hosts last.
+pub fn candidates(info: &PlayInfo, prefs: &Prefs<'_>) -> Vec<Candidate> {
+    let want = if prefs.codecs.is_empty() {
+        None
+    } else {
+        wanted(info, prefs)
+    };
+    let mut entries: Vec<(usize, &PlayStream)> = info
+        .streams
+        .iter()
+        .filter_map(|s| Some((prefs.format_rank(s.format)?, s)))
+        .collect();
+    entries.sort_by_key(|(format, s)| {
+        (
+            !prefs.listed(&s.codec),
+            want.is_some_and(|w| s.current_qn != w),
+            *format,
+            prefs.codec_rank(&s.codec),
+        )
+    });
     let mut out: Vec<Candidate> = Vec::new();
-    for name in formats {
-        let mut entries: Vec<&PlayStream> = info
-            .streams
-            .iter()
-            .filter(|s| s.format.name() == name)
-            .collect();
-        entries.sort_by_key(|s| codec_rank(&s.codec));
-        for s in entries {
-            let mut hosts: Vec<&UrlInfo> = s.hosts.iter().collect();
-            hosts.sort_by_key(|h| is_mcdn(&h.host));
-            for h in hosts {
-                let url = format!("{}{}{}", h.host.trim_end_matches('/'), s.base_url, h.extra);
-                if out.iter().any(|c| c.url == url) {
-                    continue;
-                }
-                out.push(Candidate {
-                    url,
-                    format: s.format,
-                    qn: s.current_qn,
-                    codec: s.codec.clone(),
-                    quality: format!("{} {}", info.qn_label(s.current_qn), s.codec)
-                        .trim()
-                        .to_string(),
-                });
+    for (_, s) in entries {
+        let mut hosts: Vec<&UrlInfo> = s.hosts.iter().collect();
+        hosts.sort_by_key(|h| is_mcdn(&h.host));
+        for h in hosts {
+            let url = format!("{}{}{}", h.host.trim_end_matches('/'), s.base_url, h.extra);
+            if out.iter().any(|c| c.url == url) {
+                continue;
             }
+            out.push(Candidate {
+                url,
+                format: s.format,
+                qn: s.current_qn,
+                codec: s.codec.clone(),
+                quality: format!("{} {}", info.qn_label(s.current_qn), s.codec)
+                    .trim()
+                    .to_string(),
+            });
         }
     }
     out
@@ -548,7 +775,11 @@ pub struct LegacyPlay {
 }
 
 pub fn play_url_v1(body: &[u8]) -> Result<LegacyPlay, PlatformError> {
-    let what = "playUrl";
+    play_url_v1_as(body, "playUrl")
+}
+
+/// [`play_url_v1`], with errors naming the call as `what`.
+pub fn play_url_v1_as(body: &[u8], what: &str) -> Result<LegacyPlay, PlatformError> {
     let env = checked(body, what)?;
     let d = &env.data;
     let mut durl: Vec<(i64, String)> = d

@@ -3,12 +3,22 @@
 //! - resolve: `room_init` turns any id (short or long) into the long room id; `b23.tv` links are
 //!   followed by hand and only `live.bilibili.com` targets are accepted.
 //! - status: `getInfoByRoom` (wbi-signed): `live_status` 1 only is live (2 is a replay loop);
-//!   `live_start_time` tells one broadcast from the next.
+//!   `live_start_time` tells one broadcast from the next. For a live room `getRoomPlayInfo` is
+//!   asked once too: only its answer shows a live that cannot be recorded (DRM, guard-only,
+//!   password); the `sources` call that follows reuses it.
 //! - sources: `getRoomPlayInfo` (wbi-signed), asked again when the wanted qn is available but
 //!   was not given; URLs are `host + base_url + extra`, fetched afresh at every call.
-//! - When the wbi signature keeps being refused, the unsigned `room/v1` endpoints stand in.
+//! - Refusals: a signed call answered with code -352 or a voucher-only `data` had its signature
+//!   or cookie refused, which comes before an IP block. The keys are fetched afresh once, then
+//!   the unsigned stand-ins answer (`room_init`; `getRoomPlayInfo` unsigned, then the legacy
+//!   `playUrl`) and a signed call is tried again every few minutes. Only when a stand-in is
+//!   refused too does the platform back off.
+//! - Login: `nav` (fetched for the wbi keys anyway) says whether the cookie is logged in; that is
+//!   logged once and when it changes, and a room served below the wanted quality gets one WARN
+//!   (again only when that changes).
 //!
-//! The pure decoding is in [`api`], the signing in [`wbi`].
+//! The pure decoding is in [`api`], the signing in [`wbi`], what is remembered between calls in
+//! [`memory`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -17,17 +27,20 @@ use async_trait::async_trait;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::limiter::{Budget, Limiter};
-use super::web::{Api, Hop, browser_headers, cookie_header};
+use super::web::{Api, Hop, JSON_CAP, browser_headers, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamFormat, StreamSource,
 };
 use crate::config::{PlatformConfig, Secret, redact_url};
 use crate::http;
-use api::Signed;
+use api::{Login, PlayInfo, Prefs, Refusal, Signed};
+use memory::{Endpoint, Flags, RecentPlay, SIGNED_RECHECK, SignStates};
 use wbi::WbiKeys;
 
 pub mod api;
+mod diagnose;
+pub mod memory;
 pub mod wbi;
 
 pub const DEFAULT_API_BASE: &str = "https://api.live.bilibili.com";
@@ -57,13 +70,19 @@ const REFERER: &str = "https://live.bilibili.com/";
 const ORIGIN: &str = "https://live.bilibili.com";
 /// The wbi keys change daily; recorders refresh them every two hours.
 const WBI_TTL: Duration = Duration::from_secs(2 * 3600);
-/// After a failed `nav`, do not ask again for this long (requests go unsigned meanwhile).
+/// After a failed `nav`, do not ask again for this long (requests go unsigned meanwhile); keys
+/// younger than this are not fetched again after a refusal, except once when signed calls
+/// that answered start being refused.
 const WBI_RETRY: Duration = Duration::from_secs(60);
+const INFO_PATH: &str = "/xlive/web-room/v1/index/getInfoByRoom";
+const PLAY_PATH: &str = "/xlive/web-room/v2/index/getRoomPlayInfo";
 
 #[derive(Default)]
 struct WbiCache {
     keys: Option<(WbiKeys, Instant)>,
     failed_at: Option<Instant>,
+    /// `nav`'s login state for the platform cookie; `None` until `nav` answered.
+    login: Option<Login>,
 }
 
 /// Where each kind of request goes. Only a real `api_base` override (a mirror, a test server)
@@ -94,6 +113,30 @@ impl Hosts {
     }
 }
 
+/// The label of a call to a wbi-protected endpoint, for error messages and the call trace:
+/// the endpoint and how it was signed.
+fn signed_label(ep: Endpoint, attempt: usize, signed: bool) -> &'static str {
+    match (ep, attempt, signed) {
+        (Endpoint::Info, _, false) => "getInfoByRoom (unsigned: no wbi keys)",
+        (Endpoint::Info, 0, true) => "getInfoByRoom (wbi)",
+        (Endpoint::Info, _, true) => "getInfoByRoom (wbi, fresh keys)",
+        (Endpoint::Play, _, false) => "getRoomPlayInfo (unsigned: no wbi keys)",
+        (Endpoint::Play, 0, true) => "getRoomPlayInfo (wbi)",
+        (Endpoint::Play, _, true) => "getRoomPlayInfo (wbi, fresh keys)",
+    }
+}
+
+const ROOM_INIT_FALLBACK: &str = "room_init (unsigned fallback)";
+const PLAY_UNSIGNED: &str = "getRoomPlayInfo (unsigned fallback)";
+const PLAY_URL_LEGACY: &str = "playUrl (legacy unsigned fallback)";
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 pub struct Bilibili {
     api: Api,
     api_base: String,
@@ -102,10 +145,19 @@ pub struct Bilibili {
     /// The platform's cookie, for calls that are not about one configured room.
     cookie: Option<Secret>,
     wbi: tokio::sync::Mutex<WbiCache>,
+    /// The keys were fetched afresh because signed calls started being refused; until a signed
+    /// call answers again, young keys are not fetched again (a refusing endpoint must not make
+    /// every poll ask `nav`).
+    refreshed_for_refusal: AtomicBool,
     /// An anonymous device id sent when the user's cookie has none (risk control is harsher
     /// on requests without one).
     buvid3: String,
-    fallback_logged: AtomicBool,
+    signing: SignStates,
+    /// Rooms whose stream is below the wanted quality.
+    capped: Flags,
+    /// Only the legacy `playUrl` answers.
+    legacy_in_use: AtomicBool,
+    recent: RecentPlay,
 }
 
 impl Bilibili {
@@ -122,8 +174,12 @@ impl Bilibili {
             share_via: hosts.share_via,
             cookie: cfg.cookie.clone(),
             wbi: tokio::sync::Mutex::new(WbiCache::default()),
+            refreshed_for_refusal: AtomicBool::new(false),
             buvid3: format!("{}infoc", uuid::Uuid::new_v4().to_string().to_uppercase()),
-            fallback_logged: AtomicBool::new(false),
+            signing: SignStates::default(),
+            capped: Flags::default(),
+            legacy_in_use: AtomicBool::new(false),
+            recent: RecentPlay::default(),
         }
     }
 
@@ -168,11 +224,13 @@ impl Bilibili {
             Err(_) => self.api_headers(None).ok()?,
         };
         match self.api.json(&url, headers, "nav", api::nav).await {
-            Ok(keys) => {
+            Ok(nav) => {
                 tracing::debug!("bilibili: wbi keys refreshed");
-                cache.keys = Some((keys.clone(), Instant::now()));
+                self.log_login(cache.login.as_ref(), &nav.login);
+                cache.login = Some(nav.login);
+                cache.keys = Some((nav.keys.clone(), Instant::now()));
                 cache.failed_at = None;
-                Some(keys)
+                Some(nav.keys)
             }
             Err(e) => {
                 if matches!(e, PlatformError::Blocked(_)) {
@@ -188,18 +246,46 @@ impl Bilibili {
         }
     }
 
-    /// After a refused signature: drops the cached keys so that `nav` is asked again, unless
-    /// that cannot help (the keys are younger than [`WBI_RETRY`], or `nav` failed less than
-    /// that long ago: its retry wait stands). Says whether a retry may get other keys, so an
-    /// endpoint that keeps refusing never makes every poll ask `nav`.
+    /// The login state, at the first `nav` answer and whenever it changes. The cookie itself
+    /// is never logged.
+    fn log_login(&self, before: Option<&Login>, now: &Login) {
+        let same = before.is_some_and(|b| b.logged_in == now.logged_in && b.uid == now.uid);
+        if same {
+            return;
+        }
+        if now.logged_in {
+            tracing::info!("bilibili: {}", now.describe());
+        } else {
+            tracing::warn!(
+                "bilibili: no login cookie (or it expired): anonymous viewers get capped quality; \
+                 set cookie_file in [platforms.bilibili] for the source quality"
+            );
+        }
+    }
+
+    /// What `nav` said about the room's cookie: `Some(logged in)` when it was asked with the
+    /// same cookie (a room with a cookie of its own is not known).
+    async fn login_for(&self, room: &RoomSpec) -> Option<bool> {
+        if room.cookie != self.cookie {
+            return None;
+        }
+        self.wbi.lock().await.login.as_ref().map(|l| l.logged_in)
+    }
+
+    /// After a refused signature: drops the cached keys so that `nav` is asked again. Once
+    /// when signed calls that answered start being refused; after that only keys older than
+    /// [`WBI_RETRY`], and never while `nav`'s own retry wait stands. Says whether a retry may
+    /// get other keys, so an endpoint that keeps refusing never makes every poll ask `nav`.
     async fn forget_wbi_keys(&self) -> bool {
         let mut cache = self.wbi.lock().await;
         if cache.failed_at.is_some_and(|f| f.elapsed() < WBI_RETRY) {
             return false;
         }
+        let first = !self.refreshed_for_refusal.load(Ordering::Relaxed);
         match &cache.keys {
-            Some((_, at)) if at.elapsed() >= WBI_RETRY => {
+            Some((_, at)) if first || at.elapsed() >= WBI_RETRY => {
                 cache.keys = None;
+                self.refreshed_for_refusal.store(true, Ordering::Relaxed);
                 true
             }
             Some(_) => false,
@@ -207,53 +293,106 @@ impl Bilibili {
         }
     }
 
-    async fn signed_query(&self, params: &[(&str, String)]) -> String {
+    /// The query for `params`, signed when keys can be had; says whether it is signed.
+    async fn signed_query(&self, params: &[(&str, String)]) -> (String, bool) {
         match self.wbi_keys().await {
-            Some(keys) => {
-                let wts = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                wbi::sign(params, &keys.mixin_key(), wts)
-            }
-            None => wbi::unsigned(params),
+            Some(keys) => (wbi::sign(params, &keys.mixin_key(), unix_now()), true),
+            None => (wbi::unsigned(params), false),
         }
     }
 
-    /// A wbi-signed call; a refused signature is retried once with fresh keys.
+    /// One GET of a JSON answer that may refuse the call. On a wbi-protected endpoint's signed
+    /// path (`signed`), a refusal says nothing about the IP and gives the limiter no verdict;
+    /// on an unsigned call, `-352` is risk control and pauses the platform.
+    async fn call<T>(
+        &self,
+        url: &str,
+        cookie: Option<&Secret>,
+        what: &str,
+        parse: fn(&[u8], &str) -> Result<Signed<T>, PlatformError>,
+        signed: bool,
+    ) -> Result<Signed<T>, PlatformError> {
+        let (permit, got) = self
+            .api
+            .fetch(url, self.api_headers(cookie)?, what, JSON_CAP)
+            .await?;
+        match parse(&got.body, what) {
+            Ok(Signed::Refused(r)) if signed => {
+                drop(permit);
+                Ok(Signed::Refused(r))
+            }
+            Ok(Signed::Refused(r @ Refusal::Code352(_))) => Err(permit.blocked(
+                &format!("{what}: {r} (risk control: the unsigned call is refused too)"),
+                None,
+            )),
+            other => Api::settle(permit, other),
+        }
+    }
+
+    /// A call to a wbi-protected endpoint. A refusal is retried once with fresh keys (see
+    /// [`Bilibili::forget_wbi_keys`]); `None` when it stays refused, or while the endpoint is
+    /// in its unsigned fallback: the caller uses the unsigned stand-in then.
     async fn signed_call<T>(
         &self,
-        path: &str,
+        ep: Endpoint,
         params: &[(&str, String)],
         cookie: Option<&Secret>,
-        what: &'static str,
-        parse: fn(&[u8]) -> Result<Signed<T>, PlatformError>,
-    ) -> Result<Signed<T>, PlatformError> {
+        parse: fn(&[u8], &str) -> Result<Signed<T>, PlatformError>,
+    ) -> Result<Option<(T, &'static str)>, PlatformError> {
+        if self.signing.may_sign(ep, Instant::now()).is_err() {
+            return Ok(None);
+        }
+        let path = match ep {
+            Endpoint::Info => INFO_PATH,
+            Endpoint::Play => PLAY_PATH,
+        };
+        let mut refusal = None;
+        let mut retried = false;
         for attempt in 0..2 {
-            let url = format!(
-                "{}{path}?{}",
-                self.api_base,
-                self.signed_query(params).await
-            );
-            match self
-                .api
-                .json(&url, self.api_headers(cookie)?, what, parse)
-                .await?
-            {
-                Signed::Data(d) => return Ok(Signed::Data(d)),
-                Signed::WbiRefused if attempt == 0 && self.forget_wbi_keys().await => {
-                    tracing::debug!("bilibili: {what} refused the wbi signature; new keys");
+            let (query, signed) = self.signed_query(params).await;
+            let what = signed_label(ep, attempt, signed);
+            let url = format!("{}{path}?{query}", self.api_base);
+            match self.call(&url, cookie, what, parse, true).await? {
+                Signed::Data(d) => {
+                    self.refreshed_for_refusal.store(false, Ordering::Relaxed);
+                    if self.signing.answered(ep) {
+                        tracing::info!(
+                            "bilibili: {} answers signed calls again; back from the unsigned fallback",
+                            ep.name()
+                        );
+                    }
+                    return Ok(Some((d, what)));
                 }
-                Signed::WbiRefused => break,
+                Signed::Refused(r) => {
+                    tracing::debug!("bilibili: {what} refused: {r}");
+                    refusal = Some(r);
+                    if attempt == 0 && self.forget_wbi_keys().await {
+                        retried = true;
+                        continue;
+                    }
+                    break;
+                }
             }
         }
-        Ok(Signed::WbiRefused)
+        let reason = refusal.map(|r| r.to_string()).unwrap_or_default();
+        if self.signing.refused(ep, &reason, Instant::now()) {
+            tracing::warn!(
+                "bilibili: {} refused the wbi-signed call ({reason}{}): the signature or cookie is refused, \
+                 which is not an IP block; using {} instead, and a signed call again every {} min",
+                ep.name(),
+                if retried { ", fresh keys too" } else { "" },
+                ep.fallback(),
+                SIGNED_RECHECK.as_secs() / 60
+            );
+        }
+        Ok(None)
     }
 
     async fn room_init(
         &self,
         id: &str,
         cookie: Option<&Secret>,
+        what: &'static str,
     ) -> Result<api::RoomInit, PlatformError> {
         let url = format!(
             "{}/room/v1/Room/room_init?id={}",
@@ -261,12 +400,16 @@ impl Bilibili {
             wbi::encode(id)
         );
         self.api
-            .json(&url, self.api_headers(cookie)?, "room_init", api::room_init)
+            .json(&url, self.api_headers(cookie)?, what, |b| {
+                api::room_init_as(b, what)
+            })
             .await
     }
 
     async fn resolve_id(&self, id: &str) -> Result<RoomKey, PlatformError> {
-        let init = self.room_init(id, self.cookie.as_ref()).await?;
+        let init = self
+            .room_init(id, self.cookie.as_ref(), "room_init")
+            .await?;
         let long = init.room_id.to_string();
         if long != id {
             tracing::info!("bilibili: room {id} is a short id for room {long}");
@@ -274,20 +417,58 @@ impl Bilibili {
         Ok(RoomKey::new(PlatformKind::Bilibili, long))
     }
 
-    fn warn_fallback_once(&self, what: &str) {
-        if !self.fallback_logged.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "bilibili: {what} refuses the wbi signature even with fresh keys; using the unsigned room/v1 endpoints instead"
-            );
+    /// The status, and which call answered it.
+    async fn status_via(
+        &self,
+        room: &RoomSpec,
+    ) -> Result<(RoomStatus, &'static str), PlatformError> {
+        let params = [
+            ("room_id", room.key.id.clone()),
+            ("web_location", "444.8".to_string()),
+        ];
+        let signed = self
+            .signed_call(
+                Endpoint::Info,
+                &params,
+                room.cookie.as_ref(),
+                api::room_info_as,
+            )
+            .await?;
+        let (mut status, via) = match signed {
+            Some((info, via)) => (info.status(), via),
+            None => {
+                let init = self
+                    .room_init(&room.key.id, room.cookie.as_ref(), ROOM_INIT_FALLBACK)
+                    .await?;
+                (init.status(), ROOM_INIT_FALLBACK)
+            }
+        };
+        if status.live && status.unrecordable.is_none() {
+            status.unrecordable = self.live_check(room).await;
+        }
+        Ok((status, via))
+    }
+
+    /// Asks a live room's play info once: only it shows a DRM or guard-only live. It is kept
+    /// for the `sources` call that follows. A failure leaves the question open (the status is
+    /// known all the same; `sources` will tell).
+    async fn live_check(&self, room: &RoomSpec) -> Option<String> {
+        match self.play_info(room, api::first_qn(&room.quality)).await {
+            Ok(Some((info, _))) => {
+                let why = info.unrecordable();
+                self.recent.put(&room.key.to_string(), info, Instant::now());
+                why
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::debug!("bilibili: the play info of the live room is unknown: {e}");
+                None
+            }
         }
     }
 
-    async fn play_info(
-        &self,
-        room: &RoomSpec,
-        qn: u32,
-    ) -> Result<Option<api::PlayInfo>, PlatformError> {
-        let params = [
+    fn play_params(room: &RoomSpec, qn: u32) -> [(&'static str, String); 10] {
+        [
             ("room_id", room.key.id.clone()),
             ("protocol", "0,1".to_string()),
             ("format", "0,1,2".to_string()),
@@ -298,46 +479,69 @@ impl Bilibili {
             ("dolby", "5".to_string()),
             ("panorama", "1".to_string()),
             ("web_location", "444.8".to_string()),
-        ];
-        let got = self
-            .signed_call(
-                "/xlive/web-room/v2/index/getRoomPlayInfo",
-                &params,
-                room.cookie.as_ref(),
-                "getRoomPlayInfo",
-                api::play_info,
-            )
-            .await?;
-        Ok(match got {
-            Signed::Data(info) => Some(info),
-            Signed::WbiRefused => None,
-        })
+        ]
     }
 
-    /// The play info at the preferred quality: asks at the first preference, then once more if
-    /// the answer shows that the wanted quality is available but was not given.
+    /// `getRoomPlayInfo` at `qn`: signed, else unsigned, with the label of the call that
+    /// answered. `None` when the unsigned call wants a signature too (the legacy `playUrl` is
+    /// left).
+    async fn play_info(
+        &self,
+        room: &RoomSpec,
+        qn: u32,
+    ) -> Result<Option<(PlayInfo, &'static str)>, PlatformError> {
+        let params = Self::play_params(room, qn);
+        let cookie = room.cookie.as_ref();
+        if let Some(got) = self
+            .signed_call(Endpoint::Play, &params, cookie, api::play_info_as)
+            .await?
+        {
+            return Ok(Some(got));
+        }
+        let url = format!("{}{PLAY_PATH}?{}", self.api_base, wbi::unsigned(&params));
+        match self
+            .call(&url, cookie, PLAY_UNSIGNED, api::play_info_as, false)
+            .await?
+        {
+            Signed::Data(info) => Ok(Some((info, PLAY_UNSIGNED))),
+            Signed::Refused(r) => {
+                tracing::debug!("bilibili: {PLAY_UNSIGNED} refused: {r}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The play info at the preferred quality: the status check's answer (or a new one at the
+    /// first preference), then once more if it shows that the wanted quality is available but
+    /// was not given. Not when the first answer was already capped and the cookie is not
+    /// logged in: Bilibili would cap the second one too.
     async fn play_info_preferred(
         &self,
         room: &RoomSpec,
-    ) -> Result<Option<api::PlayInfo>, PlatformError> {
+    ) -> Result<Option<PlayInfo>, PlatformError> {
         let first = api::first_qn(&room.quality);
-        let Some(info) = self.play_info(room, first).await? else {
-            return Ok(None);
+        let info = match self.recent.take(&room.key.to_string(), Instant::now()) {
+            Some(info) => info,
+            None => match self.play_info(room, first).await? {
+                Some((info, _)) => info,
+                None => return Ok(None),
+            },
         };
         if let Some(e) = info.refusal() {
             return Err(e);
         }
-        let Some(wanted) = api::rerequest_qn(&info, &room.quality).filter(|&q| q != first) else {
+        let prefs = Prefs::of(room);
+        let Some(wanted) = api::rerequest_qn(&info, &prefs).filter(|&q| q != first) else {
             return Ok(Some(info));
         };
+        if api::served_below(&info, &prefs, first) && self.login_for(room).await == Some(false) {
+            tracing::debug!(
+                "bilibili: qn {first} was capped and the cookie is not logged in: asking for qn {wanted} cannot help"
+            );
+            return Ok(Some(info));
+        }
         match self.play_info(room, wanted).await {
-            Ok(Some(again)) if again.refusal().is_none() && !again.streams.is_empty() => {
-                if !again.has_current(wanted) {
-                    tracing::debug!(
-                        "bilibili: asked for qn {wanted}, got {:?} (a cookie may be needed for it)",
-                        again.streams.first().map(|s| s.current_qn)
-                    );
-                }
+            Ok(Some((again, _))) if again.refusal().is_none() && !again.streams.is_empty() => {
                 Ok(Some(again))
             }
             Ok(_) => Ok(Some(info)),
@@ -350,9 +554,31 @@ impl Bilibili {
         }
     }
 
-    fn to_sources(info: &api::PlayInfo, formats: &[String]) -> Vec<StreamSource> {
+    /// One WARN when the room's stream falls below the wanted quality, one INFO when it is back.
+    async fn note_quality(&self, room: &RoomSpec, info: &PlayInfo) {
+        let capped = api::capped(info, &Prefs::of(room));
+        if !self.capped.set(&room.key.to_string(), capped.is_some()) {
+            return;
+        }
+        let Some((wanted, offered)) = capped else {
+            tracing::info!("bilibili: the stream is at the wanted quality again");
+            return;
+        };
+        let hint = match self.login_for(room).await {
+            Some(false) => "log in (cookie_file) for the source quality",
+            Some(true) => "even logged in (the streamer or Bilibili limits it for now)",
+            None => "the room's own cookie may not be logged in",
+        };
+        tracing::warn!(
+            "bilibili: asked for qn {}, Bilibili offers {}: {hint}",
+            info.qn_label(wanted),
+            info.qn_label(offered)
+        );
+    }
+
+    fn to_sources(info: &PlayInfo, prefs: &Prefs<'_>) -> Vec<StreamSource> {
         let headers = Self::stream_headers();
-        api::candidates(info, formats)
+        api::candidates(info, prefs)
             .into_iter()
             .map(|c| StreamSource {
                 url: c.url,
@@ -363,12 +589,17 @@ impl Bilibili {
             .collect()
     }
 
-    /// The legacy FLV-only endpoint, for when wbi signing keeps being refused.
+    /// The legacy FLV-only endpoint, for when `getRoomPlayInfo` wants a signature even unsigned.
     async fn legacy_sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
-        self.warn_fallback_once("getRoomPlayInfo");
+        if !self.legacy_in_use.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "bilibili: getRoomPlayInfo refuses signed and unsigned calls; using the legacy playUrl \
+                 (FLV only, no choice of quality or codec)"
+            );
+        }
         if !room.formats.iter().any(|f| f == "flv") {
-            return Err(PlatformError::Blocked(
-                "getRoomPlayInfo refuses the wbi signature, and the unsigned fallback offers only flv, which is not in `formats`"
+            return Err(PlatformError::NoStream(
+                "getRoomPlayInfo refuses the call, and the legacy fallback offers only flv, which is not in `formats`"
                     .into(),
             ));
         }
@@ -383,8 +614,8 @@ impl Bilibili {
             .json(
                 &url,
                 self.api_headers(room.cookie.as_ref())?,
-                "playUrl",
-                api::play_url_v1,
+                PLAY_URL_LEGACY,
+                |b| api::play_url_v1_as(b, PLAY_URL_LEGACY),
             )
             .await?;
         let headers = Self::stream_headers();
@@ -402,6 +633,14 @@ impl Bilibili {
             return Err(PlatformError::NoStream("playUrl offers no URL".into()));
         }
         Ok(sources)
+    }
+
+    fn legacy_over(&self) {
+        if self.legacy_in_use.swap(false, Ordering::Relaxed) {
+            tracing::info!(
+                "bilibili: getRoomPlayInfo answers again; the legacy playUrl is no longer used"
+            );
+        }
     }
 
     async fn follow_b23(&self, link: &str) -> Result<String, PlatformError> {
@@ -446,48 +685,22 @@ impl Platform for Bilibili {
     }
 
     async fn status(&self, room: &RoomSpec) -> Result<RoomStatus, PlatformError> {
-        let params = [
-            ("room_id", room.key.id.clone()),
-            ("web_location", "444.8".to_string()),
-        ];
-        let got = self
-            .signed_call(
-                "/xlive/web-room/v1/index/getInfoByRoom",
-                &params,
-                room.cookie.as_ref(),
-                "getInfoByRoom",
-                api::room_info,
-            )
-            .await?;
-        match got {
-            Signed::Data(info) => {
-                if info.is_live() && info.is_paid() {
-                    return Err(PlatformError::Unsupported(
-                        "a paid live (special_type 1): only paying viewers can watch it".into(),
-                    ));
-                }
-                Ok(info.status())
-            }
-            Signed::WbiRefused => {
-                self.warn_fallback_once("getInfoByRoom");
-                let init = self.room_init(&room.key.id, room.cookie.as_ref()).await?;
-                if init.live_status == 1 && init.special_type == 1 {
-                    return Err(PlatformError::Unsupported(
-                        "a paid live (special_type 1): only paying viewers can watch it".into(),
-                    ));
-                }
-                Ok(init.status())
-            }
-        }
+        Ok(self.status_via(room).await?.0)
     }
 
     async fn sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
         let Some(info) = self.play_info_preferred(room).await? else {
             return self.legacy_sources(room).await;
         };
-        let sources = Self::to_sources(&info, &room.formats);
+        self.legacy_over();
+        self.note_quality(room, &info).await;
+        let sources = Self::to_sources(&info, &Prefs::of(room));
         if sources.is_empty() {
-            let offered: Vec<&str> = info.streams.iter().map(|s| s.format.name()).collect();
+            let offered: Vec<String> = info
+                .streams
+                .iter()
+                .map(|s| format!("{} {}", s.format.name(), s.codec))
+                .collect();
             return Err(PlatformError::NoStream(format!(
                 "offered: {}; formats = [{}]",
                 if offered.is_empty() {
@@ -502,21 +715,26 @@ impl Platform for Bilibili {
     }
 
     async fn all_sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
-        let Some(first) = self.play_info(room, api::first_qn(&room.quality)).await? else {
+        let Some((first, _)) = self.play_info(room, api::first_qn(&room.quality)).await? else {
             return self.legacy_sources(room).await;
         };
         if let Some(e) = first.refusal() {
             return Err(e);
         }
         let all_formats: Vec<String> = PlatformKind::Bilibili.default_formats();
-        let mut out = Self::to_sources(&first, &all_formats);
+        let prefs = Prefs {
+            quality: &room.quality,
+            formats: &all_formats,
+            codecs: &room.codecs,
+        };
+        let mut out = Self::to_sources(&first, &prefs);
         for qn in first.accept_qn() {
             if first.has_current(qn) {
                 continue;
             }
-            if let Ok(Some(info)) = self.play_info(room, qn).await {
+            if let Ok(Some((info, _))) = self.play_info(room, qn).await {
                 if info.refusal().is_none() && info.has_current(qn) {
-                    for s in Self::to_sources(&info, &all_formats) {
+                    for s in Self::to_sources(&info, &prefs) {
                         if !out.iter().any(|o| o.url == s.url) {
                             out.push(s);
                         }
@@ -526,161 +744,11 @@ impl Platform for Bilibili {
         }
         Ok(out)
     }
+
+    async fn diagnose(&self, room: &RoomSpec) -> Vec<(&'static str, String)> {
+        self.diagnose_lines(room).await
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rec(s: &str) -> Option<Locator> {
-        recognize(&url::Url::parse(s).unwrap()).map(|(_, l)| l)
-    }
-
-    #[test]
-    fn url_forms() {
-        assert_eq!(
-            rec("https://live.bilibili.com/21452505"),
-            Some(Locator::MaybeShort("21452505".into()))
-        );
-        assert_eq!(
-            rec("https://live.bilibili.com/h5/76?x=1"),
-            Some(Locator::MaybeShort("76".into()))
-        );
-        assert!(matches!(
-            rec("https://b23.tv/AbC1234"),
-            Some(Locator::Share(_))
-        ));
-        assert_eq!(rec("https://live.bilibili.com/"), None);
-        assert_eq!(rec("https://space.bilibili.com/123"), None);
-        assert_eq!(rec("https://b23.tv/"), None);
-    }
-
-    /// A Bilibili API whose getInfoByRoom refuses every signature and whose `nav` answers
-    /// without keys while `nav_ok` is false; counts the `nav` requests.
-    async fn refusing_api(
-        nav_ok: std::sync::Arc<AtomicBool>,
-    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-        use axum::routing::get;
-        use std::sync::Arc;
-        use std::sync::atomic::AtomicUsize;
-        let navs = Arc::new(AtomicUsize::new(0));
-        let fixture = |name: &str| {
-            std::fs::read(format!(
-                "{}/tests/fixtures/platforms/bilibili/{name}",
-                env!("CARGO_MANIFEST_DIR")
-            ))
-            .unwrap()
-        };
-        let (nav_body, voucher, init) = (
-            fixture("nav-anonymous.json"),
-            fixture("wbi-voucher.json"),
-            fixture("room_init-live.json"),
-        );
-        let counted = navs.clone();
-        let app = axum::Router::new()
-            .route(
-                "/x/web-interface/nav",
-                get(move || {
-                    counted.fetch_add(1, Ordering::Relaxed);
-                    let body = if nav_ok.load(Ordering::Relaxed) {
-                        nav_body.clone()
-                    } else {
-                        br#"{"code":0,"message":"0","data":{}}"#.to_vec()
-                    };
-                    async move { body }
-                }),
-            )
-            .route(
-                "/xlive/web-room/v1/index/getInfoByRoom",
-                get(move || {
-                    let b = voucher.clone();
-                    async move { b }
-                }),
-            )
-            .route(
-                "/room/v1/Room/room_init",
-                get(move || {
-                    let b = init.clone();
-                    async move { b }
-                }),
-            );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        (format!("http://{addr}"), navs)
-    }
-
-    fn spec() -> RoomSpec {
-        RoomSpec {
-            key: RoomKey::new(PlatformKind::Bilibili, "14073662"),
-            url: "https://live.bilibili.com/14073662".into(),
-            quality: vec!["best".into()],
-            formats: vec!["flv".into()],
-            cookie: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn nav_is_not_asked_again_within_the_retry_window() {
-        let nav_ok = std::sync::Arc::new(AtomicBool::new(false));
-        let (base, navs) = refusing_api(nav_ok.clone()).await;
-        let b = Bilibili::new(crate::http::client().unwrap(), &with_base(Some(&base)));
-        // nav fails: requests go unsigned, are refused, and the unsigned room_init answers;
-        // polls within WBI_RETRY do not ask nav again.
-        for _ in 0..3 {
-            let st = b.status(&spec()).await.unwrap();
-            assert!(st.live);
-        }
-        assert_eq!(navs.load(Ordering::Relaxed), 1);
-
-        // nav works but the endpoint still refuses: keys that were just fetched are not
-        // fetched again at every poll either.
-        nav_ok.store(true, Ordering::Relaxed);
-        let b = Bilibili::new(crate::http::client().unwrap(), &with_base(Some(&base)));
-        for _ in 0..3 {
-            b.status(&spec()).await.unwrap();
-        }
-        assert_eq!(navs.load(Ordering::Relaxed), 2);
-    }
-
-    fn with_base(base: Option<&str>) -> PlatformConfig {
-        PlatformConfig {
-            api_base: base.map(str::to_string),
-            ..PlatformConfig::default()
-        }
-    }
-
-    #[test]
-    fn the_public_api_base_routes_like_none() {
-        let real = Hosts::new(&with_base(None));
-        assert_eq!(
-            real,
-            Hosts {
-                api: "https://api.live.bilibili.com".into(),
-                nav: "https://api.bilibili.com".into(),
-                share_via: None,
-            }
-        );
-        for spelled in [
-            "https://api.live.bilibili.com",
-            "https://api.live.bilibili.com/",
-            "https://API.live.bilibili.com:443/",
-            "http://api.live.bilibili.com",
-        ] {
-            assert_eq!(Hosts::new(&with_base(Some(spelled))), real, "{spelled}");
-        }
-        // A mirror takes every request, nav and share links included.
-        let m = Hosts::new(&with_base(Some("http://127.0.0.1:8080/")));
-        assert_eq!(m.api, "http://127.0.0.1:8080");
-        assert_eq!(m.nav, "http://127.0.0.1:8080");
-        assert_eq!(m.share_via.as_deref(), Some("http://127.0.0.1:8080"));
-        // Another path on the public host is a mirror too.
-        assert!(
-            Hosts::new(&with_base(Some("https://api.live.bilibili.com/proxy")))
-                .share_via
-                .is_some()
-        );
-    }
-}
+mod tests;

@@ -29,14 +29,23 @@ fn s(v: &[&str]) -> Vec<String> {
 fn info(bytes: &[u8]) -> RoomInfo {
     match room_info(bytes).unwrap() {
         Signed::Data(i) => i,
-        Signed::WbiRefused => panic!("voucher"),
+        Signed::Refused(r) => panic!("refused: {r}"),
     }
 }
 
 fn play(bytes: &[u8]) -> PlayInfo {
     match play_info(bytes).unwrap() {
         Signed::Data(i) => i,
-        Signed::WbiRefused => panic!("voucher"),
+        Signed::Refused(r) => panic!("refused: {r}"),
+    }
+}
+
+/// Preferences with the default codec order (no `codecs` key).
+fn prefs<'a>(quality: &'a [String], formats: &'a [String]) -> Prefs<'a> {
+    Prefs {
+        quality,
+        formats,
+        codecs: &[],
     }
 }
 
@@ -157,15 +166,23 @@ fn truncated_html_and_empty_bodies() {
 }
 
 #[test]
-fn risk_control_codes_are_blocks() {
-    for body in [fixture!("error-352.json"), fixture!("error-412.json")] {
-        for e in [
-            room_info(body).unwrap_err(),
-            play_info(body).unwrap_err(),
-            room_init(body).unwrap_err(),
-        ] {
+fn risk_control_codes_of_unsigned_endpoints_are_blocks() {
+    for body in [
+        fixture!("error-352-voucher.json"),
+        fixture!("error-352-bare.json"),
+        fixture!("error-412.json"),
+    ] {
+        for e in [room_init(body).unwrap_err(), play_url_v1(body).unwrap_err()] {
             assert!(matches!(e, PlatformError::Blocked(_)), "{e}");
         }
+    }
+    // -412 is a block wherever it comes from.
+    let body = fixture!("error-412.json");
+    for e in [room_info(body).unwrap_err(), play_info(body).unwrap_err()] {
+        assert!(
+            matches!(&e, PlatformError::Blocked(m) if m.contains("-412")),
+            "{e}"
+        );
     }
     let e =
         room_info(r#"{"code":-799,"message":"请求过于频繁","data":null}"#.as_bytes()).unwrap_err();
@@ -178,15 +195,42 @@ fn risk_control_codes_are_blocks() {
 }
 
 #[test]
-fn a_voucher_only_answer_is_a_refused_signature() {
+fn the_http_412_page_is_a_block() {
+    // Bilibili's HTTP 412 comes with an HTML page; the status alone pauses the platform (see
+    // web.rs), and the page read as an answer is a block too, never "malformed".
+    let page = fixture!("http-412.html");
+    for e in [
+        room_info(page).unwrap_err(),
+        play_info(page).unwrap_err(),
+        room_init(page).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&e, PlatformError::Blocked(m) if m.contains("HTML")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn minus_352_on_a_signed_endpoint_is_a_refused_call_not_a_block() {
+    // The bare form (BililiveRecorder #663) and the one with a voucher (downkyi #1157).
+    let bare = fixture!("error-352-bare.json");
+    let voucher = fixture!("error-352-voucher.json");
     assert_eq!(
-        room_info(fixture!("wbi-voucher.json")).unwrap(),
-        Signed::WbiRefused
+        room_info(bare).unwrap(),
+        Signed::Refused(Refusal::Code352("-352".into()))
     );
     assert_eq!(
-        play_info(fixture!("wbi-voucher.json")).unwrap(),
-        Signed::WbiRefused
+        play_info(voucher).unwrap(),
+        Signed::Refused(Refusal::Code352("风控校验失败".into()))
     );
+    // How the refusal reads in a log line.
+    assert_eq!(Refusal::Code352("-352".into()).to_string(), "code -352");
+    assert_eq!(
+        Refusal::Code352("风控校验失败".into()).to_string(),
+        "code -352 \"风控校验失败\""
+    );
+    assert_eq!(Refusal::Voucher.to_string(), "a v_voucher instead of data");
 }
 
 #[test]
@@ -200,11 +244,91 @@ fn unknown_and_encrypted_rooms() {
         v["data"]["pwd_verified"] = json!(false);
     }));
     assert!(matches!(p.refusal(), Some(PlatformError::Unsupported(_))));
-    // A paid live is refused at status time.
+    assert!(p.unrecordable().unwrap().contains("password"));
+    // Entered already (pwd_verified): recordable.
+    let p = play(&edit(fixture!("getRoomPlayInfo-live.json"), |v| {
+        v["data"]["encrypted"] = json!(true);
+    }));
+    assert_eq!(p.unrecordable(), None);
+}
+
+#[test]
+fn paid_and_password_lives_show_in_the_status() {
+    // getInfoByRoom: special_type 1 on a live room.
     let paid = info(&edit(fixture!("getInfoByRoom-live.json"), |v| {
         v["data"]["room_info"]["special_type"] = json!(1);
     }));
     assert!(paid.is_paid());
+    let st = paid.status();
+    assert!(st.live);
+    assert!(st.unrecordable.unwrap().contains("paid live"));
+    // Offline, nothing to say.
+    let off = info(&edit(fixture!("getInfoByRoom-offline.json"), |v| {
+        v["data"]["room_info"]["special_type"] = json!(1);
+    }));
+    assert_eq!(off.status().unrecordable, None);
+    assert_eq!(
+        info(fixture!("getInfoByRoom-live.json"))
+            .status()
+            .unrecordable,
+        None
+    );
+
+    // room_init (the unsigned stand-in): is_sp 1.
+    let init = room_init(fixture!("room_init-paid.json")).unwrap();
+    assert_eq!(init.is_sp, 1);
+    assert!(init.status().unrecordable.unwrap().contains("paid live"));
+    let only_is_sp = room_init(&edit(fixture!("room_init-paid.json"), |v| {
+        v["data"]["special_type"] = json!(0);
+    }))
+    .unwrap();
+    assert!(only_is_sp.unrecordable().is_some(), "is_sp alone says paid");
+    let password = room_init(&edit(fixture!("room_init-live.json"), |v| {
+        v["data"]["encrypted"] = json!(true);
+    }))
+    .unwrap();
+    assert!(password.status().unrecordable.unwrap().contains("password"));
+    let normal = room_init(fixture!("room_init-live.json")).unwrap();
+    assert_eq!((normal.is_sp, normal.status().unrecordable), (0, None));
+}
+
+#[test]
+fn drm_and_guard_only_lives_cannot_be_recorded() {
+    let drm = play(fixture!("getRoomPlayInfo-drm-203.json"));
+    assert_eq!(drm.special_types, [203]);
+    let why = drm.unrecordable().unwrap();
+    assert!(why.contains("DRM") && why.contains("203"), "{why}");
+    assert!(matches!(drm.refusal(), Some(PlatformError::Unsupported(m)) if m == why));
+
+    let guard = play(fixture!("getRoomPlayInfo-guard-only.json"));
+    assert_eq!((guard.listed_streams, guard.streams.len()), (Some(0), 0));
+    assert!(guard.unrecordable().unwrap().contains("guard-only"));
+    assert!(matches!(
+        guard.refusal(),
+        Some(PlatformError::Unsupported(_))
+    ));
+
+    // Other special types (19 in a real answer) do not stop a recording; neither does a
+    // stream list whose entries are all unusable (that is "no stream", not "guard-only").
+    let p = play(&edit(fixture!("getRoomPlayInfo-live.json"), |v| {
+        v["data"]["all_special_types"] = json!([19]);
+    }));
+    assert_eq!(p.unrecordable(), None);
+    let p = play(&edit(fixture!("getRoomPlayInfo-live.json"), |v| {
+        v["data"]["playurl_info"]["playurl"]["stream"] = json!([{"protocol_name": "rtmp"}]);
+    }));
+    assert_eq!((p.listed_streams, p.unrecordable()), (Some(1), None));
+    // A `stream` that is not a list says nothing.
+    let p = play(&edit(fixture!("getRoomPlayInfo-live.json"), |v| {
+        v["data"]["playurl_info"]["playurl"]["stream"] = json!("x");
+    }));
+    assert_eq!((p.listed_streams, p.unrecordable()), (None, None));
+    // Offline rooms are offline, whatever their type.
+    let p = play(&edit(fixture!("getRoomPlayInfo-offline.json"), |v| {
+        v["data"]["all_special_types"] = json!([203]);
+    }));
+    assert_eq!(p.unrecordable(), None);
+    assert!(matches!(p.refusal(), Some(PlatformError::NoStream(_))));
 }
 
 #[test]
@@ -246,7 +370,9 @@ fn offline_play_info_has_no_stream() {
 #[test]
 fn candidates_follow_formats_codecs_and_put_mcdn_last() {
     let p = play(fixture!("getRoomPlayInfo-live.json"));
-    let c = candidates(&p, &s(&["flv", "hls-fmp4", "hls-ts"]));
+    let best = s(&["best"]);
+    let all = s(&["flv", "hls-fmp4", "hls-ts"]);
+    let c = candidates(&p, &prefs(&best, &all));
     let hosts: Vec<String> = c
         .iter()
         .map(|c| {
@@ -254,6 +380,7 @@ fn candidates_follow_formats_codecs_and_put_mcdn_last() {
             format!("{} {} {}", c.format.name(), c.codec, u.host_str().unwrap())
         })
         .collect();
+    // The avc entry lists a P2P node on :4483 first: it goes last.
     assert_eq!(
         hosts,
         [
@@ -274,15 +401,38 @@ fn candidates_follow_formats_codecs_and_put_mcdn_last() {
     assert_eq!(c[4].format.stream_format(), StreamFormat::Hls);
     assert_eq!(c[0].quality, "10000 原画 avc");
     // Only the configured formats, in the configured order.
-    let only = candidates(&p, &s(&["hls-ts", "flv"]));
+    let order = s(&["hls-ts", "flv"]);
+    let only = candidates(&p, &prefs(&best, &order));
     assert_eq!(only[0].format, BiliFormat::HlsTs);
     assert!(only[1..].iter().all(|c| c.format == BiliFormat::Flv));
-    assert!(candidates(&p, &s(&["hls-fmp4"])).len() == 1);
+    assert!(candidates(&p, &prefs(&best, &s(&["hls-fmp4"]))).len() == 1);
+}
+
+#[test]
+fn the_mcdn_host_of_a_capped_answer_goes_last_too() {
+    let p = play(fixture!("getRoomPlayInfo-capped-250.json"));
+    let (best, flv) = (s(&["best"]), s(&["flv"]));
+    let c = candidates(&p, &prefs(&best, &flv));
+    assert_eq!(c.len(), 2);
+    assert!(
+        c[0].url
+            .starts_with("https://cn-test-ct-01-01.bilivideo.com/")
+    );
+    assert!(
+        c[1].url
+            .starts_with("https://xy9x8x7x6xy.mcdn.bilivideo.cn:4483/")
+    );
+    assert!(
+        c.iter()
+            .all(|c| c.url.contains("_2500.flv?") && c.qn == 250)
+    );
 }
 
 #[test]
 fn quality_choice_and_rerequest() {
     let p = play(fixture!("getRoomPlayInfo-live.json")); // current 10000, accept 10000/400/250/150
+    let flv = s(&["flv"]);
+    let (best, q250) = (s(&["best"]), s(&["250"]));
     assert_eq!(first_qn(&s(&["best"])), 10000);
     assert_eq!(first_qn(&s(&["400", "best"])), 400);
     assert_eq!(first_qn(&[]), 10000);
@@ -291,22 +441,143 @@ fn quality_choice_and_rerequest() {
     // Nothing asked for is there: the best there is.
     assert_eq!(wanted_qn(&s(&["30000"]), &p.accept_qn()), Some(10000));
     assert_eq!(wanted_qn(&s(&["best"]), &[]), None);
-    assert_eq!(rerequest_qn(&p, &s(&["best"])), None);
-    assert_eq!(rerequest_qn(&p, &s(&["250"])), Some(250));
+    assert_eq!(rerequest_qn(&p, &prefs(&best, &flv)), None);
+    assert_eq!(rerequest_qn(&p, &prefs(&q250, &flv)), Some(250));
     // A 4K room answered at 10000: ask again for 20000.
     let k4 = play(&edit(fixture!("getRoomPlayInfo-live.json"), |v| {
         v["data"]["playurl_info"]["playurl"]["stream"][0]["format"][0]["codec"][1]["accept_qn"] =
             json!([20000, 10000, 400]);
     }));
-    assert_eq!(rerequest_qn(&k4, &s(&["best"])), Some(20000));
-    assert_eq!(rerequest_qn(&k4, &s(&["10000"])), None);
+    assert_eq!(rerequest_qn(&k4, &prefs(&best, &flv)), Some(20000));
+    assert_eq!(rerequest_qn(&k4, &prefs(&s(&["10000"]), &flv)), None);
+}
+
+#[test]
+fn a_capped_answer_is_below_the_wanted_quality() {
+    let (best, all) = (s(&["best"]), s(&["flv", "hls-fmp4", "hls-ts"]));
+    let p = play(fixture!("getRoomPlayInfo-capped-250.json"));
+    assert_eq!(capped(&p, &prefs(&best, &all)), Some((10000, 250)));
+    assert!(served_below(&p, &prefs(&best, &all), 10000));
+    assert_eq!(p.qn_label(250), "250 超清");
+    // Asking for what was served is no cap.
+    let q250 = s(&["250"]);
+    assert_eq!(capped(&p, &prefs(&q250, &all)), None);
+    assert!(!served_below(&p, &prefs(&q250, &all), 250));
+    // Nor is a full answer.
+    let full = play(fixture!("getRoomPlayInfo-live.json"));
+    assert_eq!(capped(&full, &prefs(&best, &all)), None);
+    assert!(!served_below(&full, &prefs(&best, &all), 10000));
+    // A room whose 4K is HEVC-only is not "capped" for a room that records AVC first.
+    let k4 = play(fixture!("getRoomPlayInfo-hevc-20000.json"));
+    assert_eq!(capped(&k4, &prefs(&best, &all)), None);
+}
+
+#[test]
+fn with_a_codecs_list_quality_comes_first() {
+    let k4 = play(fixture!("getRoomPlayInfo-hevc-20000.json"));
+    let (best, all) = (s(&["best"]), s(&["flv", "hls-fmp4", "hls-ts"]));
+    let kinds = |c: &[Candidate]| -> Vec<String> {
+        c.iter()
+            .map(|c| format!("{} {} {}", c.format.name(), c.codec, c.qn))
+            .collect()
+    };
+    // Default (no key): AVC first at whatever quality, format by format.
+    let d = candidates(&k4, &prefs(&best, &all));
+    assert_eq!(
+        kinds(&d),
+        [
+            "flv avc 10000",
+            "flv hevc 20000",
+            "hls-fmp4 avc 10000",
+            "hls-fmp4 hevc 20000"
+        ]
+    );
+    // codecs = ["avc", "hevc"]: the wanted 20000 first (it is HEVC-only), in format order.
+    let both = s(&["avc", "hevc"]);
+    let with = |codecs: &'static [&'static str]| -> Vec<String> {
+        let codecs = s(codecs);
+        let p = Prefs {
+            quality: &best,
+            formats: &all,
+            codecs: &codecs,
+        };
+        kinds(&candidates(&k4, &p))
+    };
+    assert_eq!(
+        with(&["avc", "hevc"]),
+        [
+            "flv hevc 20000",
+            "hls-fmp4 hevc 20000",
+            "flv avc 10000",
+            "hls-fmp4 avc 10000"
+        ]
+    );
+    // Only avc listed: 10000 is the best it offers; HEVC only after every AVC entry.
+    assert_eq!(
+        with(&["avc"]),
+        [
+            "flv avc 10000",
+            "hls-fmp4 avc 10000",
+            "flv hevc 20000",
+            "hls-fmp4 hevc 20000"
+        ]
+    );
+    // A 10000 wanted: the codec order breaks the tie... there is no HEVC 10000 here, so AVC.
+    let q10k = s(&["10000"]);
+    let p = Prefs {
+        quality: &q10k,
+        formats: &all,
+        codecs: &s(&["hevc", "avc"]),
+    };
+    assert_eq!(kinds(&candidates(&k4, &p))[0], "flv avc 10000");
+    let p = Prefs {
+        quality: &best,
+        formats: &all,
+        codecs: &both,
+    };
+    assert_eq!(capped(&k4, &p), None);
+
+    // The same room answered at 10000 (both codecs at 10000): the re-request qn comes from
+    // the listed codecs' accept_qn only.
+    let at10k = play(&edit(fixture!("getRoomPlayInfo-hevc-20000.json"), |v| {
+        for e in v["data"]["playurl_info"]["playurl"]["stream"]
+            .as_array_mut()
+            .unwrap()
+        {
+            e["format"][0]["codec"][1]["current_qn"] = json!(10000);
+        }
+    }));
+    let avc = s(&["avc"]);
+    let only_avc = Prefs {
+        quality: &best,
+        formats: &all,
+        codecs: &avc,
+    };
+    let both_p = Prefs {
+        quality: &best,
+        formats: &all,
+        codecs: &both,
+    };
+    assert_eq!(rerequest_qn(&at10k, &only_avc), None);
+    assert_eq!(rerequest_qn(&at10k, &both_p), Some(20000));
+    // Tie at 10000 between the codecs: the listed order decides.
+    let hevc_first = s(&["hevc", "avc"]);
+    let p = Prefs {
+        quality: &q10k,
+        formats: &all,
+        codecs: &hevc_first,
+    };
+    assert_eq!(kinds(&candidates(&at10k, &p))[0], "flv hevc 10000");
+    assert_eq!(kinds(&candidates(&at10k, &both_p))[0], "flv avc 10000");
 }
 
 #[test]
 fn nav_gives_the_wbi_keys_even_when_logged_out() {
-    let k = nav(fixture!("nav-anonymous.json")).unwrap();
-    assert_eq!(k.img_key, "0a1b2c3d4e5f60718293a4b5c6d7e8f9");
-    assert_eq!(k.sub_key, "f9e8d7c6b5a4938271605f4e3d2c1b0a");
+    let n = nav(fixture!("nav-anonymous.json")).unwrap();
+    assert_eq!(n.keys.img_key, "0a1b2c3d4e5f60718293a4b5c6d7e8f9");
+    assert_eq!(n.keys.sub_key, "f9e8d7c6b5a4938271605f4e3d2c1b0a");
+    assert_eq!(n.login, Login::default());
+    assert_eq!(n.login.describe(), "anonymous");
     assert!(matches!(
         nav(br#"{"code":-101,"data":{"isLogin":false}}"#),
         Err(PlatformError::Malformed(_))
@@ -315,6 +586,45 @@ fn nav_gives_the_wbi_keys_even_when_logged_out() {
         nav(fixture!("error-412.json")),
         Err(PlatformError::Blocked(_))
     ));
+}
+
+#[test]
+fn nav_tells_who_is_logged_in() {
+    let n = nav(fixture!("nav-logged-in.json")).unwrap();
+    assert_eq!(n.keys, nav(fixture!("nav-anonymous.json")).unwrap().keys);
+    assert_eq!(
+        n.login,
+        Login {
+            logged_in: true,
+            uid: 271828,
+            uname: "录播测试号".into(),
+            vip: true,
+        }
+    );
+    assert_eq!(
+        n.login.describe(),
+        "logged in as 录播测试号 (uid 271828, 大会员)"
+    );
+    // -101 is "not logged in", whatever isLogin says; a missing isLogin is not a login.
+    let n = nav(&edit(fixture!("nav-logged-in.json"), |v| {
+        v["code"] = json!(-101);
+    }))
+    .unwrap();
+    assert!(!n.login.logged_in);
+    let n = nav(&edit(fixture!("nav-logged-in.json"), |v| {
+        v["data"].as_object_mut().unwrap().remove("isLogin");
+    }))
+    .unwrap();
+    assert!(!n.login.logged_in);
+    let n = nav(&edit(fixture!("nav-logged-in.json"), |v| {
+        v["data"]["uname"] = json!("");
+        v["data"]["vipStatus"] = json!(0);
+    }))
+    .unwrap();
+    assert_eq!(
+        n.login.describe(),
+        "logged in as an unnamed account (uid 271828)"
+    );
 }
 
 #[test]
