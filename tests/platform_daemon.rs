@@ -861,6 +861,11 @@ async fn probe_prints_the_key_status_and_every_source() {
         "hls  hls-ts 10000 原画 avc",
         &format!("http://{}/{BILI_PATH}?…", streams.addr),
         "--show-urls",
+        // What the platform makes of the room, for a bug report.
+        "login     anonymous",
+        "quality   wanted 10000 原画, offered 10000 原画",
+        "special   none",
+        "signature ",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
@@ -948,6 +953,14 @@ async fn probe_prints_the_key_status_and_every_source() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
     assert!(!err.contains("backing off"), "{err}");
+    let endpoint = out
+        .lines()
+        .find(|l| l.starts_with("endpoint"))
+        .unwrap_or_default();
+    assert!(
+        endpoint.contains("room page"),
+        "which endpoint answered:\n{out}"
+    );
     assert!(
         api.count(&format!("/{WEB_RID}"), before) >= 1,
         "the page was read"

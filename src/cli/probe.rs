@@ -141,40 +141,51 @@ fn source_line(out: &mut String, n: Option<usize>, s: &StreamSource, show_urls: 
     );
 }
 
+/// One `label   value` line, labels in one column.
+fn line(out: &mut String, label: &str, value: &str) {
+    let value = if value.is_empty() { "-" } else { value };
+    let _ = writeln!(out, "{label:<9} {value}");
+}
+
 /// The report, and whether everything asked for could be learnt.
 async fn probe(p: &dyn Platform, spec: &RoomSpec, show_urls: bool) -> (String, bool) {
     let mut out = String::new();
-    let _ = writeln!(out, "key       {}", spec.key);
-    let status: RoomStatus = match p.status(spec).await {
+    line(&mut out, "key", &spec.key.to_string());
+    let status: Result<RoomStatus, _> = p.status(spec).await;
+    match &status {
+        Ok(status) => {
+            line(&mut out, "live", if status.live { "yes" } else { "no" });
+            line(&mut out, "title", &status.title);
+            line(&mut out, "streamer", &status.streamer);
+            line(
+                &mut out,
+                "session",
+                status.session_hint.as_deref().unwrap_or_default(),
+            );
+        }
+        Err(e) => line(&mut out, "live", &format!("unknown: {e}")),
+    }
+    // How the platform was reached and what it makes of the room: what a bug report needs,
+    // and most of all when the status above is unknown.
+    for (label, text) in p.diagnose(spec).await {
+        line(&mut out, label, &text);
+    }
+    let status = match status {
         Ok(s) => s,
-        Err(e) => {
-            let _ = writeln!(out, "live      unknown: {e}");
-            return (out, false);
-        }
+        Err(_) => return (out, false),
     };
-    let _ = writeln!(out, "live      {}", if status.live { "yes" } else { "no" });
-    let dash = |s: &str| {
-        if s.is_empty() {
-            "-".to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let _ = writeln!(out, "title     {}", dash(&status.title));
-    let _ = writeln!(out, "streamer  {}", dash(&status.streamer));
-    let _ = writeln!(
-        out,
-        "session   {}",
-        dash(status.session_hint.as_deref().unwrap_or_default())
-    );
     if !status.live {
-        let _ = writeln!(out, "streams   none: the room is not live");
+        line(&mut out, "streams", "none: the room is not live");
+        return (out, true);
+    }
+    if let Some(why) = &status.unrecordable {
+        line(&mut out, "streams", &format!("none: not recordable: {why}"));
         return (out, true);
     }
     let preferred = match p.sources(spec).await {
         Ok(s) => s,
         Err(e) => {
-            let _ = writeln!(out, "streams   none usable: {e}");
+            line(&mut out, "streams", &format!("none usable: {e}"));
             return (out, false);
         }
     };

@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::limiter::{Budget, Limiter};
-use super::web::{Api, Hop, JSON_CAP, browser_headers, cookie_header};
+use super::web::{Api, Hop, JSON_CAP, browser_headers_as, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamFormat, StreamSource,
@@ -158,17 +158,31 @@ pub struct Bilibili {
     /// Only the legacy `playUrl` answers.
     legacy_in_use: AtomicBool,
     recent: RecentPlay,
+    /// `[platforms.bilibili] user_agent`, else the built-in browser one: sent with every
+    /// request, API and stream alike, so the two look like one browser.
+    ua: HeaderValue,
+}
+
+/// The configured User-Agent when it is a usable header (the config checked it), else the
+/// built-in one.
+fn user_agent(cfg: &PlatformConfig) -> HeaderValue {
+    cfg.user_agent
+        .as_deref()
+        .and_then(|ua| HeaderValue::from_str(ua).ok())
+        .unwrap_or(HeaderValue::from_static(http::BROWSER_UA))
 }
 
 impl Bilibili {
     pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
         let hosts = Hosts::new(cfg);
+        let ua = user_agent(cfg);
         Self {
             api: Api::new(
                 "bilibili",
                 client,
                 Limiter::new("bilibili", Budget::DEFAULT),
-            ),
+            )
+            .with_user_agent(ua.clone()),
             api_base: hosts.api,
             nav_base: hosts.nav,
             share_via: hosts.share_via,
@@ -180,11 +194,12 @@ impl Bilibili {
             capped: Flags::default(),
             legacy_in_use: AtomicBool::new(false),
             recent: RecentPlay::default(),
+            ua,
         }
     }
 
     fn api_headers(&self, cookie: Option<&Secret>) -> Result<HeaderMap, PlatformError> {
-        let mut h = browser_headers(REFERER);
+        let mut h = browser_headers_as(REFERER, &self.ua);
         h.insert(header::ORIGIN, HeaderValue::from_static(ORIGIN));
         if let Some(c) = cookie_header(cookie, &[("buvid3", &self.buvid3)])? {
             h.insert(header::COOKIE, c);
@@ -195,12 +210,9 @@ impl Bilibili {
     /// Headers the CDN wants on stream requests. Never the login cookie: downloads work
     /// without it, and stream URLs lead to CDN hosts (and HLS segments anywhere a playlist
     /// points), which have no business seeing SESSDATA.
-    fn stream_headers() -> HeaderMap {
+    fn stream_headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::USER_AGENT,
-            HeaderValue::from_static(http::BROWSER_UA),
-        );
+        h.insert(header::USER_AGENT, self.ua.clone());
         h.insert(header::REFERER, HeaderValue::from_static(REFERER));
         h.insert(header::ORIGIN, HeaderValue::from_static(ORIGIN));
         h
@@ -576,8 +588,8 @@ impl Bilibili {
         );
     }
 
-    fn to_sources(info: &PlayInfo, prefs: &Prefs<'_>) -> Vec<StreamSource> {
-        let headers = Self::stream_headers();
+    fn to_sources(&self, info: &PlayInfo, prefs: &Prefs<'_>) -> Vec<StreamSource> {
+        let headers = self.stream_headers();
         api::candidates(info, prefs)
             .into_iter()
             .map(|c| StreamSource {
@@ -618,7 +630,7 @@ impl Bilibili {
                 |b| api::play_url_v1_as(b, PLAY_URL_LEGACY),
             )
             .await?;
-        let headers = Self::stream_headers();
+        let headers = self.stream_headers();
         let sources: Vec<StreamSource> = legacy
             .urls
             .into_iter()
@@ -694,7 +706,7 @@ impl Platform for Bilibili {
         };
         self.legacy_over();
         self.note_quality(room, &info).await;
-        let sources = Self::to_sources(&info, &Prefs::of(room));
+        let sources = self.to_sources(&info, &Prefs::of(room));
         if sources.is_empty() {
             let offered: Vec<String> = info
                 .streams
@@ -727,14 +739,14 @@ impl Platform for Bilibili {
             formats: &all_formats,
             codecs: &room.codecs,
         };
-        let mut out = Self::to_sources(&first, &prefs);
+        let mut out = self.to_sources(&first, &prefs);
         for qn in first.accept_qn() {
             if first.has_current(qn) {
                 continue;
             }
             if let Ok(Some((info, _))) = self.play_info(room, qn).await {
                 if info.refusal().is_none() && info.has_current(qn) {
-                    for s in Self::to_sources(&info, &prefs) {
+                    for s in self.to_sources(&info, &prefs) {
                         if !out.iter().any(|o| o.url == s.url) {
                             out.push(s);
                         }

@@ -432,3 +432,21 @@ fn the_public_api_base_routes_like_none() {
             .is_some()
     );
 }
+
+#[test]
+fn the_configured_user_agent_goes_with_api_calls_and_stream_requests() {
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0";
+    let cfg = PlatformConfig {
+        user_agent: Some(firefox.into()),
+        ..PlatformConfig::default()
+    };
+    let b = Bilibili::new(crate::http::client().unwrap(), &cfg);
+    let api = b.api_headers(None).unwrap();
+    assert_eq!(api[header::USER_AGENT], firefox);
+    assert_eq!(b.stream_headers()[header::USER_AGENT], firefox);
+    let built_in = Bilibili::new(crate::http::client().unwrap(), &PlatformConfig::default());
+    assert_eq!(
+        built_in.stream_headers()[header::USER_AGENT],
+        crate::http::BROWSER_UA
+    );
+}

@@ -577,7 +577,7 @@ impl Douyin {
             ),
         ));
         out.push((
-            "user agent",
+            "browser",
             format!(
                 "{} ({})",
                 self.ua.text,

@@ -155,7 +155,7 @@ fn probe_lines_say_how_the_room_was_reached_without_secrets() {
         "cookie: own ttwid (from the configured cookie)",
         "a_bogus signer present",
         "browser_version 156.0.0.0",
-        &format!("user agent: {} (built in)", http::BROWSER_UA),
+        &format!("browser: {} (built in)", http::BROWSER_UA),
         "answer: live",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
