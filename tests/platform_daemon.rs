@@ -670,6 +670,20 @@ async fn a_drm_live_is_not_recorded_and_says_why() {
     );
     let rec = dir.path().join("rec");
     assert!(files(&rec, ".part").is_empty() && files(&rec, ".flv").is_empty());
+    // `probe` says the same, and exits 0: the room's status is known.
+    let cfg_path = dir.path().join("drm.toml");
+    let (code, out, err) = probe(&[
+        "https://live.bilibili.com/7734200",
+        "-c",
+        cfg_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for want in [
+        "special   a DRM-protected \"charging\" live",
+        "streams   none: not recordable: a DRM-protected",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
 }
 
 // LEAD: un-ignore after merging the machine helper's branch, which turns an unrecordable live
