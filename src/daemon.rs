@@ -327,6 +327,12 @@ fn restart_keys(current: &Config, new: &Config) -> Result<Vec<&'static str>, Str
     {
         keys.push("platforms.*.api_base");
     }
+    let budget = |c: &Config| {
+        [&c.platforms.bilibili, &c.platforms.douyin].map(|p| (p.requests_per_second, p.burst))
+    };
+    if budget(new) != budget(current) {
+        keys.push("platforms.*.requests_per_second, burst");
+    }
     Ok(keys)
 }
 

@@ -34,6 +34,8 @@ pub enum PullEnd {
     Broken(String),
     /// The writer went away (it reports its own reason).
     WriterGone,
+    /// The platform says this live cannot be recorded (DRM, paid, guard-only...): the reason.
+    Unrecordable(String),
 }
 
 impl PullEnd {
@@ -47,6 +49,7 @@ impl PullEnd {
             )),
             PullEnd::Refused(e) | PullEnd::Broken(e) => Some(e.clone()),
             PullEnd::WriterGone => Some("the writer stopped".into()),
+            PullEnd::Unrecordable(why) => Some(format!("not recordable: {why}")),
         }
     }
 }

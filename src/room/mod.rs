@@ -28,6 +28,8 @@ pub enum RoomState {
     Failing,
     Waiting,
     Disabled,
+    /// Live, but it cannot be recorded (DRM, paid, guard-only...); the reason is in `detail`.
+    Unrecordable,
 }
 
 impl RoomState {
@@ -39,6 +41,7 @@ impl RoomState {
             RoomState::Failing => "failing",
             RoomState::Waiting => "waiting",
             RoomState::Disabled => "disabled",
+            RoomState::Unrecordable => "unrecordable",
         }
     }
 }

@@ -170,6 +170,7 @@ impl RoomInfo {
             title: self.title.clone(),
             streamer: self.streamer.clone(),
             session_hint: self.session_hint(),
+            unrecordable: None,
         }
     }
 }

@@ -115,7 +115,7 @@ impl Bilibili {
             api: Api::new(
                 "bilibili",
                 client,
-                Limiter::new("bilibili", Budget::DEFAULT),
+                Limiter::new("bilibili", Budget::configured(PlatformKind::Bilibili, cfg)),
             ),
             api_base: hosts.api,
             nav_base: hosts.nav,
@@ -427,6 +427,10 @@ impl Bilibili {
 impl Platform for Bilibili {
     fn kind(&self) -> PlatformKind {
         PlatformKind::Bilibili
+    }
+
+    fn resume_at(&self) -> Option<std::time::Instant> {
+        self.api.limiter.resume_at()
     }
 
     /// Every id goes through `room_init`: any number may be a short id, and the key must be the

@@ -79,6 +79,7 @@ impl DyRoom {
             title: self.title.clone(),
             streamer: self.streamer.clone(),
             session_hint: if live { self.room_id.clone() } else { None },
+            unrecordable: None,
         }
     }
 

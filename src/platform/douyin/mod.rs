@@ -133,7 +133,11 @@ impl Douyin {
     pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
         let hosts = Hosts::new(cfg);
         Self {
-            api: Api::new("douyin", client, Limiter::new("douyin", Budget::DEFAULT)),
+            api: Api::new(
+                "douyin",
+                client,
+                Limiter::new("douyin", Budget::configured(PlatformKind::Douyin, cfg)),
+            ),
             api_base: hosts.api.clone(),
             hosts,
             cookie: cfg.cookie.clone(),
@@ -453,6 +457,10 @@ impl Douyin {
 impl Platform for Douyin {
     fn kind(&self) -> PlatformKind {
         PlatformKind::Douyin
+    }
+
+    fn resume_at(&self) -> Option<std::time::Instant> {
+        self.api.limiter.resume_at()
     }
 
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError> {
