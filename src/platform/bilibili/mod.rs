@@ -153,7 +153,7 @@ impl Bilibili {
     /// The cached wbi keys, fetched from `nav` when missing or old. `None` when they cannot be
     /// had: the request then goes unsigned (and a refusal is handled by the caller).
     async fn wbi_keys(&self) -> Option<WbiKeys> {
-        let mut cache = self.wbi.lock().await;
+        let mut cache = super::limiter::meter::queued(self.wbi.lock()).await;
         if let Some((keys, at)) = &cache.keys {
             if at.elapsed() < WBI_TTL {
                 return Some(keys.clone());

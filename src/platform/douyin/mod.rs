@@ -149,7 +149,7 @@ impl Douyin {
     /// what `GET {api_base}/` sets (the home page hands one to every new visitor), cached for
     /// an hour and replaced when an empty answer suggests it went stale.
     async fn ttwid(&self, fresh: bool) -> Option<String> {
-        let mut cached = self.ttwid.lock().await;
+        let mut cached = super::limiter::meter::queued(self.ttwid.lock()).await;
         if !fresh {
             if let Some((v, at)) = cached.as_ref() {
                 if at.elapsed() < TTWID_TTL {

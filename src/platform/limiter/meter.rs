@@ -70,6 +70,13 @@ pub fn waiting() -> Waiting {
     Waiting(meter)
 }
 
+/// Awaits `f` as a wait for a turn: for a lock held by a task that may itself be waiting for
+/// the budget (a shared token being refreshed).
+pub async fn queued<F: Future>(f: F) -> F::Output {
+    let _w = waiting();
+    f.await
+}
+
 /// Runs `f` for at most `limit` of its own time: stretches it spent waiting for a request
 /// budget (marked with [`waiting`]) do not count. `None` when the limit was reached.
 pub async fn timeout_active<F: Future>(limit: Duration, f: F) -> Option<F::Output> {
