@@ -328,7 +328,11 @@ fn restart_keys(current: &Config, new: &Config) -> Result<Vec<&'static str>, Str
         keys.push("platforms.*.api_base");
     }
     let budget = |c: &Config| {
-        [&c.platforms.bilibili, &c.platforms.douyin].map(|p| (p.requests_per_second, p.burst))
+        use crate::platform::{PlatformKind, limiter::Budget};
+        [
+            Budget::configured(PlatformKind::Bilibili, &c.platforms.bilibili),
+            Budget::configured(PlatformKind::Douyin, &c.platforms.douyin),
+        ]
     };
     if budget(new) != budget(current) {
         keys.push("platforms.*.requests_per_second, burst");
@@ -375,5 +379,14 @@ mod tests {
                 "max_recordings"
             ])
         );
+        // The budget is the limiter's, made once: a change waits for a restart. Spelling out
+        // the default changes nothing.
+        let slower = cfg("[platforms.douyin]\nrequests_per_second = 0.5\n");
+        assert_eq!(
+            restart_keys(&old, &slower),
+            Ok(vec!["platforms.*.requests_per_second, burst"])
+        );
+        let same = cfg("[platforms.bilibili]\nrequests_per_second = 4.0\nburst = 4\n");
+        assert_eq!(restart_keys(&old, &same), Ok(vec![]));
     }
 }
