@@ -332,6 +332,16 @@ fn restart_keys(current: &Config, new: &Config) -> Result<Vec<&'static str>, Str
     {
         keys.push("platforms.*.user_agent");
     }
+    let budget = |c: &Config| {
+        use crate::platform::{PlatformKind, limiter::Budget};
+        [
+            Budget::configured(PlatformKind::Bilibili, &c.platforms.bilibili),
+            Budget::configured(PlatformKind::Douyin, &c.platforms.douyin),
+        ]
+    };
+    if budget(new) != budget(current) {
+        keys.push("platforms.*.requests_per_second, burst");
+    }
     Ok(keys)
 }
 
@@ -376,5 +386,14 @@ mod tests {
         );
         let ua = cfg("[platforms.douyin]\nuser_agent = \"Mozilla/5.0 Chrome/150.0.0.0\"\n");
         assert_eq!(restart_keys(&old, &ua), Ok(vec!["platforms.*.user_agent"]));
+        // The budget is the limiter's, made once: a change waits for a restart. Spelling out
+        // the default changes nothing.
+        let slower = cfg("[platforms.douyin]\nrequests_per_second = 0.5\n");
+        assert_eq!(
+            restart_keys(&old, &slower),
+            Ok(vec!["platforms.*.requests_per_second, burst"])
+        );
+        let same = cfg("[platforms.bilibili]\nrequests_per_second = 4.0\nburst = 4\n");
+        assert_eq!(restart_keys(&old, &same), Ok(vec![]));
     }
 }

@@ -190,7 +190,20 @@ async fn status_code_30003_ends_the_session() {
         "{}",
         d.log_text()
     );
-    // The live ends the way Douyin says it in 2026: status_code 30003, no room in the answer.
+    // Once its stream is being pulled, the live ends the way Douyin says it in 2026:
+    // status_code 30003, no room in the answer.
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            streams
+                .stats("dy/or4.flv")
+                .requests
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+        })
+        .await,
+        "{}",
+        d.log_text()
+    );
     api.edit_douyin(WEB_RID, |r| {
         r.live = false;
         r.ended_as_30003 = true;
@@ -308,10 +321,20 @@ async fn a_live_hidden_from_this_viewer_is_not_recorded() {
     );
     assert!(files(&dir.path().join("rec"), "").is_empty());
     assert!(streams.bodies("dy/or4.flv").is_empty());
+    // The room says why in `status`, and one `recording_failed` event says it once.
+    let status: Value =
+        serde_json::from_str(&control_get(dir.path(), "/api/status").await).unwrap();
+    let room = &status["rooms"][0];
+    assert_eq!(room["state"], "unrecordable", "{status}");
+    assert!(
+        room["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("你不在主播设置的可见范围内")),
+        "{status}"
+    );
+    let failed = events.iter().filter(|t| *t == "recording_failed").count();
+    assert_eq!(failed, 1, "{events:?}");
     let log = d.log_text();
-    // The reason reaches the log (the room's "unrecordable" state in `status` comes from the
-    // room machine).
-    assert!(log.contains("你不在主播设置的可见范围内"), "{log}");
     assert!(!log.contains("backing off"), "{log}");
 }
 

@@ -649,13 +649,11 @@ async fn a_drm_live_is_not_recorded_and_says_why() {
     );
     let d = Daemon::start(dir.path(), "drm", &cfg);
     let (ok, status) = status_when(dir.path(), Duration::from_secs(20), |v| {
-        v["rooms"][0]["last_error"]
-            .as_str()
-            .is_some_and(|e| e.contains("DRM"))
+        v["rooms"][0]["state"] == "unrecordable"
     })
     .await;
     assert!(ok, "{status}\n{}", d.log_text());
-    let why = status["rooms"][0]["last_error"].as_str().unwrap();
+    let why = status["rooms"][0]["detail"].as_str().unwrap_or_default();
     assert!(
         why.contains("a DRM-protected \"charging\" live (all_special_types has 203)"),
         "{why}"
@@ -686,10 +684,7 @@ async fn a_drm_live_is_not_recorded_and_says_why() {
     }
 }
 
-// LEAD: un-ignore after merging the machine helper's branch, which turns an unrecordable live
-// into the "unrecordable" state with its reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the room machine's \"unrecordable\" state (machine helper's branch)"]
 async fn a_drm_live_shows_as_unrecordable_in_the_status() {
     let streams = StreamServer::start().await;
     let api = PlatformServer::start().await;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::config::units::{format_duration, format_size};
 use crate::control::{Status, client};
-use crate::room::RoomSnapshot;
+use crate::room::{RoomSnapshot, RoomState};
 
 pub fn run(path: &Path, json: bool) -> ExitCode {
     let config = match super::load_or_report(path) {
@@ -97,11 +97,12 @@ pub fn table(status: &Status) -> String {
         } else {
             "-".into()
         };
-        let note = r
-            .last_error
-            .clone()
-            .or_else(|| r.detail.clone())
-            .unwrap_or_else(|| "-".into());
+        // A room that cannot be recorded shows why, not the error that preceded it.
+        let note = match r.state {
+            RoomState::Unrecordable => r.detail.clone().or_else(|| r.last_error.clone()),
+            _ => r.last_error.clone().or_else(|| r.detail.clone()),
+        }
+        .unwrap_or_else(|| "-".into());
         // HLS segments lost since the daemon started (FLV rooms never have any).
         let gaps = match r.gaps_total {
             0 => "-".to_string(),
@@ -241,5 +242,37 @@ mod tests {
         // An older daemon says nothing about its commit.
         let text = table(&status(""));
         assert!(text.contains("liverec 0.1.0, pid 42, up "), "{text}");
+    }
+
+    #[test]
+    fn an_unrecordable_room_shows_its_reason() {
+        let cfg = crate::config::parse(
+            "[[rooms]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/a.flv\"\n",
+            Path::new("/etc/liverec/recorder.toml"),
+        )
+        .unwrap();
+        let room = &cfg.rooms[0];
+        let mut snap = RoomSnapshot::new(&room.target.known_key().unwrap(), room);
+        snap.state = RoomState::Unrecordable;
+        snap.detail = Some("the server refused access (HTTP 403)".into());
+        snap.last_error = Some("an older error".into());
+        let status = Status {
+            version: "0.1.0".into(),
+            commit: String::new(),
+            pid: 1,
+            started: chrono::Local::now().fixed_offset(),
+            config: "/etc/liverec/recorder.toml".into(),
+            disk_free_bytes: 0,
+            disk_low: false,
+            rooms: vec![snap],
+            hooks: Vec::new(),
+        };
+        let text = table(&status);
+        let line = text.lines().nth(1).unwrap();
+        assert!(line.contains(" unrecordable "), "{text}");
+        assert!(
+            line.ends_with("the server refused access (HTTP 403)"),
+            "{text}"
+        );
     }
 }

@@ -155,6 +155,9 @@ pub struct PlatformConfig {
     /// requests) instead of [`crate::http::BROWSER_UA`].
     pub user_agent: Option<String>,
     pub codecs: Option<Vec<String>>,
+    /// The platform's request budget (`platform::limiter::Budget`); `None` = its default.
+    pub requests_per_second: Option<f64>,
+    pub burst: Option<u32>,
 }
 
 impl PlatformConfig {
@@ -294,6 +297,7 @@ fn read_platform(
     });
     let user_agent = read_user_agent(kind, &mut sec, rep);
     let codecs = read_codecs(kind, sec.take("codecs"), rep);
+    let (requests_per_second, burst) = read_budget(&mut sec, rep);
     sec.finish(rep);
     PlatformConfig {
         api_base,
@@ -302,6 +306,8 @@ fn read_platform(
         formats,
         user_agent,
         codecs,
+        requests_per_second,
+        burst,
     }
 }
 
@@ -360,6 +366,33 @@ pub(crate) fn read_codecs(
         .collect();
     kind.check_codecs(&v).map_err(|e| f.fail(rep, e)).ok()?;
     Some(v)
+}
+
+/// `requests_per_second` and `burst`: the platform's request budget.
+fn read_budget(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) -> (Option<f64>, Option<u32>) {
+    use crate::platform::limiter::{MAX_BURST, MAX_PER_SECOND, MIN_PER_SECOND};
+    let per_second = sec.take("requests_per_second").and_then(|f| {
+        let n = f.number(rep)?;
+        if !(MIN_PER_SECOND..=MAX_PER_SECOND).contains(&n) {
+            f.fail(
+                rep,
+                format!(
+                    "{n} is out of range ({MIN_PER_SECOND} to {MAX_PER_SECOND} requests per second)"
+                ),
+            );
+            return None;
+        }
+        Some(n)
+    });
+    let burst = sec.take("burst").and_then(|f| {
+        let n = f.uint(rep, u64::from(MAX_BURST))?;
+        if n == 0 {
+            f.fail(rep, "must be at least 1 (requests sent at once)");
+            return None;
+        }
+        u32::try_from(n).ok()
+    });
+    (per_second, burst)
 }
 
 fn read_listen(field: Option<Field<'_, '_>>, rep: &mut Report<'_>, base: &Path) -> Option<Listen> {

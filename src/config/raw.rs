@@ -140,6 +140,25 @@ impl<'a, 'i> Field<'a, 'i> {
         }
     }
 
+    /// A number, whole or not (`4`, `0.5`).
+    pub fn number(&self, rep: &mut Report<'_>) -> Option<f64> {
+        let text = match self.value.get_ref() {
+            DeValue::Integer(i) if i.radix() == 10 => i.as_str(),
+            DeValue::Float(f) => f.as_str(),
+            _ => {
+                self.wrong_type(rep, "a number");
+                return None;
+            }
+        };
+        match text.replace('_', "").parse::<f64>() {
+            Ok(n) if n.is_finite() => Some(n),
+            _ => {
+                self.fail(rep, format!("{text} is not a finite number"));
+                None
+            }
+        }
+    }
+
     pub fn duration(&self, rep: &mut Report<'_>) -> Option<Duration> {
         let DeValue::String(s) = self.value.get_ref() else {
             self.wrong_type(rep, r#"a duration string like "30s" or "1h30m""#);

@@ -364,3 +364,61 @@ codecs = ["avc"]
         );
     }
 }
+
+#[test]
+fn the_request_budget_is_per_platform_with_its_own_defaults() {
+    use crate::platform::PlatformKind;
+    use crate::platform::limiter::Budget;
+    let c = parse_ok("");
+    let budget = |c: &Config, k| {
+        let p = match k {
+            PlatformKind::Douyin => &c.platforms.douyin,
+            _ => &c.platforms.bilibili,
+        };
+        Budget::configured(k, p)
+    };
+    assert_eq!(
+        budget(&c, PlatformKind::Bilibili),
+        Budget {
+            per_second: 4.0,
+            burst: 4
+        }
+    );
+    assert_eq!(
+        budget(&c, PlatformKind::Douyin),
+        Budget {
+            per_second: 1.0,
+            burst: 2
+        }
+    );
+    let c = parse_ok(
+        "[platforms.bilibili]\nrequests_per_second = 0.5\nburst = 1\n[platforms.douyin]\nrequests_per_second = 3\n",
+    );
+    assert_eq!(
+        budget(&c, PlatformKind::Bilibili),
+        Budget {
+            per_second: 0.5,
+            burst: 1
+        }
+    );
+    assert_eq!(
+        budget(&c, PlatformKind::Douyin),
+        Budget {
+            per_second: 3.0,
+            burst: 2
+        }
+    );
+    let lines = parse_err(
+        "[platforms.bilibili]\nrequests_per_second = 0\nburst = 0\n[platforms.douyin]\nrequests_per_second = \"fast\"\nburst = 1.5\n",
+    );
+    let want = [
+        "platforms.bilibili.requests_per_second: 0 is out of range (0.01 to 1000 requests per second)",
+        "platforms.bilibili.burst: must be at least 1",
+        "platforms.douyin.requests_per_second: expected a number, found a string",
+        "platforms.douyin.burst: expected a whole number, found float 1.5",
+    ];
+    assert_eq!(lines.len(), want.len(), "{lines:#?}");
+    for (line, want) in lines.iter().zip(want) {
+        assert!(line.contains(want), "{line:?} lacks {want:?}");
+    }
+}

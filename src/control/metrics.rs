@@ -30,6 +30,7 @@ pub fn render(shared: &Shared) -> String {
         RoomState::Failing,
         RoomState::Waiting,
         RoomState::Disabled,
+        RoomState::Unrecordable,
     ];
     let by_state: Vec<_> = states
         .iter()

@@ -18,6 +18,45 @@ use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
 const RESOLVE_RETRY_MIN: Duration = Duration::from_secs(15);
 const RESOLVE_RETRY_MAX: Duration = Duration::from_secs(600);
 
+/// After a platform backoff, resolutions resume within this much of its end, not all at once.
+const RESUME_JITTER: Duration = Duration::from_millis(500);
+
+/// When a failed resolution is tried again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Retry {
+    /// The platform is backing off: at its end. Waiting is not failing: the pace stays.
+    AfterBackoff(Duration),
+    /// A failure: after `wait`, which doubles for the next one.
+    AfterFailure(Duration),
+}
+
+impl Retry {
+    fn pause(self) -> Duration {
+        match self {
+            Retry::AfterBackoff(d) | Retry::AfterFailure(d) => d,
+        }
+    }
+}
+
+/// Decides the next try after `e`; `resume` is the end of the platform's backoff, if one runs.
+fn next_try(
+    e: &PlatformError,
+    resume: Option<std::time::Instant>,
+    now: std::time::Instant,
+    wait: &mut Duration,
+) -> Retry {
+    if let (PlatformError::Blocked(_), Some(end)) = (e, resume.filter(|t| *t > now)) {
+        let jitter = Duration::from_millis(rand::random_range(0..RESUME_JITTER.as_millis() as u64));
+        return Retry::AfterBackoff(end.duration_since(now) + jitter);
+    }
+    if matches!(e, PlatformError::NotFound(_)) {
+        *wait = RESOLVE_RETRY_MAX;
+    }
+    let pause = *wait;
+    *wait = (*wait * 2).min(RESOLVE_RETRY_MAX);
+    Retry::AfterFailure(pause)
+}
+
 struct Entry {
     handle: RoomHandle,
     join: JoinHandle<()>,
@@ -113,28 +152,32 @@ impl Rooms {
                         _ = cancel.cancelled() => return,
                         r = platform.resolve(&cfg.target) => r,
                     };
-                    match result {
+                    let e = match result {
                         Ok(key) => {
                             let _ = tx.send((cfg, key));
                             return;
                         }
-                        Err(e) => {
-                            if matches!(e, PlatformError::NotFound(_)) {
-                                wait = RESOLVE_RETRY_MAX;
-                            }
-                            tracing::warn!(
-                                "rooms[{}]: cannot resolve {}: {e}; retrying in {}s",
-                                cfg.index,
-                                redact_url(cfg.url()),
-                                wait.as_secs()
-                            );
-                        }
+                        Err(e) => e,
+                    };
+                    let now = std::time::Instant::now();
+                    let retry = next_try(&e, platform.resume_at(), now, &mut wait);
+                    let url = redact_url(cfg.url());
+                    match retry {
+                        Retry::AfterBackoff(pause) => tracing::info!(
+                            "rooms[{}]: {url} is resolved when the platform's backoff ends, in {}s ({e})",
+                            cfg.index,
+                            pause.as_secs()
+                        ),
+                        Retry::AfterFailure(pause) => tracing::warn!(
+                            "rooms[{}]: cannot resolve {url}: {e}; retrying in {}s",
+                            cfg.index,
+                            pause.as_secs()
+                        ),
                     }
                     tokio::select! {
                         _ = cancel.cancelled() => return,
-                        _ = tokio::time::sleep(wait) => {}
+                        _ = tokio::time::sleep(retry.pause()) => {}
                     }
-                    wait = (wait * 2).min(RESOLVE_RETRY_MAX);
                 }
             },
             span,
@@ -305,5 +348,44 @@ impl Rooms {
         }
         self.publish();
         late
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backoff_is_waited_out_without_doubling_the_retry_pace() {
+        let now = std::time::Instant::now();
+        let blocked = PlatformError::Blocked("HTTP 412; backing off until 21:04:05".into());
+        let mut wait = RESOLVE_RETRY_MIN;
+        for _ in 0..5 {
+            let Retry::AfterBackoff(pause) =
+                next_try(&blocked, Some(now + Duration::from_secs(3)), now, &mut wait)
+            else {
+                panic!("a backoff is waited out")
+            };
+            assert!(pause >= Duration::from_secs(3) && pause < Duration::from_millis(3500));
+        }
+        assert_eq!(wait, RESOLVE_RETRY_MIN, "the failure pace did not grow");
+        // Failures double the pause, up to the cap; "not found" goes straight to the cap.
+        let net = PlatformError::Network("timed out".into());
+        let pauses: Vec<u64> = (0..8)
+            .map(|_| next_try(&net, None, now, &mut wait).pause().as_secs())
+            .collect();
+        assert_eq!(pauses, [15, 30, 60, 120, 240, 480, 600, 600]);
+        let mut wait = RESOLVE_RETRY_MIN;
+        let gone = PlatformError::NotFound("x".into());
+        assert_eq!(
+            next_try(&gone, None, now, &mut wait),
+            Retry::AfterFailure(RESOLVE_RETRY_MAX)
+        );
+        // A block whose pause is already over is retried like any failure.
+        let mut wait = RESOLVE_RETRY_MIN;
+        assert_eq!(
+            next_try(&blocked, Some(now), now, &mut wait),
+            Retry::AfterFailure(RESOLVE_RETRY_MIN)
+        );
     }
 }

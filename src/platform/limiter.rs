@@ -3,16 +3,19 @@
 //! Douyin's empty answers) is per IP, not per room.
 //!
 //! - **Budget**: a token bucket of [`Budget::burst`] requests refilled at
-//!   [`Budget::per_second`]. A request beyond it waits for its turn instead of bursting; one
-//!   that would wait longer than [`MAX_QUEUE_WAIT`] fails at once (the caller's poll would time
-//!   out anyway, and the next poll will find room).
+//!   [`Budget::per_second`] (`[platforms.*] requests_per_second`, `burst`). A request beyond it
+//!   waits for its turn, however long the queue: waiting is not failing. The wait is marked
+//!   with [`meter::waiting`], so a caller's [`meter::timeout_active`] does not count it.
 //! - **Backoff**: on a block signal every request of the platform is paused for
 //!   [`BACKOFF_BASE`] (or the server's `Retry-After`, when it sends one), doubling on each block
 //!   in a row up to [`BACKOFF_CAP`]. While paused, calls fail at once with
-//!   [`PlatformError::Blocked`] (an *unknown* status, which never ends a recording) and no request
-//!   is sent. When the pause is over one request goes first; only when it is answered normally
-//!   does the backoff lift and everybody else proceed. One WARN line when a backoff starts or
-//!   extends (what happened and when polling resumes), one INFO line when it lifts.
+//!   [`PlatformError::Blocked`] (an *unknown* status, which never ends a recording that flows)
+//!   and no request is sent; [`Limiter::resume_at`] says when to ask again. When the pause is
+//!   over one request goes first (the probe); the others wait for its verdict: a normal answer
+//!   lifts the backoff and lets them all through the budget, a new block fails them at once
+//!   with the new pause, an inconclusive answer lets the next one probe. One WARN line when a
+//!   backoff starts or extends (what happened and when polling resumes), one INFO line when it
+//!   lifts.
 //!
 //! The decisions are made by [`Gate`], which is pure (it is given the time), so they are tested
 //! without sleeping.
@@ -20,9 +23,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::PlatformError;
+use super::{PlatformError, PlatformKind};
+use crate::config::PlatformConfig;
+
+pub mod meter;
 
 /// First pause after a block signal, when the server does not say how long to wait.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
@@ -30,8 +37,10 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
 /// Shortest pause, whatever `Retry-After` says.
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
-/// A request that would wait longer than this for its turn fails instead.
-pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(20);
+/// Bounds of `requests_per_second` and `burst`, checked when the config loads.
+pub const MAX_PER_SECOND: f64 = 1000.0;
+pub const MIN_PER_SECOND: f64 = 0.01;
+pub const MAX_BURST: u32 = 1000;
 
 /// A platform's request budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,26 +50,48 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// A few requests per second, at most four at once.
+    /// A few requests per second, at most four at once (Bilibili's default).
     pub const DEFAULT: Budget = Budget {
         per_second: 4.0,
         burst: 4,
     };
+    /// Douyin blocks sooner: peers advise one request a second, one or two at once.
+    pub const DOUYIN: Budget = Budget {
+        per_second: 1.0,
+        burst: 2,
+    };
+
+    pub fn default_for(kind: PlatformKind) -> Budget {
+        match kind {
+            PlatformKind::Douyin => Self::DOUYIN,
+            PlatformKind::Bilibili | PlatformKind::Direct => Self::DEFAULT,
+        }
+    }
+
+    /// The platform's default with the configured `requests_per_second` and `burst` over it.
+    pub fn configured(kind: PlatformKind, cfg: &PlatformConfig) -> Budget {
+        let d = Self::default_for(kind);
+        Budget {
+            per_second: cfg.requests_per_second.unwrap_or(d.per_second),
+            burst: cfg.burst.unwrap_or(d.burst),
+        }
+    }
 
     fn interval(&self) -> Duration {
-        Duration::from_secs_f64(1.0 / self.per_second.max(0.01))
+        Duration::from_secs_f64(1.0 / self.per_second.max(MIN_PER_SECOND))
     }
 }
 
 /// What [`Gate::admit`] decided.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Admit {
-    /// Go now (after waiting this long for the budget).
+    /// Go after waiting this long for the budget; `probe` when this request finds out whether
+    /// a backoff has lifted.
     Go { wait: Duration, probe: bool },
     /// Paused by a backoff: fail without a request.
     Paused { until: Instant, reason: String },
-    /// The budget queue is too long.
-    Busy { wait: Duration },
+    /// Another request is finding out whether the backoff has lifted: wait for its verdict.
+    AwaitVerdict,
 }
 
 /// What [`Gate::block`] did, for the log.
@@ -109,26 +140,23 @@ impl Gate {
         self.strikes > 0
     }
 
-    /// May a request go at `now`, and after how long a wait?
+    /// The end of the current pause, if one is running at `now`.
+    pub fn resume_at(&self, now: Instant) -> Option<Instant> {
+        self.paused_until.filter(|u| now < *u)
+    }
+
+    /// May a request go at `now`, and after how long a wait? Never refused for the budget:
+    /// the wait is as long as the queue ahead.
     pub fn admit(&mut self, now: Instant) -> Admit {
-        if let Some(until) = self.paused_until {
-            if now < until {
-                return Admit::Paused {
-                    until,
-                    reason: self.reason.clone(),
-                };
-            }
+        if let Some(until) = self.resume_at(now) {
+            return Admit::Paused {
+                until,
+                reason: self.reason.clone(),
+            };
         }
-        let mut probe = false;
-        if self.strikes > 0 {
-            if self.probing {
-                // Someone is finding out whether the block has lifted; wait for the verdict.
-                return Admit::Paused {
-                    until: self.paused_until.unwrap_or(now),
-                    reason: self.reason.clone(),
-                };
-            }
-            probe = true;
+        let probe = self.strikes > 0;
+        if probe && self.probing {
+            return Admit::AwaitVerdict;
         }
         let interval = self.budget.interval();
         let tolerance = interval * self.budget.burst.max(1);
@@ -136,9 +164,6 @@ impl Gate {
         // The request may go once the bucket holds a token: at tat - (burst - 1) intervals.
         let allowed_at = (tat + interval).checked_sub(tolerance).unwrap_or(now);
         let wait = allowed_at.saturating_duration_since(now);
-        if wait > MAX_QUEUE_WAIT {
-            return Admit::Busy { wait };
-        }
         self.tat = Some(tat + interval);
         if probe {
             self.probing = true;
@@ -155,7 +180,7 @@ impl Gate {
         lifted
     }
 
-    /// A request that ended without a verdict on the block (network error, bad JSON).
+    /// A request that ended without a verdict on the block (network error, bad JSON, dropped).
     pub fn inconclusive(&mut self, was_probe: bool) {
         if was_probe {
             self.probing = false;
@@ -170,7 +195,7 @@ impl Gate {
         retry_after: Option<Duration>,
     ) -> BlockOutcome {
         self.probing = false;
-        if self.paused_until.is_some_and(|u| now < u) {
+        if self.resume_at(now).is_some() {
             return BlockOutcome::AlreadyPaused;
         }
         self.strikes = self.strikes.saturating_add(1);
@@ -196,6 +221,8 @@ impl Gate {
 pub struct Limiter {
     platform: &'static str,
     gate: Arc<Mutex<Gate>>,
+    /// Woken when a probe has its verdict.
+    verdict: Arc<Notify>,
 }
 
 /// Permission to send one request; report how it went with [`Permit::ok`] or
@@ -211,7 +238,9 @@ impl Permit {
     /// The server answered normally (whatever the answer said about the room).
     pub fn ok(mut self) {
         self.done = true;
-        if self.limiter.lock().success() {
+        let lifted = self.limiter.lock().success();
+        self.limiter.verdict.notify_waiters();
+        if lifted {
             tracing::info!(
                 "{}: the API answers normally again; the risk-control backoff is lifted",
                 self.limiter.platform
@@ -230,6 +259,9 @@ impl Drop for Permit {
     fn drop(&mut self) {
         if !self.done {
             self.limiter.lock().inconclusive(self.probe);
+            if self.probe {
+                self.limiter.verdict.notify_waiters();
+            }
         }
     }
 }
@@ -251,6 +283,7 @@ impl Limiter {
         Self {
             platform,
             gate: Arc::new(Mutex::new(Gate::new(budget))),
+            verdict: Arc::new(Notify::new()),
         }
     }
 
@@ -259,35 +292,46 @@ impl Limiter {
         self.gate.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for the budget, or fails at once while the platform is backing off.
+    /// When a running backoff ends (`None` when requests may go now): callers schedule their
+    /// next try then, not a poll interval later.
+    pub fn resume_at(&self) -> Option<std::time::Instant> {
+        self.lock().resume_at(Instant::now()).map(Instant::into_std)
+    }
+
+    /// Waits for a slot in the budget (and, after a pause, for the probe's verdict), however
+    /// long that takes; fails at once only while the platform is backing off.
     pub async fn acquire(&self) -> Result<Permit, PlatformError> {
-        let (admit, until_text) = {
-            let mut gate = self.lock();
-            (gate.admit(Instant::now()), gate.until_text.clone())
-        };
-        match admit {
-            Admit::Paused { reason, .. } => Err(paused_error(&until_text, &reason)),
-            Admit::Busy { wait } => Err(PlatformError::Network(format!(
-                "{} request budget exhausted: the next free slot is {}s away; skipping this call",
-                self.platform,
-                wait.as_secs()
-            ))),
-            Admit::Go { wait, probe } => {
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
+        let _waiting = meter::waiting();
+        loop {
+            // Registered before the gate is asked, so a verdict given in between is not missed.
+            let verdict = self.verdict.notified();
+            let admit = self.lock().admit(Instant::now());
+            match admit {
+                Admit::Paused { reason, .. } => {
+                    let until_text = self.lock().until_text.clone();
+                    return Err(paused_error(&until_text, &reason));
                 }
-                let permit = Permit {
-                    limiter: self.clone(),
-                    probe,
-                    done: false,
-                };
-                // A block may have started while this request waited for its turn.
-                let gate = self.lock();
-                if gate.paused_until.is_some_and(|u| Instant::now() < u) {
-                    return Err(paused_error(&gate.until_text, &gate.reason));
+                Admit::AwaitVerdict => verdict.await,
+                Admit::Go { wait, probe } => {
+                    // Made before the wait, so that a caller giving up meanwhile frees the probe.
+                    let permit = Permit {
+                        limiter: self.clone(),
+                        probe,
+                        done: false,
+                    };
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    // A block may have started while this request waited for its turn.
+                    let gate = self.lock();
+                    if gate.resume_at(Instant::now()).is_some() {
+                        let err = paused_error(&gate.until_text, &gate.reason);
+                        drop(gate);
+                        return Err(err);
+                    }
+                    drop(gate);
+                    return Ok(permit);
                 }
-                drop(gate);
-                Ok(permit)
             }
         }
     }
@@ -308,6 +352,8 @@ impl Limiter {
         let until_text = gate.until_text.clone();
         let reason = gate.reason.clone();
         drop(gate);
+        // Callers waiting for a probe's verdict learn of the new pause and fail at once.
+        self.verdict.notify_waiters();
         match outcome {
             BlockOutcome::Paused { pause, strikes, .. } => {
                 let nth = if strikes > 1 {
@@ -367,27 +413,19 @@ mod tests {
     }
 
     #[test]
-    fn a_hundred_rooms_at_once_are_spread_and_the_tail_is_refused() {
+    fn a_thousand_rooms_at_once_all_get_a_turn() {
         let mut g = Gate::new(Budget::DEFAULT);
         let t0 = Instant::now();
         let mut last = Duration::ZERO;
-        let mut busy = 0;
-        for _ in 0..100 {
-            match g.admit(t0) {
-                Admit::Go { wait, .. } => {
-                    assert!(wait >= last);
-                    last = wait;
-                }
-                Admit::Busy { wait } => {
-                    assert!(wait > MAX_QUEUE_WAIT);
-                    busy += 1;
-                }
-                other => panic!("{other:?}"),
-            }
+        for _ in 0..1000 {
+            let Admit::Go { wait, probe: false } = g.admit(t0) else {
+                panic!("every request gets a turn")
+            };
+            assert!(wait >= last);
+            last = wait;
         }
-        assert!(last <= MAX_QUEUE_WAIT);
-        assert!(last >= Duration::from_secs(19), "{last:?}");
-        assert_eq!(busy, 100 - 84);
+        // Four at once, then four a second: the last one goes after ~4 minutes.
+        assert_eq!(last, ms(249_000));
     }
 
     #[test]
@@ -415,7 +453,7 @@ mod tests {
                     probe: true
                 }
             );
-            assert!(matches!(g.admit(now), Admit::Paused { .. }));
+            assert_eq!(g.admit(now), Admit::AwaitVerdict);
         }
         assert_eq!(pauses, [60, 120, 240, 480, 960, 1800, 1800, 1800]);
         // The probe is answered normally: the backoff lifts, everybody goes.
@@ -491,7 +529,7 @@ mod tests {
             panic!()
         };
         assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
-        assert!(matches!(g.admit(until), Admit::Paused { .. }));
+        assert_eq!(g.admit(until), Admit::AwaitVerdict);
         g.inconclusive(true);
         assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
     }
@@ -512,5 +550,136 @@ mod tests {
         let again = l.acquire().await.unwrap_err();
         assert!(matches!(again, PlatformError::Blocked(_)));
         assert!(started.elapsed() < ms(50));
+    }
+
+    /// `n` callers of `l.acquire()` started at once, each reporting when it got its answer.
+    fn callers(
+        l: &Limiter,
+        n: usize,
+    ) -> Vec<tokio::task::JoinHandle<(Instant, Result<Permit, PlatformError>)>> {
+        (0..n)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    let r = l.acquire().await;
+                    (Instant::now(), r)
+                })
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_queue_waits_and_never_errors() {
+        let l = Limiter::new(
+            "test",
+            Budget {
+                per_second: 5.0,
+                burst: 1,
+            },
+        );
+        let t0 = Instant::now();
+        let mut times = Vec::new();
+        for h in callers(&l, 300) {
+            let (at, r) = h.await.unwrap();
+            r.expect("a queued call waits for its turn, it does not fail")
+                .ok();
+            times.push(at.duration_since(t0));
+        }
+        times.sort();
+        assert_eq!(times[0], Duration::ZERO);
+        // One every 200 ms: the last of 300 goes after ~60 s, and nobody went early.
+        for (i, t) in times.iter().enumerate() {
+            assert!(*t + ms(1) >= ms(200 * i as u64), "{i}: {t:?}");
+        }
+        assert!(times[299] <= ms(60_000), "{:?}", times[299]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_wait_for_the_probes_verdict() {
+        let l = Limiter::new("test", Budget::DEFAULT);
+        let p = l.acquire().await.unwrap();
+        let t0 = Instant::now();
+        p.blocked("HTTP 412", Some(Duration::from_secs(3)));
+        let end = Instant::from_std(l.resume_at().expect("paused"));
+        assert_eq!(end, t0 + Duration::from_secs(3));
+        // While paused: fail at once, without a request.
+        assert!(matches!(l.acquire().await, Err(PlatformError::Blocked(_))));
+        tokio::time::sleep_until(t0 + Duration::from_secs(3)).await;
+        assert_eq!(l.resume_at(), None);
+
+        // The pause is over: the first caller probes, the others wait for its verdict.
+        let probe = l.acquire().await.unwrap();
+        let waiting = callers(&l, 5);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(waiting.iter().all(|h| !h.is_finished()), "they wait");
+        // An answer without a verdict hands the probe to the next caller; the rest still wait.
+        drop(probe);
+        tokio::time::sleep(ms(10)).await;
+        let done: Vec<_> = waiting.iter().filter(|h| h.is_finished()).collect();
+        assert_eq!(done.len(), 1, "one of them probes next");
+        let mut rest = Vec::new();
+        for h in waiting {
+            if h.is_finished() {
+                let (_, r) = h.await.unwrap();
+                // The normal answer lifts the backoff and lets the others through.
+                r.unwrap().ok();
+            } else {
+                rest.push(h);
+            }
+        }
+        for h in rest {
+            let (_, r) = h.await.unwrap();
+            r.expect("let through after the verdict").ok();
+        }
+
+        // A probe that meets the block again fails the waiting callers at once, with the new
+        // pause, so that they can come back when it ends.
+        l.acquire()
+            .await
+            .unwrap()
+            .blocked("HTTP 412", Some(Duration::from_secs(3)));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let probe = l.acquire().await.unwrap();
+        let waiting = callers(&l, 3);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(waiting.iter().all(|h| !h.is_finished()));
+        probe.blocked("HTTP 412", Some(Duration::from_secs(3)));
+        let at = Instant::now();
+        for h in waiting {
+            let (t, r) = h.await.unwrap();
+            assert!(
+                matches!(r, Err(PlatformError::Blocked(ref m)) if m.contains("backing off until"))
+            );
+            assert_eq!(t, at, "at once");
+        }
+        // Doubled: 6 s this time.
+        let left = Instant::from_std(l.resume_at().unwrap()) - Instant::now();
+        assert!(
+            left > Duration::from_secs(5) && left <= Duration::from_secs(6),
+            "{left:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_given_up_while_queued_frees_the_next() {
+        // One request every 100 s: the probe after the 60 s pause waits 40 s for its turn.
+        let l = Limiter::new(
+            "test",
+            Budget {
+                per_second: MIN_PER_SECOND,
+                burst: 1,
+            },
+        );
+        l.acquire().await.unwrap().blocked("HTTP 412", None);
+        tokio::time::sleep(BACKOFF_BASE).await;
+        // The probe has to wait for the budget, and its caller gives up meanwhile.
+        let probe = callers(&l, 1).remove(0);
+        tokio::time::sleep(ms(10)).await;
+        let next = callers(&l, 1).remove(0);
+        tokio::time::sleep(ms(10)).await;
+        probe.abort();
+        let (_, r) = next.await.unwrap();
+        r.expect("the next caller probes").ok();
+        assert!(!l.lock().is_backing_off());
     }
 }

@@ -301,8 +301,8 @@ pub struct RoomStatus {
     pub streamer: String,
     /// Changes when a new broadcast starts (Bilibili `live_start_time`, Douyin session room id).
     pub session_hint: Option<String>,
-    /// Set when the room is live but cannot be recorded (DRM, paid, password, guard-only),
-    /// with a reason a user understands.
+    /// Live, but it cannot be recorded: the reason (a DRM live, paid, guard-only, password,
+    /// visibility-restricted...). The room shows `unrecordable` and no session starts.
     pub unrecordable: Option<String>,
 }
 
@@ -338,8 +338,9 @@ pub struct RoomSpec {
     pub cookie: Option<Secret>,
 }
 
-/// Why a platform call failed. Only [`PlatformError::NotFound`] and a real "offline" answer are
-/// facts about the room; everything else means "unknown" and must never end a recording.
+/// Why a platform call failed. [`PlatformError::NotFound`], [`PlatformError::Unsupported`] ("not
+/// recordable", from `status` or `sources`) and a real "offline" answer are facts about the room;
+/// everything else means "unknown", which never ends a recording while its bytes flow.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum PlatformError {
     #[error("room not found: {0}")]
@@ -369,6 +370,12 @@ pub trait Platform: Send + Sync + 'static {
 
     /// Stream candidates in the order they should be tried, with freshly signed URLs.
     async fn sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError>;
+
+    /// When the platform's risk-control backoff ends, while one runs: calls fail until then,
+    /// so retries are scheduled at that instant rather than a poll interval later.
+    fn resume_at(&self) -> Option<std::time::Instant> {
+        None
+    }
 
     /// Every stream on offer, in every quality and format, for `liverec probe` (may cost more
     /// requests than [`Platform::sources`]).

@@ -16,7 +16,8 @@ use super::limiter::{Limiter, Permit};
 use crate::config::{Secret, redact_url};
 use crate::http;
 
-/// API calls give up after this long (the supervisor's poll allows 30 s in all).
+/// API calls give up after this long, counted from when their turn in the budget came (the
+/// supervisor's poll allows 30 s in all, not counting the waits for a turn).
 pub const API_TIMEOUT: Duration = Duration::from_secs(10);
 /// JSON answers are small; anything bigger is not what we asked for.
 pub const JSON_CAP: usize = 2 << 20;

@@ -54,7 +54,10 @@ impl SourceMemory {
                     );
                 }
             }
-            PullEnd::Cancelled | PullEnd::NothingNew(_) | PullEnd::WriterGone => {}
+            PullEnd::Cancelled
+            | PullEnd::NothingNew(_)
+            | PullEnd::Unrecordable(_)
+            | PullEnd::WriterGone => {}
         }
     }
 

@@ -45,6 +45,7 @@ pub async fn attempt(
     let sources = match sources {
         Ok(s) if !s.is_empty() => s,
         Ok(_) => return PullEnd::Refused("the platform offered no stream".into()),
+        Err(crate::platform::PlatformError::Unsupported(why)) => return PullEnd::Unrecordable(why),
         Err(e) => return PullEnd::Refused(e.to_string()),
     };
     let ordered = memory.order(sources);

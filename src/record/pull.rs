@@ -49,6 +49,8 @@ pub enum PullEnd {
     Broken(String),
     /// The writer went away (it reports its own reason).
     WriterGone,
+    /// The platform says this live cannot be recorded (DRM, paid, guard-only...): the reason.
+    Unrecordable(String),
 }
 
 impl PullEnd {
@@ -62,6 +64,7 @@ impl PullEnd {
             )),
             PullEnd::Refused(e) | PullEnd::NothingNew(e) | PullEnd::Broken(e) => Some(e.clone()),
             PullEnd::WriterGone => Some("the writer stopped".into()),
+            PullEnd::Unrecordable(why) => Some(format!("not recordable: {why}")),
         }
     }
 }

@@ -11,10 +11,16 @@
 //!    │                                            └──── backoff ◄──┘
 //!    │       offline for offline_grace                    │ poll: offline
 //!    └──────────────────────────────────── grace ◄────────┘
+//!
+//!   any poll (or attempt) says "live, but not recordable" ──► unrecordable (session ends)
 //! ```
-//! "Unknown" (a blocked or broken API) never ends a session: only a real offline answer that
-//! lasts `offline_grace` does. A room that is live but writes nothing for `alert_after` raises an
-//! alert, repeated every [`REALERT`] while it lasts.
+//! "Unknown" (a blocked or broken API) never ends a session while its bytes flow; a session ends
+//! on a real offline answer that lasts `offline_grace`, or when no stream has flowed and the
+//! status has stayed unknown for `offline_grace`. A platform that is backing off says when it
+//! resumes ([`Probe::Paused`]): the next poll, or reconnect, is at that instant, not later and
+//! not after a growing backoff. A room that is live but writes nothing for `alert_after` raises
+//! an alert, repeated every [`REALERT`] while it lasts; a live that cannot be recorded is
+//! reported once ([`Do::NotRecordable`]) and no session is opened for it.
 
 use std::time::{Duration, Instant};
 
@@ -40,6 +46,13 @@ pub enum Probe {
     Offline,
     /// The platform could not tell (risk control, network, malformed answer).
     Unknown(String),
+    /// Unknown because the platform is backing off until `until`: ask again then.
+    Paused {
+        reason: String,
+        until: Instant,
+    },
+    /// Live, but it cannot be recorded (DRM, paid, guard-only...): the reason.
+    Unrecordable(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +79,10 @@ pub enum Phase {
     Grace {
         since: Instant,
     },
+    /// Live, but it cannot be recorded; polled on as usual (it may become recordable).
+    Unrecordable {
+        reason: String,
+    },
 }
 
 /// A step for the supervisor to carry out.
@@ -76,12 +93,15 @@ pub enum Do {
     StartSession,
     Connect,
     StopAttempt,
-    /// Close the session: finalise files, release the lock, raise `live_end`.
-    EndSession,
+    /// Close the session: finalise files, release the lock, raise `live_end` (with this error,
+    /// when the live did not simply go offline).
+    EndSession(Option<String>),
     /// Raise `recording_failed` with this reason.
     Alert(String),
     /// Raise `recording_recovered`.
     Recovered,
+    /// Report, once, that the live cannot be recorded, and why.
+    NotRecordable(String),
 }
 
 #[derive(Debug)]
@@ -97,6 +117,11 @@ pub struct Machine {
     next_poll: Option<Instant>,
     last_error: Option<String>,
     polling: bool,
+    /// In a session without a flowing stream: since when every answer has been "unknown".
+    unknown_since: Option<Instant>,
+    /// The "not recordable" reason last reported, so that it is reported once, not again at
+    /// every poll (until the room goes offline or records).
+    unrecordable_reported: Option<String>,
 }
 
 impl Machine {
@@ -116,6 +141,8 @@ impl Machine {
             next_poll: enabled.then_some(now),
             last_error: None,
             polling: false,
+            unknown_since: None,
+            unrecordable_reported: None,
         }
     }
 
@@ -152,6 +179,9 @@ impl Machine {
         if let Some(a) = self.alert_due() {
             t = Some(t.map_or(a, |x| x.min(a)));
         }
+        if let Some(u) = self.unknown_deadline() {
+            t = Some(t.map_or(u, |x| x.min(u)));
+        }
         t
     }
 
@@ -159,8 +189,18 @@ impl Machine {
     fn may_poll(&self) -> bool {
         matches!(
             self.phase,
-            Phase::Idle | Phase::Waiting { .. } | Phase::Grace { .. }
+            Phase::Idle | Phase::Waiting { .. } | Phase::Grace { .. } | Phase::Unrecordable { .. }
         )
+    }
+
+    fn flowing(&self) -> bool {
+        matches!(self.phase, Phase::Attempt { flowing: true, .. })
+    }
+
+    /// When a session without stream, whose status stays unknown, is to end.
+    fn unknown_deadline(&self) -> Option<Instant> {
+        let since = self.unknown_since?;
+        (self.in_session && !self.flowing()).then(|| since + self.timing.offline_grace)
     }
 
     /// The next time an alert could become due, if the room is live and not writing.
@@ -170,7 +210,9 @@ impl Machine {
             Phase::Attempt { flowing, .. } => !flowing,
             Phase::Waiting { elsewhere, .. } => !elsewhere,
             Phase::Deciding | Phase::Backoff { .. } => true,
-            Phase::Idle | Phase::Disabled | Phase::Grace { .. } => false,
+            Phase::Idle | Phase::Disabled | Phase::Grace { .. } | Phase::Unrecordable { .. } => {
+                false
+            }
         };
         if !not_writing {
             return None;
@@ -193,9 +235,10 @@ impl Machine {
         self.next_poll = Some(now + self.timing.poll_interval);
         match probe {
             Probe::Live => {
+                self.unknown_since = None;
                 self.live_since.get_or_insert(now);
                 match self.phase {
-                    Phase::Idle | Phase::Waiting { .. } => {
+                    Phase::Idle | Phase::Waiting { .. } | Phase::Unrecordable { .. } => {
                         if self.in_session {
                             self.phase = Phase::Attempt {
                                 flowing: false,
@@ -220,8 +263,10 @@ impl Machine {
             Probe::Offline => {
                 self.live_since = None;
                 self.alerted_at = None;
+                self.unknown_since = None;
+                self.unrecordable_reported = None;
                 match self.phase {
-                    Phase::Waiting { .. } | Phase::Idle => {
+                    Phase::Waiting { .. } | Phase::Idle | Phase::Unrecordable { .. } => {
                         self.phase = Phase::Idle;
                         if self.in_session {
                             self.phase = Phase::Grace { since: now };
@@ -240,16 +285,102 @@ impl Machine {
                     Phase::Attempt { .. } | Phase::Disabled => {}
                 }
             }
-            Probe::Unknown(err) => {
-                self.last_error = Some(err);
-                // Never a reason to end a session: a live room stays "live" until the platform
-                // says otherwise, and a reconnect is the only way to find out.
-                if self.phase == Phase::Deciding {
-                    self.schedule_reconnect(now);
-                }
-            }
+            Probe::Unknown(err) => out = self.on_unknown(err, None, now),
+            Probe::Paused { reason, until } => out = self.on_unknown(reason, Some(until), now),
+            Probe::Unrecordable(reason) => out = self.on_unrecordable(reason, now),
         }
         out
+    }
+
+    /// An answer that says nothing about the room. `until`: the platform is backing off until
+    /// then, so the next poll or reconnect waits for that instant (and no longer).
+    fn on_unknown(&mut self, err: String, until: Option<Instant>, now: Instant) -> Vec<Do> {
+        self.last_error = Some(err);
+        let mut out = Vec::new();
+        match self.phase {
+            // A live room stays "live" until the platform says otherwise, and a reconnect is
+            // the only way to find out.
+            Phase::Deciding => match until {
+                Some(at) => {
+                    // Waiting out a backoff is not a failed attempt.
+                    self.failures = 0;
+                    self.phase = Phase::Backoff { at: at.max(now) };
+                }
+                None => self.schedule_reconnect(now),
+            },
+            // The last real answer was "offline"; not knowing more does not extend the grace.
+            Phase::Grace { .. } => {
+                self.next_poll = Some(now + self.grace_poll());
+                out.extend(self.check_grace(now));
+            }
+            _ => {}
+        }
+        if let Some(at) = until {
+            self.next_poll = Some(at.max(now));
+        }
+        let waiting_for_stream = matches!(
+            self.phase,
+            Phase::Deciding | Phase::Backoff { .. } | Phase::Attempt { flowing: false, .. }
+        );
+        if self.in_session && waiting_for_stream {
+            self.unknown_since.get_or_insert(now);
+            out.extend(self.check_unknown(now));
+        }
+        out
+    }
+
+    /// Ends a session that has had neither a stream nor a real answer for `offline_grace`.
+    fn check_unknown(&mut self, now: Instant) -> Vec<Do> {
+        match self.unknown_deadline() {
+            Some(deadline) if now >= deadline => {
+                let reason = format!(
+                    "no stream, and the live status stayed unknown for {}: {}",
+                    crate::config::units::format_duration(self.timing.offline_grace),
+                    self.last_error.as_deref().unwrap_or("no answer")
+                );
+                self.end_session(now);
+                self.live_since = None;
+                self.alerted_at = None;
+                vec![Do::EndSession(Some(reason))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Live, but not recordable: an open session ends, no new one starts, and the reason is
+    /// reported once. Polls go on at `poll_interval`.
+    fn on_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
+        if matches!(self.phase, Phase::Attempt { .. } | Phase::Disabled) {
+            // A late answer while an attempt runs: the attempt finds out for itself.
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if self.in_session {
+            self.end_session(now);
+            out.push(Do::EndSession(Some(format!("not recordable: {reason}"))));
+        }
+        self.live_since = None;
+        self.alerted_at = None;
+        self.unknown_since = None;
+        self.next_poll = Some(now + self.timing.poll_interval);
+        if self.unrecordable_reported.as_deref() != Some(reason.as_str()) {
+            self.unrecordable_reported = Some(reason.clone());
+            out.push(Do::NotRecordable(reason.clone()));
+        }
+        self.phase = Phase::Unrecordable { reason };
+        out
+    }
+
+    /// The attempt ended because the platform will not hand out a stream that can be recorded.
+    pub fn on_attempt_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
+        if matches!(self.phase, Phase::Attempt { .. }) {
+            self.phase = Phase::Deciding;
+        }
+        self.on_unrecordable(reason, now)
+    }
+
+    pub fn is_unrecordable(&self) -> bool {
+        matches!(self.phase, Phase::Unrecordable { .. })
     }
 
     fn grace_poll(&self) -> Duration {
@@ -260,7 +391,7 @@ impl Machine {
         match self.phase {
             Phase::Grace { since } if now.duration_since(since) >= self.timing.offline_grace => {
                 self.end_session(now);
-                vec![Do::EndSession]
+                vec![Do::EndSession(None)]
             }
             _ => Vec::new(),
         }
@@ -270,6 +401,7 @@ impl Machine {
         self.in_session = false;
         self.phase = Phase::Idle;
         self.failures = 0;
+        self.unknown_since = None;
         self.next_poll = Some(now + self.timing.poll_interval);
     }
 
@@ -290,7 +422,7 @@ impl Machine {
         }
         self.polling = false;
         self.end_session(now);
-        let mut out = vec![Do::EndSession];
+        let mut out = vec![Do::EndSession(None)];
         out.extend(self.on_poll(Probe::Live, now));
         out
     }
@@ -299,6 +431,7 @@ impl Machine {
     pub fn on_session_started(&mut self, now: Instant) -> Vec<Do> {
         self.in_session = true;
         self.failures = 0;
+        self.unknown_since = None;
         self.phase = Phase::Attempt {
             flowing: false,
             started: now,
@@ -322,6 +455,8 @@ impl Machine {
     /// Bytes reached a file.
     pub fn on_flowing(&mut self, now: Instant) -> Vec<Do> {
         self.last_flow = Some(now);
+        self.unknown_since = None;
+        self.unrecordable_reported = None;
         let mut out = Vec::new();
         if let Phase::Attempt { flowing, .. } = &mut self.phase {
             *flowing = true;
@@ -354,7 +489,7 @@ impl Machine {
     }
 
     pub fn on_timer(&mut self, now: Instant) -> Vec<Do> {
-        let mut out = Vec::new();
+        let mut out = self.check_unknown(now);
         if let Phase::Backoff { at } = self.phase {
             if now >= at {
                 self.phase = Phase::Attempt {
@@ -460,7 +595,10 @@ mod tests {
         assert_eq!(m.on_timer(t0 + s(210)), [Do::Poll]);
         assert!(m.on_poll(Probe::Offline, t0 + s(210)).is_empty());
         assert_eq!(m.on_timer(t0 + s(260)), [Do::Poll]);
-        assert_eq!(m.on_poll(Probe::Offline, t0 + s(260)), [Do::EndSession]);
+        assert_eq!(
+            m.on_poll(Probe::Offline, t0 + s(260)),
+            [Do::EndSession(None)]
+        );
         assert!(!m.in_session());
         assert_eq!(m.phase(), &Phase::Idle);
     }
@@ -479,20 +617,270 @@ mod tests {
     }
 
     #[test]
-    fn unknown_never_ends_a_session() {
+    fn unknown_never_ends_a_session_while_bytes_flow() {
         let t0 = Instant::now();
         let mut m = Machine::new(timing(), true, t0);
         m.on_poll(Probe::Live, t0);
         m.on_session_started(t0);
+        m.on_flowing(t0);
         for n in 1..50 {
             let now = t0 + s(n * 100);
             m.on_attempt_ended(Some("reset".into()), now);
             let out = m.on_poll(Probe::Unknown("HTTP 412".into()), now);
-            assert!(!out.contains(&Do::EndSession));
+            assert!(out.iter().all(|d| !matches!(d, Do::EndSession(_))));
             assert!(matches!(m.phase(), Phase::Backoff { .. }));
-            m.on_timer(now + s(60));
+            // The reconnect works: bytes flow again for a while.
+            assert_eq!(m.on_timer(now + s(50)), [Do::Connect]);
+            assert!(m.on_flowing(now + s(51)).is_empty());
         }
         assert!(m.in_session());
+    }
+
+    /// Starts a session whose stream flowed and then ended at `t0 + 10 s`.
+    fn session_whose_stream_ended(t0: Instant) -> Machine {
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        m.on_flowing(t0 + s(1));
+        assert_eq!(m.on_attempt_ended(None, t0 + s(10)), [Do::Poll]);
+        m
+    }
+
+    #[test]
+    fn a_status_unknown_for_offline_grace_without_stream_ends_the_session() {
+        let t0 = Instant::now();
+        let mut m = session_whose_stream_ended(t0);
+        // Unknown answers, and reconnects that find no stream.
+        let mut now = t0 + s(10);
+        let mut ended = None;
+        while now < t0 + s(200) {
+            let mut out = m.on_poll(Probe::Unknown("empty answer".into()), now);
+            if out.is_empty() {
+                let Some(wake) = m.next_wakeup() else {
+                    panic!("nothing scheduled in {:?}", m.phase())
+                };
+                now = wake;
+                out = m.on_timer(now);
+            }
+            if let Some(Do::EndSession(reason)) = out.first() {
+                ended = Some((now, reason.clone()));
+                break;
+            }
+            assert_eq!(out, [Do::Connect]);
+            assert!(m.in_session());
+            now += s(1);
+            assert_eq!(m.on_attempt_ended(Some("refused".into()), now), [Do::Poll]);
+        }
+        let (at, reason) = ended.expect("the session ends");
+        // offline_grace (60 s) after the first unknown answer, not at the next poll after it.
+        assert_eq!(at, t0 + s(70));
+        let reason = reason.expect("with a reason");
+        assert!(
+            reason.contains("unknown for 1m") && reason.contains("empty answer"),
+            "{reason}"
+        );
+        assert!(!m.in_session());
+        assert_eq!(m.phase(), &Phase::Idle);
+        // A later live answer opens a new session.
+        m.on_timer(at + s(30));
+        assert_eq!(m.on_poll(Probe::Live, at + s(30)), [Do::StartSession]);
+    }
+
+    #[test]
+    fn a_real_answer_or_flowing_bytes_restart_the_unknown_clock() {
+        let t0 = Instant::now();
+        let mut m = session_whose_stream_ended(t0);
+        m.on_poll(Probe::Unknown("x".into()), t0 + s(10));
+        assert_eq!(m.next_wakeup(), Some(t0 + s(10)), "reconnect at once");
+        assert_eq!(m.on_timer(t0 + s(10)), [Do::Connect]);
+        // An attempt that connects but writes nothing: its clock still runs.
+        assert_eq!(m.next_wakeup(), Some(t0 + s(70)));
+        // It flows: no deadline while bytes flow.
+        m.on_flowing(t0 + s(50));
+        assert_eq!(m.next_wakeup(), None);
+        m.on_attempt_ended(None, t0 + s(100));
+        m.on_poll(Probe::Unknown("x".into()), t0 + s(100));
+        m.on_timer(t0 + s(100));
+        assert_eq!(m.next_wakeup(), Some(t0 + s(160)), "a new clock");
+        m.on_attempt_ended(None, t0 + s(101));
+        // A real "live" answer also says something: the clock starts again at the next unknown.
+        m.on_poll(Probe::Live, t0 + s(101));
+        assert_eq!(m.on_timer(t0 + s(102)), [Do::Connect]);
+        m.on_attempt_ended(None, t0 + s(150));
+        m.on_poll(Probe::Unknown("x".into()), t0 + s(150));
+        m.on_timer(t0 + s(152));
+        // (The alert for "live but not writing" is due by now; the session is not over.)
+        assert!(
+            m.on_timer(t0 + s(200))
+                .iter()
+                .all(|d| !matches!(d, Do::EndSession(_)))
+        );
+        assert!(m.in_session());
+        assert!(matches!(
+            m.on_timer(t0 + s(210)).as_slice(),
+            [Do::EndSession(Some(_))]
+        ));
+    }
+
+    #[test]
+    fn unknown_answers_during_grace_do_not_extend_it() {
+        let t0 = Instant::now();
+        let mut m = session_whose_stream_ended(t0);
+        m.on_poll(Probe::Offline, t0 + s(10));
+        assert!(matches!(m.phase(), Phase::Grace { .. }));
+        assert!(m.on_poll(Probe::Unknown("x".into()), t0 + s(40)).is_empty());
+        assert_eq!(
+            m.on_poll(Probe::Unknown("x".into()), t0 + s(70)),
+            [Do::EndSession(None)]
+        );
+    }
+
+    #[test]
+    fn a_paused_platform_is_polled_again_when_the_pause_ends() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        assert_eq!(m.on_timer(t0), [Do::Poll]);
+        m.on_poll_started();
+        let until = t0 + s(3);
+        let out = m.on_poll(
+            Probe::Paused {
+                reason: "HTTP 412".into(),
+                until,
+            },
+            t0,
+        );
+        assert!(out.is_empty());
+        // At the end of the pause, not a poll interval (30 s) later.
+        assert_eq!(m.next_wakeup(), Some(until));
+        assert!(m.on_timer(until - s(1)).is_empty());
+        assert_eq!(m.on_timer(until), [Do::Poll]);
+        assert_eq!(m.on_poll(Probe::Live, until), [Do::StartSession]);
+        // A long pause is waited out in one go.
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_timer(t0);
+        let until = t0 + s(1800);
+        m.on_poll(
+            Probe::Paused {
+                reason: "x".into(),
+                until,
+            },
+            t0,
+        );
+        assert_eq!(m.next_wakeup(), Some(until));
+    }
+
+    #[test]
+    fn a_session_reconnects_when_the_pause_ends_without_a_growing_backoff() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        // A few quick failures grow the reconnect backoff...
+        let mut now = t0;
+        for _ in 0..4 {
+            m.on_attempt_ended(Some("refused".into()), now);
+            m.on_poll(Probe::Live, now);
+            let Phase::Backoff { at } = *m.phase() else {
+                panic!()
+            };
+            now = at;
+            m.on_timer(now);
+        }
+        // ...then the platform backs off for 20 s: the reconnect is at its end.
+        m.on_attempt_ended(Some("blocked".into()), now);
+        let until = now + s(20);
+        m.on_poll(
+            Probe::Paused {
+                reason: "HTTP 412".into(),
+                until,
+            },
+            now,
+        );
+        assert_eq!(m.phase(), &Phase::Backoff { at: until });
+        assert_eq!(m.on_timer(until), [Do::Connect]);
+        // Waiting was not failing: the next reconnect after a drop is immediate again.
+        m.on_attempt_ended(Some("reset".into()), until + s(1));
+        m.on_poll(Probe::Live, until + s(1));
+        assert_eq!(m.phase(), &Phase::Backoff { at: until + s(1) });
+    }
+
+    #[test]
+    fn an_unrecordable_live_starts_no_session_and_is_reported_once() {
+        let t0 = Instant::now();
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_timer(t0);
+        let drm = || Probe::Unrecordable("DRM live (special type 203)".into());
+        assert_eq!(
+            m.on_poll(drm(), t0),
+            [Do::NotRecordable("DRM live (special type 203)".into())]
+        );
+        assert!(m.is_unrecordable());
+        assert!(!m.in_session());
+        // Polled on at poll_interval; the same answer is not reported again, nor alerted.
+        for n in 1..40 {
+            let now = t0 + s(30 * n);
+            assert_eq!(m.next_wakeup(), Some(now));
+            assert_eq!(m.on_timer(now), [Do::Poll]);
+            assert!(m.on_poll(drm(), now).is_empty());
+        }
+        // Another reason is news.
+        let now = t0 + s(1200);
+        m.on_timer(now);
+        assert_eq!(
+            m.on_poll(Probe::Unrecordable("paid live".into()), now),
+            [Do::NotRecordable("paid live".into())]
+        );
+        // A check forces a poll.
+        assert_eq!(m.on_check_now(now + s(1)), [Do::Poll]);
+        m.on_poll_started();
+        assert_eq!(m.on_restart(now + s(2)), [], "one poll at a time");
+        // It becomes recordable: a session starts.
+        assert_eq!(m.on_poll(Probe::Live, now + s(2)), [Do::StartSession]);
+        // Offline: idle, and the same reason would be news again next time.
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(drm(), t0);
+        m.on_poll(Probe::Offline, t0 + s(30));
+        assert_eq!(m.phase(), &Phase::Idle);
+        assert_eq!(m.on_poll(drm(), t0 + s(60)).len(), 1);
+    }
+
+    #[test]
+    fn a_session_whose_live_becomes_unrecordable_ends_with_the_reason() {
+        let t0 = Instant::now();
+        // Found out by a poll after the stream ended.
+        let mut m = session_whose_stream_ended(t0);
+        assert_eq!(
+            m.on_poll(Probe::Unrecordable("guard-only live".into()), t0 + s(10)),
+            [
+                Do::EndSession(Some("not recordable: guard-only live".into())),
+                Do::NotRecordable("guard-only live".into())
+            ]
+        );
+        assert!(!m.in_session());
+        assert_eq!(m.next_wakeup(), Some(t0 + s(40)));
+        // Found out by the attempt itself (the stream list): the same, and no reconnect.
+        let mut m = Machine::new(timing(), true, t0);
+        m.on_poll(Probe::Live, t0);
+        m.on_session_started(t0);
+        assert_eq!(
+            m.on_attempt_unrecordable("guard-only live".into(), t0 + s(1)),
+            [
+                Do::EndSession(Some("not recordable: guard-only live".into())),
+                Do::NotRecordable("guard-only live".into())
+            ]
+        );
+        assert!(m.is_unrecordable());
+        assert!(m.on_timer(t0 + s(20)).is_empty(), "no reconnect, no alert");
+        // It stays unrecordable: no second report, even through a session that fails again.
+        m.on_timer(t0 + s(31));
+        assert_eq!(m.on_poll(Probe::Live, t0 + s(31)), [Do::StartSession]);
+        m.on_session_started(t0 + s(31));
+        assert_eq!(
+            m.on_attempt_unrecordable("guard-only live".into(), t0 + s(32)),
+            [Do::EndSession(Some(
+                "not recordable: guard-only live".into()
+            ))]
+        );
     }
 
     #[test]
@@ -506,7 +894,7 @@ mod tests {
         assert!(matches!(m.phase(), Phase::Grace { .. }));
         assert_eq!(
             m.on_new_broadcast(t0 + s(20)),
-            [Do::EndSession, Do::StartSession]
+            [Do::EndSession(None), Do::StartSession]
         );
         assert!(!m.in_session());
         assert_eq!(m.on_session_started(t0 + s(20)), [Do::Connect]);

@@ -22,12 +22,17 @@ mod session;
 mod status;
 use crate::config::RoomConfig;
 use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
-use crate::platform::{PlatformError, RoomKey, RoomSpec, RoomStatus};
+use crate::platform::limiter::meter::timeout_active;
+use crate::platform::{Platform, PlatformError, RoomKey, RoomSpec, RoomStatus};
 use crate::record::output::{Progress, SegmentDone, SinkEvent};
 use crate::record::pull::PullEnd;
 use crate::record::sink::{Control, Sink};
 
+/// A status check's own time limit; time it spends waiting for the platform's request budget
+/// does not count (each request has its own timeout as well).
 const POLL_TIMEOUT: Duration = Duration::from_secs(30);
+/// After a platform backoff, rooms ask again within this much of its end, not all at once.
+const RESUME_JITTER: Duration = Duration::from_millis(500);
 /// A room task that panicked is restarted after this pause.
 const PANIC_PAUSE: Duration = Duration::from_secs(5);
 /// How long a stopping room waits for its attempt to hand over its last bytes.
@@ -261,7 +266,6 @@ impl Supervisor {
                     self.poll = None;
                     let res = res.unwrap_or_else(|| Err(PlatformError::Network("the status check stopped unexpectedly".into())));
                     steps = self.on_poll(res).await;
-                    self.machine.delay_next_poll(jitter(self.cfg.settings.poll_interval / 10));
                 }
                 _ = sleep_until(wake) => steps = self.machine.on_timer(Instant::now()),
                 _ = tick.tick(), if self.session.is_some() => self.sample_rate(),
@@ -314,10 +318,12 @@ impl Supervisor {
     async fn on_poll(&mut self, res: Result<RoomStatus, PlatformError>) -> Vec<Do> {
         let now = Instant::now();
         let result = match &res {
+            Ok(s) if s.live && s.unrecordable.is_some() => "unrecordable",
             Ok(s) if s.live => "live",
             Ok(_) => "offline",
             Err(PlatformError::NotFound(_)) => "not_found",
             Err(PlatformError::Blocked(_)) => "blocked",
+            Err(PlatformError::Unsupported(_)) => "unrecordable",
             Err(_) => "error",
         };
         crate::metrics::count(
@@ -330,14 +336,21 @@ impl Supervisor {
             Ok(status) => {
                 self.logged_error = None;
                 self.update_meta(&status);
-                if let Some(steps) = self.check_broadcast(&status, now) {
-                    return steps;
+                match (&status.unrecordable, status.live) {
+                    (Some(why), true) => Probe::Unrecordable(why.clone()),
+                    (None, true) => {
+                        if let Some(steps) = self.check_broadcast(&status, now) {
+                            return self.polled(steps, false);
+                        }
+                        Probe::Live
+                    }
+                    (_, false) => Probe::Offline,
                 }
-                if status.live {
-                    Probe::Live
-                } else {
-                    Probe::Offline
-                }
+            }
+            // A fact about the live, reported once by the machine, not a failing poll.
+            Err(PlatformError::Unsupported(why)) => {
+                self.logged_error = None;
+                Probe::Unrecordable(why)
             }
             Err(e) => {
                 let text = e.to_string();
@@ -348,14 +361,31 @@ impl Supervisor {
                     tracing::debug!("status check failed again: {text}");
                 }
                 self.snap.last_error = Some(text.clone());
-                match e {
+                let resume = self.deps.platform.resume_at().filter(|t| *t > now);
+                match (e, resume) {
                     // A fact about the room: keep watching it, but it is not live.
-                    PlatformError::NotFound(_) => Probe::Offline,
+                    (PlatformError::NotFound(_), _) => Probe::Offline,
+                    // Nothing can be asked before the backoff ends; ask right then.
+                    (PlatformError::Blocked(_), Some(end)) => Probe::Paused {
+                        reason: text,
+                        until: end + jitter(RESUME_JITTER),
+                    },
                     _ => Probe::Unknown(text),
                 }
             }
         };
-        self.machine.on_poll(probe, now)
+        let paused = matches!(probe, Probe::Paused { .. });
+        let steps = self.machine.on_poll(probe, now);
+        self.polled(steps, paused)
+    }
+
+    /// Rooms that polled together drift apart (a backoff's end has its own jitter).
+    fn polled(&mut self, steps: Vec<Do>, paused: bool) -> Vec<Do> {
+        if !paused {
+            self.machine
+                .delay_next_poll(jitter(self.cfg.settings.poll_interval / 10));
+        }
+        steps
     }
 
     /// A live answer naming another broadcast than the open session's ends that session and
@@ -403,6 +433,10 @@ impl Supervisor {
     }
 
     fn on_attempt_end(&mut self, end: PullEnd) -> Vec<Do> {
+        if let PullEnd::Unrecordable(why) = end {
+            self.snap.bitrate_kbps = 0.0;
+            return self.machine.on_attempt_unrecordable(why, Instant::now());
+        }
         match end.error() {
             Some(e) => {
                 tracing::info!("stream ended: {e}");
@@ -483,7 +517,7 @@ impl Supervisor {
                 Do::StartSession => queue.extend(self.start_session().await),
                 Do::Connect => self.connect(),
                 Do::StopAttempt => self.stop_attempt(),
-                Do::EndSession => self.end_session(true).await,
+                Do::EndSession(reason) => self.end_session(true, reason).await,
                 Do::Alert(reason) => {
                     tracing::warn!("ALERT {reason}");
                     self.emit(EventType::RecordingFailed, |e| e.with_error(reason));
@@ -491,6 +525,11 @@ impl Supervisor {
                 Do::Recovered => {
                     tracing::info!("recording recovered: bytes are flowing again");
                     self.emit(EventType::RecordingRecovered, |e| e);
+                }
+                Do::NotRecordable(reason) => {
+                    let error = format!("not recordable: {reason}");
+                    tracing::warn!("live, but {error}; watching the room until it can be");
+                    self.emit(EventType::RecordingFailed, |e| e.with_error(error));
                 }
             }
         }
@@ -503,11 +542,16 @@ impl Supervisor {
         self.machine.on_poll_started();
         let platform = self.deps.platform.clone();
         let spec = self.spec();
+        let unrecordable = self.machine.is_unrecordable();
         self.poll = Some(Child(tokio::spawn(
             async move {
-                match tokio::time::timeout(POLL_TIMEOUT, platform.status(&spec)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(PlatformError::Network("status check timed out".into())),
+                let check = check_status(platform.as_ref(), &spec, unrecordable);
+                match timeout_active(POLL_TIMEOUT, check).await {
+                    Some(r) => r,
+                    None => Err(PlatformError::Network(format!(
+                        "status check timed out ({}s, not counting the wait for the request budget)",
+                        POLL_TIMEOUT.as_secs()
+                    ))),
                 }
             }
             .in_current_span(),
@@ -520,8 +564,30 @@ impl Supervisor {
         if self.session.is_some() {
             tracing::info!("stopping: closing the open segment");
         }
-        self.end_session(false).await;
+        self.end_session(false, None).await;
         self.publish();
+    }
+}
+
+/// The room's status. While the live was last found not recordable, the stream list is asked
+/// for as well: some lives show it only there (a guard-only live offers an empty list), and a
+/// session must not be opened (and `live_start` raised) only to find that out again.
+async fn check_status(
+    platform: &dyn Platform,
+    spec: &RoomSpec,
+    unrecordable: bool,
+) -> Result<RoomStatus, PlatformError> {
+    let status = platform.status(spec).await?;
+    if !unrecordable || !status.live || status.unrecordable.is_some() {
+        return Ok(status);
+    }
+    match platform.sources(spec).await {
+        Err(PlatformError::Unsupported(why)) => Ok(RoomStatus {
+            unrecordable: Some(why),
+            ..status
+        }),
+        // Anything else is for a recording attempt to find out.
+        _ => Ok(status),
     }
 }
 

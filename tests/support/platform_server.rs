@@ -27,7 +27,8 @@
 //!   pages. v.douyin.com share links as redirects.
 //! - Faults for every API path at once: an HTTP status (412 with `Retry-After`), empty bodies,
 //!   HTML pages.
-//! - A log of every request, to count what the daemon sends.
+//! - A block that lasts as long as its `Retry-After` says, from the first request it refuses.
+//! - A log of every request, to count what the daemon sends, and of every answer's status.
 
 #![allow(dead_code)]
 
@@ -166,6 +167,10 @@ struct Shared {
     challenges: AtomicU64,
     /// The User-Agent of the last Douyin API call.
     last_douyin_ua: Mutex<String>,
+    /// Armed by [`PlatformServer::block_for`]: (code, seconds, end once the first refusal set it).
+    block: Mutex<Option<(u16, u64, Option<Instant>)>>,
+    /// (when answered, path?query, HTTP status) of every answer.
+    answered: Mutex<Vec<(Instant, String, u16)>>,
 }
 
 pub struct PlatformServer {
@@ -420,6 +425,26 @@ impl PlatformServer {
         self.shared.log.lock().unwrap().clone()
     }
 
+    /// From the next API request on, every API path answers HTTP `code` with `Retry-After:
+    /// <seconds left>` until `secs` after that first refusal; then normally again.
+    pub fn block_for(&self, code: u16, secs: u64) {
+        *self.shared.block.lock().unwrap() = Some((code, secs, None));
+    }
+
+    /// When the armed block ends (known once it refused its first request).
+    pub fn block_end(&self) -> Option<Instant> {
+        self.shared
+            .block
+            .lock()
+            .unwrap()
+            .and_then(|(_, _, end)| end)
+    }
+
+    /// Every answer so far: (when it was sent, `path?query`, HTTP status).
+    pub fn answers(&self) -> Vec<(Instant, String, u16)> {
+        self.shared.answered.lock().unwrap().clone()
+    }
+
     pub fn wbi_rejections(&self) -> u64 {
         self.shared.wbi_bad.load(Ordering::Relaxed)
     }
@@ -434,6 +459,45 @@ impl PlatformServer {
 }
 
 async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    let what = format!(
+        "{}?{}",
+        req.uri().path(),
+        req.uri().query().unwrap_or_default()
+    );
+    let r = match blocked(&s, req.uri().path()) {
+        Some(r) => r,
+        None => answer(s.clone(), req).await,
+    };
+    let status = r.status().as_u16();
+    s.answered
+        .lock()
+        .unwrap()
+        .push((Instant::now(), what, status));
+    r
+}
+
+/// The refusal of an armed block, while it lasts.
+fn blocked(s: &Shared, path: &str) -> Option<Response> {
+    if path == "/" || path.starts_with("/dead/") {
+        return None;
+    }
+    let mut block = s.block.lock().unwrap();
+    let (code, secs, end) = block.as_mut()?;
+    let now = Instant::now();
+    let end = *end.get_or_insert(now + std::time::Duration::from_secs(*secs));
+    if now >= end {
+        return None;
+    }
+    s.log.lock().unwrap().push((now, path.to_string()));
+    let left = (end - now).as_secs_f64().ceil() as u64;
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::from_u16(*code).unwrap();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, left.to_string().parse().unwrap());
+    Some(r)
+}
+
+async fn answer(s: Arc<Shared>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
     s.log.lock().unwrap().push((Instant::now(), path.clone()));

@@ -180,7 +180,7 @@ impl Bilibili {
             api: Api::new(
                 "bilibili",
                 client,
-                Limiter::new("bilibili", Budget::DEFAULT),
+                Limiter::new("bilibili", Budget::configured(PlatformKind::Bilibili, cfg)),
             )
             .with_user_agent(ua.clone()),
             api_base: hosts.api,
@@ -221,7 +221,7 @@ impl Bilibili {
     /// The cached wbi keys, fetched from `nav` when missing or old. `None` when they cannot be
     /// had: the request then goes unsigned (and a refusal is handled by the caller).
     async fn wbi_keys(&self) -> Option<WbiKeys> {
-        let mut cache = self.wbi.lock().await;
+        let mut cache = super::limiter::meter::queued(self.wbi.lock()).await;
         if let Some((keys, at)) = &cache.keys {
             if at.elapsed() < WBI_TTL {
                 return Some(keys.clone());
@@ -678,6 +678,10 @@ impl Bilibili {
 impl Platform for Bilibili {
     fn kind(&self) -> PlatformKind {
         PlatformKind::Bilibili
+    }
+
+    fn resume_at(&self) -> Option<std::time::Instant> {
+        self.api.limiter.resume_at()
     }
 
     /// Every id goes through `room_init`: any number may be a short id, and the key must be the

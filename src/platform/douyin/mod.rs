@@ -257,8 +257,12 @@ impl Douyin {
     fn with_dice(client: reqwest::Client, cfg: &PlatformConfig, dice: Dice) -> Self {
         let ua = UserAgent::new(cfg.user_agent.as_deref());
         Self {
-            api: Api::new("douyin", client, Limiter::new("douyin", Budget::DEFAULT))
-                .with_user_agent(ua.header.clone()),
+            api: Api::new(
+                "douyin",
+                client,
+                Limiter::new("douyin", Budget::configured(PlatformKind::Douyin, cfg)),
+            )
+            .with_user_agent(ua.header.clone()),
             hosts: Hosts::new(cfg),
             cookie: cfg.cookie.clone(),
             signer: abogus::Signer::new(&ua.text),
@@ -602,6 +606,10 @@ impl Douyin {
 impl Platform for Douyin {
     fn kind(&self) -> PlatformKind {
         PlatformKind::Douyin
+    }
+
+    fn resume_at(&self) -> Option<std::time::Instant> {
+        self.api.limiter.resume_at()
     }
 
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError> {

@@ -129,8 +129,9 @@ impl Supervisor {
     }
 
     /// Closes the session: the attempt stops, the writer closes and renames the last file, the
-    /// lock is released. `ended` raises `live_end` (not on daemon shutdown: the live goes on).
-    pub(super) async fn end_session(&mut self, ended: bool) {
+    /// lock is released. `ended` raises `live_end` (not on daemon shutdown: the live goes on),
+    /// with `reason` as its error when the live did not simply go offline.
+    pub(super) async fn end_session(&mut self, ended: bool, reason: Option<String>) {
         if let Some((mut child, cancel)) = self.attempt.take() {
             cancel.cancel();
             if tokio::time::timeout(ATTEMPT_STOP, child.join())
@@ -157,8 +158,16 @@ impl Supervisor {
             }
         }
         if ended {
-            tracing::info!("offline: session ended");
-            self.emit(EventType::LiveEnd, |e| e);
+            match reason {
+                None => {
+                    tracing::info!("offline: session ended");
+                    self.emit(EventType::LiveEnd, |e| e);
+                }
+                Some(why) => {
+                    tracing::warn!("session ended: {why}");
+                    self.emit(EventType::LiveEnd, |e| e.with_error(why));
+                }
+            }
         }
         if let Some(s) = self.session.take() {
             self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);

@@ -78,6 +78,7 @@ impl Supervisor {
                     (RoomState::Live, Some("connecting".into()))
                 }
             }
+            Phase::Unrecordable { reason } => (RoomState::Unrecordable, Some(reason.clone())),
             Phase::Grace { since } => {
                 let left = self
                     .cfg
