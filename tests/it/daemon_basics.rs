@@ -1,12 +1,10 @@
 //! The daemon end to end: the real binary records from a local stream server.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, config, files, room, wait_until};
-use support::flv;
-use support::server::{Answer, StreamServer};
+use crate::support::daemon::{Daemon, config, files, room, wait_until};
+use crate::support::flv;
+use crate::support::server::{Answer, StreamServer};
 
 /// `n` rooms named `<prefix><i>`, each live at real time on its own path of `server`; their
 /// names and `[[rooms]]` entries.
@@ -180,7 +178,7 @@ async fn the_same_room_listed_twice_is_recorded_once() {
     let done = files(&rec, ".flv");
     assert_eq!(done.len(), 1);
     flv::walk(&std::fs::read(&done[0]).unwrap()).expect("the recovered file is whole FLV");
-    let errors = support::media::decode_errors(&done[0]);
+    let errors = crate::support::media::decode_errors(&done[0]);
     assert!(
         errors.trim().is_empty(),
         "the recovered file decodes cleanly: {errors}"
@@ -378,7 +376,12 @@ async fn a_stalled_stream_reconnects_within_the_session_and_records_each_frame_o
     assert!(!log.contains("event live_end"), "{log}");
     let done = files(&rec, ".flv");
     for f in &done {
-        assert_eq!(support::media::decode_errors(f), "", "{}", f.display());
+        assert_eq!(
+            crate::support::media::decode_errors(f),
+            "",
+            "{}",
+            f.display()
+        );
     }
     let served = flv::frames_of(&flv::fixture("flv_640x360_20s.flv")[..1_000_000]);
     assert_each_frame_once(&done, &served);
@@ -504,7 +507,7 @@ async fn a_reloaded_free_space_floor_reaches_the_open_segment() {
     let done = files(&rec, ".flv");
     assert_eq!(done.len(), 1, "{}", d.log_text());
     assert!(files(&rec, ".part").is_empty());
-    assert_eq!(support::media::decode_errors(&done[0]), "");
+    assert_eq!(crate::support::media::decode_errors(&done[0]), "");
     // Space returns: recording resumes in a new file.
     std::fs::write(&path, &cfg).unwrap();
     assert!(
@@ -570,7 +573,7 @@ colour = "blue"
 "#,
     )
     .unwrap();
-    let out = std::process::Command::new(support::daemon::bin())
+    let out = std::process::Command::new(crate::support::daemon::bin())
         .args(["check", "-c"])
         .arg(&path)
         .output()
@@ -588,7 +591,7 @@ colour = "blue"
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
     // `run` refuses the same config the same way, before touching anything.
-    let out = std::process::Command::new(support::daemon::bin())
+    let out = std::process::Command::new(crate::support::daemon::bin())
         .args(["run", "-c"])
         .arg(&path)
         .output()
@@ -599,7 +602,7 @@ colour = "blue"
 
 #[test]
 fn check_prints_the_effective_settings_of_a_valid_config() {
-    let out = std::process::Command::new(support::daemon::bin())
+    let out = std::process::Command::new(crate::support::daemon::bin())
         .args(["check", "-c"])
         .arg(format!(
             "{}/recorder.toml.example",

@@ -1,14 +1,12 @@
 //! HLS end to end: the real binary records live TS and fMP4 playlists from a local origin that
 //! slides its window like a live packager (see `support/hls_server.rs`).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::daemon::{Daemon, config, control_get, files, wait_until};
-use support::hls_server::{Channel, Entry, Fault, HlsServer, Kind, fixture_init};
-use support::media;
+use crate::support::daemon::{Daemon, config, control_get, files, wait_until};
+use crate::support::hls_server::{Channel, Entry, Fault, HlsServer, Kind, fixture_init};
+use crate::support::media;
 
 fn room(name: &str, url: &str) -> String {
     format!("[[rooms]]\nname = \"{name}\"\nurl = \"{url}\"\n")

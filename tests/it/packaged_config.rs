@@ -2,16 +2,14 @@
 //! unit's ExecStartPre) fails on it until the user replaces its placeholder room, pointing at
 //! that line, and passes once they have, with the package's paths.
 
-mod support;
-
 use std::process::Command;
 
-const PACKAGED: &str = include_str!("../packaging/recorder.toml");
+const PACKAGED: &str = include_str!("../../packaging/recorder.toml");
 
 fn check(dir: &std::path::Path, text: &str) -> (i32, String, String) {
     let path = dir.join("recorder.toml");
     std::fs::write(&path, text).unwrap();
-    let out = Command::new(support::daemon::bin())
+    let out = Command::new(crate::support::daemon::bin())
         .args(["check", "-c"])
         .arg(&path)
         .output()

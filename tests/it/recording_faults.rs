@@ -2,15 +2,13 @@
 //! output file must decode cleanly with ffmpeg, start at 0 with a keyframe, and walk as whole
 //! tags with one header and one script tag.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use support::daemon::{Daemon, config, files, wait_until};
-use support::flv::{self, Tag};
-use support::media;
-use support::server::{Answer, StreamServer};
+use crate::support::daemon::{Daemon, config, files, wait_until};
+use crate::support::flv::{self, Tag};
+use crate::support::media;
+use crate::support::server::{Answer, StreamServer};
 
 fn check(path: &Path) -> Vec<Tag> {
     let data = std::fs::read(path).unwrap();

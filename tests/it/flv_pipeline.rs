@@ -1,18 +1,16 @@
 //! The FLV segment writer on real and faulted streams: every file is checked with an independent
 //! tag walk and with ffmpeg, and the files together must hold every source frame exactly once.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::flv::{self, Tag};
+use crate::support::media;
 use liverec::config::filename_template;
 use liverec::record::flv::{FlvPipeline, Limits};
 use liverec::record::output::{Output, OutputSpec, Progress, SinkEvent};
 use liverec::record::pipeline::{Flow, Pipeline};
-use support::flv::{self, Tag};
-use support::media;
 
 struct Run {
     _dir: tempfile::TempDir,
@@ -51,9 +49,9 @@ fn record(connections: &[&[u8]], limits: Limits, chunk: usize) -> Run {
     while let Ok(e) = rx.try_recv() {
         events.push(e);
     }
-    let files = support::daemon::files(dir.path(), ".flv");
+    let files = crate::support::daemon::files(dir.path(), ".flv");
     assert!(
-        support::daemon::files(dir.path(), ".part").is_empty(),
+        crate::support::daemon::files(dir.path(), ".part").is_empty(),
         "no .part may remain"
     );
     Run {
@@ -571,9 +569,9 @@ fn a_disk_falling_low_mid_file_closes_it_whole_with_its_metadata() {
         "{err}"
     );
     p.close(&mut out).unwrap();
-    let files = support::daemon::files(dir.path(), ".flv");
+    let files = crate::support::daemon::files(dir.path(), ".flv");
     assert_eq!(files.len(), 1);
-    assert!(support::daemon::files(dir.path(), ".part").is_empty());
+    assert!(crate::support::daemon::files(dir.path(), ".part").is_empty());
     let tags = check_file(&files[0]);
     let meta = liverec::media::flv::amf0::decode(&tags[0].body).unwrap();
     let duration = meta[1].get("duration").and_then(|v| v.as_number()).unwrap();
@@ -588,7 +586,7 @@ fn a_disk_falling_low_mid_file_closes_it_whole_with_its_metadata() {
     );
     // Nothing opens while space is short.
     assert!(out.open().is_err());
-    assert!(support::daemon::files(dir.path(), ".part").is_empty());
+    assert!(crate::support::daemon::files(dir.path(), ".part").is_empty());
 }
 
 #[test]

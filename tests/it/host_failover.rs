@@ -2,15 +2,13 @@
 //! first and the real stream second. The daemon must move on to the second host within the
 //! stall timeout, and try the dead one last for the rest of the session.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, config, control_get, files, room, wait_until};
-use support::flv::{self, Tag};
-use support::media;
-use support::platform_server::{BiliRoom, PlatformServer};
-use support::server::{Answer, StreamServer};
+use crate::support::daemon::{Daemon, config, control_get, files, room, wait_until};
+use crate::support::flv::{self, Tag};
+use crate::support::media;
+use crate::support::platform_server::{BiliRoom, PlatformServer};
+use crate::support::server::{Answer, StreamServer};
 
 const LONG_ID: u64 = 7734200;
 const BILI_PATH: &str = "live-bvc/7734200/live.flv";

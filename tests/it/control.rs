@@ -1,13 +1,11 @@
 //! The operating surface of a running daemon: control API (with and without token), status,
 //! metrics, and hot reload (file changes, SIGHUP, API) applied as a diff by room key.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, config, control_address, files, room, wait_until};
-use support::server::{Answer, StreamServer};
+use crate::support::daemon::{Daemon, config, control_address, files, room, wait_until};
+use crate::support::server::{Answer, StreamServer};
 
 async fn call(
     addr: &str,
@@ -244,7 +242,7 @@ async fn every_endpoint_with_and_without_the_token() {
     assert!(body.contains("1 unchanged"), "{body}");
 
     // liverec status, as a user runs it.
-    let out = std::process::Command::new(support::daemon::bin())
+    let out = std::process::Command::new(crate::support::daemon::bin())
         .args(["status", "-c"])
         .arg(&d.config)
         .output()
@@ -264,7 +262,7 @@ async fn every_endpoint_with_and_without_the_token() {
         table.contains("recording") || table.contains("live"),
         "{table}"
     );
-    let out = std::process::Command::new(support::daemon::bin())
+    let out = std::process::Command::new(crate::support::daemon::bin())
         .args(["status", "--json", "-c"])
         .arg(&d.config)
         .output()
@@ -282,7 +280,7 @@ async fn status_without_a_daemon_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.toml");
     std::fs::write(&path, "[control]\nlisten = \"127.0.0.1:1\"\n").unwrap();
-    let out = std::process::Command::new(support::daemon::bin())
+    let out = std::process::Command::new(crate::support::daemon::bin())
         .args(["status", "-c"])
         .arg(&path)
         .output()
@@ -403,7 +401,7 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
         files(&rec.join("c"), "")
     );
     for f in files(&rec.join("c"), ".flv") {
-        support::flv::walk(&std::fs::read(&f).unwrap())
+        crate::support::flv::walk(&std::fs::read(&f).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
 }
@@ -520,7 +518,7 @@ async fn the_api_also_listens_on_a_unix_socket() {
         "{}",
         d.log_text()
     );
-    let out = std::process::Command::new(support::daemon::bin())
+    let out = std::process::Command::new(crate::support::daemon::bin())
         .args(["status", "--json", "-c"])
         .arg(&d.config)
         .output()
@@ -547,7 +545,7 @@ async fn systemd_hears_ready_watchdog_reloading_and_stopping() {
     let cfg_path = dir.path().join("sd.toml");
     std::fs::write(&cfg_path, config(dir.path(), "", "")).unwrap();
     let log = std::fs::File::create(dir.path().join("sd.log")).unwrap();
-    let mut child = std::process::Command::new(support::daemon::bin())
+    let mut child = std::process::Command::new(crate::support::daemon::bin())
         .args(["run", "-c"])
         .arg(&cfg_path)
         .env("NOTIFY_SOCKET", &sock_path)
@@ -599,7 +597,7 @@ async fn systemd_hears_ready_watchdog_reloading_and_stopping() {
 /// (a Bilibili short id for a long id), starts no second recorder and leaves the first alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_adding_a_short_id_of_a_recorded_room_starts_nothing() {
-    use support::platform_server::{BiliRoom, PlatformServer};
+    use crate::support::platform_server::{BiliRoom, PlatformServer};
     let streams = StreamServer::start().await;
     streams.set(
         "live-bvc/7734200/live.flv",

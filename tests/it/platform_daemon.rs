@@ -1,18 +1,18 @@
 //! Bilibili and Douyin end to end: the real binary against a fake platform API and a local FLV
 //! server, both on 127.0.0.1:0.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::daemon::{Daemon, bin, config, control_get, files, room, wait_until};
-use support::flv;
-use support::hls_server::{Channel, HlsServer, Kind, fixture_init};
-use support::media;
-use support::platform_server::{BiliRoom, BiliShape, DouyinRoom, DyFault, Mode, PlatformServer};
-use support::server::{Answer, StreamServer};
+use crate::support::daemon::{Daemon, bin, config, control_get, files, room, wait_until};
+use crate::support::flv;
+use crate::support::hls_server::{Channel, HlsServer, Kind, fixture_init};
+use crate::support::media;
+use crate::support::platform_server::{
+    BiliRoom, BiliShape, DouyinRoom, DyFault, Mode, PlatformServer,
+};
+use crate::support::server::{Answer, StreamServer};
 
 const FIXTURE: &str = "flv_640x360_20s.flv";
 const LONG_ID: u64 = 7734200;

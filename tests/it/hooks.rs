@@ -2,8 +2,6 @@
 //! events to small scripts (run by liverec without a shell) and to a webhook receiver on
 //! loopback. Retries are made quick with LIVEREC_HOOK_BACKOFF_MS.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,10 +17,10 @@ use liverec::hooks::journal::Journal;
 use serde_json::Value;
 use sha2::Sha256;
 
-use support::daemon::{Daemon, bin, config, files, room, wait_until};
-use support::flv;
-use support::platform_server::{BiliRoom, PlatformServer};
-use support::server::{Answer, StreamServer};
+use crate::support::daemon::{Daemon, bin, config, files, room, wait_until};
+use crate::support::flv;
+use crate::support::platform_server::{BiliRoom, PlatformServer};
+use crate::support::server::{Answer, StreamServer};
 
 const FIXTURE: &str = "flv_640x360_20s.flv";
 const FAST: &[(&str, &str)] = &[("LIVEREC_HOOK_BACKOFF_MS", "200")];
@@ -840,7 +838,7 @@ async fn a_reload_adds_a_hook_and_status_and_metrics_count_its_deliveries() {
         "{ran:?}"
     );
     // /metrics and status know about the hook's delivery.
-    let status = std::process::Command::new(support::daemon::bin())
+    let status = std::process::Command::new(crate::support::daemon::bin())
         .args(["status", "-c"])
         .arg(&d.config)
         .output()

@@ -10,16 +10,16 @@
 //! - a session whose status stays unknown with no stream ends after `offline_grace`, with the
 //!   reason in `live_end`.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::daemon::{
+    Daemon, bin, config, control_address, control_get, files, wait_until,
+};
+use crate::support::platform_server::{BiliRoom, Mode, PlatformServer};
+use crate::support::server::{Answer, StreamServer};
 use serde_json::Value;
-use support::daemon::{Daemon, bin, config, control_address, control_get, files, wait_until};
-use support::platform_server::{BiliRoom, Mode, PlatformServer};
-use support::server::{Answer, StreamServer};
 
 const FIXTURE: &str = "flv_640x360_20s.flv";
 const INFO: &str = "/xlive/web-room/v1/index/getInfoByRoom";

@@ -2,16 +2,14 @@
 //! command and option that `--help` shows is in the man page and completes in every shell.
 //! `--version`, `/metrics` and `status` name the same build.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use support::daemon::{Daemon, config, control_get, wait_until};
+use crate::support::daemon::{Daemon, config, control_get, wait_until};
 
 fn liverec(args: &[&str]) -> String {
-    let out = Command::new(support::daemon::bin())
+    let out = Command::new(crate::support::daemon::bin())
         .args(args)
         .output()
         .expect("run liverec");
@@ -266,7 +264,7 @@ async fn metrics_and_status_name_the_same_build_as_version() {
     );
     let mut table = String::new();
     let answered = wait_until(Duration::from_secs(10), || {
-        let out = Command::new(support::daemon::bin())
+        let out = Command::new(crate::support::daemon::bin())
             .args(["status", "-c"])
             .arg(&d.config)
             .output()

@@ -1,17 +1,15 @@
 //! `liverec repair` (and the start-up recovery that shares its code) on files a crash left.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{flv, media};
 use liverec::config::filename_template;
 use liverec::record::flv::{FlvPipeline, Limits};
 use liverec::record::output::{Output, OutputSpec, Progress};
 use liverec::record::pipeline::Pipeline;
-use support::{flv, media};
 
 /// Writes the first `fraction` of the fixture through the real pipeline and then "crashes":
 /// nothing is closed, the metadata keeps its placeholder, and the last tag is torn.
@@ -40,7 +38,7 @@ fn crashed_part(dir: &Path, fraction: f64) -> std::path::PathBuf {
 }
 
 fn repair(args: &[&Path]) -> (bool, String) {
-    let out = Command::new(support::daemon::bin())
+    let out = Command::new(crate::support::daemon::bin())
         .arg("repair")
         .args(args)
         .output()
@@ -167,7 +165,7 @@ fn a_part_damaged_in_the_middle_keeps_what_follows_the_damage() {
     let (ok, text) = repair(&[&part]);
     assert!(ok, "{text}");
     assert!(!part.exists());
-    let done: Vec<_> = support::daemon::files(dir.path(), ".flv");
+    let done: Vec<_> = crate::support::daemon::files(dir.path(), ".flv");
     assert!(!done.is_empty(), "{text}");
     let mut got = 0;
     for f in &done {
@@ -181,7 +179,7 @@ fn a_part_damaged_in_the_middle_keeps_what_follows_the_damage() {
         "{got} of {served} frames kept: {text}"
     );
     assert!(
-        support::daemon::files(dir.path(), ".part").is_empty(),
+        crate::support::daemon::files(dir.path(), ".part").is_empty(),
         "the source copy is removed once re-muxed"
     );
 }

@@ -1,18 +1,16 @@
 //! Douyin end to end, as it answers in 2026: the real binary against the fake Douyin API
 //! (which refuses unsigned calls) and a local stream server, both on 127.0.0.1:0.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::daemon::{Daemon, config, control_get, files, room, wait_until};
+use crate::support::flv;
+use crate::support::media;
+use crate::support::platform_server::{DouyinRoom, DyFault, DyKind, PlatformServer};
+use crate::support::server::{Answer, StreamServer};
 use serde_json::Value;
-use support::daemon::{Daemon, config, control_get, files, room, wait_until};
-use support::flv;
-use support::media;
-use support::platform_server::{DouyinRoom, DyFault, DyKind, PlatformServer};
-use support::server::{Answer, StreamServer};
 
 const FIXTURE: &str = "flv_640x360_20s.flv";
 const WEB_RID: &str = "61234567890";

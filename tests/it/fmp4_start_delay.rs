@@ -2,8 +2,6 @@
 //! empty edit, as ffmpeg writes with `-output_ts_offset`): liverec's files must still start at
 //! timestamp 0. The stream is made here with ffmpeg, the tool the tests already depend on.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
@@ -116,7 +114,7 @@ fn an_edit_list_delay_is_removed_from_each_files_init_section() {
         ((before[1] - before[0]) - (after[1] - after[0])).abs() < 0.002,
         "{before:?} -> {after:?}"
     );
-    let errors = support::media::decode_errors(&recorded);
+    let errors = crate::support::media::decode_errors(&recorded);
     assert!(errors.trim().is_empty(), "{errors}");
     // An init section without a delay is left alone.
     assert!(fmp4::without_start_delay(&fixed).is_none());
