@@ -103,6 +103,16 @@ async fn wait_event(dir: &Path, key: &str, kind: &str, timeout: Duration) -> boo
     }
 }
 
+/// `liverec_backoffs_total{platform="douyin"}` from the daemon's metrics (0 when absent).
+async fn douyin_backoffs(dir: &Path) -> u64 {
+    control_get(dir, "/metrics")
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix("liverec_backoffs_total{platform=\"douyin\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Nothing secret in a log: no cookie value, no signed query.
 fn assert_no_secrets(log: &str) {
     for secret in [
@@ -285,6 +295,78 @@ async fn http_444_pauses_douyin_polling_until_the_block_lifts() {
     assert!(log.contains("HTTP 444"), "{log}");
     assert!(log.contains("backing off until"), "{log}");
     assert!(!log.contains("event live_end"), "{log}");
+}
+
+/// The first request after a pause finds out whether the block has lifted. When web/enter
+/// answers it like risk control (a captcha; an empty body, with the user's own ttwid so that no
+/// new one is fetched), the room page decides; the page request must not wait for the verdict
+/// of the web/enter request that sent it there (which once stalled every Douyin request for
+/// good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_enter_refusing_the_first_request_after_a_pause_does_not_stall_douyin() {
+    let api = PlatformServer::start().await;
+    let mut r = live_room(String::new(), "7300000000000000099", SEC_UID);
+    r.live = false;
+    api.set_douyin(WEB_RID, r);
+    let dir = tempfile::tempdir().unwrap();
+    // The user's cookie holds the ttwid the fake accepts.
+    let d = Daemon::start(
+        dir.path(),
+        "stall",
+        &config(
+            dir.path(),
+            &room("dy", &format!("https://live.douyin.com/{WEB_RID}")),
+            &douyin_section(&api, "cookie = \"ttwid=1%7Cfake-ttwid-0; sessionid=S\"\n"),
+        ),
+    );
+    let t0 = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(15), || api.count(ENTER, t0) >= 2).await,
+        "{}",
+        d.log_text()
+    );
+    let page = format!("/{WEB_RID}");
+    for (round, refusal) in ["captcha", "empty body"].into_iter().enumerate() {
+        // HTTP 444 for 2 s (Retry-After: 2), then web/enter refuses: the first request after
+        // the pause meets the refusal.
+        match refusal {
+            "captcha" => api.douyin_fault(Some(DyFault::CaptchaOnApi)),
+            _ => api.douyin_page_only(true),
+        }
+        api.block_for(444, 2);
+        assert!(
+            wait_until(Duration::from_secs(10), || api.block_end().is_some()).await,
+            "{refusal}: {}",
+            d.log_text()
+        );
+        let end = api.block_end().unwrap();
+        // After the pause: web/enter is asked and refuses, and the room page is read.
+        assert!(
+            wait_until(Duration::from_secs(15), || api.count(ENTER, end) >= 1
+                && api.count(&page, end) >= 1)
+            .await,
+            "{refusal}: the room page was never asked for after the pause:\n{}",
+            d.log_text()
+        );
+        // The refusal clears: web/enter is asked at every poll again.
+        api.douyin_fault(None);
+        api.douyin_page_only(false);
+        let cleared = Instant::now();
+        assert!(
+            wait_until(Duration::from_secs(15), || api.count(ENTER, cleared) >= 3).await,
+            "{refusal}: Douyin polling stalled:\n{}",
+            d.log_text()
+        );
+        // Only the 444 paused the platform: the room page answered for the refused web/enter.
+        assert_eq!(douyin_backoffs(dir.path()).await, round as u64 + 1);
+    }
+    let key = format!("douyin:{WEB_RID}");
+    let status: Value =
+        serde_json::from_str(&control_get(dir.path(), "/api/status").await).unwrap();
+    assert_eq!(status["rooms"][0]["state"], "idle", "{status}");
+    assert!(event_types(dir.path(), &key).await.is_empty());
+    assert_eq!(api.challenges(), 0);
+    assert_no_secrets(&d.log_text());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

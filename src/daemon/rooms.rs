@@ -11,15 +11,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use crate::config::{RoomConfig, redact_url};
+use crate::platform::limiter::RESUME_JITTER;
+use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{PlatformError, Platforms, RoomKey};
 use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
 
 /// Retry pace for rooms whose URL could not be resolved yet (share links, short ids).
 const RESOLVE_RETRY_MIN: Duration = Duration::from_secs(15);
 const RESOLVE_RETRY_MAX: Duration = Duration::from_secs(600);
-
-/// After a platform backoff, resolutions resume within this much of its end, not all at once.
-const RESUME_JITTER: Duration = Duration::from_millis(500);
+/// One resolution's own time limit (a share link takes a few hops and calls); waits for the
+/// platform's request budget do not count.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// When a failed resolution is tried again.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -150,7 +152,8 @@ impl Rooms {
                 loop {
                     let result = tokio::select! {
                         _ = cancel.cancelled() => return,
-                        r = platform.resolve(&cfg.target) => r,
+                        r = timeout_active(RESOLVE_TIMEOUT, platform.resolve(&cfg.target)) => r
+                            .unwrap_or_else(|o| Err(PlatformError::Network(format!("the resolution {o}")))),
                     };
                     let e = match result {
                         Ok(key) => {

@@ -126,6 +126,8 @@ pub enum DyFault {
     Http444 { retry_after: Option<u64> },
     /// A captcha page (验证码中间页), HTTP 200.
     Captcha,
+    /// A captcha page from the API endpoints only (web/enter, reflow): pages still render.
+    CaptchaOnApi,
 }
 
 #[derive(Default)]
@@ -587,7 +589,8 @@ async fn answer(s: Arc<Shared>, req: Request) -> Response {
                 return (StatusCode::FOUND, [(header::LOCATION, loc.clone())]).into_response();
             }
             if let Some(room) = s.douyin.lock().unwrap().get(key).cloned() {
-                if let Some(r) = douyin_fault(&s).or_else(|| douyin_challenge(&s, &headers)) {
+                if let Some(r) = douyin_fault(&s, false).or_else(|| douyin_challenge(&s, &headers))
+                {
                     return r;
                 }
                 return douyin_page(key, &room);
@@ -881,11 +884,14 @@ fn signed(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap, web: boo
     ok
 }
 
-fn douyin_fault(s: &Shared) -> Option<Response> {
+/// The armed fault's answer to a request for an API endpoint (`api`) or a page.
+fn douyin_fault(s: &Shared, api: bool) -> Option<Response> {
     let fault = (*s.douyin_fault.lock().unwrap())?;
     let (status, file, retry_after) = match fault {
         DyFault::Http444 { retry_after } => (444, "http-444.html", retry_after),
         DyFault::Captcha => (200, "captcha.html", None),
+        DyFault::CaptchaOnApi if api => (200, "captcha.html", None),
+        DyFault::CaptchaOnApi => return None,
     };
     let mut r = (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -969,12 +975,12 @@ fn douyin_route(
                 .into_response()
         }
         "/webcast/room/web/enter/" => {
-            douyin_fault(s).unwrap_or_else(|| douyin_enter(s, q, headers))
+            douyin_fault(s, true).unwrap_or_else(|| douyin_enter(s, q, headers))
         }
         "/webcast.amemv.com/webcast/room/reflow/info/" => {
-            douyin_fault(s).unwrap_or_else(|| douyin_reflow(s, q, headers))
+            douyin_fault(s, true).unwrap_or_else(|| douyin_reflow(s, q, headers))
         }
-        p if p.starts_with("/www.douyin.com/user/") => douyin_fault(s)
+        p if p.starts_with("/www.douyin.com/user/") => douyin_fault(s, false)
             .or_else(|| douyin_challenge(s, headers))
             .unwrap_or_else(|| douyin_profile(s, p.trim_start_matches("/www.douyin.com/user/"))),
         _ => return None,

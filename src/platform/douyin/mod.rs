@@ -376,22 +376,30 @@ impl Douyin {
             .signed_get(ENTER, cookie, trace, |f| self.enter_url(web_rid, f))
             .await?;
         let mut room = match api::web_enter(&body) {
-            // The web/enter permit is held while the page is tried: if it was the one request
-            // allowed after a pause, the page is not fetched and the pause extends.
+            // Risk control, or only web/enter refusing us: the room page decides. The web/enter
+            // permit goes back first, without a verdict: after a pause it is the probe, and the
+            // page request (and a ttwid fetch before it) would wait for its verdict forever.
+            // The page's answer is the verdict: a room lifts the backoff, anything else is the
+            // block web/enter hinted at.
             Err(PlatformError::Blocked(why)) => {
                 trace.note(ENTER, &why);
+                drop(permit);
                 match self.room_page(web_rid, cookie, trace).await {
                     Ok((page_permit, room)) => {
                         tracing::debug!("douyin: {why}; the room page answered instead");
                         page_permit.ok();
-                        drop(permit);
                         trace.answered = Some(PAGE);
                         room
                     }
-                    Err((page_permit, page_err)) => {
+                    Err((Some(page_permit), page_err)) => {
                         tracing::debug!("douyin: the room page did not help either: {page_err}");
-                        drop(page_permit);
-                        return Err(permit.blocked(&why, None));
+                        return Err(page_permit.blocked(&why, None));
+                    }
+                    // Paused meanwhile, or the page itself was a block status.
+                    Err((None, e @ PlatformError::Blocked(_))) => return Err(e),
+                    Err((None, page_err)) => {
+                        tracing::debug!("douyin: the room page did not answer: {page_err}");
+                        return Err(self.api.limiter.blocked(&why, None));
                     }
                 }
             }
