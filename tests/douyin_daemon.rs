@@ -571,12 +571,29 @@ async fn a_profile_link_and_an_id_with_dots_are_recorded_and_a_profile_share_is_
     assert_eq!(api.unsigned_calls(), 0);
 }
 
+/// A profile whose streamer is not live names no room yet: asked again at the poll interval
+/// (not after a growing pause), and never resolved to another streamer's live that the profile
+/// page recommends; once the streamer is live, their room is recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_profile_whose_streamer_is_not_live_is_retried_not_dropped() {
+async fn a_profile_whose_streamer_is_not_live_is_asked_again_at_the_poll_interval() {
+    const OTHER: &str = "70012345678";
+    let streams = StreamServer::start().await;
+    streams.set("dy/a.flv", finite(5.0));
+    streams.set("dy/other.flv", Answer::flv(FIXTURE, 1.0, 0));
     let api = PlatformServer::start().await;
-    let mut r = live_room(String::new(), "7300000000000000099", SEC_UID);
+    let mut r = live_room(streams.url("dy/a.flv"), "7300000000000000099", SEC_UID);
     r.live = false;
     api.set_douyin(WEB_RID, r);
+    api.set_douyin(
+        OTHER,
+        live_room(
+            streams.url("dy/other.flv"),
+            "7300000000000000011",
+            "MS4wLjABAAAAsomeoneElse",
+        ),
+    );
+    // Every profile page recommends that other live.
+    api.douyin_profile_recommends(Some(OTHER));
     let dir = tempfile::tempdir().unwrap();
     let d = Daemon::start(
         dir.path(),
@@ -584,33 +601,80 @@ async fn a_profile_whose_streamer_is_not_live_is_retried_not_dropped() {
         &config(
             dir.path(),
             &room("a", &format!("https://www.douyin.com/user/{SEC_UID}")),
-            &douyin_section(&api, ""),
+            &douyin_section(&api, "requests_per_second = 10\nburst = 4\n"),
         ),
     );
-    // Asked of the reflow API, then of the profile page; neither names a room.
+    // Asked of the reflow API, then of the profile page, whose only room is checked with
+    // web/enter and found to be someone else's: not live. Again and again, every second (a
+    // growing retry pause would ask after 15 s, then 30 s).
+    let t0 = Instant::now();
     let profile = format!("/www.douyin.com/user/{SEC_UID}");
+    let asked_other = || {
+        api.answers()
+            .iter()
+            .filter(|(_, q, _)| q.starts_with(ENTER) && q.contains(&format!("web_rid={OTHER}")))
+            .count()
+    };
     assert!(
-        wait_until(Duration::from_secs(15), || api
-            .count(&profile, since_start())
-            >= 1)
+        wait_until(Duration::from_secs(12), || api.count(REFLOW, t0) >= 4
+            && api.count(&profile, t0) >= 3
+            && asked_other() >= 3)
         .await,
-        "{}",
+        "reflow {} profile {} other {}:\n{}",
+        api.count(REFLOW, t0),
+        api.count(&profile, t0),
+        asked_other(),
         d.log_text()
     );
-    assert!(api.count(REFLOW, since_start()) >= 1);
-    assert!(
-        d.wait_log("retrying in", Duration::from_secs(5)).await,
-        "{}",
-        d.log_text()
+    // Not started: not under the other streamer's key, nor any other.
+    let status: Value =
+        serde_json::from_str(&control_get(dir.path(), "/api/status").await).unwrap();
+    assert_eq!(status["rooms"], serde_json::json!([]), "{status}");
+    assert_eq!(
+        streams
+            .stats("dy/other.flv")
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
     );
-    let log = d.log_text();
-    assert!(log.contains("tried again later"), "{log}");
-    assert!(!log.contains("not found"), "{log}");
     assert_eq!(
         api.challenges(),
         0,
         "the profile page was asked with an __ac_nonce"
     );
+
+    // The streamer goes live: their room is found and recorded.
+    api.edit_douyin(WEB_RID, |r| r.live = true);
+    assert!(
+        served_completely(&streams, "dy/a.flv", 1).await,
+        "{}",
+        d.log_text()
+    );
+    api.edit_douyin(WEB_RID, |r| r.live = false);
+    let key = format!("douyin:{WEB_RID}");
+    assert!(
+        wait_event(dir.path(), &key, "live_end", Duration::from_secs(20)).await,
+        "{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    check_recording(&dir.path().join("rec/a"), streams.bodies("dy/a.flv"), &log);
+    assert_eq!(
+        streams
+            .stats("dy/other.flv")
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "the recommended live was never recorded"
+    );
+    // Said once, at INFO; not a failure.
+    assert_eq!(
+        log.matches("asked again every 1s until the streamer is live")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(!log.contains("cannot resolve"), "{log}");
 }
 
 /// The fixture without its video: what a radio live sends.

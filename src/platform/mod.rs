@@ -355,6 +355,14 @@ pub enum PlatformError {
     Unsupported(String),
     #[error("live, but no usable stream: {0}")]
     NoStream(String),
+    /// A link that names a room only while its streamer is live (a Douyin profile), asked
+    /// while they are not: nothing failed, the link is asked again at the poll interval.
+    #[error("not live now: {0}")]
+    NotLiveYet(String),
+    /// The configuration cannot be used for this call (a cookie that is no HTTP header value):
+    /// neither a fact about the room nor a failure of the platform.
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 #[async_trait]

@@ -23,8 +23,9 @@
 //!   streamer's current live by `sec_user_id` with `room_id` 2. Pages (room pages `/<web_rid>`
 //!   in the 2026 `self.__pace_f` shape, profile pages `/www.douyin.com/user/<sec_uid>` whose
 //!   URL-encoded `RENDER_DATA` names the live room's `web_rid` while the streamer is live) are
-//!   a JS challenge without an `__ac_nonce` cookie. Faults: HTTP 444 with an HTML body, captcha
-//!   pages. v.douyin.com share links as redirects.
+//!   a JS challenge without an `__ac_nonce` cookie; a profile page may recommend another
+//!   streamer's live too. Faults: HTTP 444 with an HTML body, captcha pages (everywhere, or from
+//!   the API endpoints only). v.douyin.com share links as redirects.
 //! - Faults for every API path at once: an HTTP status (412 with `Retry-After`), empty bodies,
 //!   HTML pages.
 //! - A block that lasts as long as its `Retry-After` says, from the first request it refuses.
@@ -163,6 +164,8 @@ struct Shared {
     douyin_fault: Mutex<Option<DyFault>>,
     /// The home page sets no ttwid (the register endpoint must be asked).
     home_without_ttwid: std::sync::atomic::AtomicBool,
+    /// A live room every profile page recommends (another streamer's).
+    profile_recommends: Mutex<Option<String>>,
     /// Douyin API calls refused for a missing signature, msToken or browser_version mismatch.
     unsigned: AtomicU64,
     /// Pages asked for without an `__ac_nonce` cookie (answered with the JS challenge).
@@ -387,6 +390,12 @@ impl PlatformServer {
     /// endpoint hands one out.
     pub fn douyin_home_without_ttwid(&self, on: bool) {
         self.shared.home_without_ttwid.store(on, Ordering::Relaxed);
+    }
+
+    /// Every profile page also shows this room (another streamer's live, recommended), named
+    /// in the page state before the streamer's own.
+    pub fn douyin_profile_recommends(&self, web_rid: Option<&str>) {
+        *self.shared.profile_recommends.lock().unwrap() = web_rid.map(str::to_string);
     }
 
     /// Douyin API calls refused as unsigned (no `a_bogus`/`msToken`, or a `browser_version`
@@ -1117,7 +1126,8 @@ fn douyin_reflow(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -
 
 /// A streamer's profile page. PLATFORMS.md says only that its URL-encoded `RENDER_DATA` JSON
 /// names the live room's `web_rid` while the streamer is live (biliup reads it there); the
-/// nesting around it here is made up, and liverec looks for the key wherever it is.
+/// nesting around it here is made up, and liverec looks for the key wherever it is. A
+/// recommended live ([`PlatformServer::douyin_profile_recommends`]) comes first in the state.
 fn douyin_profile(s: &Shared, sec_uid: &str) -> Response {
     let room = s
         .douyin
@@ -1134,7 +1144,15 @@ fn douyin_profile(s: &Shared, sec_uid: &str) -> Response {
         Some((_, r)) => json!({"secUid": sec_uid, "nickname": r.nickname, "roomData": {}}),
         None => json!({"secUid": sec_uid, "statusCode": 2096}),
     };
-    let state = json!({"app": {"user": {"user": user}}}).to_string();
+    let recommended = match s.profile_recommends.lock().unwrap().clone() {
+        Some(web_rid) => json!({"list": [{"web_rid": web_rid, "title": "推荐直播"}]}),
+        None => json!({"list": []}),
+    };
+    // Keys in this order: the recommendation before the streamer.
+    let state = format!(
+        "{{\"app\":{{\"recommendLive\":{recommended},\"user\":{}}}}}",
+        json!({ "user": user })
+    );
     let encoded: String = url::form_urlencoded::byte_serialize(state.as_bytes())
         .collect::<String>()
         .replace('+', "%20");

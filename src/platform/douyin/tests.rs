@@ -1,3 +1,6 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use super::*;
 
 fn rec(s: &str) -> Option<Locator> {
@@ -173,4 +176,150 @@ fn probe_lines_say_how_the_room_was_reached_without_secrets() {
         "none answered: blocked by risk control: web/enter (a_bogus): HTTP 444"
     );
     assert!(lines[2].1.starts_with("no ttwid"), "{lines:?}");
+}
+
+/// A local fake of the Douyin endpoints a profile link leads to: fixed bodies by path (and, for
+/// web/enter, by `web_rid`), every request noted as `path` or `path?web_rid=<id>`.
+struct FakeDouyin {
+    base: String,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+fn dy_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/platforms/douyin/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+async fn fake_douyin(routes: Vec<(&str, Vec<u8>)>) -> FakeDouyin {
+    use axum::response::IntoResponse;
+    let routes: Arc<HashMap<String, Vec<u8>>> = Arc::new(
+        routes
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    );
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let seen = hits.clone();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let routes = routes.clone();
+        let seen = seen.clone();
+        async move {
+            let path = req.uri().path().to_string();
+            let web_rid = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == "web_rid")
+                .map(|(_, v)| v.into_owned());
+            let key = match web_rid {
+                Some(id) => format!("{path}?web_rid={id}"),
+                None => path.clone(),
+            };
+            seen.lock().unwrap().push(key.clone());
+            if path == "/" {
+                return ([(header::SET_COOKIE, "ttwid=1%7Cfake; Path=/")], "home").into_response();
+            }
+            match routes.get(&key).or_else(|| routes.get(&path)) {
+                Some(b) => b.clone().into_response(),
+                None => reqwest::StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    FakeDouyin { base, hits }
+}
+
+impl FakeDouyin {
+    fn douyin(&self) -> Douyin {
+        let cfg = PlatformConfig {
+            api_base: Some(self.base.clone()),
+            ..PlatformConfig::default()
+        };
+        Douyin::with_dice(
+            crate::http::client().unwrap(),
+            &cfg,
+            Dice::fixed(1, 1_767_225_600_000),
+        )
+    }
+
+    fn hits(&self, key: &str) -> usize {
+        self.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| *k == key)
+            .count()
+    }
+}
+
+fn profile_link(sec_uid: &str) -> RoomTarget {
+    crate::platform::recognize(&format!("https://www.douyin.com/user/{sec_uid}"), None).unwrap()
+}
+
+const ENTER_PATH: &str = "/webcast/room/web/enter/";
+const REFLOW_FAKE: &str = "/webcast.amemv.com/webcast/room/reflow/info/";
+/// The owner of `web_enter-live.json`'s room 61234567890.
+const OWNER: &str = "MS4wLjABAAAAtestSecUid_000000000000000000000000000000000000000";
+const NOT_LIVE: &str = "MS4wLjABAAAAofflineStreamer_00000000000000000000000000000000";
+
+#[tokio::test]
+async fn a_profile_page_naming_only_another_streamers_room_does_not_resolve_to_it() {
+    let fake = fake_douyin(vec![
+        (REFLOW_FAKE, dy_fixture("reflow-profile-not-live.json")),
+        (
+            &format!("/www.douyin.com/user/{NOT_LIVE}"),
+            dy_fixture("profile-other-room.html"),
+        ),
+        (ENTER_PATH, dy_fixture("web_enter-live.json")),
+    ])
+    .await;
+    let e = fake
+        .douyin()
+        .resolve(&profile_link(NOT_LIVE))
+        .await
+        .unwrap_err();
+    // Not the recommended room: the streamer is not live, which is asked again later.
+    assert!(matches!(e, PlatformError::NotLiveYet(_)), "{e}");
+    // Whose room it is was asked of web/enter.
+    assert_eq!(fake.hits(&format!("{ENTER_PATH}?web_rid=61234567890")), 1);
+}
+
+#[tokio::test]
+async fn a_profile_page_naming_the_streamers_own_room_resolves_to_it() {
+    // The reflow API refuses; the profile page names the room, and web/enter says whose it is.
+    let fake = fake_douyin(vec![
+        (REFLOW_FAKE, dy_fixture("reflow-rejected.json")),
+        (
+            &format!("/www.douyin.com/user/{OWNER}"),
+            dy_fixture("profile-other-room.html"),
+        ),
+        (ENTER_PATH, dy_fixture("web_enter-live.json")),
+    ])
+    .await;
+    let key = fake.douyin().resolve(&profile_link(OWNER)).await.unwrap();
+    assert_eq!(key.to_string(), "douyin:61234567890");
+    // A refused reflow and no page: unknown (retried with a growing pause), not "not live".
+    let fake = fake_douyin(vec![(REFLOW_FAKE, dy_fixture("reflow-rejected.json"))]).await;
+    let e = fake
+        .douyin()
+        .resolve(&profile_link(OWNER))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PlatformError::Malformed(_)), "{e}");
+    // The reflow API saying "not live" is enough, whatever the page does.
+    let fake = fake_douyin(vec![(
+        REFLOW_FAKE,
+        dy_fixture("reflow-profile-not-live.json"),
+    )])
+    .await;
+    let e = fake
+        .douyin()
+        .resolve(&profile_link(OWNER))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PlatformError::NotLiveYet(_)), "{e}");
 }
