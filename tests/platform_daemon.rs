@@ -1003,3 +1003,32 @@ async fn probe_prints_the_key_status_and_every_source() {
     assert_eq!(code, 1, "{out}");
     assert!(err.contains("HTTP 412"), "{err}");
 }
+
+#[test]
+fn check_refuses_a_cookie_that_is_no_header_value() {
+    let dir = tempfile::tempdir().unwrap();
+    // A browser export in the Netscape format, where one Cookie header line belongs.
+    std::fs::write(
+        dir.path().join("cookies.txt"),
+        "# Netscape HTTP Cookie File\n.bilibili.com\tTRUE\t/\tFALSE\t0\tSESSDATA\tsecret-value\n",
+    )
+    .unwrap();
+    let path = dir.path().join("cookie.toml");
+    std::fs::write(
+        &path,
+        "[platforms.bilibili]\ncookie_file = \"cookies.txt\"\n[[rooms]]\nurl = \"https://live.bilibili.com/7734200\"\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["check", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("platforms.bilibili.cookie_file: not usable as a Cookie header"),
+        "{err}"
+    );
+    assert!(!err.contains("secret-value"), "{err}");
+}
