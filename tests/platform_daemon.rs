@@ -1032,3 +1032,160 @@ fn check_refuses_a_cookie_that_is_no_header_value() {
     );
     assert!(!err.contains("secret-value"), "{err}");
 }
+
+/// The daemon's recent events (`GET /api/events`).
+async fn events(dir: &Path) -> Vec<serde_json::Value> {
+    serde_json::from_str(&control_get(dir, "/api/events").await).unwrap_or_default()
+}
+
+/// A live Bilibili room of this shape is reported as not recordable, with `reason`, and left
+/// alone: polled on, no session, no file, no request to the CDN.
+async fn a_bilibili_live_is_unrecordable(name: &str, shape: BiliShape, reason: &str) {
+    let streams = StreamServer::start().await;
+    streams.set(BILI_PATH, finite(20.0));
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 1));
+    api.set_bili_shape(LONG_ID, shape);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &room("bili", "https://live.bilibili.com/7734200"),
+        &api_base("bilibili", &api),
+    );
+    let d = Daemon::start(dir.path(), name, &cfg);
+    let (ok, status) = status_when(dir.path(), Duration::from_secs(20), |v| {
+        v["rooms"][0]["state"] == "unrecordable"
+    })
+    .await;
+    assert!(ok, "{status}\n{}", d.log_text());
+    let detail = status["rooms"][0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(reason), "{name}: {detail}");
+    // Polled on, and still left alone.
+    let t = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(10), || api.count(ROOM_INFO, t) >= 3).await,
+        "{}",
+        d.log_text()
+    );
+    let (ok, status) = status_when(dir.path(), Duration::from_secs(1), |v| {
+        v["rooms"][0]["state"] == "unrecordable"
+    })
+    .await;
+    assert!(ok, "{status}");
+    assert_eq!(
+        streams
+            .stats(BILI_PATH)
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "{name}: the CDN was asked"
+    );
+    assert!(
+        files(&dir.path().join("rec"), "").is_empty(),
+        "{name}: a file was written"
+    );
+    let evs = events(dir.path()).await;
+    let failed: Vec<&serde_json::Value> = evs
+        .iter()
+        .filter(|e| e["type"] == "recording_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{name}: reported once: {evs:#?}");
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("not recordable: ") && e.contains(reason)),
+        "{evs:#?}"
+    );
+    assert!(
+        evs.iter().all(|e| e["type"] != "live_start"),
+        "{name}: no session: {evs:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_only_live_is_not_recorded_and_says_why() {
+    let shape = BiliShape {
+        guard_only: true,
+        ..BiliShape::default()
+    };
+    a_bilibili_live_is_unrecordable("guard", shape, "a guard-only live").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_live_is_not_recorded_and_says_why() {
+    let shape = BiliShape {
+        is_sp: true,
+        ..BiliShape::default()
+    };
+    a_bilibili_live_is_unrecordable("paid", shape, "a paid live").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_room_is_not_recorded_and_says_why() {
+    let shape = BiliShape {
+        password: true,
+        ..BiliShape::default()
+    };
+    a_bilibili_live_is_unrecordable("password", shape, "a password-protected room").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_in_cookie_is_said_once() {
+    let streams = StreamServer::start().await;
+    streams.set(BILI_PATH, finite(20.0));
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 1));
+    api.bili_login(true);
+    // Signed getInfoByRoom calls are refused: nav is asked again for fresh keys, and says the
+    // same again.
+    api.bili_refuse_signed_info(Some("error-352-bare.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &room("bili", "https://live.bilibili.com/7734200"),
+        &format!(
+            "{}cookie = \"SESSDATA=fake-sessdata-value; bili_jct=x\"\n",
+            api_base("bilibili", &api)
+        ),
+    );
+    let d = Daemon::start(dir.path(), "login", &cfg);
+    let t0 = Instant::now() - Duration::from_secs(600);
+    assert!(
+        served_completely(&streams, BILI_PATH, 1).await,
+        "{}",
+        d.log_text()
+    );
+    api.edit_bili(LONG_ID, |r| r.live_status = 0);
+    assert!(
+        wait_until(Duration::from_secs(20), || api.count(NAV, t0) >= 2).await,
+        "{}",
+        d.log_text()
+    );
+    let key = "bilibili:7734200";
+    let mut ended = false;
+    for _ in 0..200 {
+        if events(dir.path())
+            .await
+            .iter()
+            .any(|e| e["type"] == "live_end" && e["room"]["key"] == key)
+        {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ended, "{}", d.log_text());
+    let log = d.log_text();
+    assert_eq!(
+        log.matches("bilibili: logged in as 录播测试号 (uid 271828")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(!log.contains("no login cookie"), "{log}");
+    assert!(!log.contains("fake-sessdata-value"), "{log}");
+    // Logged in: not capped, the source quality was recorded.
+    assert!(!log.contains("Bilibili offers"), "{log}");
+    let served = streams.bodies(BILI_PATH);
+    check_recording(&dir.path().join("rec/bili"), served, &log);
+}

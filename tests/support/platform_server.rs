@@ -10,7 +10,8 @@
 //!   any signature answers, as the real one does in 2026), the legacy `playUrl`; b23.tv share
 //!   links as redirects. Switches: signed calls refused with -352, `room_init` refused, the
 //!   unsigned `getRoomPlayInfo` refused; per room ([`BiliShape`]) a capped quality, an HEVC
-//!   entry that alone offers 20000, `all_special_types`, an empty stream list, `is_sp`.
+//!   entry that alone offers 20000, `all_special_types`, an empty stream list, a paid live
+//!   (`is_sp`), a password room.
 //! - Douyin (see [`DouyinRoom`] and [`DyFault`]): `GET /` sets a `ttwid` cookie (or not, and
 //!   then `POST /ttwid.bytedance.com/ttwid/union/register/` does); `web/enter` answers HTTP
 //!   200 with an empty body unless the request carries the currently valid `ttwid`, an
@@ -86,8 +87,12 @@ pub struct BiliShape {
     pub special_types: Vec<i64>,
     /// `playurl.stream` is an empty list (a guard-only live).
     pub guard_only: bool,
-    /// `room_init` says `is_sp` 1 (a paid live).
+    /// A paid live: `room_init` says `is_sp` 1 and `special_type` 1, getInfoByRoom
+    /// `special_type` 1.
     pub is_sp: bool,
+    /// A password room: `encrypted` and not `pwd_verified` (room_init, getRoomPlayInfo, which
+    /// lists no play URL then).
+    pub password: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -669,6 +674,10 @@ fn bili_room_init(s: &Shared, q: &HashMap<String, String>) -> Response {
     v["data"]["room_id"] = json!(id);
     v["data"]["short_id"] = json!(room.short_id);
     v["data"]["live_status"] = json!(room.live_status);
+    if shape.password {
+        v["data"]["encrypted"] = json!(true);
+        v["data"]["pwd_verified"] = json!(false);
+    }
     json_response(&v)
 }
 
@@ -721,6 +730,9 @@ fn bili_info(s: &Shared, q: &HashMap<String, String>) -> Response {
         0
     });
     v["data"]["anchor_info"]["base_info"]["uname"] = json!(room.uname);
+    if bili_shape(s, id).is_sp {
+        v["data"]["room_info"]["special_type"] = json!(1);
+    }
     json_response(&v)
 }
 
@@ -751,6 +763,12 @@ fn bili_play(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Re
     v["data"]["short_id"] = json!(room.short_id);
     let shape = bili_shape(s, id);
     v["data"]["all_special_types"] = json!(shape.special_types);
+    if shape.password {
+        v["data"]["encrypted"] = json!(true);
+        v["data"]["pwd_verified"] = json!(false);
+        v["data"]["playurl_info"] = Value::Null;
+        return json_response(&v);
+    }
     if shape.guard_only {
         v["data"]["playurl_info"]["playurl"]["stream"] = json!([]);
         return json_response(&v);
