@@ -1121,6 +1121,8 @@ fn douyin_reflow(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -
         }
         let mut v = fixture("douyin", "reflow-offline.json");
         v["data"]["room"]["owner"]["web_rid"] = json!(web_rid);
+        v["data"]["room"]["owner"]["sec_uid"] = json!(room.sec_uid);
+        v["data"]["user"]["sec_uid"] = json!(room.sec_uid);
         v["data"]["room"]["id_str"] = json!(room.session);
         return json_response(&v);
     }

@@ -139,6 +139,26 @@ fn api_calls_carry_a_browsers_cookies_and_the_users_win() {
     assert_eq!(d.odin_ttid.len(), 160);
 }
 
+fn spec(cookie: Option<&str>, quality: &[&str]) -> RoomSpec {
+    RoomSpec {
+        key: RoomKey::new(PlatformKind::Douyin, "61234567890"),
+        url: "https://live.douyin.com/61234567890".into(),
+        quality: quality.iter().map(|q| q.to_string()).collect(),
+        formats: PlatformKind::Douyin.default_formats(),
+        codecs: Vec::new(),
+        cookie: cookie.map(Secret::new),
+    }
+}
+
+/// The probe lines for an answer, as `label: text` lines.
+fn probe_text(d: &Douyin, spec: &RoomSpec, trace: &Trace, answer: &[u8]) -> String {
+    let room = api::web_enter(answer).unwrap();
+    d.diagnosis(spec, trace, &Ok(room))
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\n"))
+        .collect()
+}
+
 #[test]
 fn probe_lines_say_how_the_room_was_reached_without_secrets() {
     let d = douyin(None, Some("ttwid=SECRET"));
@@ -146,26 +166,29 @@ fn probe_lines_say_how_the_room_was_reached_without_secrets() {
     trace.note(ENTER, "empty body");
     trace.note(PAGE, "live, with stream URLs");
     trace.answered = Some(PAGE);
-    let room = api::DyRoom {
-        status: Some(2),
-        ..api::DyRoom::default()
-    };
-    let lines = d.diagnosis(d.cookie.as_ref(), &trace, &Ok(room));
-    let text: String = lines.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+    let text = probe_text(
+        &d,
+        &spec(Some("ttwid=SECRET"), &["origin"]),
+        &trace,
+        &dy_fixture("web_enter-live.json"),
+    );
     for want in [
         "endpoint: room page (__ac_nonce) answered",
         "calls: web/enter (a_bogus): empty body; room page (__ac_nonce): live, with stream URLs",
+        "login: own cookie configured (Douyin does not say whether it is logged in)",
         "cookie: own ttwid (from the configured cookie)",
         "a_bogus signer present",
         "browser_version 156.0.0.0",
         &format!("browser: {} (built in)", http::BROWSER_UA),
         "answer: live",
+        "quality: wanted origin, offered origin, hd, sd, ld, md; records origin flv first\n",
+        "special: none\n",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
     assert!(!text.contains("SECRET"), "{text}");
     let lines = d.diagnosis(
-        None,
+        &spec(None, &["origin"]),
         &Trace::default(),
         &Err(PlatformError::Blocked(
             "web/enter (a_bogus): HTTP 444".into(),
@@ -175,7 +198,96 @@ fn probe_lines_say_how_the_room_was_reached_without_secrets() {
         lines[0].1,
         "none answered: blocked by risk control: web/enter (a_bogus): HTTP 444"
     );
-    assert!(lines[2].1.starts_with("no ttwid"), "{lines:?}");
+    assert_eq!(
+        lines[2],
+        ("login", "anonymous: no cookie configured".into())
+    );
+    assert!(lines[3].1.starts_with("no ttwid"), "{lines:?}");
+    assert!(!lines.iter().any(|(k, _)| *k == "quality"), "{lines:?}");
+}
+
+#[test]
+fn probe_lines_name_the_quality_on_offer_and_special_lives() {
+    let d = douyin(None, None);
+    let t = Trace::default();
+    // A lower quality wanted: recorded at it.
+    let text = probe_text(
+        &d,
+        &spec(None, &["hd"]),
+        &t,
+        &dy_fixture("web_enter-live.json"),
+    );
+    assert!(
+        text.contains("quality: wanted hd, offered origin, hd, sd, ld, md; records hd flv first\n"),
+        "{text}"
+    );
+    // A radio live: only its audio stream.
+    let text = probe_text(
+        &d,
+        &spec(None, &["origin"]),
+        &t,
+        &dy_fixture("web_enter-radio.json"),
+    );
+    assert!(
+        text.contains("quality: wanted origin, offered ao; records ao flv first\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("special: a radio live: audio only, recorded from its audio stream\n"),
+        "{text}"
+    );
+    // Hidden from this viewer.
+    let text = probe_text(
+        &d,
+        &spec(None, &["origin"]),
+        &t,
+        &dy_fixture("web_enter-not-visible.json"),
+    );
+    assert!(
+        text.contains("special: hidden from this viewer (\"你不在主播设置的可见范围内"),
+        "{text}"
+    );
+    assert!(
+        text.contains("quality: wanted origin; nothing on offer"),
+        "{text}"
+    );
+    assert!(text.contains("recordable: no: "), "{text}");
+    // Every stream encrypted.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&dy_fixture("web_enter-live.json")).unwrap();
+    let sd = v["data"]["data"][0]["stream_url"]["live_core_sdk_data"]["pull_data"]["stream_data"]
+        .as_str()
+        .unwrap()
+        .replace("\"enableEncryption\":false", "\"enableEncryption\":true");
+    v["data"]["data"][0]["stream_url"]["live_core_sdk_data"]["pull_data"]["stream_data"] =
+        serde_json::json!(sd);
+    if let Some(o) = v["data"]["data"][0]["stream_url"].as_object_mut() {
+        o.remove("flv_pull_url");
+        o.remove("hls_pull_url_map");
+        o.remove("hls_pull_url");
+    }
+    let text = probe_text(
+        &d,
+        &spec(None, &["origin"]),
+        &t,
+        &serde_json::to_vec(&v).unwrap(),
+    );
+    assert!(
+        text.contains("special: encrypted: every stream is (a paid live?)\n"),
+        "{text}"
+    );
+    // Not live.
+    let text = probe_text(
+        &d,
+        &spec(None, &["origin"]),
+        &t,
+        &dy_fixture("web_enter-offline.json"),
+    );
+    assert!(
+        text.contains("quality: not live: streams are offered only while live\n"),
+        "{text}"
+    );
+    assert!(text.contains("special: none\n"), "{text}");
 }
 
 /// A local fake of the Douyin endpoints a profile link leads to: fixed bodies by path (and, for
