@@ -89,6 +89,15 @@ async fn event_types(dir: &Path, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The daemon's recent events of type `kind` about room `key`.
+async fn events_of(dir: &Path, key: &str, kind: &str) -> Vec<Value> {
+    let body = control_get(dir, "/api/events").await;
+    let list: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
+    list.into_iter()
+        .filter(|e| e["room"]["key"] == key && e["type"] == kind)
+        .collect()
+}
+
 /// Waits until the daemon has raised an event of type `kind` for room `key`.
 async fn wait_event(dir: &Path, key: &str, kind: &str, timeout: Duration) -> bool {
     let until = Instant::now() + timeout;
@@ -174,7 +183,7 @@ async fn a_signed_douyin_live_is_recorded_with_a_registered_ttwid_and_its_own_us
         api.count("/ttwid.bytedance.com/ttwid/union/register/", since_start()) >= 1,
         "{log}"
     );
-    assert!(!log.contains("backing off"), "{log}");
+    assert_eq!(douyin_backoffs(dir.path()).await, 0, "{log}");
     assert_no_secrets(&log);
 }
 
@@ -229,8 +238,11 @@ async fn status_code_30003_ends_the_session() {
         "{}",
         d.log_text()
     );
+    // Ended as an answer says "offline", not for an unknown status.
+    let ends = events_of(dir.path(), &key, "live_end").await;
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert!(ends[0]["error"].is_null(), "{}", ends[0]);
     let log = d.log_text();
-    assert!(log.contains("offline: session ended"), "{log}");
     check_recording(
         &dir.path().join("rec/dy"),
         streams.bodies("dy/or4.flv"),
@@ -264,37 +276,64 @@ async fn http_444_pauses_douyin_polling_until_the_block_lifts() {
         "{}",
         d.log_text()
     );
-    // Blocked: HTTP 444 with an HTML body. (A real 444 has no Retry-After, and the first
-    // pause is 60 s; this one says 3 s so that the test sees the end of it.)
-    api.douyin_fault(Some(DyFault::Http444 {
-        retry_after: Some(3),
-    }));
-    let blocked = Instant::now();
+    // Blocked for 3 s: HTTP 444 with an HTML body. (A real 444 has no Retry-After, and the
+    // first pause is 60 s; this one says 3 s so that the test sees the end of it.)
+    api.douyin_fault_for(
+        DyFault::Http444 {
+            retry_after: Some(3),
+        },
+        3,
+    );
     assert!(
-        wait_until(Duration::from_secs(10), || api.count(ENTER, blocked) >= 1).await,
+        wait_until(Duration::from_secs(10), || api
+            .douyin_fault_start()
+            .is_some())
+        .await,
         "{}",
         d.log_text()
     );
-    let first = api.count(ENTER, blocked);
-    // While the pause lasts, neither room asks (two rooms would have asked ~4 times).
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(
-        api.count(ENTER, blocked),
-        first,
-        "polling went on during the pause:\n{}",
-        d.log_text()
-    );
-    api.douyin_fault(None);
-    let lifted = Instant::now();
+    let start = api.douyin_fault_start().unwrap();
+    let end = start + Duration::from_secs(3);
+    // Polling resumes once the block is over...
     assert!(
-        wait_until(Duration::from_secs(15), || api.count(ENTER, lifted) >= 3).await,
+        wait_until(Duration::from_secs(15), || api.count(ENTER, end) >= 3).await,
         "polling did not resume:\n{}",
         d.log_text()
     );
-    let log = d.log_text();
-    assert!(log.contains("HTTP 444"), "{log}");
-    assert!(log.contains("backing off until"), "{log}");
-    assert!(!log.contains("event live_end"), "{log}");
+    // ...and nothing was asked while it lasted: only requests already on their way when the
+    // first refusal came (two rooms polling every second would have asked ~5 times).
+    let during: Vec<Duration> = api
+        .requests()
+        .iter()
+        .filter(|(t, p)| p.starts_with(ENTER) && *t > start && *t < end)
+        .map(|(t, _)| t.duration_since(start))
+        .collect();
+    assert!(
+        during.iter().all(|d| *d < Duration::from_millis(500)),
+        "polling went on during the pause: {during:?}\n{}",
+        d.log_text()
+    );
+    // The first request after the block came at its end.
+    let first_after = api
+        .requests()
+        .iter()
+        .find(|(t, p)| p.starts_with(ENTER) && *t >= end)
+        .map(|(t, _)| t.duration_since(end))
+        .unwrap();
+    assert!(
+        first_after < Duration::from_millis(1500),
+        "asked again {first_after:?} after the block ended\n{}",
+        d.log_text()
+    );
+    // One backoff, and no room was taken for offline or ended.
+    assert_eq!(douyin_backoffs(dir.path()).await, 1);
+    for id in ["7001", "7002"] {
+        assert!(
+            event_types(dir.path(), &format!("douyin:{id}"))
+                .await
+                .is_empty()
+        );
+    }
 }
 
 /// The first request after a pause finds out whether the block has lifted. When web/enter
@@ -416,8 +455,7 @@ async fn a_live_hidden_from_this_viewer_is_not_recorded() {
     );
     let failed = events.iter().filter(|t| *t == "recording_failed").count();
     assert_eq!(failed, 1, "{events:?}");
-    let log = d.log_text();
-    assert!(!log.contains("backing off"), "{log}");
+    assert_eq!(douyin_backoffs(dir.path()).await, 0, "{}", d.log_text());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,7 +502,7 @@ async fn the_room_page_stands_in_with_an_ac_nonce_when_web_enter_is_refused() {
     );
     assert!(api.empty_answers() >= 2, "web/enter was refused");
     assert_eq!(api.challenges(), 0, "every page request had an __ac_nonce");
-    assert!(!log.contains("backing off"), "{log}");
+    assert_eq!(douyin_backoffs(dir.path()).await, 0, "{log}");
     assert_no_secrets(&log);
 }
 

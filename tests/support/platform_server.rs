@@ -167,6 +167,8 @@ struct Shared {
     page_only: std::sync::atomic::AtomicBool,
     ttwid_issued: AtomicU64,
     douyin_fault: Mutex<Option<DyFault>>,
+    /// How long the armed fault lasts from the first request it answers, and when that was.
+    douyin_fault_window: Mutex<Option<(std::time::Duration, Option<Instant>)>>,
     /// The home page sets no ttwid (the register endpoint must be asked).
     home_without_ttwid: std::sync::atomic::AtomicBool,
     /// A live room every profile page recommends (another streamer's).
@@ -388,7 +390,25 @@ impl PlatformServer {
 
     /// A fault on every Douyin path but the home page, until `None`.
     pub fn douyin_fault(&self, fault: Option<DyFault>) {
+        *self.shared.douyin_fault_window.lock().unwrap() = None;
         *self.shared.douyin_fault.lock().unwrap() = fault;
+    }
+
+    /// A fault that lasts `secs` from the first request it answers; then Douyin answers
+    /// normally again.
+    pub fn douyin_fault_for(&self, fault: DyFault, secs: u64) {
+        *self.shared.douyin_fault_window.lock().unwrap() =
+            Some((std::time::Duration::from_secs(secs), None));
+        *self.shared.douyin_fault.lock().unwrap() = Some(fault);
+    }
+
+    /// When the fault armed by [`PlatformServer::douyin_fault_for`] answered its first request.
+    pub fn douyin_fault_start(&self) -> Option<Instant> {
+        self.shared
+            .douyin_fault_window
+            .lock()
+            .unwrap()
+            .and_then(|(_, start)| start)
     }
 
     /// The home page sets no ttwid cookie (as a challenge page would not): only the register
@@ -913,7 +933,16 @@ fn signed(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap, web: boo
 
 /// The armed fault's answer to a request for an API endpoint (`api`) or a page.
 fn douyin_fault(s: &Shared, api: bool) -> Option<Response> {
-    let fault = (*s.douyin_fault.lock().unwrap())?;
+    let mut armed = s.douyin_fault.lock().unwrap();
+    let fault = (*armed)?;
+    if let Some((lasts, start)) = s.douyin_fault_window.lock().unwrap().as_mut() {
+        let now = Instant::now();
+        if now >= *start.get_or_insert(now) + *lasts {
+            *armed = None;
+            return None;
+        }
+    }
+    drop(armed);
     let (status, file, retry_after) = match fault {
         DyFault::Http444 { retry_after } => (444, "http-444.html", retry_after),
         DyFault::Captcha => (200, "captcha.html", None),
