@@ -198,6 +198,14 @@ impl Gate {
         self.strikes > 0 && self.probing.is_some_and(|(_, due)| now >= due)
     }
 
+    /// A turn handed out by [`Gate::admit`] that was not used (its caller gave up before its
+    /// request was sent, or a backoff began meanwhile): the budget gets it back, so that the
+    /// next caller takes its place instead of queueing behind it.
+    pub fn refund(&mut self) {
+        let interval = self.budget.interval();
+        self.tat = self.tat.and_then(|t| t.checked_sub(interval));
+    }
+
     /// A normal answer. Returns true when this lifted a backoff.
     pub fn success(&mut self) -> bool {
         self.probing = None;
@@ -262,6 +270,8 @@ pub struct Permit {
     /// The probe's ticket, when this request finds out whether a backoff has lifted.
     probe: Option<u64>,
     done: bool,
+    /// Still waiting for its turn: dropped now, the turn goes back to the budget.
+    queued: bool,
 }
 
 impl Permit {
@@ -287,6 +297,9 @@ impl Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        if self.queued {
+            self.limiter.lock().refund();
+        }
         if !self.done {
             self.limiter.lock().inconclusive(self.probe);
             if self.probe.is_some() {
@@ -365,22 +378,27 @@ impl Limiter {
                     }
                     meter::allow(wait);
                     // Made before the wait, so that a caller giving up meanwhile frees the probe.
-                    let permit = Permit {
+                    let mut permit = Permit {
                         limiter: self.clone(),
                         probe: if probe { ticket } else { None },
                         done: false,
+                        queued: true,
                     };
                     if !wait.is_zero() {
                         tokio::time::sleep(wait).await;
                     }
-                    // A block may have started while this request waited for its turn.
-                    let gate = self.lock();
-                    if gate.resume_at(Instant::now()).is_some() {
-                        let err = paused_error(&gate.until_text, &gate.reason);
-                        drop(gate);
+                    // A block may have started while this request waited for its turn: then
+                    // the turn goes back unused (dropping the permit).
+                    let paused = {
+                        let gate = self.lock();
+                        gate.resume_at(Instant::now())
+                            .is_some()
+                            .then(|| paused_error(&gate.until_text, &gate.reason))
+                    };
+                    if let Some(err) = paused {
                         return Err(err);
                     }
-                    drop(gate);
+                    permit.queued = false;
                     return Ok(permit);
                 }
             }
@@ -810,6 +828,38 @@ mod tests {
         assert_eq!(got, Ok(()));
         assert_eq!(Instant::now() - t, VERDICT_WAIT);
         assert!(!l.lock().is_backing_off());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_given_up_before_its_request_is_given_back() {
+        let l = Limiter::new(
+            "test",
+            Budget {
+                per_second: 1.0,
+                burst: 1,
+            },
+        );
+        let t0 = Instant::now();
+        let first = l.acquire().await.unwrap();
+        let mut queue = callers(&l, 2);
+        tokio::time::sleep(ms(10)).await;
+        // The last in the queue (its turn at 2 s) gives up: the next caller takes that turn,
+        // not the one after it.
+        let gave_up = queue.pop().unwrap();
+        gave_up.abort();
+        let _ = gave_up.await;
+        let next = callers(&l, 1).remove(0);
+        let (at, r) = next.await.unwrap();
+        r.unwrap().ok();
+        assert_eq!(at - t0, Duration::from_secs(2));
+        let (at, r) = queue.remove(0).await.unwrap();
+        r.unwrap().ok();
+        assert_eq!(at - t0, Duration::from_secs(1));
+        // A request that was sent keeps its turn, whatever its answer.
+        drop(first);
+        let t = Instant::now();
+        let (at, _) = callers(&l, 1).remove(0).await.unwrap();
+        assert_eq!(at - t, Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]
