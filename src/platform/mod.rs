@@ -302,7 +302,8 @@ pub struct RoomStatus {
     /// Changes when a new broadcast starts (Bilibili `live_start_time`, Douyin session room id).
     pub session_hint: Option<String>,
     /// Live, but it cannot be recorded: the reason (a DRM live, paid, guard-only, password,
-    /// visibility-restricted...). The room shows `unrecordable` and no session starts.
+    /// visibility-restricted...). The room shows `unrecordable` and no session starts (one
+    /// does when only the stream list shows it).
     pub unrecordable: Option<String>,
 }
 
