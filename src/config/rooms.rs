@@ -101,7 +101,9 @@ pub fn filename_template(text: &str) -> Result<Template, String> {
     Ok(t)
 }
 
-/// Secret from `cookie` or `cookie_file` in a section.
+/// Secret from `cookie` or `cookie_file` in a section. It is sent as a `Cookie:` header, so it
+/// must be one (one line of `name=value` pairs): anything else is refused here, by `check`,
+/// rather than failing every request of the room later.
 pub(super) fn read_cookie(
     sec: &mut Section<'_, '_>,
     rep: &mut Report<'_>,
@@ -109,21 +111,40 @@ pub(super) fn read_cookie(
 ) -> Option<Secret> {
     let cookie = sec.take("cookie");
     let file = sec.take("cookie_file");
+    let usable = |secret: Secret, field: &Field<'_, '_>, rep: &mut Report<'_>| {
+        if reqwest::header::HeaderValue::from_str(secret.expose()).is_ok() {
+            return Some(secret);
+        }
+        // Never the value: it is a secret.
+        field.fail(
+            rep,
+            "not usable as a Cookie header: it must be one line of name=value pairs \
+             separated by \"; \" (no line breaks or control characters; a Netscape cookies.txt \
+             is not supported)",
+        );
+        None
+    };
     match (cookie, file) {
         (Some(c), Some(f)) => {
             f.fail(rep, "set either cookie or cookie_file, not both");
             c.str(rep);
             None
         }
-        (Some(c), None) => c
-            .str(rep)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(Secret::new),
+        (Some(c), None) => {
+            let secret = c
+                .str(rep)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)?;
+            usable(secret, &c, rep)
+        }
         (None, Some(f)) => {
             let p = base.join(f.str(rep)?);
             match std::fs::read_to_string(&p) {
-                Ok(text) => Some(Secret::new(text.trim())).filter(|s| !s.is_empty()),
+                Ok(text) => {
+                    let secret = Some(Secret::new(text.trim())).filter(|s| !s.is_empty())?;
+                    usable(secret, &f, rep)
+                }
                 Err(e) => {
                     f.fail(rep, format!("cannot read {}: {e}", p.display()));
                     None

@@ -200,6 +200,36 @@ fn cookies_come_from_a_file_and_never_print() {
 }
 
 #[test]
+fn a_cookie_that_is_no_header_value_is_refused_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Netscape cookies.txt: several lines, tabs and all.
+    std::fs::write(
+        dir.path().join("cookies.txt"),
+        "# Netscape HTTP Cookie File\n.bilibili.com\tTRUE\t/\tFALSE\t0\tSESSDATA\tabc\n",
+    )
+    .unwrap();
+    let text = "[platforms.bilibili]\ncookie_file = \"cookies.txt\"\n[[rooms]]\nurl = \"https://live.bilibili.com/1\"\n";
+    let e = parse(text, &dir.path().join("recorder.toml")).unwrap_err();
+    let e = format!("{e:#}");
+    assert!(
+        e.contains("platforms.bilibili.cookie_file: not usable as a Cookie header"),
+        "{e}"
+    );
+    assert!(!e.contains("SESSDATA"), "never the value: {e}");
+    // A room's own cookie, with a control character.
+    let lines = parse_err(
+        "[[rooms]]\nurl = \"https://live.douyin.com/1\"\ncookie = \"sessionid=a\\u0001b\"\n",
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("cookie: not usable as a Cookie header")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains("sessionid")), "{lines:?}");
+}
+
+#[test]
 fn syntax_errors_stop_early_with_a_line() {
     let lines = parse_err("[[rooms]]\nurl = \"x\n");
     assert!(

@@ -11,21 +11,26 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use crate::config::{RoomConfig, redact_url};
+use crate::platform::limiter::RESUME_JITTER;
+use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{PlatformError, Platforms, RoomKey};
 use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
 
 /// Retry pace for rooms whose URL could not be resolved yet (share links, short ids).
 const RESOLVE_RETRY_MIN: Duration = Duration::from_secs(15);
 const RESOLVE_RETRY_MAX: Duration = Duration::from_secs(600);
-
-/// After a platform backoff, resolutions resume within this much of its end, not all at once.
-const RESUME_JITTER: Duration = Duration::from_millis(500);
+/// One resolution's own time limit (a share link takes a few hops and calls); waits for the
+/// platform's request budget do not count.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// When a failed resolution is tried again.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Retry {
     /// The platform is backing off: at its end. Waiting is not failing: the pace stays.
     AfterBackoff(Duration),
+    /// The link names a room only while its streamer is live, and they are not: at the room's
+    /// poll interval, like a status check. Not a failure: the pace is reset.
+    NotLiveYet(Duration),
     /// A failure: after `wait`, which doubles for the next one.
     AfterFailure(Duration),
 }
@@ -33,21 +38,27 @@ enum Retry {
 impl Retry {
     fn pause(self) -> Duration {
         match self {
-            Retry::AfterBackoff(d) | Retry::AfterFailure(d) => d,
+            Retry::AfterBackoff(d) | Retry::NotLiveYet(d) | Retry::AfterFailure(d) => d,
         }
     }
 }
 
-/// Decides the next try after `e`; `resume` is the end of the platform's backoff, if one runs.
+/// Decides the next try after `e`; `resume` is the end of the platform's backoff, if one runs,
+/// and `poll` the room's poll interval.
 fn next_try(
     e: &PlatformError,
     resume: Option<std::time::Instant>,
     now: std::time::Instant,
+    poll: Duration,
     wait: &mut Duration,
 ) -> Retry {
     if let (PlatformError::Blocked(_), Some(end)) = (e, resume.filter(|t| *t > now)) {
         let jitter = Duration::from_millis(rand::random_range(0..RESUME_JITTER.as_millis() as u64));
         return Retry::AfterBackoff(end.duration_since(now) + jitter);
+    }
+    if matches!(e, PlatformError::NotLiveYet(_)) {
+        *wait = RESOLVE_RETRY_MIN;
+        return Retry::NotLiveYet(poll);
     }
     if matches!(e, PlatformError::NotFound(_)) {
         *wait = RESOLVE_RETRY_MAX;
@@ -147,10 +158,12 @@ impl Rooms {
         tokio::spawn(tracing::Instrument::instrument(
             async move {
                 let mut wait = RESOLVE_RETRY_MIN;
+                let mut said_not_live = false;
                 loop {
                     let result = tokio::select! {
                         _ = cancel.cancelled() => return,
-                        r = platform.resolve(&cfg.target) => r,
+                        r = timeout_active(RESOLVE_TIMEOUT, platform.resolve(&cfg.target)) => r
+                            .unwrap_or_else(|o| Err(PlatformError::Network(format!("the resolution {o}")))),
                     };
                     let e = match result {
                         Ok(key) => {
@@ -160,7 +173,8 @@ impl Rooms {
                         Err(e) => e,
                     };
                     let now = std::time::Instant::now();
-                    let retry = next_try(&e, platform.resume_at(), now, &mut wait);
+                    let poll = cfg.settings.poll_interval;
+                    let retry = next_try(&e, platform.resume_at(), now, poll, &mut wait);
                     let url = redact_url(cfg.url());
                     match retry {
                         Retry::AfterBackoff(pause) => tracing::info!(
@@ -168,6 +182,18 @@ impl Rooms {
                             cfg.index,
                             pause.as_secs()
                         ),
+                        // Said once: a streamer may stay offline for days.
+                        Retry::NotLiveYet(_) if said_not_live => {
+                            tracing::debug!("rooms[{}]: {url}: {e}", cfg.index)
+                        }
+                        Retry::NotLiveYet(pause) => {
+                            said_not_live = true;
+                            tracing::info!(
+                                "rooms[{}]: {url}: {e}; asked again every {} until the streamer is live",
+                                cfg.index,
+                                crate::config::units::format_duration(pause)
+                            )
+                        }
                         Retry::AfterFailure(pause) => tracing::warn!(
                             "rooms[{}]: cannot resolve {url}: {e}; retrying in {}s",
                             cfg.index,
@@ -355,15 +381,45 @@ impl Rooms {
 mod tests {
     use super::*;
 
+    const POLL: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn a_profile_not_live_is_asked_again_at_the_poll_interval() {
+        let now = std::time::Instant::now();
+        let offline = PlatformError::NotLiveYet("the streamer is not live".into());
+        let net = PlatformError::Network("timed out".into());
+        let mut wait = RESOLVE_RETRY_MIN;
+        // A real failure or two grows the pace...
+        next_try(&net, None, now, POLL, &mut wait);
+        next_try(&net, None, now, POLL, &mut wait);
+        assert_eq!(wait, Duration::from_secs(60));
+        // ...an answer saying "not live" does not, however many come, and resets it.
+        for _ in 0..10 {
+            assert_eq!(
+                next_try(&offline, None, now, POLL, &mut wait),
+                Retry::NotLiveYet(POLL)
+            );
+        }
+        assert_eq!(wait, RESOLVE_RETRY_MIN);
+        assert_eq!(
+            next_try(&net, None, now, POLL, &mut wait),
+            Retry::AfterFailure(RESOLVE_RETRY_MIN)
+        );
+    }
+
     #[test]
     fn a_backoff_is_waited_out_without_doubling_the_retry_pace() {
         let now = std::time::Instant::now();
         let blocked = PlatformError::Blocked("HTTP 412; backing off until 21:04:05".into());
         let mut wait = RESOLVE_RETRY_MIN;
         for _ in 0..5 {
-            let Retry::AfterBackoff(pause) =
-                next_try(&blocked, Some(now + Duration::from_secs(3)), now, &mut wait)
-            else {
+            let Retry::AfterBackoff(pause) = next_try(
+                &blocked,
+                Some(now + Duration::from_secs(3)),
+                now,
+                POLL,
+                &mut wait,
+            ) else {
                 panic!("a backoff is waited out")
             };
             assert!(pause >= Duration::from_secs(3) && pause < Duration::from_millis(3500));
@@ -372,19 +428,19 @@ mod tests {
         // Failures double the pause, up to the cap; "not found" goes straight to the cap.
         let net = PlatformError::Network("timed out".into());
         let pauses: Vec<u64> = (0..8)
-            .map(|_| next_try(&net, None, now, &mut wait).pause().as_secs())
+            .map(|_| next_try(&net, None, now, POLL, &mut wait).pause().as_secs())
             .collect();
         assert_eq!(pauses, [15, 30, 60, 120, 240, 480, 600, 600]);
         let mut wait = RESOLVE_RETRY_MIN;
         let gone = PlatformError::NotFound("x".into());
         assert_eq!(
-            next_try(&gone, None, now, &mut wait),
+            next_try(&gone, None, now, POLL, &mut wait),
             Retry::AfterFailure(RESOLVE_RETRY_MAX)
         );
         // A block whose pause is already over is retried like any failure.
         let mut wait = RESOLVE_RETRY_MIN;
         assert_eq!(
-            next_try(&blocked, Some(now), now, &mut wait),
+            next_try(&blocked, Some(now), now, POLL, &mut wait),
             Retry::AfterFailure(RESOLVE_RETRY_MIN)
         );
     }

@@ -13,9 +13,12 @@
 //!   and no request is sent; [`Limiter::resume_at`] says when to ask again. When the pause is
 //!   over one request goes first (the probe); the others wait for its verdict: a normal answer
 //!   lifts the backoff and lets them all through the budget, a new block fails them at once
-//!   with the new pause, an inconclusive answer lets the next one probe. One WARN line when a
-//!   backoff starts or extends (what happened and when polling resumes), one INFO line when it
-//!   lifts.
+//!   with the new pause, an inconclusive answer lets the next one probe. A probe whose verdict
+//!   is [`VERDICT_WAIT`] overdue is taken for lost and the next caller probes instead, so no
+//!   caller waits forever for a verdict that will not come. One WARN line when a backoff
+//!   starts or extends (what happened and when polling resumes), one INFO line when it lifts.
+//! - **Rule for callers**: never ask for a permit while holding one. A held permit may be the
+//!   probe, and the second request would wait for the verdict the first one has to give.
 //!
 //! The decisions are made by [`Gate`], which is pure (it is given the time), so they are tested
 //! without sleeping.
@@ -41,6 +44,13 @@ pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 pub const MAX_PER_SECOND: f64 = 1000.0;
 pub const MIN_PER_SECOND: f64 = 0.01;
 pub const MAX_BURST: u32 = 1000;
+/// How long after its turn a probe's verdict may take before the next caller probes instead:
+/// a request gives up after [`super::web::API_TIMEOUT`], so a probe not heard of by then was
+/// lost (its caller stuck or gone).
+pub const VERDICT_WAIT: Duration = Duration::from_secs(30);
+/// After a backoff, the callers it stopped ask again within this much of its end, not all at
+/// once.
+pub const RESUME_JITTER: Duration = Duration::from_millis(500);
 
 /// A platform's request budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,8 +100,9 @@ pub enum Admit {
     Go { wait: Duration, probe: bool },
     /// Paused by a backoff: fail without a request.
     Paused { until: Instant, reason: String },
-    /// Another request is finding out whether the backoff has lifted: wait for its verdict.
-    AwaitVerdict,
+    /// Another request is finding out whether the backoff has lifted: wait for its verdict,
+    /// until it is overdue (then ask again: this caller probes instead).
+    AwaitVerdict { until: Instant },
 }
 
 /// What [`Gate::block`] did, for the log.
@@ -117,8 +128,12 @@ pub struct Gate {
     strikes: u32,
     paused_until: Option<Instant>,
     reason: String,
-    /// After a pause, one request at a time finds out whether the block has lifted.
-    probing: bool,
+    /// After a pause, one request at a time finds out whether the block has lifted: its ticket,
+    /// and when its verdict is overdue.
+    probing: Option<(u64, Instant)>,
+    /// Tickets handed to probes, so that a lost probe's late "no verdict" does not free the
+    /// probe that took over from it.
+    tickets: u64,
     /// The end of the pause as a wall-clock time for messages, set by [`Limiter`].
     until_text: String,
 }
@@ -131,7 +146,8 @@ impl Gate {
             strikes: 0,
             paused_until: None,
             reason: String::new(),
-            probing: false,
+            probing: None,
+            tickets: 0,
             until_text: String::new(),
         }
     }
@@ -155,8 +171,8 @@ impl Gate {
             };
         }
         let probe = self.strikes > 0;
-        if probe && self.probing {
-            return Admit::AwaitVerdict;
+        if let Some((_, until)) = self.probing.filter(|(_, due)| probe && now < *due) {
+            return Admit::AwaitVerdict { until };
         }
         let interval = self.budget.interval();
         let tolerance = interval * self.budget.burst.max(1);
@@ -166,24 +182,45 @@ impl Gate {
         let wait = allowed_at.saturating_duration_since(now);
         self.tat = Some(tat + interval);
         if probe {
-            self.probing = true;
+            self.tickets += 1;
+            self.probing = Some((self.tickets, now + wait + VERDICT_WAIT));
         }
         Admit::Go { wait, probe }
     }
 
+    /// The ticket of the probe admitted last (for [`Gate::inconclusive`]).
+    pub fn probe_ticket(&self) -> Option<u64> {
+        self.probing.map(|(t, _)| t)
+    }
+
+    /// A probe is running and its verdict is overdue at `now`.
+    pub fn probe_overdue(&self, now: Instant) -> bool {
+        self.strikes > 0 && self.probing.is_some_and(|(_, due)| now >= due)
+    }
+
+    /// A turn handed out by [`Gate::admit`] that was not used (its caller gave up before its
+    /// request was sent, or a backoff began meanwhile): the budget gets it back, so that the
+    /// next caller takes its place instead of queueing behind it.
+    pub fn refund(&mut self) {
+        let interval = self.budget.interval();
+        self.tat = self.tat.and_then(|t| t.checked_sub(interval));
+    }
+
     /// A normal answer. Returns true when this lifted a backoff.
     pub fn success(&mut self) -> bool {
-        self.probing = false;
+        self.probing = None;
         let lifted = self.strikes > 0;
         self.strikes = 0;
         self.paused_until = None;
         lifted
     }
 
-    /// A request that ended without a verdict on the block (network error, bad JSON, dropped).
-    pub fn inconclusive(&mut self, was_probe: bool) {
-        if was_probe {
-            self.probing = false;
+    /// A request that ended without a verdict on the block (network error, bad JSON, dropped);
+    /// `ticket` when it was a probe. The next caller probes, unless another probe already took
+    /// over from this one.
+    pub fn inconclusive(&mut self, ticket: Option<u64>) {
+        if ticket.is_some() && self.probe_ticket() == ticket {
+            self.probing = None;
         }
     }
 
@@ -194,7 +231,7 @@ impl Gate {
         reason: &str,
         retry_after: Option<Duration>,
     ) -> BlockOutcome {
-        self.probing = false;
+        self.probing = None;
         if self.resume_at(now).is_some() {
             return BlockOutcome::AlreadyPaused;
         }
@@ -230,8 +267,11 @@ pub struct Limiter {
 #[derive(Debug)]
 pub struct Permit {
     limiter: Limiter,
-    probe: bool,
+    /// The probe's ticket, when this request finds out whether a backoff has lifted.
+    probe: Option<u64>,
     done: bool,
+    /// Still waiting for its turn: dropped now, the turn goes back to the budget.
+    queued: bool,
 }
 
 impl Permit {
@@ -257,9 +297,12 @@ impl Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        if self.queued {
+            self.limiter.lock().refund();
+        }
         if !self.done {
             self.limiter.lock().inconclusive(self.probe);
-            if self.probe {
+            if self.probe.is_some() {
                 self.limiter.verdict.notify_waiters();
             }
         }
@@ -299,41 +342,93 @@ impl Limiter {
     }
 
     /// Waits for a slot in the budget (and, after a pause, for the probe's verdict), however
-    /// long that takes; fails at once only while the platform is backing off.
+    /// long that takes; fails at once only while the platform is backing off. Never call it
+    /// while holding a [`Permit`]: that one may be the probe whose verdict this call waits for.
     pub async fn acquire(&self) -> Result<Permit, PlatformError> {
         let _waiting = meter::waiting();
         loop {
             // Registered before the gate is asked, so a verdict given in between is not missed.
             let verdict = self.verdict.notified();
-            let admit = self.lock().admit(Instant::now());
+            let now = Instant::now();
+            let (overdue, admit, ticket) = {
+                let mut gate = self.lock();
+                let overdue = gate.probe_overdue(now);
+                let admit = gate.admit(now);
+                (overdue, admit, gate.probe_ticket())
+            };
             match admit {
                 Admit::Paused { reason, .. } => {
                     let until_text = self.lock().until_text.clone();
                     return Err(paused_error(&until_text, &reason));
                 }
-                Admit::AwaitVerdict => verdict.await,
+                Admit::AwaitVerdict { until } => {
+                    meter::allow(until.saturating_duration_since(now));
+                    tokio::select! {
+                        _ = verdict => {}
+                        _ = tokio::time::sleep_until(until) => {}
+                    }
+                }
                 Admit::Go { wait, probe } => {
+                    if overdue {
+                        tracing::warn!(
+                            "{}: the request finding out whether the backoff has lifted gave no answer for {}s; another one asks",
+                            self.platform,
+                            VERDICT_WAIT.as_secs()
+                        );
+                    }
+                    meter::allow(wait);
                     // Made before the wait, so that a caller giving up meanwhile frees the probe.
-                    let permit = Permit {
+                    let mut permit = Permit {
                         limiter: self.clone(),
-                        probe,
+                        probe: if probe { ticket } else { None },
                         done: false,
+                        queued: true,
                     };
                     if !wait.is_zero() {
                         tokio::time::sleep(wait).await;
                     }
-                    // A block may have started while this request waited for its turn.
-                    let gate = self.lock();
-                    if gate.resume_at(Instant::now()).is_some() {
-                        let err = paused_error(&gate.until_text, &gate.reason);
-                        drop(gate);
+                    // A block may have started while this request waited for its turn: then
+                    // the turn goes back unused (dropping the permit).
+                    let paused = {
+                        let gate = self.lock();
+                        gate.resume_at(Instant::now())
+                            .is_some()
+                            .then(|| paused_error(&gate.until_text, &gate.reason))
+                    };
+                    if let Some(err) = paused {
                         return Err(err);
                     }
-                    drop(gate);
+                    permit.queued = false;
                     return Ok(permit);
                 }
             }
         }
+    }
+
+    /// How long a wait that starts now for a lock held by a caller of [`Limiter::acquire`]
+    /// (a shared token being refreshed) may legitimately take: the holder's turn comes before
+    /// the end of the queue, its request and a second one follow. Told to the surrounding
+    /// [`meter::timeout_active`] by [`Limiter::queued`].
+    fn lock_wait_allowance(&self) -> Duration {
+        let now = Instant::now();
+        let gate = self.lock();
+        let queue = gate
+            .tat
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+        2 * (queue + super::web::API_TIMEOUT) + VERDICT_WAIT
+    }
+
+    /// Awaits `f` (a lock held by a task that may itself be waiting for this budget) as a
+    /// wait for a turn: a surrounding [`meter::timeout_active`] does not count it.
+    pub async fn queued<F: std::future::Future>(&self, f: F) -> F::Output {
+        meter::allow(self.lock_wait_allowance());
+        meter::queued(f).await
+    }
+
+    /// A block signal seen without a permit in hand: the request that saw it gave its permit
+    /// back before a second request (which failed without a verdict) could tell.
+    pub fn blocked(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
+        self.block(what, retry_after)
     }
 
     fn block(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
@@ -453,7 +548,12 @@ mod tests {
                     probe: true
                 }
             );
-            assert_eq!(g.admit(now), Admit::AwaitVerdict);
+            assert_eq!(
+                g.admit(now),
+                Admit::AwaitVerdict {
+                    until: now + VERDICT_WAIT
+                }
+            );
         }
         assert_eq!(pauses, [60, 120, 240, 480, 960, 1800, 1800, 1800]);
         // The probe is answered normally: the backoff lifts, everybody goes.
@@ -529,9 +629,34 @@ mod tests {
             panic!()
         };
         assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
-        assert_eq!(g.admit(until), Admit::AwaitVerdict);
-        g.inconclusive(true);
+        let first = g.probe_ticket();
+        assert!(matches!(g.admit(until), Admit::AwaitVerdict { .. }));
+        g.inconclusive(first);
         assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
+    }
+
+    #[test]
+    fn a_probe_that_never_answers_is_replaced_when_its_verdict_is_overdue() {
+        let mut g = Gate::new(Budget::DEFAULT);
+        let now = Instant::now();
+        let BlockOutcome::Paused { until, .. } = g.block(now, "x", None) else {
+            panic!()
+        };
+        assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
+        let lost = g.probe_ticket();
+        let due = until + VERDICT_WAIT;
+        assert_eq!(g.admit(due - ms(1)), Admit::AwaitVerdict { until: due });
+        assert!(!g.probe_overdue(due - ms(1)));
+        // Overdue: the next caller probes instead.
+        assert!(g.probe_overdue(due));
+        assert!(matches!(g.admit(due), Admit::Go { probe: true, .. }));
+        let next = g.probe_ticket();
+        assert_ne!(lost, next);
+        // The lost one giving up late does not free the probe that took over.
+        g.inconclusive(lost);
+        assert!(matches!(g.admit(due), Admit::AwaitVerdict { .. }));
+        g.inconclusive(next);
+        assert!(matches!(g.admit(due), Admit::Go { probe: true, .. }));
     }
 
     #[tokio::test]
@@ -658,6 +783,83 @@ mod tests {
             left > Duration::from_secs(5) && left <= Duration::from_secs(6),
             "{left:?}"
         );
+    }
+
+    /// The Douyin hang: the probe's holder, told by its answer to ask a second endpoint, asks
+    /// for another permit. Given back first (the rule), the second request probes; kept, the
+    /// second waits only until the first one's verdict is overdue, never forever.
+    #[tokio::test(start_paused = true)]
+    async fn a_probes_holder_asking_again_is_never_left_waiting_forever() {
+        let l = Limiter::new("test", Budget::DEFAULT);
+        l.acquire()
+            .await
+            .unwrap()
+            .blocked("HTTP 444", Some(Duration::from_secs(2)));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        // Given back before asking again: the second request is the probe, at once.
+        let first = l.acquire().await.unwrap();
+        assert!(first.probe.is_some());
+        drop(first);
+        let t = Instant::now();
+        let second = l.acquire().await.unwrap();
+        assert!(second.probe.is_some());
+        assert_eq!(Instant::now(), t, "no wait");
+        // Its verdict lifts the backoff.
+        second.ok();
+        assert!(!l.lock().is_backing_off());
+
+        // Kept (a bug): the wait for its own verdict ends when that verdict is overdue, and
+        // the surrounding timeout allows for that wait.
+        l.acquire()
+            .await
+            .unwrap()
+            .blocked("HTTP 444", Some(Duration::from_secs(2)));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let t = Instant::now();
+        let got = meter::timeout_active(Duration::from_secs(30), async {
+            let held = l.acquire().await.unwrap();
+            let again = l.acquire().await.unwrap();
+            assert!(again.probe.is_some(), "it probes in place of the lost one");
+            again.ok();
+            drop(held);
+        })
+        .await;
+        assert_eq!(got, Ok(()));
+        assert_eq!(Instant::now() - t, VERDICT_WAIT);
+        assert!(!l.lock().is_backing_off());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_given_up_before_its_request_is_given_back() {
+        let l = Limiter::new(
+            "test",
+            Budget {
+                per_second: 1.0,
+                burst: 1,
+            },
+        );
+        let t0 = Instant::now();
+        let first = l.acquire().await.unwrap();
+        let mut queue = callers(&l, 2);
+        tokio::time::sleep(ms(10)).await;
+        // The last in the queue (its turn at 2 s) gives up: the next caller takes that turn,
+        // not the one after it.
+        let gave_up = queue.pop().unwrap();
+        gave_up.abort();
+        let _ = gave_up.await;
+        let next = callers(&l, 1).remove(0);
+        let (at, r) = next.await.unwrap();
+        r.unwrap().ok();
+        assert_eq!(at - t0, Duration::from_secs(2));
+        let (at, r) = queue.remove(0).await.unwrap();
+        r.unwrap().ok();
+        assert_eq!(at - t0, Duration::from_secs(1));
+        // A request that was sent keeps its turn, whatever its answer.
+        drop(first);
+        let t = Instant::now();
+        let (at, _) = callers(&l, 1).remove(0).await.unwrap();
+        assert_eq!(at - t, Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]

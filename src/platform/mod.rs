@@ -302,7 +302,8 @@ pub struct RoomStatus {
     /// Changes when a new broadcast starts (Bilibili `live_start_time`, Douyin session room id).
     pub session_hint: Option<String>,
     /// Live, but it cannot be recorded: the reason (a DRM live, paid, guard-only, password,
-    /// visibility-restricted...). The room shows `unrecordable` and no session starts.
+    /// visibility-restricted...). The room shows `unrecordable` and no session starts (one
+    /// does when only the stream list shows it).
     pub unrecordable: Option<String>,
 }
 
@@ -355,6 +356,14 @@ pub enum PlatformError {
     Unsupported(String),
     #[error("live, but no usable stream: {0}")]
     NoStream(String),
+    /// A link that names a room only while its streamer is live (a Douyin profile), asked
+    /// while they are not: nothing failed, the link is asked again at the poll interval.
+    #[error("not live now: {0}")]
+    NotLiveYet(String),
+    /// The configuration cannot be used for this call (a cookie that is no HTTP header value):
+    /// neither a fact about the room nor a failure of the platform.
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 #[async_trait]

@@ -66,9 +66,10 @@ pub fn cookie_header(
     if parts.is_empty() {
         return Ok(None);
     }
+    // `check` refuses such a cookie; a configuration problem, not a fact about the room.
     let mut v = HeaderValue::from_str(&parts.join("; ")).map_err(|_| {
-        PlatformError::Unsupported(
-            "the configured cookie is not a valid HTTP header value (one line of name=value pairs, ASCII only)"
+        PlatformError::Config(
+            "the configured cookie is not a valid HTTP header value (one line of name=value pairs, no line breaks or control characters)"
                 .into(),
         )
     })?;
@@ -406,6 +407,8 @@ mod tests {
         let bad = Secret::new("a=1\nb=2");
         let e = cookie_header(Some(&bad), &[]).unwrap_err();
         assert!(!e.to_string().contains("a=1"), "never echo the cookie: {e}");
+        // A configuration problem, not a room that cannot be recorded.
+        assert!(matches!(e, PlatformError::Config(_)), "{e}");
     }
 
     /// A local server with a few bad answers.

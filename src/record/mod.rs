@@ -21,9 +21,13 @@ pub mod repair;
 pub mod sink;
 
 use crate::config::redact_url;
-use crate::platform::{Platform, RoomSpec, StreamFormat};
+use crate::platform::limiter::meter::timeout_active;
+use crate::platform::{Platform, PlatformError, RoomSpec, StreamFormat};
 use pull::PullEnd;
 use sink::SinkMsg;
+
+/// The stream lookup's own time limit; waits for the platform's request budget do not count.
+const SOURCES_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One recording attempt: fresh stream URLs from the platform, then the first source that
 /// delivers media is pulled until it ends. A source that fails before its first media byte
@@ -40,12 +44,13 @@ pub async fn attempt(
 ) -> PullEnd {
     let sources = tokio::select! {
         _ = cancel.cancelled() => return PullEnd::Cancelled,
-        s = platform.sources(&spec) => s,
+        s = timeout_active(SOURCES_TIMEOUT, platform.sources(&spec)) => s
+            .unwrap_or_else(|o| Err(PlatformError::Network(format!("the stream lookup {o}")))),
     };
     let sources = match sources {
         Ok(s) if !s.is_empty() => s,
         Ok(_) => return PullEnd::Refused("the platform offered no stream".into()),
-        Err(crate::platform::PlatformError::Unsupported(why)) => return PullEnd::Unrecordable(why),
+        Err(PlatformError::Unsupported(why)) => return PullEnd::Unrecordable(why),
         Err(e) => return PullEnd::Refused(e.to_string()),
     };
     let ordered = memory.order(sources);

@@ -22,6 +22,7 @@ mod session;
 mod status;
 use crate::config::RoomConfig;
 use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
+use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{Platform, PlatformError, RoomKey, RoomSpec, RoomStatus};
 use crate::record::output::{Progress, SegmentDone, SinkEvent};
@@ -31,8 +32,6 @@ use crate::record::sink::{Control, Sink};
 /// A status check's own time limit; time it spends waiting for the platform's request budget
 /// does not count (each request has its own timeout as well).
 const POLL_TIMEOUT: Duration = Duration::from_secs(30);
-/// After a platform backoff, rooms ask again within this much of its end, not all at once.
-const RESUME_JITTER: Duration = Duration::from_millis(500);
 /// A room task that panicked is restarted after this pause.
 const PANIC_PAUSE: Duration = Duration::from_secs(5);
 /// How long a stopping room waits for its attempt to hand over its last bytes.
@@ -546,13 +545,9 @@ impl Supervisor {
         self.poll = Some(Child(tokio::spawn(
             async move {
                 let check = check_status(platform.as_ref(), &spec, unrecordable);
-                match timeout_active(POLL_TIMEOUT, check).await {
-                    Some(r) => r,
-                    None => Err(PlatformError::Network(format!(
-                        "status check timed out ({}s, not counting the wait for the request budget)",
-                        POLL_TIMEOUT.as_secs()
-                    ))),
-                }
+                timeout_active(POLL_TIMEOUT, check)
+                    .await
+                    .unwrap_or_else(|o| Err(PlatformError::Network(format!("status check {o}"))))
             }
             .in_current_span(),
         )));

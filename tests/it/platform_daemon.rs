@@ -76,6 +76,30 @@ fn check_recording(rec: &Path, served: Vec<Vec<u8>>, log: &str) {
     assert!(got == want, "recorded frames differ from the served ones");
 }
 
+/// The daemon's recent events (`GET /api/events`).
+async fn events(dir: &Path) -> Vec<serde_json::Value> {
+    serde_json::from_str(&control_get(dir, "/api/events").await).unwrap_or_default()
+}
+
+/// Waits until the daemon has raised `n` events of type `kind` (from `GET /api/events`).
+async fn wait_events(dir: &Path, kind: &str, n: usize, timeout: Duration) -> bool {
+    let until = Instant::now() + timeout;
+    loop {
+        let got = events(dir)
+            .await
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .count();
+        if got >= n {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bilibili_live_by_short_id_is_recorded_and_ends_when_offline() {
     let streams = StreamServer::start().await;
@@ -97,11 +121,8 @@ async fn a_bilibili_live_by_short_id_is_recorded_and_ends_when_offline() {
     // The streamer starts a new broadcast (a new live_start_time) before the old one is seen
     // offline: that is a new session.
     api.edit_bili(LONG_ID, |r| r.live_start_time += 3600);
-    let count = |what: &str| d.log_text().matches(what).count();
     assert!(
-        wait_until(Duration::from_secs(15), || count("live: session started")
-            == 2)
-        .await,
+        wait_events(dir.path(), "live_start", 2, Duration::from_secs(15)).await,
         "{}",
         d.log_text()
     );
@@ -113,11 +134,22 @@ async fn a_bilibili_live_by_short_id_is_recorded_and_ends_when_offline() {
     );
     api.edit_bili(LONG_ID, |r| r.live_status = 0);
     assert!(
-        wait_until(Duration::from_secs(20), || count("offline: session ended")
-            == 2)
-        .await,
+        wait_events(dir.path(), "live_end", 2, Duration::from_secs(20)).await,
         "{}",
         d.log_text()
+    );
+    let evs = events(dir.path()).await;
+    assert_eq!(
+        evs.iter().filter(|e| e["type"] == "live_start").count(),
+        2,
+        "{evs:#?}"
+    );
+    // Both ended as answers said: the new broadcast, then offline.
+    assert!(
+        evs.iter()
+            .filter(|e| e["type"] == "live_end")
+            .all(|e| e["error"].is_null()),
+        "{evs:#?}"
     );
     let log = d.log_text();
     let served = streams.bodies(BILI_PATH);
@@ -199,18 +231,23 @@ async fn a_douyin_live_is_recorded_with_an_automatic_ttwid() {
     );
     api.edit_douyin(WEB_RID, |r| r.live = false);
     assert!(
-        d.wait_log("offline: session ended", Duration::from_secs(20))
-            .await,
+        wait_events(dir.path(), "live_end", 1, Duration::from_secs(20)).await,
         "{}",
         d.log_text()
     );
     let log = d.log_text();
     let served = streams.bodies("douyin/or4.flv");
     check_recording(&rec, served, &log);
-    assert!(log.contains("douyin:61234567890"), "{log}");
-    assert!(log.contains("event live_end"), "{log}");
-    assert!(
-        !log.contains("backing off"),
+    let ends: Vec<serde_json::Value> = events(dir.path())
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "live_end")
+        .collect();
+    assert_eq!(ends[0]["room"]["key"], "douyin:61234567890");
+    assert!(ends[0]["error"].is_null(), "ended as offline: {}", ends[0]);
+    assert_eq!(
+        backoffs(dir.path(), "douyin").await,
+        0,
         "a stale ttwid is renewed, not a block:\n{log}"
     );
     assert!(
@@ -255,9 +292,9 @@ async fn bili_hls_room(
 /// The Bilibili room goes offline; the daemon's session ends.
 async fn end_live(api: &PlatformServer, d: &Daemon) {
     api.edit_bili(LONG_ID, |r| r.live_status = 0);
+    let dir = d.config.parent().unwrap();
     assert!(
-        d.wait_log("offline: session ended", Duration::from_secs(20))
-            .await,
+        wait_events(dir, "live_end", 1, Duration::from_secs(20)).await,
         "{}",
         d.log_text()
     );
@@ -397,57 +434,89 @@ async fn a_412_storm_slows_polling_and_does_not_end_the_recording() {
     );
     let info = "/xlive/web-room/v1/index/getInfoByRoom";
     let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let normal = api.count(info, t0);
     assert!(
-        normal >= 4,
-        "two rooms at 1 s should poll ~6 times: {normal}"
+        wait_until(Duration::from_secs(10), || api.count(info, t0) >= 4).await,
+        "{}",
+        d.log_text()
     );
 
     // The storm: every API call answers HTTP 412 (Retry-After: 1 s, so the test stays short;
-    // without it the first pause is 60 s).
+    // without it the first pause is 60 s), until three blocks in a row have paused Bilibili.
     api.set_mode(Mode::Status {
         code: 412,
         retry_after: Some(1),
     });
     let storm = Instant::now();
     let size_before = part_size(&rec);
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let during = api.count("/", storm);
-    let size_after = part_size(&rec);
+    let mut blocks = 0;
+    for _ in 0..150 {
+        blocks = backoffs(dir.path(), "bilibili").await;
+        if blocks >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     api.set_mode(Mode::Normal);
+    let calm = Instant::now();
+    let size_after = part_size(&rec);
     let log = d.log_text();
-    // Pauses of 1, 2, 4 s: a handful of requests instead of ~10.
+    assert!(blocks >= 3, "{blocks} backoffs:\n{log}");
+    // Each block was met by the requests in flight and then one request at the pause's end:
+    // the refusals come in bursts, each pause twice the one before (1 s, 2 s).
+    let refused: Vec<Instant> = api
+        .answers()
+        .iter()
+        .filter(|(t, _, code)| *code == 412 && *t >= storm)
+        .map(|(t, _, _)| *t)
+        .collect();
+    let mut bursts: Vec<Instant> = Vec::new();
+    for t in &refused {
+        if bursts
+            .last()
+            .is_none_or(|b| t.duration_since(*b) > Duration::from_millis(500))
+        {
+            bursts.push(*t);
+        }
+    }
     assert!(
-        during <= 5,
-        "{during} requests during a 5 s storm (normal pace {normal} per 3 s):\n{log}"
+        refused.len() <= 2 * bursts.len() && bursts.len() >= 3,
+        "{} refusals in {} bursts:\n{log}",
+        refused.len(),
+        bursts.len()
     );
-    assert!(log.contains("HTTP 412"), "{log}");
-    assert!(log.contains("polling resumes at"), "{log}");
-    assert!(log.contains("backing off until"), "{log}");
+    let gaps: Vec<Duration> = bursts.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(
-        log.contains("block 2 in a row") || log.contains("block 3 in a row"),
-        "the pause doubles:\n{log}"
+        gaps[0] >= Duration::from_millis(900) && gaps[1] >= Duration::from_millis(1900),
+        "the pauses did not double: {gaps:?}\n{log}"
     );
-    // The recording went on all along.
+    // The recording went on all along, and no session ended.
     assert!(
         size_after > size_before,
         "the file stopped growing: {size_before} -> {size_after}"
     );
-    assert!(!log.contains("offline: session ended"), "{log}");
-    assert!(!log.contains("event live_end"), "{log}");
+    assert!(
+        events(dir.path())
+            .await
+            .iter()
+            .all(|e| e["type"] != "live_end"),
+        "{log}"
+    );
     // Once the API answers again, the backoff lifts and polling resumes.
     assert!(
-        d.wait_log("the API answers normally again", Duration::from_secs(10))
-            .await,
-        "{}",
+        wait_until(Duration::from_secs(10), || {
+            api.answers()
+                .iter()
+                .filter(|(t, q, code)| *code == 200 && *t >= calm && q.starts_with(info))
+                .count()
+                >= 2
+        })
+        .await,
+        "polling did not resume:\n{}",
         d.log_text()
     );
-    let t1 = Instant::now();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(api.count(info, t1) >= 2, "polling resumed");
     assert!(part_size(&rec) > size_after);
     assert_eq!(files(&rec, ".flv").len(), 0, "still one open segment");
+    assert!(log.contains("polling resumes at"), "{log}");
 }
 
 const ROOM_INFO: &str = "/xlive/web-room/v1/index/getInfoByRoom";
@@ -474,12 +543,13 @@ async fn status_when(
     }
 }
 
-/// `liverec_backoffs_total{platform="bilibili"}` from the daemon's metrics (0 when absent).
-async fn bili_backoffs(dir: &Path) -> u64 {
+/// `liverec_backoffs_total{platform="<platform>"}` from the daemon's metrics (0 when absent).
+async fn backoffs(dir: &Path, platform: &str) -> u64 {
+    let prefix = format!("liverec_backoffs_total{{platform=\"{platform}\"}} ");
     control_get(dir, "/metrics")
         .await
         .lines()
-        .find_map(|l| l.strip_prefix("liverec_backoffs_total{platform=\"bilibili\"} "))
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -533,7 +603,7 @@ async fn a_refused_signature_records_through_the_unsigned_endpoints_without_paus
         api.count(PLAY_INFO, t0) >= 2,
         "the unsigned getRoomPlayInfo answered"
     );
-    assert_eq!(bili_backoffs(dir.path()).await, 0, "{log}");
+    assert_eq!(backoffs(dir.path(), "bilibili").await, 0, "{log}");
     assert!(!log.contains("backing off"), "{log}");
     // One line per endpoint that fell back, not one per poll.
     assert_eq!(
@@ -556,7 +626,7 @@ async fn a_refused_signature_records_through_the_unsigned_endpoints_without_paus
     api.bili_refuse_room_init(Some("error-352-bare.json"));
     let mut paused = false;
     for _ in 0..100 {
-        if bili_backoffs(dir.path()).await >= 1 {
+        if backoffs(dir.path(), "bilibili").await >= 1 {
             paused = true;
             break;
         }
@@ -782,22 +852,50 @@ async fn a_short_id_and_its_long_id_are_one_room() {
         "dup",
         &config(dir.path(), &rooms, &api_base("bilibili", &api)),
     );
+    // Both ids were resolved; one room was started.
     assert!(
-        d.wait_log("which rooms[", Duration::from_secs(15)).await,
+        wait_until(Duration::from_secs(15), || api
+            .count(ROOM_INIT, since_start())
+            >= 2)
+        .await,
         "{}",
         d.log_text()
     );
-    let log = d.log_text();
+    let (ok, status) = status_when(dir.path(), Duration::from_secs(10), |v| {
+        v["rooms"].as_array().is_some_and(|r| r.len() == 1)
+    })
+    .await;
+    assert!(ok, "{status}\n{}", d.log_text());
+    assert_eq!(status["rooms"][0]["key"], "bilibili:7734200");
+    // One room polls: its status requests come at the pace of one room (every second, where
+    // two rooms would ask twice as often).
+    let t0 = Instant::now();
     assert!(
-        log.contains("resolves to bilibili:7734200, which rooms["),
+        wait_until(Duration::from_secs(15), || api.count(ROOM_INFO, t0) >= 5).await,
+        "{}",
+        d.log_text()
+    );
+    let polls: Vec<Instant> = api
+        .requests()
+        .iter()
+        .filter(|(t, p)| *t >= t0 && p == ROOM_INFO)
+        .map(|(t, _)| *t)
+        .take(5)
+        .collect();
+    let span = polls[4] - polls[0];
+    assert!(span >= Duration::from_millis(3000), "5 polls in {span:?}");
+    let log = d.log_text();
+    assert_eq!(
+        log.matches("resolves to bilibili:7734200, which rooms[")
+            .count(),
+        1,
         "{log}"
     );
     assert!(log.contains("already records; ignored"), "{log}");
-    // One room polls: its status requests come at the pace of one room.
-    let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let polls = api.count("/xlive/web-room/v1/index/getInfoByRoom", t0);
-    assert!((1..=4).contains(&polls), "{polls} polls in 3 s:\n{log}");
+}
+
+fn since_start() -> Instant {
+    Instant::now() - Duration::from_secs(600)
 }
 
 fn probe(args: &[&str]) -> (i32, String, String) {
@@ -851,7 +949,13 @@ async fn probe_prints_the_key_status_and_every_source() {
         config(
             dir.path(),
             "",
-            &format!("{}{}", api_base("bilibili", &api), api_base("douyin", &api)),
+            // Douyin's default budget (one request a second) would make each probe take
+            // seconds; the calls made are the same.
+            &format!(
+                "{}{}requests_per_second = 50\nburst = 20\n",
+                api_base("bilibili", &api),
+                api_base("douyin", &api)
+            ),
         ),
     )
     .unwrap();
@@ -935,6 +1039,10 @@ async fn probe_prints_the_key_status_and_every_source() {
         "flv  origin h264",
         &format!("{}?…", streams.url("douyin/or4.flv")),
         "flv  hd h264",
+        // What Douyin makes of the room, under Bilibili's labels.
+        "login     anonymous: no cookie configured",
+        "quality   wanted origin, offered origin, hd, sd, ld, md; records origin flv first",
+        "special   none",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
@@ -1002,4 +1110,185 @@ async fn probe_prints_the_key_status_and_every_source() {
     let (code, out, err) = probe(&["https://live.bilibili.com/7734200", "-c", c]);
     assert_eq!(code, 1, "{out}");
     assert!(err.contains("HTTP 412"), "{err}");
+}
+
+#[test]
+fn check_refuses_a_cookie_that_is_no_header_value() {
+    let dir = tempfile::tempdir().unwrap();
+    // A browser export in the Netscape format, where one Cookie header line belongs.
+    std::fs::write(
+        dir.path().join("cookies.txt"),
+        "# Netscape HTTP Cookie File\n.bilibili.com\tTRUE\t/\tFALSE\t0\tSESSDATA\tsecret-value\n",
+    )
+    .unwrap();
+    let path = dir.path().join("cookie.toml");
+    std::fs::write(
+        &path,
+        "[platforms.bilibili]\ncookie_file = \"cookies.txt\"\n[[rooms]]\nurl = \"https://live.bilibili.com/7734200\"\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["check", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("platforms.bilibili.cookie_file: not usable as a Cookie header"),
+        "{err}"
+    );
+    assert!(!err.contains("secret-value"), "{err}");
+}
+
+/// A live Bilibili room of this shape is reported as not recordable, with `reason`, and left
+/// alone: polled on, no session, no file, no request to the CDN.
+async fn a_bilibili_live_is_unrecordable(name: &str, shape: BiliShape, reason: &str) {
+    let streams = StreamServer::start().await;
+    streams.set(BILI_PATH, finite(20.0));
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 1));
+    api.set_bili_shape(LONG_ID, shape);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &room("bili", "https://live.bilibili.com/7734200"),
+        &api_base("bilibili", &api),
+    );
+    let d = Daemon::start(dir.path(), name, &cfg);
+    let (ok, status) = status_when(dir.path(), Duration::from_secs(20), |v| {
+        v["rooms"][0]["state"] == "unrecordable"
+    })
+    .await;
+    assert!(ok, "{status}\n{}", d.log_text());
+    let detail = status["rooms"][0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(reason), "{name}: {detail}");
+    // Polled on, and still left alone.
+    let t = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(10), || api.count(ROOM_INFO, t) >= 3).await,
+        "{}",
+        d.log_text()
+    );
+    let (ok, status) = status_when(dir.path(), Duration::from_secs(1), |v| {
+        v["rooms"][0]["state"] == "unrecordable"
+    })
+    .await;
+    assert!(ok, "{status}");
+    assert_eq!(
+        streams
+            .stats(BILI_PATH)
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "{name}: the CDN was asked"
+    );
+    assert!(
+        files(&dir.path().join("rec"), "").is_empty(),
+        "{name}: a file was written"
+    );
+    let evs = events(dir.path()).await;
+    let failed: Vec<&serde_json::Value> = evs
+        .iter()
+        .filter(|e| e["type"] == "recording_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{name}: reported once: {evs:#?}");
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("not recordable: ") && e.contains(reason)),
+        "{evs:#?}"
+    );
+    assert!(
+        evs.iter().all(|e| e["type"] != "live_start"),
+        "{name}: no session: {evs:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_only_live_is_not_recorded_and_says_why() {
+    let shape = BiliShape {
+        guard_only: true,
+        ..BiliShape::default()
+    };
+    a_bilibili_live_is_unrecordable("guard", shape, "a guard-only live").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_live_is_not_recorded_and_says_why() {
+    let shape = BiliShape {
+        is_sp: true,
+        ..BiliShape::default()
+    };
+    a_bilibili_live_is_unrecordable("paid", shape, "a paid live").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_room_is_not_recorded_and_says_why() {
+    let shape = BiliShape {
+        password: true,
+        ..BiliShape::default()
+    };
+    a_bilibili_live_is_unrecordable("password", shape, "a password-protected room").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_in_cookie_is_said_once() {
+    let streams = StreamServer::start().await;
+    streams.set(BILI_PATH, finite(20.0));
+    let api = PlatformServer::start().await;
+    api.set_bili(LONG_ID, bili_room(&streams, 1));
+    api.bili_login(true);
+    // Signed getInfoByRoom calls are refused: nav is asked again for fresh keys, and says the
+    // same again.
+    api.bili_refuse_signed_info(Some("error-352-bare.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &room("bili", "https://live.bilibili.com/7734200"),
+        &format!(
+            "{}cookie = \"SESSDATA=fake-sessdata-value; bili_jct=x\"\n",
+            api_base("bilibili", &api)
+        ),
+    );
+    let d = Daemon::start(dir.path(), "login", &cfg);
+    let t0 = Instant::now() - Duration::from_secs(600);
+    assert!(
+        served_completely(&streams, BILI_PATH, 1).await,
+        "{}",
+        d.log_text()
+    );
+    api.edit_bili(LONG_ID, |r| r.live_status = 0);
+    assert!(
+        wait_until(Duration::from_secs(20), || api.count(NAV, t0) >= 2).await,
+        "{}",
+        d.log_text()
+    );
+    let key = "bilibili:7734200";
+    let mut ended = false;
+    for _ in 0..200 {
+        if events(dir.path())
+            .await
+            .iter()
+            .any(|e| e["type"] == "live_end" && e["room"]["key"] == key)
+        {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ended, "{}", d.log_text());
+    let log = d.log_text();
+    assert_eq!(
+        log.matches("bilibili: logged in as 录播测试号 (uid 271828")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert!(!log.contains("no login cookie"), "{log}");
+    assert!(!log.contains("fake-sessdata-value"), "{log}");
+    // Logged in: not capped, the source quality was recorded.
+    assert!(!log.contains("Bilibili offers"), "{log}");
+    let served = streams.bodies(BILI_PATH);
+    check_recording(&dir.path().join("rec/bili"), served, &log);
 }

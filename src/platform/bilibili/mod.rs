@@ -221,7 +221,7 @@ impl Bilibili {
     /// The cached wbi keys, fetched from `nav` when missing or old. `None` when they cannot be
     /// had: the request then goes unsigned (and a refusal is handled by the caller).
     async fn wbi_keys(&self) -> Option<WbiKeys> {
-        let mut cache = super::limiter::meter::queued(self.wbi.lock()).await;
+        let mut cache = self.api.limiter.queued(self.wbi.lock()).await;
         if let Some((keys, at)) = &cache.keys {
             if at.elapsed() < WBI_TTL {
                 return Some(keys.clone());
@@ -281,7 +281,8 @@ impl Bilibili {
         if room.cookie != self.cookie {
             return None;
         }
-        self.wbi.lock().await.login.as_ref().map(|l| l.logged_in)
+        let cache = self.api.limiter.queued(self.wbi.lock()).await;
+        cache.login.as_ref().map(|l| l.logged_in)
     }
 
     /// After a refused signature: drops the cached keys so that `nav` is asked again. Once
@@ -289,7 +290,7 @@ impl Bilibili {
     /// [`WBI_RETRY`], and never while `nav`'s own retry wait stands. Says whether a retry may
     /// get other keys, so an endpoint that keeps refusing never makes every poll ask `nav`.
     async fn forget_wbi_keys(&self) -> bool {
-        let mut cache = self.wbi.lock().await;
+        let mut cache = self.api.limiter.queued(self.wbi.lock()).await;
         if cache.failed_at.is_some_and(|f| f.elapsed() < WBI_RETRY) {
             return false;
         }

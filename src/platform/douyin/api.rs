@@ -11,7 +11,8 @@
 //! - the app reflow API (`data.room`, with `owner.web_rid`): how share links and profiles name
 //!   their room, and the streams of lives web/enter lists without any.
 //! - a streamer's profile page (`www.douyin.com/user/<sec_uid>`), which names the `web_rid` of
-//!   the live room while the streamer is live: the second way to resolve share links.
+//!   the live room while the streamer is live (and maybe other streamers' rooms: the caller
+//!   checks whose each is): the second way to resolve share links.
 //! - the room page: state in `self.__pace_f.push([N,"…"])` chunks (a JS string holding JSON;
 //!   2026: `roomStore.roomInfo.room` with `owner.nickname`, no `anchor`), or in an older
 //!   URL-encoded `RENDER_DATA` script; the page holds two `roomStore`s and the first is an empty
@@ -643,14 +644,18 @@ pub fn page(html: &[u8]) -> Result<DyRoom, PlatformError> {
     }))
 }
 
-/// `web_rid` values looked at in one profile page (a real page names one room).
+/// `web_rid` values looked at in one profile page (a real page names a room or two).
 const MAX_WEB_RIDS: usize = 64;
+/// Rooms named by one profile page that are handed on to be checked.
+pub const MAX_PROFILE_ROOMS: usize = 4;
 
-/// The live room a streamer's profile page names: the `web_rid` in its state (the URL-encoded
-/// `RENDER_DATA` script, or `self.__pace_f` chunks), wherever it sits in it. `None` when the
-/// page names none (the streamer is not live, or a challenge page) or names several different
-/// ones (other streamers' rooms: which one is the streamer's cannot be told).
-pub fn profile_web_rid(html: &[u8]) -> Option<String> {
+/// The live rooms a streamer's profile page names: every `web_rid` in its state (the
+/// URL-encoded `RENDER_DATA` script, or `self.__pace_f` chunks), wherever it sits, in page
+/// order, at most [`MAX_PROFILE_ROOMS`]. The streamer's own live room is among them while they
+/// are live, but so may be other streamers' (recommended lives): which is whose is for the
+/// caller to check. `None` when the page holds no state at all (a challenge page): it says
+/// nothing; an empty list when the state names no room (the streamer is not live).
+pub fn profile_rooms(html: &[u8]) -> Option<Vec<String>> {
     let html = String::from_utf8_lossy(html);
     let mut states = Vec::new();
     const RENDER: &str = "id=\"RENDER_DATA\"";
@@ -667,13 +672,21 @@ pub fn profile_web_rid(html: &[u8]) -> Option<String> {
         from = start;
         states.extend(chunk);
     }
+    if states.is_empty() {
+        return None;
+    }
     let mut found: Vec<String> = Vec::new();
+    let mut seen = 0;
     const KEY: &str = "\"web_rid\":";
     'states: for state in &states {
         let mut from = 0;
         while let Some(i) = state[from..].find(KEY) {
             let start = from + i + KEY.len();
             from = start;
+            seen += 1;
+            if seen > MAX_WEB_RIDS || found.len() >= MAX_PROFILE_ROOMS {
+                break 'states;
+            }
             let mut it = serde_json::Deserializer::from_str(&state[start..]).into_iter::<Value>();
             let id = match it.next() {
                 Some(Ok(Value::String(s))) => s,
@@ -683,15 +696,9 @@ pub fn profile_web_rid(html: &[u8]) -> Option<String> {
             if !id.is_empty() && !found.contains(&id) {
                 found.push(id);
             }
-            if found.len() >= MAX_WEB_RIDS {
-                break 'states;
-            }
         }
     }
-    match found.as_slice() {
-        [one] => Some(one.clone()),
-        _ => None,
-    }
+    Some(found)
 }
 
 /// A page state saved as JSON (`{"roomStore": {...}}`, as some tools dump it).

@@ -376,22 +376,30 @@ impl Douyin {
             .signed_get(ENTER, cookie, trace, |f| self.enter_url(web_rid, f))
             .await?;
         let mut room = match api::web_enter(&body) {
-            // The web/enter permit is held while the page is tried: if it was the one request
-            // allowed after a pause, the page is not fetched and the pause extends.
+            // Risk control, or only web/enter refusing us: the room page decides. The web/enter
+            // permit goes back first, without a verdict: after a pause it is the probe, and the
+            // page request (and a ttwid fetch before it) would wait for its verdict forever.
+            // The page's answer is the verdict: a room lifts the backoff, anything else is the
+            // block web/enter hinted at.
             Err(PlatformError::Blocked(why)) => {
                 trace.note(ENTER, &why);
+                drop(permit);
                 match self.room_page(web_rid, cookie, trace).await {
                     Ok((page_permit, room)) => {
                         tracing::debug!("douyin: {why}; the room page answered instead");
                         page_permit.ok();
-                        drop(permit);
                         trace.answered = Some(PAGE);
                         room
                     }
-                    Err((page_permit, page_err)) => {
+                    Err((Some(page_permit), page_err)) => {
                         tracing::debug!("douyin: the room page did not help either: {page_err}");
-                        drop(page_permit);
-                        return Err(permit.blocked(&why, None));
+                        return Err(page_permit.blocked(&why, None));
+                    }
+                    // Paused meanwhile, or the page itself was a block status.
+                    Err((None, e @ PlatformError::Blocked(_))) => return Err(e),
+                    Err((None, page_err)) => {
+                        tracing::debug!("douyin: the room page did not answer: {page_err}");
+                        return Err(self.api.limiter.blocked(&why, None));
                     }
                 }
             }
@@ -534,13 +542,15 @@ impl Douyin {
         Ok(sources)
     }
 
-    /// The `liverec probe` lines for one lookup.
+    /// The `liverec probe` lines for one lookup (labels as Bilibili's where they mean the
+    /// same: `login`, `quality`, `special`).
     fn diagnosis(
         &self,
-        cookie: Option<&Secret>,
+        spec: &RoomSpec,
         trace: &Trace,
         result: &Result<api::DyRoom, PlatformError>,
     ) -> Vec<(&'static str, String)> {
+        let cookie = spec.cookie.as_ref();
         let mut out = Vec::new();
         out.push((
             "endpoint",
@@ -551,6 +561,14 @@ impl Douyin {
             },
         ));
         out.push(("calls", trace.calls.join("; ")));
+        out.push((
+            "login",
+            if cookie.is_some() {
+                "own cookie configured (Douyin does not say whether it is logged in)".into()
+            } else {
+                "anonymous: no cookie configured".into()
+            },
+        ));
         let ttwid = if user_has_ttwid(cookie) {
             "own ttwid (from the configured cookie)".to_string()
         } else {
@@ -560,16 +578,10 @@ impl Douyin {
                     .to_string(),
             }
         };
-        let login = if cookie.is_some() {
-            "a cookie is configured"
-        } else {
-            "no cookie configured (anonymous)"
-        };
         out.push((
             "cookie",
             format!(
-                "{ttwid}; odin_ttid generated; __ac_nonce random per request; \
-                 hevc_supported=true; {login}"
+                "{ttwid}; odin_ttid generated; __ac_nonce random per request; hevc_supported=true"
             ),
         ));
         out.push((
@@ -594,12 +606,87 @@ impl Douyin {
         ));
         if let Ok(room) = result {
             out.push(("answer", describe(room)));
+            out.push(("quality", self.quality_line(room, spec)));
+            out.push(("special", special_line(room)));
             if let Some(why) = room.unrecordable() {
                 out.push(("recordable", format!("no: {why}")));
             }
         }
         out
     }
+
+    /// The quality wanted against the qualities on offer, and the stream recorded first.
+    fn quality_line(&self, room: &api::DyRoom, spec: &RoomSpec) -> String {
+        let wanted = spec.quality.join(", ");
+        if room.hidden.is_some() {
+            return format!(
+                "wanted {wanted}; nothing on offer: the live is not shown to this viewer"
+            );
+        }
+        if !room.is_live() {
+            return "not live: streams are offered only while live".into();
+        }
+        let mut offered: Vec<&str> = Vec::new();
+        for s in &room.streams {
+            if !offered.contains(&s.quality) {
+                offered.push(s.quality);
+            }
+        }
+        offered.sort_by_key(|q| {
+            QUALITIES
+                .iter()
+                .position(|x| x == q)
+                .unwrap_or(QUALITIES.len())
+        });
+        if offered.is_empty() {
+            return format!("wanted {wanted}; the answer offers no stream URL");
+        }
+        let first = api::ordered(&room.streams, &spec.quality, &spec.formats)
+            .into_iter()
+            .next();
+        let records = match first {
+            Some(s) => {
+                let below = spec
+                    .quality
+                    .first()
+                    .is_some_and(|w| w != s.quality && !room.radio);
+                format!(
+                    "records {} {} first{}",
+                    s.quality,
+                    s.format_name(),
+                    if below {
+                        " (below the wanted quality)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            None => format!(
+                "nothing to record in formats [{}]{}",
+                spec.formats.join(", "),
+                if room.streams.iter().all(|s| s.encrypted) {
+                    " (every stream is encrypted)"
+                } else {
+                    ""
+                }
+            ),
+        };
+        format!("wanted {wanted}, offered {}; {records}", offered.join(", "))
+    }
+}
+
+/// What kind of live this is, when it is not a plain one.
+fn special_line(room: &api::DyRoom) -> String {
+    if let Some(p) = &room.hidden {
+        return format!("hidden from this viewer (\"{p}\")");
+    }
+    if room.is_live() && !room.streams.is_empty() && room.streams.iter().all(|s| s.encrypted) {
+        return "encrypted: every stream is (a paid live?)".into();
+    }
+    if room.radio {
+        return "a radio live: audio only, recorded from its audio stream".into();
+    }
+    "none".into()
 }
 
 #[async_trait]
@@ -678,7 +765,7 @@ impl Platform for Douyin {
         let result = self
             .room(&spec.key.id, spec.cookie.as_ref(), true, &mut trace)
             .await;
-        self.diagnosis(spec.cookie.as_ref(), &trace, &result)
+        self.diagnosis(spec, &trace, &result)
     }
 }
 

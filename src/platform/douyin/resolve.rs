@@ -7,9 +7,10 @@
 //!   a profile (`www.iesdouyin.com/share/user/<sec_uid>`, `www.douyin.com/user/<sec_uid>`).
 //! - A live or a profile is asked of the signed reflow API (`data.room.owner.web_rid`; a profile
 //!   with `room_id` 2, as biliup does), and failing that of the streamer's profile page (which
-//!   names the live room's `web_rid` while the streamer is live).
-//! - A profile whose streamer is not live names no room: that is "unknown, retry later",
-//!   never "not found".
+//!   names the live room's `web_rid` while the streamer is live, and other streamers' lives it
+//!   recommends: a room is taken only once web/enter names the streamer as its owner).
+//! - A profile whose streamer is not live names no room: that is
+//!   [`PlatformError::NotLiveYet`] (asked again at the poll interval), never "not found".
 
 use super::request::ANY_ROOM;
 use super::{Douyin, Locator, PROFILE, Trace, api, is_sec_uid, recognize};
@@ -97,7 +98,8 @@ impl Douyin {
     }
 
     /// The live room of broadcast `room_id` (or, with [`ANY_ROOM`], the streamer's current
-    /// live): the reflow API first, the streamer's profile page second.
+    /// live): the reflow API first, the streamer's profile page second. A room is taken only
+    /// when it is the streamer's: a profile page also shows other streamers' lives.
     async fn web_rid_of(
         &self,
         room_id: &str,
@@ -105,10 +107,16 @@ impl Douyin {
         trace: &mut Trace,
     ) -> Result<String, PlatformError> {
         let cookie = self.cookie.clone();
+        // An answer said the streamer has no live room now (rather than: nothing answered).
+        let mut not_live = false;
         match self.reflow(room_id, sec_uid, cookie.as_ref(), trace).await {
-            Ok(room) => match room.web_rid {
-                Some(id) => return Ok(id),
-                None => trace.note(super::REFLOW, "names no live room"),
+            Ok(room) => match room.web_rid.clone() {
+                Some(id) if owned_by(&room, sec_uid) => return Ok(id),
+                Some(_) => trace.note(super::REFLOW, "names another streamer's room; not taken"),
+                None => {
+                    trace.note(super::REFLOW, "names no live room");
+                    not_live = true;
+                }
             },
             // A paused platform is no place for a second request; a cancelled account is a
             // fact.
@@ -118,28 +126,39 @@ impl Douyin {
             }
         }
         if !sec_uid.is_empty() {
-            if let Some(id) = self.web_rid_from_profile(sec_uid, trace).await? {
-                return Ok(id);
+            match self.web_rid_from_profile(sec_uid, trace).await {
+                Ok(Profile::Room(id)) => return Ok(id),
+                Ok(Profile::NoRoom) => not_live = true,
+                Ok(Profile::Unknown) => {}
+                Err(e @ PlatformError::Blocked(_)) => return Err(e),
+                Err(e) => tracing::debug!("douyin: {PROFILE}: {e}"),
             }
         }
+        let live = if room_id == ANY_ROOM {
+            String::new()
+        } else {
+            format!(" (live {room_id})")
+        };
+        if not_live {
+            return Err(PlatformError::NotLiveYet(format!(
+                "the streamer has no live room now{live}: the link names one only while they \
+                 are live"
+            )));
+        }
         Err(PlatformError::Malformed(format!(
-            "neither the reflow API nor the streamer's profile page names a live room now (the \
-             streamer is not live, or Douyin did not answer{}); the link is tried again later",
-            if room_id == ANY_ROOM {
-                String::new()
-            } else {
-                format!("; live {room_id}")
-            }
+            "neither the reflow API nor the streamer's profile page answered with a live \
+             room{live}; the link is tried again later"
         )))
     }
 
     /// The profile page (`www.douyin.com/user/<sec_uid>`), which names the live room's
-    /// `web_rid` while the streamer is live.
+    /// `web_rid` while the streamer is live, next to other streamers' rooms it recommends:
+    /// each named room is taken only once web/enter says it is this streamer's.
     async fn web_rid_from_profile(
         &self,
         sec_uid: &str,
         trace: &mut Trace,
-    ) -> Result<Option<String>, PlatformError> {
+    ) -> Result<Profile, PlatformError> {
         let url = self
             .hosts
             .page(super::PROFILE_HOST, &format!("/user/{}", web::q(sec_uid)));
@@ -148,17 +167,61 @@ impl Douyin {
         if api::is_captcha(&got.body) {
             return Err(permit.blocked(&format!("{PROFILE}: a captcha page (验证码)"), None));
         }
+        // Given before the rooms are checked: a permit is never held while asking for another.
         permit.ok();
-        let id = api::profile_web_rid(&got.body);
-        trace.note(
-            PROFILE,
-            match &id {
-                Some(_) => "names the live room",
-                None => "names no live room",
-            },
-        );
-        Ok(id)
+        let Some(rooms) = api::profile_rooms(&got.body) else {
+            trace.note(PROFILE, "no page state (a challenge page?)");
+            return Ok(Profile::Unknown);
+        };
+        if rooms.is_empty() {
+            trace.note(PROFILE, "names no live room");
+            return Ok(Profile::NoRoom);
+        }
+        let mut unknown = false;
+        for id in rooms {
+            match self.room(&id, cookie.as_ref(), false, trace).await {
+                Ok(room) if room.sec_uid.as_deref() == Some(sec_uid) => {
+                    trace.note(
+                        PROFILE,
+                        "names the streamer's live room (web/enter: their room)",
+                    );
+                    return Ok(Profile::Room(id));
+                }
+                Ok(room) if room.sec_uid.is_none() => {
+                    trace.note(
+                        PROFILE,
+                        "names a room web/enter names no owner of; not taken",
+                    );
+                    unknown = true;
+                }
+                Ok(_) => trace.note(PROFILE, "names another streamer's room; not taken"),
+                Err(e @ PlatformError::Blocked(_)) => return Err(e),
+                Err(e) => {
+                    tracing::debug!("douyin: a room the profile page names: {e}");
+                    unknown = true;
+                }
+            }
+        }
+        Ok(if unknown {
+            Profile::Unknown
+        } else {
+            Profile::NoRoom
+        })
     }
+}
+
+/// What a streamer's profile page says about their live room.
+enum Profile {
+    Room(String),
+    /// The page answered and names no room of theirs: they are not live.
+    NoRoom,
+    /// Nothing to go by (a challenge page, rooms whose owner could not be learnt).
+    Unknown,
+}
+
+/// The room an answer asked by `sec_uid` names is the streamer's: it names no other owner.
+fn owned_by(room: &api::DyRoom, sec_uid: &str) -> bool {
+    sec_uid.is_empty() || room.sec_uid.as_deref().is_none_or(|o| o == sec_uid)
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl Douyin {
     /// A `ttwid`: the cached one unless `fresh` (or it is older than [`TTL`]), else a new one
     /// from the home page or the register endpoint. `None` when there is none at all.
     pub(super) async fn ttwid(&self, fresh: bool, trace: &mut Trace) -> Option<String> {
-        let mut cached = crate::platform::limiter::meter::queued(self.ttwid.lock()).await;
+        let mut cached = self.api.limiter.queued(self.ttwid.lock()).await;
         if let Some(c) = cached.as_ref().filter(|c| !fresh && c.at.elapsed() < TTL) {
             trace.ttwid = Some(c.from);
             return Some(c.value.clone());

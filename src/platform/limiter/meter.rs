@@ -2,7 +2,11 @@
 //! can leave it out: a poll queued behind a hundred others is waiting its turn, not slow.
 //!
 //! The caller wraps its future in [`timeout_active`]; the limiter marks the stretches it makes
-//! the task wait with [`waiting`]. Outside such a scope, marking is a no-op.
+//! the task wait with [`waiting`], and says with [`allow`] how long each may legitimately last
+//! (a turn in the budget is known when it is given; a probe's verdict is overdue after
+//! [`super::VERDICT_WAIT`]). Those announced waits bound the whole call too: a call that waits
+//! far longer than it was told it would is cut, so that no bug can make a poll hang forever.
+//! Outside such a scope, marking is a no-op.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -21,6 +25,8 @@ struct State {
     /// Since when the task is waiting, and how many marks are open (nested waits count once).
     since: Option<Instant>,
     open: u32,
+    /// What the waits were announced to last, in all ([`allow`]).
+    allowed: Duration,
 }
 
 /// Shared between the timeout and the waits it excludes.
@@ -30,6 +36,10 @@ struct Meter(Arc<Mutex<State>>);
 impl Meter {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn allowed(&self) -> Duration {
+        self.state().allowed
     }
 
     /// Everything waited so far, including a wait still going on at `now`.
@@ -70,31 +80,82 @@ pub fn waiting() -> Waiting {
     Waiting(meter)
 }
 
+/// Says that a wait of the current task may legitimately last `d` (its turn in the budget, a
+/// probe's verdict): a surrounding [`timeout_active`] allows the whole call that much longer.
+pub fn allow(d: Duration) {
+    let _ = METER.try_with(|m| {
+        let mut s = m.state();
+        s.allowed = s.allowed.saturating_add(d);
+    });
+}
+
 /// Awaits `f` as a wait for a turn: for a lock held by a task that may itself be waiting for
-/// the budget (a shared token being refreshed).
-pub async fn queued<F: Future>(f: F) -> F::Output {
+/// the budget (a shared token being refreshed). Use [`super::Limiter::queued`], which also
+/// announces how long such a wait may last.
+pub(super) async fn queued<F: Future>(f: F) -> F::Output {
     let _w = waiting();
     f.await
 }
 
+/// Why [`timeout_active`] gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overrun {
+    /// `limit` of the call's own time passed (waits for the budget not counted).
+    Active(Duration),
+    /// The call took this long in all, far longer than its work and the waits it was told of:
+    /// something it waited for never came.
+    Total(Duration),
+}
+
+impl std::fmt::Display for Overrun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Overrun::Active(limit) => write!(
+                f,
+                "timed out ({}s, not counting the wait for the request budget)",
+                limit.as_secs()
+            ),
+            Overrun::Total(took) => write!(
+                f,
+                "gave up after {}s in all, far longer than its turns in the request budget explain",
+                took.as_secs()
+            ),
+        }
+    }
+}
+
+/// The longest a call may take in all: twice its own limit and twice the waits it was told
+/// of. A safety net for waits that never end (a verdict nobody gives), not a pace.
+fn total_cap(limit: Duration, allowed: Duration) -> Duration {
+    limit
+        .saturating_mul(2)
+        .saturating_add(allowed.saturating_mul(2))
+}
+
 /// Runs `f` for at most `limit` of its own time: stretches it spent waiting for a request
-/// budget (marked with [`waiting`]) do not count. `None` when the limit was reached.
-pub async fn timeout_active<F: Future>(limit: Duration, f: F) -> Option<F::Output> {
+/// budget (marked with [`waiting`]) do not count, as long as they stay within what the limiter
+/// announced for them ([`allow`]; see [`total_cap`]).
+pub async fn timeout_active<F: Future>(limit: Duration, f: F) -> Result<F::Output, Overrun> {
     let meter = Meter::default();
     let start = Instant::now();
     let fut = METER.scope(meter.clone(), f);
     tokio::pin!(fut);
     loop {
         let now = Instant::now();
-        let active = now
-            .saturating_duration_since(start)
-            .saturating_sub(meter.waited(now));
+        let took = now.saturating_duration_since(start);
+        let active = took.saturating_sub(meter.waited(now));
         if active >= limit {
-            return None;
+            return Err(Overrun::Active(limit));
         }
+        let cap = total_cap(limit, meter.allowed());
+        if took >= cap {
+            return Err(Overrun::Total(took));
+        }
+        // Whichever may come first; an announced wait moves the cap, so look again then.
+        let next = (limit - active).min(cap - took);
         tokio::select! {
-            out = &mut fut => return Some(out),
-            _ = tokio::time::sleep(limit - active) => {}
+            out = &mut fut => return Ok(out),
+            _ = tokio::time::sleep(next) => {}
         }
     }
 }
@@ -113,13 +174,14 @@ mod tests {
         let out = timeout_active(s(30), async {
             {
                 let _w = waiting();
+                allow(s(100));
                 tokio::time::sleep(s(100)).await;
             }
             tokio::time::sleep(s(20)).await;
             7
         })
         .await;
-        assert_eq!(out, Some(7));
+        assert_eq!(out, Ok(7));
     }
 
     #[tokio::test(start_paused = true)]
@@ -129,13 +191,51 @@ mod tests {
             {
                 let _w = waiting();
                 let _nested = waiting();
+                allow(s(50));
                 tokio::time::sleep(s(50)).await;
             }
             tokio::time::sleep(s(3600)).await;
         })
         .await;
-        assert_eq!(out, None);
+        assert_eq!(out, Err(Overrun::Active(s(30))));
         assert_eq!(t0.elapsed(), s(80), "50 s waited + 30 s of work");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_that_never_ends_is_cut_at_the_total_cap() {
+        // A wait announced to last 100 s that never ends: cut at 2 x (30 s + 100 s).
+        let t0 = Instant::now();
+        let out = timeout_active(s(30), async {
+            let _w = waiting();
+            allow(s(100));
+            std::future::pending::<()>().await;
+        })
+        .await;
+        assert_eq!(out, Err(Overrun::Total(s(260))));
+        assert_eq!(t0.elapsed(), s(260));
+        // Unannounced: cut at twice the call's own limit.
+        let out = timeout_active(s(30), async {
+            let _w = waiting();
+            std::future::pending::<()>().await;
+        })
+        .await;
+        assert_eq!(out, Err(Overrun::Total(s(60))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn long_announced_waits_are_not_cut() {
+        // A turn 1000 s away (a thousand rooms ahead), announced: waited out, then 20 s of work.
+        let out = timeout_active(s(30), async {
+            {
+                let _w = waiting();
+                allow(s(1000));
+                tokio::time::sleep(s(1000)).await;
+            }
+            tokio::time::sleep(s(20)).await;
+            7
+        })
+        .await;
+        assert_eq!(out, Ok(7));
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,7 +10,8 @@
 //!   any signature answers, as the real one does in 2026), the legacy `playUrl`; b23.tv share
 //!   links as redirects. Switches: signed calls refused with -352, `room_init` refused, the
 //!   unsigned `getRoomPlayInfo` refused; per room ([`BiliShape`]) a capped quality, an HEVC
-//!   entry that alone offers 20000, `all_special_types`, an empty stream list, `is_sp`.
+//!   entry that alone offers 20000, `all_special_types`, an empty stream list, a paid live
+//!   (`is_sp`), a password room.
 //! - Douyin (see [`DouyinRoom`] and [`DyFault`]): `GET /` sets a `ttwid` cookie (or not, and
 //!   then `POST /ttwid.bytedance.com/ttwid/union/register/` does); `web/enter` answers HTTP
 //!   200 with an empty body unless the request carries the currently valid `ttwid`, an
@@ -23,8 +24,9 @@
 //!   streamer's current live by `sec_user_id` with `room_id` 2. Pages (room pages `/<web_rid>`
 //!   in the 2026 `self.__pace_f` shape, profile pages `/www.douyin.com/user/<sec_uid>` whose
 //!   URL-encoded `RENDER_DATA` names the live room's `web_rid` while the streamer is live) are
-//!   a JS challenge without an `__ac_nonce` cookie. Faults: HTTP 444 with an HTML body, captcha
-//!   pages. v.douyin.com share links as redirects.
+//!   a JS challenge without an `__ac_nonce` cookie; a profile page may recommend another
+//!   streamer's live too. Faults: HTTP 444 with an HTML body, captcha pages (everywhere, or from
+//!   the API endpoints only). v.douyin.com share links as redirects.
 //! - Faults for every API path at once: an HTTP status (412 with `Retry-After`), empty bodies,
 //!   HTML pages.
 //! - A block that lasts as long as its `Retry-After` says, from the first request it refuses.
@@ -85,8 +87,12 @@ pub struct BiliShape {
     pub special_types: Vec<i64>,
     /// `playurl.stream` is an empty list (a guard-only live).
     pub guard_only: bool,
-    /// `room_init` says `is_sp` 1 (a paid live).
+    /// A paid live: `room_init` says `is_sp` 1 and `special_type` 1, getInfoByRoom
+    /// `special_type` 1.
     pub is_sp: bool,
+    /// A password room: `encrypted` and not `pwd_verified` (room_init, getRoomPlayInfo, which
+    /// lists no play URL then).
+    pub password: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -126,6 +132,8 @@ pub enum DyFault {
     Http444 { retry_after: Option<u64> },
     /// A captcha page (验证码中间页), HTTP 200.
     Captcha,
+    /// A captcha page from the API endpoints only (web/enter, reflow): pages still render.
+    CaptchaOnApi,
 }
 
 #[derive(Default)]
@@ -159,8 +167,12 @@ struct Shared {
     page_only: std::sync::atomic::AtomicBool,
     ttwid_issued: AtomicU64,
     douyin_fault: Mutex<Option<DyFault>>,
+    /// How long the armed fault lasts from the first request it answers, and when that was.
+    douyin_fault_window: Mutex<Option<(std::time::Duration, Option<Instant>)>>,
     /// The home page sets no ttwid (the register endpoint must be asked).
     home_without_ttwid: std::sync::atomic::AtomicBool,
+    /// A live room every profile page recommends (another streamer's).
+    profile_recommends: Mutex<Option<String>>,
     /// Douyin API calls refused for a missing signature, msToken or browser_version mismatch.
     unsigned: AtomicU64,
     /// Pages asked for without an `__ac_nonce` cookie (answered with the JS challenge).
@@ -378,13 +390,37 @@ impl PlatformServer {
 
     /// A fault on every Douyin path but the home page, until `None`.
     pub fn douyin_fault(&self, fault: Option<DyFault>) {
+        *self.shared.douyin_fault_window.lock().unwrap() = None;
         *self.shared.douyin_fault.lock().unwrap() = fault;
+    }
+
+    /// A fault that lasts `secs` from the first request it answers; then Douyin answers
+    /// normally again.
+    pub fn douyin_fault_for(&self, fault: DyFault, secs: u64) {
+        *self.shared.douyin_fault_window.lock().unwrap() =
+            Some((std::time::Duration::from_secs(secs), None));
+        *self.shared.douyin_fault.lock().unwrap() = Some(fault);
+    }
+
+    /// When the fault armed by [`PlatformServer::douyin_fault_for`] answered its first request.
+    pub fn douyin_fault_start(&self) -> Option<Instant> {
+        self.shared
+            .douyin_fault_window
+            .lock()
+            .unwrap()
+            .and_then(|(_, start)| start)
     }
 
     /// The home page sets no ttwid cookie (as a challenge page would not): only the register
     /// endpoint hands one out.
     pub fn douyin_home_without_ttwid(&self, on: bool) {
         self.shared.home_without_ttwid.store(on, Ordering::Relaxed);
+    }
+
+    /// Every profile page also shows this room (another streamer's live, recommended), named
+    /// in the page state before the streamer's own.
+    pub fn douyin_profile_recommends(&self, web_rid: Option<&str>) {
+        *self.shared.profile_recommends.lock().unwrap() = web_rid.map(str::to_string);
     }
 
     /// Douyin API calls refused as unsigned (no `a_bogus`/`msToken`, or a `browser_version`
@@ -587,7 +623,8 @@ async fn answer(s: Arc<Shared>, req: Request) -> Response {
                 return (StatusCode::FOUND, [(header::LOCATION, loc.clone())]).into_response();
             }
             if let Some(room) = s.douyin.lock().unwrap().get(key).cloned() {
-                if let Some(r) = douyin_fault(&s).or_else(|| douyin_challenge(&s, &headers)) {
+                if let Some(r) = douyin_fault(&s, false).or_else(|| douyin_challenge(&s, &headers))
+                {
                     return r;
                 }
                 return douyin_page(key, &room);
@@ -657,6 +694,10 @@ fn bili_room_init(s: &Shared, q: &HashMap<String, String>) -> Response {
     v["data"]["room_id"] = json!(id);
     v["data"]["short_id"] = json!(room.short_id);
     v["data"]["live_status"] = json!(room.live_status);
+    if shape.password {
+        v["data"]["encrypted"] = json!(true);
+        v["data"]["pwd_verified"] = json!(false);
+    }
     json_response(&v)
 }
 
@@ -709,6 +750,9 @@ fn bili_info(s: &Shared, q: &HashMap<String, String>) -> Response {
         0
     });
     v["data"]["anchor_info"]["base_info"]["uname"] = json!(room.uname);
+    if bili_shape(s, id).is_sp {
+        v["data"]["room_info"]["special_type"] = json!(1);
+    }
     json_response(&v)
 }
 
@@ -739,6 +783,12 @@ fn bili_play(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -> Re
     v["data"]["short_id"] = json!(room.short_id);
     let shape = bili_shape(s, id);
     v["data"]["all_special_types"] = json!(shape.special_types);
+    if shape.password {
+        v["data"]["encrypted"] = json!(true);
+        v["data"]["pwd_verified"] = json!(false);
+        v["data"]["playurl_info"] = Value::Null;
+        return json_response(&v);
+    }
     if shape.guard_only {
         v["data"]["playurl_info"]["playurl"]["stream"] = json!([]);
         return json_response(&v);
@@ -881,11 +931,23 @@ fn signed(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap, web: boo
     ok
 }
 
-fn douyin_fault(s: &Shared) -> Option<Response> {
-    let fault = (*s.douyin_fault.lock().unwrap())?;
+/// The armed fault's answer to a request for an API endpoint (`api`) or a page.
+fn douyin_fault(s: &Shared, api: bool) -> Option<Response> {
+    let mut armed = s.douyin_fault.lock().unwrap();
+    let fault = (*armed)?;
+    if let Some((lasts, start)) = s.douyin_fault_window.lock().unwrap().as_mut() {
+        let now = Instant::now();
+        if now >= *start.get_or_insert(now) + *lasts {
+            *armed = None;
+            return None;
+        }
+    }
+    drop(armed);
     let (status, file, retry_after) = match fault {
         DyFault::Http444 { retry_after } => (444, "http-444.html", retry_after),
         DyFault::Captcha => (200, "captcha.html", None),
+        DyFault::CaptchaOnApi if api => (200, "captcha.html", None),
+        DyFault::CaptchaOnApi => return None,
     };
     let mut r = (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -969,12 +1031,12 @@ fn douyin_route(
                 .into_response()
         }
         "/webcast/room/web/enter/" => {
-            douyin_fault(s).unwrap_or_else(|| douyin_enter(s, q, headers))
+            douyin_fault(s, true).unwrap_or_else(|| douyin_enter(s, q, headers))
         }
         "/webcast.amemv.com/webcast/room/reflow/info/" => {
-            douyin_fault(s).unwrap_or_else(|| douyin_reflow(s, q, headers))
+            douyin_fault(s, true).unwrap_or_else(|| douyin_reflow(s, q, headers))
         }
-        p if p.starts_with("/www.douyin.com/user/") => douyin_fault(s)
+        p if p.starts_with("/www.douyin.com/user/") => douyin_fault(s, false)
             .or_else(|| douyin_challenge(s, headers))
             .unwrap_or_else(|| douyin_profile(s, p.trim_start_matches("/www.douyin.com/user/"))),
         _ => return None,
@@ -1088,6 +1150,8 @@ fn douyin_reflow(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -
         }
         let mut v = fixture("douyin", "reflow-offline.json");
         v["data"]["room"]["owner"]["web_rid"] = json!(web_rid);
+        v["data"]["room"]["owner"]["sec_uid"] = json!(room.sec_uid);
+        v["data"]["user"]["sec_uid"] = json!(room.sec_uid);
         v["data"]["room"]["id_str"] = json!(room.session);
         return json_response(&v);
     }
@@ -1111,7 +1175,8 @@ fn douyin_reflow(s: &Shared, q: &HashMap<String, String>, headers: &HeaderMap) -
 
 /// A streamer's profile page. PLATFORMS.md says only that its URL-encoded `RENDER_DATA` JSON
 /// names the live room's `web_rid` while the streamer is live (biliup reads it there); the
-/// nesting around it here is made up, and liverec looks for the key wherever it is.
+/// nesting around it here is made up, and liverec looks for the key wherever it is. A
+/// recommended live ([`PlatformServer::douyin_profile_recommends`]) comes first in the state.
 fn douyin_profile(s: &Shared, sec_uid: &str) -> Response {
     let room = s
         .douyin
@@ -1128,7 +1193,15 @@ fn douyin_profile(s: &Shared, sec_uid: &str) -> Response {
         Some((_, r)) => json!({"secUid": sec_uid, "nickname": r.nickname, "roomData": {}}),
         None => json!({"secUid": sec_uid, "statusCode": 2096}),
     };
-    let state = json!({"app": {"user": {"user": user}}}).to_string();
+    let recommended = match s.profile_recommends.lock().unwrap().clone() {
+        Some(web_rid) => json!({"list": [{"web_rid": web_rid, "title": "推荐直播"}]}),
+        None => json!({"list": []}),
+    };
+    // Keys in this order: the recommendation before the streamer.
+    let state = format!(
+        "{{\"app\":{{\"recommendLive\":{recommended},\"user\":{}}}}}",
+        json!({ "user": user })
+    );
     let encoded: String = url::form_urlencoded::byte_serialize(state.as_bytes())
         .collect::<String>()
         .replace('+', "%20");

@@ -642,18 +642,47 @@ fn legacy_play_url_orders_mirrors() {
 
 #[test]
 fn batch_status_is_keyed_by_uid() {
-    let b = status_by_uids(
-        br#"{"code":0,"data":{"9":{"room_id":"90","live_status":1,"title":"t","uname":"u","live_time":5},
-        "8":{"room_id":80,"live_status":2}}}"#,
-    )
-    .unwrap();
+    // One live anchor, one offline, as the real answer has them: keyed by uid.
+    let b = status_by_uids(fixture!("get_status_info_by_uids.json")).unwrap();
     assert_eq!(b.len(), 2);
-    assert_eq!((b[0].uid, b[0].room_id, b[0].live_status), (8, 80, 2));
-    assert_eq!((b[1].uid, b[1].title.as_str()), (9, "t"));
+    assert_eq!(
+        b[0],
+        BatchStatus {
+            uid: 2718281,
+            room_id: 5550001,
+            live_status: 0,
+            title: "周末录播间".into(),
+            streamer: "测试主播丙".into(),
+            live_time: 0,
+        }
+    );
+    assert_eq!(
+        b[1],
+        BatchStatus {
+            uid: 3141592,
+            room_id: 7734200,
+            live_status: 1,
+            title: "晚间测试直播".into(),
+            streamer: "测试主播甲".into(),
+            live_time: 1763712000,
+        }
+    );
+    // A room id sent as a string, a uid only in the key: read all the same.
+    let odd = edit(fixture!("get_status_info_by_uids.json"), |v| {
+        v["data"]["3141592"]["room_id"] = json!("7734200");
+        v["data"]["3141592"].as_object_mut().unwrap().remove("uid");
+    });
+    assert_eq!(status_by_uids(&odd).unwrap()[1].room_id, 7734200);
+    // No anchors asked for: `data: []`.
+    let empty = edit(fixture!("get_status_info_by_uids.json"), |v| {
+        v["data"] = json!([]);
+    });
+    assert!(status_by_uids(&empty).unwrap().is_empty());
+    // -352 on this unsigned endpoint is risk control.
+    let e = status_by_uids(fixture!("error-352-bare.json")).unwrap_err();
     assert!(
-        status_by_uids(br#"{"code":0,"data":[]}"#)
-            .unwrap()
-            .is_empty()
+        matches!(&e, PlatformError::Blocked(m) if m.contains("-352")),
+        "{e}"
     );
 }
 

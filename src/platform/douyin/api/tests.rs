@@ -399,40 +399,51 @@ fn url_encoded(json: &str) -> String {
 }
 
 #[test]
-fn a_profile_page_names_the_live_room() {
+fn a_profile_page_names_the_live_rooms_it_shows() {
     let render = |json: &str| {
         format!(
             "<html><script id=\"RENDER_DATA\" type=\"application/json\">{}</script></html>",
             url_encoded(json)
         )
     };
+    let rooms = |html: &str| profile_rooms(html.as_bytes());
     let live = render(
         r#"{"app":{"user":{"secUid":"MS4w","nickname":"n","roomData":{"status":2,"owner":{"web_rid":"61234567890"}}}}}"#,
     );
-    assert_eq!(
-        profile_web_rid(live.as_bytes()).as_deref(),
-        Some("61234567890")
-    );
+    assert_eq!(rooms(&live), Some(vec!["61234567890".to_string()]));
     // The same id twice is one room; a number is read too.
     let twice = render(r#"{"a":{"web_rid":"5"},"b":{"web_rid":5}}"#);
-    assert_eq!(profile_web_rid(twice.as_bytes()).as_deref(), Some("5"));
+    assert_eq!(rooms(&twice), Some(vec!["5".to_string()]));
     // In a pace_f chunk.
     let chunk = serde_json::to_string("d:[\"$\",null,{\"web_rid\":\"77\"}]").unwrap();
     let paced = format!("<script>self.__pace_f.push([1,{chunk}])</script>");
-    assert_eq!(profile_web_rid(paced.as_bytes()).as_deref(), Some("77"));
-    // Not live: no web_rid. Several different ones: which is the streamer's is unknown.
+    assert_eq!(rooms(&paced), Some(vec!["77".to_string()]));
+    // Not live: the state names no room. No state at all (a challenge page): nothing known.
     let offline = render(r#"{"app":{"user":{"secUid":"MS4w","nickname":"n","web_rid":""}}}"#);
-    assert_eq!(profile_web_rid(offline.as_bytes()), None);
-    let others = render(r#"{"rec":[{"web_rid":"1"},{"web_rid":"2"}]}"#);
-    assert_eq!(profile_web_rid(others.as_bytes()), None);
-    assert_eq!(profile_web_rid(b"<html>__ac_nonce</html>"), None);
-    assert_eq!(profile_web_rid(b"\"web_rid\":"), None);
-    // Thousands of different ids: bounded, and no answer.
-    let many: String = (0..5000).map(|i| format!("\"web_rid\":\"{i}\",")).collect();
+    assert_eq!(rooms(&offline), Some(vec![]));
+    assert_eq!(profile_rooms(b"<html>__ac_nonce</html>"), None);
+    // Several rooms (the streamer's and recommended ones): all of them, in page order, for
+    // the caller to tell whose is whose.
+    let others = render(r#"{"rec":[{"web_rid":"1"},{"web_rid":"2"}],"me":{"web_rid":"3"}}"#);
     assert_eq!(
-        profile_web_rid(render(&format!("{{{many}}}")).as_bytes()),
-        None
+        rooms(&others),
+        Some(vec!["1".to_string(), "2".to_string(), "3".to_string()])
     );
+    // Thousands of different ids: a bounded few.
+    let many: String = (0..5000).map(|i| format!("\"web_rid\":\"{i}\",")).collect();
+    let got = rooms(&render(&format!("{{{many}}}"))).unwrap();
+    assert_eq!(got.len(), MAX_PROFILE_ROOMS);
+}
+
+#[test]
+fn a_profile_page_of_a_streamer_not_live_may_name_another_streamers_room() {
+    // The page of a streamer who is not live, recommending someone else's live: the only room
+    // it names is not theirs (the resolver checks whose it is before taking it).
+    let got = profile_rooms(include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/platforms/douyin/profile-other-room.html"
+    )));
+    assert_eq!(got, Some(vec!["61234567890".to_string()]));
 }
 
 #[test]
