@@ -317,8 +317,10 @@ def startup(a, work):
     d = Daemon(a, work, cfg)
     try:
         while time.monotonic() - t0 < 120 and d.proc.poll() is None:
-            if d.status(timeout=5) is not None:
+            st = d.status(timeout=5)
+            if st is not None:
                 res["start_s"] = round(time.monotonic() - t0, 3)
+                res["listed_at_start"] = len(st["rooms"])
                 break
             time.sleep(0.01)
         res["status_first_s"], res["status_rc"], _ = timed([a.bin, "status", "-c", cfg])
@@ -330,6 +332,8 @@ def startup(a, work):
             res["cpu_s_first_minute"] = round(cpu_ticks(d.pid) / TICK, 2)
             runs = [timed([a.bin, "status", "-c", cfg])[0] for _ in range(3)]
             res["status_minute_s"] = statistics.median(runs)
+            st = d.status()
+            res["listed_after_minute"] = None if st is None else len(st["rooms"])
         stats = fake.get("stats")
         res["requests"] = stats["requests"]
         res["api_total"] = stats["api_total"]
@@ -423,6 +427,9 @@ def run_table(runs):
     row("rooms live but never recorded",
         lambda r: ", ".join(f"{l['url'].rsplit('/', 1)[1]} (live at {l['live_at']:.0f} s)"
                             for l in r["lives"] if l["first_byte_s"] is None) or "none")
+    row("rooms GET /api/status lists at the end, by state",
+        lambda r: (f"{sum(r['states_at_end'].values())}: " + ", ".join(f"{k} {v}" for k, v in sorted(r["states_at_end"].items())))
+        if r.get("states_at_end") is not None else "-")
     row("bytes written", lambda r: f"{r['bytes_written'] / 1048576:.0f} MiB")
     row("load average before / after", lambda r: f"{r['load_before']} / {r['load_after']}")
     lines += table(head, rows)
@@ -456,8 +463,10 @@ def startup_table(rs):
     row("`liverec check` (wall)", lambda r: f"{r['check_s']} s (exit {r['check_rc']})")
     row("daemon start: spawn -> GET /api/status answers", lambda r: fmt(r.get("start_s"), " s"))
     row("`liverec status` just after start", lambda r: fmt(r.get("status_first_s"), " s"))
+    row("rooms GET /api/status lists just after start", lambda r: fmt(r.get("listed_at_start")))
     m = f"{r0['minute']:g} s"
     row(f"`liverec status` after {m} (median of 3)", lambda r: fmt(r.get("status_minute_s"), " s"))
+    row(f"rooms GET /api/status lists after {m}", lambda r: fmt(r.get("listed_after_minute")))
     row(f"RSS after {m}", lambda r: fmt(r.get("rss_after_minute_mib"), " MiB"))
     row(f"peak RSS in the first {m}", lambda r: fmt(r.get("peak_rss_mib"), " MiB"))
     row(f"CPU in the first {m}", lambda r: fmt(r.get("cpu_s_first_minute"), " s"))
