@@ -12,17 +12,15 @@ use std::time::Duration;
 mod hooks;
 mod raw;
 mod rooms;
-mod secret;
-pub mod units;
 
 pub use hooks::{HookConfig, WebhookConfig, Window};
 pub use raw::Problem;
 pub use rooms::filename_template;
 use rooms::{Defaults, read_cookie, read_overrides, read_room};
-pub use secret::{Secret, redact_endpoint, redact_url};
 
 use crate::platform::{PlatformKind, RoomTarget};
 use crate::template::Template;
+use crate::util::secret::{Secret, redact_url};
 use raw::{Field, Report, Section};
 
 /// Placeholders a file name template may use.

@@ -10,13 +10,14 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Config, Secret};
+use crate::config::{self, Config};
 use crate::event::EventTx;
 use crate::hooks::{Dispatcher, Options as HookOptions};
 use crate::platform::{PlatformKind, Platforms};
 use crate::record::intent::Intents;
 use crate::room::{RoomDeps, RoomHandle};
 use crate::systemd;
+use crate::util::secret::Secret;
 
 mod disk;
 mod recovery;

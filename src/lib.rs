@@ -36,3 +36,4 @@ pub mod record;
 pub mod room;
 pub mod systemd;
 pub mod template;
+pub mod util;

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use reqwest::header::HeaderMap;
 use sha2::{Digest, Sha256};
 
-use crate::config::Secret;
+use crate::util::secret::Secret;
 
 pub mod bilibili;
 pub mod direct;

@@ -14,9 +14,10 @@ pub mod lock;
 pub mod state;
 mod supervisor;
 
-use crate::config::{RoomConfig, redact_url};
+use crate::config::RoomConfig;
 use crate::event::{EventTx, SessionRef};
 use crate::platform::{Platform, RoomKey};
+use crate::util::secret::redact_url;
 
 /// What a room shows in `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

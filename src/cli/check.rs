@@ -4,9 +4,9 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::units::{format_duration, format_size};
 use crate::config::{Config, Listen, RoomConfig};
 use crate::platform::Locator;
+use crate::util::units::{format_duration, format_size};
 
 pub fn run(path: &Path) -> ExitCode {
     match super::load_or_report(path) {
@@ -35,7 +35,7 @@ fn room_lines(out: &mut String, r: &RoomConfig) {
             .map(|n| format!("  \"{n}\""))
             .unwrap_or_default(),
         if r.enabled { "" } else { "  (disabled)" },
-        crate::config::redact_url(r.url()),
+        crate::util::secret::redact_url(r.url()),
     );
     let seg = |d: std::time::Duration| {
         if d.is_zero() {
@@ -160,7 +160,7 @@ pub fn report(c: &Config) -> String {
                 "  {}: on {} POST {}  timeout {}  retries {}  secret {}{}{}",
                 w.name,
                 events.join(","),
-                crate::config::redact_endpoint(&w.url),
+                crate::util::secret::redact_endpoint(&w.url),
                 format_duration(w.timeout),
                 w.retries,
                 if w.secret.is_some() { "set" } else { "none" },

@@ -6,11 +6,12 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{self, PlatformsConfig, redact_url};
+use crate::config::{self, PlatformsConfig};
 use crate::platform::{
     self, Platform, PlatformKind, Platforms, RoomKey, RoomSpec, RoomStatus, StreamFormat,
     StreamSource,
 };
+use crate::util::secret::redact_url;
 
 pub fn run(url: &str, config_path: Option<&Path>, show_urls: bool) -> ExitCode {
     let cfg = match config_path {

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::units::{format_duration, format_size};
 use crate::control::{Status, client};
 use crate::room::{RoomSnapshot, RoomState};
+use crate::util::units::{format_duration, format_size};
 
 pub fn run(path: &Path, json: bool) -> ExitCode {
     let config = match super::load_or_report(path) {

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::raw::{Field, Report, Section};
-use super::{HOOK_FIELDS, Secret, TIME_FIELDS};
+use super::{HOOK_FIELDS, TIME_FIELDS};
 use crate::event::EventType;
 use crate::template::Template;
+use crate::util::secret::{Secret, redact_url};
 
 /// A daily local-time window such as `02:00-07:00`; it may cross midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,17 +247,14 @@ pub(super) fn read_webhook(
                     rep,
                     format!(
                         "{:?} must be an http or https URL with a host (scheme {:?})",
-                        super::redact_url(&s),
+                        redact_url(&s),
                         u.scheme()
                     ),
                 );
                 None
             }
             Err(e) => {
-                f.fail(
-                    rep,
-                    format!("{:?} is not a URL ({e})", super::redact_url(&s)),
-                );
+                f.fail(rep, format!("{:?} is not a URL ({e})", redact_url(&s)));
                 None
             }
         }),

@@ -7,7 +7,8 @@ use hyper::Request;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
-use crate::config::{Config, Listen, Secret};
+use crate::config::{Config, Listen};
+use crate::util::secret::Secret;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 

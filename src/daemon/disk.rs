@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::config::units::format_size;
 use crate::event::{Event, EventTx, EventType};
+use crate::util::units::format_size;
 
 #[derive(Debug, Default)]
 pub struct DiskStatus {

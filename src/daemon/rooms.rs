@@ -10,11 +10,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use crate::config::{RoomConfig, redact_url};
+use crate::config::RoomConfig;
 use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{PlatformError, Platforms, RoomKey};
 use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
+use crate::util::secret::redact_url;
 
 /// Retry pace for rooms whose URL could not be resolved yet (share links, short ids).
 const RESOLVE_RETRY_MIN: Duration = Duration::from_secs(15);
@@ -191,7 +192,7 @@ impl Rooms {
                             tracing::info!(
                                 "rooms[{}]: {url}: {e}; asked again every {} until the streamer is live",
                                 cfg.index,
-                                crate::config::units::format_duration(pause)
+                                crate::util::units::format_duration(pause)
                             )
                         }
                         Retry::AfterFailure(pause) => tracing::warn!(

@@ -13,8 +13,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::placeholders;
-use crate::config::{HookConfig, units::format_duration};
+use crate::config::HookConfig;
 use crate::event::Event;
+use crate::util::units::format_duration;
 
 /// Output of one stream (stdout or stderr) logged per attempt; the rest is counted, not logged.
 pub const LOG_CAP: usize = 8 * 1024;

@@ -16,9 +16,10 @@ use super::journal::{self, Journal, NewDelivery};
 use super::target::{Action, Item, Target, TargetCfg};
 use super::window::{self, Backoff, MAX_WINDOW_SLEEP};
 use super::{Clock, Cmd, RECENT_EVENTS, TargetKind, TargetStats, webhook};
-use crate::config::{HookConfig, WebhookConfig, redact_endpoint};
+use crate::config::{HookConfig, WebhookConfig};
 use crate::event::{Event, EventRx, EventType, HookRef};
 use crate::record::intent::Intents;
+use crate::util::secret::redact_endpoint;
 
 /// After the shutdown deadline, killed attempts get this long to report back.
 const KILL_GRACE: Duration = Duration::from_secs(5);
@@ -397,7 +398,7 @@ impl Core {
                         hook = %name,
                         delivery = %id,
                         "{kind} waits for the window {w} (opens in {})",
-                        crate::config::units::format_duration(Duration::from_secs(
+                        crate::util::units::format_duration(Duration::from_secs(
                             wait.as_secs().div_ceil(60) * 60
                         ))
                     );
@@ -587,7 +588,7 @@ impl Core {
                 delivery = %id,
                 "{} failed (attempt {attempt} of {of}): {why}; retrying in {}",
                 cfg.describe(),
-                crate::config::units::format_duration(pause)
+                crate::util::units::format_duration(pause)
             );
             if let Err(e) = self.io(move |j| j.failed(id, attempt, &why)).await {
                 tracing::error!("cannot write the hook journal: {e}");

@@ -170,7 +170,7 @@ impl Journal {
                 .open(path.with_extension("journal.lock"))?;
             match lock.try_lock_exclusive() {
                 Ok(()) => return Self::open_locked(path, lock),
-                Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => {
+                Err(e) if crate::util::fs::is_contended(&e) => {
                     tracing::info!(
                         "{} is used by another liverec; trying the next journal",
                         path.display()

@@ -7,8 +7,9 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::TargetKind;
-use crate::config::{HookConfig, WebhookConfig, Window, redact_endpoint};
+use crate::config::{HookConfig, WebhookConfig, Window};
 use crate::event::{Event, EventType};
+use crate::util::secret::redact_endpoint;
 
 /// Webhook deliveries running at once per webhook (for different rooms; one room's are in order).
 const WEBHOOK_CONCURRENCY: usize = 4;

@@ -32,8 +32,9 @@ use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamFormat, StreamSource,
 };
-use crate::config::{PlatformConfig, Secret, redact_url};
+use crate::config::PlatformConfig;
 use crate::http;
+use crate::util::secret::{Secret, redact_url};
 use api::{Login, PlayInfo, Prefs, Refusal, Signed};
 use memory::{Endpoint, Flags, RecentPlay, SIGNED_RECHECK, SignStates};
 use wbi::WbiKeys;

@@ -26,8 +26,9 @@ use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamSource, json,
 };
-use crate::config::{PlatformConfig, Secret, redact_url};
+use crate::config::PlatformConfig;
 use crate::http;
+use crate::util::secret::{Secret, redact_url};
 use request::{Dice, Fresh};
 
 pub mod abogus;

@@ -13,8 +13,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::PlatformError;
 use super::limiter::{Limiter, Permit};
-use crate::config::{Secret, redact_url};
 use crate::http;
+use crate::util::secret::{Secret, redact_url};
 
 /// API calls give up after this long, counted from when their turn in the budget came (the
 /// supervisor's poll allows 30 s in all, not counting the waits for a turn).

@@ -44,10 +44,10 @@ use url::Url;
 use super::hls_writer::HlsSegment;
 use super::pull::PullEnd;
 use super::sink::{Container, SinkMsg};
-use crate::config::redact_url;
 use crate::http;
 use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaPlaylist, MediaSegment};
 use crate::platform::{StreamFormat, StreamSource};
+use crate::util::secret::redact_url;
 
 mod fetch;
 mod numbering;
@@ -279,7 +279,7 @@ async fn fetch_playlist(
         .unwrap_or_else(|_| {
             Err(FetchError::Network(format!(
                 "no answer within {}",
-                crate::config::units::format_duration(timeout)
+                crate::util::units::format_duration(timeout)
             )))
         })
 }

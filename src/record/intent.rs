@@ -37,6 +37,7 @@ use uuid::Uuid;
 use super::part::rename_candidates;
 use super::repair::split_part_name;
 use crate::event::Event;
+use crate::util::fs::{is_contended, sync_dir};
 
 /// An intent file larger than this is not one of ours.
 const MAX_FILE: u64 = 1 << 20;
@@ -103,12 +104,6 @@ fn line(intent: &Intent) -> io::Result<Vec<u8>> {
     let mut v = serde_json::to_vec(intent).map_err(io::Error::other)?;
     v.push(b'\n');
     Ok(v)
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 impl Intents {
@@ -214,7 +209,7 @@ impl Intents {
             };
             match file.try_lock_exclusive() {
                 Ok(()) => {}
-                Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => {
+                Err(e) if is_contended(&e) => {
                     continue;
                 }
                 Err(_) => {}

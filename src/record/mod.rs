@@ -20,9 +20,9 @@ pub mod recover;
 pub mod repair;
 pub mod sink;
 
-use crate::config::redact_url;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{Platform, PlatformError, RoomSpec, StreamFormat};
+use crate::util::secret::redact_url;
 use pull::PullEnd;
 use sink::SinkMsg;
 

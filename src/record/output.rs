@@ -13,9 +13,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::intent::{self, Intent, Intents, Stage};
 use super::naming::{self, NameFields};
 use super::part::PartFile;
-use crate::config::units::format_size;
 use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
 use crate::template::Template;
+use crate::util::units::format_size;
 
 /// An idle writer hands its buffer to the OS once it holds this much...
 const IDLE_FLUSH_BYTES: usize = 64 * 1024;

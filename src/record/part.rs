@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use fs2::FileExt as _;
 
+use crate::util::fs::sync_dir;
+
 /// Buffered bytes are written out at this size (or sooner, when the writer is idle).
 const BUFFER: usize = 128 * 1024;
 
@@ -184,7 +186,9 @@ impl PartFile {
         self.flush()?;
         self.file.sync_all()?;
         let final_path = rename_no_replace(&self.part, &self.stem, self.ext)?;
-        sync_dir(&final_path);
+        if let Some(dir) = final_path.parent() {
+            sync_dir(dir);
+        }
         Ok(final_path)
     }
 
@@ -195,14 +199,6 @@ impl PartFile {
             None
         } else {
             Some(self)
-        }
-    }
-}
-
-fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
         }
     }
 }

@@ -12,9 +12,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::sink::{Container, SinkMsg};
-use crate::config::redact_url;
 use crate::http;
 use crate::platform::{StreamFormat, StreamSource};
+use crate::util::secret::redact_url;
 
 /// Largest hand-over to the writer when reads come back to back.
 const BATCH_BYTES: usize = 256 * 1024;
@@ -60,7 +60,7 @@ impl PullEnd {
             PullEnd::Eof | PullEnd::Cancelled => None,
             PullEnd::Stalled(d) => Some(format!(
                 "stalled: no bytes for {}",
-                crate::config::units::format_duration(*d)
+                crate::util::units::format_duration(*d)
             )),
             PullEnd::Refused(e) | PullEnd::NothingNew(e) | PullEnd::Broken(e) => Some(e.clone()),
             PullEnd::WriterGone => Some("the writer stopped".into()),
@@ -210,11 +210,11 @@ fn no_media(head: &[u8], end: Early) -> String {
     match (head.is_empty(), end) {
         (true, Early::Silent(d)) => format!(
             "connected, but no bytes for {}",
-            crate::config::units::format_duration(d)
+            crate::util::units::format_duration(d)
         ),
         (false, Early::Silent(d)) => format!(
             "connected, but no media for {} after the FLV header",
-            crate::config::units::format_duration(d)
+            crate::util::units::format_duration(d)
         ),
         (true, Early::Closed) => {
             "the stream server closed the connection before the first byte".into()

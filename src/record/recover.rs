@@ -103,7 +103,7 @@ fn recover_one(
     let file = OpenOptions::new().read(true).write(true).open(part)?;
     match file.try_lock_exclusive() {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => {
+        Err(e) if crate::util::fs::is_contended(&e) => {
             return Ok(Outcome::InUse(part.to_path_buf()));
         }
         // No lock support on this filesystem: the room lock check above is all we have.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use fs2::FileExt;
 
 use crate::platform::RoomKey;
+use crate::util::fs::is_contended;
 
 /// Who holds a lock, as written in its file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,11 +70,6 @@ pub enum Acquire {
 
 pub fn lock_path(lock_dir: &Path, key: &RoomKey) -> PathBuf {
     lock_dir.join(key.lock_file_name())
-}
-
-fn is_contended(e: &io::Error) -> bool {
-    e.raw_os_error() == fs2::lock_contended_error().raw_os_error()
-        || e.kind() == io::ErrorKind::WouldBlock
 }
 
 impl RoomLock {

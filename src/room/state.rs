@@ -335,7 +335,7 @@ impl Machine {
             Some(deadline) if now >= deadline => {
                 let reason = format!(
                     "no stream, and the live status stayed unknown for {}: {}",
-                    crate::config::units::format_duration(self.timing.offline_grace),
+                    crate::util::units::format_duration(self.timing.offline_grace),
                     self.last_error.as_deref().unwrap_or("no answer")
                 );
                 self.end_session(now);
@@ -522,7 +522,7 @@ impl Machine {
         };
         format!(
             "live but nothing written for {}: {what}",
-            crate::config::units::format_duration(self.timing.alert_after)
+            crate::util::units::format_duration(self.timing.alert_after)
         )
     }
 

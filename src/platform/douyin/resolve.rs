@@ -14,9 +14,9 @@
 
 use super::request::ANY_ROOM;
 use super::{Douyin, Locator, PROFILE, Trace, api, is_sec_uid, recognize};
-use crate::config::redact_url;
 use crate::platform::PlatformError;
 use crate::platform::web::{self, Hop};
+use crate::util::secret::redact_url;
 
 /// What a share link leads to.
 #[derive(Debug, Clone, PartialEq)]
