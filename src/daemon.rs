@@ -150,7 +150,7 @@ pub async fn run(
         hooks: hooks.clone(),
     });
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
-    let platforms = Platforms::new(&config, client.clone());
+    let platforms = Platforms::from_settings(&config.platforms, client.clone());
     let deps = RoomDeps {
         platform: platforms.get(PlatformKind::Direct),
         client,

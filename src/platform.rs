@@ -20,7 +20,10 @@ pub mod direct;
 pub mod douyin;
 pub mod json;
 pub mod limiter;
+mod settings;
 pub mod web;
+
+pub use settings::{PlatformConfig, PlatformsConfig, same_base};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PlatformKind {
@@ -409,12 +412,8 @@ pub struct Platforms {
 }
 
 impl Platforms {
-    pub fn new(cfg: &crate::config::Config, client: reqwest::Client) -> Self {
-        Self::from_settings(&cfg.platforms, client)
-    }
-
-    /// From the `[platforms.*]` sections alone (`liverec probe` without a config uses defaults).
-    pub fn from_settings(cfg: &crate::config::PlatformsConfig, client: reqwest::Client) -> Self {
+    /// From the `[platforms.*]` sections (`liverec probe` without a config uses defaults).
+    pub fn from_settings(cfg: &PlatformsConfig, client: reqwest::Client) -> Self {
         Self {
             bilibili: Arc::new(bilibili::Bilibili::new(client.clone(), &cfg.bilibili)),
             douyin: Arc::new(douyin::Douyin::new(client.clone(), &cfg.douyin)),

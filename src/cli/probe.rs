@@ -6,7 +6,8 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{self, PlatformsConfig};
+use crate::config;
+use crate::platform::PlatformsConfig;
 use crate::platform::{
     self, Platform, PlatformKind, Platforms, RoomKey, RoomSpec, RoomStatus, StreamFormat,
     StreamSource,

@@ -26,13 +26,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
+use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
 use super::web::{Api, Hop, JSON_CAP, browser_headers_as, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamFormat, StreamSource,
 };
-use crate::config::PlatformConfig;
 use crate::http;
 use crate::util::secret::{Secret, redact_url};
 use api::{Login, PlayInfo, Prefs, Refusal, Signed};

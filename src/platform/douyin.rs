@@ -20,13 +20,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
+use super::PlatformConfig;
 use super::limiter::{Budget, Limiter, Permit};
 use super::web::{self, Api, Fetched, JSON_CAP, browser_headers_as, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamSource, json,
 };
-use crate::config::PlatformConfig;
 use crate::http;
 use crate::util::secret::{Secret, redact_url};
 use request::{Dice, Fresh};

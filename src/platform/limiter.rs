@@ -29,8 +29,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::PlatformConfig;
 use super::{PlatformError, PlatformKind};
-use crate::config::PlatformConfig;
 
 pub mod meter;
 
