@@ -257,7 +257,7 @@ fn run(path: PathBuf) -> ExitCode {
 /// (and must never kill the daemon, its default action).
 async fn watch_signals(
     shutdown: CancellationToken,
-    cmds: tokio::sync::mpsc::Sender<crate::daemon::DaemonCmd>,
+    cmds: tokio::sync::mpsc::Sender<crate::control::DaemonCmd>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
@@ -274,7 +274,7 @@ async fn watch_signals(
             _ = int.recv() => "SIGINT",
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the config");
-                let _ = cmds.try_send(crate::daemon::DaemonCmd::Reload { source: "SIGHUP", reply: None });
+                let _ = cmds.try_send(crate::control::DaemonCmd::Reload { source: "SIGHUP", reply: None });
                 continue;
             }
         };

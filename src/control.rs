@@ -18,11 +18,13 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Listen};
-use crate::daemon::{DaemonCmd, Shared};
 use crate::room::{RoomCmd, RoomSnapshot};
 
 pub mod client;
 mod metrics;
+mod state;
+
+pub use state::{ControlState, DaemonCmd};
 
 /// Request bodies larger than this are refused (413).
 const BODY_LIMIT: usize = 16 * 1024;
@@ -62,7 +64,7 @@ pub fn address_file(config: &Config) -> std::path::PathBuf {
 }
 
 /// Starts the API. A bind failure is logged, not fatal: recording matters more than the API.
-pub async fn serve(config: &Config, shared: Arc<Shared>) -> Option<ControlServer> {
+pub async fn serve(config: &Config, shared: Arc<ControlState>) -> Option<ControlServer> {
     let app = router(shared);
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
@@ -121,7 +123,7 @@ pub async fn serve(config: &Config, shared: Arc<Shared>) -> Option<ControlServer
     Some(ControlServer { cancel })
 }
 
-fn router(shared: Arc<Shared>) -> Router {
+fn router(shared: Arc<ControlState>) -> Router {
     let api = Router::new()
         .route("/api/status", get(status))
         .route("/api/events", get(events))
@@ -154,17 +156,12 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn require_token(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<ControlState>>,
     headers: HeaderMap,
     req: Request,
     next: Next,
 ) -> Response {
-    let token = shared
-        .token
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    if let Some(token) = token {
+    if let Some(token) = shared.token() {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -202,29 +199,29 @@ fn parse_body(body: &Bytes) -> Result<ActionBody, String> {
         .map_err(|e| format!("bad JSON body: {e} (accepted: {{\"reason\": \"...\"}} or nothing)"))
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> Response {
+async fn status(State(shared): State<Arc<ControlState>>) -> Response {
     let rooms: Vec<RoomSnapshot> = shared.rooms().iter().map(|h| h.snapshot()).collect();
     let status = Status {
         version: crate::build_info::VERSION.into(),
         commit: crate::build_info::COMMIT.into(),
         pid: std::process::id(),
-        started: shared.started,
-        config: shared.config_file.display().to_string(),
-        disk_free_bytes: shared.disk.free.load(std::sync::atomic::Ordering::Relaxed),
-        disk_low: shared.disk.low.load(std::sync::atomic::Ordering::Relaxed),
+        started: shared.started(),
+        config: shared.config_file().display().to_string(),
+        disk_free_bytes: shared.disk_free(),
+        disk_low: shared.disk_low(),
         rooms,
-        hooks: shared.hooks.stats(),
+        hooks: shared.hooks().stats(),
     };
     axum::Json(status).into_response()
 }
 
 /// The last events, oldest first, in the one event shape hooks and webhooks get.
-async fn events(State(shared): State<Arc<Shared>>) -> Response {
-    axum::Json(shared.hooks.recent()).into_response()
+async fn events(State(shared): State<Arc<ControlState>>) -> Response {
+    axum::Json(shared.hooks().recent()).into_response()
 }
 
 async fn room_action(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<ControlState>>,
     Path((key, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
@@ -267,11 +264,11 @@ async fn room_action(
     }
 }
 
-async fn reload(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+async fn reload(State(shared): State<Arc<ControlState>>, body: Bytes) -> Response {
     if let Err(e) = parse_body(&body) {
         return error(StatusCode::BAD_REQUEST, e);
     }
-    if shared.shutdown.is_cancelled() {
+    if shared.shutting_down() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "liverec is shutting down");
     }
     let (tx, rx) = oneshot::channel();
@@ -279,7 +276,7 @@ async fn reload(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         source: "API",
         reply: Some(tx),
     };
-    if shared.cmds.send(cmd).await.is_err() {
+    if !shared.send(cmd).await {
         return error(StatusCode::SERVICE_UNAVAILABLE, "liverec is shutting down");
     }
     match rx.await {
@@ -293,7 +290,7 @@ async fn reload(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     }
 }
 
-async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {
+async fn metrics_text(State(shared): State<Arc<ControlState>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,

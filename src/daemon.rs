@@ -3,21 +3,21 @@
 //! one deadline.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Config};
+use crate::control::{ControlState, DaemonCmd};
 use crate::event::EventTx;
 use crate::hooks::{Dispatcher, Options as HookOptions};
 use crate::platform::{PlatformKind, Platforms};
 use crate::record::intent::Intents;
-use crate::room::{RoomDeps, RoomHandle};
+use crate::room::RoomDeps;
 use crate::systemd;
-use crate::util::secret::Secret;
 
 mod disk;
 mod recovery;
@@ -47,34 +47,6 @@ pub enum DaemonError {
         "{0} room(s) did not stop within shutdown_timeout; their last segments may need `liverec repair`"
     )]
     StopTimeout(usize),
-}
-
-/// Requests to the daemon's main loop.
-#[derive(Debug)]
-pub enum DaemonCmd {
-    /// Reload the config file; the reply says what changed, or why the file was rejected.
-    Reload {
-        source: &'static str,
-        reply: Option<oneshot::Sender<Result<String, String>>>,
-    },
-}
-
-/// What the control API reads of a running daemon.
-pub struct Shared {
-    pub rooms: RwLock<Vec<RoomHandle>>,
-    pub config_file: PathBuf,
-    pub started: chrono::DateTime<chrono::FixedOffset>,
-    pub token: RwLock<Option<Secret>>,
-    pub disk: DiskStatus,
-    pub cmds: mpsc::Sender<DaemonCmd>,
-    pub shutdown: CancellationToken,
-    pub hooks: Arc<Dispatcher>,
-}
-
-impl Shared {
-    pub fn rooms(&self) -> Vec<RoomHandle> {
-        self.rooms.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
 }
 
 /// Creates a folder if needed and proves it is writable, so a read-only mount or a typo is one
@@ -139,16 +111,14 @@ pub async fn run(
     recovery::recover_leftovers(&config, &events, &intents, hooks.take_journaled_at_start()).await;
     keepalive.abort();
 
-    let shared = Arc::new(Shared {
-        rooms: RwLock::new(Vec::new()),
-        config_file: config.file.clone(),
-        started: crate::event::now(),
-        token: RwLock::new(config.control.token.clone()),
-        disk: DiskStatus::default(),
-        cmds: cmd_tx.clone(),
-        shutdown: shutdown.clone(),
-        hooks: hooks.clone(),
-    });
+    let shared = Arc::new(ControlState::new(
+        config.file.clone(),
+        config.control.token.clone(),
+        cmd_tx.clone(),
+        shutdown.clone(),
+        hooks.clone(),
+    ));
+    let mut disk = DiskStatus::default();
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
     let platforms = Platforms::from_settings(&config.platforms, client.clone());
     let deps = RoomDeps {
@@ -190,14 +160,15 @@ pub async fn run(
             Some((cfg, key)) = resolved_rx.recv() => rooms.resolved(cfg, key),
             Some(cmd) = cmds.recv() => match cmd {
                 DaemonCmd::Reload { source, reply } => {
-                    let result = reload(&mut current, &mut rooms, &shared, &min_free_space, source).await;
+                    let result = reload(&mut current, &mut rooms, &shared, &hooks, &min_free_space, source).await;
                     if let Some(reply) = reply {
                         let _ = reply.send(result);
                     }
                 }
             },
             _ = disk_tick.tick() => {
-                shared.disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events);
+                disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events);
+                shared.set_disk(disk.free(), disk.is_low());
             }
             _ = async {
                 match watchdog.as_mut() {
@@ -229,7 +200,8 @@ pub async fn run(
 async fn reload(
     current: &mut Config,
     rooms: &mut rooms::Rooms,
-    shared: &Shared,
+    shared: &ControlState,
+    hooks: &Dispatcher,
     min_free_space: &AtomicU64,
     source: &'static str,
 ) -> Result<String, String> {
@@ -259,11 +231,9 @@ async fn reload(
     for w in &new.warnings {
         tracing::warn!("{}: {}: {}", new.file.display(), w.key, w.reason);
     }
-    *shared.token.write().unwrap_or_else(|p| p.into_inner()) = new.control.token.clone();
+    shared.set_token(new.control.token.clone());
     min_free_space.store(new.min_free_space, Ordering::Relaxed);
-    shared
-        .hooks
-        .reconfigure(new.hooks.clone(), new.webhooks.clone());
+    hooks.reconfigure(new.hooks.clone(), new.webhooks.clone());
     let diff = rooms.apply(new.rooms.clone());
     let mut summary = format!("reloaded ({source}): {diff}");
     if !needs_restart.is_empty() {

@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
 use crate::config::RoomConfig;
+use crate::control::ControlState;
 use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{PlatformError, Platforms, RoomKey};
@@ -111,14 +111,14 @@ pub struct Rooms {
     stopping: Vec<(RoomKey, JoinHandle<()>)>,
     cancel: CancellationToken,
     resolved_tx: mpsc::UnboundedSender<(RoomConfig, RoomKey)>,
-    shared: Arc<Shared>,
+    shared: Arc<ControlState>,
 }
 
 impl Rooms {
     pub fn new(
         deps: RoomDeps,
         platforms: Platforms,
-        shared: Arc<Shared>,
+        shared: Arc<ControlState>,
         resolved_tx: mpsc::UnboundedSender<(RoomConfig, RoomKey)>,
     ) -> Self {
         Self {
@@ -354,7 +354,7 @@ impl Rooms {
     fn publish(&self) {
         let mut v: Vec<RoomHandle> = self.rooms.values().map(|e| e.handle.clone()).collect();
         v.sort_by(|a, b| a.key.cmp(&b.key));
-        *self.shared.rooms.write().unwrap_or_else(|p| p.into_inner()) = v;
+        self.shared.set_rooms(v);
     }
 
     /// Stops every room at once and waits for them until `deadline`. Returns how many were late.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use super::DaemonCmd;
+use crate::control::DaemonCmd;
 
 /// Quiet time after the last change before reloading.
 const SETTLE: Duration = Duration::from_millis(400);
