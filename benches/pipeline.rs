@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use liverec::config::filename_template;
 use liverec::media::flv::{Item, Parser};
 use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::output::{Output, OutputSpec, Progress};
 use liverec::record::pipeline::Pipeline;
+use liverec::segment::files::{Output, OutputSpec, Progress};
 
 fn long_stream(target: usize) -> Vec<u8> {
     let src = std::fs::read(concat!(

@@ -15,8 +15,8 @@ use crate::control::{ControlState, DaemonCmd};
 use crate::event::EventTx;
 use crate::hooks::{Dispatcher, Options as HookOptions};
 use crate::platform::{PlatformKind, Platforms};
-use crate::record::intent::Intents;
 use crate::room::RoomDeps;
+use crate::segment::intent::Intents;
 use crate::systemd;
 
 mod disk;

@@ -43,7 +43,7 @@ pub mod window;
 
 use crate::config::{HookConfig, WebhookConfig};
 use crate::event::{Event, EventRx};
-use crate::record::intent::Intents;
+use crate::segment::intent::Intents;
 use dispatch::Core;
 use journal::Journal;
 use window::Backoff;

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod platform;
 pub mod record;
 pub mod room;
+pub mod segment;
 pub mod systemd;
 pub mod template;
 pub mod util;

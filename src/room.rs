@@ -137,8 +137,8 @@ pub struct RoomDeps {
     /// `max_recordings` slots shared by the rooms of this instance.
     pub slots: Option<Arc<Semaphore>>,
     pub events: EventTx,
-    /// Where segments record their intents (see `record::intent`).
-    pub intents: Option<Arc<crate::record::intent::Intents>>,
+    /// Where segments record their intents (see `segment::intent`).
+    pub intents: Option<Arc<crate::segment::intent::Intents>>,
 }
 
 #[derive(Clone)]

@@ -11,7 +11,7 @@
 //!   the event has no room (and a hook limited by `rooms` does not get it).
 //!
 //! A recovered file gets an intent before its rename, like any segment, so a crash during
-//! recovery loses nothing either (see `record::intent`).
+//! recovery loses nothing either (see `segment::intent`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,10 +23,10 @@ use uuid::Uuid;
 use crate::config::{Config, RoomConfig};
 use crate::event::{Event, EventTx, EventType, RoomRef, SegmentRef};
 use crate::platform::{Locator, RoomKey};
-use crate::record::intent::{self, Intent, Intents, Leftover, Stage};
-use crate::record::naming::{self, KnownRoom};
 use crate::record::recover::{self, Outcome};
-use crate::record::repair::split_part_name;
+use crate::segment::intent::{self, Intent, Intents, Leftover, Stage};
+use crate::segment::naming::{self, KnownRoom};
+use crate::segment::part::split_part_name;
 
 /// Raises the events of every leftover. `journaled` holds the ids of the events the hook
 /// journal had at start-up: those are never raised again.
@@ -287,8 +287,8 @@ mod tests {
     use super::*;
     use crate::event::SessionRef;
     use crate::platform::PlatformKind;
-    use crate::record::part::rename_no_replace;
     use crate::room::lock::{Acquire, RoomLock};
+    use crate::segment::part::rename_no_replace;
 
     struct Rig {
         dir: tempfile::TempDir,

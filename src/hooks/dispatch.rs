@@ -18,7 +18,7 @@ use super::window::{self, Backoff, MAX_WINDOW_SLEEP};
 use super::{Clock, Cmd, RECENT_EVENTS, TargetKind, TargetStats, webhook};
 use crate::config::{HookConfig, WebhookConfig};
 use crate::event::{Event, EventRx, EventType, HookRef};
-use crate::record::intent::Intents;
+use crate::segment::intent::Intents;
 use crate::util::secret::redact_endpoint;
 
 /// After the shutdown deadline, killed attempts get this long to report back.
@@ -340,7 +340,7 @@ impl Core {
             .map(|t| t.cfg.name.clone())
             .collect();
         // A segment's intent is settled only once its event is safely journaled (or nothing
-        // wanted it): see `record::intent`.
+        // wanted it): see `segment::intent`.
         let intent = self
             .intents
             .clone()

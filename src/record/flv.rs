@@ -17,7 +17,7 @@ use crate::media::flv::tag::{
 use crate::media::flv::timeline::{Fix, Timeline, Track};
 use crate::media::flv::{Item, Parser, Tag};
 
-use super::output::{Output, OutputSpec, SinkError};
+use crate::segment::files::{Output, OutputSpec, SinkError};
 
 mod gop;
 use super::pipeline::{Flow, Pipeline};

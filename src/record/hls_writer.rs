@@ -10,7 +10,7 @@
 //! - Segments are never written twice: a reconnect re-fetches the playlist window, and segments
 //!   already written (same sequence number, same bytes) are dropped here.
 //! - Sequence numbers that jump forward within one numbering are a **gap**: logged with the
-//!   numbers and counted in [`super::output::Progress::gaps`].
+//!   numbers and counted in [`crate::segment::files::Progress::gaps`].
 //! - The duration passed to [`Output::close`] is the sum of the segments' `EXTINF`.
 //! - A TS segment whose program map (PMT stream types or PIDs) differs from the file's starts a
 //!   new file, even without `EXT-X-DISCONTINUITY`: a codec change the playlist did not announce.
@@ -29,10 +29,10 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::output::{Output, SinkError};
 use super::pipeline::{Flow, Pipeline};
 use super::sink::Container;
 use crate::media::{fmp4, ts};
+use crate::segment::files::{Output, SinkError};
 
 /// Segments remembered for dropping re-fetched duplicates (more than any live window a reconnect
 /// re-reads: the puller re-reads at most about 30 s).

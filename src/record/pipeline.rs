@@ -2,7 +2,7 @@
 //! where files may be split and what each must start with.
 
 use super::hls_writer::HlsSegment;
-use super::output::{Output, OutputSpec, SinkError};
+use crate::segment::files::{Output, OutputSpec, SinkError};
 
 /// What the pipeline wants from the puller after a chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime};
 
 use fs2::FileExt;
 
-use super::part::PART_SUFFIX;
 use super::repair::{self, Repaired};
 use crate::room::lock;
+use crate::segment::part::PART_SUFFIX;
 
 /// A `.part` younger than this with nothing in it may be a file another process has just
 /// created and not locked yet; it is left alone.
@@ -139,8 +139,8 @@ fn recover_one(
 mod tests {
     use super::*;
     use crate::platform::{PlatformKind, RoomKey};
-    use crate::record::part::PartFile;
     use crate::room::lock::{Acquire, RoomLock};
+    use crate::segment::part::PartFile;
 
     #[test]
     fn leftovers_are_renamed_and_live_files_left_alone() {

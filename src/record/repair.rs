@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::flv::{FlvPipeline, Limits};
-use super::output::{Output, OutputSpec, Progress, SinkEvent};
-use super::part::{PART_SUFFIX, rename_no_replace};
 use super::pipeline::Pipeline;
 use crate::media::flv::meta::Metadata;
 use crate::media::flv::tag::{self, PREV_SIZE, TAG_HEADER, TagKind};
+use crate::segment::files::{Output, OutputSpec, Progress, SinkEvent};
+use crate::segment::part::{PART_SUFFIX, rename_no_replace, split_part_name};
 use crate::template::Template;
 
 const MAX_TAG: usize = crate::media::flv::parser::DEFAULT_MAX_TAG;
@@ -39,13 +39,6 @@ pub struct Repaired {
 
 fn invalid(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
-}
-
-/// `x/name.flv.part` -> (`x/name`, `flv`).
-pub fn split_part_name(part: &Path) -> Option<(PathBuf, String)> {
-    let s = part.to_str()?.strip_suffix(PART_SUFFIX)?;
-    let (stem, ext) = s.rsplit_once('.')?;
-    (!ext.contains('/') && !ext.is_empty()).then(|| (PathBuf::from(stem), ext.to_string()))
 }
 
 /// Repairs a `.part` and gives it its final name (never replacing a file). Returns the
@@ -286,7 +279,7 @@ pub fn remux_flv(src: &Path, stem: &Path) -> io::Result<Vec<Repaired>> {
     let mut pipeline = FlvPipeline::new(Limits::default());
     let mut input = File::open(src)?;
     let mut buf = vec![0u8; 256 << 10];
-    let fail = |e: super::output::SinkError| io::Error::other(e.to_string());
+    let fail = |e: crate::segment::files::SinkError| io::Error::other(e.to_string());
     loop {
         let n = input.read(&mut buf)?;
         if n == 0 {

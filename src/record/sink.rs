@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 
 use super::flv::{FlvPipeline, Limits};
 use super::hls_writer::{HlsSegment, HlsWriter};
-use super::output::{Output, OutputSpec, Progress, SinkError, SinkEvent};
 use super::pipeline::{Flow, Pipeline};
+use crate::segment::files::{Output, OutputSpec, Progress, SinkError, SinkEvent};
 
 /// Messages in flight between puller and writer. Each is ~64 KiB of stream but may keep alive
 /// the network read buffer it was sliced from (up to ~400 KiB): a short queue bounds that.

@@ -9,8 +9,8 @@ use crate::support::flv::{self, Tag};
 use crate::support::media;
 use liverec::config::filename_template;
 use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::output::{Output, OutputSpec, Progress, SinkEvent};
 use liverec::record::pipeline::{Flow, Pipeline};
+use liverec::segment::files::{Output, OutputSpec, Progress, SinkEvent};
 
 struct Run {
     _dir: tempfile::TempDir,

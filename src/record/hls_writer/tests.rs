@@ -5,8 +5,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::record::naming::NameFields;
-use crate::record::output::{OutputSpec, Progress, SegmentDone, SinkEvent};
+use crate::segment::files::{OutputSpec, Progress, SegmentDone, SinkEvent};
+use crate::segment::naming::NameFields;
 
 struct Rig {
     out: Output,

@@ -34,8 +34,7 @@ use fs2::FileExt as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::part::rename_candidates;
-use super::repair::split_part_name;
+use super::part::{rename_candidates, split_part_name};
 use crate::event::Event;
 use crate::util::fs::{is_contended, sync_dir};
 
@@ -314,7 +313,7 @@ mod tests {
         };
         // The rename found `a.flv` taken.
         std::fs::write(dir.path().join("a.flv"), b"other").unwrap();
-        crate::record::part::rename_no_replace(&part, &dir.path().join("a"), "flv").unwrap();
+        crate::segment::part::rename_no_replace(&part, &dir.path().join("a"), "flv").unwrap();
         // A torn last line (power cut) is ignored.
         let mut f = OpenOptions::new()
             .append(true)

@@ -203,6 +203,13 @@ impl PartFile {
     }
 }
 
+/// `x/name.flv.part` -> (`x/name`, `flv`).
+pub fn split_part_name(part: &Path) -> Option<(PathBuf, String)> {
+    let s = part.to_str()?.strip_suffix(PART_SUFFIX)?;
+    let (stem, ext) = s.rsplit_once('.')?;
+    (!ext.contains('/') && !ext.is_empty()).then(|| (PathBuf::from(stem), ext.to_string()))
+}
+
 /// Renames `from` to `<stem>.<ext>`, or `<stem>_1.<ext>`... whichever is free, atomically and
 /// never replacing an existing file (even one created by another process a moment ago).
 pub fn rename_no_replace(from: &Path, stem: &Path, ext: &str) -> io::Result<PathBuf> {
