@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use liverec::config::filename_template;
 use liverec::media::flv::{Item, Parser};
-use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::pipeline::Pipeline;
 use liverec::segment::files::{Output, OutputSpec, Progress};
+use liverec::writer::flv::{FlvPipeline, Limits};
+use liverec::writer::pipeline::Pipeline;
 
 fn long_stream(target: usize) -> Vec<u8> {
     let src = std::fs::read(concat!(

@@ -38,3 +38,4 @@ pub mod segment;
 pub mod systemd;
 pub mod template;
 pub mod util;
+pub mod writer;

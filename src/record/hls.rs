@@ -41,13 +41,13 @@ use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::hls_writer::HlsSegment;
 use super::pull::PullEnd;
-use super::sink::{Container, SinkMsg};
 use crate::http;
 use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaPlaylist, MediaSegment};
 use crate::platform::{StreamFormat, StreamSource};
 use crate::util::secret::redact_url;
+use crate::writer::handle::{Container, SinkMsg};
+use crate::writer::hls::HlsSegment;
 
 mod fetch;
 mod numbering;

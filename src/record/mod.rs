@@ -7,20 +7,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub mod failover;
-pub mod flv;
 pub mod hls;
-pub mod hls_writer;
-pub mod pipeline;
 pub mod pull;
 pub mod recover;
 pub mod repair;
-pub mod sink;
 
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{Platform, PlatformError, RoomSpec, StreamFormat};
 use crate::util::secret::redact_url;
+use crate::writer::handle::SinkMsg;
 use pull::PullEnd;
-use sink::SinkMsg;
 
 /// The stream lookup's own time limit; waits for the platform's request budget do not count.
 const SOURCES_TIMEOUT: Duration = Duration::from_secs(30);

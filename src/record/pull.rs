@@ -11,10 +11,10 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::sink::{Container, SinkMsg};
 use crate::http;
 use crate::platform::{StreamFormat, StreamSource};
 use crate::util::secret::redact_url;
+use crate::writer::handle::{Container, SinkMsg};
 
 /// Largest hand-over to the writer when reads come back to back.
 const BATCH_BYTES: usize = 256 * 1024;

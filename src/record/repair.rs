@@ -12,13 +12,13 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::flv::{FlvPipeline, Limits};
-use super::pipeline::Pipeline;
 use crate::media::flv::meta::Metadata;
 use crate::media::flv::tag::{self, PREV_SIZE, TAG_HEADER, TagKind};
 use crate::segment::files::{Output, OutputSpec, Progress, SinkEvent};
 use crate::segment::part::{PART_SUFFIX, rename_no_replace, split_part_name};
 use crate::template::Template;
+use crate::writer::flv::{FlvPipeline, Limits};
+use crate::writer::pipeline::Pipeline;
 
 const MAX_TAG: usize = crate::media::flv::parser::DEFAULT_MAX_TAG;
 const KEYFRAME_SPACING_MS: i64 = 1000;

@@ -26,8 +26,8 @@ use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{Platform, PlatformError, RoomKey, RoomSpec, RoomStatus};
 use crate::record::pull::PullEnd;
-use crate::record::sink::{Control, Sink};
 use crate::segment::files::{Progress, SegmentDone, SinkEvent};
+use crate::writer::handle::{Control, Sink};
 
 /// A status check's own time limit; time it spends waiting for the platform's request budget
 /// does not count (each request has its own timeout as well).

@@ -8,9 +8,9 @@ use std::time::Duration;
 use crate::support::flv::{self, Tag};
 use crate::support::media;
 use liverec::config::filename_template;
-use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::pipeline::{Flow, Pipeline};
 use liverec::segment::files::{Output, OutputSpec, Progress, SinkEvent};
+use liverec::writer::flv::{FlvPipeline, Limits};
+use liverec::writer::pipeline::{Flow, Pipeline};
 
 struct Run {
     _dir: tempfile::TempDir,

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use crate::support::{flv, media};
 use liverec::config::filename_template;
-use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::pipeline::Pipeline;
 use liverec::segment::files::{Output, OutputSpec, Progress};
+use liverec::writer::flv::{FlvPipeline, Limits};
+use liverec::writer::pipeline::Pipeline;
 
 /// Writes the first `fraction` of the fixture through the real pipeline and then "crashes":
 /// nothing is closed, the metadata keeps its placeholder, and the last tag is torn.

@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::{ATTEMPT_STOP, Child, Session, Supervisor};
 use crate::event::{EventType, SessionRef};
-use crate::record::sink::Sink;
 use crate::room::lock::{Acquire, RoomLock};
 use crate::room::state::Do;
 use crate::segment::files::{IntentSpec, OutputSpec, Progress, SinkEvent};
 use crate::segment::naming::NameFields;
+use crate::writer::handle::Sink;
 
 impl Supervisor {
     pub(super) async fn start_session(&mut self) -> Vec<Do> {

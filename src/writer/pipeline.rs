@@ -1,7 +1,7 @@
 //! A pipeline turns one container's bytes into segment files through an [`Output`]: it decides
 //! where files may be split and what each must start with.
 
-use super::hls_writer::HlsSegment;
+use super::hls::HlsSegment;
 use crate::segment::files::{Output, OutputSpec, SinkError};
 
 /// What the pipeline wants from the puller after a chunk.

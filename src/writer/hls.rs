@@ -29,8 +29,8 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::handle::Container;
 use super::pipeline::{Flow, Pipeline};
-use super::sink::Container;
 use crate::media::{fmp4, ts};
 use crate::segment::files::{Output, SinkError};
 
