@@ -22,6 +22,7 @@
 //! - [`cli`]: the command line.
 
 pub mod build_info;
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -20,12 +20,12 @@ use super::{RoomCmd, RoomDeps, RoomSnapshot};
 
 mod session;
 mod status;
+use crate::capture::end::PullEnd;
 use crate::config::RoomConfig;
 use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
 use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{Platform, PlatformError, RoomKey, RoomSpec, RoomStatus};
-use crate::record::pull::PullEnd;
 use crate::segment::files::{Progress, SegmentDone, SinkEvent};
 use crate::writer::handle::{Control, Sink};
 
@@ -71,7 +71,7 @@ struct Session {
     progress: Arc<Progress>,
     events: mpsc::UnboundedReceiver<SinkEvent>,
     /// Stream hosts that failed and HLS playlists recorded to their end, in this session.
-    sources: crate::record::failover::SourceMemory,
+    sources: crate::capture::failover::SourceMemory,
 }
 
 impl Session {

@@ -112,7 +112,7 @@ impl Supervisor {
             return;
         };
         let cancel = CancellationToken::new();
-        let task = crate::record::attempt(
+        let task = crate::capture::attempt(
             self.deps.platform.clone(),
             self.spec(),
             self.deps.client.clone(),

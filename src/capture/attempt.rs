@@ -1,4 +1,4 @@
-//! Recording: pulling streams, writing segment files, and recovering files after a crash.
+//! One recording attempt: fresh stream URLs from the platform, tried in order until one delivers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,17 +6,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub mod failover;
-pub mod hls;
-pub mod pull;
-pub mod recover;
-pub mod repair;
-
+use super::end::PullEnd;
+use super::{failover, flv, hls};
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{Platform, PlatformError, RoomSpec, StreamFormat};
 use crate::util::secret::redact_url;
 use crate::writer::handle::SinkMsg;
-use pull::PullEnd;
 
 /// The stream lookup's own time limit; waits for the platform's request budget do not count.
 const SOURCES_TIMEOUT: Duration = Duration::from_secs(30);
@@ -61,7 +56,7 @@ pub async fn attempt(
     let mut last = PullEnd::Refused("no stream source".into());
     for source in &ordered.items {
         last = match source.format {
-            StreamFormat::Flv => pull::pull_flv(&client, source, &sink, stall, &cancel).await,
+            StreamFormat::Flv => flv::pull_flv(&client, source, &sink, stall, &cancel).await,
             StreamFormat::Hls => {
                 hls::pull_hls(
                     &client,

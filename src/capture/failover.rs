@@ -10,8 +10,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use super::end::PullEnd;
 use super::hls::EndedPlaylists;
-use super::pull::PullEnd;
 use crate::platform::StreamSource;
 
 /// The per-session memory of stream sources, shared by the session's attempts (cheap to

@@ -41,7 +41,7 @@ use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::pull::PullEnd;
+use super::end::PullEnd;
 use crate::http;
 use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaPlaylist, MediaSegment};
 use crate::platform::{StreamFormat, StreamSource};

@@ -1,0 +1,2 @@
+pub mod recover;
+pub mod repair;
