@@ -20,7 +20,6 @@ use crate::segment::intent::Intents;
 use crate::systemd;
 
 mod disk;
-mod recovery;
 mod rooms;
 mod watch;
 
@@ -108,7 +107,13 @@ pub async fn run(
         }
     });
     // Before any room starts: the journal as it was at start-up says which events a crash lost.
-    recovery::recover_leftovers(&config, &events, &intents, hooks.take_journaled_at_start()).await;
+    crate::recovery::startup::recover_leftovers(
+        &config,
+        &events,
+        &intents,
+        hooks.take_journaled_at_start(),
+    )
+    .await;
     keepalive.abort();
 
     let shared = Arc::new(ControlState::new(

@@ -33,7 +33,7 @@ pub mod http;
 pub mod media;
 pub mod metrics;
 pub mod platform;
-pub mod record;
+pub mod recovery;
 pub mod room;
 pub mod segment;
 pub mod systemd;

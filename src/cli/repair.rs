@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::record::repair::repair_file;
+use crate::recovery::repair::repair_file;
 
 pub fn run(files: &[PathBuf]) -> ExitCode {
     let mut failed = 0;

@@ -169,6 +169,13 @@ pub fn is_held(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`).
+pub fn key_of_lock(path: &Path) -> Option<String> {
+    let name = path.file_stem()?.to_str()?;
+    let (platform, id) = name.split_once('-')?;
+    Some(format!("{platform}:{id}"))
+}
+
 /// Every `part=` path named by a lock file in `lock_dir`, with the room lock's file name.
 pub fn parts_named_in(lock_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(lock_dir) else {

@@ -20,13 +20,11 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, Local};
 use uuid::Uuid;
 
-use crate::config::{Config, RoomConfig};
-use crate::event::{Event, EventTx, EventType, RoomRef, SegmentRef};
-use crate::platform::{Locator, RoomKey};
-use crate::record::recover::{self, Outcome};
+use super::leftovers::{self, Outcome};
+use super::owner::room_of_part;
+use crate::config::Config;
+use crate::event::{Event, EventTx, EventType, SegmentRef};
 use crate::segment::intent::{self, Intent, Intents, Leftover, Stage};
-use crate::segment::naming::{self, KnownRoom};
-use crate::segment::part::split_part_name;
 
 /// Raises the events of every leftover. `journaled` holds the ids of the events the hook
 /// journal had at start-up: those are never raised again.
@@ -58,7 +56,7 @@ fn recover(config: &Config, store: &Intents, journaled: &HashSet<Uuid>) -> Vec<E
     }
 
     let mut prepared: HashMap<PathBuf, Intent> = HashMap::new();
-    let outcomes = recover::recover_all(
+    let outcomes = leftovers::recover_all(
         &config.output_dir,
         &config.state_dir,
         &config.lock_dir,
@@ -211,84 +209,14 @@ fn local_time(t: std::time::SystemTime) -> DateTime<FixedOffset> {
     DateTime::<Local>::from(t).fixed_offset()
 }
 
-/// The room of a `.part` that has no intent: the room its lock file names, else the one room
-/// the file name template can only have named this way, else none.
-fn room_of_part(config: &Config, part: &Path, lock_key: Option<&str>) -> Option<RoomRef> {
-    if let Some(key) = lock_key {
-        return Some(room_ref_for(config, key));
-    }
-    let rel = split_part_name(part).and_then(|(stem, _)| {
-        stem.strip_prefix(&config.output_dir)
-            .ok()
-            .map(Path::to_path_buf)
-    })?;
-    let rel = rel.to_str()?;
-    let mut named = config.rooms.iter().filter_map(|r| {
-        let (key, certain) = offline_key(r)?;
-        let known = KnownRoom {
-            platform: key.platform.as_str(),
-            id: &key.id,
-            key: &key.to_string(),
-            name: r.name.as_deref().filter(|n| !n.is_empty()),
-            id_certain: certain,
-        };
-        naming::names_room(&r.settings.filename, &known, rel).then_some(key)
-    });
-    match (named.next(), named.next()) {
-        (Some(key), None) => Some(room_ref_for(config, &key.to_string())),
-        _ => {
-            tracing::warn!(
-                file = %part.display(),
-                "cannot tell which room this leftover belongs to (no segment record, no lock file names it, and the file name template does not name one room): its segment_complete has no room, and hooks limited by `rooms` do not get it"
-            );
-            None
-        }
-    }
-}
-
-/// A room's key as far as the config tells without the network, and whether it is certain (a
-/// number that may be a Bilibili short id is the key only if it is the long id too).
-fn offline_key(r: &RoomConfig) -> Option<(RoomKey, bool)> {
-    match &r.target.locator {
-        Locator::Id(id) => Some((RoomKey::new(r.target.platform, id.clone()), true)),
-        Locator::MaybeShort(id) => Some((RoomKey::new(r.target.platform, id.clone()), false)),
-        Locator::Share(_) => None,
-    }
-}
-
-/// The room of a key, named as its supervisor names it when the config tells (its configured
-/// name), else by its id, never empty.
-fn room_ref_for(config: &Config, key: &str) -> RoomRef {
-    let parsed = RoomKey::parse(key);
-    let room = config
-        .rooms
-        .iter()
-        .find(|r| offline_key(r).is_some_and(|(k, _)| k.to_string() == key));
-    let id = parsed.as_ref().map(|k| k.id.clone()).unwrap_or_default();
-    RoomRef {
-        key: key.to_string(),
-        platform: parsed
-            .as_ref()
-            .map(|k| k.platform.to_string())
-            .unwrap_or_default(),
-        name: room
-            .and_then(|r| r.name.clone())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| id.clone()),
-        id,
-        url: room.map(|r| r.url().to_string()).unwrap_or_default(),
-        streamer: String::new(),
-        title: String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::SessionRef;
-    use crate::platform::PlatformKind;
+    use crate::platform::{PlatformKind, RoomKey};
+    use crate::recovery::owner::room_ref_for;
     use crate::room::lock::{Acquire, RoomLock};
-    use crate::segment::part::rename_no_replace;
+    use crate::segment::part::{rename_no_replace, split_part_name};
 
     struct Rig {
         dir: tempfile::TempDir,

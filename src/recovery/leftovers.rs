@@ -1,4 +1,4 @@
-//! Start-up recovery: every `.part` under `output_dir` that no live process is writing is
+//! The leftovers of a crash: every `.part` under `output_dir` that no live process is writing is
 //! repaired and renamed, so a crash never leaves a half-named file behind.
 
 use std::collections::HashMap;
@@ -60,13 +60,6 @@ pub fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`).
-fn key_of_lock(path: &Path) -> Option<String> {
-    let name = path.file_stem()?.to_str()?;
-    let (platform, id) = name.split_once('-')?;
-    Some(format!("{platform}:{id}"))
-}
-
 /// Called with a leftover that is about to be repaired and renamed (with the room key its lock
 /// file names, if any, and its metadata): the last moment to record what the rename will
 /// finish (see `intent`).
@@ -121,7 +114,7 @@ fn recover_one(
         std::fs::remove_file(part)?;
         return Ok(Outcome::RemovedEmpty(part.to_path_buf()));
     }
-    let room = owner_lock.and_then(key_of_lock);
+    let room = owner_lock.and_then(lock::key_of_lock);
     before(part, room.as_deref(), &meta);
     let files = repair::finalize_part(part)?;
     drop(file);

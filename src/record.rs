@@ -1,2 +1,0 @@
-pub mod recover;
-pub mod repair;
