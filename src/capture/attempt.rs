@@ -11,7 +11,7 @@ use super::{failover, flv, hls};
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{Platform, PlatformError, RoomSpec, StreamFormat};
 use crate::util::secret::redact_url;
-use crate::writer::handle::SinkMsg;
+use crate::writer::handle::WriterMsg;
 
 /// The stream lookup's own time limit; waits for the platform's request budget do not count.
 const SOURCES_TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,7 +24,7 @@ pub async fn attempt(
     platform: Arc<dyn Platform>,
     spec: RoomSpec,
     client: reqwest::Client,
-    sink: mpsc::Sender<SinkMsg>,
+    sink: mpsc::Sender<WriterMsg>,
     stall: Duration,
     memory: failover::SourceMemory,
     cancel: CancellationToken,

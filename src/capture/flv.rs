@@ -15,7 +15,7 @@ use super::end::PullEnd;
 use crate::http;
 use crate::platform::{StreamFormat, StreamSource};
 use crate::util::secret::redact_url;
-use crate::writer::handle::{Container, SinkMsg};
+use crate::writer::handle::{Container, WriterMsg};
 
 /// Largest hand-over to the writer when reads come back to back.
 const BATCH_BYTES: usize = 256 * 1024;
@@ -32,7 +32,7 @@ const FLV_FILE_HEAD: usize = 13;
 pub async fn pull_flv(
     client: &reqwest::Client,
     source: &StreamSource,
-    sink: &mpsc::Sender<SinkMsg>,
+    sink: &mpsc::Sender<WriterMsg>,
     stall: Duration,
     cancel: &CancellationToken,
 ) -> PullEnd {
@@ -94,7 +94,7 @@ pub async fn pull_flv(
             if head.len() <= FLV_FILE_HEAD {
                 continue;
             }
-            if sink.send(SinkMsg::Connect(Container::Flv)).await.is_err() {
+            if sink.send(WriterMsg::Connect(Container::Flv)).await.is_err() {
                 return PullEnd::WriterGone;
             }
             started = true;
@@ -130,7 +130,7 @@ pub async fn pull_flv(
         }
         let sent = tokio::select! {
             _ = cancel.cancelled() => return break_with(sink, true, PullEnd::Cancelled).await,
-            s = sink.send(SinkMsg::Data(batch)) => s,
+            s = sink.send(WriterMsg::Data(batch)) => s,
         };
         if sent.is_err() {
             return PullEnd::WriterGone;
@@ -139,9 +139,9 @@ pub async fn pull_flv(
 }
 
 /// Ends a connection: tells the writer (so it closes the file) and passes the reason on.
-async fn break_with(sink: &mpsc::Sender<SinkMsg>, started: bool, end: PullEnd) -> PullEnd {
+async fn break_with(sink: &mpsc::Sender<WriterMsg>, started: bool, end: PullEnd) -> PullEnd {
     if started {
-        let _ = sink.send(SinkMsg::Disconnect).await;
+        let _ = sink.send(WriterMsg::Disconnect).await;
     }
     end
 }

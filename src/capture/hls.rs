@@ -46,7 +46,7 @@ use crate::http;
 use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaPlaylist, MediaSegment};
 use crate::platform::{StreamFormat, StreamSource};
 use crate::util::secret::redact_url;
-use crate::writer::handle::{Container, SinkMsg};
+use crate::writer::handle::{Container, WriterMsg};
 use crate::writer::hls::HlsSegment;
 
 mod fetch;
@@ -119,7 +119,7 @@ pub async fn pull_hls(
     source: &StreamSource,
     quality: &[String],
     ended: &EndedPlaylists,
-    sink: &mpsc::Sender<SinkMsg>,
+    sink: &mpsc::Sender<WriterMsg>,
     stall: Duration,
     cancel: &CancellationToken,
 ) -> PullEnd {
@@ -300,7 +300,7 @@ struct Fetched {
 /// The state of one live attempt.
 struct Live {
     ctx: Arc<Ctx>,
-    sink: mpsc::Sender<SinkMsg>,
+    sink: mpsc::Sender<WriterMsg>,
     url: Url,
     /// The numbering segments belong to: playlist path, plus the count of sequence resets.
     stream: Arc<str>,
@@ -337,7 +337,7 @@ struct Live {
 }
 
 impl Live {
-    fn new(ctx: Arc<Ctx>, sink: mpsc::Sender<SinkMsg>, url: Url, stall: Duration) -> Self {
+    fn new(ctx: Arc<Ctx>, sink: mpsc::Sender<WriterMsg>, url: Url, stall: Duration) -> Self {
         let now = Instant::now();
         Self {
             ctx,
@@ -394,7 +394,7 @@ impl Live {
                     );
                 }
                 // Every listed segment is with the writer: close the file now.
-                let _ = self.sink.send(SinkMsg::Disconnect).await;
+                let _ = self.sink.send(WriterMsg::Disconnect).await;
                 tracing::info!("HLS playlist ended (EXT-X-ENDLIST)");
                 return PullEnd::Eof;
             }
@@ -588,7 +588,12 @@ impl Live {
             if self.container.is_some() {
                 tracing::info!("HLS segments changed container; starting a new file");
             }
-            if self.sink.send(SinkMsg::Connect(f.container)).await.is_err() {
+            if self
+                .sink
+                .send(WriterMsg::Connect(f.container))
+                .await
+                .is_err()
+            {
                 return Err(PullEnd::WriterGone);
             }
             self.container = Some(f.container);
@@ -609,7 +614,7 @@ impl Live {
         };
         let sent = tokio::select! {
             _ = cancel.cancelled() => return Err(PullEnd::Cancelled),
-            s = self.sink.send(SinkMsg::Segment(seg)) => s,
+            s = self.sink.send(WriterMsg::Segment(seg)) => s,
         };
         if sent.is_err() {
             return Err(PullEnd::WriterGone);

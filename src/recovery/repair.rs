@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::media::flv::meta::Metadata;
 use crate::media::flv::tag::{self, PREV_SIZE, TAG_HEADER, TagKind};
-use crate::segment::files::{Output, OutputSpec, Progress, SinkEvent};
+use crate::segment::files::{Progress, SegmentFiles, SegmentSpec, WriterEvent};
 use crate::segment::part::{PART_SUFFIX, rename_no_replace, split_part_name};
 use crate::template::Template;
 use crate::writer::flv::{FlvPipeline, Limits};
@@ -274,12 +274,12 @@ pub fn remux_flv(src: &Path, stem: &Path) -> io::Result<Vec<Repaired>> {
     let escaped = name.replace('{', "{{").replace('}', "}}");
     let template = Template::parse(&escaped, &[], &[]).map_err(|e| invalid(&e))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let spec = OutputSpec::plain(dir, template);
-    let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
+    let spec = SegmentSpec::plain(dir, template);
+    let mut out = SegmentFiles::new(spec, tx, Arc::new(Progress::default()));
     let mut pipeline = FlvPipeline::new(Limits::default());
     let mut input = File::open(src)?;
     let mut buf = vec![0u8; 256 << 10];
-    let fail = |e: crate::segment::files::SinkError| io::Error::other(e.to_string());
+    let fail = |e: crate::segment::files::WriteError| io::Error::other(e.to_string());
     loop {
         let n = input.read(&mut buf)?;
         if n == 0 {
@@ -290,7 +290,7 @@ pub fn remux_flv(src: &Path, stem: &Path) -> io::Result<Vec<Repaired>> {
     pipeline.close(&mut out).map_err(fail)?;
     let mut done = Vec::new();
     while let Ok(ev) = rx.try_recv() {
-        if let SinkEvent::Closed(s) = ev {
+        if let WriterEvent::Closed(s) = ev {
             done.push(Repaired {
                 path: s.path,
                 bytes: s.bytes,

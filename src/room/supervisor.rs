@@ -26,8 +26,8 @@ use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
 use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{Platform, PlatformError, RoomKey, RoomSpec, RoomStatus};
-use crate::segment::files::{Progress, SegmentDone, SinkEvent};
-use crate::writer::handle::{Control, Sink};
+use crate::segment::files::{Progress, SegmentDone, WriterEvent};
+use crate::writer::handle::{Control, WriterHandle};
 
 /// A status check's own time limit; time it spends waiting for the platform's request budget
 /// does not count (each request has its own timeout as well).
@@ -67,9 +67,9 @@ struct Session {
     lock: RoomLock,
     _slot: Option<OwnedSemaphorePermit>,
     /// Taken when the session closes.
-    sink: Option<Sink>,
+    writer: Option<WriterHandle>,
     progress: Arc<Progress>,
-    events: mpsc::UnboundedReceiver<SinkEvent>,
+    events: mpsc::UnboundedReceiver<WriterEvent>,
     /// Stream hosts that failed and HLS playlists recorded to their end, in this session.
     sources: crate::capture::failover::SourceMemory,
 }
@@ -249,7 +249,7 @@ impl Supervisor {
                         None => std::future::pending().await,
                     }
                 } => if let Some(ev) = ev {
-                    steps = self.on_sink_event(ev);
+                    steps = self.on_writer_event(ev);
                 },
                 end = async {
                     match self.attempt.as_mut() {
@@ -289,9 +289,9 @@ impl Supervisor {
                 self.machine.on_restart(now)
             }
             RoomCmd::Split => {
-                if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
+                if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                     tracing::info!("split requested");
-                    sink.control(Control::Split);
+                    writer.control(Control::Split);
                 }
                 Vec::new()
             }
@@ -300,9 +300,9 @@ impl Supervisor {
                 self.machine.set_timing(timing(&cfg));
                 self.cfg = *cfg;
                 *cfg_out = self.cfg.clone();
-                if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
+                if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                     let s = &self.cfg.settings;
-                    sink.control(Control::Settings {
+                    writer.control(Control::Settings {
                         name: self.display_name(),
                         template: s.filename.clone(),
                         segment_duration: s.segment_duration,
@@ -422,8 +422,8 @@ impl Supervisor {
             self.snap.streamer = status.streamer.clone();
         }
         if changed {
-            if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
-                sink.control(Control::Meta {
+            if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
+                writer.control(Control::Meta {
                     title: self.snap.title.clone(),
                     streamer: self.snap.streamer.clone(),
                 });
@@ -447,10 +447,10 @@ impl Supervisor {
         self.machine.on_attempt_ended(end.error(), Instant::now())
     }
 
-    fn on_sink_event(&mut self, ev: SinkEvent) -> Vec<Do> {
+    fn on_writer_event(&mut self, ev: WriterEvent) -> Vec<Do> {
         match ev {
-            SinkEvent::Flowing => return self.machine.on_flowing(Instant::now()),
-            SinkEvent::Opened { index, part } => {
+            WriterEvent::Flowing => return self.machine.on_flowing(Instant::now()),
+            WriterEvent::Opened { index, part } => {
                 if let Some(s) = self.session.as_mut() {
                     s.lock.set_part(Some(&part));
                 }
@@ -460,13 +460,13 @@ impl Supervisor {
                     e.with_segment(SegmentRef::opened(part, index, start))
                 });
             }
-            SinkEvent::Closed(done) => self.segment_complete(done),
-            SinkEvent::Reconnect(reason) => {
+            WriterEvent::Closed(done) => self.segment_complete(done),
+            WriterEvent::Reconnect(reason) => {
                 tracing::warn!("reconnecting: {reason}");
                 self.snap.last_error = Some(reason);
                 self.stop_attempt();
             }
-            SinkEvent::Failed(err) => {
+            WriterEvent::Failed(err) => {
                 let text = err.to_string();
                 self.snap.last_error = Some(text.clone());
                 // Low disk space is reported once by the daemon's disk monitor, not by every

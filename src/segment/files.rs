@@ -41,7 +41,7 @@ pub struct SegmentDone {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SinkError {
+pub enum WriteError {
     #[error("free space under {} is {} (min_free_space is {}): not writing until space returns", dir.display(), format_size(*free), format_size(*need))]
     DiskLow { dir: PathBuf, free: u64, need: u64 },
     #[error("cannot write {}: {source}", path.display())]
@@ -54,19 +54,19 @@ pub enum SinkError {
     Stream(String),
 }
 
-impl SinkError {
+impl WriteError {
     pub fn is_disk(&self) -> bool {
         match self {
-            SinkError::DiskLow { .. } => true,
-            SinkError::Io { source, .. } => source.raw_os_error() == Some(libc::ENOSPC),
-            SinkError::Stream(_) => false,
+            WriteError::DiskLow { .. } => true,
+            WriteError::Io { source, .. } => source.raw_os_error() == Some(libc::ENOSPC),
+            WriteError::Stream(_) => false,
         }
     }
 }
 
 /// What the writer tells its room.
 #[derive(Debug)]
-pub enum SinkEvent {
+pub enum WriterEvent {
     /// The first bytes of a connection reached a file.
     Flowing,
     Opened {
@@ -76,7 +76,7 @@ pub enum SinkEvent {
     Closed(SegmentDone),
     /// The pipeline asks for a fresh connection (a CDN replaying old data, for instance).
     Reconnect(String),
-    Failed(SinkError),
+    Failed(WriteError),
 }
 
 /// Byte counters the room reads for status without asking the writer.
@@ -91,7 +91,7 @@ pub struct Progress {
 
 /// Where and how a session's files are named, and when they are split.
 #[derive(Debug, Clone)]
-pub struct OutputSpec {
+pub struct SegmentSpec {
     pub output_dir: PathBuf,
     pub template: Template,
     /// Shared with the daemon, so a reload reaches open sessions at once.
@@ -114,7 +114,7 @@ pub struct IntentSpec {
     pub session: SessionRef,
 }
 
-impl OutputSpec {
+impl SegmentSpec {
     /// Files named by `template` alone in `dir`: no field values, no free-space check, no
     /// split limits. For repairs, tools and benchmarks that name files directly.
     pub fn plain(dir: PathBuf, template: Template) -> Self {
@@ -148,12 +148,12 @@ struct OpenSegment {
     started: Instant,
 }
 
-pub struct Output {
-    spec: OutputSpec,
+pub struct SegmentFiles {
+    spec: SegmentSpec,
     ext: &'static str,
     next_index: u32,
     open: Option<OpenSegment>,
-    events: UnboundedSender<SinkEvent>,
+    events: UnboundedSender<WriterEvent>,
     progress: Arc<Progress>,
     flow_announced: bool,
     unchecked_bytes: u64,
@@ -163,10 +163,10 @@ pub struct Output {
     last_flush: Instant,
 }
 
-impl Output {
+impl SegmentFiles {
     pub fn new(
-        spec: OutputSpec,
-        events: UnboundedSender<SinkEvent>,
+        spec: SegmentSpec,
+        events: UnboundedSender<WriterEvent>,
         progress: Arc<Progress>,
     ) -> Self {
         Self {
@@ -184,7 +184,7 @@ impl Output {
         }
     }
 
-    pub fn spec(&self) -> &OutputSpec {
+    pub fn spec(&self) -> &SegmentSpec {
         &self.spec
     }
 
@@ -245,7 +245,7 @@ impl Output {
             .map_or(0.0, |o| o.started.elapsed().as_secs_f64())
     }
 
-    fn check_space(&mut self) -> Result<(), SinkError> {
+    fn check_space(&mut self) -> Result<(), WriteError> {
         let need = self.spec.min_free_space.load(Ordering::Relaxed);
         self.checked_floor = need;
         self.unchecked_bytes = 0;
@@ -255,7 +255,7 @@ impl Output {
         }
         let dir = &self.spec.output_dir;
         match fs2::available_space(dir) {
-            Ok(free) if free < need => Err(SinkError::DiskLow {
+            Ok(free) if free < need => Err(WriteError::DiskLow {
                 dir: dir.clone(),
                 free,
                 need,
@@ -265,7 +265,7 @@ impl Output {
     }
 
     /// Opens the next segment file.
-    pub fn open(&mut self) -> Result<(), SinkError> {
+    pub fn open(&mut self) -> Result<(), WriteError> {
         if self.open.is_some() {
             return Ok(());
         }
@@ -278,7 +278,7 @@ impl Output {
             start,
         );
         let stem = self.spec.output_dir.join(rel);
-        let file = PartFile::create(&stem, self.ext).map_err(|source| SinkError::Io {
+        let file = PartFile::create(&stem, self.ext).map_err(|source| WriteError::Io {
             path: stem.clone(),
             source,
         })?;
@@ -288,7 +288,7 @@ impl Output {
         self.progress.segment_bytes.store(0, Ordering::Relaxed);
         self.unchecked_bytes = 0;
         tracing::info!(file = %file.part_path().display(), index, "segment opened");
-        let _ = self.events.send(SinkEvent::Opened {
+        let _ = self.events.send(WriterEvent::Opened {
             index,
             part: file.part_path().to_path_buf(),
         });
@@ -340,12 +340,12 @@ impl Output {
     }
 
     /// Writes bytes to the open segment, opening one first if needed.
-    pub fn write(&mut self, data: &[u8]) -> Result<(), SinkError> {
+    pub fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
         self.write_unit(&[data])
     }
 
     /// Writes the parts as one unit (see [`PartFile::write_unit`]).
-    pub fn write_unit(&mut self, parts: &[&[u8]]) -> Result<(), SinkError> {
+    pub fn write_unit(&mut self, parts: &[&[u8]]) -> Result<(), WriteError> {
         if self.open.is_none() {
             self.open()?;
         }
@@ -363,7 +363,7 @@ impl Output {
         if let Err(source) = open.file.write_unit(parts) {
             // The file was cut back to its last whole unit; the pipeline closes it (see above).
             let path = open.file.part_path().to_path_buf();
-            return Err(SinkError::Io { path, source });
+            return Err(WriteError::Io { path, source });
         }
         let n = parts.iter().map(|p| p.len() as u64).sum::<u64>();
         self.unchecked_bytes += n;
@@ -371,19 +371,19 @@ impl Output {
         self.progress.segment_bytes.fetch_add(n, Ordering::Relaxed);
         if !self.flow_announced {
             self.flow_announced = true;
-            let _ = self.events.send(SinkEvent::Flowing);
+            let _ = self.events.send(WriterEvent::Flowing);
         }
         Ok(())
     }
 
     /// Overwrites already written bytes of the open segment (metadata at close).
-    pub fn patch(&mut self, offset: u64, data: &[u8]) -> Result<(), SinkError> {
+    pub fn patch(&mut self, offset: u64, data: &[u8]) -> Result<(), WriteError> {
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
         open.file
             .patch(offset, data)
-            .map_err(|source| SinkError::Io {
+            .map_err(|source| WriteError::Io {
                 path: open.file.part_path().to_path_buf(),
                 source,
             })
@@ -392,7 +392,7 @@ impl Output {
     /// Hands buffered bytes to the OS when enough has gathered or it has waited long enough:
     /// called whenever the writer is idle, it bounds what a kill -9 can lose without a write
     /// call per network read.
-    pub fn flush_idle(&mut self) -> Result<(), SinkError> {
+    pub fn flush_idle(&mut self) -> Result<(), WriteError> {
         let Some(open) = self.open.as_ref() else {
             return Ok(());
         };
@@ -406,11 +406,11 @@ impl Output {
     }
 
     /// Hands buffered bytes to the OS (a killed process then loses nothing it had received).
-    pub fn flush(&mut self) -> Result<(), SinkError> {
+    pub fn flush(&mut self) -> Result<(), WriteError> {
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
-        open.file.flush().map_err(|source| SinkError::Io {
+        open.file.flush().map_err(|source| WriteError::Io {
             path: open.file.part_path().to_path_buf(),
             source,
         })
@@ -418,7 +418,7 @@ impl Output {
 
     /// Closes the open segment: fsync, rename, report. `duration_s` is the media duration when
     /// the pipeline knows it; otherwise wall-clock time is used.
-    pub fn close(&mut self, duration_s: Option<f64>) -> Result<Option<SegmentDone>, SinkError> {
+    pub fn close(&mut self, duration_s: Option<f64>) -> Result<Option<SegmentDone>, WriteError> {
         let Some(open) = self.open.take() else {
             return Ok(None);
         };
@@ -463,7 +463,7 @@ impl Output {
         };
         let path = file
             .finish()
-            .map_err(|source| SinkError::Io { path: part, source })?;
+            .map_err(|source| WriteError::Io { path: part, source })?;
         let done = SegmentDone {
             index: open.index,
             path,
@@ -474,11 +474,11 @@ impl Output {
             event_id,
         };
         tracing::info!(file = %done.path.display(), bytes, duration_s = format!("{duration_s:.1}"), "segment complete");
-        let _ = self.events.send(SinkEvent::Closed(done.clone()));
+        let _ = self.events.send(WriterEvent::Closed(done.clone()));
         Ok(Some(done))
     }
 
-    pub fn send(&self, event: SinkEvent) {
+    pub fn send(&self, event: WriterEvent) {
         let _ = self.events.send(event);
     }
 }
@@ -487,10 +487,10 @@ impl Output {
 mod tests {
     use super::*;
 
-    fn output(dir: &std::path::Path) -> (Output, Arc<Intents>) {
+    fn output(dir: &std::path::Path) -> (SegmentFiles, Arc<Intents>) {
         let store = Arc::new(Intents::open(&dir.join("segments")).unwrap());
         let now = crate::event::now();
-        let spec = OutputSpec {
+        let spec = SegmentSpec {
             intents: Some(IntentSpec {
                 store: store.clone(),
                 room: RoomRef {
@@ -507,13 +507,16 @@ mod tests {
                     start: now,
                 },
             }),
-            ..OutputSpec::plain(
+            ..SegmentSpec::plain(
                 dir.join("rec"),
                 crate::config::filename_template("{index}").unwrap(),
             )
         };
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        (Output::new(spec, tx, Arc::new(Progress::default())), store)
+        (
+            SegmentFiles::new(spec, tx, Arc::new(Progress::default())),
+            store,
+        )
     }
 
     /// What another process would find in the intents folder now (ours are locked, so this

@@ -17,7 +17,7 @@ use crate::media::flv::tag::{
 use crate::media::flv::timeline::{Fix, Timeline, Track};
 use crate::media::flv::{Item, Parser, Tag};
 
-use crate::segment::files::{Output, OutputSpec, SinkError};
+use crate::segment::files::{SegmentFiles, SegmentSpec, WriteError};
 
 mod gop;
 use super::pipeline::{Flow, Pipeline};
@@ -56,7 +56,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn from_spec(spec: &OutputSpec) -> Self {
+    pub fn from_spec(spec: &SegmentSpec) -> Self {
         Self {
             duration_ms: i64::try_from(spec.segment_duration.as_millis()).unwrap_or(i64::MAX),
             size: spec.segment_size,
@@ -141,7 +141,7 @@ impl FlvPipeline {
         }
     }
 
-    fn on_item(&mut self, item: Item, out: &mut Output) -> Result<Flow, SinkError> {
+    fn on_item(&mut self, item: Item, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
         match item {
             Item::Header { has_video, .. } => {
                 if self.conn.saw_header || self.conn.saw_media {
@@ -168,7 +168,7 @@ impl FlvPipeline {
         }
     }
 
-    fn on_tag(&mut self, tag: Tag, out: &mut Output) -> Result<Flow, SinkError> {
+    fn on_tag(&mut self, tag: Tag, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
         if tag.kind == TagKind::Script {
             self.on_script(&tag);
             return Ok(Flow::Continue);
@@ -322,7 +322,7 @@ impl FlvPipeline {
         }
     }
 
-    fn on_sequence_header(&mut self, tag: Tag, out: &mut Output) -> Result<Flow, SinkError> {
+    fn on_sequence_header(&mut self, tag: Tag, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
         let slot = if tag.kind == TagKind::Video {
             &self.video_header
         } else {
@@ -360,7 +360,7 @@ impl FlvPipeline {
         }
     }
 
-    fn flush_gop(&mut self, out: &mut Output) -> Result<Flow, SinkError> {
+    fn flush_gop(&mut self, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
         if self.gop.tags.is_empty() {
             return Ok(Flow::Continue);
         }
@@ -408,7 +408,7 @@ impl FlvPipeline {
     }
 
     /// Writes a GOP (splitting first if due) and closes the file.
-    fn write_and_close(&mut self, gop: Gop, out: &mut Output) -> Result<(), SinkError> {
+    fn write_and_close(&mut self, gop: Gop, out: &mut SegmentFiles) -> Result<(), WriteError> {
         if !gop.tags.is_empty() {
             self.remember(gop.fingerprint());
             self.write_gop(&gop, out)?;
@@ -438,7 +438,7 @@ impl FlvPipeline {
     }
 
     /// Writes a GOP, first starting a new file if a split is due.
-    fn write_gop(&mut self, gop: &Gop, out: &mut Output) -> Result<(), SinkError> {
+    fn write_gop(&mut self, gop: &Gop, out: &mut SegmentFiles) -> Result<(), WriteError> {
         if gop.tags.is_empty() {
             return Ok(());
         }
@@ -466,7 +466,7 @@ impl FlvPipeline {
         Ok(())
     }
 
-    fn open_file(&mut self, out: &mut Output, base: i64) -> Result<(), SinkError> {
+    fn open_file(&mut self, out: &mut SegmentFiles, base: i64) -> Result<(), WriteError> {
         out.open()?;
         let has_video = self.has_video || self.video_header.is_some();
         let has_audio = self.has_audio || self.audio_header.is_some();
@@ -506,7 +506,7 @@ impl FlvPipeline {
         Ok(())
     }
 
-    fn write_tag(&mut self, out: &mut Output, tag: &Tag, ts: i64) -> Result<(), SinkError> {
+    fn write_tag(&mut self, out: &mut SegmentFiles, tag: &Tag, ts: i64) -> Result<(), WriteError> {
         let Some(f) = self.file.as_mut() else {
             return Ok(());
         };
@@ -528,7 +528,7 @@ impl FlvPipeline {
     }
 
     /// Patches the metadata with the final numbers and closes the file.
-    fn close_file(&mut self, out: &mut Output) -> Result<(), SinkError> {
+    fn close_file(&mut self, out: &mut SegmentFiles) -> Result<(), WriteError> {
         let Some(mut f) = self.file.take() else {
             return Ok(());
         };
@@ -555,7 +555,12 @@ impl FlvPipeline {
 }
 
 /// Writes one tag (header, body, PreviousTagSize) as a unit.
-fn write_raw(out: &mut Output, kind: TagKind, body: &[u8], ts: i32) -> Result<(), SinkError> {
+fn write_raw(
+    out: &mut SegmentFiles,
+    kind: TagKind,
+    body: &[u8],
+    ts: i32,
+) -> Result<(), WriteError> {
     let header = encode_header(kind, body.len(), ts);
     let prev = ((body.len() + TAG_HEADER) as u32).to_be_bytes();
     debug_assert_eq!(prev.len(), PREV_SIZE);
@@ -563,7 +568,7 @@ fn write_raw(out: &mut Output, kind: TagKind, body: &[u8], ts: i32) -> Result<()
 }
 
 impl Pipeline for FlvPipeline {
-    fn push(&mut self, data: &[u8], out: &mut Output) -> Result<Flow, SinkError> {
+    fn push(&mut self, data: &[u8], out: &mut SegmentFiles) -> Result<Flow, WriteError> {
         self.parser.push(data);
         while let Some(item) = self.parser.next_item() {
             let flow = self.on_item(item, out)?;
@@ -574,7 +579,7 @@ impl Pipeline for FlvPipeline {
         Ok(Flow::Continue)
     }
 
-    fn finish_connection(&mut self, out: &mut Output) -> Result<(), SinkError> {
+    fn finish_connection(&mut self, out: &mut SegmentFiles) -> Result<(), WriteError> {
         if let Some(Item::Skipped { bytes, reason }) = self.parser.finish() {
             tracing::info!("dropped {bytes} bytes at the end of the connection: {reason}");
         }
@@ -626,7 +631,7 @@ impl Pipeline for FlvPipeline {
         result
     }
 
-    fn close(&mut self, out: &mut Output) -> Result<(), SinkError> {
+    fn close(&mut self, out: &mut SegmentFiles) -> Result<(), WriteError> {
         let result = self.finish_connection(out);
         let held = self
             .held
@@ -639,7 +644,7 @@ impl Pipeline for FlvPipeline {
         self.split = Some("a split was requested".into());
     }
 
-    fn reconfigure(&mut self, spec: &OutputSpec) {
+    fn reconfigure(&mut self, spec: &SegmentSpec) {
         self.limits = Limits::from_spec(spec);
     }
 }

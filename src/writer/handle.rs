@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::hls::HlsSegment;
 use super::thread::run;
-use crate::segment::files::{Output, OutputSpec, Progress, SinkEvent};
+use crate::segment::files::{Progress, SegmentFiles, SegmentSpec, WriterEvent};
 
 /// Messages in flight between puller and writer. Each is ~64 KiB of stream but may keep alive
 /// the network read buffer it was sliced from (up to ~400 KiB): a short queue bounds that.
@@ -36,7 +36,7 @@ impl Container {
 }
 
 #[derive(Debug)]
-pub enum SinkMsg {
+pub enum WriterMsg {
     /// A new connection starts; its bytes follow.
     Connect(Container),
     /// Bytes of the connection, in order: several network reads when they came faster than
@@ -69,26 +69,26 @@ pub enum Control {
 }
 
 /// The async side's end of a session writer.
-pub struct Sink {
-    tx: mpsc::Sender<SinkMsg>,
+pub struct WriterHandle {
+    tx: mpsc::Sender<WriterMsg>,
     ctl: mpsc::UnboundedSender<Control>,
     join: JoinHandle<()>,
 }
 
-impl Sink {
+impl WriterHandle {
     pub fn spawn(
-        spec: OutputSpec,
-        events: mpsc::UnboundedSender<SinkEvent>,
+        spec: SegmentSpec,
+        events: mpsc::UnboundedSender<WriterEvent>,
         progress: Arc<Progress>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         let (ctl, ctl_rx) = mpsc::unbounded_channel();
-        let out = Output::new(spec, events, progress);
+        let out = SegmentFiles::new(spec, events, progress);
         let join = tokio::task::spawn_blocking(move || run(rx, ctl_rx, out));
         Self { tx, ctl, join }
     }
 
-    pub fn sender(&self) -> mpsc::Sender<SinkMsg> {
+    pub fn sender(&self) -> mpsc::Sender<WriterMsg> {
         self.tx.clone()
     }
 

@@ -11,7 +11,7 @@
 //!   already written (same sequence number, same bytes) are dropped here.
 //! - Sequence numbers that jump forward within one numbering are a **gap**: logged with the
 //!   numbers and counted in [`crate::segment::files::Progress::gaps`].
-//! - The duration passed to [`Output::close`] is the sum of the segments' `EXTINF`.
+//! - The duration passed to [`SegmentFiles::close`] is the sum of the segments' `EXTINF`.
 //! - A TS segment whose program map (PMT stream types or PIDs) differs from the file's starts a
 //!   new file, even without `EXT-X-DISCONTINUITY`: a codec change the playlist did not announce.
 //! - **Timestamps are rebased per file**, so every file starts at 0: the first segment of a file
@@ -32,7 +32,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::handle::Container;
 use super::pipeline::{Flow, Pipeline};
 use crate::media::{fmp4, ts};
-use crate::segment::files::{Output, SinkError};
+use crate::segment::files::{SegmentFiles, WriteError};
 
 /// Segments remembered for dropping re-fetched duplicates (more than any live window a reconnect
 /// re-reads: the puller re-reads at most about 30 s).
@@ -154,7 +154,7 @@ impl HlsWriter {
         }
     }
 
-    fn close(&mut self, out: &mut Output) -> Result<(), SinkError> {
+    fn close(&mut self, out: &mut SegmentFiles) -> Result<(), WriteError> {
         let duration = self.file_duration;
         self.file_init = None;
         self.file_duration = 0.0;
@@ -280,7 +280,7 @@ impl HlsWriter {
     }
 
     /// Would this segment take the open file past a limit?
-    fn over_limit(&self, seg: &HlsSegment, out: &Output) -> Option<&'static str> {
+    fn over_limit(&self, seg: &HlsSegment, out: &SegmentFiles) -> Option<&'static str> {
         if self.file_segments == 0 {
             return None;
         }
@@ -296,7 +296,7 @@ impl HlsWriter {
         None
     }
 
-    fn note_gap(&self, seg: &HlsSegment, out: &Output) {
+    fn note_gap(&self, seg: &HlsSegment, out: &SegmentFiles) {
         let Some((stream, last)) = &self.last else {
             return;
         };
@@ -328,13 +328,17 @@ fn owned(data: Bytes) -> BytesMut {
 }
 
 impl Pipeline for HlsWriter {
-    fn push(&mut self, _data: &[u8], _out: &mut Output) -> Result<Flow, SinkError> {
-        Err(SinkError::Stream(
+    fn push(&mut self, _data: &[u8], _out: &mut SegmentFiles) -> Result<Flow, WriteError> {
+        Err(WriteError::Stream(
             "the HLS writer takes whole segments, not a byte stream".into(),
         ))
     }
 
-    fn push_segment(&mut self, seg: HlsSegment, out: &mut Output) -> Result<Flow, SinkError> {
+    fn push_segment(
+        &mut self,
+        seg: HlsSegment,
+        out: &mut SegmentFiles,
+    ) -> Result<Flow, WriteError> {
         let print = Fingerprint::of(&seg);
         if self.recent.contains(&print) {
             tracing::debug!(
@@ -402,7 +406,7 @@ impl Pipeline for HlsWriter {
         Ok(Flow::Continue)
     }
 
-    fn finish_connection(&mut self, out: &mut Output) -> Result<(), SinkError> {
+    fn finish_connection(&mut self, out: &mut SegmentFiles) -> Result<(), WriteError> {
         self.close(out)
     }
 

@@ -1,4 +1,4 @@
-//! The writer of one session: a blocking thread that owns the session's [`Output`] and its
+//! The writer of one session: a blocking thread that owns the session's [`SegmentFiles`] and its
 //! pipeline, fed by the handle's bounded channel ([`super::handle`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -6,13 +6,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use tokio::sync::mpsc;
 
 use super::flv::{FlvPipeline, Limits};
-use super::handle::{Container, Control, SinkMsg};
+use super::handle::{Container, Control, WriterMsg};
 use super::hls::HlsWriter;
 use super::pipeline::{Flow, Pipeline};
-use crate::segment::files::{Output, OutputSpec, SinkError, SinkEvent};
+use crate::segment::files::{SegmentFiles, SegmentSpec, WriteError, WriterEvent};
 
 /// The pipeline for a connection's container.
-fn pipeline(container: Container, spec: &OutputSpec) -> Box<dyn Pipeline> {
+fn pipeline(container: Container, spec: &SegmentSpec) -> Box<dyn Pipeline> {
     match container {
         Container::Flv => Box::new(FlvPipeline::new(Limits::from_spec(spec))),
         Container::Ts | Container::Fmp4 => Box::new(HlsWriter::new(container)),
@@ -20,16 +20,16 @@ fn pipeline(container: Container, spec: &OutputSpec) -> Box<dyn Pipeline> {
 }
 
 struct Writer {
-    out: Output,
+    out: SegmentFiles,
     pipeline: Option<(Container, Box<dyn Pipeline>)>,
     /// After a failure, bytes are dropped until the next connection.
     failed: bool,
 }
 
 impl Writer {
-    fn handle(&mut self, msg: SinkMsg) -> Result<(), SinkError> {
+    fn handle(&mut self, msg: WriterMsg) -> Result<(), WriteError> {
         match msg {
-            SinkMsg::Connect(container) => {
+            WriterMsg::Connect(container) => {
                 self.failed = false;
                 if self.pipeline.as_ref().is_none_or(|(c, _)| *c != container) {
                     self.close()?;
@@ -38,28 +38,28 @@ impl Writer {
                 }
                 self.out.new_connection();
             }
-            SinkMsg::Data(chunks) if !self.failed => {
+            WriterMsg::Data(chunks) if !self.failed => {
                 if let Some((_, p)) = self.pipeline.as_mut() {
                     for bytes in chunks {
                         if let Flow::Reconnect(reason) = p.push(&bytes, &mut self.out)? {
                             self.failed = true;
-                            self.out.send(SinkEvent::Reconnect(reason));
+                            self.out.send(WriterEvent::Reconnect(reason));
                             break;
                         }
                     }
                 }
             }
-            SinkMsg::Data(_) => {}
-            SinkMsg::Segment(seg) if !self.failed => {
+            WriterMsg::Data(_) => {}
+            WriterMsg::Segment(seg) if !self.failed => {
                 if let Some((_, p)) = self.pipeline.as_mut() {
                     if let Flow::Reconnect(reason) = p.push_segment(seg, &mut self.out)? {
                         self.failed = true;
-                        self.out.send(SinkEvent::Reconnect(reason));
+                        self.out.send(WriterEvent::Reconnect(reason));
                     }
                 }
             }
-            SinkMsg::Segment(_) => {}
-            SinkMsg::Disconnect => self.finish()?,
+            WriterMsg::Segment(_) => {}
+            WriterMsg::Disconnect => self.finish()?,
         }
         Ok(())
     }
@@ -88,7 +88,7 @@ impl Writer {
     }
 
     /// The connection ended.
-    fn finish(&mut self) -> Result<(), SinkError> {
+    fn finish(&mut self) -> Result<(), WriteError> {
         match self.pipeline.as_mut() {
             Some((_, p)) => p.finish_connection(&mut self.out),
             None => self.out.close(None).map(|_| ()),
@@ -96,7 +96,7 @@ impl Writer {
     }
 
     /// The session (or this container) is over: nothing may stay held back.
-    fn close(&mut self) -> Result<(), SinkError> {
+    fn close(&mut self) -> Result<(), WriteError> {
         let r = match self.pipeline.as_mut() {
             Some((_, p)) => p.close(&mut self.out),
             None => Ok(()),
@@ -106,9 +106,9 @@ impl Writer {
 }
 
 pub(super) fn run(
-    mut rx: mpsc::Receiver<SinkMsg>,
+    mut rx: mpsc::Receiver<WriterMsg>,
     mut ctl: mpsc::UnboundedReceiver<Control>,
-    out: Output,
+    out: SegmentFiles,
 ) {
     let mut w = Writer {
         out,
@@ -126,25 +126,25 @@ pub(super) fn run(
                 tracing::error!("{e}");
                 let _ = w.close();
                 w.failed = true;
-                w.out.send(SinkEvent::Failed(e));
+                w.out.send(WriterEvent::Failed(e));
             }
             Err(_) => {
                 // The panic hook logged the details; keep what was written and stop this stream.
                 let _ = catch_unwind(AssertUnwindSafe(|| w.close()));
                 w.failed = true;
                 w.pipeline = None;
-                w.out.send(SinkEvent::Failed(SinkError::Stream(
+                w.out.send(WriterEvent::Failed(WriteError::Stream(
                     "internal error in the writer (logged)".into(),
                 )));
             }
         }
-        // Idle means caught up: hand what gathered to the OS (see `Output::flush_idle`).
+        // Idle means caught up: hand what gathered to the OS (see `SegmentFiles::flush_idle`).
         if rx.is_empty() {
             if let Err(e) = w.out.flush_idle() {
                 tracing::error!("{e}");
                 let _ = w.close();
                 w.failed = true;
-                w.out.send(SinkEvent::Failed(e));
+                w.out.send(WriterEvent::Failed(e));
             }
         }
     }

@@ -46,7 +46,7 @@ fn named(first: u64, uris: &[&str], extra: &str) -> MediaPlaylist {
     }
 }
 
-fn live() -> (Live, mpsc::Receiver<SinkMsg>) {
+fn live() -> (Live, mpsc::Receiver<WriterMsg>) {
     let ctx = Arc::new(Ctx::new(
         reqwest::Client::new(),
         "http://x/live/a.m3u8?sign=1",
@@ -394,7 +394,7 @@ async fn the_cookie_goes_to_the_playlist_host_only() {
     let drain = tokio::spawn(async move {
         let mut segments = 0;
         while let Some(m) = rx.recv().await {
-            if let SinkMsg::Segment(_) = m {
+            if let WriterMsg::Segment(_) = m {
                 segments += 1;
             }
         }
@@ -457,7 +457,7 @@ async fn an_ended_playlist_is_not_downloaded_again_in_the_same_session() {
             let drain = tokio::spawn(async move {
                 let mut segments = 0;
                 while let Some(m) = rx.recv().await {
-                    segments += usize::from(matches!(m, SinkMsg::Segment(_)));
+                    segments += usize::from(matches!(m, WriterMsg::Segment(_)));
                 }
                 segments
             });

@@ -5,18 +5,18 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::segment::files::{OutputSpec, Progress, SegmentDone, SinkEvent};
+use crate::segment::files::{Progress, SegmentDone, SegmentSpec, WriterEvent};
 use crate::segment::naming::NameFields;
 
 struct Rig {
-    out: Output,
-    events: mpsc::UnboundedReceiver<SinkEvent>,
+    out: SegmentFiles,
+    events: mpsc::UnboundedReceiver<WriterEvent>,
     progress: Arc<Progress>,
     w: HlsWriter,
 }
 
 fn rig(dir: &Path, ext: &'static str, duration: u64, size: u64) -> Rig {
-    let spec = OutputSpec {
+    let spec = SegmentSpec {
         output_dir: dir.to_path_buf(),
         template: crate::config::filename_template("{name}/{index}").unwrap(),
         min_free_space: Default::default(),
@@ -36,7 +36,7 @@ fn rig(dir: &Path, ext: &'static str, duration: u64, size: u64) -> Rig {
     };
     let (tx, events) = mpsc::unbounded_channel();
     let progress = Arc::new(Progress::default());
-    let mut out = Output::new(spec, tx, progress.clone());
+    let mut out = SegmentFiles::new(spec, tx, progress.clone());
     out.set_extension(ext);
     let container = if ext == "mp4" {
         Container::Fmp4
@@ -63,7 +63,7 @@ impl Rig {
         self.w.finish_connection(&mut self.out).unwrap();
         let mut done = Vec::new();
         while let Ok(ev) = self.events.try_recv() {
-            if let SinkEvent::Closed(d) = ev {
+            if let WriterEvent::Closed(d) = ev {
                 done.push(d);
             }
         }
