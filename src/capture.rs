@@ -3,10 +3,10 @@
 //! or HLS ([`hls`]), remembering for the session which hosts failed ([`failover`]). Every pull
 //! ends with a [`end::PullEnd`] the room judges. What happens to the bytes is the writer's job.
 
-pub mod attempt;
-pub mod end;
-pub mod failover;
-pub mod flv;
-pub mod hls;
+pub(crate) mod attempt;
+pub(crate) mod end;
+pub(crate) mod failover;
+pub(crate) mod flv;
+pub(crate) mod hls;
 
-pub use attempt::attempt;
+pub(crate) use attempt::attempt;

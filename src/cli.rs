@@ -89,10 +89,10 @@ enum Command {
 }
 
 /// Exit code for a config that does not validate.
-pub const EXIT_BAD_CONFIG: u8 = 2;
+pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
 
 /// The whole command line, as `--help`, the man page and the completions describe it.
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     Cli::command()
 }
 

@@ -13,8 +13,8 @@ mod hooks;
 mod raw;
 mod rooms;
 
-pub use hooks::{HookConfig, WebhookConfig, Window};
-pub use raw::Problem;
+pub(crate) use hooks::{HookConfig, WebhookConfig, Window};
+pub(crate) use raw::Problem;
 pub use rooms::filename_template;
 use rooms::{Defaults, read_cookie, read_overrides, read_room};
 
@@ -24,13 +24,13 @@ use crate::util::secret::{Secret, redact_url};
 use raw::{Field, Report, Section};
 
 /// Placeholders a file name template may use.
-pub const FILENAME_FIELDS: &[&str] = &[
+pub(crate) const FILENAME_FIELDS: &[&str] = &[
     "platform", "id", "key", "name", "streamer", "title", "session", "index",
 ];
 /// Placeholders taking a chrono format, in file names and hook arguments.
-pub const TIME_FIELDS: &[&str] = &["start", "session_start"];
+pub(crate) const TIME_FIELDS: &[&str] = &["start", "session_start"];
 /// Placeholders a hook argument may use.
-pub const HOOK_FIELDS: &[&str] = &[
+pub(crate) const HOOK_FIELDS: &[&str] = &[
     "path",
     "index",
     "bytes",
@@ -46,67 +46,67 @@ pub const HOOK_FIELDS: &[&str] = &[
     "url",
 ];
 
-pub const DEFAULT_FILENAME: &str =
+pub(crate) const DEFAULT_FILENAME: &str =
     "{platform}/{streamer}/{start:%Y-%m-%d}/{streamer}_{start:%Y%m%d-%H%M%S}_{title}";
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub file: PathBuf,
-    pub output_dir: PathBuf,
-    pub state_dir: PathBuf,
-    pub lock_dir: PathBuf,
-    pub min_free_space: u64,
+pub(crate) struct Config {
+    pub(crate) file: PathBuf,
+    pub(crate) output_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
+    pub(crate) lock_dir: PathBuf,
+    pub(crate) min_free_space: u64,
     /// 0 means unlimited.
-    pub max_recordings: usize,
-    pub shutdown_timeout: Duration,
-    pub control: ControlConfig,
-    pub platforms: PlatformsConfig,
-    pub rooms: Vec<RoomConfig>,
+    pub(crate) max_recordings: usize,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) control: ControlConfig,
+    pub(crate) platforms: PlatformsConfig,
+    pub(crate) rooms: Vec<RoomConfig>,
     /// Entries naming a room listed earlier; reported and ignored.
-    pub duplicates: Vec<Duplicate>,
-    pub hooks: Vec<HookConfig>,
-    pub webhooks: Vec<WebhookConfig>,
+    pub(crate) duplicates: Vec<Duplicate>,
+    pub(crate) hooks: Vec<HookConfig>,
+    pub(crate) webhooks: Vec<WebhookConfig>,
     /// Things that are allowed but probably not meant.
-    pub warnings: Vec<Problem>,
+    pub(crate) warnings: Vec<Problem>,
 }
 
 /// Per-room effective settings: defaults, then top-level keys, then the room's own keys.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RoomSettings {
-    pub poll_interval: Duration,
-    pub offline_grace: Duration,
-    pub stall_timeout: Duration,
-    pub alert_after: Duration,
+pub(crate) struct RoomSettings {
+    pub(crate) poll_interval: Duration,
+    pub(crate) offline_grace: Duration,
+    pub(crate) stall_timeout: Duration,
+    pub(crate) alert_after: Duration,
     /// Zero means no time split.
-    pub segment_duration: Duration,
+    pub(crate) segment_duration: Duration,
     /// Zero means no size split.
-    pub segment_size: u64,
-    pub filename: Template,
-    pub quality: Vec<String>,
-    pub formats: Vec<String>,
+    pub(crate) segment_size: u64,
+    pub(crate) filename: Template,
+    pub(crate) quality: Vec<String>,
+    pub(crate) formats: Vec<String>,
     /// Codecs in order of preference (Bilibili); empty = AVC first, HEVC as the fallback.
-    pub codecs: Vec<String>,
-    pub cookie: Option<Secret>,
+    pub(crate) codecs: Vec<String>,
+    pub(crate) cookie: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
-pub struct RoomConfig {
+pub(crate) struct RoomConfig {
     /// Position in `[[rooms]]`, for messages (`rooms[2]`).
-    pub index: usize,
-    pub target: RoomTarget,
-    pub name: Option<String>,
-    pub enabled: bool,
-    pub settings: RoomSettings,
+    pub(crate) index: usize,
+    pub(crate) target: RoomTarget,
+    pub(crate) name: Option<String>,
+    pub(crate) enabled: bool,
+    pub(crate) settings: RoomSettings,
 }
 
 impl RoomConfig {
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.target.url
     }
 
     /// Same room with the same settings (its position in the file does not matter).
-    pub fn same_as(&self, other: &RoomConfig) -> bool {
+    pub(crate) fn same_as(&self, other: &RoomConfig) -> bool {
         self.target == other.target
             && self.name == other.name
             && self.enabled == other.enabled
@@ -115,15 +115,15 @@ impl RoomConfig {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Duplicate {
-    pub index: usize,
-    pub url: String,
-    pub key: String,
-    pub first_index: usize,
+pub(crate) struct Duplicate {
+    pub(crate) index: usize,
+    pub(crate) url: String,
+    pub(crate) key: String,
+    pub(crate) first_index: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Listen {
+pub(crate) enum Listen {
     Tcp(SocketAddr),
     Unix(PathBuf),
 }
@@ -138,16 +138,16 @@ impl fmt::Display for Listen {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ControlConfig {
-    pub listen: Listen,
-    pub token: Option<Secret>,
+pub(crate) struct ControlConfig {
+    pub(crate) listen: Listen,
+    pub(crate) token: Option<Secret>,
 }
 
 /// Every problem found in a config file. Displayed one per line as `file:line: key: reason`.
 #[derive(Debug, Clone)]
-pub struct ConfigErrors {
-    pub file: PathBuf,
-    pub problems: Vec<Problem>,
+pub(crate) struct ConfigErrors {
+    pub(crate) file: PathBuf,
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl fmt::Display for ConfigErrors {
@@ -172,7 +172,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// Reads and validates a config file.
-pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+pub(crate) fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
         file: path.to_path_buf(),
         problems: vec![Problem {
@@ -185,7 +185,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 }
 
 /// Validates config text; `path` names the file in messages and anchors relative paths.
-pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let mut rep = Report::new(text);
     let config = raw::parse_document(text, &mut rep).and_then(|doc| {
         let top = Section::new(String::new(), doc.span(), doc.get_ref());
@@ -269,7 +269,7 @@ fn read_user_agent(
 }
 
 /// Why `ua` cannot be a platform's User-Agent, if it cannot.
-pub fn check_user_agent(kind: PlatformKind, ua: &str) -> Result<(), String> {
+pub(crate) fn check_user_agent(kind: PlatformKind, ua: &str) -> Result<(), String> {
     const MAX: usize = 512;
     if ua.is_empty() {
         return Err("is empty (remove the key for the built-in browser User-Agent)".into());

@@ -20,17 +20,17 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, Listen};
 use crate::room::{RoomCmd, RoomSnapshot};
 
-pub mod client;
+pub(crate) mod client;
 mod metrics;
 mod state;
 
-pub use state::{ControlState, DaemonCmd};
+pub(crate) use state::{ControlState, DaemonCmd};
 
 /// Request bodies larger than this are refused (413).
 const BODY_LIMIT: usize = 16 * 1024;
 
 /// The running server; dropping it stops it.
-pub struct ControlServer {
+pub(crate) struct ControlServer {
     cancel: CancellationToken,
 }
 
@@ -42,29 +42,29 @@ impl Drop for ControlServer {
 
 /// The daemon's whole status, as `GET /api/status` returns it.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Status {
-    pub version: String,
+pub(crate) struct Status {
+    pub(crate) version: String,
     /// The commit the daemon was built from (`unknown` outside git); absent from older daemons.
     #[serde(default)]
-    pub commit: String,
-    pub pid: u32,
-    pub started: chrono::DateTime<chrono::FixedOffset>,
-    pub config: String,
-    pub disk_free_bytes: u64,
-    pub disk_low: bool,
-    pub rooms: Vec<RoomSnapshot>,
+    pub(crate) commit: String,
+    pub(crate) pid: u32,
+    pub(crate) started: chrono::DateTime<chrono::FixedOffset>,
+    pub(crate) config: String,
+    pub(crate) disk_free_bytes: u64,
+    pub(crate) disk_low: bool,
+    pub(crate) rooms: Vec<RoomSnapshot>,
     /// Hook and webhook deliveries.
     #[serde(default)]
-    pub hooks: Vec<crate::hooks::TargetStats>,
+    pub(crate) hooks: Vec<crate::hooks::TargetStats>,
 }
 
 /// Where `liverec status` finds a daemon whose configured port is 0.
-pub fn address_file(config: &Config) -> std::path::PathBuf {
+pub(crate) fn address_file(config: &Config) -> std::path::PathBuf {
     config.state_dir.join("control.json")
 }
 
 /// Starts the API. A bind failure is logged, not fatal: recording matters more than the API.
-pub async fn serve(config: &Config, shared: Arc<ControlState>) -> Option<ControlServer> {
+pub(crate) async fn serve(config: &Config, shared: Arc<ControlState>) -> Option<ControlServer> {
     let app = router(shared);
     let cancel = CancellationToken::new();
     let stop = cancel.clone();

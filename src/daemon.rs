@@ -23,14 +23,13 @@ mod disk;
 mod rooms;
 mod watch;
 
-pub use disk::DiskStatus;
-pub use rooms::Diff;
+pub(crate) use disk::DiskStatus;
 
 /// How often free space is checked.
 const DISK_CHECK: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
+pub(crate) enum DaemonError {
     #[error("{what} {}: {source}", path.display())]
     Folder {
         what: &'static str,
@@ -50,7 +49,7 @@ pub enum DaemonError {
 
 /// Creates a folder if needed and proves it is writable, so a read-only mount or a typo is one
 /// clear error at start-up instead of a failure at the first live.
-pub fn prepare_folder(what: &'static str, path: &Path) -> Result<(), DaemonError> {
+pub(crate) fn prepare_folder(what: &'static str, path: &Path) -> Result<(), DaemonError> {
     let err = |source| DaemonError::Folder {
         what,
         path: path.to_path_buf(),
@@ -71,7 +70,7 @@ pub fn prepare_folder(what: &'static str, path: &Path) -> Result<(), DaemonError
 
 /// Runs the daemon until `shutdown` is cancelled. `cmds` carries reload requests (SIGHUP);
 /// `cmd_tx` is its sender, handed to the config watcher and the control API.
-pub async fn run(
+pub(crate) async fn run(
     config: Config,
     shutdown: CancellationToken,
     cmd_tx: mpsc::Sender<DaemonCmd>,

@@ -33,13 +33,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub mod command;
+pub(crate) mod command;
 mod dispatch;
 pub mod journal;
-pub mod placeholders;
+pub(crate) mod placeholders;
 mod target;
-pub mod webhook;
-pub mod window;
+pub(crate) mod webhook;
+pub(crate) mod window;
 
 use crate::config::{HookConfig, WebhookConfig};
 use crate::event::{Event, EventRx};
@@ -49,29 +49,33 @@ use journal::Journal;
 use window::Backoff;
 
 /// Events kept for `GET /api/events`.
-pub const RECENT_EVENTS: usize = 50;
+pub(crate) const RECENT_EVENTS: usize = 50;
 
 /// The local time of day, for windows. Tests replace it with a fake clock.
-pub type Clock = Arc<dyn Fn() -> NaiveTime + Send + Sync>;
+pub(crate) type Clock = Arc<dyn Fn() -> NaiveTime + Send + Sync>;
 
 /// The real local clock.
-pub fn local_clock() -> Clock {
+pub(crate) fn local_clock() -> Clock {
     Arc::new(|| chrono::Local::now().time())
 }
 
-pub struct Options {
-    pub state_dir: PathBuf,
-    pub hooks: Vec<HookConfig>,
-    pub webhooks: Vec<WebhookConfig>,
-    pub backoff: Backoff,
-    pub clock: Clock,
+pub(crate) struct Options {
+    pub(crate) state_dir: PathBuf,
+    pub(crate) hooks: Vec<HookConfig>,
+    pub(crate) webhooks: Vec<WebhookConfig>,
+    pub(crate) backoff: Backoff,
+    pub(crate) clock: Clock,
     /// Segment intents, settled once their `segment_complete` is journaled.
-    pub intents: Option<Arc<Intents>>,
+    pub(crate) intents: Option<Arc<Intents>>,
 }
 
 impl Options {
     /// The daemon's options: the real clock, the default backoff (or `LIVEREC_HOOK_BACKOFF_MS`).
-    pub fn new(state_dir: &Path, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) -> Self {
+    pub(crate) fn new(
+        state_dir: &Path,
+        hooks: Vec<HookConfig>,
+        webhooks: Vec<WebhookConfig>,
+    ) -> Self {
         Self {
             state_dir: state_dir.to_path_buf(),
             hooks,
@@ -84,7 +88,7 @@ impl Options {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum HooksError {
+pub(crate) enum HooksError {
     #[error("cannot open the hook journal in {}: {source}", dir.display())]
     Journal {
         dir: PathBuf,
@@ -97,7 +101,7 @@ pub enum HooksError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TargetKind {
+pub(crate) enum TargetKind {
     Hook,
     Webhook,
 }
@@ -105,30 +109,30 @@ pub enum TargetKind {
 /// Counters of one hook or webhook, for `/metrics` and status. Counters count since the daemon
 /// started; `pending` counts what the journal holds now.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct TargetStats {
-    pub name: String,
-    pub kind: TargetKind,
+pub(crate) struct TargetStats {
+    pub(crate) name: String,
+    pub(crate) kind: TargetKind,
     /// Deliveries that succeeded.
-    pub succeeded: u64,
+    pub(crate) succeeded: u64,
     /// Attempts that failed (each retry counts).
-    pub attempts_failed: u64,
+    pub(crate) attempts_failed: u64,
     /// Deliveries given up after their last retry (each raised `hook_failed`).
-    pub gave_up: u64,
+    pub(crate) gave_up: u64,
     /// Deliveries not done yet: running, waiting for a retry, for their turn, or for the window.
-    pub pending: usize,
+    pub(crate) pending: usize,
     /// Of `pending`, those held only because the window is closed now.
-    pub waiting_window: usize,
+    pub(crate) waiting_window: usize,
     /// Attempts running now.
-    pub running: usize,
+    pub(crate) running: usize,
     /// No hook or webhook has this name now: its deliveries wait in the journal for one to be
     /// configured again.
     #[serde(default)]
-    pub parked: bool,
+    pub(crate) parked: bool,
 }
 
 /// The handle of the dispatcher task. Every method takes `&self`, so the daemon, the control API
 /// and the reload path can share it (`Arc<Dispatcher>`).
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     cmds: mpsc::UnboundedSender<Cmd>,
     stats: Arc<Mutex<Vec<TargetStats>>>,
     recent: Arc<Mutex<VecDeque<Event>>>,
@@ -140,13 +144,15 @@ pub struct Dispatcher {
 
 enum Cmd {
     Reconfigure(Vec<HookConfig>, Vec<WebhookConfig>),
+    /// Re-evaluate windows and timers now (tests change the clock).
+    #[cfg(test)]
     Nudge,
     Shutdown(Instant, oneshot::Sender<()>),
 }
 
 impl Dispatcher {
     /// Opens the journal (resuming its pending deliveries) and starts reading `events`.
-    pub fn start(opts: Options, events: EventRx) -> Result<Self, HooksError> {
+    pub(crate) fn start(opts: Options, events: EventRx) -> Result<Self, HooksError> {
         let (mut journal, pending) =
             Journal::open(&opts.state_dir).map_err(|source| HooksError::Journal {
                 dir: opts.state_dir.clone(),
@@ -184,19 +190,19 @@ impl Dispatcher {
     /// name) keeps its queue, and its new settings apply from its next attempt; the deliveries
     /// of a hook that is gone are parked (kept in the journal, not run) and resume if a hook of
     /// that name is configured again.
-    pub fn reconfigure(&self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
+    pub(crate) fn reconfigure(&self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
         let _ = self.cmds.send(Cmd::Reconfigure(hooks, webhooks));
     }
 
     /// Per hook and webhook counters, sorted by name. Cheap: a copy of what the dispatcher
     /// published after its last change.
-    pub fn stats(&self) -> Vec<TargetStats> {
+    pub(crate) fn stats(&self) -> Vec<TargetStats> {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The last [`RECENT_EVENTS`] events the dispatcher handled (including `hook_failed`),
     /// oldest first.
-    pub fn recent(&self) -> Vec<Event> {
+    pub(crate) fn recent(&self) -> Vec<Event> {
         self.recent
             .lock()
             .map(|r| r.iter().cloned().collect())
@@ -205,7 +211,7 @@ impl Dispatcher {
 
     /// The ids of the events the journal held when it was opened (pending or done): start-up
     /// recovery raises no event again that is among them. Taken once.
-    pub fn take_journaled_at_start(&self) -> HashSet<uuid::Uuid> {
+    pub(crate) fn take_journaled_at_start(&self) -> HashSet<uuid::Uuid> {
         self.journaled_at_start
             .lock()
             .map(|mut s| std::mem::take(&mut *s))
@@ -213,19 +219,20 @@ impl Dispatcher {
     }
 
     /// Events emitted and not read by the dispatcher yet.
-    pub fn queued_events(&self) -> usize {
+    pub(crate) fn queued_events(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
     }
 
     /// Re-evaluates windows and timers now (after the clock was changed, in tests).
-    pub fn nudge(&self) {
+    #[cfg(test)]
+    pub(crate) fn nudge(&self) {
         let _ = self.cmds.send(Cmd::Nudge);
     }
 
     /// Stops: events already queued are journaled, no new attempt starts, running command hooks
     /// may finish until `deadline`, then their process groups are killed. What was not done
     /// stays in the journal for the next start.
-    pub async fn shutdown(&self, deadline: Instant) {
+    pub(crate) async fn shutdown(&self, deadline: Instant) {
         let (tx, rx) = oneshot::channel();
         if self.cmds.send(Cmd::Shutdown(deadline, tx)).is_ok() {
             let _ = rx.await;

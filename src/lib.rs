@@ -21,22 +21,22 @@
 //! - [`daemon`]: the room map, start-up, and ordered shutdown with one deadline.
 //! - [`cli`]: the command line.
 
-pub mod build_info;
-pub mod capture;
+mod build_info;
+mod capture;
 pub mod cli;
 pub mod config;
-pub mod control;
-pub mod daemon;
+mod control;
+mod daemon;
 pub mod event;
 pub mod hooks;
-pub mod http;
+mod http;
 pub mod media;
-pub mod metrics;
+mod metrics;
 pub mod platform;
-pub mod recovery;
-pub mod room;
+mod recovery;
+mod room;
 pub mod segment;
-pub mod systemd;
-pub mod template;
-pub mod util;
+mod systemd;
+mod template;
+mod util;
 pub mod writer;

@@ -2,5 +2,5 @@
 
 pub mod flv;
 pub mod fmp4;
-pub mod m3u8;
+pub(crate) mod m3u8;
 pub mod ts;

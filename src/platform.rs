@@ -16,26 +16,26 @@ use sha2::{Digest, Sha256};
 use crate::util::secret::Secret;
 
 pub mod bilibili;
-pub mod direct;
+pub(crate) mod direct;
 pub mod douyin;
-pub mod json;
-pub mod limiter;
+pub(crate) mod json;
+pub(crate) mod limiter;
 mod settings;
-pub mod web;
+pub(crate) mod web;
 
-pub use settings::{PlatformConfig, PlatformsConfig, same_base};
+pub(crate) use settings::{PlatformConfig, PlatformsConfig, same_base};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PlatformKind {
+pub(crate) enum PlatformKind {
     Bilibili,
     Douyin,
     Direct,
 }
 
 impl PlatformKind {
-    pub const ALL: [PlatformKind; 3] = [Self::Bilibili, Self::Douyin, Self::Direct];
+    pub(crate) const ALL: [PlatformKind; 3] = [Self::Bilibili, Self::Douyin, Self::Direct];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Bilibili => "bilibili",
             Self::Douyin => "douyin",
@@ -43,12 +43,12 @@ impl PlatformKind {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
     /// Quality preference when the config gives none.
-    pub fn default_quality(self) -> Vec<String> {
+    pub(crate) fn default_quality(self) -> Vec<String> {
         match self {
             Self::Bilibili => vec!["best".into()],
             Self::Douyin => vec!["origin".into()],
@@ -56,7 +56,7 @@ impl PlatformKind {
         }
     }
 
-    pub fn default_formats(self) -> Vec<String> {
+    pub(crate) fn default_formats(self) -> Vec<String> {
         let f: &[&str] = match self {
             Self::Bilibili => &["flv", "hls-fmp4", "hls-ts"],
             Self::Douyin => &["flv", "hls"],
@@ -66,7 +66,7 @@ impl PlatformKind {
     }
 
     /// Checks a quality preference list for this platform.
-    pub fn check_quality(self, quality: &[String]) -> Result<(), String> {
+    pub(crate) fn check_quality(self, quality: &[String]) -> Result<(), String> {
         let bad =
             |q: &str, hint: &str| Err(format!("{q:?} is not a {} quality ({hint})", self.as_str()));
         for q in quality {
@@ -96,7 +96,7 @@ impl PlatformKind {
 
     /// Checks a codec preference list (`codecs = ["avc", "hevc"]`). Only Bilibili offers a
     /// choice of codecs per quality; Douyin's streams come as they are.
-    pub fn check_codecs(self, codecs: &[String]) -> Result<(), String> {
+    pub(crate) fn check_codecs(self, codecs: &[String]) -> Result<(), String> {
         match self {
             Self::Bilibili => {}
             Self::Douyin => {
@@ -129,7 +129,7 @@ impl PlatformKind {
         Ok(())
     }
 
-    pub fn check_formats(self, formats: &[String]) -> Result<(), String> {
+    pub(crate) fn check_formats(self, formats: &[String]) -> Result<(), String> {
         let known: &[&str] = match self {
             Self::Bilibili => &["flv", "hls-fmp4", "hls-ts"],
             Self::Douyin => &["flv", "hls"],
@@ -152,7 +152,7 @@ impl PlatformKind {
         Ok(())
     }
 
-    pub fn default_api_base(self) -> Option<&'static str> {
+    pub(crate) fn default_api_base(self) -> Option<&'static str> {
         match self {
             Self::Bilibili => Some(bilibili::DEFAULT_API_BASE),
             Self::Douyin => Some(douyin::DEFAULT_API_BASE),
@@ -170,20 +170,20 @@ impl fmt::Display for PlatformKind {
 /// The canonical identity of a room: `bilibili:21452505`. Supervisors, locks and duplicate
 /// detection are keyed by it, never by the URL text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RoomKey {
-    pub platform: PlatformKind,
-    pub id: String,
+pub(crate) struct RoomKey {
+    pub(crate) platform: PlatformKind,
+    pub(crate) id: String,
 }
 
 impl RoomKey {
-    pub fn new(platform: PlatformKind, id: impl Into<String>) -> Self {
+    pub(crate) fn new(platform: PlatformKind, id: impl Into<String>) -> Self {
         Self {
             platform,
             id: id.into(),
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         let (p, id) = s.split_once(':')?;
         let platform = PlatformKind::parse(p)?;
         (!id.is_empty()).then(|| Self::new(platform, id))
@@ -192,7 +192,7 @@ impl RoomKey {
     /// `<platform>-<id>.lock`, with anything unusual in the id replaced so it is one safe name.
     /// Dots stay (Douyin ids such as `a.b` and `a_b` are two rooms); after the prefix they
     /// cannot make `.` or `..`.
-    pub fn lock_file_name(&self) -> String {
+    pub(crate) fn lock_file_name(&self) -> String {
         let id: String = self
             .id
             .chars()
@@ -216,7 +216,7 @@ impl fmt::Display for RoomKey {
 
 /// Where the id in a configured URL stands before any network call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Locator {
+pub(crate) enum Locator {
     /// Canonical already: direct URLs, Douyin `web_rid`.
     Id(String),
     /// Might be a Bilibili short id (vanity number); the platform resolves it to the long id.
@@ -227,15 +227,15 @@ pub enum Locator {
 
 /// What a configured room URL names, as far as it is known offline.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomTarget {
-    pub platform: PlatformKind,
-    pub url: String,
-    pub locator: Locator,
+pub(crate) struct RoomTarget {
+    pub(crate) platform: PlatformKind,
+    pub(crate) url: String,
+    pub(crate) locator: Locator,
 }
 
 impl RoomTarget {
     /// The key when it is known without the network.
-    pub fn known_key(&self) -> Option<RoomKey> {
+    pub(crate) fn known_key(&self) -> Option<RoomKey> {
         match &self.locator {
             Locator::Id(id) => Some(RoomKey::new(self.platform, id.clone())),
             _ => None,
@@ -244,7 +244,7 @@ impl RoomTarget {
 
     /// A key good enough for offline duplicate checks and messages: two entries with the same
     /// provisional key are certainly the same room (the converse waits for resolution).
-    pub fn provisional_key(&self) -> String {
+    pub(crate) fn provisional_key(&self) -> String {
         match &self.locator {
             Locator::Id(id) | Locator::MaybeShort(id) => format!("{}:{id}", self.platform),
             Locator::Share(link) => format!("{}:share:{link}", self.platform),
@@ -253,7 +253,7 @@ impl RoomTarget {
 }
 
 /// Which platform a URL belongs to, and its id. `forced` is a room's explicit `platform` key.
-pub fn recognize(url: &str, forced: Option<PlatformKind>) -> Result<RoomTarget, String> {
+pub(crate) fn recognize(url: &str, forced: Option<PlatformKind>) -> Result<RoomTarget, String> {
     let trimmed = url.trim();
     let with_scheme = if trimmed.contains("://") {
         trimmed.to_string()
@@ -292,7 +292,7 @@ pub fn recognize(url: &str, forced: Option<PlatformKind>) -> Result<RoomTarget, 
 }
 
 /// Id of a direct URL: the first 16 hex digits of its SHA-256.
-pub fn direct_id(url: &str) -> String {
+pub(crate) fn direct_id(url: &str) -> String {
     hex::encode(&Sha256::digest(url.as_bytes())[..8])
 }
 
@@ -300,14 +300,14 @@ pub fn direct_id(url: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoomStatus {
     pub live: bool,
-    pub title: String,
-    pub streamer: String,
+    pub(crate) title: String,
+    pub(crate) streamer: String,
     /// Changes when a new broadcast starts (Bilibili `live_start_time`, Douyin session room id).
     pub session_hint: Option<String>,
     /// Live, but it cannot be recorded: the reason (a DRM live, paid, guard-only, password,
     /// visibility-restricted...). The room shows `unrecordable` and no session starts (one
     /// does when only the stream list shows it).
-    pub unrecordable: Option<String>,
+    pub(crate) unrecordable: Option<String>,
 }
 
 /// How a stream's bytes are packaged.
@@ -321,25 +321,25 @@ pub enum StreamFormat {
 /// One way to pull a room's stream. URLs are signed and expire: ask the platform for fresh ones
 /// at every (re)connect.
 #[derive(Debug, Clone)]
-pub struct StreamSource {
-    pub url: String,
-    pub format: StreamFormat,
+pub(crate) struct StreamSource {
+    pub(crate) url: String,
+    pub(crate) format: StreamFormat,
     /// Human-readable quality (`10000`, `origin`, `source`).
-    pub quality: String,
+    pub(crate) quality: String,
     /// Headers the CDN needs (Referer, User-Agent, Cookie); cookie values are marked sensitive.
-    pub headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
 }
 
 /// Everything a platform call needs to know about a room.
 #[derive(Debug, Clone)]
-pub struct RoomSpec {
-    pub key: RoomKey,
-    pub url: String,
-    pub quality: Vec<String>,
-    pub formats: Vec<String>,
+pub(crate) struct RoomSpec {
+    pub(crate) key: RoomKey,
+    pub(crate) url: String,
+    pub(crate) quality: Vec<String>,
+    pub(crate) formats: Vec<String>,
     /// Codecs to record, in order of preference; empty = the platform's default order.
-    pub codecs: Vec<String>,
-    pub cookie: Option<Secret>,
+    pub(crate) codecs: Vec<String>,
+    pub(crate) cookie: Option<Secret>,
 }
 
 /// Why a platform call failed. [`PlatformError::NotFound`], [`PlatformError::Unsupported`] ("not
@@ -370,9 +370,7 @@ pub enum PlatformError {
 }
 
 #[async_trait]
-pub trait Platform: Send + Sync + 'static {
-    fn kind(&self) -> PlatformKind;
-
+pub(crate) trait Platform: Send + Sync + 'static {
     /// Resolves a configured target to its canonical key (short id -> long id, share link ->
     /// room). Targets with a known key resolve without a request.
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError>;
@@ -405,7 +403,7 @@ pub trait Platform: Send + Sync + 'static {
 
 /// The platform implementations of one daemon, sharing one HTTP client.
 #[derive(Clone)]
-pub struct Platforms {
+pub(crate) struct Platforms {
     bilibili: Arc<dyn Platform>,
     douyin: Arc<dyn Platform>,
     direct: Arc<dyn Platform>,
@@ -413,7 +411,7 @@ pub struct Platforms {
 
 impl Platforms {
     /// From the `[platforms.*]` sections (`liverec probe` without a config uses defaults).
-    pub fn from_settings(cfg: &PlatformsConfig, client: reqwest::Client) -> Self {
+    pub(crate) fn from_settings(cfg: &PlatformsConfig, client: reqwest::Client) -> Self {
         Self {
             bilibili: Arc::new(bilibili::Bilibili::new(client.clone(), &cfg.bilibili)),
             douyin: Arc::new(douyin::Douyin::new(client.clone(), &cfg.douyin)),
@@ -421,7 +419,7 @@ impl Platforms {
         }
     }
 
-    pub fn get(&self, kind: PlatformKind) -> Arc<dyn Platform> {
+    pub(crate) fn get(&self, kind: PlatformKind) -> Arc<dyn Platform> {
         match kind {
             PlatformKind::Bilibili => self.bilibili.clone(),
             PlatformKind::Douyin => self.douyin.clone(),

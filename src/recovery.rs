@@ -7,7 +7,7 @@
 //! its event is journaled) is kept by [`crate::segment::intent`] and the hook dispatcher; this
 //! module only acts on what a crash left.
 
-pub mod leftovers;
-pub mod owner;
-pub mod repair;
-pub mod startup;
+pub(crate) mod leftovers;
+pub(crate) mod owner;
+pub(crate) mod repair;
+pub(crate) mod startup;

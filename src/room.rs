@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-pub mod lock;
-pub mod state;
+pub(crate) mod lock;
+pub(crate) mod state;
 mod supervisor;
 
 use crate::config::RoomConfig;
@@ -22,7 +22,7 @@ use crate::util::secret::redact_url;
 /// What a room shows in `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RoomState {
+pub(crate) enum RoomState {
     Idle,
     Live,
     Recording,
@@ -34,7 +34,7 @@ pub enum RoomState {
 }
 
 impl RoomState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RoomState::Idle => "idle",
             RoomState::Live => "live",
@@ -49,38 +49,38 @@ impl RoomState {
 
 /// A room's status, published on every change.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RoomSnapshot {
-    pub key: String,
-    pub name: String,
-    pub platform: String,
+pub(crate) struct RoomSnapshot {
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) platform: String,
     /// The configured URL without its query string.
-    pub url: String,
-    pub state: RoomState,
-    pub since: DateTime<FixedOffset>,
+    pub(crate) url: String,
+    pub(crate) state: RoomState,
+    pub(crate) since: DateTime<FixedOffset>,
     /// Why the room is in its state (waiting for whom, when grace ends...).
-    pub detail: Option<String>,
-    pub title: String,
-    pub streamer: String,
-    pub session: Option<SessionRef>,
+    pub(crate) detail: Option<String>,
+    pub(crate) title: String,
+    pub(crate) streamer: String,
+    pub(crate) session: Option<SessionRef>,
     /// The `.part` being written.
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Bytes written in this session.
-    pub bytes: u64,
-    pub segment_bytes: u64,
-    pub segments: u32,
+    pub(crate) bytes: u64,
+    pub(crate) segment_bytes: u64,
+    pub(crate) segments: u32,
     /// Bytes written since the daemon started (all sessions).
-    pub bytes_total: u64,
+    pub(crate) bytes_total: u64,
     /// Segments completed since the daemon started (all sessions).
-    pub segments_total: u64,
+    pub(crate) segments_total: u64,
     /// HLS segments lost to the playlist window since the daemon started.
-    pub gaps_total: u64,
+    pub(crate) gaps_total: u64,
     /// Write rate over the last few seconds, in kbit/s.
-    pub bitrate_kbps: f64,
-    pub last_error: Option<String>,
+    pub(crate) bitrate_kbps: f64,
+    pub(crate) last_error: Option<String>,
 }
 
 impl RoomSnapshot {
-    pub fn new(key: &RoomKey, cfg: &RoomConfig) -> Self {
+    pub(crate) fn new(key: &RoomKey, cfg: &RoomConfig) -> Self {
         Self {
             key: key.to_string(),
             name: cfg.name.clone().unwrap_or_default(),
@@ -111,7 +111,7 @@ impl RoomSnapshot {
 
 /// Commands a room accepts.
 #[derive(Debug)]
-pub enum RoomCmd {
+pub(crate) enum RoomCmd {
     /// Poll the platform now (a media server's publish hook, an operator).
     CheckNow,
     /// Drop the current attempt, or skip a reconnect backoff.
@@ -127,46 +127,46 @@ pub enum RoomCmd {
 
 /// Everything a room task needs from the daemon.
 #[derive(Clone)]
-pub struct RoomDeps {
-    pub platform: Arc<dyn Platform>,
-    pub client: reqwest::Client,
-    pub output_dir: PathBuf,
-    pub lock_dir: PathBuf,
+pub(crate) struct RoomDeps {
+    pub(crate) platform: Arc<dyn Platform>,
+    pub(crate) client: reqwest::Client,
+    pub(crate) output_dir: PathBuf,
+    pub(crate) lock_dir: PathBuf,
     /// Shared so that a reload can change it for every room at once.
-    pub min_free_space: Arc<std::sync::atomic::AtomicU64>,
+    pub(crate) min_free_space: Arc<std::sync::atomic::AtomicU64>,
     /// `max_recordings` slots shared by the rooms of this instance.
-    pub slots: Option<Arc<Semaphore>>,
-    pub events: EventTx,
+    pub(crate) slots: Option<Arc<Semaphore>>,
+    pub(crate) events: EventTx,
     /// Where segments record their intents (see `segment::intent`).
-    pub intents: Option<Arc<crate::segment::intent::Intents>>,
+    pub(crate) intents: Option<Arc<crate::segment::intent::Intents>>,
 }
 
 #[derive(Clone)]
-pub struct RoomHandle {
-    pub key: RoomKey,
+pub(crate) struct RoomHandle {
+    pub(crate) key: RoomKey,
     tx: mpsc::Sender<RoomCmd>,
     status: watch::Receiver<RoomSnapshot>,
     cancel: CancellationToken,
 }
 
 impl RoomHandle {
-    pub fn snapshot(&self) -> RoomSnapshot {
+    pub(crate) fn snapshot(&self) -> RoomSnapshot {
         self.status.borrow().clone()
     }
 
     /// Sends a command; false when the room is gone or its mailbox is full.
-    pub fn send(&self, cmd: RoomCmd) -> bool {
+    pub(crate) fn send(&self, cmd: RoomCmd) -> bool {
         self.tx.try_send(cmd).is_ok()
     }
 
     /// Asks the room to stop: it closes its files and releases its lock.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.cancel.cancel();
     }
 }
 
 /// Starts a room's task. The returned join handle ends when the room has fully stopped.
-pub fn spawn(
+pub(crate) fn spawn(
     key: RoomKey,
     cfg: RoomConfig,
     deps: RoomDeps,
@@ -238,9 +238,6 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Platform for GuardOnly {
-        fn kind(&self) -> PlatformKind {
-            PlatformKind::Bilibili
-        }
         async fn resolve(
             &self,
             t: &crate::platform::RoomTarget,

@@ -7,5 +7,5 @@
 
 pub mod files;
 pub mod intent;
-pub mod naming;
+pub(crate) mod naming;
 pub mod part;

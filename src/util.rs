@@ -2,6 +2,6 @@
 //! secrets and redaction for log lines, durations and sizes as users write them, and file-system
 //! primitives for crash-safe files.
 
-pub mod fs;
-pub mod secret;
-pub mod units;
+pub(crate) mod fs;
+pub(crate) mod secret;
+pub(crate) mod units;

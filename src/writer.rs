@@ -4,7 +4,7 @@
 //! [`hls`] for TS and fMP4 segments). How a file is written is [`crate::segment`]'s job.
 
 pub mod flv;
-pub mod handle;
-pub mod hls;
+pub(crate) mod handle;
+pub(crate) mod hls;
 pub mod pipeline;
 mod thread;

@@ -20,7 +20,7 @@ const SOURCES_TIMEOUT: Duration = Duration::from_secs(30);
 /// delivers media is pulled until it ends. A source that fails before its first media byte
 /// (refused, silent, closed at once) hands over to the next one at once; sources on hosts that
 /// failed earlier in the session (`memory`, which lives as long as the session) come last.
-pub async fn attempt(
+pub(crate) async fn attempt(
     platform: Arc<dyn Platform>,
     spec: RoomSpec,
     client: reqwest::Client,

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// `Cancelled`, `WriterGone` and `NothingNew`); `Eof`, `Stalled` and `Broken` mean the source
 /// delivered media. [`super::failover`] judges hosts by this.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PullEnd {
+pub(crate) enum PullEnd {
     /// The server closed the stream.
     Eof,
     /// No bytes for the stall timeout.
@@ -30,7 +30,7 @@ pub enum PullEnd {
 
 impl PullEnd {
     /// Text for logs and the status "last error"; `None` for an ordinary end of stream.
-    pub fn error(&self) -> Option<String> {
+    pub(crate) fn error(&self) -> Option<String> {
         match self {
             PullEnd::Eof | PullEnd::Cancelled => None,
             PullEnd::Stalled(d) => Some(format!(

@@ -17,26 +17,26 @@ use crate::platform::StreamSource;
 /// The per-session memory of stream sources, shared by the session's attempts (cheap to
 /// clone; clones share it).
 #[derive(Debug, Clone, Default)]
-pub struct SourceMemory {
+pub(crate) struct SourceMemory {
     ended: EndedPlaylists,
     hosts: Arc<Mutex<FailedHosts>>,
 }
 
 impl SourceMemory {
     /// HLS playlists this session recorded to their `EXT-X-ENDLIST`.
-    pub fn ended_playlists(&self) -> &EndedPlaylists {
+    pub(crate) fn ended_playlists(&self) -> &EndedPlaylists {
         &self.ended
     }
 
     /// `sources` with those on hosts that failed earlier in this session moved last, the
     /// order otherwise kept.
-    pub fn order(&self, sources: Vec<StreamSource>) -> Ordered<StreamSource> {
+    pub(crate) fn order(&self, sources: Vec<StreamSource>) -> Ordered<StreamSource> {
         self.lock().order(sources, |s| s.url.as_str())
     }
 
     /// Learns from how a source ended: refused before any media, its host is tried last from
     /// now on; media flowed, its host is forgiven. Other ends say nothing about the host.
-    pub fn judge(&self, url: &str, end: &PullEnd) {
+    pub(crate) fn judge(&self, url: &str, end: &PullEnd) {
         let Some(host) = host_key(url) else {
             return;
         };
@@ -69,7 +69,7 @@ impl SourceMemory {
 
 /// A stream URL's host and port (`cn-gotcha01.bilivideo.com:443`), the key hosts are
 /// remembered by; `None` for a URL without a host.
-pub fn host_key(url: &str) -> Option<String> {
+pub(crate) fn host_key(url: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
     let host = u.host_str()?;
     let port = u.port_or_known_default()?;
@@ -79,17 +79,17 @@ pub fn host_key(url: &str) -> Option<String> {
 /// Sources in the order to try them, and the hosts that were moved last (distinct, in the
 /// order they appeared, each with why it failed).
 #[derive(Debug, PartialEq)]
-pub struct Ordered<T> {
-    pub items: Vec<T>,
-    pub demoted: Vec<(String, String)>,
+pub(crate) struct Ordered<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) demoted: Vec<(String, String)>,
     /// How many of `items` (at the front) are on hosts that did not fail.
-    pub healthy: usize,
+    pub(crate) healthy: usize,
 }
 
 /// Hosts that failed before delivering media, least recently failed first. Bounded: a
 /// session meets a handful of hosts; the oldest failure is forgotten first.
 #[derive(Debug, Default)]
-pub struct FailedHosts {
+pub(crate) struct FailedHosts {
     entries: VecDeque<Failure>,
 }
 
@@ -101,12 +101,12 @@ struct Failure {
 
 impl FailedHosts {
     /// Hosts remembered.
-    pub const MAX: usize = 32;
+    pub(crate) const MAX: usize = 32;
     /// Longest reason kept (they are log text, and memory stays bounded).
     const REASON_BYTES: usize = 160;
 
     /// Records a failure of `host`; says whether it was not failed before.
-    pub fn failed(&mut self, host: String, reason: &str) -> bool {
+    pub(crate) fn failed(&mut self, host: String, reason: &str) -> bool {
         let known = self.forgive(&host);
         if self.entries.len() >= Self::MAX {
             self.entries.pop_front();
@@ -119,14 +119,14 @@ impl FailedHosts {
     }
 
     /// Forgets `host`'s failure; says whether there was one.
-    pub fn forgive(&mut self, host: &str) -> bool {
+    pub(crate) fn forgive(&mut self, host: &str) -> bool {
         let before = self.entries.len();
         self.entries.retain(|f| f.host != host);
         self.entries.len() != before
     }
 
     /// Why `host` failed, if it did.
-    pub fn reason(&self, host: &str) -> Option<&str> {
+    pub(crate) fn reason(&self, host: &str) -> Option<&str> {
         self.entries
             .iter()
             .find(|f| f.host == host)
@@ -135,7 +135,7 @@ impl FailedHosts {
 
     /// `items` with those whose URL is on a failed host moved last; the order within both
     /// groups is kept (the platform's own preference: format, codec, host).
-    pub fn order<T>(&self, items: Vec<T>, url: impl Fn(&T) -> &str) -> Ordered<T> {
+    pub(crate) fn order<T>(&self, items: Vec<T>, url: impl Fn(&T) -> &str) -> Ordered<T> {
         let mut first = Vec::with_capacity(items.len());
         let mut last = Vec::new();
         let mut demoted: Vec<(String, String)> = Vec::new();

@@ -29,7 +29,7 @@ const BATCH_WAIT: Duration = Duration::from_millis(1);
 const FLV_FILE_HEAD: usize = 13;
 
 /// Pulls one HTTP-FLV connection into `sink` until it ends.
-pub async fn pull_flv(
+pub(crate) async fn pull_flv(
     client: &reqwest::Client,
     source: &StreamSource,
     sink: &mpsc::Sender<WriterMsg>,

@@ -55,14 +55,14 @@ use fetch::*;
 use numbering::{Loaded, Verdict};
 
 /// Segment downloads running at once.
-pub const CONCURRENCY: usize = 3;
+pub(crate) const CONCURRENCY: usize = 3;
 /// Largest media segment accepted.
-pub const SEGMENT_CAP: usize = 64 << 20;
+pub(crate) const SEGMENT_CAP: usize = 64 << 20;
 /// Largest init section accepted.
 const INIT_CAP: usize = 16 << 20;
 /// Bytes of fetched segments that may wait for the writer (a segment larger than this still
 /// passes, alone).
-pub const WRITER_BUDGET: usize = 64 << 20;
+pub(crate) const WRITER_BUDGET: usize = 64 << 20;
 /// Tries per segment (and per key or init section), with a pause between them.
 const SEGMENT_TRIES: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
@@ -90,7 +90,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// A platform may go on calling a room live for a while after its stream ended: each
 /// reconnect would otherwise download the ended playlist's last 30 s again.
 #[derive(Debug, Clone, Default)]
-pub struct EndedPlaylists(Arc<std::sync::Mutex<Vec<String>>>);
+pub(crate) struct EndedPlaylists(Arc<std::sync::Mutex<Vec<String>>>);
 
 impl EndedPlaylists {
     /// Paths remembered (a session meets a handful of playlists at most).
@@ -114,7 +114,7 @@ impl EndedPlaylists {
 }
 
 /// Pulls one HLS source into `sink` until the stream ends, stalls, fails or is cancelled.
-pub async fn pull_hls(
+pub(crate) async fn pull_hls(
     client: &reqwest::Client,
     source: &StreamSource,
     quality: &[String],
@@ -610,7 +610,7 @@ impl Live {
             stream: job.stream,
             boundary: job.boundary || std::mem::take(&mut self.boundary_owed),
             init: f.init,
-            permit,
+            _permit: permit,
         };
         let sent = tokio::select! {
             _ = cancel.cancelled() => return Err(PullEnd::Cancelled),

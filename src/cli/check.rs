@@ -8,7 +8,7 @@ use crate::config::{Config, Listen, RoomConfig};
 use crate::platform::Locator;
 use crate::util::units::{format_duration, format_size};
 
-pub fn run(path: &Path) -> ExitCode {
+pub(crate) fn run(path: &Path) -> ExitCode {
     match super::load_or_report(path) {
         Ok(c) => {
             print!("{}", report(&c));
@@ -83,7 +83,7 @@ fn room_lines(out: &mut String, r: &RoomConfig) {
 }
 
 /// The effective configuration, as `check` prints it.
-pub fn report(c: &Config) -> String {
+pub(crate) fn report(c: &Config) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -14,7 +14,7 @@ use crate::platform::{
 };
 use crate::util::secret::redact_url;
 
-pub fn run(url: &str, config_path: Option<&Path>, show_urls: bool) -> ExitCode {
+pub(crate) fn run(url: &str, config_path: Option<&Path>, show_urls: bool) -> ExitCode {
     let cfg = match config_path {
         None => None,
         Some(p) => match config::load(p) {

@@ -7,7 +7,7 @@ use crate::control::{Status, client};
 use crate::room::{RoomSnapshot, RoomState};
 use crate::util::units::{format_duration, format_size};
 
-pub fn run(path: &Path, json: bool) -> ExitCode {
+pub(crate) fn run(path: &Path, json: bool) -> ExitCode {
     let config = match super::load_or_report(path) {
         Ok(c) => c,
         Err(code) => return code,
@@ -68,7 +68,7 @@ fn ago(t: chrono::DateTime<chrono::FixedOffset>) -> String {
 }
 
 /// The status as a table.
-pub fn table(status: &Status) -> String {
+pub(crate) fn table(status: &Status) -> String {
     let rooms: &[RoomSnapshot] = &status.rooms;
     let mut rows = vec![[
         "ROOM".to_string(),

@@ -5,7 +5,7 @@ use super::ControlState;
 use crate::metrics::Writer;
 use crate::room::RoomState;
 
-pub fn render(shared: &ControlState) -> String {
+pub(crate) fn render(shared: &ControlState) -> String {
     let rooms: Vec<_> = shared.rooms().iter().map(|h| h.snapshot()).collect();
     let mut w = Writer::new();
     w.gauge("liverec_up", "Whether liverec is running.", 1.0);

@@ -17,7 +17,7 @@ use crate::util::secret::Secret;
 
 /// Requests to the daemon's main loop (from the API, SIGHUP and the config-file watcher).
 #[derive(Debug)]
-pub enum DaemonCmd {
+pub(crate) enum DaemonCmd {
     /// Reload the config file; the reply says what changed, or why the file was rejected.
     Reload {
         source: &'static str,
@@ -26,7 +26,7 @@ pub enum DaemonCmd {
 }
 
 /// The running daemon as the control API sees it.
-pub struct ControlState {
+pub(crate) struct ControlState {
     rooms: RwLock<Vec<RoomHandle>>,
     config_file: PathBuf,
     started: DateTime<FixedOffset>,
@@ -40,7 +40,7 @@ pub struct ControlState {
 
 impl ControlState {
     /// A daemon started now, with no rooms yet.
-    pub fn new(
+    pub(crate) fn new(
         config_file: PathBuf,
         token: Option<Secret>,
         cmds: mpsc::Sender<DaemonCmd>,
@@ -60,54 +60,54 @@ impl ControlState {
         }
     }
 
-    pub fn rooms(&self) -> Vec<RoomHandle> {
+    pub(crate) fn rooms(&self) -> Vec<RoomHandle> {
         self.rooms.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn set_rooms(&self, rooms: Vec<RoomHandle>) {
+    pub(crate) fn set_rooms(&self, rooms: Vec<RoomHandle>) {
         *self.rooms.write().unwrap_or_else(|p| p.into_inner()) = rooms;
     }
 
-    pub fn token(&self) -> Option<Secret> {
+    pub(crate) fn token(&self) -> Option<Secret> {
         self.token.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn set_token(&self, token: Option<Secret>) {
+    pub(crate) fn set_token(&self, token: Option<Secret>) {
         *self.token.write().unwrap_or_else(|p| p.into_inner()) = token;
     }
 
     /// The last free-space reading under `output_dir`, and whether it is under the floor.
-    pub fn set_disk(&self, free: u64, low: bool) {
+    pub(crate) fn set_disk(&self, free: u64, low: bool) {
         self.disk_free.store(free, Ordering::Relaxed);
         self.disk_low.store(low, Ordering::Relaxed);
     }
 
-    pub fn disk_free(&self) -> u64 {
+    pub(crate) fn disk_free(&self) -> u64 {
         self.disk_free.load(Ordering::Relaxed)
     }
 
-    pub fn disk_low(&self) -> bool {
+    pub(crate) fn disk_low(&self) -> bool {
         self.disk_low.load(Ordering::Relaxed)
     }
 
-    pub fn config_file(&self) -> &Path {
+    pub(crate) fn config_file(&self) -> &Path {
         &self.config_file
     }
 
-    pub fn started(&self) -> DateTime<FixedOffset> {
+    pub(crate) fn started(&self) -> DateTime<FixedOffset> {
         self.started
     }
 
-    pub fn hooks(&self) -> &Dispatcher {
+    pub(crate) fn hooks(&self) -> &Dispatcher {
         &self.hooks
     }
 
-    pub fn shutting_down(&self) -> bool {
+    pub(crate) fn shutting_down(&self) -> bool {
         self.shutdown.is_cancelled()
     }
 
     /// Hands `cmd` to the main loop; false once it has stopped.
-    pub async fn send(&self, cmd: DaemonCmd) -> bool {
+    pub(crate) async fn send(&self, cmd: DaemonCmd) -> bool {
         self.cmds.send(cmd).await.is_ok()
     }
 }

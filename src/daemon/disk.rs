@@ -9,14 +9,14 @@ use crate::util::units::format_size;
 
 /// The last reading, owned by the daemon's main loop.
 #[derive(Debug, Default)]
-pub struct DiskStatus {
+pub(crate) struct DiskStatus {
     free: u64,
     low: bool,
 }
 
 impl DiskStatus {
     /// Checks once; raises `disk_low` on the way down.
-    pub fn check(&mut self, dir: &Path, min: u64, events: &EventTx) {
+    pub(crate) fn check(&mut self, dir: &Path, min: u64, events: &EventTx) {
         let Ok(free) = fs2::available_space(dir) else {
             return;
         };
@@ -41,11 +41,11 @@ impl DiskStatus {
         }
     }
 
-    pub fn free(&self) -> u64 {
+    pub(crate) fn free(&self) -> u64 {
         self.free
     }
 
-    pub fn is_low(&self) -> bool {
+    pub(crate) fn is_low(&self) -> bool {
         self.low
     }
 }

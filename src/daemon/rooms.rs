@@ -77,12 +77,12 @@ struct Entry {
 
 /// What a reload changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Diff {
-    pub added: usize,
-    pub removed: usize,
-    pub changed: usize,
-    pub unchanged: usize,
-    pub resolving: usize,
+pub(crate) struct Diff {
+    pub(crate) added: usize,
+    pub(crate) removed: usize,
+    pub(crate) changed: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) resolving: usize,
 }
 
 impl std::fmt::Display for Diff {
@@ -99,7 +99,7 @@ impl std::fmt::Display for Diff {
     }
 }
 
-pub struct Rooms {
+pub(crate) struct Rooms {
     deps: RoomDeps,
     platforms: Platforms,
     rooms: HashMap<RoomKey, Entry>,
@@ -115,7 +115,7 @@ pub struct Rooms {
 }
 
 impl Rooms {
-    pub fn new(
+    pub(crate) fn new(
         deps: RoomDeps,
         platforms: Platforms,
         shared: Arc<ControlState>,
@@ -142,7 +142,7 @@ impl Rooms {
 
     /// Starts a configured room: at once when its key is known, else after resolving it in the
     /// background (with retries).
-    pub fn add(&mut self, cfg: RoomConfig) {
+    pub(crate) fn add(&mut self, cfg: RoomConfig) {
         if let Some(key) = self.key_of(&cfg) {
             self.start(cfg, key);
             return;
@@ -212,7 +212,7 @@ impl Rooms {
     }
 
     /// A background resolution finished.
-    pub fn resolved(&mut self, cfg: RoomConfig, key: RoomKey) {
+    pub(crate) fn resolved(&mut self, cfg: RoomConfig, key: RoomKey) {
         let provisional = cfg.target.provisional_key();
         if self.pending.remove(&provisional).is_none() {
             return; // removed by a reload meanwhile
@@ -252,7 +252,7 @@ impl Rooms {
     /// Applies a reloaded room list as a diff by room key: removed rooms finish their segment
     /// and stop, added rooms start, changed rooms take their new settings from the next
     /// segment, unchanged rooms are not touched at all.
-    pub fn apply(&mut self, configs: Vec<RoomConfig>) -> Diff {
+    pub(crate) fn apply(&mut self, configs: Vec<RoomConfig>) -> Diff {
         let mut diff = Diff::default();
         let mut wanted: HashMap<RoomKey, RoomConfig> = HashMap::new();
         let mut unresolved = Vec::new();
@@ -358,7 +358,7 @@ impl Rooms {
     }
 
     /// Stops every room at once and waits for them until `deadline`. Returns how many were late.
-    pub async fn stop_all(&mut self, deadline: tokio::time::Instant) -> usize {
+    pub(crate) async fn stop_all(&mut self, deadline: tokio::time::Instant) -> usize {
         self.cancel.cancel();
         let mut late = 0;
         let all = self

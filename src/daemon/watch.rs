@@ -15,7 +15,10 @@ use crate::control::DaemonCmd;
 const SETTLE: Duration = Duration::from_millis(400);
 
 /// Starts watching; keep the returned watcher alive for as long as reloads are wanted.
-pub fn watch(file: &Path, cmds: mpsc::Sender<DaemonCmd>) -> Option<notify::RecommendedWatcher> {
+pub(crate) fn watch(
+    file: &Path,
+    cmds: mpsc::Sender<DaemonCmd>,
+) -> Option<notify::RecommendedWatcher> {
     let dir = file.parent()?.to_path_buf();
     let path = file.to_path_buf();
     let name = file.file_name()?.to_os_string();

@@ -18,7 +18,7 @@ use crate::event::Event;
 use crate::util::units::format_duration;
 
 /// Output of one stream (stdout or stderr) logged per attempt; the rest is counted, not logged.
-pub const LOG_CAP: usize = 8 * 1024;
+pub(crate) const LOG_CAP: usize = 8 * 1024;
 /// A longer output line is cut to this many bytes in the log.
 const LINE_CAP: usize = 1024;
 /// After the hook exits, its output pipes may be held open by a child it left running; they
@@ -27,7 +27,7 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Success,
     /// The reason, for the log, the journal and `hook_failed`.
     Failed(String),
@@ -36,7 +36,7 @@ pub enum Outcome {
 }
 
 /// Runs one attempt of `hook` for `event`.
-pub async fn run(
+pub(crate) async fn run(
     hook: &HookConfig,
     event: &Event,
     delivery: Uuid,

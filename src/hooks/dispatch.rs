@@ -149,6 +149,7 @@ impl Core {
                 Some(f) = results.recv() => self.on_finished(f).await,
                 cmd = cmds.recv() => match cmd {
                     Some(Cmd::Reconfigure(h, w)) => self.reconfigure(h, w).await,
+                    #[cfg(test)]
                     Some(Cmd::Nudge) => {}
                     Some(Cmd::Shutdown(deadline, done)) => break Some((deadline, done)),
                     // The handle was dropped without a shutdown: stop now.

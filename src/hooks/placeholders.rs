@@ -9,7 +9,7 @@ use crate::event::Event;
 use crate::template::{Template, format_time};
 
 /// The text of one placeholder for `event`. Fields the event does not have are empty.
-pub fn value(event: &Event, name: &str, format: Option<&str>) -> String {
+pub(crate) fn value(event: &Event, name: &str, format: Option<&str>) -> String {
     let room = event.room.as_ref();
     let seg = event.segment.as_ref();
     let room_field = |f: fn(&crate::event::RoomRef) -> &String| room.map(f).cloned();
@@ -52,7 +52,7 @@ fn time(t: DateTime<FixedOffset>, format: Option<&str>) -> String {
 }
 
 /// The argument vector of a hook for `event`: one argument per template, always.
-pub fn argv(command: &[Template], event: &Event) -> Vec<String> {
+pub(crate) fn argv(command: &[Template], event: &Event) -> Vec<String> {
     command
         .iter()
         .map(|t| t.render(|name, format| value(event, name, format)))
@@ -60,7 +60,7 @@ pub fn argv(command: &[Template], event: &Event) -> Vec<String> {
 }
 
 /// The `LIVEREC_*` environment of a hook run.
-pub fn env(
+pub(crate) fn env(
     event: &Event,
     hook: &str,
     delivery: uuid::Uuid,

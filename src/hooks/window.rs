@@ -15,7 +15,7 @@ const DAY_MINUTES: u32 = 24 * 60;
 /// wait is counted in wall-clock minutes of the day, so on a day whose clock jumps (DST) it is
 /// off by the jump: callers re-check when they wake up, and [`MAX_WINDOW_SLEEP`] bounds how late
 /// that can be.
-pub fn until_open(window: &Window, now: NaiveTime) -> Option<Duration> {
+pub(crate) fn until_open(window: &Window, now: NaiveTime) -> Option<Duration> {
     let minute = (now.hour() * 60 + now.minute()) as u16;
     if window.contains(minute) {
         return None;
@@ -31,13 +31,13 @@ pub fn until_open(window: &Window, now: NaiveTime) -> Option<Duration> {
 
 /// A closed window is re-checked at least this often, so a wall-clock jump (DST, NTP, a suspended
 /// machine) delays a delivery by at most this much.
-pub const MAX_WINDOW_SLEEP: Duration = Duration::from_secs(60);
+pub(crate) const MAX_WINDOW_SLEEP: Duration = Duration::from_secs(60);
 
 /// The pause after failed attempts: `base`, then doubling, at most `cap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub cap: Duration,
+pub(crate) struct Backoff {
+    pub(crate) base: Duration,
+    pub(crate) cap: Duration,
 }
 
 impl Default for Backoff {
@@ -51,11 +51,11 @@ impl Default for Backoff {
 
 /// Environment variable that sets the first backoff pause in milliseconds. A testing knob: the
 /// integration tests use it to see retries within seconds instead of minutes.
-pub const BACKOFF_ENV: &str = "LIVEREC_HOOK_BACKOFF_MS";
+pub(crate) const BACKOFF_ENV: &str = "LIVEREC_HOOK_BACKOFF_MS";
 
 impl Backoff {
     /// The default schedule, or one starting at `LIVEREC_HOOK_BACKOFF_MS` when it is set.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         let mut b = Self::default();
         if let Some(ms) = std::env::var(BACKOFF_ENV)
             .ok()
@@ -68,7 +68,7 @@ impl Backoff {
     }
 
     /// The pause after the `failures`-th failed attempt in a row (1 = the first failure).
-    pub fn delay(&self, failures: u32) -> Duration {
+    pub(crate) fn delay(&self, failures: u32) -> Duration {
         let doublings = failures.saturating_sub(1).min(30);
         self.base
             .checked_mul(1 << doublings)

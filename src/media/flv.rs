@@ -2,10 +2,10 @@
 //! All pure: bytes in, structure out.
 
 pub mod amf0;
-pub mod meta;
-pub mod parser;
+pub(crate) mod meta;
+pub(crate) mod parser;
 pub mod tag;
-pub mod timeline;
+pub(crate) mod timeline;
 
 pub use parser::{Item, Parser};
-pub use tag::{Tag, TagInfo, TagKind};
+pub(crate) use tag::Tag;

@@ -15,19 +15,19 @@ use chrono::{DateTime, FixedOffset};
 use url::Url;
 
 /// Largest playlist body accepted. Callers also cap the download with `http::read_capped`.
-pub const MAX_PLAYLIST_BYTES: usize = 4 << 20;
+pub(crate) const MAX_PLAYLIST_BYTES: usize = 4 << 20;
 /// Longest line (signed URIs can be long, but not this long).
-pub const MAX_LINE: usize = 16 * 1024;
-pub const MAX_SEGMENTS: usize = 10_000;
-pub const MAX_VARIANTS: usize = 256;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
+pub(crate) const MAX_SEGMENTS: usize = 10_000;
+pub(crate) const MAX_VARIANTS: usize = 256;
 /// Longest `EXTINF` or `EXT-X-TARGETDURATION` accepted, in seconds (real streams use 1-10 s).
-pub const MAX_DURATION_S: f64 = 3600.0;
+pub(crate) const MAX_DURATION_S: f64 = 3600.0;
 /// Largest media or discontinuity sequence number: far beyond any real stream (2^53 segments
 /// of one second are 285 million years), and `sequence + index` can never overflow.
-pub const MAX_SEQUENCE: u64 = 1 << 53;
+pub(crate) const MAX_SEQUENCE: u64 = 1 << 53;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     #[error("not an HLS playlist: starts with {0}")]
     NotPlaylist(String),
     #[error("playlist larger than {0} bytes")]
@@ -50,74 +50,69 @@ fn bad(line: usize, what: impl Into<String>) -> ParseError {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Playlist {
+pub(crate) enum Playlist {
     Master(Vec<Variant>),
     Media(MediaPlaylist),
 }
 
 /// One `EXT-X-STREAM-INF` entry of a master playlist.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Variant {
-    pub uri: Url,
+pub(crate) struct Variant {
+    pub(crate) uri: Url,
     /// Peak bits per second (0 when the playlist omits it).
-    pub bandwidth: u64,
-    pub average_bandwidth: Option<u64>,
-    pub resolution: Option<(u32, u32)>,
-    pub codecs: Option<String>,
-    pub frame_rate: Option<f64>,
+    pub(crate) bandwidth: u64,
+    pub(crate) average_bandwidth: Option<u64>,
+    pub(crate) resolution: Option<(u32, u32)>,
+    pub(crate) codecs: Option<String>,
+    pub(crate) frame_rate: Option<f64>,
     /// Bilibili's quality number (`BILI-QN`), when present.
-    pub qn: Option<u32>,
+    pub(crate) qn: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlaylistType {
+pub(crate) enum PlaylistType {
     Vod,
     Event,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct MediaPlaylist {
+pub(crate) struct MediaPlaylist {
     /// `EXT-X-TARGETDURATION`, seconds (when missing: the longest segment, rounded up).
-    pub target_duration: f64,
+    pub(crate) target_duration: f64,
     /// Media sequence number of the first segment.
-    pub media_sequence: u64,
-    pub discontinuity_sequence: u64,
+    pub(crate) media_sequence: u64,
+    pub(crate) discontinuity_sequence: u64,
     /// `EXT-X-ENDLIST`: no segment will be added.
-    pub ended: bool,
-    pub playlist_type: Option<PlaylistType>,
-    pub segments: Vec<MediaSegment>,
+    pub(crate) ended: bool,
+    pub(crate) playlist_type: Option<PlaylistType>,
+    pub(crate) segments: Vec<MediaSegment>,
 }
 
 impl MediaPlaylist {
     /// Media sequence number of the last segment.
-    pub fn last_sequence(&self) -> Option<u64> {
+    pub(crate) fn last_sequence(&self) -> Option<u64> {
         self.segments.last().map(|s| s.sequence)
-    }
-
-    /// Sum of the segment durations.
-    pub fn duration(&self) -> f64 {
-        self.segments.iter().map(|s| s.duration).sum()
     }
 }
 
 /// A sub-range of a resource: `length` bytes from `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ByteRange {
-    pub length: u64,
-    pub offset: u64,
+pub(crate) struct ByteRange {
+    pub(crate) length: u64,
+    pub(crate) offset: u64,
 }
 
 impl ByteRange {
     /// The HTTP `Range` header value. The parser refuses empty ranges and ranges that end past
     /// 2^64; a range built otherwise still gives a header, never an overflow.
-    pub fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         let last = self.offset.saturating_add(self.length.saturating_sub(1));
         format!("bytes={}-{last}", self.offset)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyMethod {
+pub(crate) enum KeyMethod {
     Aes128,
     SampleAes,
     /// Anything else (`SAMPLE-AES-CTR`, vendor methods): not decryptable here.
@@ -126,39 +121,39 @@ pub enum KeyMethod {
 
 /// `EXT-X-KEY` (method `NONE` is represented by no key at all).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Key {
-    pub method: KeyMethod,
-    pub uri: Option<Url>,
-    pub iv: Option<[u8; 16]>,
+pub(crate) struct Key {
+    pub(crate) method: KeyMethod,
+    pub(crate) uri: Option<Url>,
+    pub(crate) iv: Option<[u8; 16]>,
     /// `KEYFORMAT`; `None` means `identity`.
-    pub keyformat: Option<String>,
+    pub(crate) keyformat: Option<String>,
 }
 
 /// `EXT-X-MAP`: the initialisation section (fMP4 `ftyp`+`moov`) the following segments need.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Map {
-    pub uri: Url,
-    pub byterange: Option<ByteRange>,
+pub(crate) struct Map {
+    pub(crate) uri: Url,
+    pub(crate) byterange: Option<ByteRange>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct MediaSegment {
-    pub uri: Url,
+pub(crate) struct MediaSegment {
+    pub(crate) uri: Url,
     /// `EXTINF` seconds.
-    pub duration: f64,
-    pub sequence: u64,
+    pub(crate) duration: f64,
+    pub(crate) sequence: u64,
     /// An `EXT-X-DISCONTINUITY` precedes this segment.
-    pub discontinuity: bool,
-    pub byterange: Option<ByteRange>,
-    pub key: Option<Key>,
-    pub map: Option<Map>,
-    pub program_date_time: Option<DateTime<FixedOffset>>,
+    pub(crate) discontinuity: bool,
+    pub(crate) byterange: Option<ByteRange>,
+    pub(crate) key: Option<Key>,
+    pub(crate) map: Option<Map>,
+    pub(crate) program_date_time: Option<DateTime<FixedOffset>>,
     /// `EXT-X-GAP`: the server says this segment is missing.
-    pub gap: bool,
+    pub(crate) gap: bool,
 }
 
 /// Parses a playlist body fetched from `base`.
-pub fn parse(body: &[u8], base: &Url) -> Result<Playlist, ParseError> {
+pub(crate) fn parse(body: &[u8], base: &Url) -> Result<Playlist, ParseError> {
     if body.len() > MAX_PLAYLIST_BYTES {
         return Err(ParseError::TooLarge(MAX_PLAYLIST_BYTES));
     }
@@ -590,7 +585,7 @@ fn get<'a>(attrs: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
 
 /// A quality preference [`pick_variant`] understands: `best`, `source`, `origin`, `worst`, a
 /// height such as `720p`, or a number (a Bilibili `BILI-QN`).
-pub fn is_variant_preference(p: &str) -> bool {
+pub(crate) fn is_variant_preference(p: &str) -> bool {
     matches!(p, "best" | "source" | "origin" | "worst")
         || p.parse::<u32>().is_ok()
         || p.strip_suffix('p')
@@ -601,7 +596,7 @@ pub fn is_variant_preference(p: &str) -> bool {
 /// highest bandwidth, `worst` the lowest; `720p` the best variant at most 720 lines high; a
 /// number matches a variant's `BILI-QN`. The first preference that matches wins; when none
 /// does, the best variant.
-pub fn pick_variant<'v>(variants: &'v [Variant], prefs: &[String]) -> Option<&'v Variant> {
+pub(crate) fn pick_variant<'v>(variants: &'v [Variant], prefs: &[String]) -> Option<&'v Variant> {
     let rank = |v: &&Variant| {
         (
             v.bandwidth,

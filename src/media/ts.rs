@@ -31,9 +31,9 @@
 use std::fmt;
 
 /// Size of a transport stream packet.
-pub const PACKET: usize = 188;
+pub(crate) const PACKET: usize = 188;
 /// The first byte of every packet.
-pub const SYNC: u8 = 0x47;
+pub(crate) const SYNC: u8 = 0x47;
 /// PTS, DTS and the PCR base count 90 kHz ticks modulo 2^33.
 pub const WRAP: u64 = 1 << 33;
 const MASK: u64 = WRAP - 1;
@@ -59,7 +59,7 @@ pub enum ClockKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Clock {
     pub kind: ClockKind,
-    pub pid: u16,
+    pub(crate) pid: u16,
     /// 90 kHz ticks, 33 bits.
     pub value: u64,
     /// Where its five bytes are. Contiguous, except in a PES header split over packets.
@@ -69,19 +69,19 @@ pub struct Clock {
 /// One program as its PMT describes it (descriptors left out: a language or a bitrate note may
 /// change without the streams changing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Program {
-    pub number: u16,
-    pub pmt_pid: u16,
-    pub pcr_pid: u16,
+pub(crate) struct Program {
+    pub(crate) number: u16,
+    pub(crate) pmt_pid: u16,
+    pub(crate) pcr_pid: u16,
     /// (elementary PID, stream type), sorted by PID.
-    pub streams: Vec<(u16, u8)>,
+    pub(crate) streams: Vec<(u16, u8)>,
 }
 
 /// The programs of a stream: what changes when the codecs or the PIDs change.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ProgramMap {
+pub(crate) struct ProgramMap {
     /// Sorted by program number.
-    pub programs: Vec<Program>,
+    pub(crate) programs: Vec<Program>,
 }
 
 impl fmt::Display for ProgramMap {
@@ -180,7 +180,7 @@ impl TsState {
     }
 
     /// The stream's programs, once the PAT and a PMT for each of its programs are known.
-    pub fn program_map(&self) -> Option<ProgramMap> {
+    pub(crate) fn program_map(&self) -> Option<ProgramMap> {
         let pat = self.pat.as_ref()?;
         let mut programs = Vec::with_capacity(pat.len());
         for &(number, pid) in pat {
@@ -487,18 +487,18 @@ pub struct TsScan {
     /// Every PCR, PTS and DTS, in byte order.
     pub clocks: Vec<Clock>,
     /// Whole packets walked.
-    pub packets: usize,
+    pub(crate) packets: usize,
     /// Bytes outside any packet: skipped while resynchronising, or a partial packet at the end.
-    pub skipped: usize,
+    pub(crate) skipped: usize,
     /// The programs as of the segment's first complete PAT/PMT (`None` if it has none).
-    pub first_map: Option<ProgramMap>,
+    pub(crate) first_map: Option<ProgramMap>,
 }
 
 impl TsScan {
     /// Why this segment is not a transport stream we can rebase, if it is not one: no packet
     /// at all, or more than an eighth of its bytes out of packet sync (an encrypted or garbled
     /// body whose `0x47` bytes are chance).
-    pub fn problem(&self, len: usize) -> Option<String> {
+    pub(crate) fn problem(&self, len: usize) -> Option<String> {
         if self.packets == 0 {
             return Some("no MPEG-TS packet found".into());
         }
@@ -634,7 +634,7 @@ pub fn earliest(clocks: &[Clock]) -> Option<u64> {
 
 /// Subtracts `offset` (modulo 2^33) from every clock of `clocks` in `data`, the bytes they were
 /// found in. Only the timestamp bits change. A position outside `data` is skipped.
-pub fn rebase(data: &mut [u8], clocks: &[Clock], offset: u64) {
+pub(crate) fn rebase(data: &mut [u8], clocks: &[Clock], offset: u64) {
     for c in clocks {
         let Some(mut bytes) = read5(data, &c.at) else {
             continue;
@@ -661,13 +661,13 @@ fn read5(data: &[u8], at: &[usize; 5]) -> Option<[u8; 5]> {
 }
 
 /// Ticks of the 90 kHz clock as seconds.
-pub fn seconds(ticks: u64) -> f64 {
+pub(crate) fn seconds(ticks: u64) -> f64 {
     ticks as f64 / 90_000.0
 }
 
 mod fields;
 mod psi;
-pub use fields::{decode_pcr_base, decode_pts};
+pub(crate) use fields::{decode_pcr_base, decode_pts};
 use fields::{encode_pcr_base, encode_pts};
 pub use psi::crc32_mpeg;
 use psi::{append_section, parse_pmt, pid13, section_len};

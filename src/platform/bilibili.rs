@@ -41,13 +41,13 @@ use wbi::WbiKeys;
 
 pub mod api;
 mod diagnose;
-pub mod memory;
-pub mod wbi;
+pub(crate) mod memory;
+pub(crate) mod wbi;
 
-pub const DEFAULT_API_BASE: &str = "https://api.live.bilibili.com";
+pub(crate) const DEFAULT_API_BASE: &str = "https://api.live.bilibili.com";
 
 /// `live.bilibili.com/[h5/|blanc/]<N>` (the last all-digit path segment) and `b23.tv/<code>`.
-pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
+pub(crate) fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
     let host = url.host_str()?.to_ascii_lowercase();
     if host == "b23.tv" {
         let code = url.path().trim_matches('/');
@@ -66,7 +66,7 @@ pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
 }
 
 /// `nav` lives on the main-site API host, not the live one.
-pub const DEFAULT_NAV_BASE: &str = "https://api.bilibili.com";
+pub(crate) const DEFAULT_NAV_BASE: &str = "https://api.bilibili.com";
 const REFERER: &str = "https://live.bilibili.com/";
 const ORIGIN: &str = "https://live.bilibili.com";
 /// The wbi keys change daily; recorders refresh them every two hours.
@@ -138,7 +138,7 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-pub struct Bilibili {
+pub(crate) struct Bilibili {
     api: Api,
     api_base: String,
     nav_base: String,
@@ -174,7 +174,7 @@ fn user_agent(cfg: &PlatformConfig) -> HeaderValue {
 }
 
 impl Bilibili {
-    pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
+    pub(crate) fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
         let hosts = Hosts::new(cfg);
         let ua = user_agent(cfg);
         Self {
@@ -678,10 +678,6 @@ impl Bilibili {
 
 #[async_trait]
 impl Platform for Bilibili {
-    fn kind(&self) -> PlatformKind {
-        PlatformKind::Bilibili
-    }
-
     fn resume_at(&self) -> Option<std::time::Instant> {
         self.api.limiter.resume_at()
     }

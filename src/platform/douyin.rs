@@ -31,16 +31,16 @@ use crate::http;
 use crate::util::secret::{Secret, redact_url};
 use request::{Dice, Fresh};
 
-pub mod abogus;
+pub(crate) mod abogus;
 pub mod api;
 mod request;
 mod resolve;
 mod ttwid;
 
-pub const DEFAULT_API_BASE: &str = "https://live.douyin.com";
+pub(crate) const DEFAULT_API_BASE: &str = "https://live.douyin.com";
 
 /// Quality names, best first.
-pub const QUALITIES: &[&str] = &["origin", "uhd", "hd", "sd", "ld", "md"];
+pub(crate) const QUALITIES: &[&str] = &["origin", "uhd", "hd", "sd", "ld", "md"];
 
 /// A room id: digits for most rooms, but a streamer's custom id (抖音号) may hold `.` and `-`.
 fn is_web_rid(s: &str) -> bool {
@@ -62,7 +62,7 @@ fn is_sec_uid(s: &str) -> bool {
 /// `live.douyin.com/<web_rid>`, `live.douyin.com/?live_web_rid=<id>`,
 /// `www.douyin.com/root/live/<web_rid>`, and, resolved by [`resolve`]: `v.douyin.com/<code>`,
 /// `www.douyin.com/user/<sec_uid>` and `www.iesdouyin.com/share/user/<sec_uid>`.
-pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
+pub(crate) fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
     let host = url.host_str()?.to_ascii_lowercase();
     let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
     let link = || Some((PlatformKind::Douyin, Locator::Share(url.to_string())));
@@ -100,7 +100,7 @@ pub fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
 
 /// The `browser_version` Douyin is sent for a User-Agent: `None` when it names no Chrome
 /// version (config validation refuses such a `user_agent` for Douyin).
-pub fn browser_version(ua: &str) -> Option<String> {
+pub(crate) fn browser_version(ua: &str) -> Option<String> {
     request::browser_version(ua)
 }
 
@@ -192,7 +192,7 @@ impl UserAgent {
 
 /// What one lookup did, call by call, for `liverec probe`: never a cookie or a query.
 #[derive(Debug, Default)]
-pub struct Trace {
+pub(crate) struct Trace {
     calls: Vec<String>,
     /// The call whose answer was used.
     answered: Option<&'static str>,
@@ -211,7 +211,7 @@ impl Trace {
     }
 }
 
-pub struct Douyin {
+pub(crate) struct Douyin {
     api: Api,
     hosts: Hosts,
     cookie: Option<Secret>,
@@ -251,7 +251,7 @@ fn describe(room: &api::DyRoom) -> String {
 }
 
 impl Douyin {
-    pub fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
+    pub(crate) fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
         Self::with_dice(client, cfg, Dice::system())
     }
 
@@ -692,10 +692,6 @@ fn special_line(room: &api::DyRoom) -> String {
 
 #[async_trait]
 impl Platform for Douyin {
-    fn kind(&self) -> PlatformKind {
-        PlatformKind::Douyin
-    }
-
     fn resume_at(&self) -> Option<std::time::Instant> {
         self.api.limiter.resume_at()
     }

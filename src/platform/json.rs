@@ -8,7 +8,7 @@ use super::PlatformError;
 /// Parses an API answer. An empty body or an HTML page where JSON was expected is how risk
 /// control answers, so those are [`PlatformError::Blocked`]; anything else that is not JSON is
 /// [`PlatformError::Malformed`].
-pub fn parse_body(body: &[u8], what: &str) -> Result<Value, PlatformError> {
+pub(crate) fn parse_body(body: &[u8], what: &str) -> Result<Value, PlatformError> {
     let trimmed = trim_start(body);
     if trimmed.is_empty() {
         return Err(PlatformError::Blocked(format!(
@@ -34,7 +34,7 @@ pub fn parse_body(body: &[u8], what: &str) -> Result<Value, PlatformError> {
 }
 
 /// Skips a UTF-8 BOM and whitespace.
-pub fn trim_start(body: &[u8]) -> &[u8] {
+pub(crate) fn trim_start(body: &[u8]) -> &[u8] {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let start = body
         .iter()
@@ -44,12 +44,12 @@ pub fn trim_start(body: &[u8]) -> &[u8] {
 }
 
 /// `v[ptr]` (a JSON pointer such as `/data/room_info`), or `null`.
-pub fn at<'a>(v: &'a Value, ptr: &str) -> &'a Value {
+pub(crate) fn at<'a>(v: &'a Value, ptr: &str) -> &'a Value {
     v.pointer(ptr).unwrap_or(&Value::Null)
 }
 
 /// An integer, from a number or a numeric string (`"1"`, `" 42 "`, `3.0`).
-pub fn int(v: &Value) -> Option<i64> {
+pub(crate) fn int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()
@@ -69,12 +69,12 @@ pub fn int(v: &Value) -> Option<i64> {
 }
 
 /// A non-negative integer.
-pub fn uint(v: &Value) -> Option<u64> {
+pub(crate) fn uint(v: &Value) -> Option<u64> {
     int(v).and_then(|n| u64::try_from(n).ok())
 }
 
 /// Text, from a string or a number.
-pub fn text(v: &Value) -> Option<String> {
+pub(crate) fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -83,12 +83,12 @@ pub fn text(v: &Value) -> Option<String> {
 }
 
 /// Text, or empty.
-pub fn text_or_empty(v: &Value) -> String {
+pub(crate) fn text_or_empty(v: &Value) -> String {
     text(v).unwrap_or_default()
 }
 
 /// A flag from `true`/`false`, `0`/`1` or their string forms.
-pub fn flag(v: &Value) -> Option<bool> {
+pub(crate) fn flag(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::String(s) => match s.trim() {
@@ -101,7 +101,7 @@ pub fn flag(v: &Value) -> Option<bool> {
 }
 
 /// A server message cut to a sane length for a log line.
-pub fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     let s = s.trim();
     match s.char_indices().nth(100) {
         Some((i, _)) => format!("{}…", &s[..i]),

@@ -32,46 +32,46 @@ use tokio::time::Instant;
 use super::PlatformConfig;
 use super::{PlatformError, PlatformKind};
 
-pub mod meter;
+pub(crate) mod meter;
 
 /// First pause after a block signal, when the server does not say how long to wait.
-pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
+pub(crate) const BACKOFF_BASE: Duration = Duration::from_secs(60);
 /// Longest pause, however many blocks in a row.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
+pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
 /// Shortest pause, whatever `Retry-After` says.
-pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub(crate) const BACKOFF_MIN: Duration = Duration::from_secs(1);
 /// Bounds of `requests_per_second` and `burst`, checked when the config loads.
-pub const MAX_PER_SECOND: f64 = 1000.0;
-pub const MIN_PER_SECOND: f64 = 0.01;
-pub const MAX_BURST: u32 = 1000;
+pub(crate) const MAX_PER_SECOND: f64 = 1000.0;
+pub(crate) const MIN_PER_SECOND: f64 = 0.01;
+pub(crate) const MAX_BURST: u32 = 1000;
 /// How long after its turn a probe's verdict may take before the next caller probes instead:
 /// a request gives up after [`super::web::API_TIMEOUT`], so a probe not heard of by then was
 /// lost (its caller stuck or gone).
-pub const VERDICT_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const VERDICT_WAIT: Duration = Duration::from_secs(30);
 /// After a backoff, the callers it stopped ask again within this much of its end, not all at
 /// once.
-pub const RESUME_JITTER: Duration = Duration::from_millis(500);
+pub(crate) const RESUME_JITTER: Duration = Duration::from_millis(500);
 
 /// A platform's request budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Budget {
-    pub per_second: f64,
-    pub burst: u32,
+pub(crate) struct Budget {
+    pub(crate) per_second: f64,
+    pub(crate) burst: u32,
 }
 
 impl Budget {
     /// A few requests per second, at most four at once (Bilibili's default).
-    pub const DEFAULT: Budget = Budget {
+    pub(crate) const DEFAULT: Budget = Budget {
         per_second: 4.0,
         burst: 4,
     };
     /// Douyin blocks sooner: peers advise one request a second, one or two at once.
-    pub const DOUYIN: Budget = Budget {
+    pub(crate) const DOUYIN: Budget = Budget {
         per_second: 1.0,
         burst: 2,
     };
 
-    pub fn default_for(kind: PlatformKind) -> Budget {
+    pub(crate) fn default_for(kind: PlatformKind) -> Budget {
         match kind {
             PlatformKind::Douyin => Self::DOUYIN,
             PlatformKind::Bilibili | PlatformKind::Direct => Self::DEFAULT,
@@ -79,7 +79,7 @@ impl Budget {
     }
 
     /// The platform's default with the configured `requests_per_second` and `burst` over it.
-    pub fn configured(kind: PlatformKind, cfg: &PlatformConfig) -> Budget {
+    pub(crate) fn configured(kind: PlatformKind, cfg: &PlatformConfig) -> Budget {
         let d = Self::default_for(kind);
         Budget {
             per_second: cfg.requests_per_second.unwrap_or(d.per_second),
@@ -94,7 +94,7 @@ impl Budget {
 
 /// What [`Gate::admit`] decided.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Admit {
+pub(crate) enum Admit {
     /// Go after waiting this long for the budget; `probe` when this request finds out whether
     /// a backoff has lifted.
     Go { wait: Duration, probe: bool },
@@ -107,7 +107,7 @@ pub enum Admit {
 
 /// What [`Gate::block`] did, for the log.
 #[derive(Debug, Clone, PartialEq)]
-pub enum BlockOutcome {
+pub(crate) enum BlockOutcome {
     /// A new or longer pause.
     Paused {
         pause: Duration,
@@ -120,7 +120,7 @@ pub enum BlockOutcome {
 
 /// The pure state of a budget and a backoff.
 #[derive(Debug)]
-pub struct Gate {
+pub(crate) struct Gate {
     budget: Budget,
     /// GCRA "theoretical arrival time": when the bucket would be full again.
     tat: Option<Instant>,
@@ -139,7 +139,7 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub fn new(budget: Budget) -> Self {
+    pub(crate) fn new(budget: Budget) -> Self {
         Self {
             budget,
             tat: None,
@@ -152,18 +152,19 @@ impl Gate {
         }
     }
 
-    pub fn is_backing_off(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_backing_off(&self) -> bool {
         self.strikes > 0
     }
 
     /// The end of the current pause, if one is running at `now`.
-    pub fn resume_at(&self, now: Instant) -> Option<Instant> {
+    pub(crate) fn resume_at(&self, now: Instant) -> Option<Instant> {
         self.paused_until.filter(|u| now < *u)
     }
 
     /// May a request go at `now`, and after how long a wait? Never refused for the budget:
     /// the wait is as long as the queue ahead.
-    pub fn admit(&mut self, now: Instant) -> Admit {
+    pub(crate) fn admit(&mut self, now: Instant) -> Admit {
         if let Some(until) = self.resume_at(now) {
             return Admit::Paused {
                 until,
@@ -189,25 +190,25 @@ impl Gate {
     }
 
     /// The ticket of the probe admitted last (for [`Gate::inconclusive`]).
-    pub fn probe_ticket(&self) -> Option<u64> {
+    pub(crate) fn probe_ticket(&self) -> Option<u64> {
         self.probing.map(|(t, _)| t)
     }
 
     /// A probe is running and its verdict is overdue at `now`.
-    pub fn probe_overdue(&self, now: Instant) -> bool {
+    pub(crate) fn probe_overdue(&self, now: Instant) -> bool {
         self.strikes > 0 && self.probing.is_some_and(|(_, due)| now >= due)
     }
 
     /// A turn handed out by [`Gate::admit`] that was not used (its caller gave up before its
     /// request was sent, or a backoff began meanwhile): the budget gets it back, so that the
     /// next caller takes its place instead of queueing behind it.
-    pub fn refund(&mut self) {
+    pub(crate) fn refund(&mut self) {
         let interval = self.budget.interval();
         self.tat = self.tat.and_then(|t| t.checked_sub(interval));
     }
 
     /// A normal answer. Returns true when this lifted a backoff.
-    pub fn success(&mut self) -> bool {
+    pub(crate) fn success(&mut self) -> bool {
         self.probing = None;
         let lifted = self.strikes > 0;
         self.strikes = 0;
@@ -218,14 +219,14 @@ impl Gate {
     /// A request that ended without a verdict on the block (network error, bad JSON, dropped);
     /// `ticket` when it was a probe. The next caller probes, unless another probe already took
     /// over from this one.
-    pub fn inconclusive(&mut self, ticket: Option<u64>) {
+    pub(crate) fn inconclusive(&mut self, ticket: Option<u64>) {
         if ticket.is_some() && self.probe_ticket() == ticket {
             self.probing = None;
         }
     }
 
     /// A block signal at `now`; `retry_after` when the server said how long to wait.
-    pub fn block(
+    pub(crate) fn block(
         &mut self,
         now: Instant,
         reason: &str,
@@ -255,7 +256,7 @@ impl Gate {
 
 /// A platform's shared limiter.
 #[derive(Debug, Clone)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     platform: &'static str,
     gate: Arc<Mutex<Gate>>,
     /// Woken when a probe has its verdict.
@@ -265,7 +266,7 @@ pub struct Limiter {
 /// Permission to send one request; report how it went with [`Permit::ok`] or
 /// [`Permit::blocked`]. Dropping it without a verdict counts as inconclusive.
 #[derive(Debug)]
-pub struct Permit {
+pub(crate) struct Permit {
     limiter: Limiter,
     /// The probe's ticket, when this request finds out whether a backoff has lifted.
     probe: Option<u64>,
@@ -276,7 +277,7 @@ pub struct Permit {
 
 impl Permit {
     /// The server answered normally (whatever the answer said about the room).
-    pub fn ok(mut self) {
+    pub(crate) fn ok(mut self) {
         self.done = true;
         let lifted = self.limiter.lock().success();
         self.limiter.verdict.notify_waiters();
@@ -289,7 +290,7 @@ impl Permit {
     }
 
     /// The answer was a block signal: pause the whole platform. Returns the error to hand on.
-    pub fn blocked(mut self, what: &str, retry_after: Option<Duration>) -> PlatformError {
+    pub(crate) fn blocked(mut self, what: &str, retry_after: Option<Duration>) -> PlatformError {
         self.done = true;
         self.limiter.block(what, retry_after)
     }
@@ -310,7 +311,7 @@ impl Drop for Permit {
 }
 
 /// The wall-clock time of day `d` from now, for log lines (`21:04:05`).
-pub fn clock_in(d: Duration) -> String {
+pub(crate) fn clock_in(d: Duration) -> String {
     let at = chrono::Local::now() + chrono::Duration::from_std(d).unwrap_or_default();
     at.format("%H:%M:%S").to_string()
 }
@@ -322,7 +323,7 @@ fn paused_error(until_text: &str, reason: &str) -> PlatformError {
 }
 
 impl Limiter {
-    pub fn new(platform: &'static str, budget: Budget) -> Self {
+    pub(crate) fn new(platform: &'static str, budget: Budget) -> Self {
         Self {
             platform,
             gate: Arc::new(Mutex::new(Gate::new(budget))),
@@ -337,14 +338,14 @@ impl Limiter {
 
     /// When a running backoff ends (`None` when requests may go now): callers schedule their
     /// next try then, not a poll interval later.
-    pub fn resume_at(&self) -> Option<std::time::Instant> {
+    pub(crate) fn resume_at(&self) -> Option<std::time::Instant> {
         self.lock().resume_at(Instant::now()).map(Instant::into_std)
     }
 
     /// Waits for a slot in the budget (and, after a pause, for the probe's verdict), however
     /// long that takes; fails at once only while the platform is backing off. Never call it
     /// while holding a [`Permit`]: that one may be the probe whose verdict this call waits for.
-    pub async fn acquire(&self) -> Result<Permit, PlatformError> {
+    pub(crate) async fn acquire(&self) -> Result<Permit, PlatformError> {
         let _waiting = meter::waiting();
         loop {
             // Registered before the gate is asked, so a verdict given in between is not missed.
@@ -420,14 +421,14 @@ impl Limiter {
 
     /// Awaits `f` (a lock held by a task that may itself be waiting for this budget) as a
     /// wait for a turn: a surrounding [`meter::timeout_active`] does not count it.
-    pub async fn queued<F: std::future::Future>(&self, f: F) -> F::Output {
+    pub(crate) async fn queued<F: std::future::Future>(&self, f: F) -> F::Output {
         meter::allow(self.lock_wait_allowance());
         meter::queued(f).await
     }
 
     /// A block signal seen without a permit in hand: the request that saw it gave its permit
     /// back before a second request (which failed without a verdict) could tell.
-    pub fn blocked(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
+    pub(crate) fn blocked(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
         self.block(what, retry_after)
     }
 

@@ -6,18 +6,18 @@ use super::PlatformKind;
 use crate::util::secret::Secret;
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PlatformConfig {
-    pub api_base: Option<String>,
-    pub cookie: Option<Secret>,
-    pub quality: Option<Vec<String>>,
-    pub formats: Option<Vec<String>>,
+pub(crate) struct PlatformConfig {
+    pub(crate) api_base: Option<String>,
+    pub(crate) cookie: Option<Secret>,
+    pub(crate) quality: Option<Vec<String>>,
+    pub(crate) formats: Option<Vec<String>>,
     /// `user_agent`: the browser User-Agent sent to the platform (API calls, pages, stream
     /// requests) instead of [`crate::http::BROWSER_UA`].
-    pub user_agent: Option<String>,
-    pub codecs: Option<Vec<String>>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) codecs: Option<Vec<String>>,
     /// The platform's request budget (`platform::limiter::Budget`); `None` = its default.
-    pub requests_per_second: Option<f64>,
-    pub burst: Option<u32>,
+    pub(crate) requests_per_second: Option<f64>,
+    pub(crate) burst: Option<u32>,
 }
 
 impl PlatformConfig {
@@ -25,7 +25,7 @@ impl PlatformConfig {
     /// (`default`): a mirror or a test server, without its trailing slash. The platform's own
     /// base, however it is written, is no override: hosts other than the API's (Bilibili's
     /// `nav`, share links, Douyin's profile pages) are only redirected for a real override.
-    pub fn api_override(&self, default: &str) -> Option<String> {
+    pub(crate) fn api_override(&self, default: &str) -> Option<String> {
         let base = self.api_base.as_deref()?;
         (!same_base(base, default)).then(|| base.trim().trim_end_matches('/').to_string())
     }
@@ -34,7 +34,7 @@ impl PlatformConfig {
 /// Whether two base URLs name the same server and path: case, a trailing slash, a port
 /// that is the scheme's default and the scheme itself do not matter (the platform's public
 /// base written as `http://API.live.bilibili.com:80/` is still the public base).
-pub fn same_base(a: &str, b: &str) -> bool {
+pub(crate) fn same_base(a: &str, b: &str) -> bool {
     let norm = |s: &str| {
         let u = url::Url::parse(s.trim()).ok()?;
         Some((
@@ -48,13 +48,13 @@ pub fn same_base(a: &str, b: &str) -> bool {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PlatformsConfig {
-    pub bilibili: PlatformConfig,
-    pub douyin: PlatformConfig,
+pub(crate) struct PlatformsConfig {
+    pub(crate) bilibili: PlatformConfig,
+    pub(crate) douyin: PlatformConfig,
 }
 
 impl PlatformsConfig {
-    pub fn get(&self, kind: PlatformKind) -> Option<&PlatformConfig> {
+    pub(crate) fn get(&self, kind: PlatformKind) -> Option<&PlatformConfig> {
         match kind {
             PlatformKind::Bilibili => Some(&self.bilibili),
             PlatformKind::Douyin => Some(&self.douyin),

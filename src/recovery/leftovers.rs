@@ -18,16 +18,16 @@ use crate::segment::part::PART_SUFFIX;
 const FRESH: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Recovered {
-    pub part: PathBuf,
+pub(crate) struct Recovered {
+    pub(crate) part: PathBuf,
     /// The finished file(s): one, unless a foreign file had to be re-muxed and split.
-    pub files: Vec<Repaired>,
+    pub(crate) files: Vec<Repaired>,
     /// The room key, when a lock file names this part.
-    pub room: Option<String>,
+    pub(crate) room: Option<String>,
 }
 
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Recovered(Recovered),
     /// An empty leftover, deleted.
     RemovedEmpty(PathBuf),
@@ -37,7 +37,7 @@ pub enum Outcome {
 }
 
 /// Every `*.part` below `dir`, not following symlinks, skipping `skip` (the state folder).
-pub fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
+pub(crate) fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -63,10 +63,10 @@ pub fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
 /// Called with a leftover that is about to be repaired and renamed (with the room key its lock
 /// file names, if any, and its metadata): the last moment to record what the rename will
 /// finish (see `intent`).
-pub type BeforeFinalize<'a> = dyn FnMut(&Path, Option<&str>, &std::fs::Metadata) + 'a;
+pub(crate) type BeforeFinalize<'a> = dyn FnMut(&Path, Option<&str>, &std::fs::Metadata) + 'a;
 
 /// Repairs and renames the leftovers, each while holding its lock.
-pub fn recover_all(
+pub(crate) fn recover_all(
     output_dir: &Path,
     state_dir: &Path,
     lock_dir: &Path,
@@ -157,7 +157,7 @@ mod tests {
         std::fs::write(out.join("a/old.bin"), b"keep").unwrap();
         // A file being written right now by a live writer.
         let mut live = PartFile::create(&out.join("a/live"), "flv").unwrap();
-        live.write(b"x").unwrap();
+        live.write_unit(&[b"x"]).unwrap();
         live.flush().unwrap();
         // An empty, old leftover.
         std::fs::write(out.join("a/empty.ts.part"), b"").unwrap();

@@ -13,7 +13,11 @@ use crate::template::Template;
 
 /// The room of a `.part` that has no intent: the room its lock file names, else the one room
 /// the file name template can only have named this way, else none.
-pub fn room_of_part(config: &Config, part: &Path, lock_key: Option<&str>) -> Option<RoomRef> {
+pub(crate) fn room_of_part(
+    config: &Config,
+    part: &Path,
+    lock_key: Option<&str>,
+) -> Option<RoomRef> {
     if let Some(key) = lock_key {
         return Some(room_ref_for(config, key));
     }
@@ -58,7 +62,7 @@ fn offline_key(r: &RoomConfig) -> Option<(RoomKey, bool)> {
 
 /// The room of a key, named as its supervisor names it when the config tells (its configured
 /// name), else by its id, never empty.
-pub fn room_ref_for(config: &Config, key: &str) -> RoomRef {
+pub(crate) fn room_ref_for(config: &Config, key: &str) -> RoomRef {
     let parsed = RoomKey::parse(key);
     let room = config
         .rooms
@@ -84,15 +88,15 @@ pub fn room_ref_for(config: &Config, key: &str) -> RoomRef {
 
 /// What is known of a configured room without asking its platform.
 #[derive(Debug, Clone, Copy)]
-pub struct KnownRoom<'a> {
-    pub platform: &'a str,
-    pub id: &'a str,
-    pub key: &'a str,
+pub(crate) struct KnownRoom<'a> {
+    pub(crate) platform: &'a str,
+    pub(crate) id: &'a str,
+    pub(crate) key: &'a str,
     /// The configured name, if any (else `{name}` is the streamer's, known only online).
-    pub name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
     /// Whether `id` is certainly the room's canonical id (a Bilibili number may be a short id
     /// that stands for another).
-    pub id_certain: bool,
+    pub(crate) id_certain: bool,
 }
 
 /// Stands for a field whose value is unknown offline; NUL can never be in a path.
@@ -102,7 +106,7 @@ const ANY: char = '\0';
 /// been named by `template` for this room, *and* the template puts something in the name that
 /// only this room has (its id or key, or its configured name). A template that only names the
 /// platform or the streamer cannot tell two rooms apart: that is `false`, never a guess.
-pub fn names_room(template: &Template, room: &KnownRoom<'_>, rel: &str) -> bool {
+pub(crate) fn names_room(template: &Template, room: &KnownRoom<'_>, rel: &str) -> bool {
     let mut identifying = false;
     let pattern = template.render(|field, _| {
         let known = match field {

@@ -30,11 +30,11 @@ const TORN_TAIL_MAX: u64 = 2 << 20;
 
 /// A file a repair produced, and its size.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Repaired {
-    pub path: PathBuf,
-    pub bytes: u64,
+pub(crate) struct Repaired {
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: u64,
     /// True when the file was re-muxed into new file(s) rather than fixed in place.
-    pub remuxed: bool,
+    pub(crate) remuxed: bool,
 }
 
 fn invalid(msg: &str) -> io::Error {
@@ -43,7 +43,7 @@ fn invalid(msg: &str) -> io::Error {
 
 /// Repairs a `.part` and gives it its final name (never replacing a file). Returns the
 /// resulting files; none when nothing recoverable was in it (the `.part` is then removed).
-pub fn finalize_part(part: &Path) -> io::Result<Vec<Repaired>> {
+pub(crate) fn finalize_part(part: &Path) -> io::Result<Vec<Repaired>> {
     let (stem, ext) =
         split_part_name(part).ok_or_else(|| invalid("not a <name>.<ext>.part file"))?;
     let fixed = match ext.as_str() {
@@ -78,7 +78,7 @@ pub fn finalize_part(part: &Path) -> io::Result<Vec<Repaired>> {
 
 /// `liverec repair FILE`: a `.part` is repaired and renamed; a finished FLV of liverec's is
 /// fixed in place; any other FLV is re-muxed into `<name>.repaired.flv` (the original stays).
-pub fn repair_file(path: &Path) -> io::Result<Vec<Repaired>> {
+pub(crate) fn repair_file(path: &Path) -> io::Result<Vec<Repaired>> {
     if path.to_string_lossy().ends_with(PART_SUFFIX) {
         return finalize_part(path);
     }
@@ -139,7 +139,7 @@ fn mp4_whole_len(f: &mut File, len: u64) -> io::Result<u64> {
 }
 
 /// Fixes one of liverec's FLV files in place. `None` when the file is not liverec's layout.
-pub fn fix_flv_in_place(path: &Path) -> io::Result<Option<u64>> {
+pub(crate) fn fix_flv_in_place(path: &Path) -> io::Result<Option<u64>> {
     let file = OpenOptions::new().read(true).write(true).open(path)?;
     let len = file.metadata()?.len();
     let mut head = [0u8; 13 + TAG_HEADER];
@@ -265,7 +265,7 @@ fn walk_tags(file: &File, len: u64) -> io::Result<Walk> {
 
 /// Re-muxes any FLV through the pipeline into `<stem>.flv` (and `_1`, `_2`... if the stream
 /// has to be split, e.g. at a spliced header). Bounded memory: the file is read in chunks.
-pub fn remux_flv(src: &Path, stem: &Path) -> io::Result<Vec<Repaired>> {
+pub(crate) fn remux_flv(src: &Path, stem: &Path) -> io::Result<Vec<Repaired>> {
     let dir = stem.parent().unwrap_or(Path::new(".")).to_path_buf();
     let name = stem
         .file_name()

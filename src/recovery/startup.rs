@@ -28,7 +28,7 @@ use crate::segment::intent::{self, Intent, Intents, Leftover, Stage};
 
 /// Raises the events of every leftover. `journaled` holds the ids of the events the hook
 /// journal had at start-up: those are never raised again.
-pub async fn recover_leftovers(
+pub(crate) async fn recover_leftovers(
     config: &Config,
     events: &EventTx,
     intents: &Arc<Intents>,

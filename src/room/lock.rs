@@ -16,11 +16,11 @@ use crate::util::fs::is_contended;
 
 /// Who holds a lock, as written in its file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Holder {
-    pub host: String,
-    pub pid: String,
-    pub session: String,
-    pub part: Option<PathBuf>,
+pub(crate) struct Holder {
+    pub(crate) host: String,
+    pub(crate) pid: String,
+    pub(crate) session: String,
+    pub(crate) part: Option<PathBuf>,
 }
 
 impl Holder {
@@ -38,7 +38,7 @@ impl Holder {
         h
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if self.host.is_empty() && self.pid.is_empty() {
             "another process (no owner recorded yet)".into()
         } else {
@@ -49,32 +49,32 @@ impl Holder {
 
 #[derive(Debug, thiserror::Error)]
 #[error("room lock {}: {source}", path.display())]
-pub struct LockError {
-    pub path: PathBuf,
+pub(crate) struct LockError {
+    pub(crate) path: PathBuf,
     #[source]
-    pub source: io::Error,
+    pub(crate) source: io::Error,
 }
 
 /// A held room lock; dropping it releases the lock (and so does the process dying).
 #[derive(Debug)]
-pub struct RoomLock {
+pub(crate) struct RoomLock {
     file: File,
     path: PathBuf,
     session: String,
 }
 
-pub enum Acquire {
+pub(crate) enum Acquire {
     Held(RoomLock),
     Busy(Holder),
 }
 
-pub fn lock_path(lock_dir: &Path, key: &RoomKey) -> PathBuf {
+pub(crate) fn lock_path(lock_dir: &Path, key: &RoomKey) -> PathBuf {
     lock_dir.join(key.lock_file_name())
 }
 
 impl RoomLock {
     /// Tries to take the room's lock without waiting.
-    pub fn try_acquire(
+    pub(crate) fn try_acquire(
         lock_dir: &Path,
         key: &RoomKey,
         session: &str,
@@ -110,7 +110,7 @@ impl RoomLock {
     }
 
     /// Records the file being written, so a later start-up can tell whose `.part` it finds.
-    pub fn set_part(&mut self, part: Option<&Path>) {
+    pub(crate) fn set_part(&mut self, part: Option<&Path>) {
         if let Err(e) = self.write_owner(part) {
             tracing::warn!(path = %self.path.display(), "cannot update room lock text: {e}");
         }
@@ -131,10 +131,6 @@ impl RoomLock {
         self.file.write_all(text.as_bytes())?;
         self.file.flush()
     }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Drop for RoomLock {
@@ -146,14 +142,14 @@ impl Drop for RoomLock {
 }
 
 /// Reads the owner text of a lock file (it may be stale: check the lock itself for the truth).
-pub fn read_holder(path: &Path) -> io::Result<Holder> {
+pub(crate) fn read_holder(path: &Path) -> io::Result<Holder> {
     let mut text = String::new();
     File::open(path)?.take(4096).read_to_string(&mut text)?;
     Ok(Holder::parse(&text))
 }
 
 /// Whether some live process holds this lock file right now.
-pub fn is_held(path: &Path) -> io::Result<bool> {
+pub(crate) fn is_held(path: &Path) -> io::Result<bool> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
@@ -170,14 +166,14 @@ pub fn is_held(path: &Path) -> io::Result<bool> {
 }
 
 /// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`).
-pub fn key_of_lock(path: &Path) -> Option<String> {
+pub(crate) fn key_of_lock(path: &Path) -> Option<String> {
     let name = path.file_stem()?.to_str()?;
     let (platform, id) = name.split_once('-')?;
     Some(format!("{platform}:{id}"))
 }
 
 /// Every `part=` path named by a lock file in `lock_dir`, with the room lock's file name.
-pub fn parts_named_in(lock_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+pub(crate) fn parts_named_in(lock_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(lock_dir) else {
         return Vec::new();
     };
@@ -213,9 +209,9 @@ mod tests {
             }
             Acquire::Held(_) => panic!("second acquire must see the lock busy"),
         }
-        assert!(is_held(lock.path()).unwrap());
+        let path = lock_path(dir.path(), &key);
+        assert!(is_held(&path).unwrap());
         assert_eq!(parts_named_in(dir.path()).len(), 1);
-        let path = lock.path().to_path_buf();
         drop(lock);
         assert!(!is_held(&path).unwrap());
         assert!(matches!(

@@ -25,7 +25,7 @@
 use std::time::{Duration, Instant};
 
 /// How often a continuing "live but not recording" alert is repeated.
-pub const REALERT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const REALERT: Duration = Duration::from_secs(15 * 60);
 /// Polling cadence while a session waits out `offline_grace`.
 const GRACE_POLL: Duration = Duration::from_secs(10);
 /// An attempt that wrote for this long resets the reconnect backoff.
@@ -33,15 +33,15 @@ const HEALTHY_ATTEMPT: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Timing {
-    pub poll_interval: Duration,
-    pub offline_grace: Duration,
-    pub alert_after: Duration,
+pub(crate) struct Timing {
+    pub(crate) poll_interval: Duration,
+    pub(crate) offline_grace: Duration,
+    pub(crate) alert_after: Duration,
 }
 
 /// What a status poll found.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Probe {
+pub(crate) enum Probe {
     Live,
     Offline,
     /// The platform could not tell (risk control, network, malformed answer).
@@ -56,7 +56,7 @@ pub enum Probe {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Phase {
+pub(crate) enum Phase {
     Disabled,
     Idle,
     /// Live, but the lock is held elsewhere or this instance is at `max_recordings`.
@@ -87,7 +87,7 @@ pub enum Phase {
 
 /// A step for the supervisor to carry out.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Do {
+pub(crate) enum Do {
     Poll,
     /// Take the lock and a recording slot, open a session, then report back.
     StartSession,
@@ -105,7 +105,7 @@ pub enum Do {
 }
 
 #[derive(Debug)]
-pub struct Machine {
+pub(crate) struct Machine {
     timing: Timing,
     phase: Phase,
     in_session: bool,
@@ -125,7 +125,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub fn new(timing: Timing, enabled: bool, now: Instant) -> Self {
+    pub(crate) fn new(timing: Timing, enabled: bool, now: Instant) -> Self {
         Self {
             timing,
             phase: if enabled {
@@ -146,28 +146,25 @@ impl Machine {
         }
     }
 
-    pub fn phase(&self) -> &Phase {
+    pub(crate) fn phase(&self) -> &Phase {
         &self.phase
     }
 
-    pub fn in_session(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn in_session(&self) -> bool {
         self.in_session
     }
 
-    pub fn is_alerting(&self) -> bool {
+    pub(crate) fn is_alerting(&self) -> bool {
         self.alerted_at.is_some()
     }
 
-    pub fn last_error(&self) -> Option<&str> {
-        self.last_error.as_deref()
-    }
-
-    pub fn set_timing(&mut self, timing: Timing) {
+    pub(crate) fn set_timing(&mut self, timing: Timing) {
         self.timing = timing;
     }
 
     /// When the supervisor should call [`Machine::on_timer`] next.
-    pub fn next_wakeup(&self) -> Option<Instant> {
+    pub(crate) fn next_wakeup(&self) -> Option<Instant> {
         let mut t = if self.polling || !self.may_poll() {
             None
         } else {
@@ -225,11 +222,11 @@ impl Machine {
     }
 
     /// A status poll was started (so no second one is scheduled meanwhile).
-    pub fn on_poll_started(&mut self) {
+    pub(crate) fn on_poll_started(&mut self) {
         self.polling = true;
     }
 
-    pub fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         self.polling = false;
         let mut out = Vec::new();
         self.next_poll = Some(now + self.timing.poll_interval);
@@ -372,14 +369,14 @@ impl Machine {
     }
 
     /// The attempt ended because the platform will not hand out a stream that can be recorded.
-    pub fn on_attempt_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_attempt_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
         if matches!(self.phase, Phase::Attempt { .. }) {
             self.phase = Phase::Deciding;
         }
         self.on_unrecordable(reason, now)
     }
 
-    pub fn is_unrecordable(&self) -> bool {
+    pub(crate) fn is_unrecordable(&self) -> bool {
         matches!(self.phase, Phase::Unrecordable { .. })
     }
 
@@ -416,7 +413,7 @@ impl Machine {
 
     /// The platform reports another broadcast than the one this session records (a new start
     /// time or session id) while no attempt runs: close this session and start the next.
-    pub fn on_new_broadcast(&mut self, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_new_broadcast(&mut self, now: Instant) -> Vec<Do> {
         if !self.in_session {
             return self.on_poll(Probe::Live, now);
         }
@@ -428,7 +425,7 @@ impl Machine {
     }
 
     /// The supervisor opened a session (lock and slot taken).
-    pub fn on_session_started(&mut self, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_session_started(&mut self, now: Instant) -> Vec<Do> {
         self.in_session = true;
         self.failures = 0;
         self.unknown_since = None;
@@ -440,20 +437,20 @@ impl Machine {
     }
 
     /// Pushes the next timed poll back (jitter, so that rooms do not poll in lockstep).
-    pub fn delay_next_poll(&mut self, by: Duration) {
+    pub(crate) fn delay_next_poll(&mut self, by: Duration) {
         if let Some(t) = self.next_poll.as_mut() {
             *t += by;
         }
     }
 
     /// The supervisor could not open a session.
-    pub fn on_blocked(&mut self, reason: String, elsewhere: bool, now: Instant) {
+    pub(crate) fn on_blocked(&mut self, reason: String, elsewhere: bool, now: Instant) {
         self.phase = Phase::Waiting { reason, elsewhere };
         self.next_poll = Some(now + self.timing.poll_interval);
     }
 
     /// Bytes reached a file.
-    pub fn on_flowing(&mut self, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_flowing(&mut self, now: Instant) -> Vec<Do> {
         self.last_flow = Some(now);
         self.unknown_since = None;
         self.unrecordable_reported = None;
@@ -469,7 +466,7 @@ impl Machine {
     }
 
     /// The running attempt ended (stream end, stall, error). `error` is `None` for a clean end.
-    pub fn on_attempt_ended(&mut self, error: Option<String>, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_attempt_ended(&mut self, error: Option<String>, now: Instant) -> Vec<Do> {
         if let Phase::Attempt { flowing, started } = self.phase {
             if flowing {
                 self.last_flow = Some(now);
@@ -488,7 +485,7 @@ impl Machine {
         vec![Do::Poll]
     }
 
-    pub fn on_timer(&mut self, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_timer(&mut self, now: Instant) -> Vec<Do> {
         let mut out = self.check_unknown(now);
         if let Phase::Backoff { at } = self.phase {
             if now >= at {
@@ -527,7 +524,7 @@ impl Machine {
     }
 
     /// Operator asked for a poll now.
-    pub fn on_check_now(&mut self, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_check_now(&mut self, now: Instant) -> Vec<Do> {
         if self.phase == Phase::Disabled {
             return Vec::new();
         }
@@ -536,7 +533,7 @@ impl Machine {
     }
 
     /// Operator asked for a fresh start: drop the current attempt or skip the backoff.
-    pub fn on_restart(&mut self, now: Instant) -> Vec<Do> {
+    pub(crate) fn on_restart(&mut self, now: Instant) -> Vec<Do> {
         self.failures = 0;
         match self.phase {
             Phase::Attempt { .. } => vec![Do::StopAttempt],
@@ -549,7 +546,7 @@ impl Machine {
     }
 
     /// The supervisor is stopping: no more steps, the session closes without `live_end`.
-    pub fn on_shutdown(&mut self) {
+    pub(crate) fn on_shutdown(&mut self) {
         self.in_session = false;
         self.phase = Phase::Disabled;
         self.next_poll = None;

@@ -30,14 +30,14 @@ const SPACE_CHECK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
 /// A finished segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentDone {
-    pub index: u32,
-    pub path: PathBuf,
-    pub bytes: u64,
+    pub(crate) index: u32,
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: u64,
     pub duration_s: f64,
-    pub start: DateTime<FixedOffset>,
-    pub end: DateTime<FixedOffset>,
+    pub(crate) start: DateTime<FixedOffset>,
+    pub(crate) end: DateTime<FixedOffset>,
     /// The id its `segment_complete` must carry: the one its intent names (see `intent`).
-    pub event_id: Option<uuid::Uuid>,
+    pub(crate) event_id: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,16 +52,6 @@ pub enum WriteError {
     },
     #[error("the stream is not usable: {0}")]
     Stream(String),
-}
-
-impl WriteError {
-    pub fn is_disk(&self) -> bool {
-        match self {
-            WriteError::DiskLow { .. } => true,
-            WriteError::Io { source, .. } => source.raw_os_error() == Some(libc::ENOSPC),
-            WriteError::Stream(_) => false,
-        }
-    }
 }
 
 /// What the writer tells its room.
@@ -82,11 +72,11 @@ pub enum WriterEvent {
 /// Byte counters the room reads for status without asking the writer.
 #[derive(Debug, Default)]
 pub struct Progress {
-    pub session_bytes: AtomicU64,
-    pub segment_bytes: AtomicU64,
+    pub(crate) session_bytes: AtomicU64,
+    pub(crate) segment_bytes: AtomicU64,
     /// HLS media segments that were never recorded (slid out of the playlist, or failed every
     /// retry), for status and metrics.
-    pub gaps: AtomicU64,
+    pub(crate) gaps: AtomicU64,
 }
 
 /// Where and how a session's files are named, and when they are split.
@@ -109,9 +99,9 @@ pub struct SegmentSpec {
 /// What a recording session's segments need to record their intents.
 #[derive(Debug, Clone)]
 pub struct IntentSpec {
-    pub store: Arc<Intents>,
-    pub room: RoomRef,
-    pub session: SessionRef,
+    pub(crate) store: Arc<Intents>,
+    pub(crate) room: RoomRef,
+    pub(crate) session: SessionRef,
 }
 
 impl SegmentSpec {
@@ -184,21 +174,21 @@ impl SegmentFiles {
         }
     }
 
-    pub fn spec(&self) -> &SegmentSpec {
+    pub(crate) fn spec(&self) -> &SegmentSpec {
         &self.spec
     }
 
-    pub fn set_extension(&mut self, ext: &'static str) {
+    pub(crate) fn set_extension(&mut self, ext: &'static str) {
         self.ext = ext;
     }
 
     /// Counts media segments that will never be in the recording.
-    pub fn count_gap(&self, segments: u64) {
+    pub(crate) fn count_gap(&self, segments: u64) {
         self.progress.gaps.fetch_add(segments, Ordering::Relaxed);
     }
 
     /// New naming and split settings, used from the next segment on.
-    pub fn set_settings(
+    pub(crate) fn set_settings(
         &mut self,
         name: String,
         template: Template,
@@ -211,7 +201,7 @@ impl SegmentFiles {
         self.spec.segment_size = segment_size;
     }
 
-    pub fn set_meta(&mut self, title: String, streamer: String) {
+    pub(crate) fn set_meta(&mut self, title: String, streamer: String) {
         if let Some(i) = self.spec.intents.as_mut() {
             i.room.title = title.clone();
             i.room.streamer = streamer.clone();
@@ -225,24 +215,13 @@ impl SegmentFiles {
         self.flow_announced = false;
     }
 
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.open.is_some()
     }
 
     /// Length of the open segment.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.open.as_ref().map_or(0, |o| o.file.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Wall-clock seconds since the open segment started.
-    pub fn elapsed_s(&self) -> f64 {
-        self.open
-            .as_ref()
-            .map_or(0.0, |o| o.started.elapsed().as_secs_f64())
     }
 
     fn check_space(&mut self) -> Result<(), WriteError> {
@@ -340,12 +319,12 @@ impl SegmentFiles {
     }
 
     /// Writes bytes to the open segment, opening one first if needed.
-    pub fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
+    pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), WriteError> {
         self.write_unit(&[data])
     }
 
     /// Writes the parts as one unit (see [`PartFile::write_unit`]).
-    pub fn write_unit(&mut self, parts: &[&[u8]]) -> Result<(), WriteError> {
+    pub(crate) fn write_unit(&mut self, parts: &[&[u8]]) -> Result<(), WriteError> {
         if self.open.is_none() {
             self.open()?;
         }
@@ -377,7 +356,7 @@ impl SegmentFiles {
     }
 
     /// Overwrites already written bytes of the open segment (metadata at close).
-    pub fn patch(&mut self, offset: u64, data: &[u8]) -> Result<(), WriteError> {
+    pub(crate) fn patch(&mut self, offset: u64, data: &[u8]) -> Result<(), WriteError> {
         let Some(open) = self.open.as_mut() else {
             return Ok(());
         };
@@ -392,7 +371,7 @@ impl SegmentFiles {
     /// Hands buffered bytes to the OS when enough has gathered or it has waited long enough:
     /// called whenever the writer is idle, it bounds what a kill -9 can lose without a write
     /// call per network read.
-    pub fn flush_idle(&mut self) -> Result<(), WriteError> {
+    pub(crate) fn flush_idle(&mut self) -> Result<(), WriteError> {
         let Some(open) = self.open.as_ref() else {
             return Ok(());
         };
@@ -418,7 +397,10 @@ impl SegmentFiles {
 
     /// Closes the open segment: fsync, rename, report. `duration_s` is the media duration when
     /// the pipeline knows it; otherwise wall-clock time is used.
-    pub fn close(&mut self, duration_s: Option<f64>) -> Result<Option<SegmentDone>, WriteError> {
+    pub(crate) fn close(
+        &mut self,
+        duration_s: Option<f64>,
+    ) -> Result<Option<SegmentDone>, WriteError> {
         let Some(open) = self.open.take() else {
             return Ok(None);
         };
@@ -478,7 +460,7 @@ impl SegmentFiles {
         Ok(Some(done))
     }
 
-    pub fn send(&self, event: WriterEvent) {
+    pub(crate) fn send(&self, event: WriterEvent) {
         let _ = self.events.send(event);
     }
 }

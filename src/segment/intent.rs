@@ -63,13 +63,13 @@ pub struct Intent {
 }
 
 impl Intent {
-    pub fn id(&self) -> Uuid {
+    pub(crate) fn id(&self) -> Uuid {
         self.event.id
     }
 
     /// Where the file went after its rename, found by its identity; `None` when no candidate
     /// name holds it (moved or deleted since).
-    pub fn find_final(&self) -> Option<PathBuf> {
+    pub(crate) fn find_final(&self) -> Option<PathBuf> {
         let (stem, ext) = split_part_name(&self.part)?;
         rename_candidates(&stem, &ext).find(|p| {
             std::fs::symlink_metadata(p)
@@ -93,8 +93,8 @@ pub struct Intents {
 
 /// An intent left by a process that is gone, locked by this one.
 #[derive(Debug)]
-pub struct Leftover {
-    pub intent: Intent,
+pub(crate) struct Leftover {
+    pub(crate) intent: Intent,
     path: PathBuf,
     file: File,
 }
@@ -115,7 +115,7 @@ impl Intents {
         })
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -151,7 +151,7 @@ impl Intents {
 
     /// Records the intent's new state, synced to disk. An intent this process does not hold
     /// (its `begin` failed) is begun now.
-    pub fn update(&self, intent: &Intent) -> io::Result<()> {
+    pub(crate) fn update(&self, intent: &Intent) -> io::Result<()> {
         // A clone of the descriptor, so one room's fsync does not hold up the others.
         let file = self.held().get(&intent.id()).map(File::try_clone);
         match file {
@@ -166,7 +166,7 @@ impl Intents {
 
     /// The event is in the hook journal (or no hook wanted it): the intent is done. Ids this
     /// process does not hold are ignored.
-    pub fn settle(&self, id: Uuid) {
+    pub(crate) fn settle(&self, id: Uuid) {
         let Some(file) = self.held().remove(&id) else {
             return;
         };
@@ -179,13 +179,13 @@ impl Intents {
     }
 
     /// Whether this process holds the intent.
-    pub fn holds(&self, id: Uuid) -> bool {
+    pub(crate) fn holds(&self, id: Uuid) -> bool {
         self.held().contains_key(&id)
     }
 
     /// Intents left by processes that are gone (their lock is free), each locked now. An
     /// unreadable one (a crash while it was first written) is removed with a warning.
-    pub fn leftovers(&self) -> Vec<Leftover> {
+    pub(crate) fn leftovers(&self) -> Vec<Leftover> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Vec::new();
         };
@@ -230,13 +230,13 @@ impl Intents {
 
     /// Takes over a leftover: it is settled like this process's own once its event is
     /// journaled. Returns the intent for updating.
-    pub fn adopt(&self, l: Leftover) -> Intent {
+    pub(crate) fn adopt(&self, l: Leftover) -> Intent {
         self.held().insert(l.intent.id(), l.file);
         l.intent
     }
 
     /// Removes a leftover that needs nothing more.
-    pub fn discard(&self, l: Leftover) {
+    pub(crate) fn discard(&self, l: Leftover) {
         if let Err(e) = std::fs::remove_file(&l.path) {
             tracing::warn!("cannot remove {}: {e}", l.path.display());
         }

@@ -9,25 +9,25 @@ use chrono::{DateTime, FixedOffset};
 use crate::template::{Template, format_time};
 
 /// Longest sanitised field value, in bytes.
-pub const MAX_FIELD_BYTES: usize = 120;
+pub(crate) const MAX_FIELD_BYTES: usize = 120;
 /// Longest path component; leaves room for `_NNN.flv.part` under the usual 255-byte limit.
 const MAX_COMPONENT_BYTES: usize = 200;
 
 /// Values for the template fields of one session.
 #[derive(Debug, Clone)]
 pub struct NameFields {
-    pub platform: String,
-    pub id: String,
-    pub key: String,
-    pub name: String,
-    pub streamer: String,
-    pub title: String,
-    pub session: String,
-    pub session_start: DateTime<FixedOffset>,
+    pub(crate) platform: String,
+    pub(crate) id: String,
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) streamer: String,
+    pub(crate) title: String,
+    pub(crate) session: String,
+    pub(crate) session_start: DateTime<FixedOffset>,
 }
 
 /// Makes one field value safe as (part of) a single path component.
-pub fn sanitize(value: &str) -> String {
+pub(crate) fn sanitize(value: &str) -> String {
     let replaced: String = value
         .chars()
         .map(|c| match c {
@@ -62,7 +62,7 @@ fn truncate_bytes(s: &str, max: usize) -> &str {
 }
 
 /// Renders a segment's path relative to `output_dir`, without extension.
-pub fn render(
+pub(crate) fn render(
     template: &Template,
     f: &NameFields,
     index: u32,

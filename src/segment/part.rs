@@ -18,10 +18,10 @@ use crate::util::fs::sync_dir;
 /// Buffered bytes are written out at this size (or sooner, when the writer is idle).
 const BUFFER: usize = 128 * 1024;
 
-pub const PART_SUFFIX: &str = ".part";
+pub(crate) const PART_SUFFIX: &str = ".part";
 
 #[derive(Debug)]
-pub struct PartFile {
+pub(crate) struct PartFile {
     file: File,
     buf: Vec<u8>,
     part: PathBuf,
@@ -41,7 +41,7 @@ fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
 impl PartFile {
     /// Creates `<stem>.<ext>.part`, or `<stem>_1.<ext>.part` and so on when the name (final or
     /// part) is taken.
-    pub fn create(stem: &Path, ext: &'static str) -> io::Result<Self> {
+    pub(crate) fn create(stem: &Path, ext: &'static str) -> io::Result<Self> {
         if let Some(dir) = stem.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -85,33 +85,28 @@ impl PartFile {
         ))
     }
 
-    pub fn part_path(&self) -> &Path {
+    pub(crate) fn part_path(&self) -> &Path {
         &self.part
     }
 
     /// Bytes waiting in the buffer.
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.buf.len()
     }
 
     /// Bytes written so far, buffered ones included.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.flushed + self.buf.len() as u64
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Appends bytes as one unit.
-    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        self.write_unit(&[data])
     }
 
     /// Appends the parts as one unit (a tag: header, body, size). Units are never split between
     /// a successful and a failed write, so after a failure (disk full) the file can be cut back
     /// to the end of the last whole unit.
-    pub fn write_unit(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+    pub(crate) fn write_unit(&mut self, parts: &[&[u8]]) -> io::Result<()> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         if self.buf.len() + total > BUFFER {
             self.flush()?;
@@ -146,7 +141,7 @@ impl PartFile {
     }
 
     /// Writes buffered bytes to the file (not to the disk: see [`PartFile::finish`]).
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -165,7 +160,7 @@ impl PartFile {
     }
 
     /// Overwrites bytes at `offset` (metadata patched at close). Never grows the file.
-    pub fn patch(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+    pub(crate) fn patch(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.flush()?;
         if offset + data.len() as u64 > self.flushed {
             return Err(io::Error::new(
@@ -177,12 +172,12 @@ impl PartFile {
     }
 
     /// The file's metadata (its identity survives the rename, see `intent`).
-    pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
+    pub(crate) fn metadata(&self) -> io::Result<std::fs::Metadata> {
         self.file.metadata()
     }
 
     /// Flushes, fsyncs and renames to the final name. Returns the final path.
-    pub fn finish(mut self) -> io::Result<PathBuf> {
+    pub(crate) fn finish(mut self) -> io::Result<PathBuf> {
         self.flush()?;
         self.file.sync_all()?;
         let final_path = rename_no_replace(&self.part, &self.stem, self.ext)?;
@@ -193,7 +188,7 @@ impl PartFile {
     }
 
     /// Removes a file that never received a byte.
-    pub fn discard_if_empty(self) -> Option<Self> {
+    pub(crate) fn discard_if_empty(self) -> Option<Self> {
         if self.is_empty() {
             let _ = std::fs::remove_file(&self.part);
             None
@@ -204,7 +199,7 @@ impl PartFile {
 }
 
 /// `x/name.flv.part` -> (`x/name`, `flv`).
-pub fn split_part_name(part: &Path) -> Option<(PathBuf, String)> {
+pub(crate) fn split_part_name(part: &Path) -> Option<(PathBuf, String)> {
     let s = part.to_str()?.strip_suffix(PART_SUFFIX)?;
     let (stem, ext) = s.rsplit_once('.')?;
     (!ext.contains('/') && !ext.is_empty()).then(|| (PathBuf::from(stem), ext.to_string()))
@@ -227,7 +222,10 @@ pub fn rename_no_replace(from: &Path, stem: &Path, ext: &str) -> io::Result<Path
 }
 
 /// The names [`rename_no_replace`] tries, in order: `<stem>.<ext>`, `<stem>_1.<ext>`…
-pub fn rename_candidates<'a>(stem: &'a Path, ext: &'a str) -> impl Iterator<Item = PathBuf> + 'a {
+pub(crate) fn rename_candidates<'a>(
+    stem: &'a Path,
+    ext: &'a str,
+) -> impl Iterator<Item = PathBuf> + 'a {
     (0..10_000u32).map(move |n| {
         if n == 0 {
             with_suffix(stem, &format!(".{ext}"))
@@ -293,9 +291,9 @@ mod tests {
         std::fs::write(dir.path().join("a/b/name.flv"), b"old").unwrap();
         let mut p = PartFile::create(&stem, "flv").unwrap();
         assert_eq!(p.part_path(), dir.path().join("a/b/name_1.flv.part"));
-        p.write(b"hello ").unwrap();
-        p.write(&vec![b'x'; 100_000]).unwrap();
-        p.write(b"!").unwrap();
+        p.write_unit(&[b"hello "]).unwrap();
+        p.write_unit(&[&vec![b'x'; 100_000]]).unwrap();
+        p.write_unit(&[b"!"]).unwrap();
         p.patch(0, b"H").unwrap();
         assert_eq!(p.len(), 100_007);
         // Someone takes our final name while we write: we must not replace it.
@@ -330,7 +328,7 @@ mod tests {
     fn patches_cannot_grow_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut p = PartFile::create(&dir.path().join("n"), "flv").unwrap();
-        p.write(b"abc").unwrap();
+        p.write_unit(&[b"abc"]).unwrap();
         assert!(p.patch(2, b"xy").is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// Makes a rename or a new entry in `dir` durable: without it, a power cut can undo a rename
 /// whose file data is already on disk. Best effort: some filesystems cannot sync a folder.
-pub fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
@@ -14,7 +14,7 @@ pub fn sync_dir(dir: &Path) {
 
 /// Whether a failed `try_lock_exclusive` means another holder has the lock (as opposed to a
 /// filesystem without lock support, or another I/O error).
-pub fn is_contended(e: &io::Error) -> bool {
+pub(crate) fn is_contended(e: &io::Error) -> bool {
     e.raw_os_error() == fs2::lock_contended_error().raw_os_error()
         || e.kind() == io::ErrorKind::WouldBlock
 }

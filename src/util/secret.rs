@@ -5,18 +5,18 @@ use std::fmt;
 /// Holds a secret value. `Debug` and `Display` print `[redacted]`; the only way to the value is
 /// [`Secret::expose`], which makes every use site easy to audit with grep.
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -35,7 +35,7 @@ impl fmt::Display for Secret {
 
 /// Cuts the query string and any user info off a URL for logging: signed CDN URLs carry tokens
 /// (`expires=…&sign=…`, `auth_key=…`) in the query, and those are credentials.
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) => {
             let had_query = u.query().is_some();
@@ -58,7 +58,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// A webhook URL as logs show it: scheme, host and port only. Services such as Discord and
 /// Slack put the token in the path, so the path is a secret too.
-pub fn redact_endpoint(url: &str) -> String {
+pub(crate) fn redact_endpoint(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(u) => {
             let mut s = format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?"));

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 /// Parses `"90s"`, `"1h30m"`, `"500ms"`, `"2d"`, `"0s"` or `"0"`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     let fail = || {
         format!(
@@ -82,7 +82,7 @@ const SIZE_UNITS: &[(&str, u64)] = &[
 ];
 
 /// Parses `"512MiB"`, `"2GB"`, `"1.5GiB"`, `"0B"` (units are case-insensitive; a space is allowed).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let s = text.trim();
     let fail = || {
         let n: String = s
@@ -114,7 +114,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// `3725s` -> `1h2m5s`: the inverse of [`parse_duration`], for `check` and status output.
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let total_ms = d.as_millis();
     if total_ms == 0 {
         return "0s".into();
@@ -134,7 +134,7 @@ pub fn format_duration(d: Duration) -> String {
 }
 
 /// `4294967296` -> `4GiB`, `1500000` -> `1.4MiB`.
-pub fn format_size(bytes: u64) -> String {
+pub(crate) fn format_size(bytes: u64) -> String {
     const NAMES: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

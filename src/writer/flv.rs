@@ -56,7 +56,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn from_spec(spec: &SegmentSpec) -> Self {
+    pub(crate) fn from_spec(spec: &SegmentSpec) -> Self {
         Self {
             duration_ms: i64::try_from(spec.segment_duration.as_millis()).unwrap_or(i64::MAX),
             size: spec.segment_size,

@@ -19,14 +19,14 @@ const CHANNEL_CHUNKS: usize = 4;
 
 /// How a connection's bytes are packaged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Container {
+pub(crate) enum Container {
     Flv,
     Ts,
     Fmp4,
 }
 
 impl Container {
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             Container::Flv => "flv",
             Container::Ts => "ts",
@@ -36,7 +36,7 @@ impl Container {
 }
 
 #[derive(Debug)]
-pub enum WriterMsg {
+pub(crate) enum WriterMsg {
     /// A new connection starts; its bytes follow.
     Connect(Container),
     /// Bytes of the connection, in order: several network reads when they came faster than
@@ -53,7 +53,7 @@ pub enum WriterMsg {
 /// reload must neither be dropped nor wait behind megabytes of stream. The writer takes them
 /// before its next stream message.
 #[derive(Debug)]
-pub enum Control {
+pub(crate) enum Control {
     /// Start a new file at the next possible point.
     Split,
     /// New title/streamer for the names of later segments.
@@ -69,14 +69,14 @@ pub enum Control {
 }
 
 /// The async side's end of a session writer.
-pub struct WriterHandle {
+pub(crate) struct WriterHandle {
     tx: mpsc::Sender<WriterMsg>,
     ctl: mpsc::UnboundedSender<Control>,
     join: JoinHandle<()>,
 }
 
 impl WriterHandle {
-    pub fn spawn(
+    pub(crate) fn spawn(
         spec: SegmentSpec,
         events: mpsc::UnboundedSender<WriterEvent>,
         progress: Arc<Progress>,
@@ -88,17 +88,17 @@ impl WriterHandle {
         Self { tx, ctl, join }
     }
 
-    pub fn sender(&self) -> mpsc::Sender<WriterMsg> {
+    pub(crate) fn sender(&self) -> mpsc::Sender<WriterMsg> {
         self.tx.clone()
     }
 
     /// Hands the writer a request; it never waits and is never dropped while the writer runs.
-    pub fn control(&self, c: Control) {
+    pub(crate) fn control(&self, c: Control) {
         let _ = self.ctl.send(c);
     }
 
     /// Closes the session's last file and waits for the writer to finish.
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         drop(self.tx);
         drop(self.ctl);
         if let Err(e) = self.join.await {

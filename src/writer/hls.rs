@@ -47,19 +47,19 @@ const DURATION_SLACK: f64 = 0.001;
 /// One HLS media segment, whole and in order.
 pub struct HlsSegment {
     /// Decrypted media bytes.
-    pub data: Bytes,
+    pub(crate) data: Bytes,
     /// `EXTINF`, seconds.
-    pub duration: f64,
-    pub sequence: u64,
+    pub(crate) duration: f64,
+    pub(crate) sequence: u64,
     /// The numbering `sequence` belongs to (the media playlist path, plus a count of sequence
     /// resets): gaps are only counted within one numbering.
-    pub stream: Arc<str>,
+    pub(crate) stream: Arc<str>,
     /// Must not continue the current file: a discontinuity or a sequence reset.
-    pub boundary: bool,
+    pub(crate) boundary: bool,
     /// The init section this segment needs (fMP4 `ftyp`+`moov`); `None` for TS.
-    pub init: Option<Bytes>,
+    pub(crate) init: Option<Bytes>,
     /// The puller's memory budget for this segment, released once it is written.
-    pub permit: Option<OwnedSemaphorePermit>,
+    pub(crate) _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl fmt::Debug for HlsSegment {
@@ -116,7 +116,7 @@ struct FileClock {
 }
 
 #[derive(Debug)]
-pub struct HlsWriter {
+pub(crate) struct HlsWriter {
     container: Container,
     split: bool,
     /// The init section at the head of the open file.
@@ -138,7 +138,7 @@ pub struct HlsWriter {
 
 impl HlsWriter {
     /// A writer for TS or fMP4 segments.
-    pub fn new(container: Container) -> Self {
+    pub(crate) fn new(container: Container) -> Self {
         Self {
             container,
             split: false,

@@ -194,12 +194,12 @@ pub(super) fn decrypt(key: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Result<Byte
 }
 
 /// MPEG-TS: sync bytes at 188-byte spacing.
-pub fn looks_like_ts(d: &[u8]) -> bool {
+pub(crate) fn looks_like_ts(d: &[u8]) -> bool {
     d.len() >= 188 && (0..d.len().min(188 * 4)).step_by(188).all(|i| d[i] == 0x47)
 }
 
 /// ISO BMFF: a plausible box header of a type that can start a file or fragment.
-pub fn looks_like_mp4(d: &[u8]) -> bool {
+pub(crate) fn looks_like_mp4(d: &[u8]) -> bool {
     const STARTS: [&[u8; 4]; 11] = [
         b"ftyp", b"styp", b"moof", b"sidx", b"prft", b"emsg", b"free", b"skip", b"moov", b"mdat",
         b"uuid",

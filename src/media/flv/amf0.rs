@@ -24,7 +24,7 @@ impl Value {
         }
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
             _ => None,
@@ -32,7 +32,7 @@ impl Value {
     }
 
     /// Properties of an object or ECMA array.
-    pub fn properties(&self) -> Option<&[(String, Value)]> {
+    pub(crate) fn properties(&self) -> Option<&[(String, Value)]> {
         match self {
             Value::Object(p) | Value::EcmaArray(p) => Some(p),
             _ => None,
@@ -48,7 +48,7 @@ impl Value {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AmfError(pub &'static str);
+pub struct AmfError(pub(crate) &'static str);
 
 impl fmt::Display for AmfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -189,7 +189,7 @@ fn put_properties(out: &mut Vec<u8>, props: &[(String, Value)]) {
 }
 
 /// Appends the encoding of `v`.
-pub fn encode(v: &Value, out: &mut Vec<u8>) {
+pub(crate) fn encode(v: &Value, out: &mut Vec<u8>) {
     match v {
         Value::Number(n) => {
             out.push(0);

@@ -13,7 +13,7 @@ use bytes::{Buf, BytesMut};
 use super::tag::{PREV_SIZE, TAG_HEADER, Tag, TagKind, decode_header};
 
 /// Default largest tag body accepted (a 4K keyframe is a few MiB).
-pub const DEFAULT_MAX_TAG: usize = 16 << 20;
+pub(crate) const DEFAULT_MAX_TAG: usize = 16 << 20;
 const MAX_AUDIO_TAG: usize = 256 << 10;
 const MAX_SCRIPT_TAG: usize = 1 << 20;
 /// Data offsets larger than this in a file header are not believed.
@@ -126,7 +126,7 @@ impl Parser {
     }
 
     /// The next item, or `None` until more bytes arrive.
-    pub fn next_item(&mut self) -> Option<Item> {
+    pub(crate) fn next_item(&mut self) -> Option<Item> {
         loop {
             match self.state {
                 State::Start => {

@@ -7,16 +7,16 @@
 //! jump (the stream's clock did not move) and is kept as is.
 
 /// A forward step larger than this beyond everything seen so far is a jump.
-pub const JUMP_MS: i64 = 1_000;
+pub(crate) const JUMP_MS: i64 = 1_000;
 /// A step back within a track larger than this is a jump too. A track's DTS never goes back
 /// legitimately, so anything beyond a few ms of rounding is the clock moving; clamping it
 /// instead would pile the frames up 1 ms apart, a visible stutter.
-pub const BACK_JUMP_MS: i64 = 100;
+pub(crate) const BACK_JUMP_MS: i64 = 100;
 const DEFAULT_VIDEO_MS: i64 = 33;
 const DEFAULT_AUDIO_MS: i64 = 23;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Track {
+pub(crate) enum Track {
     Audio,
     Video,
 }
@@ -30,7 +30,7 @@ struct TrackState {
 
 /// What happened to a timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fix {
+pub(crate) enum Fix {
     None,
     /// The stream's clock jumped by this much (ms); the offset was re-anchored.
     Jump(i64),
@@ -39,7 +39,7 @@ pub enum Fix {
 }
 
 #[derive(Debug, Clone)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     offset: i64,
     audio: TrackState,
     video: TrackState,
@@ -70,14 +70,14 @@ impl Timeline {
     }
 
     /// The latest output timestamp of any track.
-    pub fn last(&self) -> Option<i64> {
+    pub(crate) fn last(&self) -> Option<i64> {
         match (self.audio.last, self.video.last) {
             (Some(a), Some(v)) => Some(a.max(v)),
             (a, v) => a.or(v),
         }
     }
 
-    pub fn interval(&self, t: Track) -> i64 {
+    pub(crate) fn interval(&self, t: Track) -> i64 {
         match t {
             Track::Audio => self.audio.interval,
             Track::Video => self.video.interval,
@@ -85,7 +85,7 @@ impl Timeline {
     }
 
     /// Maps a source timestamp of track `t` to the output timeline.
-    pub fn map(&mut self, t: Track, ts: i32) -> (i64, Fix) {
+    pub(crate) fn map(&mut self, t: Track, ts: i32) -> (i64, Fix) {
         let global = self.last();
         let cand = i64::from(ts).saturating_add(self.offset);
         let st = *self.state(t);

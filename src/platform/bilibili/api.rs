@@ -11,7 +11,7 @@ use super::super::{PlatformError, RoomSpec, RoomStatus, StreamFormat};
 use super::wbi::WbiKeys;
 
 /// The codecs liverec records, by Bilibili's `codec_name` (`codecs = [...]` takes these).
-pub const CODECS: [&str; 2] = ["avc", "hevc"];
+pub(crate) const CODECS: [&str; 2] = ["avc", "hevc"];
 
 /// A wbi-protected endpoint either answers, or refuses the signature.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,22 +132,22 @@ const GUARD_ONLY: &str = "a guard-only live (the play URL lists no stream): only
 pub struct RoomInit {
     pub room_id: u64,
     pub short_id: u64,
-    pub uid: u64,
+    pub(crate) uid: u64,
     pub live_status: i64,
     /// Unix seconds of the live start (a large negative number when offline).
-    pub live_time: i64,
-    pub encrypted: bool,
-    pub pwd_verified: bool,
+    pub(crate) live_time: i64,
+    pub(crate) encrypted: bool,
+    pub(crate) pwd_verified: bool,
     /// 0 normal, 1 paid, 2 special event.
-    pub special_type: i64,
+    pub(crate) special_type: i64,
     /// 1 for a paid ("special") live.
-    pub is_sp: i64,
-    pub locked: bool,
+    pub(crate) is_sp: i64,
+    pub(crate) locked: bool,
 }
 
 impl RoomInit {
     /// Why a live in this room cannot be recorded, when this answer already tells.
-    pub fn unrecordable(&self) -> Option<String> {
+    pub(crate) fn unrecordable(&self) -> Option<String> {
         if self.encrypted && !self.pwd_verified {
             return Some(PASSWORD.into());
         }
@@ -175,7 +175,7 @@ pub fn room_init(body: &[u8]) -> Result<RoomInit, PlatformError> {
 }
 
 /// [`room_init`], with errors naming the call as `what` (`room_init (unsigned fallback)`).
-pub fn room_init_as(body: &[u8], what: &str) -> Result<RoomInit, PlatformError> {
+pub(crate) fn room_init_as(body: &[u8], what: &str) -> Result<RoomInit, PlatformError> {
     let env = checked(body, what)?;
     let d = &env.data;
     let room_id = uint(at(d, "/room_id"))
@@ -199,16 +199,16 @@ pub fn room_init_as(body: &[u8], what: &str) -> Result<RoomInit, PlatformError> 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomInfo {
     pub room_id: u64,
-    pub uid: u64,
+    pub(crate) uid: u64,
     pub title: String,
     pub streamer: String,
     /// 0 offline, 1 live, 2 round-play (a replay loop: not live).
     pub live_status: i64,
     /// Unix seconds; 0 when not live.
-    pub live_start_time: i64,
-    pub live_id: Option<String>,
-    pub special_type: i64,
-    pub locked: bool,
+    pub(crate) live_start_time: i64,
+    pub(crate) live_id: Option<String>,
+    pub(crate) special_type: i64,
+    pub(crate) locked: bool,
 }
 
 impl RoomInfo {
@@ -228,7 +228,7 @@ impl RoomInfo {
     }
 
     /// A live that only paying viewers may watch (`special_type` 1).
-    pub fn is_paid(&self) -> bool {
+    pub(crate) fn is_paid(&self) -> bool {
         self.special_type == 1
     }
 
@@ -249,7 +249,7 @@ pub fn room_info(body: &[u8]) -> Result<Signed<RoomInfo>, PlatformError> {
 }
 
 /// [`room_info`], with errors naming the call as `what` (`getInfoByRoom (wbi)`).
-pub fn room_info_as(body: &[u8], what: &str) -> Result<Signed<RoomInfo>, PlatformError> {
+pub(crate) fn room_info_as(body: &[u8], what: &str) -> Result<Signed<RoomInfo>, PlatformError> {
     let env = match checked_signed(body, what, "room_info")? {
         Ok(env) => env,
         Err(refusal) => return Ok(Signed::Refused(refusal)),
@@ -285,15 +285,15 @@ pub fn room_info_as(body: &[u8], what: &str) -> Result<Signed<RoomInfo>, Platfor
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Login {
     pub logged_in: bool,
-    pub uid: u64,
-    pub uname: String,
+    pub(crate) uid: u64,
+    pub(crate) uname: String,
     /// An active 大会员 (`vipStatus` 1).
-    pub vip: bool,
+    pub(crate) vip: bool,
 }
 
 impl Login {
     /// `logged in as 某人 (uid 42, 大会员)` / `anonymous`, for log lines and `probe`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if !self.logged_in {
             return "anonymous".into();
         }
@@ -381,38 +381,38 @@ impl BiliFormat {
 
 /// One CDN node for a stream: the URL is `host + base_url + extra`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UrlInfo {
-    pub host: String,
-    pub extra: String,
+pub(crate) struct UrlInfo {
+    pub(crate) host: String,
+    pub(crate) extra: String,
 }
 
 /// One codec entry of `getRoomPlayInfo`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlayStream {
-    pub format: BiliFormat,
-    pub codec: String,
-    pub current_qn: u32,
-    pub accept_qn: Vec<u32>,
-    pub base_url: String,
-    pub hosts: Vec<UrlInfo>,
+pub(crate) struct PlayStream {
+    pub(crate) format: BiliFormat,
+    pub(crate) codec: String,
+    pub(crate) current_qn: u32,
+    pub(crate) accept_qn: Vec<u32>,
+    pub(crate) base_url: String,
+    pub(crate) hosts: Vec<UrlInfo>,
 }
 
 /// `xlive/web-room/v2/index/getRoomPlayInfo`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayInfo {
     pub room_id: u64,
-    pub live_status: i64,
-    pub encrypted: bool,
-    pub pwd_verified: bool,
+    pub(crate) live_status: i64,
+    pub(crate) encrypted: bool,
+    pub(crate) pwd_verified: bool,
     pub special_types: Vec<i64>,
     /// `playurl_info.playurl` was present (null when offline, or area-blocked while live).
     pub has_playurl: bool,
     /// Entries in `playurl.stream` as sent, usable or not; `None` when it is not a list. An
     /// empty list is a guard-only live.
-    pub listed_streams: Option<usize>,
-    pub streams: Vec<PlayStream>,
+    pub(crate) listed_streams: Option<usize>,
+    pub(crate) streams: Vec<PlayStream>,
     /// `g_qn_desc`: qn -> name (`10000` -> `原画`).
-    pub qn_desc: Vec<(u32, String)>,
+    pub(crate) qn_desc: Vec<(u32, String)>,
 }
 
 impl PlayInfo {
@@ -421,16 +421,16 @@ impl PlayInfo {
     }
 
     /// Every qn some codec entry could be asked for, best first.
-    pub fn accept_qn(&self) -> Vec<u32> {
+    pub(crate) fn accept_qn(&self) -> Vec<u32> {
         accept_of(self.streams.iter())
     }
 
-    pub fn has_current(&self, qn: u32) -> bool {
+    pub(crate) fn has_current(&self, qn: u32) -> bool {
         self.streams.iter().any(|s| s.current_qn == qn)
     }
 
     /// `10000` -> `10000 原画`.
-    pub fn qn_label(&self, qn: u32) -> String {
+    pub(crate) fn qn_label(&self, qn: u32) -> String {
         match self.qn_desc.iter().find(|(q, _)| *q == qn) {
             Some((_, d)) if !d.is_empty() => format!("{qn} {d}"),
             _ => qn.to_string(),
@@ -438,7 +438,7 @@ impl PlayInfo {
     }
 
     /// Why this live cannot be recorded at all (not: not now), when this answer tells.
-    pub fn unrecordable(&self) -> Option<String> {
+    pub(crate) fn unrecordable(&self) -> Option<String> {
         if self.encrypted && !self.pwd_verified {
             return Some(PASSWORD.into());
         }
@@ -500,7 +500,7 @@ pub fn play_info(body: &[u8]) -> Result<Signed<PlayInfo>, PlatformError> {
 }
 
 /// [`play_info`], with errors naming the call as `what` (`getRoomPlayInfo (wbi)`).
-pub fn play_info_as(body: &[u8], what: &str) -> Result<Signed<PlayInfo>, PlatformError> {
+pub(crate) fn play_info_as(body: &[u8], what: &str) -> Result<Signed<PlayInfo>, PlatformError> {
     let env = match checked_signed(body, what, "live_status")? {
         Ok(env) => env,
         Err(refusal) => return Ok(Signed::Refused(refusal)),
@@ -600,7 +600,7 @@ pub struct Prefs<'a> {
 }
 
 impl<'a> Prefs<'a> {
-    pub fn of(room: &'a RoomSpec) -> Self {
+    pub(crate) fn of(room: &'a RoomSpec) -> Self {
         Self {
             quality: &room.quality,
             formats: &room.formats,
@@ -635,7 +635,7 @@ impl<'a> Prefs<'a> {
 
 /// The qn to ask for first: the first number in the preference list, else 10000 (原画, the
 /// source; the answer's `accept_qn` shows whether anything better exists).
-pub fn first_qn(prefs: &[String]) -> u32 {
+pub(crate) fn first_qn(prefs: &[String]) -> u32 {
     match prefs.first().map(|p| p.parse::<u32>()) {
         Some(Ok(qn)) => qn,
         _ => 10000,
@@ -644,7 +644,7 @@ pub fn first_qn(prefs: &[String]) -> u32 {
 
 /// The qn the preferences pick among those available: the first preference that is available
 /// (`best` = the highest), else the highest available.
-pub fn wanted_qn(prefs: &[String], accept: &[u32]) -> Option<u32> {
+pub(crate) fn wanted_qn(prefs: &[String], accept: &[u32]) -> Option<u32> {
     let best = accept.iter().copied().max()?;
     for p in prefs {
         if p == "best" {
@@ -660,7 +660,7 @@ pub fn wanted_qn(prefs: &[String], accept: &[u32]) -> Option<u32> {
 }
 
 /// The qn wanted among what the listed codecs offer.
-pub fn wanted(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<u32> {
+pub(crate) fn wanted(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<u32> {
     let listed = accept_of(info.streams.iter().filter(|s| prefs.listed(&s.codec)));
     wanted_qn(prefs.quality, &listed)
 }
@@ -677,7 +677,7 @@ pub fn rerequest_qn(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<u32> {
 
 /// The answer serves less than the qn it was asked for (the best entry of a listed codec is
 /// below it): Bilibili capped the request.
-pub fn served_below(info: &PlayInfo, prefs: &Prefs<'_>, asked: u32) -> bool {
+pub(crate) fn served_below(info: &PlayInfo, prefs: &Prefs<'_>, asked: u32) -> bool {
     info.streams
         .iter()
         .filter(|s| prefs.listed(&s.codec))
@@ -690,7 +690,7 @@ pub fn served_below(info: &PlayInfo, prefs: &Prefs<'_>, asked: u32) -> bool {
 /// preferences want among what its codec is offered in (with a `codecs` list: among what the
 /// listed codecs are offered in). A room whose best is HEVC-only is not "capped" for a room
 /// that records AVC.
-pub fn capped(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<(u32, u32)> {
+pub(crate) fn capped(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<(u32, u32)> {
     let first = candidates(info, prefs).into_iter().next()?;
     let want = if prefs.codecs.is_empty() {
         wanted_qn(
@@ -710,11 +710,11 @@ pub struct Candidate {
     pub format: BiliFormat,
     pub qn: u32,
     pub codec: String,
-    pub quality: String,
+    pub(crate) quality: String,
 }
 
 /// `.mcdn.` hosts are P2P edge nodes: often unreliable, so they go last.
-pub fn is_mcdn(host: &str) -> bool {
+pub(crate) fn is_mcdn(host: &str) -> bool {
     host.contains(".mcdn.")
 }
 
@@ -770,7 +770,7 @@ pub fn candidates(info: &PlayInfo, prefs: &Prefs<'_>) -> Vec<Candidate> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LegacyPlay {
     pub current_qn: u32,
-    pub accept_qn: Vec<u32>,
+    pub(crate) accept_qn: Vec<u32>,
     pub urls: Vec<String>,
 }
 
@@ -779,7 +779,7 @@ pub fn play_url_v1(body: &[u8]) -> Result<LegacyPlay, PlatformError> {
 }
 
 /// [`play_url_v1`], with errors naming the call as `what`.
-pub fn play_url_v1_as(body: &[u8], what: &str) -> Result<LegacyPlay, PlatformError> {
+pub(crate) fn play_url_v1_as(body: &[u8], what: &str) -> Result<LegacyPlay, PlatformError> {
     let env = checked(body, what)?;
     let d = &env.data;
     let mut durl: Vec<(i64, String)> = d
@@ -813,12 +813,12 @@ pub fn play_url_v1_as(body: &[u8], what: &str) -> Result<LegacyPlay, PlatformErr
 /// One entry of the batch `room/v1/Room/get_status_info_by_uids`, keyed by the anchor's uid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchStatus {
-    pub uid: u64,
+    pub(crate) uid: u64,
     pub room_id: u64,
     pub live_status: i64,
-    pub title: String,
-    pub streamer: String,
-    pub live_time: i64,
+    pub(crate) title: String,
+    pub(crate) streamer: String,
+    pub(crate) live_time: i64,
 }
 
 pub fn status_by_uids(body: &[u8]) -> Result<Vec<BatchStatus>, PlatformError> {

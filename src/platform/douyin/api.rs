@@ -39,14 +39,14 @@ pub enum Origin {
 }
 
 /// The quality name of an audio-only stream (a radio live's only stream).
-pub const AUDIO_ONLY: &str = "ao";
+pub(crate) const AUDIO_ONLY: &str = "ao";
 
 /// What web/enter says when the streamer does not show the live to this viewer.
-pub const NOT_VISIBLE: &str = "你不在主播设置的可见范围内";
+pub(crate) const NOT_VISIBLE: &str = "你不在主播设置的可见范围内";
 /// What web/enter and reflow say about a live that has ended.
 const ENDED: &str = "直播已结束";
 /// `status_code` of a web/enter answer for a live that has ended (biliLive-tools, 2026-03).
-pub const ENDED_CODE: i64 = 30003;
+pub(crate) const ENDED_CODE: i64 = 30003;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DyStream {
@@ -55,13 +55,13 @@ pub struct DyStream {
     pub format: StreamFormat,
     pub url: String,
     pub origin: Origin,
-    pub encrypted: bool,
+    pub(crate) encrypted: bool,
     /// `h264`, `h265`, `bytevc1` when the answer says.
-    pub codec: Option<String>,
+    pub(crate) codec: Option<String>,
 }
 
 impl DyStream {
-    pub fn format_name(&self) -> &'static str {
+    pub(crate) fn format_name(&self) -> &'static str {
         match self.format {
             StreamFormat::Flv => "flv",
             StreamFormat::Hls => "hls",
@@ -80,15 +80,15 @@ pub struct DyRoom {
     pub status: Option<i64>,
     pub title: String,
     pub streamer: String,
-    pub has_stream_url: bool,
+    pub(crate) has_stream_url: bool,
     pub streams: Vec<DyStream>,
-    pub prompts: String,
+    pub(crate) prompts: String,
     /// The streamer's `sec_uid` (the reflow API is asked by it).
-    pub sec_uid: Option<String>,
+    pub(crate) sec_uid: Option<String>,
     /// A radio live (`room_status` 1, `live_type_audio`, page `enter_mode` 1): audio only.
-    pub radio: bool,
+    pub(crate) radio: bool,
     /// Why Douyin does not show this room to us ([`NOT_VISIBLE`]), when it says so.
-    pub hidden: Option<String>,
+    pub(crate) hidden: Option<String>,
 }
 
 impl DyRoom {
@@ -98,7 +98,7 @@ impl DyRoom {
     }
 
     /// Why this room cannot be recorded whatever is tried, when that is so.
-    pub fn unrecordable(&self) -> Option<String> {
+    pub(crate) fn unrecordable(&self) -> Option<String> {
         if let Some(p) = &self.hidden {
             return Some(format!(
                 "Douyin does not show this live to liverec (\"{p}\": the streamer limits who may \
@@ -211,7 +211,7 @@ fn stream_data_streams(
 /// The streams in a `stream_url` object: a double-screen live's raw stream (`pull_datas`)
 /// first, then `stream_data`, then the legacy maps. The audio-only (`ao`) entry is left out
 /// unless it is the only stream (a radio live): a video live's `ao` is its sound alone.
-pub fn streams(stream_url: &Value) -> Vec<DyStream> {
+pub(crate) fn streams(stream_url: &Value) -> Vec<DyStream> {
     let mut out: Vec<DyStream> = Vec::new();
     let mut audio: Vec<DyStream> = Vec::new();
     let mut push = |s: DyStream| {
@@ -281,7 +281,7 @@ pub fn streams(stream_url: &Value) -> Vec<DyStream> {
 
 /// Qualities in the order to try: the preferences first, then the ones below the last
 /// preference (best first), then the ones above it (closest first).
-pub fn quality_order(prefs: &[String]) -> Vec<&'static str> {
+pub(crate) fn quality_order(prefs: &[String]) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for p in prefs {
         if let Some(q) = QUALITIES.iter().find(|q| **q == p.as_str()) {
@@ -392,7 +392,7 @@ fn html_instead(body: &[u8], what: &str) -> Option<PlatformError> {
 }
 
 /// Douyin's "verify you are human" page (验证码中间页).
-pub fn is_captcha(html: &[u8]) -> bool {
+pub(crate) fn is_captcha(html: &[u8]) -> bool {
     const CAPTCHA: &[u8] = "验证码".as_bytes();
     html.windows(CAPTCHA.len()).any(|w| w == CAPTCHA)
 }
@@ -494,7 +494,7 @@ pub fn reflow(body: &[u8]) -> Result<DyRoom, PlatformError> {
 }
 
 /// The page state object that holds `roomInfo` (a `roomStore`).
-pub fn room_store(store: &Value) -> Result<DyRoom, PlatformError> {
+pub(crate) fn room_store(store: &Value) -> Result<DyRoom, PlatformError> {
     let what = "room page";
     let info = at(store, "/roomInfo");
     let room = at(info, "/room");
@@ -647,7 +647,7 @@ pub fn page(html: &[u8]) -> Result<DyRoom, PlatformError> {
 /// `web_rid` values looked at in one profile page (a real page names a room or two).
 const MAX_WEB_RIDS: usize = 64;
 /// Rooms named by one profile page that are handed on to be checked.
-pub const MAX_PROFILE_ROOMS: usize = 4;
+pub(crate) const MAX_PROFILE_ROOMS: usize = 4;
 
 /// The live rooms a streamer's profile page names: every `web_rid` in its state (the
 /// URL-encoded `RENDER_DATA` script, or `self.__pace_f` chunks), wherever it sits, in page
@@ -655,7 +655,7 @@ pub const MAX_PROFILE_ROOMS: usize = 4;
 /// are live, but so may be other streamers' (recommended lives): which is whose is for the
 /// caller to check. `None` when the page holds no state at all (a challenge page): it says
 /// nothing; an empty list when the state names no room (the streamer is not live).
-pub fn profile_rooms(html: &[u8]) -> Option<Vec<String>> {
+pub(crate) fn profile_rooms(html: &[u8]) -> Option<Vec<String>> {
     let html = String::from_utf8_lossy(html);
     let mut states = Vec::new();
     const RENDER: &str = "id=\"RENDER_DATA\"";

@@ -17,7 +17,7 @@ use super::abogus::{self, Signer};
 use crate::platform::web;
 
 /// `web/enter`'s query for room `web_rid`, before signing.
-pub fn enter_query(web_rid: &str, browser_version: &str, ms_token: &str) -> String {
+pub(crate) fn enter_query(web_rid: &str, browser_version: &str, ms_token: &str) -> String {
     query(&[
         ("app_name", "douyin_web"),
         ("enter_from", "web_live"),
@@ -37,7 +37,12 @@ pub fn enter_query(web_rid: &str, browser_version: &str, ms_token: &str) -> Stri
 
 /// The reflow API's query, before signing: a live by its `room_id` (the broadcast), or, with
 /// [`ANY_ROOM`], the streamer's current live by their `sec_uid`.
-pub fn reflow_query(room_id: &str, sec_uid: &str, verify_fp: &str, ms_token: &str) -> String {
+pub(crate) fn reflow_query(
+    room_id: &str,
+    sec_uid: &str,
+    verify_fp: &str,
+    ms_token: &str,
+) -> String {
     query(&[
         ("room_id", room_id),
         ("sec_user_id", sec_uid),
@@ -53,7 +58,7 @@ pub fn reflow_query(room_id: &str, sec_uid: &str, verify_fp: &str, ms_token: &st
 
 /// The `room_id` peers send to the reflow API when they know only the streamer (biliup,
 /// rust-srec): the answer is the streamer's current live.
-pub const ANY_ROOM: &str = "2";
+pub(crate) const ANY_ROOM: &str = "2";
 
 fn query(pairs: &[(&str, &str)]) -> String {
     pairs
@@ -64,7 +69,7 @@ fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 /// `query&a_bogus=<signature>` for a GET (empty body).
-pub fn sign(signer: &Signer, query: &str, entropy: &abogus::Entropy) -> String {
+pub(crate) fn sign(signer: &Signer, query: &str, entropy: &abogus::Entropy) -> String {
     signer.signed_query(query, "", entropy)
 }
 
@@ -72,7 +77,10 @@ pub fn sign(signer: &Signer, query: &str, entropy: &abogus::Entropy) -> String {
 /// browser's `odin_ttid`, a fresh `__ac_nonce` (without it pages are a JS challenge), and
 /// `hevc_supported` (a browser that plays HEVC is offered HEVC streams too, as rust-srec
 /// sends it; liverec records HEVC FLV).
-pub fn browser_cookies<'a>(odin_ttid: &'a str, ac_nonce: &'a str) -> [(&'static str, &'a str); 3] {
+pub(crate) fn browser_cookies<'a>(
+    odin_ttid: &'a str,
+    ac_nonce: &'a str,
+) -> [(&'static str, &'a str); 3] {
     [
         ("odin_ttid", odin_ttid),
         ("__ac_nonce", ac_nonce),
@@ -81,7 +89,7 @@ pub fn browser_cookies<'a>(odin_ttid: &'a str, ac_nonce: &'a str) -> [(&'static 
 }
 
 /// The version a Chromium User-Agent names (`156.0.0.0`), as Douyin's `browser_version`.
-pub fn browser_version(ua: &str) -> Option<String> {
+pub(crate) fn browser_version(ua: &str) -> Option<String> {
     abogus::browser_version_of(ua)
         .filter(|v| v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
         .filter(|v| v.bytes().next().is_some_and(|b| b.is_ascii_digit()))
@@ -89,22 +97,22 @@ pub fn browser_version(ua: &str) -> Option<String> {
 
 /// The random values one request needs.
 #[derive(Debug, Clone)]
-pub struct Fresh {
-    pub ms_token: String,
-    pub ac_nonce: String,
-    pub verify_fp: String,
-    pub entropy: abogus::Entropy,
+pub(crate) struct Fresh {
+    pub(crate) ms_token: String,
+    pub(crate) ac_nonce: String,
+    pub(crate) verify_fp: String,
+    pub(crate) entropy: abogus::Entropy,
 }
 
 /// Randomness and the clock of the signing code: the system's in the daemon, fixed in tests.
-pub struct Dice {
+pub(crate) struct Dice {
     rng: Mutex<StdRng>,
     fixed_now_ms: Option<u64>,
 }
 
 impl Dice {
     /// Seeded from the operating system, with the real clock.
-    pub fn system() -> Self {
+    pub(crate) fn system() -> Self {
         Self {
             rng: Mutex::new(rand::make_rng()),
             fixed_now_ms: None,
@@ -113,7 +121,7 @@ impl Dice {
 
     /// The same values every time: for tests.
     #[cfg(test)]
-    pub fn fixed(seed: u64, now_ms: u64) -> Self {
+    pub(crate) fn fixed(seed: u64, now_ms: u64) -> Self {
         Self {
             rng: Mutex::new(<StdRng as rand::SeedableRng>::seed_from_u64(seed)),
             fixed_now_ms: Some(now_ms),
@@ -137,7 +145,7 @@ impl Dice {
     }
 
     /// Values for one request.
-    pub fn fresh(&self) -> Fresh {
+    pub(crate) fn fresh(&self) -> Fresh {
         self.draw(|mut r, now| Fresh {
             ms_token: abogus::ms_token(&mut r),
             ac_nonce: abogus::ac_nonce(&mut r),
@@ -147,7 +155,7 @@ impl Dice {
     }
 
     /// A browser's `odin_ttid` cookie (kept for the daemon's life, as a browser keeps it).
-    pub fn odin_ttid(&self) -> String {
+    pub(crate) fn odin_ttid(&self) -> String {
         self.draw(|mut r, _| abogus::odin_ttid(&mut r))
     }
 }

@@ -20,7 +20,7 @@ use crate::util::secret::redact_url;
 
 /// What a share link leads to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ShareTarget {
+pub(crate) enum ShareTarget {
     WebRid(String),
     /// A broadcast in the app's reflow page, and its streamer when the link says.
     Live {
@@ -34,7 +34,7 @@ pub enum ShareTarget {
 }
 
 /// Where one hop of a share link leads.
-pub fn classify(u: &url::Url) -> Hop<ShareTarget> {
+pub(crate) fn classify(u: &url::Url) -> Hop<ShareTarget> {
     let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
     if host == "v.douyin.com" {
         return Hop::Follow;

@@ -52,7 +52,7 @@ impl Meter {
 }
 
 /// Marks the current task as waiting for its turn until the guard is dropped.
-pub struct Waiting(Option<Meter>);
+pub(crate) struct Waiting(Option<Meter>);
 
 impl Drop for Waiting {
     fn drop(&mut self) {
@@ -68,7 +68,7 @@ impl Drop for Waiting {
 }
 
 /// Starts a wait that a surrounding [`timeout_active`] does not count.
-pub fn waiting() -> Waiting {
+pub(crate) fn waiting() -> Waiting {
     let meter = METER.try_with(Meter::clone).ok();
     if let Some(m) = &meter {
         let mut s = m.state();
@@ -82,7 +82,7 @@ pub fn waiting() -> Waiting {
 
 /// Says that a wait of the current task may legitimately last `d` (its turn in the budget, a
 /// probe's verdict): a surrounding [`timeout_active`] allows the whole call that much longer.
-pub fn allow(d: Duration) {
+pub(crate) fn allow(d: Duration) {
     let _ = METER.try_with(|m| {
         let mut s = m.state();
         s.allowed = s.allowed.saturating_add(d);
@@ -99,7 +99,7 @@ pub(super) async fn queued<F: Future>(f: F) -> F::Output {
 
 /// Why [`timeout_active`] gave up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overrun {
+pub(crate) enum Overrun {
     /// `limit` of the call's own time passed (waits for the budget not counted).
     Active(Duration),
     /// The call took this long in all, far longer than its work and the waits it was told of:
@@ -135,7 +135,7 @@ fn total_cap(limit: Duration, allowed: Duration) -> Duration {
 /// Runs `f` for at most `limit` of its own time: stretches it spent waiting for a request
 /// budget (marked with [`waiting`]) do not count, as long as they stay within what the limiter
 /// announced for them ([`allow`]; see [`total_cap`]).
-pub async fn timeout_active<F: Future>(limit: Duration, f: F) -> Result<F::Output, Overrun> {
+pub(crate) async fn timeout_active<F: Future>(limit: Duration, f: F) -> Result<F::Output, Overrun> {
     let meter = Meter::default();
     let start = Instant::now();
     let fut = METER.scope(meter.clone(), f);

@@ -79,7 +79,7 @@ fn seg(sequence: u64, body: &str) -> HlsSegment {
         stream: Arc::from("/live/a.m3u8"),
         boundary: false,
         init: None,
-        permit: None,
+        _permit: None,
     }
 }
 
