@@ -126,7 +126,7 @@ impl Parser {
     }
 
     /// The next item, or `None` until more bytes arrive.
-    pub(crate) fn next_item(&mut self) -> Option<Item> {
+    pub fn next_item(&mut self) -> Option<Item> {
         loop {
             match self.state {
                 State::Start => {
