@@ -111,15 +111,4 @@ pub(crate) fn describe(err: &reqwest::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sniff_is_printable_and_short() {
-        assert_eq!(
-            sniff(b"<!DOCTYPE html>\n<html>"),
-            "\"<!DOCTYPE html>.<html>\""
-        );
-        assert_eq!(sniff(&[0u8; 100]).len(), 26);
-    }
-}
+mod tests;
