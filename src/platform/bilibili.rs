@@ -18,9 +18,9 @@
 //!   (again only when that changes).
 //!
 //! The pure decoding is in [`api`], the signing in [`wbi`], what is remembered between calls in
-//! [`memory`].
+//! [`memory`]; calls and their keys in [`signed`], stream sources in [`sources`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -28,20 +28,22 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
-use super::web::{Api, Hop, JSON_CAP, browser_headers_as, cookie_header};
+use super::web::{Api, Hop, browser_headers_as, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
-    StreamFormat, StreamSource,
+    StreamSource,
 };
 use crate::http;
 use crate::util::secret::{Secret, redact_url};
-use api::{Login, PlayInfo, Prefs, Refusal, Signed};
-use memory::{Endpoint, Flags, RecentPlay, SIGNED_RECHECK, SignStates};
+use api::{Login, Prefs};
+use memory::{Endpoint, Flags, RecentPlay, SignStates};
 use wbi::WbiKeys;
 
 pub mod api;
 mod diagnose;
 pub(crate) mod memory;
+mod signed;
+mod sources;
 pub(crate) mod wbi;
 
 pub(crate) const DEFAULT_API_BASE: &str = "https://api.live.bilibili.com";
@@ -219,189 +221,6 @@ impl Bilibili {
         h
     }
 
-    /// The cached wbi keys, fetched from `nav` when missing or old. `None` when they cannot be
-    /// had: the request then goes unsigned (and a refusal is handled by the caller).
-    async fn wbi_keys(&self) -> Option<WbiKeys> {
-        let mut cache = self.api.limiter.queued(self.wbi.lock()).await;
-        if let Some((keys, at)) = &cache.keys {
-            if at.elapsed() < WBI_TTL {
-                return Some(keys.clone());
-            }
-        }
-        if cache.failed_at.is_some_and(|f| f.elapsed() < WBI_RETRY) {
-            return cache.keys.as_ref().map(|(k, _)| k.clone());
-        }
-        let url = format!("{}/x/web-interface/nav", self.nav_base);
-        let headers = match self.api_headers(self.cookie.as_ref()) {
-            Ok(h) => h,
-            Err(_) => self.api_headers(None).ok()?,
-        };
-        match self.api.json(&url, headers, "nav", api::nav).await {
-            Ok(nav) => {
-                tracing::debug!("bilibili: wbi keys refreshed");
-                self.log_login(cache.login.as_ref(), &nav.login);
-                cache.login = Some(nav.login);
-                cache.keys = Some((nav.keys.clone(), Instant::now()));
-                cache.failed_at = None;
-                Some(nav.keys)
-            }
-            Err(e) => {
-                if matches!(e, PlatformError::Blocked(_)) {
-                    tracing::debug!("bilibili: no wbi keys: {e}");
-                } else {
-                    tracing::warn!(
-                        "bilibili: cannot get the wbi signing keys: {e}; requests go unsigned for now"
-                    );
-                }
-                cache.failed_at = Some(Instant::now());
-                cache.keys.as_ref().map(|(k, _)| k.clone())
-            }
-        }
-    }
-
-    /// The login state, at the first `nav` answer and whenever it changes. The cookie itself
-    /// is never logged.
-    fn log_login(&self, before: Option<&Login>, now: &Login) {
-        let same = before.is_some_and(|b| b.logged_in == now.logged_in && b.uid == now.uid);
-        if same {
-            return;
-        }
-        if now.logged_in {
-            tracing::info!("bilibili: {}", now.describe());
-        } else {
-            tracing::warn!(
-                "bilibili: no login cookie (or it expired): anonymous viewers get capped quality; \
-                 set cookie_file in [platforms.bilibili] for the source quality"
-            );
-        }
-    }
-
-    /// What `nav` said about the room's cookie: `Some(logged in)` when it was asked with the
-    /// same cookie (a room with a cookie of its own is not known).
-    async fn login_for(&self, room: &RoomSpec) -> Option<bool> {
-        if room.cookie != self.cookie {
-            return None;
-        }
-        let cache = self.api.limiter.queued(self.wbi.lock()).await;
-        cache.login.as_ref().map(|l| l.logged_in)
-    }
-
-    /// After a refused signature: drops the cached keys so that `nav` is asked again. Once
-    /// when signed calls that answered start being refused; after that only keys older than
-    /// [`WBI_RETRY`], and never while `nav`'s own retry wait stands. Says whether a retry may
-    /// get other keys, so an endpoint that keeps refusing never makes every poll ask `nav`.
-    async fn forget_wbi_keys(&self) -> bool {
-        let mut cache = self.api.limiter.queued(self.wbi.lock()).await;
-        if cache.failed_at.is_some_and(|f| f.elapsed() < WBI_RETRY) {
-            return false;
-        }
-        let first = !self.refreshed_for_refusal.load(Ordering::Relaxed);
-        match &cache.keys {
-            Some((_, at)) if first || at.elapsed() >= WBI_RETRY => {
-                cache.keys = None;
-                self.refreshed_for_refusal.store(true, Ordering::Relaxed);
-                true
-            }
-            Some(_) => false,
-            None => true,
-        }
-    }
-
-    /// The query for `params`, signed when keys can be had; says whether it is signed.
-    async fn signed_query(&self, params: &[(&str, String)]) -> (String, bool) {
-        match self.wbi_keys().await {
-            Some(keys) => (wbi::sign(params, &keys.mixin_key(), unix_now()), true),
-            None => (wbi::unsigned(params), false),
-        }
-    }
-
-    /// One GET of a JSON answer that may refuse the call. On a wbi-protected endpoint's signed
-    /// path (`signed`), a refusal says nothing about the IP and gives the limiter no verdict;
-    /// on an unsigned call, `-352` is risk control and pauses the platform.
-    async fn call<T>(
-        &self,
-        url: &str,
-        cookie: Option<&Secret>,
-        what: &str,
-        parse: fn(&[u8], &str) -> Result<Signed<T>, PlatformError>,
-        signed: bool,
-    ) -> Result<Signed<T>, PlatformError> {
-        let (permit, got) = self
-            .api
-            .fetch(url, self.api_headers(cookie)?, what, JSON_CAP)
-            .await?;
-        match parse(&got.body, what) {
-            Ok(Signed::Refused(r)) if signed => {
-                drop(permit);
-                Ok(Signed::Refused(r))
-            }
-            Ok(Signed::Refused(r @ Refusal::Code352(_))) => Err(permit.blocked(
-                &format!("{what}: {r} (risk control: the unsigned call is refused too)"),
-                None,
-            )),
-            other => Api::settle(permit, other),
-        }
-    }
-
-    /// A call to a wbi-protected endpoint. A refusal is retried once with fresh keys (see
-    /// [`Bilibili::forget_wbi_keys`]); `None` when it stays refused, or while the endpoint is
-    /// in its unsigned fallback: the caller uses the unsigned stand-in then.
-    async fn signed_call<T>(
-        &self,
-        ep: Endpoint,
-        params: &[(&str, String)],
-        cookie: Option<&Secret>,
-        parse: fn(&[u8], &str) -> Result<Signed<T>, PlatformError>,
-    ) -> Result<Option<(T, &'static str)>, PlatformError> {
-        if self.signing.may_sign(ep, Instant::now()).is_err() {
-            return Ok(None);
-        }
-        let path = match ep {
-            Endpoint::Info => INFO_PATH,
-            Endpoint::Play => PLAY_PATH,
-        };
-        let mut refusal = None;
-        let mut retried = false;
-        for attempt in 0..2 {
-            let (query, signed) = self.signed_query(params).await;
-            let what = signed_label(ep, attempt, signed);
-            let url = format!("{}{path}?{query}", self.api_base);
-            match self.call(&url, cookie, what, parse, true).await? {
-                Signed::Data(d) => {
-                    self.refreshed_for_refusal.store(false, Ordering::Relaxed);
-                    if self.signing.answered(ep) {
-                        tracing::info!(
-                            "bilibili: {} answers signed calls again; back from the unsigned fallback",
-                            ep.name()
-                        );
-                    }
-                    return Ok(Some((d, what)));
-                }
-                Signed::Refused(r) => {
-                    tracing::debug!("bilibili: {what} refused: {r}");
-                    refusal = Some(r);
-                    if attempt == 0 && self.forget_wbi_keys().await {
-                        retried = true;
-                        continue;
-                    }
-                    break;
-                }
-            }
-        }
-        let reason = refusal.map(|r| r.to_string()).unwrap_or_default();
-        if self.signing.refused(ep, &reason, Instant::now()) {
-            tracing::warn!(
-                "bilibili: {} refused the wbi-signed call ({reason}{}): the signature or cookie is refused, \
-                 which is not an IP block; using {} instead, and a signed call again every {} min",
-                ep.name(),
-                if retried { ", fresh keys too" } else { "" },
-                ep.fallback(),
-                SIGNED_RECHECK.as_secs() / 60
-            );
-        }
-        Ok(None)
-    }
-
     async fn room_init(
         &self,
         id: &str,
@@ -478,182 +297,6 @@ impl Bilibili {
                 tracing::debug!("bilibili: the play info of the live room is unknown: {e}");
                 None
             }
-        }
-    }
-
-    fn play_params(room: &RoomSpec, qn: u32) -> [(&'static str, String); 10] {
-        [
-            ("room_id", room.key.id.clone()),
-            ("protocol", "0,1".to_string()),
-            ("format", "0,1,2".to_string()),
-            ("codec", "0,1".to_string()),
-            ("qn", qn.to_string()),
-            ("platform", "web".to_string()),
-            ("ptype", "8".to_string()),
-            ("dolby", "5".to_string()),
-            ("panorama", "1".to_string()),
-            ("web_location", "444.8".to_string()),
-        ]
-    }
-
-    /// `getRoomPlayInfo` at `qn`: signed, else unsigned, with the label of the call that
-    /// answered. `None` when the unsigned call wants a signature too (the legacy `playUrl` is
-    /// left).
-    async fn play_info(
-        &self,
-        room: &RoomSpec,
-        qn: u32,
-    ) -> Result<Option<(PlayInfo, &'static str)>, PlatformError> {
-        let params = Self::play_params(room, qn);
-        let cookie = room.cookie.as_ref();
-        if let Some(got) = self
-            .signed_call(Endpoint::Play, &params, cookie, api::play_info_as)
-            .await?
-        {
-            return Ok(Some(got));
-        }
-        let url = format!("{}{PLAY_PATH}?{}", self.api_base, wbi::unsigned(&params));
-        match self
-            .call(&url, cookie, PLAY_UNSIGNED, api::play_info_as, false)
-            .await?
-        {
-            Signed::Data(info) => Ok(Some((info, PLAY_UNSIGNED))),
-            Signed::Refused(r) => {
-                tracing::debug!("bilibili: {PLAY_UNSIGNED} refused: {r}");
-                Ok(None)
-            }
-        }
-    }
-
-    /// The play info at the preferred quality: the status check's answer (or a new one at the
-    /// first preference), then once more if it shows that the wanted quality is available but
-    /// was not given. Not when the first answer was already capped and the cookie is not
-    /// logged in: Bilibili would cap the second one too.
-    async fn play_info_preferred(
-        &self,
-        room: &RoomSpec,
-    ) -> Result<Option<PlayInfo>, PlatformError> {
-        let first = api::first_qn(&room.quality);
-        let info = match self.recent.take(&room.key.to_string(), Instant::now()) {
-            Some(info) => info,
-            None => match self.play_info(room, first).await? {
-                Some((info, _)) => info,
-                None => return Ok(None),
-            },
-        };
-        if let Some(e) = info.refusal() {
-            return Err(e);
-        }
-        let prefs = Prefs::of(room);
-        let Some(wanted) = api::rerequest_qn(&info, &prefs).filter(|&q| q != first) else {
-            return Ok(Some(info));
-        };
-        if api::served_below(&info, &prefs, first) && self.login_for(room).await == Some(false) {
-            tracing::debug!(
-                "bilibili: qn {first} was capped and the cookie is not logged in: asking for qn {wanted} cannot help"
-            );
-            return Ok(Some(info));
-        }
-        match self.play_info(room, wanted).await {
-            Ok(Some((again, _))) if again.refusal().is_none() && !again.streams.is_empty() => {
-                Ok(Some(again))
-            }
-            Ok(_) => Ok(Some(info)),
-            Err(e) => {
-                tracing::debug!(
-                    "bilibili: asking again for qn {wanted} failed: {e}; keeping qn {first}"
-                );
-                Ok(Some(info))
-            }
-        }
-    }
-
-    /// One WARN when the room's stream falls below the wanted quality, one INFO when it is back.
-    async fn note_quality(&self, room: &RoomSpec, info: &PlayInfo) {
-        let capped = api::capped(info, &Prefs::of(room));
-        if !self.capped.set(&room.key.to_string(), capped.is_some()) {
-            return;
-        }
-        let Some((wanted, offered)) = capped else {
-            tracing::info!("bilibili: the stream is at the wanted quality again");
-            return;
-        };
-        let hint = match self.login_for(room).await {
-            Some(false) => "log in (cookie_file) for the source quality",
-            Some(true) => "even logged in (the streamer or Bilibili limits it for now)",
-            None => "the room's own cookie may not be logged in",
-        };
-        tracing::warn!(
-            "bilibili: asked for qn {}, Bilibili offers {}: {hint}",
-            info.qn_label(wanted),
-            info.qn_label(offered)
-        );
-    }
-
-    fn to_sources(&self, info: &PlayInfo, prefs: &Prefs<'_>) -> Vec<StreamSource> {
-        let headers = self.stream_headers();
-        api::candidates(info, prefs)
-            .into_iter()
-            .map(|c| StreamSource {
-                url: c.url,
-                format: c.format.stream_format(),
-                quality: format!("{} {}", c.format.name(), c.quality),
-                headers: headers.clone(),
-            })
-            .collect()
-    }
-
-    /// The legacy FLV-only endpoint, for when `getRoomPlayInfo` wants a signature even unsigned.
-    async fn legacy_sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
-        if !self.legacy_in_use.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "bilibili: getRoomPlayInfo refuses signed and unsigned calls; using the legacy playUrl \
-                 (FLV only, no choice of quality or codec)"
-            );
-        }
-        if !room.formats.iter().any(|f| f == "flv") {
-            return Err(PlatformError::NoStream(
-                "getRoomPlayInfo refuses the call, and the legacy fallback offers only flv, which is not in `formats`"
-                    .into(),
-            ));
-        }
-        let url = format!(
-            "{}/room/v1/Room/playUrl?cid={}&qn={}&platform=web",
-            self.api_base,
-            wbi::encode(&room.key.id),
-            api::first_qn(&room.quality)
-        );
-        let legacy = self
-            .api
-            .json(
-                &url,
-                self.api_headers(room.cookie.as_ref())?,
-                PLAY_URL_LEGACY,
-                |b| api::play_url_v1_as(b, PLAY_URL_LEGACY),
-            )
-            .await?;
-        let headers = self.stream_headers();
-        let sources: Vec<StreamSource> = legacy
-            .urls
-            .into_iter()
-            .map(|url| StreamSource {
-                url,
-                format: StreamFormat::Flv,
-                quality: format!("flv {}", legacy.current_qn),
-                headers: headers.clone(),
-            })
-            .collect();
-        if sources.is_empty() {
-            return Err(PlatformError::NoStream("playUrl offers no URL".into()));
-        }
-        Ok(sources)
-    }
-
-    fn legacy_over(&self) {
-        if self.legacy_in_use.swap(false, Ordering::Relaxed) {
-            tracing::info!(
-                "bilibili: getRoomPlayInfo answers again; the legacy playUrl is no longer used"
-            );
         }
     }
 
