@@ -12,20 +12,20 @@
 //!   [`resolve`] to the same `web_rid`.
 //!
 //! The pure parts: decoding in [`api`], request building in [`request`], the signature in
-//! [`abogus`].
+//! [`abogus`]. Reading a room (the API, its fallbacks) is in [`room`], the `probe` lines in
+//! [`diagnose`].
 
 use std::fmt;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::PlatformConfig;
-use super::limiter::{Budget, Limiter, Permit};
-use super::web::{self, Api, Fetched, JSON_CAP, browser_headers_as, cookie_header};
+use super::limiter::{Budget, Limiter};
+use super::web::{Api, browser_headers_as, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
-    StreamSource, json,
+    StreamSource,
 };
 use crate::http;
 use crate::util::secret::{Secret, redact_url};
@@ -33,8 +33,10 @@ use request::{Dice, Fresh};
 
 pub(crate) mod abogus;
 pub mod api;
+mod diagnose;
 mod request;
 mod resolve;
+mod room;
 mod ttwid;
 
 pub(crate) const DEFAULT_API_BASE: &str = "https://live.douyin.com";
@@ -300,202 +302,6 @@ impl Douyin {
         )
     }
 
-    /// A signed API GET. An empty answer gets one retry with a fresh `ttwid` (unless the user's
-    /// cookie has its own); what comes back then is the caller's to judge.
-    async fn signed_get(
-        &self,
-        what: &'static str,
-        cookie: Option<&Secret>,
-        trace: &mut Trace,
-        url_of: impl Fn(&Fresh) -> String,
-    ) -> Result<(Permit, Bytes), PlatformError> {
-        let own_ttwid = user_has_ttwid(cookie);
-        let mut retried = false;
-        loop {
-            let ttwid = if own_ttwid {
-                None
-            } else {
-                self.ttwid(retried, trace).await
-            };
-            let fresh = self.dice.fresh();
-            let headers = self.headers(cookie, ttwid.as_deref(), &fresh.ac_nonce)?;
-            let (permit, got) = match self
-                .api
-                .fetch(&url_of(&fresh), headers, what, JSON_CAP)
-                .await
-            {
-                Ok(x) => x,
-                Err(e) => {
-                    trace.note(what, &e);
-                    return Err(e);
-                }
-            };
-            if json::trim_start(&got.body).is_empty() && !retried && !own_ttwid {
-                tracing::debug!("douyin: {what} answered an empty body; getting a new ttwid");
-                trace.note(what, "empty body");
-                drop(permit);
-                retried = true;
-                continue;
-            }
-            return Ok((permit, got.body));
-        }
-    }
-
-    /// A page GET (room page, profile page), with a fresh `__ac_nonce`: without one, pages are
-    /// a JS challenge.
-    async fn page_get(
-        &self,
-        url: &str,
-        cookie: Option<&Secret>,
-        what: &'static str,
-        trace: &mut Trace,
-    ) -> Result<(Permit, Fetched), PlatformError> {
-        let ttwid = if user_has_ttwid(cookie) {
-            None
-        } else {
-            self.ttwid(false, trace).await
-        };
-        let fresh = self.dice.fresh();
-        let headers = self.headers(cookie, ttwid.as_deref(), &fresh.ac_nonce)?;
-        self.api
-            .fetch(url, headers, what, PAGE_CAP)
-            .await
-            .inspect_err(|e| trace.note(what, e))
-    }
-
-    /// The room as web/enter describes it (or the room page, when web/enter answers like risk
-    /// control); with `want_streams`, a live listed without a stream URL is asked of the reflow
-    /// API too.
-    async fn room(
-        &self,
-        web_rid: &str,
-        cookie: Option<&Secret>,
-        want_streams: bool,
-        trace: &mut Trace,
-    ) -> Result<api::DyRoom, PlatformError> {
-        let (permit, body) = self
-            .signed_get(ENTER, cookie, trace, |f| self.enter_url(web_rid, f))
-            .await?;
-        let mut room = match api::web_enter(&body) {
-            // Risk control, or only web/enter refusing us: the room page decides. The web/enter
-            // permit goes back first, without a verdict: after a pause it is the probe, and the
-            // page request (and a ttwid fetch before it) would wait for its verdict forever.
-            // The page's answer is the verdict: a room lifts the backoff, anything else is the
-            // block web/enter hinted at.
-            Err(PlatformError::Blocked(why)) => {
-                trace.note(ENTER, &why);
-                drop(permit);
-                match self.room_page(web_rid, cookie, trace).await {
-                    Ok((page_permit, room)) => {
-                        tracing::debug!("douyin: {why}; the room page answered instead");
-                        page_permit.ok();
-                        trace.answered = Some(PAGE);
-                        room
-                    }
-                    Err((Some(page_permit), page_err)) => {
-                        tracing::debug!("douyin: the room page did not help either: {page_err}");
-                        return Err(page_permit.blocked(&why, None));
-                    }
-                    // Paused meanwhile, or the page itself was a block status.
-                    Err((None, e @ PlatformError::Blocked(_))) => return Err(e),
-                    Err((None, page_err)) => {
-                        tracing::debug!("douyin: the room page did not answer: {page_err}");
-                        return Err(self.api.limiter.blocked(&why, None));
-                    }
-                }
-            }
-            other => {
-                let room = Api::settle(permit, other).inspect_err(|e| trace.note(ENTER, e))?;
-                trace.note(ENTER, describe(&room));
-                trace.answered = Some(ENTER);
-                room
-            }
-        };
-        if want_streams && room.is_live() && room.streams.is_empty() && room.hidden.is_none() {
-            self.add_reflow_streams(&mut room, cookie, trace).await?;
-        }
-        Ok(room)
-    }
-
-    /// The room page (`{api_base}/<web_rid>`), parsed. On failure the permit comes back when
-    /// the page was fetched, so the caller can decide what the failure means.
-    async fn room_page(
-        &self,
-        web_rid: &str,
-        cookie: Option<&Secret>,
-        trace: &mut Trace,
-    ) -> Result<(Permit, api::DyRoom), (Option<Permit>, PlatformError)> {
-        let url = format!("{}/{}", self.hosts.api, web::q(web_rid));
-        let (permit, got) = self
-            .page_get(&url, cookie, PAGE, trace)
-            .await
-            .map_err(|e| (None, e))?;
-        match api::page(&got.body) {
-            Ok(room) => {
-                trace.note(PAGE, describe(&room));
-                Ok((permit, room))
-            }
-            Err(e) => {
-                trace.note(PAGE, &e);
-                Err((Some(permit), e))
-            }
-        }
-    }
-
-    /// The app's reflow API for broadcast `room_id` of streamer `sec_uid`.
-    async fn reflow(
-        &self,
-        room_id: &str,
-        sec_uid: &str,
-        cookie: Option<&Secret>,
-        trace: &mut Trace,
-    ) -> Result<api::DyRoom, PlatformError> {
-        let base = self.hosts.page(REFLOW_HOST, REFLOW_PATH);
-        let (permit, body) = self
-            .signed_get(REFLOW, cookie, trace, |f| {
-                let q = request::reflow_query(room_id, sec_uid, &f.verify_fp, &f.ms_token);
-                format!("{base}?{}", request::sign(&self.signer, &q, &f.entropy))
-            })
-            .await?;
-        let got = Api::settle(permit, api::reflow(&body));
-        match &got {
-            Ok(room) => trace.note(REFLOW, describe(room)),
-            Err(e) => trace.note(REFLOW, e),
-        }
-        got
-    }
-
-    /// Streams for a live web/enter lists without any (co-host and app-only lives): the
-    /// reflow API's. When it has none either, the room stays without (and says why).
-    async fn add_reflow_streams(
-        &self,
-        room: &mut api::DyRoom,
-        cookie: Option<&Secret>,
-        trace: &mut Trace,
-    ) -> Result<(), PlatformError> {
-        let Some(room_id) = room.room_id.clone() else {
-            trace.note(REFLOW, "not asked: the answer names no broadcast");
-            return Ok(());
-        };
-        let sec_uid = room.sec_uid.clone().unwrap_or_default();
-        match self.reflow(&room_id, &sec_uid, cookie, trace).await {
-            Ok(r) if !r.streams.is_empty() => {
-                tracing::debug!("douyin: web/enter has no stream URL; the reflow API has");
-                room.streams = r.streams;
-                room.has_stream_url = true;
-                room.radio |= r.radio;
-                trace.answered = Some(REFLOW);
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(e @ PlatformError::Blocked(_)) => Err(e),
-            Err(e) => {
-                tracing::debug!("douyin: {REFLOW}: {e}");
-                Ok(())
-            }
-        }
-    }
-
     /// Headers the CDN wants on stream requests. Not the user's cookie: the stream URLs are
     /// signed and play without it, and they lead to CDN hosts (HLS segments anywhere a playlist
     /// points).
@@ -542,152 +348,6 @@ impl Douyin {
         }
         Ok(sources)
     }
-
-    /// The `liverec probe` lines for one lookup (labels as Bilibili's where they mean the
-    /// same: `login`, `quality`, `special`).
-    fn diagnosis(
-        &self,
-        spec: &RoomSpec,
-        trace: &Trace,
-        result: &Result<api::DyRoom, PlatformError>,
-    ) -> Vec<(&'static str, String)> {
-        let cookie = spec.cookie.as_ref();
-        let mut out = Vec::new();
-        out.push((
-            "endpoint",
-            match (trace.answered, result) {
-                (Some(what), _) => format!("{what} answered"),
-                (None, Err(e)) => format!("none answered: {e}"),
-                (None, Ok(_)) => "none answered".into(),
-            },
-        ));
-        out.push(("calls", trace.calls.join("; ")));
-        out.push((
-            "login",
-            if cookie.is_some() {
-                "own cookie configured (Douyin does not say whether it is logged in)".into()
-            } else {
-                "anonymous: no cookie configured".into()
-            },
-        ));
-        let ttwid = if user_has_ttwid(cookie) {
-            "own ttwid (from the configured cookie)".to_string()
-        } else {
-            match trace.ttwid {
-                Some(from) => format!("generated ttwid, {}", from.describe()),
-                None => "no ttwid (neither the home page nor the register endpoint gave one)"
-                    .to_string(),
-            }
-        };
-        out.push((
-            "cookie",
-            format!(
-                "{ttwid}; odin_ttid generated; __ac_nonce random per request; hevc_supported=true"
-            ),
-        ));
-        out.push((
-            "signature",
-            format!(
-                "a_bogus signer present (SM3 + RC4, signed for the User-Agent below); msToken \
-                 random, 184 characters; browser_version {}",
-                self.ua.version
-            ),
-        ));
-        out.push((
-            "browser",
-            format!(
-                "{} ({})",
-                self.ua.text,
-                if self.ua.configured {
-                    "[platforms.douyin] user_agent"
-                } else {
-                    "built in"
-                }
-            ),
-        ));
-        if let Ok(room) = result {
-            out.push(("answer", describe(room)));
-            out.push(("quality", self.quality_line(room, spec)));
-            out.push(("special", special_line(room)));
-            if let Some(why) = room.unrecordable() {
-                out.push(("recordable", format!("no: {why}")));
-            }
-        }
-        out
-    }
-
-    /// The quality wanted against the qualities on offer, and the stream recorded first.
-    fn quality_line(&self, room: &api::DyRoom, spec: &RoomSpec) -> String {
-        let wanted = spec.quality.join(", ");
-        if room.hidden.is_some() {
-            return format!(
-                "wanted {wanted}; nothing on offer: the live is not shown to this viewer"
-            );
-        }
-        if !room.is_live() {
-            return "not live: streams are offered only while live".into();
-        }
-        let mut offered: Vec<&str> = Vec::new();
-        for s in &room.streams {
-            if !offered.contains(&s.quality) {
-                offered.push(s.quality);
-            }
-        }
-        offered.sort_by_key(|q| {
-            QUALITIES
-                .iter()
-                .position(|x| x == q)
-                .unwrap_or(QUALITIES.len())
-        });
-        if offered.is_empty() {
-            return format!("wanted {wanted}; the answer offers no stream URL");
-        }
-        let first = api::ordered(&room.streams, &spec.quality, &spec.formats)
-            .into_iter()
-            .next();
-        let records = match first {
-            Some(s) => {
-                let below = spec
-                    .quality
-                    .first()
-                    .is_some_and(|w| w != s.quality && !room.radio);
-                format!(
-                    "records {} {} first{}",
-                    s.quality,
-                    s.format_name(),
-                    if below {
-                        " (below the wanted quality)"
-                    } else {
-                        ""
-                    }
-                )
-            }
-            None => format!(
-                "nothing to record in formats [{}]{}",
-                spec.formats.join(", "),
-                if room.streams.iter().all(|s| s.encrypted) {
-                    " (every stream is encrypted)"
-                } else {
-                    ""
-                }
-            ),
-        };
-        format!("wanted {wanted}, offered {}; {records}", offered.join(", "))
-    }
-}
-
-/// What kind of live this is, when it is not a plain one.
-fn special_line(room: &api::DyRoom) -> String {
-    if let Some(p) = &room.hidden {
-        return format!("hidden from this viewer (\"{p}\")");
-    }
-    if room.is_live() && !room.streams.is_empty() && room.streams.iter().all(|s| s.encrypted) {
-        return "encrypted: every stream is (a paid live?)".into();
-    }
-    if room.radio {
-        return "a radio live: audio only, recorded from its audio stream".into();
-    }
-    "none".into()
 }
 
 #[async_trait]
