@@ -1,3 +1,7 @@
+use std::time::Instant;
+
+use super::fetch::{StartsWithBox, decrypt, looks_like_mp4, looks_like_ts, supported};
+use super::live::backfill_start;
 use super::*;
 
 fn seg(sequence: u64, duration: f64) -> MediaSegment {
