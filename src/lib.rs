@@ -40,3 +40,6 @@ mod systemd;
 mod template;
 mod util;
 pub mod writer;
+
+#[cfg(test)]
+mod tests;
