@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use liverec::config::filename_template;
 use liverec::media::flv::{Item, Parser};
-use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::output::{Output, OutputSpec, Progress};
-use liverec::record::pipeline::Pipeline;
+use liverec::segment::files::{Progress, SegmentFiles, SegmentSpec};
+use liverec::writer::flv::{FlvPipeline, Limits};
+use liverec::writer::pipeline::Pipeline;
 
 fn long_stream(target: usize) -> Vec<u8> {
     let src = std::fs::read(concat!(
@@ -68,15 +68,15 @@ fn main() {
     let mut best_cpu = (f64::MAX, f64::MAX);
     for run in 0..3 {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let spec = OutputSpec {
+        let spec = SegmentSpec {
             segment_duration: Duration::from_secs(3600),
             segment_size: 0,
-            ..OutputSpec::plain(
+            ..SegmentSpec::plain(
                 dir.clone(),
                 filename_template(&format!("bench_{run}_{{index}}")).unwrap(),
             )
         };
-        let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
+        let mut out = SegmentFiles::new(spec, tx, Arc::new(Progress::default()));
         let mut p = FlvPipeline::new(Limits {
             duration_ms: 3_600_000,
             size: 0,

@@ -3,34 +3,33 @@
 //! one deadline.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Config, Secret};
+use crate::config::{self, Config};
+use crate::control::{ControlState, DaemonCmd};
 use crate::event::EventTx;
 use crate::hooks::{Dispatcher, Options as HookOptions};
 use crate::platform::{PlatformKind, Platforms};
-use crate::record::intent::Intents;
-use crate::room::{RoomDeps, RoomHandle};
+use crate::room::RoomDeps;
+use crate::segment::intent::Intents;
 use crate::systemd;
 
 mod disk;
-mod recovery;
 mod rooms;
 mod watch;
 
-pub use disk::DiskStatus;
-pub use rooms::Diff;
+pub(crate) use disk::DiskStatus;
 
 /// How often free space is checked.
 const DISK_CHECK: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
+pub(crate) enum DaemonError {
     #[error("{what} {}: {source}", path.display())]
     Folder {
         what: &'static str,
@@ -48,37 +47,9 @@ pub enum DaemonError {
     StopTimeout(usize),
 }
 
-/// Requests to the daemon's main loop.
-#[derive(Debug)]
-pub enum DaemonCmd {
-    /// Reload the config file; the reply says what changed, or why the file was rejected.
-    Reload {
-        source: &'static str,
-        reply: Option<oneshot::Sender<Result<String, String>>>,
-    },
-}
-
-/// What the control API reads of a running daemon.
-pub struct Shared {
-    pub rooms: RwLock<Vec<RoomHandle>>,
-    pub config_file: PathBuf,
-    pub started: chrono::DateTime<chrono::FixedOffset>,
-    pub token: RwLock<Option<Secret>>,
-    pub disk: DiskStatus,
-    pub cmds: mpsc::Sender<DaemonCmd>,
-    pub shutdown: CancellationToken,
-    pub hooks: Arc<Dispatcher>,
-}
-
-impl Shared {
-    pub fn rooms(&self) -> Vec<RoomHandle> {
-        self.rooms.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
 /// Creates a folder if needed and proves it is writable, so a read-only mount or a typo is one
 /// clear error at start-up instead of a failure at the first live.
-pub fn prepare_folder(what: &'static str, path: &Path) -> Result<(), DaemonError> {
+pub(crate) fn prepare_folder(what: &'static str, path: &Path) -> Result<(), DaemonError> {
     let err = |source| DaemonError::Folder {
         what,
         path: path.to_path_buf(),
@@ -99,7 +70,7 @@ pub fn prepare_folder(what: &'static str, path: &Path) -> Result<(), DaemonError
 
 /// Runs the daemon until `shutdown` is cancelled. `cmds` carries reload requests (SIGHUP);
 /// `cmd_tx` is its sender, handed to the config watcher and the control API.
-pub async fn run(
+pub(crate) async fn run(
     config: Config,
     shutdown: CancellationToken,
     cmd_tx: mpsc::Sender<DaemonCmd>,
@@ -135,21 +106,25 @@ pub async fn run(
         }
     });
     // Before any room starts: the journal as it was at start-up says which events a crash lost.
-    recovery::recover_leftovers(&config, &events, &intents, hooks.take_journaled_at_start()).await;
+    crate::recovery::startup::recover_leftovers(
+        &config,
+        &events,
+        &intents,
+        hooks.take_journaled_at_start(),
+    )
+    .await;
     keepalive.abort();
 
-    let shared = Arc::new(Shared {
-        rooms: RwLock::new(Vec::new()),
-        config_file: config.file.clone(),
-        started: crate::event::now(),
-        token: RwLock::new(config.control.token.clone()),
-        disk: DiskStatus::default(),
-        cmds: cmd_tx.clone(),
-        shutdown: shutdown.clone(),
-        hooks: hooks.clone(),
-    });
+    let shared = Arc::new(ControlState::new(
+        config.file.clone(),
+        config.control.token.clone(),
+        cmd_tx.clone(),
+        shutdown.clone(),
+        hooks.clone(),
+    ));
+    let mut disk = DiskStatus::default();
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
-    let platforms = Platforms::new(&config, client.clone());
+    let platforms = Platforms::from_settings(&config.platforms, client.clone());
     let deps = RoomDeps {
         platform: platforms.get(PlatformKind::Direct),
         client,
@@ -189,14 +164,15 @@ pub async fn run(
             Some((cfg, key)) = resolved_rx.recv() => rooms.resolved(cfg, key),
             Some(cmd) = cmds.recv() => match cmd {
                 DaemonCmd::Reload { source, reply } => {
-                    let result = reload(&mut current, &mut rooms, &shared, &min_free_space, source).await;
+                    let result = reload(&mut current, &mut rooms, &shared, &hooks, &min_free_space, source).await;
                     if let Some(reply) = reply {
                         let _ = reply.send(result);
                     }
                 }
             },
             _ = disk_tick.tick() => {
-                shared.disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events);
+                disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events);
+                shared.set_disk(disk.free(), disk.is_low());
             }
             _ = async {
                 match watchdog.as_mut() {
@@ -228,7 +204,8 @@ pub async fn run(
 async fn reload(
     current: &mut Config,
     rooms: &mut rooms::Rooms,
-    shared: &Shared,
+    shared: &ControlState,
+    hooks: &Dispatcher,
     min_free_space: &AtomicU64,
     source: &'static str,
 ) -> Result<String, String> {
@@ -258,11 +235,9 @@ async fn reload(
     for w in &new.warnings {
         tracing::warn!("{}: {}: {}", new.file.display(), w.key, w.reason);
     }
-    *shared.token.write().unwrap_or_else(|p| p.into_inner()) = new.control.token.clone();
+    shared.set_token(new.control.token.clone());
     min_free_space.store(new.min_free_space, Ordering::Relaxed);
-    shared
-        .hooks
-        .reconfigure(new.hooks.clone(), new.webhooks.clone());
+    hooks.reconfigure(new.hooks.clone(), new.webhooks.clone());
     let diff = rooms.apply(new.rooms.clone());
     let mut summary = format!("reloaded ({source}): {diff}");
     if !needs_restart.is_empty() {
@@ -346,54 +321,4 @@ fn restart_keys(current: &Config, new: &Config) -> Result<Vec<&'static str>, Str
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn cfg(text: &str) -> Config {
-        config::parse(text, Path::new("/etc/liverec/recorder.toml")).expect("valid config")
-    }
-
-    #[test]
-    fn a_reload_cannot_take_the_token_from_a_public_api() {
-        let public = cfg("[control]\nlisten = \"0.0.0.0:8787\"\ntoken = \"s3cret\"\n");
-        // The new file moves the API to loopback and drops the token; the move only happens at
-        // a restart, so until then the API would be public without a token.
-        let new = cfg("[control]\nlisten = \"127.0.0.1:8787\"\n");
-        let why = restart_keys(&public, &new).expect_err("must be refused");
-        assert!(why.contains("control.token"), "{why}");
-        assert!(why.contains("0.0.0.0:8787"), "{why}");
-
-        let kept = cfg("[control]\nlisten = \"127.0.0.1:8787\"\ntoken = \"other\"\n");
-        assert_eq!(restart_keys(&public, &kept), Ok(vec!["control.listen"]));
-        // On loopback, a token may come and go.
-        let local = cfg("[control]\nlisten = \"127.0.0.1:8787\"\ntoken = \"s3cret\"\n");
-        assert_eq!(restart_keys(&local, &new), Ok(vec![]));
-    }
-
-    #[test]
-    fn keys_that_need_a_restart_are_named() {
-        let old = cfg("");
-        let new = cfg("output_dir = \"/srv/rec\"\nmax_recordings = 3\n");
-        assert_eq!(
-            restart_keys(&old, &new),
-            Ok(vec![
-                "output_dir",
-                "state_dir",
-                "lock_dir",
-                "max_recordings"
-            ])
-        );
-        let ua = cfg("[platforms.douyin]\nuser_agent = \"Mozilla/5.0 Chrome/150.0.0.0\"\n");
-        assert_eq!(restart_keys(&old, &ua), Ok(vec!["platforms.*.user_agent"]));
-        // The budget is the limiter's, made once: a change waits for a restart. Spelling out
-        // the default changes nothing.
-        let slower = cfg("[platforms.douyin]\nrequests_per_second = 0.5\n");
-        assert_eq!(
-            restart_keys(&old, &slower),
-            Ok(vec!["platforms.*.requests_per_second, burst"])
-        );
-        let same = cfg("[platforms.bilibili]\nrequests_per_second = 4.0\nburst = 4\n");
-        assert_eq!(restart_keys(&old, &same), Ok(vec![]));
-    }
-}
+mod tests;

@@ -23,7 +23,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub(crate) const ALL: [EventType; 8] = [
         EventType::LiveStart,
         EventType::SegmentStart,
         EventType::SegmentComplete,
@@ -34,7 +34,7 @@ impl EventType {
         EventType::HookFailed,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EventType::LiveStart => "live_start",
             EventType::SegmentStart => "segment_start",
@@ -47,7 +47,7 @@ impl EventType {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 }
@@ -71,9 +71,9 @@ pub struct RoomRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionRef {
-    pub id: Uuid,
-    pub start: DateTime<FixedOffset>,
+pub(crate) struct SessionRef {
+    pub(crate) id: Uuid,
+    pub(crate) start: DateTime<FixedOffset>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,7 +89,7 @@ pub struct SegmentRef {
 
 impl SegmentRef {
     /// A segment as it is when its file opens: nothing written yet.
-    pub fn opened(path: PathBuf, index: u32, start: DateTime<FixedOffset>) -> Self {
+    pub(crate) fn opened(path: PathBuf, index: u32, start: DateTime<FixedOffset>) -> Self {
         SegmentRef {
             path,
             index,
@@ -106,29 +106,29 @@ impl SegmentRef {
 pub struct Event {
     pub id: Uuid,
     #[serde(rename = "type")]
-    pub kind: EventType,
-    pub time: DateTime<FixedOffset>,
-    pub room: Option<RoomRef>,
-    pub session: Option<SessionRef>,
-    pub segment: Option<SegmentRef>,
-    pub error: Option<String>,
+    pub(crate) kind: EventType,
+    pub(crate) time: DateTime<FixedOffset>,
+    pub(crate) room: Option<RoomRef>,
+    pub(crate) session: Option<SessionRef>,
+    pub(crate) segment: Option<SegmentRef>,
+    pub(crate) error: Option<String>,
     /// On `hook_failed` only: the delivery that ran out of retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hook: Option<HookRef>,
+    pub(crate) hook: Option<HookRef>,
 }
 
 /// The delivery a `hook_failed` event is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HookRef {
+pub(crate) struct HookRef {
     /// The hook's or webhook's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The delivery id (a webhook's `X-Liverec-Delivery`).
-    pub delivery: Uuid,
+    pub(crate) delivery: Uuid,
     /// The type and id of the event that could not be delivered.
-    pub event: EventType,
-    pub event_id: Uuid,
+    pub(crate) event: EventType,
+    pub(crate) event_id: Uuid,
     /// Attempts made, all failed.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
 }
 
 impl Event {
@@ -145,7 +145,7 @@ impl Event {
         }
     }
 
-    pub fn with_session(mut self, session: Option<SessionRef>) -> Self {
+    pub(crate) fn with_session(mut self, session: Option<SessionRef>) -> Self {
         self.session = session;
         self
     }
@@ -155,7 +155,7 @@ impl Event {
         self
     }
 
-    pub fn with_error(mut self, error: impl Into<String>) -> Self {
+    pub(crate) fn with_error(mut self, error: impl Into<String>) -> Self {
         self.error = Some(error.into());
         self
     }
@@ -168,27 +168,27 @@ pub fn now() -> DateTime<FixedOffset> {
 
 /// Events queued past this many make a WARN (again at each doubling): the dispatcher is not
 /// keeping up, most likely because the disk under `state_dir` is slow or stuck.
-pub const BACKLOG_WARN: usize = 1024;
+pub(crate) const BACKLOG_WARN: usize = 1024;
 
 /// The sending side of the event queue. Emitting never waits: the queue is unbounded, so a slow
 /// journal disk cannot stall a room supervisor or the daemon's main loop (and with it the
 /// watchdog). Events are small and arrive a few per minute per room, so even hours of a stuck
 /// disk hold little memory, and nothing is dropped or reordered: one FIFO, drained in order.
 #[derive(Debug, Clone)]
-pub struct EventTx {
+pub(crate) struct EventTx {
     tx: tokio::sync::mpsc::UnboundedSender<Event>,
     queued: Arc<AtomicUsize>,
 }
 
 /// The receiving side, read by the hook dispatcher.
 #[derive(Debug)]
-pub struct EventRx {
+pub(crate) struct EventRx {
     rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
     queued: Arc<AtomicUsize>,
 }
 
 impl EventTx {
-    pub fn channel() -> (Self, EventRx) {
+    pub(crate) fn channel() -> (Self, EventRx) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         (
@@ -201,7 +201,7 @@ impl EventTx {
     }
 
     /// Queues an event for the dispatcher; returns at once.
-    pub fn emit(&self, event: Event) {
+    pub(crate) fn emit(&self, event: Event) {
         // Counted before the send, so the receiver can never see the count go below zero.
         let n = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
         if self.tx.send(event).is_err() {
@@ -217,13 +217,14 @@ impl EventTx {
     }
 
     /// Events emitted and not yet taken by the dispatcher.
-    pub fn queued(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
     }
 }
 
 impl EventRx {
-    pub async fn recv(&mut self) -> Option<Event> {
+    pub(crate) async fn recv(&mut self) -> Option<Event> {
         let e = self.rx.recv().await;
         if e.is_some() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
@@ -231,7 +232,7 @@ impl EventRx {
         e
     }
 
-    pub fn try_recv(&mut self) -> Option<Event> {
+    pub(crate) fn try_recv(&mut self) -> Option<Event> {
         let e = self.rx.try_recv().ok();
         if e.is_some() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
@@ -240,66 +241,10 @@ impl EventRx {
     }
 
     /// The shared count of queued events, for `/metrics`.
-    pub fn depth(&self) -> Arc<AtomicUsize> {
+    pub(crate) fn depth(&self) -> Arc<AtomicUsize> {
         self.queued.clone()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serializes_in_the_documented_shape() {
-        let e = Event::new(EventType::SegmentComplete, None).with_error("x");
-        let v: serde_json::Value = serde_json::to_value(&e).unwrap();
-        assert_eq!(v["type"], "segment_complete");
-        assert_eq!(v["error"], "x");
-        assert!(v["room"].is_null());
-        assert!(v.get("hook").is_none(), "only hook_failed carries `hook`");
-        let back: Event = serde_json::from_value(v).unwrap();
-        assert_eq!(back, e);
-    }
-
-    #[tokio::test]
-    async fn emitting_never_waits_and_keeps_order() {
-        let (tx, mut rx) = EventTx::channel();
-        // Far more than any bounded queue held before, with nobody reading: each emit returns.
-        let n = 3 * BACKLOG_WARN;
-        let ids: Vec<Uuid> = (0..n)
-            .map(|i| {
-                let e = Event::new(EventType::ALL[i % 8], None);
-                let id = e.id;
-                tx.emit(e);
-                id
-            })
-            .collect();
-        assert_eq!(tx.queued(), n);
-        let other = tx.clone();
-        let last = Event::new(EventType::LiveEnd, None);
-        let last_id = last.id;
-        other.emit(last);
-        let mut got = Vec::new();
-        while let Some(e) = rx.try_recv() {
-            got.push(e.id);
-        }
-        assert_eq!(got.len(), n + 1);
-        assert_eq!(&got[..n], &ids[..], "drained in the order emitted");
-        assert_eq!(got[n], last_id);
-        assert_eq!(tx.queued(), 0);
-        tx.emit(Event::new(EventType::DiskLow, None));
-        assert_eq!(rx.recv().await.unwrap().kind, EventType::DiskLow);
-        assert_eq!(rx.depth().load(Ordering::Relaxed), 0);
-        drop(rx);
-        // A stopped dispatcher: the event is dropped, not counted, and emit still returns.
-        tx.emit(Event::new(EventType::DiskLow, None));
-        assert_eq!(tx.queued(), 0);
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for t in EventType::ALL {
-            assert_eq!(EventType::parse(t.as_str()), Some(t));
-        }
-    }
-}
+mod tests;

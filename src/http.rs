@@ -9,11 +9,11 @@ use futures_util::StreamExt;
 /// replaces it): platform APIs answer "python"-looking clients and outdated browsers with risk
 /// control, and Douyin's request signature is computed over it. Chrome's reduced UA names only
 /// the major version; keep it within a few releases of the current stable Chrome.
-pub const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
+pub(crate) const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 
 /// Builds the shared client. No overall timeout: streams last for hours; API calls set their own.
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(concat!("liverec/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
@@ -24,7 +24,7 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     #[error("answer larger than {cap} bytes")]
     TooLarge { cap: usize },
     #[error("{0}")]
@@ -33,7 +33,7 @@ pub enum ReadError {
 
 /// Reads a whole answer, failing as soon as it passes `cap` bytes, so a hostile or broken server
 /// cannot make us allocate what it likes.
-pub async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
+pub(crate) async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
     if resp.content_length().is_some_and(|n| n > cap as u64) {
         return Err(ReadError::TooLarge { cap });
     }
@@ -51,7 +51,10 @@ pub async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Bytes, R
 
 /// Reads at least `want` bytes of a body (or all of it, if shorter), for sniffing a stream's
 /// first bytes without downloading it.
-pub async fn read_prefix(resp: reqwest::Response, want: usize) -> Result<Bytes, reqwest::Error> {
+pub(crate) async fn read_prefix(
+    resp: reqwest::Response,
+    want: usize,
+) -> Result<Bytes, reqwest::Error> {
     let mut head = BytesMut::new();
     let mut stream = resp.bytes_stream();
     while head.len() < want {
@@ -64,7 +67,7 @@ pub async fn read_prefix(resp: reqwest::Response, want: usize) -> Result<Bytes, 
 }
 
 /// A short printable view of bytes that were not what we expected, for error messages.
-pub fn sniff(bytes: &[u8]) -> String {
+pub(crate) fn sniff(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(24)];
     let text: String = head
         .iter()
@@ -80,7 +83,7 @@ pub fn sniff(bytes: &[u8]) -> String {
 }
 
 /// One line describing a reqwest error, without the URL (it may carry signed tokens).
-pub fn describe(err: &reqwest::Error) -> String {
+pub(crate) fn describe(err: &reqwest::Error) -> String {
     let kind = if err.is_timeout() {
         "timed out"
     } else if err.is_connect() {
@@ -108,15 +111,4 @@ pub fn describe(err: &reqwest::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sniff_is_printable_and_short() {
-        assert_eq!(
-            sniff(b"<!DOCTYPE html>\n<html>"),
-            "\"<!DOCTYPE html>.<html>\""
-        );
-        assert_eq!(sniff(&[0u8; 100]).len(), 26);
-    }
-}
+mod tests;

@@ -5,34 +5,67 @@
 //! it records, pulls the stream into `.part` files, and renames each atomically when complete.
 //!
 //! # Layout
-//! - [`config`]: the TOML file, read in two phases (typed raw values with every problem
-//!   collected, then validated settings with per-room overrides merged).
-//! - [`platform`]: URL recognition and the [`platform::Platform`] trait (resolve, status,
-//!   stream sources) with its implementations.
-//! - [`room`]: the per-room task: a pure state machine ([`room::state`]), its async supervisor,
-//!   and the room lock ([`room::lock`]).
-//! - [`record`]: pulling streams, the session writer thread, segment files (`.part` -> fsync ->
-//!   rename), the segment intents that make every finished file's event survive a crash
-//!   ([`record::intent`]), naming, and start-up recovery.
-//! - [`media`]: pure parsers (FLV, AMF0, m3u8) and repair.
-//! - [`event`]: the one event shape for hooks, webhooks, logs and the API.
-//! - [`hooks`]: the event dispatcher: the log, command hooks, webhooks, and the durable
-//!   delivery journal with per-room ordering, windows and retries.
-//! - [`daemon`]: the room map, start-up, and ordered shutdown with one deadline.
-//! - [`cli`]: the command line.
+//! One module, one job. They are listed from the top of the dependency graph down: a module
+//! uses only modules listed after it (`src/tests.rs` checks that the graph has no cycle).
+//!
+//! - `cli`: the command line (run, check, probe, status, repair), logging, the runtime, signals.
+//! - `daemon`: start-up, the main loop, reloads applied as a diff by room key (`rooms`), the
+//!   free-space monitor, the config-file watcher, ordered shutdown with one deadline. It builds
+//!   the control state and runs recovery; it owns neither.
+//! - `control`: the HTTP API, `/metrics` and the `status` client. `ControlState` is what the API
+//!   knows of the daemon (built and kept current by the daemon, reached through methods) and
+//!   `DaemonCmd` what it may ask of it.
+//! - `room`: one task per room: the pure state machine (`state`), its async supervisor, and the
+//!   room lock (`lock`, which owns the lock file's text). It drives capture and the writer; how
+//!   bytes are pulled or written is not its business.
+//! - `hooks`: the event dispatcher: the log line, command hooks, webhooks, the durable delivery
+//!   journal with per-room order, windows and retries; it settles a segment's intent once its
+//!   event is journaled.
+//! - `recovery`: crash recovery in one place: at start-up, intents whose event was lost and
+//!   `.part` files no live process writes (`startup`, `leftovers`, `owner`), and `repair`
+//!   (also behind `liverec repair`).
+//! - `capture`: pulling a live stream into a session's writer: one `attempt` over the
+//!   platform's sources, the FLV and HLS pullers, the session's host failover, and `PullEnd`.
+//! - `writer`: the session's writer thread and the handle the room holds, and the pipelines
+//!   (`flv`; `hls` for TS and fMP4) that decide where a stream may split and what each file
+//!   starts with.
+//! - `segment`: the files of one session: `.part` -> fsync -> rename (`part`), names from the
+//!   template (`naming`), the intent recorded before each rename (`intent`), and `files`, which
+//!   ties them together and reports to the room.
+//! - `config`: the TOML file, read in two phases (typed raw values with every problem collected,
+//!   then validated settings with per-room overrides merged). It checks rooms with the
+//!   platforms' knowledge; the `[platforms.*]` settings types belong to `platform`.
+//! - `platform`: URL recognition, the `Platform` trait (resolve, status, stream sources), the
+//!   Bilibili, Douyin and direct-URL implementations, their settings, the request limiter.
+//! - `media`: pure parsers, bytes in and structure out: FLV (tags, AMF0, metadata, timeline),
+//!   m3u8, MPEG-TS, fMP4.
+//! - Leaves: `event` (the one event shape for hooks, webhooks, logs and the API), `template`
+//!   (`{field:FMT}`), `util` (secrets and redaction, units, file-system primitives), `http` (the
+//!   shared client, capped reads), `metrics` (counters, Prometheus text), `systemd`
+//!   (`sd_notify`), `build_info`.
+//!
+//! Only what the integration tests, the benchmarks and the fuzz target use is `pub`; the rest is
+//! `pub(crate)`, so the compiler reports what nothing uses.
 
-pub mod build_info;
+mod build_info;
+mod capture;
 pub mod cli;
 pub mod config;
-pub mod control;
-pub mod daemon;
+mod control;
+mod daemon;
 pub mod event;
 pub mod hooks;
-pub mod http;
+mod http;
 pub mod media;
-pub mod metrics;
+mod metrics;
 pub mod platform;
-pub mod record;
-pub mod room;
-pub mod systemd;
-pub mod template;
+mod recovery;
+mod room;
+pub mod segment;
+mod systemd;
+mod template;
+mod util;
+pub mod writer;
+
+#[cfg(test)]
+mod tests;

@@ -18,7 +18,12 @@ static COUNTERS: LazyLock<Mutex<BTreeMap<&'static str, Family>>> =
     LazyLock::new(|| Mutex::new(BTreeMap::new()));
 
 /// Adds `by` to a counter.
-pub fn count(name: &'static str, help: &'static str, labels: &[(&'static str, &str)], by: u64) {
+pub(crate) fn count(
+    name: &'static str,
+    help: &'static str,
+    labels: &[(&'static str, &str)],
+    by: u64,
+) {
     let mut map = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
     let family = map.entry(name).or_insert_with(|| Family {
         help,
@@ -29,7 +34,7 @@ pub fn count(name: &'static str, help: &'static str, labels: &[(&'static str, &s
 }
 
 /// A metric family being written.
-pub struct Writer {
+pub(crate) struct Writer {
     out: String,
 }
 
@@ -57,12 +62,12 @@ impl Default for Writer {
 }
 
 impl Writer {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { out: String::new() }
     }
 
     /// Writes a family of samples: `kind` is `counter` or `gauge`.
-    pub fn family(
+    pub(crate) fn family(
         &mut self,
         name: &str,
         kind: &str,
@@ -76,12 +81,12 @@ impl Writer {
         }
     }
 
-    pub fn gauge(&mut self, name: &str, help: &str, value: f64) {
+    pub(crate) fn gauge(&mut self, name: &str, help: &str, value: f64) {
         self.family(name, "gauge", help, &[(Vec::new(), value)]);
     }
 
     /// Appends every counter incremented with [`count`].
-    pub fn counters(&mut self) {
+    pub(crate) fn counters(&mut self) {
         let map = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
         for (name, family) in map.iter() {
             let samples: Vec<_> = family
@@ -98,40 +103,10 @@ impl Writer {
         }
     }
 
-    pub fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         self.out
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders_prometheus_text() {
-        count(
-            "liverec_test_total",
-            "A test counter.",
-            &[("room", "a\"b")],
-            2,
-        );
-        count(
-            "liverec_test_total",
-            "A test counter.",
-            &[("room", "a\"b")],
-            1,
-        );
-        let mut w = Writer::new();
-        w.gauge("liverec_up", "Whether liverec runs.", 1.0);
-        w.counters();
-        let text = w.finish();
-        assert!(
-            text.contains("# TYPE liverec_up gauge\nliverec_up 1\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("liverec_test_total{room=\"a\\\"b\"} 3"),
-            "{text}"
-        );
-    }
-}
+mod tests;

@@ -12,28 +12,24 @@ fn send(states: &[NotifyState<'_>]) {
 }
 
 /// The service is up: config loaded, rooms started.
-pub fn ready(status: &str) {
+pub(crate) fn ready(status: &str) {
     send(&[NotifyState::Ready, NotifyState::Status(status)]);
 }
 
 /// Asks for `by` more time before systemd gives up on the current start or stop.
-pub fn extend_timeout(by: Duration) {
+pub(crate) fn extend_timeout(by: Duration) {
     let usec = u32::try_from(by.as_micros()).unwrap_or(u32::MAX);
     send(&[NotifyState::ExtendTimeoutUsec(usec)]);
 }
 
-pub fn status(status: &str) {
-    send(&[NotifyState::Status(status)]);
-}
-
-pub fn reloading() {
+pub(crate) fn reloading() {
     match sd_notify::NotifyState::monotonic_usec_now() {
         Ok(now) => send(&[NotifyState::Reloading, now]),
         Err(_) => send(&[NotifyState::Reloading]),
     }
 }
 
-pub fn stopping() {
+pub(crate) fn stopping() {
     send(&[
         NotifyState::Stopping,
         NotifyState::Status("stopping: closing open segments"),
@@ -41,10 +37,10 @@ pub fn stopping() {
 }
 
 /// How often to ping the watchdog (half its timeout), when systemd asked for pings.
-pub fn watchdog_interval() -> Option<Duration> {
+pub(crate) fn watchdog_interval() -> Option<Duration> {
     sd_notify::watchdog_enabled().map(|d| d / 2)
 }
 
-pub fn watchdog_ping() {
+pub(crate) fn watchdog_ping() {
     send(&[NotifyState::Watchdog]);
 }

@@ -23,12 +23,12 @@ pub struct Template {
 }
 
 /// Default chrono format when a time field is written without one (`{start}`).
-pub const DEFAULT_TIME_FORMAT: &str = "%Y%m%d-%H%M%S";
+pub(crate) const DEFAULT_TIME_FORMAT: &str = "%Y%m%d-%H%M%S";
 
 impl Template {
     /// Parses `text`. `fields` are the plain placeholders allowed; `time_fields` also accept a
     /// chrono format after a colon. `{{` and `}}` are literal braces.
-    pub fn parse(text: &str, fields: &[&str], time_fields: &[&str]) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str, fields: &[&str], time_fields: &[&str]) -> Result<Self, String> {
         let mut pieces = Vec::new();
         let mut literal = String::new();
         let mut chars = text.char_indices().peekable();
@@ -96,13 +96,13 @@ impl Template {
         })
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.source
     }
 
     /// Renders the template. `value(name, format)` gives each field's text; literal text is kept
     /// as written.
-    pub fn render(&self, mut value: impl FnMut(&str, Option<&str>) -> String) -> String {
+    pub(crate) fn render(&self, mut value: impl FnMut(&str, Option<&str>) -> String) -> String {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
@@ -111,14 +111,6 @@ impl Template {
             }
         }
         out
-    }
-
-    /// The literal (non-placeholder) parts, for checks such as "no `..` path component".
-    pub fn literals(&self) -> impl Iterator<Item = &str> {
-        self.pieces.iter().filter_map(|p| match p {
-            Piece::Text(t) => Some(t.as_str()),
-            Piece::Field { .. } => None,
-        })
     }
 }
 
@@ -132,7 +124,7 @@ fn check_time_format(f: &str) -> Result<(), String> {
 }
 
 /// Formats a time with a format already checked by [`Template::parse`]; never panics.
-pub fn format_time<Tz: chrono::TimeZone>(t: &chrono::DateTime<Tz>, format: &str) -> String
+pub(crate) fn format_time<Tz: chrono::TimeZone>(t: &chrono::DateTime<Tz>, format: &str) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
@@ -145,64 +137,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const F: &[&str] = &["name", "title"];
-    const T: &[&str] = &["start"];
-
-    #[test]
-    fn renders_fields_and_literals() {
-        let t = Template::parse("{name}/{start:%Y}_{title}{{x}}", F, T).unwrap();
-        let out = t.render(|n, f| format!("<{n}:{}>", f.unwrap_or("-")));
-        assert_eq!(out, "<name:->/<start:%Y>_<title:->{x}");
-        assert_eq!(t.literals().collect::<Vec<_>>(), ["/", "_", "{x}"]);
-    }
-
-    #[test]
-    fn time_fields_default_their_format() {
-        let t = Template::parse("{start}", F, T).unwrap();
-        assert_eq!(t.render(|_, f| f.unwrap().to_string()), DEFAULT_TIME_FORMAT);
-    }
-
-    #[test]
-    fn errors_are_specific() {
-        assert!(
-            Template::parse("{nme}", F, T)
-                .unwrap_err()
-                .contains("unknown placeholder {nme}")
-        );
-        assert!(
-            Template::parse("{name:%Y}", F, T)
-                .unwrap_err()
-                .contains("takes no format")
-        );
-        assert!(
-            Template::parse("{start:%Q}", F, T)
-                .unwrap_err()
-                .contains("not a valid time format")
-        );
-        assert!(
-            Template::parse("{name", F, T)
-                .unwrap_err()
-                .contains("unclosed")
-        );
-        assert!(
-            Template::parse("a}b", F, T)
-                .unwrap_err()
-                .contains("unmatched")
-        );
-    }
-
-    #[test]
-    fn unicode_inside_braces_is_skipped_correctly() {
-        let t = Template::parse("{start:%Y年}x", F, T).unwrap();
-        assert_eq!(t.render(|_, _| "Y".into()), "Yx");
-    }
-
-    #[test]
-    fn format_time_never_panics() {
-        let t = chrono::Local::now();
-        assert_eq!(format_time(&t, "%Y").len(), 4);
-    }
-}
+mod tests;

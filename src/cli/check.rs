@@ -4,11 +4,11 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::units::{format_duration, format_size};
 use crate::config::{Config, Listen, RoomConfig};
 use crate::platform::Locator;
+use crate::util::units::{format_duration, format_size};
 
-pub fn run(path: &Path) -> ExitCode {
+pub(crate) fn run(path: &Path) -> ExitCode {
     match super::load_or_report(path) {
         Ok(c) => {
             print!("{}", report(&c));
@@ -35,7 +35,7 @@ fn room_lines(out: &mut String, r: &RoomConfig) {
             .map(|n| format!("  \"{n}\""))
             .unwrap_or_default(),
         if r.enabled { "" } else { "  (disabled)" },
-        crate::config::redact_url(r.url()),
+        crate::util::secret::redact_url(r.url()),
     );
     let seg = |d: std::time::Duration| {
         if d.is_zero() {
@@ -83,7 +83,7 @@ fn room_lines(out: &mut String, r: &RoomConfig) {
 }
 
 /// The effective configuration, as `check` prints it.
-pub fn report(c: &Config) -> String {
+pub(crate) fn report(c: &Config) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -160,7 +160,7 @@ pub fn report(c: &Config) -> String {
                 "  {}: on {} POST {}  timeout {}  retries {}  secret {}{}{}",
                 w.name,
                 events.join(","),
-                crate::config::redact_endpoint(&w.url),
+                crate::util::secret::redact_endpoint(&w.url),
                 format_duration(w.timeout),
                 w.retries,
                 if w.secret.is_some() { "set" } else { "none" },

@@ -9,7 +9,7 @@ use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
 use crate::build_info;
 
 /// The page as roff source (what `man` reads, gzipped, from /usr/share/man/man1/liverec.1.gz).
-pub fn render(mut cmd: Command) -> std::io::Result<Vec<u8>> {
+pub(crate) fn render(mut cmd: Command) -> std::io::Result<Vec<u8>> {
     cmd.build();
     let man = clap_mangen::Man::new(cmd.clone())
         .title("LIVEREC")

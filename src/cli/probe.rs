@@ -6,13 +6,15 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{self, PlatformsConfig, redact_url};
+use crate::config;
+use crate::platform::PlatformsConfig;
 use crate::platform::{
     self, Platform, PlatformKind, Platforms, RoomKey, RoomSpec, RoomStatus, StreamFormat,
     StreamSource,
 };
+use crate::util::secret::redact_url;
 
-pub fn run(url: &str, config_path: Option<&Path>, show_urls: bool) -> ExitCode {
+pub(crate) fn run(url: &str, config_path: Option<&Path>, show_urls: bool) -> ExitCode {
     let cfg = match config_path {
         None => None,
         Some(p) => match config::load(p) {

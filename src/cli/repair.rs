@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::record::repair::repair_file;
+use crate::recovery::repair::repair_file;
 
-pub fn run(files: &[PathBuf]) -> ExitCode {
+pub(crate) fn run(files: &[PathBuf]) -> ExitCode {
     let mut failed = 0;
     for f in files {
         match repair_file(f) {

@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::units::{format_duration, format_size};
 use crate::control::{Status, client};
 use crate::room::{RoomSnapshot, RoomState};
+use crate::util::units::{format_duration, format_size};
 
-pub fn run(path: &Path, json: bool) -> ExitCode {
+pub(crate) fn run(path: &Path, json: bool) -> ExitCode {
     let config = match super::load_or_report(path) {
         Ok(c) => c,
         Err(code) => return code,
@@ -68,7 +68,7 @@ fn ago(t: chrono::DateTime<chrono::FixedOffset>) -> String {
 }
 
 /// The status as a table.
-pub fn table(status: &Status) -> String {
+pub(crate) fn table(status: &Status) -> String {
     let rooms: &[RoomSnapshot] = &status.rooms;
     let mut rows = vec![[
         "ROOM".to_string(),
@@ -183,96 +183,4 @@ pub fn table(status: &Status) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_shows_hls_gaps() {
-        let cfg = crate::config::parse(
-            "[[rooms]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/a.m3u8\"\n[[rooms]]\nname = \"b\"\nurl = \"http://127.0.0.1:1/b.flv\"\n",
-            Path::new("/etc/liverec/recorder.toml"),
-        )
-        .unwrap();
-        let snap = |i: usize, gaps: u64| {
-            let room = &cfg.rooms[i];
-            let mut s = RoomSnapshot::new(&room.target.known_key().unwrap(), room);
-            s.gaps_total = gaps;
-            s
-        };
-        let status = Status {
-            version: "0.1.0".into(),
-            commit: "abc1234".into(),
-            pid: 1,
-            started: chrono::Local::now().fixed_offset(),
-            config: "/etc/liverec/recorder.toml".into(),
-            disk_free_bytes: 0,
-            disk_low: false,
-            rooms: vec![snap(0, 2), snap(1, 0)],
-            hooks: Vec::new(),
-        };
-        let text = table(&status);
-        let lines: Vec<&str> = text.lines().collect();
-        let col = lines[0].find("GAPS").expect("a GAPS column");
-        assert!(
-            lines[0][col..].starts_with("GAPS  LAST ERROR / DETAIL"),
-            "{text}"
-        );
-        assert_eq!(&lines[1][col..col + 1], "2", "{text}");
-        assert_eq!(&lines[2][col..col + 1], "-", "{text}");
-    }
-
-    #[test]
-    fn the_footer_names_the_daemons_build() {
-        let status = |commit: &str| Status {
-            version: "0.1.0".into(),
-            commit: commit.into(),
-            pid: 42,
-            started: chrono::Local::now().fixed_offset(),
-            config: "/etc/liverec/recorder.toml".into(),
-            disk_free_bytes: 0,
-            disk_low: false,
-            rooms: Vec::new(),
-            hooks: Vec::new(),
-        };
-        let text = table(&status("abc1234"));
-        assert!(
-            text.contains("liverec 0.1.0 (abc1234), pid 42, up "),
-            "{text}"
-        );
-        // An older daemon says nothing about its commit.
-        let text = table(&status(""));
-        assert!(text.contains("liverec 0.1.0, pid 42, up "), "{text}");
-    }
-
-    #[test]
-    fn an_unrecordable_room_shows_its_reason() {
-        let cfg = crate::config::parse(
-            "[[rooms]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/a.flv\"\n",
-            Path::new("/etc/liverec/recorder.toml"),
-        )
-        .unwrap();
-        let room = &cfg.rooms[0];
-        let mut snap = RoomSnapshot::new(&room.target.known_key().unwrap(), room);
-        snap.state = RoomState::Unrecordable;
-        snap.detail = Some("the server refused access (HTTP 403)".into());
-        snap.last_error = Some("an older error".into());
-        let status = Status {
-            version: "0.1.0".into(),
-            commit: String::new(),
-            pid: 1,
-            started: chrono::Local::now().fixed_offset(),
-            config: "/etc/liverec/recorder.toml".into(),
-            disk_free_bytes: 0,
-            disk_low: false,
-            rooms: vec![snap],
-            hooks: Vec::new(),
-        };
-        let text = table(&status);
-        let line = text.lines().nth(1).unwrap();
-        assert!(line.contains(" unrecordable "), "{text}");
-        assert!(
-            line.ends_with("the server refused access (HTTP 403)"),
-            "{text}"
-        );
-    }
-}
+mod tests;

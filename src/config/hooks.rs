@@ -5,20 +5,21 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::raw::{Field, Report, Section};
-use super::{HOOK_FIELDS, Secret, TIME_FIELDS};
+use super::{HOOK_FIELDS, TIME_FIELDS};
 use crate::event::EventType;
 use crate::template::Template;
+use crate::util::secret::{Secret, redact_url};
 
 /// A daily local-time window such as `02:00-07:00`; it may cross midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     /// Minutes after midnight.
-    pub start: u16,
-    pub end: u16,
+    pub(crate) start: u16,
+    pub(crate) end: u16,
 }
 
 impl Window {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         let bad = || format!("{s:?} is not a time window (write \"02:00-07:00\")");
         let (a, b) = s.split_once('-').ok_or_else(bad)?;
         let minutes = |t: &str| -> Option<u16> {
@@ -33,7 +34,7 @@ impl Window {
         Ok(Self { start, end })
     }
 
-    pub fn contains(&self, minute_of_day: u16) -> bool {
+    pub(crate) fn contains(&self, minute_of_day: u16) -> bool {
         if self.start < self.end {
             (self.start..self.end).contains(&minute_of_day)
         } else {
@@ -56,27 +57,27 @@ impl fmt::Display for Window {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct HookConfig {
-    pub name: String,
-    pub events: Vec<EventType>,
-    pub command: Vec<Template>,
-    pub timeout: Duration,
-    pub retries: u32,
-    pub window: Option<Window>,
-    pub concurrency: usize,
-    pub rooms: Vec<String>,
+pub(crate) struct HookConfig {
+    pub(crate) name: String,
+    pub(crate) events: Vec<EventType>,
+    pub(crate) command: Vec<Template>,
+    pub(crate) timeout: Duration,
+    pub(crate) retries: u32,
+    pub(crate) window: Option<Window>,
+    pub(crate) concurrency: usize,
+    pub(crate) rooms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct WebhookConfig {
-    pub name: String,
-    pub url: String,
-    pub events: Vec<EventType>,
-    pub secret: Option<Secret>,
-    pub timeout: Duration,
-    pub retries: u32,
-    pub window: Option<Window>,
-    pub rooms: Vec<String>,
+pub(crate) struct WebhookConfig {
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) events: Vec<EventType>,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) timeout: Duration,
+    pub(crate) retries: u32,
+    pub(crate) window: Option<Window>,
+    pub(crate) rooms: Vec<String>,
 }
 
 fn read_events(
@@ -246,17 +247,14 @@ pub(super) fn read_webhook(
                     rep,
                     format!(
                         "{:?} must be an http or https URL with a host (scheme {:?})",
-                        super::redact_url(&s),
+                        redact_url(&s),
                         u.scheme()
                     ),
                 );
                 None
             }
             Err(e) => {
-                f.fail(
-                    rep,
-                    format!("{:?} is not a URL ({e})", super::redact_url(&s)),
-                );
+                f.fail(rep, format!("{:?} is not a URL ({e})", redact_url(&s)));
                 None
             }
         }),

@@ -12,38 +12,38 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::units;
+use crate::util::units;
 
 /// One thing wrong with a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// Key path such as `rooms[2].segment_duration`; empty for file-level problems.
-    pub key: String,
+    pub(crate) key: String,
     /// 1-based line of the offending value, when known.
-    pub line: Option<usize>,
-    pub reason: String,
+    pub(crate) line: Option<usize>,
+    pub(crate) reason: String,
 }
 
 /// Collects problems while a document is read.
-pub struct Report<'s> {
+pub(crate) struct Report<'s> {
     src: &'s str,
-    pub problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl<'s> Report<'s> {
-    pub fn new(src: &'s str) -> Self {
+    pub(crate) fn new(src: &'s str) -> Self {
         Self {
             src,
             problems: Vec::new(),
         }
     }
 
-    pub fn line_of(&self, span: &Range<usize>) -> Option<usize> {
+    pub(crate) fn line_of(&self, span: &Range<usize>) -> Option<usize> {
         let at = span.start.min(self.src.len());
         (span != &(0..0)).then(|| self.src[..at].bytes().filter(|b| *b == b'\n').count() + 1)
     }
 
-    pub fn error(&mut self, key: &str, span: &Range<usize>, reason: impl Into<String>) {
+    pub(crate) fn error(&mut self, key: &str, span: &Range<usize>, reason: impl Into<String>) {
         let line = self.line_of(span);
         self.problems.push(Problem {
             key: key.to_string(),
@@ -54,9 +54,9 @@ impl<'s> Report<'s> {
 }
 
 /// A value found under a key, with the key path that names it in messages.
-pub struct Field<'a, 'i> {
-    pub path: String,
-    pub value: &'a Spanned<DeValue<'i>>,
+pub(crate) struct Field<'a, 'i> {
+    pub(crate) path: String,
+    pub(crate) value: &'a Spanned<DeValue<'i>>,
 }
 
 fn type_name(v: &DeValue<'_>) -> &'static str {
@@ -81,7 +81,7 @@ fn describe(v: &DeValue<'_>) -> String {
 }
 
 impl<'a, 'i> Field<'a, 'i> {
-    pub fn span(&self) -> Range<usize> {
+    pub(crate) fn span(&self) -> Range<usize> {
         self.value.span()
     }
 
@@ -96,11 +96,11 @@ impl<'a, 'i> Field<'a, 'i> {
         );
     }
 
-    pub fn fail(&self, rep: &mut Report<'_>, reason: impl Into<String>) {
+    pub(crate) fn fail(&self, rep: &mut Report<'_>, reason: impl Into<String>) {
         rep.error(&self.path, &self.span(), reason);
     }
 
-    pub fn str(&self, rep: &mut Report<'_>) -> Option<&'a str> {
+    pub(crate) fn str(&self, rep: &mut Report<'_>) -> Option<&'a str> {
         match self.value.get_ref() {
             DeValue::String(s) => Some(s.as_ref()),
             _ => {
@@ -110,11 +110,11 @@ impl<'a, 'i> Field<'a, 'i> {
         }
     }
 
-    pub fn string(&self, rep: &mut Report<'_>) -> Option<String> {
+    pub(crate) fn string(&self, rep: &mut Report<'_>) -> Option<String> {
         self.str(rep).map(str::to_string)
     }
 
-    pub fn bool(&self, rep: &mut Report<'_>) -> Option<bool> {
+    pub(crate) fn bool(&self, rep: &mut Report<'_>) -> Option<bool> {
         match self.value.get_ref() {
             DeValue::Boolean(b) => Some(*b),
             _ => {
@@ -125,7 +125,7 @@ impl<'a, 'i> Field<'a, 'i> {
     }
 
     /// A non-negative integer no larger than `max`.
-    pub fn uint(&self, rep: &mut Report<'_>, max: u64) -> Option<u64> {
+    pub(crate) fn uint(&self, rep: &mut Report<'_>, max: u64) -> Option<u64> {
         let DeValue::Integer(i) = self.value.get_ref() else {
             self.wrong_type(rep, "a whole number");
             return None;
@@ -141,7 +141,7 @@ impl<'a, 'i> Field<'a, 'i> {
     }
 
     /// A number, whole or not (`4`, `0.5`).
-    pub fn number(&self, rep: &mut Report<'_>) -> Option<f64> {
+    pub(crate) fn number(&self, rep: &mut Report<'_>) -> Option<f64> {
         let text = match self.value.get_ref() {
             DeValue::Integer(i) if i.radix() == 10 => i.as_str(),
             DeValue::Float(f) => f.as_str(),
@@ -159,7 +159,7 @@ impl<'a, 'i> Field<'a, 'i> {
         }
     }
 
-    pub fn duration(&self, rep: &mut Report<'_>) -> Option<Duration> {
+    pub(crate) fn duration(&self, rep: &mut Report<'_>) -> Option<Duration> {
         let DeValue::String(s) = self.value.get_ref() else {
             self.wrong_type(rep, r#"a duration string like "30s" or "1h30m""#);
             return None;
@@ -167,7 +167,7 @@ impl<'a, 'i> Field<'a, 'i> {
         units::parse_duration(s).map_err(|e| self.fail(rep, e)).ok()
     }
 
-    pub fn size(&self, rep: &mut Report<'_>) -> Option<u64> {
+    pub(crate) fn size(&self, rep: &mut Report<'_>) -> Option<u64> {
         let DeValue::String(s) = self.value.get_ref() else {
             self.wrong_type(rep, r#"a size string like "512MiB" or "2GB""#);
             return None;
@@ -176,7 +176,7 @@ impl<'a, 'i> Field<'a, 'i> {
     }
 
     /// A list of strings; a single string is accepted as a list of one.
-    pub fn strings(&self, rep: &mut Report<'_>) -> Option<Vec<String>> {
+    pub(crate) fn strings(&self, rep: &mut Report<'_>) -> Option<Vec<String>> {
         match self.value.get_ref() {
             DeValue::String(s) => Some(vec![s.to_string()]),
             DeValue::Array(items) => {
@@ -205,7 +205,7 @@ impl<'a, 'i> Field<'a, 'i> {
     }
 
     /// Like [`Field::strings`], but integers are taken as their decimal text (`quality = 10000`).
-    pub fn words(&self, rep: &mut Report<'_>) -> Option<Vec<String>> {
+    pub(crate) fn words(&self, rep: &mut Report<'_>) -> Option<Vec<String>> {
         let one = |v: &DeValue<'_>| match v {
             DeValue::String(s) => Some(s.to_string()),
             DeValue::Integer(i) => Some(i.as_str().replace('_', "")),
@@ -239,7 +239,7 @@ impl<'a, 'i> Field<'a, 'i> {
         }
     }
 
-    pub fn section(&self, rep: &mut Report<'_>) -> Option<Section<'a, 'i>> {
+    pub(crate) fn section(&self, rep: &mut Report<'_>) -> Option<Section<'a, 'i>> {
         match self.value.get_ref() {
             DeValue::Table(t) => Some(Section::new(self.path.clone(), self.span(), t)),
             _ => {
@@ -250,7 +250,7 @@ impl<'a, 'i> Field<'a, 'i> {
     }
 
     /// An array of tables (`[[rooms]]`), each as a section named `path[n]`.
-    pub fn sections(&self, rep: &mut Report<'_>) -> Vec<Section<'a, 'i>> {
+    pub(crate) fn sections(&self, rep: &mut Report<'_>) -> Vec<Section<'a, 'i>> {
         let DeValue::Array(items) = self.value.get_ref() else {
             self.wrong_type(rep, &format!("a list of tables ([[{}]])", self.path));
             return Vec::new();
@@ -272,9 +272,9 @@ impl<'a, 'i> Field<'a, 'i> {
 }
 
 /// A table whose keys are taken one by one; keys nobody took are reported by [`Section::finish`].
-pub struct Section<'a, 'i> {
-    pub path: String,
-    pub span: Range<usize>,
+pub(crate) struct Section<'a, 'i> {
+    pub(crate) path: String,
+    pub(crate) span: Range<usize>,
     entries: Vec<(&'a Spanned<DeString<'i>>, &'a Spanned<DeValue<'i>>, bool)>,
     asked: Vec<&'static str>,
 }
@@ -282,7 +282,7 @@ pub struct Section<'a, 'i> {
 type DeString<'i> = std::borrow::Cow<'i, str>;
 
 impl<'a, 'i> Section<'a, 'i> {
-    pub fn new(path: String, span: Range<usize>, table: &'a DeTable<'i>) -> Self {
+    pub(crate) fn new(path: String, span: Range<usize>, table: &'a DeTable<'i>) -> Self {
         Self {
             path,
             span,
@@ -301,7 +301,7 @@ impl<'a, 'i> Section<'a, 'i> {
 
     /// Takes `key` if present. Every key a section understands must be asked for, present or not,
     /// so that [`Section::finish`] can tell unknown keys apart and suggest the right spelling.
-    pub fn take(&mut self, key: &'static str) -> Option<Field<'a, 'i>> {
+    pub(crate) fn take(&mut self, key: &'static str) -> Option<Field<'a, 'i>> {
         self.asked.push(key);
         let path = self.child_path(key);
         self.entries
@@ -317,7 +317,7 @@ impl<'a, 'i> Section<'a, 'i> {
     }
 
     /// Reports every key that was not taken.
-    pub fn finish(self, rep: &mut Report<'_>) {
+    pub(crate) fn finish(self, rep: &mut Report<'_>) {
         for (key, _, taken) in &self.entries {
             if *taken {
                 continue;
@@ -350,7 +350,10 @@ fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
 }
 
 /// Parses the whole document, reporting syntax errors with their lines.
-pub fn parse_document<'i>(src: &'i str, rep: &mut Report<'_>) -> Option<Spanned<DeTable<'i>>> {
+pub(crate) fn parse_document<'i>(
+    src: &'i str,
+    rep: &mut Report<'_>,
+) -> Option<Spanned<DeTable<'i>>> {
     let (doc, errors) = DeTable::parse_recoverable(src);
     for err in &errors {
         let span = err.span().unwrap_or(0..0);
@@ -366,59 +369,4 @@ pub fn parse_document<'i>(src: &'i str, rep: &mut Report<'_>) -> Option<Spanned<
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_keys_get_suggestions() {
-        let src = "segmnt_duration = \"1h\"\nzzz = 1\n";
-        let mut rep = Report::new(src);
-        let doc = parse_document(src, &mut rep).unwrap();
-        let mut top = Section::new(String::new(), doc.span(), doc.get_ref());
-        assert!(top.take("segment_duration").is_none());
-        top.take("poll_interval");
-        top.finish(&mut rep);
-        assert_eq!(rep.problems.len(), 2);
-        assert_eq!(rep.problems[0].key, "segmnt_duration");
-        assert_eq!(rep.problems[0].line, Some(1));
-        assert!(
-            rep.problems[0]
-                .reason
-                .contains("did you mean \"segment_duration\"")
-        );
-        assert_eq!(rep.problems[1].line, Some(2));
-        assert!(rep.problems[1].reason.contains("known keys"));
-    }
-
-    #[test]
-    fn syntax_errors_have_lines() {
-        let src = "a = 1\nb = \n";
-        let mut rep = Report::new(src);
-        assert!(parse_document(src, &mut rep).is_none());
-        assert_eq!(rep.problems[0].line, Some(2));
-    }
-
-    #[test]
-    fn typed_fields_report_paths() {
-        let src = "[[rooms]]\nx = 30\ny = \"1hour\"\nz = [\"a\", 3]\nq = 10000\n";
-        let mut rep = Report::new(src);
-        let doc = parse_document(src, &mut rep).unwrap();
-        let mut top = Section::new(String::new(), doc.span(), doc.get_ref());
-        let rooms = top.take("rooms").unwrap().sections(&mut rep);
-        let mut room = rooms.into_iter().next().unwrap();
-        assert_eq!(room.take("x").unwrap().duration(&mut rep), None);
-        assert_eq!(room.take("y").unwrap().duration(&mut rep), None);
-        assert_eq!(room.take("z").unwrap().strings(&mut rep), None);
-        assert_eq!(
-            room.take("q").unwrap().words(&mut rep),
-            Some(vec!["10000".to_string()])
-        );
-        let keys: Vec<_> = rep.problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["rooms[0].x", "rooms[0].y", "rooms[0].z[1]"]);
-        assert_eq!(
-            rep.problems[1].reason,
-            r#""1hour" is not a duration (try "1h")"#
-        );
-        assert_eq!(rep.problems[1].line, Some(3));
-    }
-}
+mod tests;

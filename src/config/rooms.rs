@@ -5,11 +5,11 @@ use std::path::{Component, Path};
 use std::time::Duration;
 
 use super::raw::{Field, Report, Section};
-use super::{
-    FILENAME_FIELDS, PlatformsConfig, RoomConfig, RoomSettings, Secret, TIME_FIELDS, units,
-};
+use super::{FILENAME_FIELDS, PlatformsConfig, RoomConfig, RoomSettings, TIME_FIELDS};
 use crate::platform::{self, PlatformKind};
 use crate::template::Template;
+use crate::util::secret::Secret;
+use crate::util::units;
 
 /// Settings that may appear at the top level and in each room.
 #[derive(Default)]

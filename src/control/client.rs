@@ -7,13 +7,14 @@ use hyper::Request;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
-use crate::config::{Config, Listen, Secret};
+use crate::config::{Config, Listen};
+use crate::util::secret::Secret;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The address the daemon of `config` listens on: the configured one, or, for port 0, the one
 /// it wrote into its state folder.
-pub fn address(config: &Config) -> Listen {
+pub(crate) fn address(config: &Config) -> Listen {
     if let Listen::Tcp(a) = &config.control.listen {
         if a.port() == 0 {
             let note = std::fs::read_to_string(super::address_file(config)).unwrap_or_default();
@@ -27,7 +28,7 @@ pub fn address(config: &Config) -> Listen {
 }
 
 /// Sends one request; returns the status code and body.
-pub async fn request(
+pub(crate) async fn request(
     listen: &Listen,
     token: Option<&Secret>,
     method: &str,

@@ -1,13 +1,11 @@
 //! `/metrics`: rooms by state, bytes and segments written, polls and backoffs by platform, HLS
 //! gaps, free disk, and rooms that are live but not recording.
 
-use std::sync::atomic::Ordering;
-
-use crate::daemon::Shared;
+use super::ControlState;
 use crate::metrics::Writer;
 use crate::room::RoomState;
 
-pub fn render(shared: &Shared) -> String {
+pub(crate) fn render(shared: &ControlState) -> String {
     let rooms: Vec<_> = shared.rooms().iter().map(|h| h.snapshot()).collect();
     let mut w = Writer::new();
     w.gauge("liverec_up", "Whether liverec is running.", 1.0);
@@ -84,14 +82,14 @@ pub fn render(shared: &Shared) -> String {
     w.gauge(
         "liverec_disk_free_bytes",
         "Free space under output_dir.",
-        shared.disk.free.load(Ordering::Relaxed) as f64,
+        shared.disk_free() as f64,
     );
     w.gauge(
         "liverec_disk_low",
         "1 while free space is under min_free_space.",
-        f64::from(u8::from(shared.disk.low.load(Ordering::Relaxed))),
+        f64::from(u8::from(shared.disk_low())),
     );
-    let hooks = shared.hooks.stats();
+    let hooks = shared.hooks().stats();
     let per_hook =
         |f: &dyn Fn(&crate::hooks::TargetStats) -> f64| -> Vec<(Vec<(&str, String)>, f64)> {
             hooks
@@ -151,7 +149,7 @@ pub fn render(shared: &Shared) -> String {
     w.gauge(
         "liverec_events_queued",
         "Events raised and not yet journaled by the hook dispatcher.",
-        shared.hooks.queued_events() as f64,
+        shared.hooks().queued_events() as f64,
     );
     w.counters();
     w.finish()

@@ -1,28 +1,28 @@
 //! Free space under `output_dir`, watched for the whole daemon: one `disk_low` event when it
 //! falls under `min_free_space` (not one per room per retry), one log line when it returns.
-//! Rooms refuse to open files on their own while space is short (see `record::output`).
+//! Rooms refuse to open files on their own while space is short (see `segment::files`).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::config::units::format_size;
 use crate::event::{Event, EventTx, EventType};
+use crate::util::units::format_size;
 
+/// The last reading, owned by the daemon's main loop.
 #[derive(Debug, Default)]
-pub struct DiskStatus {
-    pub free: AtomicU64,
-    pub low: AtomicBool,
+pub(crate) struct DiskStatus {
+    free: u64,
+    low: bool,
 }
 
 impl DiskStatus {
     /// Checks once; raises `disk_low` on the way down.
-    pub fn check(&self, dir: &Path, min: u64, events: &EventTx) {
+    pub(crate) fn check(&mut self, dir: &Path, min: u64, events: &EventTx) {
         let Ok(free) = fs2::available_space(dir) else {
             return;
         };
-        self.free.store(free, Ordering::Relaxed);
+        self.free = free;
         let low = min > 0 && free < min;
-        let was = self.low.swap(low, Ordering::Relaxed);
+        let was = std::mem::replace(&mut self.low, low);
         if low && !was {
             let text = format!(
                 "free space under {} is {} (min_free_space is {}): open segments are closed and no new file opens until space returns",
@@ -39,5 +39,13 @@ impl DiskStatus {
                 format_size(free)
             );
         }
+    }
+
+    pub(crate) fn free(&self) -> u64 {
+        self.free
+    }
+
+    pub(crate) fn is_low(&self) -> bool {
+        self.low
     }
 }

@@ -9,12 +9,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
-use crate::config::{RoomConfig, redact_url};
+use crate::config::RoomConfig;
+use crate::control::ControlState;
 use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{PlatformError, Platforms, RoomKey};
 use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
+use crate::util::secret::redact_url;
 
 /// Retry pace for rooms whose URL could not be resolved yet (share links, short ids).
 const RESOLVE_RETRY_MIN: Duration = Duration::from_secs(15);
@@ -76,12 +77,12 @@ struct Entry {
 
 /// What a reload changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Diff {
-    pub added: usize,
-    pub removed: usize,
-    pub changed: usize,
-    pub unchanged: usize,
-    pub resolving: usize,
+pub(crate) struct Diff {
+    pub(crate) added: usize,
+    pub(crate) removed: usize,
+    pub(crate) changed: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) resolving: usize,
 }
 
 impl std::fmt::Display for Diff {
@@ -98,7 +99,7 @@ impl std::fmt::Display for Diff {
     }
 }
 
-pub struct Rooms {
+pub(crate) struct Rooms {
     deps: RoomDeps,
     platforms: Platforms,
     rooms: HashMap<RoomKey, Entry>,
@@ -110,14 +111,14 @@ pub struct Rooms {
     stopping: Vec<(RoomKey, JoinHandle<()>)>,
     cancel: CancellationToken,
     resolved_tx: mpsc::UnboundedSender<(RoomConfig, RoomKey)>,
-    shared: Arc<Shared>,
+    shared: Arc<ControlState>,
 }
 
 impl Rooms {
-    pub fn new(
+    pub(crate) fn new(
         deps: RoomDeps,
         platforms: Platforms,
-        shared: Arc<Shared>,
+        shared: Arc<ControlState>,
         resolved_tx: mpsc::UnboundedSender<(RoomConfig, RoomKey)>,
     ) -> Self {
         Self {
@@ -141,7 +142,7 @@ impl Rooms {
 
     /// Starts a configured room: at once when its key is known, else after resolving it in the
     /// background (with retries).
-    pub fn add(&mut self, cfg: RoomConfig) {
+    pub(crate) fn add(&mut self, cfg: RoomConfig) {
         if let Some(key) = self.key_of(&cfg) {
             self.start(cfg, key);
             return;
@@ -191,7 +192,7 @@ impl Rooms {
                             tracing::info!(
                                 "rooms[{}]: {url}: {e}; asked again every {} until the streamer is live",
                                 cfg.index,
-                                crate::config::units::format_duration(pause)
+                                crate::util::units::format_duration(pause)
                             )
                         }
                         Retry::AfterFailure(pause) => tracing::warn!(
@@ -211,7 +212,7 @@ impl Rooms {
     }
 
     /// A background resolution finished.
-    pub fn resolved(&mut self, cfg: RoomConfig, key: RoomKey) {
+    pub(crate) fn resolved(&mut self, cfg: RoomConfig, key: RoomKey) {
         let provisional = cfg.target.provisional_key();
         if self.pending.remove(&provisional).is_none() {
             return; // removed by a reload meanwhile
@@ -251,7 +252,7 @@ impl Rooms {
     /// Applies a reloaded room list as a diff by room key: removed rooms finish their segment
     /// and stop, added rooms start, changed rooms take their new settings from the next
     /// segment, unchanged rooms are not touched at all.
-    pub fn apply(&mut self, configs: Vec<RoomConfig>) -> Diff {
+    pub(crate) fn apply(&mut self, configs: Vec<RoomConfig>) -> Diff {
         let mut diff = Diff::default();
         let mut wanted: HashMap<RoomKey, RoomConfig> = HashMap::new();
         let mut unresolved = Vec::new();
@@ -353,11 +354,11 @@ impl Rooms {
     fn publish(&self) {
         let mut v: Vec<RoomHandle> = self.rooms.values().map(|e| e.handle.clone()).collect();
         v.sort_by(|a, b| a.key.cmp(&b.key));
-        *self.shared.rooms.write().unwrap_or_else(|p| p.into_inner()) = v;
+        self.shared.set_rooms(v);
     }
 
     /// Stops every room at once and waits for them until `deadline`. Returns how many were late.
-    pub async fn stop_all(&mut self, deadline: tokio::time::Instant) -> usize {
+    pub(crate) async fn stop_all(&mut self, deadline: tokio::time::Instant) -> usize {
         self.cancel.cancel();
         let mut late = 0;
         let all = self
@@ -378,70 +379,4 @@ impl Rooms {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const POLL: Duration = Duration::from_secs(30);
-
-    #[test]
-    fn a_profile_not_live_is_asked_again_at_the_poll_interval() {
-        let now = std::time::Instant::now();
-        let offline = PlatformError::NotLiveYet("the streamer is not live".into());
-        let net = PlatformError::Network("timed out".into());
-        let mut wait = RESOLVE_RETRY_MIN;
-        // A real failure or two grows the pace...
-        next_try(&net, None, now, POLL, &mut wait);
-        next_try(&net, None, now, POLL, &mut wait);
-        assert_eq!(wait, Duration::from_secs(60));
-        // ...an answer saying "not live" does not, however many come, and resets it.
-        for _ in 0..10 {
-            assert_eq!(
-                next_try(&offline, None, now, POLL, &mut wait),
-                Retry::NotLiveYet(POLL)
-            );
-        }
-        assert_eq!(wait, RESOLVE_RETRY_MIN);
-        assert_eq!(
-            next_try(&net, None, now, POLL, &mut wait),
-            Retry::AfterFailure(RESOLVE_RETRY_MIN)
-        );
-    }
-
-    #[test]
-    fn a_backoff_is_waited_out_without_doubling_the_retry_pace() {
-        let now = std::time::Instant::now();
-        let blocked = PlatformError::Blocked("HTTP 412; backing off until 21:04:05".into());
-        let mut wait = RESOLVE_RETRY_MIN;
-        for _ in 0..5 {
-            let Retry::AfterBackoff(pause) = next_try(
-                &blocked,
-                Some(now + Duration::from_secs(3)),
-                now,
-                POLL,
-                &mut wait,
-            ) else {
-                panic!("a backoff is waited out")
-            };
-            assert!(pause >= Duration::from_secs(3) && pause < Duration::from_millis(3500));
-        }
-        assert_eq!(wait, RESOLVE_RETRY_MIN, "the failure pace did not grow");
-        // Failures double the pause, up to the cap; "not found" goes straight to the cap.
-        let net = PlatformError::Network("timed out".into());
-        let pauses: Vec<u64> = (0..8)
-            .map(|_| next_try(&net, None, now, POLL, &mut wait).pause().as_secs())
-            .collect();
-        assert_eq!(pauses, [15, 30, 60, 120, 240, 480, 600, 600]);
-        let mut wait = RESOLVE_RETRY_MIN;
-        let gone = PlatformError::NotFound("x".into());
-        assert_eq!(
-            next_try(&gone, None, now, POLL, &mut wait),
-            Retry::AfterFailure(RESOLVE_RETRY_MAX)
-        );
-        // A block whose pause is already over is retried like any failure.
-        let mut wait = RESOLVE_RETRY_MIN;
-        assert_eq!(
-            next_try(&blocked, Some(now), now, POLL, &mut wait),
-            Retry::AfterFailure(RESOLVE_RETRY_MIN)
-        );
-    }
-}
+mod tests;

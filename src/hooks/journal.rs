@@ -37,7 +37,7 @@ use uuid::Uuid;
 use crate::event::{Event, EventType};
 
 /// Size past which the journal is compacted (when at most half of it is live).
-pub const COMPACT_AT: u64 = 1 << 20;
+pub(crate) const COMPACT_AT: u64 = 1 << 20;
 /// Journals tried in one `state_dir` before giving up (instances sharing it).
 const SLOTS: usize = 16;
 /// A line longer than this is not one of ours; it is skipped without being held in memory.
@@ -89,10 +89,6 @@ enum Out<'a> {
         id: Uuid,
         error: &'a str,
     },
-    Dropped {
-        id: Uuid,
-        reason: &'a str,
-    },
 }
 
 fn line(out: &Out<'_>) -> Vec<u8> {
@@ -107,12 +103,12 @@ fn line(out: &Out<'_>) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub id: Uuid,
-    pub target: String,
+    pub(crate) target: String,
     /// The room key of its event ("" for events about no room).
-    pub room: String,
-    pub kind: EventType,
+    pub(crate) room: String,
+    pub(crate) kind: EventType,
     /// Failed attempts so far.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
 }
 
 /// Where a pending delivery's event is.
@@ -170,7 +166,7 @@ impl Journal {
                 .open(path.with_extension("journal.lock"))?;
             match lock.try_lock_exclusive() {
                 Ok(()) => return Self::open_locked(path, lock),
-                Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => {
+                Err(e) if crate::util::fs::is_contended(&e) => {
                     tracing::info!(
                         "{} is used by another liverec; trying the next journal",
                         path.display()
@@ -245,24 +241,21 @@ impl Journal {
         Ok((journal, pending))
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The ids of every event the journal held when it was opened, whether its deliveries were
     /// pending or already done: the events a crash did not lose. Taken once (start-up recovery
     /// asks); empty afterwards.
-    pub fn take_replayed_events(&mut self) -> HashSet<Uuid> {
+    pub(crate) fn take_replayed_events(&mut self) -> HashSet<Uuid> {
         std::mem::take(&mut self.replayed)
     }
 
     /// Pending deliveries recorded.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.live.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
     }
 
     /// Records new deliveries and syncs them to disk before returning. On a write error they
@@ -310,7 +303,7 @@ impl Journal {
     }
 
     /// Records a failed attempt (not synced: losing it costs one extra attempt after a crash).
-    pub fn failed(&mut self, id: Uuid, attempt: u32, error: &str) -> io::Result<()> {
+    pub(crate) fn failed(&mut self, id: Uuid, attempt: u32, error: &str) -> io::Result<()> {
         let Some(live) = self.live.get_mut(&id) else {
             return Ok(());
         };
@@ -328,14 +321,8 @@ impl Journal {
     }
 
     /// The delivery ran out of retries.
-    pub fn gave_up(&mut self, id: Uuid, error: &str) -> io::Result<()> {
+    pub(crate) fn gave_up(&mut self, id: Uuid, error: &str) -> io::Result<()> {
         self.finish(id, &Out::GaveUp { id, error })
-    }
-
-    /// The delivery will not be made. liverec itself no longer writes this (the deliveries of
-    /// a removed hook are parked, see `dispatch`); journals of older versions still hold it.
-    pub fn dropped(&mut self, id: Uuid, reason: &str) -> io::Result<()> {
-        self.finish(id, &Out::Dropped { id, reason })
     }
 
     fn finish(&mut self, id: Uuid, record: &Out<'_>) -> io::Result<()> {
@@ -353,12 +340,12 @@ impl Journal {
     }
 
     /// Syncs what was appended without a sync (failed attempts).
-    pub fn sync(&mut self) -> io::Result<()> {
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
         self.file.sync_data()
     }
 
     /// The event of a pending delivery, read back from the file.
-    pub fn event(&self, id: Uuid) -> io::Result<Event> {
+    pub(crate) fn event(&self, id: Uuid) -> io::Result<Event> {
         let live = self
             .live
             .get(&id)
@@ -414,7 +401,7 @@ impl Journal {
     }
 
     /// Rewrites the journal with only the pending deliveries, in order.
-    pub fn compact(&mut self) -> io::Result<()> {
+    pub(crate) fn compact(&mut self) -> io::Result<()> {
         let mut ids: Vec<(u64, Uuid)> = self.live.iter().map(|(id, l)| (l.seq, *id)).collect();
         ids.sort_unstable();
         let mut body = Vec::new();

@@ -589,7 +589,7 @@ async fn a_webhook_that_answers_500_forever_gives_up_and_raises_hook_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_segment_intent_is_settled_once_its_event_is_journaled() {
     use crate::event::SegmentRef;
-    use crate::record::intent::{Intent, Intents, Stage};
+    use crate::segment::intent::{Intent, Intents, Stage};
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Intents::open(&dir.path().join("segments")).unwrap());
     let part = dir.path().join("seg.flv.part");

@@ -123,11 +123,11 @@ fn field(data: &[u8], at: usize, wide: bool, end: usize) -> Option<u64> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tracks {
     /// (track id, timescale); timescale 0 when the track has no usable `mdhd`.
-    pub tracks: Vec<(u32, u32)>,
+    pub(crate) tracks: Vec<(u32, u32)>,
 }
 
 impl Tracks {
-    pub fn timescale(&self, track: u32) -> Option<u32> {
+    pub(crate) fn timescale(&self, track: u32) -> Option<u32> {
         self.tracks
             .iter()
             .find(|t| t.0 == track)
@@ -433,16 +433,17 @@ fn moof(data: &[u8], moof: &BoxAt, tracks: &Tracks, out: &mut Vec<TimeField>) ->
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Offset {
     pub value: u64,
-    pub timescale: u32,
+    pub(crate) timescale: u32,
 }
 
 impl Offset {
-    pub const ZERO: Offset = Offset {
+    #[cfg(test)]
+    pub(crate) const ZERO: Offset = Offset {
         value: 0,
         timescale: 1,
     };
 
-    pub fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         self.value as f64 / f64::from(self.timescale.max(1))
     }
 

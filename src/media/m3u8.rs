@@ -14,20 +14,23 @@
 use chrono::{DateTime, FixedOffset};
 use url::Url;
 
+mod values;
+use values::{attributes, byterange, duration, get, parse_iv, sequence, short};
+
 /// Largest playlist body accepted. Callers also cap the download with `http::read_capped`.
-pub const MAX_PLAYLIST_BYTES: usize = 4 << 20;
+pub(crate) const MAX_PLAYLIST_BYTES: usize = 4 << 20;
 /// Longest line (signed URIs can be long, but not this long).
-pub const MAX_LINE: usize = 16 * 1024;
-pub const MAX_SEGMENTS: usize = 10_000;
-pub const MAX_VARIANTS: usize = 256;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
+pub(crate) const MAX_SEGMENTS: usize = 10_000;
+pub(crate) const MAX_VARIANTS: usize = 256;
 /// Longest `EXTINF` or `EXT-X-TARGETDURATION` accepted, in seconds (real streams use 1-10 s).
-pub const MAX_DURATION_S: f64 = 3600.0;
+pub(crate) const MAX_DURATION_S: f64 = 3600.0;
 /// Largest media or discontinuity sequence number: far beyond any real stream (2^53 segments
 /// of one second are 285 million years), and `sequence + index` can never overflow.
-pub const MAX_SEQUENCE: u64 = 1 << 53;
+pub(crate) const MAX_SEQUENCE: u64 = 1 << 53;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     #[error("not an HLS playlist: starts with {0}")]
     NotPlaylist(String),
     #[error("playlist larger than {0} bytes")]
@@ -50,74 +53,69 @@ fn bad(line: usize, what: impl Into<String>) -> ParseError {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Playlist {
+pub(crate) enum Playlist {
     Master(Vec<Variant>),
     Media(MediaPlaylist),
 }
 
 /// One `EXT-X-STREAM-INF` entry of a master playlist.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Variant {
-    pub uri: Url,
+pub(crate) struct Variant {
+    pub(crate) uri: Url,
     /// Peak bits per second (0 when the playlist omits it).
-    pub bandwidth: u64,
-    pub average_bandwidth: Option<u64>,
-    pub resolution: Option<(u32, u32)>,
-    pub codecs: Option<String>,
-    pub frame_rate: Option<f64>,
+    pub(crate) bandwidth: u64,
+    pub(crate) average_bandwidth: Option<u64>,
+    pub(crate) resolution: Option<(u32, u32)>,
+    pub(crate) codecs: Option<String>,
+    pub(crate) frame_rate: Option<f64>,
     /// Bilibili's quality number (`BILI-QN`), when present.
-    pub qn: Option<u32>,
+    pub(crate) qn: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlaylistType {
+pub(crate) enum PlaylistType {
     Vod,
     Event,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct MediaPlaylist {
+pub(crate) struct MediaPlaylist {
     /// `EXT-X-TARGETDURATION`, seconds (when missing: the longest segment, rounded up).
-    pub target_duration: f64,
+    pub(crate) target_duration: f64,
     /// Media sequence number of the first segment.
-    pub media_sequence: u64,
-    pub discontinuity_sequence: u64,
+    pub(crate) media_sequence: u64,
+    pub(crate) discontinuity_sequence: u64,
     /// `EXT-X-ENDLIST`: no segment will be added.
-    pub ended: bool,
-    pub playlist_type: Option<PlaylistType>,
-    pub segments: Vec<MediaSegment>,
+    pub(crate) ended: bool,
+    pub(crate) playlist_type: Option<PlaylistType>,
+    pub(crate) segments: Vec<MediaSegment>,
 }
 
 impl MediaPlaylist {
     /// Media sequence number of the last segment.
-    pub fn last_sequence(&self) -> Option<u64> {
+    pub(crate) fn last_sequence(&self) -> Option<u64> {
         self.segments.last().map(|s| s.sequence)
-    }
-
-    /// Sum of the segment durations.
-    pub fn duration(&self) -> f64 {
-        self.segments.iter().map(|s| s.duration).sum()
     }
 }
 
 /// A sub-range of a resource: `length` bytes from `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ByteRange {
-    pub length: u64,
-    pub offset: u64,
+pub(crate) struct ByteRange {
+    pub(crate) length: u64,
+    pub(crate) offset: u64,
 }
 
 impl ByteRange {
     /// The HTTP `Range` header value. The parser refuses empty ranges and ranges that end past
     /// 2^64; a range built otherwise still gives a header, never an overflow.
-    pub fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         let last = self.offset.saturating_add(self.length.saturating_sub(1));
         format!("bytes={}-{last}", self.offset)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyMethod {
+pub(crate) enum KeyMethod {
     Aes128,
     SampleAes,
     /// Anything else (`SAMPLE-AES-CTR`, vendor methods): not decryptable here.
@@ -126,39 +124,39 @@ pub enum KeyMethod {
 
 /// `EXT-X-KEY` (method `NONE` is represented by no key at all).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Key {
-    pub method: KeyMethod,
-    pub uri: Option<Url>,
-    pub iv: Option<[u8; 16]>,
+pub(crate) struct Key {
+    pub(crate) method: KeyMethod,
+    pub(crate) uri: Option<Url>,
+    pub(crate) iv: Option<[u8; 16]>,
     /// `KEYFORMAT`; `None` means `identity`.
-    pub keyformat: Option<String>,
+    pub(crate) keyformat: Option<String>,
 }
 
 /// `EXT-X-MAP`: the initialisation section (fMP4 `ftyp`+`moov`) the following segments need.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Map {
-    pub uri: Url,
-    pub byterange: Option<ByteRange>,
+pub(crate) struct Map {
+    pub(crate) uri: Url,
+    pub(crate) byterange: Option<ByteRange>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct MediaSegment {
-    pub uri: Url,
+pub(crate) struct MediaSegment {
+    pub(crate) uri: Url,
     /// `EXTINF` seconds.
-    pub duration: f64,
-    pub sequence: u64,
+    pub(crate) duration: f64,
+    pub(crate) sequence: u64,
     /// An `EXT-X-DISCONTINUITY` precedes this segment.
-    pub discontinuity: bool,
-    pub byterange: Option<ByteRange>,
-    pub key: Option<Key>,
-    pub map: Option<Map>,
-    pub program_date_time: Option<DateTime<FixedOffset>>,
+    pub(crate) discontinuity: bool,
+    pub(crate) byterange: Option<ByteRange>,
+    pub(crate) key: Option<Key>,
+    pub(crate) map: Option<Map>,
+    pub(crate) program_date_time: Option<DateTime<FixedOffset>>,
     /// `EXT-X-GAP`: the server says this segment is missing.
-    pub gap: bool,
+    pub(crate) gap: bool,
 }
 
 /// Parses a playlist body fetched from `base`.
-pub fn parse(body: &[u8], base: &Url) -> Result<Playlist, ParseError> {
+pub(crate) fn parse(body: &[u8], base: &Url) -> Result<Playlist, ParseError> {
     if body.len() > MAX_PLAYLIST_BYTES {
         return Err(ParseError::TooLarge(MAX_PLAYLIST_BYTES));
     }
@@ -488,109 +486,9 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// At most 40 characters of untrusted text, for messages.
-fn short(s: &str) -> String {
-    let mut out: String = s.chars().take(40).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    format!("{out:?}")
-}
-
-fn duration(n: usize, tag: &str, value: &str) -> Result<f64, ParseError> {
-    let d: f64 = value
-        .parse()
-        .map_err(|_| bad(n, format!("{tag}: {} is not a number", short(value))))?;
-    if !d.is_finite() || d < 0.0 {
-        return Err(bad(n, format!("{tag}: {} is not a duration", short(value))));
-    }
-    if d > MAX_DURATION_S {
-        return Err(bad(
-            n,
-            format!("{tag}: {d} s is absurd (over {MAX_DURATION_S} s)"),
-        ));
-    }
-    Ok(d)
-}
-
-fn sequence(n: usize, tag: &str, value: &str) -> Result<u64, ParseError> {
-    match value.parse::<u64>() {
-        Ok(v) if v <= MAX_SEQUENCE => Ok(v),
-        Ok(_) => Err(bad(n, format!("{tag}: {} is absurd", short(value)))),
-        Err(_) => Err(bad(
-            n,
-            format!("{tag}: {} is not a sequence number", short(value)),
-        )),
-    }
-}
-
-/// `<length>[@<offset>]`. A length of 0 is refused: no HTTP range can ask for nothing, and no
-/// media segment is empty.
-fn byterange(n: usize, value: &str) -> Result<(u64, Option<u64>), ParseError> {
-    let err = || bad(n, format!("bad byte range {}", short(value)));
-    let (len, off) = match value.split_once('@') {
-        Some((l, o)) => (l, Some(o.parse::<u64>().map_err(|_| err())?)),
-        None => (value, None),
-    };
-    let len = len.parse::<u64>().map_err(|_| err())?;
-    if len == 0 {
-        return Err(bad(n, format!("empty byte range {}", short(value))));
-    }
-    Ok((len, off))
-}
-
-fn parse_iv(s: &str) -> Option<[u8; 16]> {
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
-    if hex.is_empty() || hex.len() > 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let padded = format!("{hex:0>32}");
-    let mut iv = [0u8; 16];
-    for (i, byte) in iv.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&padded[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(iv)
-}
-
-/// An attribute list: `NAME=value,NAME="quoted, value",...`.
-fn attributes(n: usize, s: &str) -> Result<Vec<(&str, &str)>, ParseError> {
-    let mut out = Vec::new();
-    let mut rest = s.trim();
-    while !rest.is_empty() {
-        let (name, after) = rest
-            .split_once('=')
-            .ok_or_else(|| bad(n, format!("bad attribute list {}", short(s))))?;
-        let name = name.trim();
-        let after = after.trim_start();
-        let (value, tail) = if let Some(q) = after.strip_prefix('"') {
-            let end = q
-                .find('"')
-                .ok_or_else(|| bad(n, format!("unterminated quote in {}", short(s))))?;
-            (&q[..end], &q[end + 1..])
-        } else {
-            match after.find(',') {
-                Some(i) => (after[..i].trim(), &after[i..]),
-                None => (after.trim(), ""),
-            }
-        };
-        out.push((name, value));
-        let tail = tail.trim_start();
-        rest = match tail.strip_prefix(',') {
-            Some(t) => t.trim_start(),
-            None if tail.is_empty() => tail,
-            None => return Err(bad(n, format!("bad attribute list {}", short(s)))),
-        };
-    }
-    Ok(out)
-}
-
-fn get<'a>(attrs: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
-}
-
 /// A quality preference [`pick_variant`] understands: `best`, `source`, `origin`, `worst`, a
 /// height such as `720p`, or a number (a Bilibili `BILI-QN`).
-pub fn is_variant_preference(p: &str) -> bool {
+pub(crate) fn is_variant_preference(p: &str) -> bool {
     matches!(p, "best" | "source" | "origin" | "worst")
         || p.parse::<u32>().is_ok()
         || p.strip_suffix('p')
@@ -601,7 +499,7 @@ pub fn is_variant_preference(p: &str) -> bool {
 /// highest bandwidth, `worst` the lowest; `720p` the best variant at most 720 lines high; a
 /// number matches a variant's `BILI-QN`. The first preference that matches wins; when none
 /// does, the best variant.
-pub fn pick_variant<'v>(variants: &'v [Variant], prefs: &[String]) -> Option<&'v Variant> {
+pub(crate) fn pick_variant<'v>(variants: &'v [Variant], prefs: &[String]) -> Option<&'v Variant> {
     let rank = |v: &&Variant| {
         (
             v.bandwidth,

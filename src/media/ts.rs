@@ -31,9 +31,9 @@
 use std::fmt;
 
 /// Size of a transport stream packet.
-pub const PACKET: usize = 188;
+pub(crate) const PACKET: usize = 188;
 /// The first byte of every packet.
-pub const SYNC: u8 = 0x47;
+pub(crate) const SYNC: u8 = 0x47;
 /// PTS, DTS and the PCR base count 90 kHz ticks modulo 2^33.
 pub const WRAP: u64 = 1 << 33;
 const MASK: u64 = WRAP - 1;
@@ -59,7 +59,7 @@ pub enum ClockKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Clock {
     pub kind: ClockKind,
-    pub pid: u16,
+    pub(crate) pid: u16,
     /// 90 kHz ticks, 33 bits.
     pub value: u64,
     /// Where its five bytes are. Contiguous, except in a PES header split over packets.
@@ -69,19 +69,19 @@ pub struct Clock {
 /// One program as its PMT describes it (descriptors left out: a language or a bitrate note may
 /// change without the streams changing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Program {
-    pub number: u16,
-    pub pmt_pid: u16,
-    pub pcr_pid: u16,
+pub(crate) struct Program {
+    pub(crate) number: u16,
+    pub(crate) pmt_pid: u16,
+    pub(crate) pcr_pid: u16,
     /// (elementary PID, stream type), sorted by PID.
-    pub streams: Vec<(u16, u8)>,
+    pub(crate) streams: Vec<(u16, u8)>,
 }
 
 /// The programs of a stream: what changes when the codecs or the PIDs change.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ProgramMap {
+pub(crate) struct ProgramMap {
     /// Sorted by program number.
-    pub programs: Vec<Program>,
+    pub(crate) programs: Vec<Program>,
 }
 
 impl fmt::Display for ProgramMap {
@@ -132,15 +132,6 @@ struct Section {
     buf: Vec<u8>,
 }
 
-/// A PES header being collected (usually whole in its first packet).
-#[derive(Debug, Clone)]
-struct PesHead {
-    pid: u16,
-    buf: [u8; PES_HEAD],
-    at: [usize; PES_HEAD],
-    n: usize,
-}
-
 /// What a stream's PAT and PMTs said so far. Kept from segment to segment (a segment without
 /// PAT/PMT is read with what the earlier ones said).
 #[derive(Debug, Clone)]
@@ -180,7 +171,7 @@ impl TsState {
     }
 
     /// The stream's programs, once the PAT and a PMT for each of its programs are known.
-    pub fn program_map(&self) -> Option<ProgramMap> {
+    pub(crate) fn program_map(&self) -> Option<ProgramMap> {
         let pat = self.pat.as_ref()?;
         let mut programs = Vec::with_capacity(pat.len());
         for &(number, pid) in pat {
@@ -393,112 +384,24 @@ impl TsState {
     }
 }
 
-enum Head {
-    More,
-    Bad,
-    Done,
-}
-
-impl PesHead {
-    /// Bytes the header needs, as far as it is known.
-    fn need(&self) -> usize {
-        if self.n < 9 {
-            return 9;
-        }
-        match self.buf[7] >> 6 {
-            0b10 => 14,
-            0b11 => 19,
-            _ => 9,
-        }
-    }
-
-    fn take(&mut self, payload: &[u8], start: usize) -> Head {
-        for (k, &b) in payload.iter().enumerate() {
-            if self.n >= self.need() {
-                break;
-            }
-            self.buf[self.n] = b;
-            self.at[self.n] = start + k;
-            self.n += 1;
-            if self.n == 9 && !self.valid_fixed() {
-                return Head::Bad;
-            }
-        }
-        if self.n >= 9 && self.n >= self.need() {
-            Head::Done
-        } else {
-            Head::More
-        }
-    }
-
-    /// Start code, a stream id with the optional header, its `10` marker, and room for the
-    /// timestamps its flags announce.
-    fn valid_fixed(&self) -> bool {
-        let b = &self.buf;
-        if b[0] != 0 || b[1] != 0 || b[2] != 1 {
-            return false;
-        }
-        // program_stream_map, padding, private_stream_2, ECM, EMM, DSM-CC, H.222.1 type E and
-        // the program stream directory have no optional header.
-        if matches!(b[3], 0xBC | 0xBE | 0xBF | 0xF0 | 0xF1 | 0xF2 | 0xF8 | 0xFF) || b[3] < 0xBC {
-            return false;
-        }
-        if b[6] & 0xC0 != 0x80 {
-            return false;
-        }
-        let room = usize::from(b[8]);
-        match b[7] >> 6 {
-            0b10 => room >= 5,
-            0b11 => room >= 10,
-            // No timestamps (or the forbidden `01`): nothing to collect.
-            _ => true,
-        }
-    }
-
-    fn clocks(&self, out: &mut Vec<Clock>) {
-        let mut field = |kind, from: usize| {
-            let bytes: [u8; 5] = self.buf[from..from + 5].try_into().unwrap_or([0; 5]);
-            // The three marker bits must be set; a field without them is not a timestamp.
-            if bytes[0] & 1 == 0 || bytes[2] & 1 == 0 || bytes[4] & 1 == 0 {
-                return;
-            }
-            let at: [usize; 5] = self.at[from..from + 5].try_into().unwrap_or([0; 5]);
-            out.push(Clock {
-                kind,
-                pid: self.pid,
-                value: decode_pts(&bytes),
-                at,
-            });
-        };
-        match self.buf[7] >> 6 {
-            0b10 => field(ClockKind::Pts, 9),
-            0b11 => {
-                field(ClockKind::Pts, 9);
-                field(ClockKind::Dts, 14);
-            }
-            _ => {}
-        }
-    }
-}
-
 /// What [`scan`] found in a segment.
 #[derive(Debug, Clone, Default)]
 pub struct TsScan {
     /// Every PCR, PTS and DTS, in byte order.
     pub clocks: Vec<Clock>,
     /// Whole packets walked.
-    pub packets: usize,
+    pub(crate) packets: usize,
     /// Bytes outside any packet: skipped while resynchronising, or a partial packet at the end.
-    pub skipped: usize,
+    pub(crate) skipped: usize,
     /// The programs as of the segment's first complete PAT/PMT (`None` if it has none).
-    pub first_map: Option<ProgramMap>,
+    pub(crate) first_map: Option<ProgramMap>,
 }
 
 impl TsScan {
     /// Why this segment is not a transport stream we can rebase, if it is not one: no packet
     /// at all, or more than an eighth of its bytes out of packet sync (an encrypted or garbled
     /// body whose `0x47` bytes are chance).
-    pub fn problem(&self, len: usize) -> Option<String> {
+    pub(crate) fn problem(&self, len: usize) -> Option<String> {
         if self.packets == 0 {
             return Some("no MPEG-TS packet found".into());
         }
@@ -634,7 +537,7 @@ pub fn earliest(clocks: &[Clock]) -> Option<u64> {
 
 /// Subtracts `offset` (modulo 2^33) from every clock of `clocks` in `data`, the bytes they were
 /// found in. Only the timestamp bits change. A position outside `data` is skipped.
-pub fn rebase(data: &mut [u8], clocks: &[Clock], offset: u64) {
+pub(crate) fn rebase(data: &mut [u8], clocks: &[Clock], offset: u64) {
     for c in clocks {
         let Some(mut bytes) = read5(data, &c.at) else {
             continue;
@@ -661,14 +564,16 @@ fn read5(data: &[u8], at: &[usize; 5]) -> Option<[u8; 5]> {
 }
 
 /// Ticks of the 90 kHz clock as seconds.
-pub fn seconds(ticks: u64) -> f64 {
+pub(crate) fn seconds(ticks: u64) -> f64 {
     ticks as f64 / 90_000.0
 }
 
 mod fields;
+mod pes;
 mod psi;
-pub use fields::{decode_pcr_base, decode_pts};
+pub(crate) use fields::{decode_pcr_base, decode_pts};
 use fields::{encode_pcr_base, encode_pts};
+use pes::{Head, PesHead};
 pub use psi::crc32_mpeg;
 use psi::{append_section, parse_pmt, pid13, section_len};
 

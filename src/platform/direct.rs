@@ -24,7 +24,7 @@ use crate::media::m3u8;
 const STATUS_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Claims `.flv` and `.m3u8` URLs, or any http(s) URL when the room sets `platform = "direct"`.
-pub fn recognize(url: &url::Url, forced: bool) -> Option<(PlatformKind, Locator)> {
+pub(crate) fn recognize(url: &url::Url, forced: bool) -> Option<(PlatformKind, Locator)> {
     let path = url.path().to_ascii_lowercase();
     (forced || path.ends_with(".flv") || path.ends_with(".m3u8")).then(|| {
         (
@@ -34,7 +34,7 @@ pub fn recognize(url: &url::Url, forced: bool) -> Option<(PlatformKind, Locator)
     })
 }
 
-pub fn format_of(url: &str) -> StreamFormat {
+pub(crate) fn format_of(url: &str) -> StreamFormat {
     let path = url::Url::parse(url)
         .map(|u| u.path().to_ascii_lowercase())
         .unwrap_or_default();
@@ -45,12 +45,12 @@ pub fn format_of(url: &str) -> StreamFormat {
     }
 }
 
-pub struct Direct {
+pub(crate) struct Direct {
     client: reqwest::Client,
 }
 
 impl Direct {
-    pub fn new(client: reqwest::Client) -> Self {
+    pub(crate) fn new(client: reqwest::Client) -> Self {
         Self { client }
     }
 
@@ -123,10 +123,6 @@ impl Direct {
 
 #[async_trait]
 impl Platform for Direct {
-    fn kind(&self) -> PlatformKind {
-        PlatformKind::Direct
-    }
-
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError> {
         target
             .known_key()

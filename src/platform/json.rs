@@ -8,7 +8,7 @@ use super::PlatformError;
 /// Parses an API answer. An empty body or an HTML page where JSON was expected is how risk
 /// control answers, so those are [`PlatformError::Blocked`]; anything else that is not JSON is
 /// [`PlatformError::Malformed`].
-pub fn parse_body(body: &[u8], what: &str) -> Result<Value, PlatformError> {
+pub(crate) fn parse_body(body: &[u8], what: &str) -> Result<Value, PlatformError> {
     let trimmed = trim_start(body);
     if trimmed.is_empty() {
         return Err(PlatformError::Blocked(format!(
@@ -34,7 +34,7 @@ pub fn parse_body(body: &[u8], what: &str) -> Result<Value, PlatformError> {
 }
 
 /// Skips a UTF-8 BOM and whitespace.
-pub fn trim_start(body: &[u8]) -> &[u8] {
+pub(crate) fn trim_start(body: &[u8]) -> &[u8] {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let start = body
         .iter()
@@ -44,12 +44,12 @@ pub fn trim_start(body: &[u8]) -> &[u8] {
 }
 
 /// `v[ptr]` (a JSON pointer such as `/data/room_info`), or `null`.
-pub fn at<'a>(v: &'a Value, ptr: &str) -> &'a Value {
+pub(crate) fn at<'a>(v: &'a Value, ptr: &str) -> &'a Value {
     v.pointer(ptr).unwrap_or(&Value::Null)
 }
 
 /// An integer, from a number or a numeric string (`"1"`, `" 42 "`, `3.0`).
-pub fn int(v: &Value) -> Option<i64> {
+pub(crate) fn int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()
@@ -69,12 +69,12 @@ pub fn int(v: &Value) -> Option<i64> {
 }
 
 /// A non-negative integer.
-pub fn uint(v: &Value) -> Option<u64> {
+pub(crate) fn uint(v: &Value) -> Option<u64> {
     int(v).and_then(|n| u64::try_from(n).ok())
 }
 
 /// Text, from a string or a number.
-pub fn text(v: &Value) -> Option<String> {
+pub(crate) fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -83,12 +83,12 @@ pub fn text(v: &Value) -> Option<String> {
 }
 
 /// Text, or empty.
-pub fn text_or_empty(v: &Value) -> String {
+pub(crate) fn text_or_empty(v: &Value) -> String {
     text(v).unwrap_or_default()
 }
 
 /// A flag from `true`/`false`, `0`/`1` or their string forms.
-pub fn flag(v: &Value) -> Option<bool> {
+pub(crate) fn flag(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::String(s) => match s.trim() {
@@ -101,7 +101,7 @@ pub fn flag(v: &Value) -> Option<bool> {
 }
 
 /// A server message cut to a sane length for a log line.
-pub fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     let s = s.trim();
     match s.char_indices().nth(100) {
         Some((i, _)) => format!("{}…", &s[..i]),
@@ -110,48 +110,4 @@ pub fn short(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn numbers_as_strings_and_nulls() {
-        assert_eq!(int(&json!("12")), Some(12));
-        assert_eq!(int(&json!(" 12 ")), Some(12));
-        assert_eq!(int(&json!(12.0)), Some(12));
-        assert_eq!(int(&json!("1.5")), None);
-        assert_eq!(int(&json!(null)), None);
-        assert_eq!(uint(&json!(-1)), None);
-        assert_eq!(text(&json!(5)), Some("5".into()));
-        assert_eq!(flag(&json!("true")), Some(true));
-        assert_eq!(flag(&json!(0)), Some(false));
-        assert_eq!(flag(&json!(null)), None);
-        assert_eq!(at(&json!({"a": {"b": 1}}), "/a/b"), &json!(1));
-        assert_eq!(at(&json!({"a": null}), "/a/b"), &Value::Null);
-    }
-
-    #[test]
-    fn bodies_that_are_not_json() {
-        assert!(matches!(
-            parse_body(b"", "x"),
-            Err(PlatformError::Blocked(_))
-        ));
-        assert!(matches!(
-            parse_body(b" \n", "x"),
-            Err(PlatformError::Blocked(_))
-        ));
-        let e = parse_body(b"\xEF\xBB\xBF<!DOCTYPE html><html>", "x").unwrap_err();
-        assert!(
-            matches!(&e, PlatformError::Blocked(m) if m.contains("HTML")),
-            "{e}"
-        );
-        let e = parse_body(br#"{"code":0,"data":{"#, "x").unwrap_err();
-        assert!(
-            matches!(&e, PlatformError::Malformed(m) if m.contains("truncated")),
-            "{e}"
-        );
-        let e = parse_body(b"\x00\x01garbage", "x").unwrap_err();
-        assert!(matches!(e, PlatformError::Malformed(_)));
-        assert_eq!(short(&"é".repeat(300)).chars().count(), 101);
-    }
-}
+mod tests;

@@ -29,49 +29,49 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::PlatformConfig;
 use super::{PlatformError, PlatformKind};
-use crate::config::PlatformConfig;
 
-pub mod meter;
+pub(crate) mod meter;
 
 /// First pause after a block signal, when the server does not say how long to wait.
-pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
+pub(crate) const BACKOFF_BASE: Duration = Duration::from_secs(60);
 /// Longest pause, however many blocks in a row.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
+pub(crate) const BACKOFF_CAP: Duration = Duration::from_secs(30 * 60);
 /// Shortest pause, whatever `Retry-After` says.
-pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub(crate) const BACKOFF_MIN: Duration = Duration::from_secs(1);
 /// Bounds of `requests_per_second` and `burst`, checked when the config loads.
-pub const MAX_PER_SECOND: f64 = 1000.0;
-pub const MIN_PER_SECOND: f64 = 0.01;
-pub const MAX_BURST: u32 = 1000;
+pub(crate) const MAX_PER_SECOND: f64 = 1000.0;
+pub(crate) const MIN_PER_SECOND: f64 = 0.01;
+pub(crate) const MAX_BURST: u32 = 1000;
 /// How long after its turn a probe's verdict may take before the next caller probes instead:
 /// a request gives up after [`super::web::API_TIMEOUT`], so a probe not heard of by then was
 /// lost (its caller stuck or gone).
-pub const VERDICT_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const VERDICT_WAIT: Duration = Duration::from_secs(30);
 /// After a backoff, the callers it stopped ask again within this much of its end, not all at
 /// once.
-pub const RESUME_JITTER: Duration = Duration::from_millis(500);
+pub(crate) const RESUME_JITTER: Duration = Duration::from_millis(500);
 
 /// A platform's request budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Budget {
-    pub per_second: f64,
-    pub burst: u32,
+pub(crate) struct Budget {
+    pub(crate) per_second: f64,
+    pub(crate) burst: u32,
 }
 
 impl Budget {
     /// A few requests per second, at most four at once (Bilibili's default).
-    pub const DEFAULT: Budget = Budget {
+    pub(crate) const DEFAULT: Budget = Budget {
         per_second: 4.0,
         burst: 4,
     };
     /// Douyin blocks sooner: peers advise one request a second, one or two at once.
-    pub const DOUYIN: Budget = Budget {
+    pub(crate) const DOUYIN: Budget = Budget {
         per_second: 1.0,
         burst: 2,
     };
 
-    pub fn default_for(kind: PlatformKind) -> Budget {
+    pub(crate) fn default_for(kind: PlatformKind) -> Budget {
         match kind {
             PlatformKind::Douyin => Self::DOUYIN,
             PlatformKind::Bilibili | PlatformKind::Direct => Self::DEFAULT,
@@ -79,7 +79,7 @@ impl Budget {
     }
 
     /// The platform's default with the configured `requests_per_second` and `burst` over it.
-    pub fn configured(kind: PlatformKind, cfg: &PlatformConfig) -> Budget {
+    pub(crate) fn configured(kind: PlatformKind, cfg: &PlatformConfig) -> Budget {
         let d = Self::default_for(kind);
         Budget {
             per_second: cfg.requests_per_second.unwrap_or(d.per_second),
@@ -94,7 +94,7 @@ impl Budget {
 
 /// What [`Gate::admit`] decided.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Admit {
+pub(crate) enum Admit {
     /// Go after waiting this long for the budget; `probe` when this request finds out whether
     /// a backoff has lifted.
     Go { wait: Duration, probe: bool },
@@ -107,7 +107,7 @@ pub enum Admit {
 
 /// What [`Gate::block`] did, for the log.
 #[derive(Debug, Clone, PartialEq)]
-pub enum BlockOutcome {
+pub(crate) enum BlockOutcome {
     /// A new or longer pause.
     Paused {
         pause: Duration,
@@ -120,7 +120,7 @@ pub enum BlockOutcome {
 
 /// The pure state of a budget and a backoff.
 #[derive(Debug)]
-pub struct Gate {
+pub(crate) struct Gate {
     budget: Budget,
     /// GCRA "theoretical arrival time": when the bucket would be full again.
     tat: Option<Instant>,
@@ -139,7 +139,7 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub fn new(budget: Budget) -> Self {
+    pub(crate) fn new(budget: Budget) -> Self {
         Self {
             budget,
             tat: None,
@@ -152,18 +152,19 @@ impl Gate {
         }
     }
 
-    pub fn is_backing_off(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_backing_off(&self) -> bool {
         self.strikes > 0
     }
 
     /// The end of the current pause, if one is running at `now`.
-    pub fn resume_at(&self, now: Instant) -> Option<Instant> {
+    pub(crate) fn resume_at(&self, now: Instant) -> Option<Instant> {
         self.paused_until.filter(|u| now < *u)
     }
 
     /// May a request go at `now`, and after how long a wait? Never refused for the budget:
     /// the wait is as long as the queue ahead.
-    pub fn admit(&mut self, now: Instant) -> Admit {
+    pub(crate) fn admit(&mut self, now: Instant) -> Admit {
         if let Some(until) = self.resume_at(now) {
             return Admit::Paused {
                 until,
@@ -189,25 +190,25 @@ impl Gate {
     }
 
     /// The ticket of the probe admitted last (for [`Gate::inconclusive`]).
-    pub fn probe_ticket(&self) -> Option<u64> {
+    pub(crate) fn probe_ticket(&self) -> Option<u64> {
         self.probing.map(|(t, _)| t)
     }
 
     /// A probe is running and its verdict is overdue at `now`.
-    pub fn probe_overdue(&self, now: Instant) -> bool {
+    pub(crate) fn probe_overdue(&self, now: Instant) -> bool {
         self.strikes > 0 && self.probing.is_some_and(|(_, due)| now >= due)
     }
 
     /// A turn handed out by [`Gate::admit`] that was not used (its caller gave up before its
     /// request was sent, or a backoff began meanwhile): the budget gets it back, so that the
     /// next caller takes its place instead of queueing behind it.
-    pub fn refund(&mut self) {
+    pub(crate) fn refund(&mut self) {
         let interval = self.budget.interval();
         self.tat = self.tat.and_then(|t| t.checked_sub(interval));
     }
 
     /// A normal answer. Returns true when this lifted a backoff.
-    pub fn success(&mut self) -> bool {
+    pub(crate) fn success(&mut self) -> bool {
         self.probing = None;
         let lifted = self.strikes > 0;
         self.strikes = 0;
@@ -218,14 +219,14 @@ impl Gate {
     /// A request that ended without a verdict on the block (network error, bad JSON, dropped);
     /// `ticket` when it was a probe. The next caller probes, unless another probe already took
     /// over from this one.
-    pub fn inconclusive(&mut self, ticket: Option<u64>) {
+    pub(crate) fn inconclusive(&mut self, ticket: Option<u64>) {
         if ticket.is_some() && self.probe_ticket() == ticket {
             self.probing = None;
         }
     }
 
     /// A block signal at `now`; `retry_after` when the server said how long to wait.
-    pub fn block(
+    pub(crate) fn block(
         &mut self,
         now: Instant,
         reason: &str,
@@ -255,7 +256,7 @@ impl Gate {
 
 /// A platform's shared limiter.
 #[derive(Debug, Clone)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     platform: &'static str,
     gate: Arc<Mutex<Gate>>,
     /// Woken when a probe has its verdict.
@@ -265,7 +266,7 @@ pub struct Limiter {
 /// Permission to send one request; report how it went with [`Permit::ok`] or
 /// [`Permit::blocked`]. Dropping it without a verdict counts as inconclusive.
 #[derive(Debug)]
-pub struct Permit {
+pub(crate) struct Permit {
     limiter: Limiter,
     /// The probe's ticket, when this request finds out whether a backoff has lifted.
     probe: Option<u64>,
@@ -276,7 +277,7 @@ pub struct Permit {
 
 impl Permit {
     /// The server answered normally (whatever the answer said about the room).
-    pub fn ok(mut self) {
+    pub(crate) fn ok(mut self) {
         self.done = true;
         let lifted = self.limiter.lock().success();
         self.limiter.verdict.notify_waiters();
@@ -289,7 +290,7 @@ impl Permit {
     }
 
     /// The answer was a block signal: pause the whole platform. Returns the error to hand on.
-    pub fn blocked(mut self, what: &str, retry_after: Option<Duration>) -> PlatformError {
+    pub(crate) fn blocked(mut self, what: &str, retry_after: Option<Duration>) -> PlatformError {
         self.done = true;
         self.limiter.block(what, retry_after)
     }
@@ -310,7 +311,7 @@ impl Drop for Permit {
 }
 
 /// The wall-clock time of day `d` from now, for log lines (`21:04:05`).
-pub fn clock_in(d: Duration) -> String {
+pub(crate) fn clock_in(d: Duration) -> String {
     let at = chrono::Local::now() + chrono::Duration::from_std(d).unwrap_or_default();
     at.format("%H:%M:%S").to_string()
 }
@@ -322,7 +323,7 @@ fn paused_error(until_text: &str, reason: &str) -> PlatformError {
 }
 
 impl Limiter {
-    pub fn new(platform: &'static str, budget: Budget) -> Self {
+    pub(crate) fn new(platform: &'static str, budget: Budget) -> Self {
         Self {
             platform,
             gate: Arc::new(Mutex::new(Gate::new(budget))),
@@ -337,14 +338,14 @@ impl Limiter {
 
     /// When a running backoff ends (`None` when requests may go now): callers schedule their
     /// next try then, not a poll interval later.
-    pub fn resume_at(&self) -> Option<std::time::Instant> {
+    pub(crate) fn resume_at(&self) -> Option<std::time::Instant> {
         self.lock().resume_at(Instant::now()).map(Instant::into_std)
     }
 
     /// Waits for a slot in the budget (and, after a pause, for the probe's verdict), however
     /// long that takes; fails at once only while the platform is backing off. Never call it
     /// while holding a [`Permit`]: that one may be the probe whose verdict this call waits for.
-    pub async fn acquire(&self) -> Result<Permit, PlatformError> {
+    pub(crate) async fn acquire(&self) -> Result<Permit, PlatformError> {
         let _waiting = meter::waiting();
         loop {
             // Registered before the gate is asked, so a verdict given in between is not missed.
@@ -420,14 +421,14 @@ impl Limiter {
 
     /// Awaits `f` (a lock held by a task that may itself be waiting for this budget) as a
     /// wait for a turn: a surrounding [`meter::timeout_active`] does not count it.
-    pub async fn queued<F: std::future::Future>(&self, f: F) -> F::Output {
+    pub(crate) async fn queued<F: std::future::Future>(&self, f: F) -> F::Output {
         meter::allow(self.lock_wait_allowance());
         meter::queued(f).await
     }
 
     /// A block signal seen without a permit in hand: the request that saw it gave its permit
     /// back before a second request (which failed without a verdict) could tell.
-    pub fn blocked(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
+    pub(crate) fn blocked(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
         self.block(what, retry_after)
     }
 
@@ -471,417 +472,4 @@ impl Limiter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    #[test]
-    fn the_budget_lets_a_burst_through_then_spaces_requests() {
-        let mut g = Gate::new(Budget {
-            per_second: 4.0,
-            burst: 4,
-        });
-        let t0 = Instant::now();
-        let waits: Vec<Duration> = (0..8)
-            .map(|_| match g.admit(t0) {
-                Admit::Go { wait, .. } => wait,
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(
-            waits,
-            [0, 0, 0, 0, 250, 500, 750, 1000].map(ms),
-            "four at once, then one every 250 ms"
-        );
-        // After a quiet second the bucket is full again... minus what was queued.
-        let later = t0 + Duration::from_secs(10);
-        assert_eq!(
-            g.admit(later),
-            Admit::Go {
-                wait: ms(0),
-                probe: false
-            }
-        );
-    }
-
-    #[test]
-    fn a_thousand_rooms_at_once_all_get_a_turn() {
-        let mut g = Gate::new(Budget::DEFAULT);
-        let t0 = Instant::now();
-        let mut last = Duration::ZERO;
-        for _ in 0..1000 {
-            let Admit::Go { wait, probe: false } = g.admit(t0) else {
-                panic!("every request gets a turn")
-            };
-            assert!(wait >= last);
-            last = wait;
-        }
-        // Four at once, then four a second: the last one goes after ~4 minutes.
-        assert_eq!(last, ms(249_000));
-    }
-
-    #[test]
-    fn a_block_pauses_everything_doubles_and_is_capped() {
-        let mut g = Gate::new(Budget {
-            per_second: 1000.0,
-            burst: 1000,
-        });
-        let mut now = Instant::now();
-        let mut pauses = Vec::new();
-        for _ in 0..8 {
-            let BlockOutcome::Paused { pause, until, .. } = g.block(now, "HTTP 412", None) else {
-                panic!()
-            };
-            pauses.push(pause.as_secs());
-            // Every call while paused fails without a request.
-            assert!(matches!(g.admit(now + ms(1)), Admit::Paused { .. }));
-            assert!(matches!(g.admit(until - ms(1)), Admit::Paused { .. }));
-            now = until;
-            // The pause is over: one probe goes, the others wait for its verdict.
-            assert_eq!(
-                g.admit(now),
-                Admit::Go {
-                    wait: ms(0),
-                    probe: true
-                }
-            );
-            assert_eq!(
-                g.admit(now),
-                Admit::AwaitVerdict {
-                    until: now + VERDICT_WAIT
-                }
-            );
-        }
-        assert_eq!(pauses, [60, 120, 240, 480, 960, 1800, 1800, 1800]);
-        // The probe is answered normally: the backoff lifts, everybody goes.
-        assert!(g.success());
-        assert!(!g.is_backing_off());
-        assert_eq!(
-            g.admit(now),
-            Admit::Go {
-                wait: ms(0),
-                probe: false
-            }
-        );
-        assert_eq!(
-            g.admit(now),
-            Admit::Go {
-                wait: ms(0),
-                probe: false
-            }
-        );
-        // The next block starts from the base again.
-        let BlockOutcome::Paused { pause, .. } = g.block(now, "HTTP 412", None) else {
-            panic!()
-        };
-        assert_eq!(pause.as_secs(), 60);
-    }
-
-    #[test]
-    fn blocks_seen_by_requests_already_in_flight_do_not_double_the_pause() {
-        let mut g = Gate::new(Budget::DEFAULT);
-        let now = Instant::now();
-        assert!(matches!(
-            g.block(now, "HTTP 412", None),
-            BlockOutcome::Paused { strikes: 1, .. }
-        ));
-        for _ in 0..5 {
-            assert_eq!(
-                g.block(now + ms(10), "HTTP 412", None),
-                BlockOutcome::AlreadyPaused
-            );
-        }
-        let BlockOutcome::Paused { pause, strikes, .. } =
-            g.block(now + Duration::from_secs(61), "HTTP 412", None)
-        else {
-            panic!()
-        };
-        assert_eq!((pause.as_secs(), strikes), (120, 2));
-    }
-
-    #[test]
-    fn retry_after_sets_the_base_within_bounds() {
-        let mut g = Gate::new(Budget::DEFAULT);
-        let now = Instant::now();
-        let p = |o: BlockOutcome| match o {
-            BlockOutcome::Paused { pause, .. } => pause,
-            o => panic!("{o:?}"),
-        };
-        assert_eq!(p(g.block(now, "x", Some(ms(2000)))), ms(2000));
-        assert_eq!(p(g.block(now + ms(2000), "x", Some(ms(2000)))), ms(4000));
-        g.success();
-        assert_eq!(p(g.block(now, "x", Some(ms(1)))), BACKOFF_MIN);
-        g.success();
-        assert_eq!(
-            p(g.block(now, "x", Some(Duration::from_secs(99_999)))),
-            BACKOFF_CAP
-        );
-    }
-
-    #[test]
-    fn an_inconclusive_probe_lets_the_next_one_try() {
-        let mut g = Gate::new(Budget::DEFAULT);
-        let now = Instant::now();
-        let BlockOutcome::Paused { until, .. } = g.block(now, "x", None) else {
-            panic!()
-        };
-        assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
-        let first = g.probe_ticket();
-        assert!(matches!(g.admit(until), Admit::AwaitVerdict { .. }));
-        g.inconclusive(first);
-        assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
-    }
-
-    #[test]
-    fn a_probe_that_never_answers_is_replaced_when_its_verdict_is_overdue() {
-        let mut g = Gate::new(Budget::DEFAULT);
-        let now = Instant::now();
-        let BlockOutcome::Paused { until, .. } = g.block(now, "x", None) else {
-            panic!()
-        };
-        assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
-        let lost = g.probe_ticket();
-        let due = until + VERDICT_WAIT;
-        assert_eq!(g.admit(due - ms(1)), Admit::AwaitVerdict { until: due });
-        assert!(!g.probe_overdue(due - ms(1)));
-        // Overdue: the next caller probes instead.
-        assert!(g.probe_overdue(due));
-        assert!(matches!(g.admit(due), Admit::Go { probe: true, .. }));
-        let next = g.probe_ticket();
-        assert_ne!(lost, next);
-        // The lost one giving up late does not free the probe that took over.
-        g.inconclusive(lost);
-        assert!(matches!(g.admit(due), Admit::AwaitVerdict { .. }));
-        g.inconclusive(next);
-        assert!(matches!(g.admit(due), Admit::Go { probe: true, .. }));
-    }
-
-    #[tokio::test]
-    async fn the_limiter_fails_fast_while_paused() {
-        let l = Limiter::new("test", Budget::DEFAULT);
-        let p = l.acquire().await.unwrap();
-        let err = p.blocked("HTTP 412 from the API", None);
-        let PlatformError::Blocked(text) = &err else {
-            panic!("{err:?}")
-        };
-        assert!(
-            text.contains("HTTP 412") && text.contains("backing off until"),
-            "{text}"
-        );
-        let started = std::time::Instant::now();
-        let again = l.acquire().await.unwrap_err();
-        assert!(matches!(again, PlatformError::Blocked(_)));
-        assert!(started.elapsed() < ms(50));
-    }
-
-    /// `n` callers of `l.acquire()` started at once, each reporting when it got its answer.
-    fn callers(
-        l: &Limiter,
-        n: usize,
-    ) -> Vec<tokio::task::JoinHandle<(Instant, Result<Permit, PlatformError>)>> {
-        (0..n)
-            .map(|_| {
-                let l = l.clone();
-                tokio::spawn(async move {
-                    let r = l.acquire().await;
-                    (Instant::now(), r)
-                })
-            })
-            .collect()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_long_queue_waits_and_never_errors() {
-        let l = Limiter::new(
-            "test",
-            Budget {
-                per_second: 5.0,
-                burst: 1,
-            },
-        );
-        let t0 = Instant::now();
-        let mut times = Vec::new();
-        for h in callers(&l, 300) {
-            let (at, r) = h.await.unwrap();
-            r.expect("a queued call waits for its turn, it does not fail")
-                .ok();
-            times.push(at.duration_since(t0));
-        }
-        times.sort();
-        assert_eq!(times[0], Duration::ZERO);
-        // One every 200 ms: the last of 300 goes after ~60 s, and nobody went early.
-        for (i, t) in times.iter().enumerate() {
-            assert!(*t + ms(1) >= ms(200 * i as u64), "{i}: {t:?}");
-        }
-        assert!(times[299] <= ms(60_000), "{:?}", times[299]);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn callers_wait_for_the_probes_verdict() {
-        let l = Limiter::new("test", Budget::DEFAULT);
-        let p = l.acquire().await.unwrap();
-        let t0 = Instant::now();
-        p.blocked("HTTP 412", Some(Duration::from_secs(3)));
-        let end = Instant::from_std(l.resume_at().expect("paused"));
-        assert_eq!(end, t0 + Duration::from_secs(3));
-        // While paused: fail at once, without a request.
-        assert!(matches!(l.acquire().await, Err(PlatformError::Blocked(_))));
-        tokio::time::sleep_until(t0 + Duration::from_secs(3)).await;
-        assert_eq!(l.resume_at(), None);
-
-        // The pause is over: the first caller probes, the others wait for its verdict.
-        let probe = l.acquire().await.unwrap();
-        let waiting = callers(&l, 5);
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        assert!(waiting.iter().all(|h| !h.is_finished()), "they wait");
-        // An answer without a verdict hands the probe to the next caller; the rest still wait.
-        drop(probe);
-        tokio::time::sleep(ms(10)).await;
-        let done: Vec<_> = waiting.iter().filter(|h| h.is_finished()).collect();
-        assert_eq!(done.len(), 1, "one of them probes next");
-        let mut rest = Vec::new();
-        for h in waiting {
-            if h.is_finished() {
-                let (_, r) = h.await.unwrap();
-                // The normal answer lifts the backoff and lets the others through.
-                r.unwrap().ok();
-            } else {
-                rest.push(h);
-            }
-        }
-        for h in rest {
-            let (_, r) = h.await.unwrap();
-            r.expect("let through after the verdict").ok();
-        }
-
-        // A probe that meets the block again fails the waiting callers at once, with the new
-        // pause, so that they can come back when it ends.
-        l.acquire()
-            .await
-            .unwrap()
-            .blocked("HTTP 412", Some(Duration::from_secs(3)));
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let probe = l.acquire().await.unwrap();
-        let waiting = callers(&l, 3);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        assert!(waiting.iter().all(|h| !h.is_finished()));
-        probe.blocked("HTTP 412", Some(Duration::from_secs(3)));
-        let at = Instant::now();
-        for h in waiting {
-            let (t, r) = h.await.unwrap();
-            assert!(
-                matches!(r, Err(PlatformError::Blocked(ref m)) if m.contains("backing off until"))
-            );
-            assert_eq!(t, at, "at once");
-        }
-        // Doubled: 6 s this time.
-        let left = Instant::from_std(l.resume_at().unwrap()) - Instant::now();
-        assert!(
-            left > Duration::from_secs(5) && left <= Duration::from_secs(6),
-            "{left:?}"
-        );
-    }
-
-    /// The Douyin hang: the probe's holder, told by its answer to ask a second endpoint, asks
-    /// for another permit. Given back first (the rule), the second request probes; kept, the
-    /// second waits only until the first one's verdict is overdue, never forever.
-    #[tokio::test(start_paused = true)]
-    async fn a_probes_holder_asking_again_is_never_left_waiting_forever() {
-        let l = Limiter::new("test", Budget::DEFAULT);
-        l.acquire()
-            .await
-            .unwrap()
-            .blocked("HTTP 444", Some(Duration::from_secs(2)));
-        tokio::time::sleep(Duration::from_secs(2)).await;
-
-        // Given back before asking again: the second request is the probe, at once.
-        let first = l.acquire().await.unwrap();
-        assert!(first.probe.is_some());
-        drop(first);
-        let t = Instant::now();
-        let second = l.acquire().await.unwrap();
-        assert!(second.probe.is_some());
-        assert_eq!(Instant::now(), t, "no wait");
-        // Its verdict lifts the backoff.
-        second.ok();
-        assert!(!l.lock().is_backing_off());
-
-        // Kept (a bug): the wait for its own verdict ends when that verdict is overdue, and
-        // the surrounding timeout allows for that wait.
-        l.acquire()
-            .await
-            .unwrap()
-            .blocked("HTTP 444", Some(Duration::from_secs(2)));
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let t = Instant::now();
-        let got = meter::timeout_active(Duration::from_secs(30), async {
-            let held = l.acquire().await.unwrap();
-            let again = l.acquire().await.unwrap();
-            assert!(again.probe.is_some(), "it probes in place of the lost one");
-            again.ok();
-            drop(held);
-        })
-        .await;
-        assert_eq!(got, Ok(()));
-        assert_eq!(Instant::now() - t, VERDICT_WAIT);
-        assert!(!l.lock().is_backing_off());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_turn_given_up_before_its_request_is_given_back() {
-        let l = Limiter::new(
-            "test",
-            Budget {
-                per_second: 1.0,
-                burst: 1,
-            },
-        );
-        let t0 = Instant::now();
-        let first = l.acquire().await.unwrap();
-        let mut queue = callers(&l, 2);
-        tokio::time::sleep(ms(10)).await;
-        // The last in the queue (its turn at 2 s) gives up: the next caller takes that turn,
-        // not the one after it.
-        let gave_up = queue.pop().unwrap();
-        gave_up.abort();
-        let _ = gave_up.await;
-        let next = callers(&l, 1).remove(0);
-        let (at, r) = next.await.unwrap();
-        r.unwrap().ok();
-        assert_eq!(at - t0, Duration::from_secs(2));
-        let (at, r) = queue.remove(0).await.unwrap();
-        r.unwrap().ok();
-        assert_eq!(at - t0, Duration::from_secs(1));
-        // A request that was sent keeps its turn, whatever its answer.
-        drop(first);
-        let t = Instant::now();
-        let (at, _) = callers(&l, 1).remove(0).await.unwrap();
-        assert_eq!(at - t, Duration::from_secs(1));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_probe_given_up_while_queued_frees_the_next() {
-        // One request every 100 s: the probe after the 60 s pause waits 40 s for its turn.
-        let l = Limiter::new(
-            "test",
-            Budget {
-                per_second: MIN_PER_SECOND,
-                burst: 1,
-            },
-        );
-        l.acquire().await.unwrap().blocked("HTTP 412", None);
-        tokio::time::sleep(BACKOFF_BASE).await;
-        // The probe has to wait for the budget, and its caller gives up meanwhile.
-        let probe = callers(&l, 1).remove(0);
-        tokio::time::sleep(ms(10)).await;
-        let next = callers(&l, 1).remove(0);
-        tokio::time::sleep(ms(10)).await;
-        probe.abort();
-        let (_, r) = next.await.unwrap();
-        r.expect("the next caller probes").ok();
-        assert!(!l.lock().is_backing_off());
-    }
-}
+mod tests;

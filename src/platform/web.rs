@@ -13,39 +13,36 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::PlatformError;
 use super::limiter::{Limiter, Permit};
-use crate::config::{Secret, redact_url};
 use crate::http;
+use crate::util::secret::{Secret, redact_url};
 
 /// API calls give up after this long, counted from when their turn in the budget came (the
 /// supervisor's poll allows 30 s in all, not counting the waits for a turn).
-pub const API_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const API_TIMEOUT: Duration = Duration::from_secs(10);
 /// JSON answers are small; anything bigger is not what we asked for.
-pub const JSON_CAP: usize = 2 << 20;
+pub(crate) const JSON_CAP: usize = 2 << 20;
 /// Share links are followed for at most this many redirects.
-pub const MAX_HOPS: usize = 6;
+pub(crate) const MAX_HOPS: usize = 6;
 
 /// What came back, before it is judged.
-pub struct Fetched {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
+pub(crate) struct Fetched {
+    pub(crate) body: Bytes,
 }
 
 /// One platform's API client.
 #[derive(Clone)]
-pub struct Api {
-    pub platform: &'static str,
-    pub client: reqwest::Client,
+pub(crate) struct Api {
+    pub(crate) client: reqwest::Client,
     /// The same, but never following redirects (share links are followed by hand).
-    pub no_redirect: Option<reqwest::Client>,
-    pub limiter: Limiter,
+    pub(crate) no_redirect: Option<reqwest::Client>,
+    pub(crate) limiter: Limiter,
     /// The User-Agent of requests this client builds itself (share-link hops).
-    pub user_agent: HeaderValue,
+    pub(crate) user_agent: HeaderValue,
 }
 
 /// `Cookie:` built from the user's cookie and extra pairs, marked sensitive so that it never
 /// shows in a debug print of the headers.
-pub fn cookie_header(
+pub(crate) fn cookie_header(
     user: Option<&Secret>,
     extra: &[(&str, &str)],
 ) -> Result<Option<HeaderValue>, PlatformError> {
@@ -78,29 +75,24 @@ pub fn cookie_header(
 }
 
 /// A query value, percent-encoded.
-pub fn q(v: &str) -> String {
+pub(crate) fn q(v: &str) -> String {
     url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 /// HTTP statuses that mean "risk control refused this IP": 412 (Bilibili), 429, and 444 (the
 /// nginx "close without answer" code Douyin's edge sends to blocked clients).
-pub fn is_block_status(status: StatusCode) -> bool {
+pub(crate) fn is_block_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 412 | 429 | 444)
 }
 
 /// `Retry-After: <seconds>`, when a server sends one.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
-/// Browser-like headers for API calls.
-pub fn browser_headers(referer: &'static str) -> HeaderMap {
-    browser_headers_as(referer, &HeaderValue::from_static(http::BROWSER_UA))
-}
-
 /// Browser-like headers for API calls, with this User-Agent (a platform's `user_agent`).
-pub fn browser_headers_as(referer: &'static str, user_agent: &HeaderValue) -> HeaderMap {
+pub(crate) fn browser_headers_as(referer: &'static str, user_agent: &HeaderValue) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(header::USER_AGENT, user_agent.clone());
     h.insert(header::REFERER, HeaderValue::from_static(referer));
@@ -112,7 +104,7 @@ pub fn browser_headers_as(referer: &'static str, user_agent: &HeaderValue) -> He
 }
 
 impl Api {
-    pub fn new(platform: &'static str, client: reqwest::Client, limiter: Limiter) -> Self {
+    pub(crate) fn new(platform: &'static str, client: reqwest::Client, limiter: Limiter) -> Self {
         let no_redirect = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
@@ -120,7 +112,6 @@ impl Api {
             .map_err(|e| tracing::warn!("{platform}: cannot build the share-link client: {e}"))
             .ok();
         Self {
-            platform,
             client,
             no_redirect,
             limiter,
@@ -129,14 +120,14 @@ impl Api {
     }
 
     /// The same client, sending `ua` where it builds its own headers.
-    pub fn with_user_agent(mut self, ua: HeaderValue) -> Self {
+    pub(crate) fn with_user_agent(mut self, ua: HeaderValue) -> Self {
         self.user_agent = ua;
         self
     }
 
     /// Sends one GET within the budget. HTTP 412 and 429 start a backoff; any other answer comes
     /// back with its permit, to be judged by the caller.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         url: &str,
         headers: HeaderMap,
@@ -165,7 +156,6 @@ impl Api {
             let ra = retry_after(resp.headers());
             return Err(permit.blocked(&format!("{what}: HTTP {}", status.as_u16()), ra));
         }
-        let resp_headers = resp.headers().clone();
         if !status.is_success() {
             return Err(PlatformError::Network(format!(
                 "{what}: the API answered HTTP {}",
@@ -188,19 +178,12 @@ impl Api {
                 )));
             }
         };
-        Ok((
-            permit,
-            Fetched {
-                status,
-                headers: resp_headers,
-                body,
-            },
-        ))
+        Ok((permit, Fetched { body }))
     }
 
     /// Sends one GET within the budget and keeps only the status and headers (the body, a
     /// whole web page, is not read).
-    pub async fn fetch_headers(
+    pub(crate) async fn fetch_headers(
         &self,
         url: &str,
         headers: HeaderMap,
@@ -212,7 +195,7 @@ impl Api {
 
     /// POSTs a JSON body within the budget and keeps only the status and headers (Douyin's
     /// `ttwid` register endpoint answers with a cookie).
-    pub async fn post_headers(
+    pub(crate) async fn post_headers(
         &self,
         url: &str,
         headers: HeaderMap,
@@ -254,7 +237,10 @@ impl Api {
     }
 
     /// Judges a parsed answer: a block pauses the platform, anything else shows the API answers.
-    pub fn settle<T>(permit: Permit, result: Result<T, PlatformError>) -> Result<T, PlatformError> {
+    pub(crate) fn settle<T>(
+        permit: Permit,
+        result: Result<T, PlatformError>,
+    ) -> Result<T, PlatformError> {
         match result {
             Err(PlatformError::Blocked(what)) => Err(permit.blocked(&what, None)),
             other => {
@@ -265,7 +251,7 @@ impl Api {
     }
 
     /// GET + parse a JSON answer.
-    pub async fn json<T>(
+    pub(crate) async fn json<T>(
         &self,
         url: &str,
         headers: HeaderMap,
@@ -279,7 +265,7 @@ impl Api {
     /// Follows a share link one redirect at a time until `classify` accepts or rejects a
     /// target. With `via` (an `api_base`), each hop is fetched as `{via}/{host}{path}?{query}`
     /// so that tests and mirrors can answer it.
-    pub async fn follow_share<T>(
+    pub(crate) async fn follow_share<T>(
         &self,
         link: &str,
         via: Option<&str>,
@@ -374,7 +360,7 @@ impl Api {
 }
 
 /// What a share-link target is.
-pub enum Hop<T> {
+pub(crate) enum Hop<T> {
     /// The room (or what leads to it).
     Done(T),
     /// Another redirector: fetch it and see where it points.
@@ -384,193 +370,4 @@ pub enum Hop<T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookies_are_merged_and_sensitive() {
-        let user = Secret::new("SESSDATA=abc; buvid3=X;");
-        let v = cookie_header(Some(&user), &[("buvid3", "Y"), ("ttwid", "T")])
-            .unwrap()
-            .unwrap();
-        assert!(v.is_sensitive());
-        assert_eq!(v.to_str().unwrap(), "SESSDATA=abc; buvid3=X; ttwid=T");
-        assert_eq!(cookie_header(None, &[]).unwrap(), None);
-        assert_eq!(
-            cookie_header(Some(&Secret::new("  ")), &[("a", "1")])
-                .unwrap()
-                .unwrap()
-                .to_str()
-                .unwrap(),
-            "a=1"
-        );
-        let bad = Secret::new("a=1\nb=2");
-        let e = cookie_header(Some(&bad), &[]).unwrap_err();
-        assert!(!e.to_string().contains("a=1"), "never echo the cookie: {e}");
-        // A configuration problem, not a room that cannot be recorded.
-        assert!(matches!(e, PlatformError::Config(_)), "{e}");
-    }
-
-    /// A local server with a few bad answers.
-    async fn bad_server() -> String {
-        use axum::response::IntoResponse;
-        use axum::routing::get;
-        let app = axum::Router::new()
-            .route(
-                "/huge",
-                get(|| async { vec![b' '; 30 << 20].into_response() }),
-            )
-            .route(
-                "/loop",
-                get(|| async {
-                    (StatusCode::FOUND, [(header::LOCATION, "/loop")]).into_response()
-                }),
-            )
-            .route(
-                "/blocked",
-                get(|| async {
-                    (
-                        StatusCode::PRECONDITION_FAILED,
-                        [(header::RETRY_AFTER, "5")],
-                    )
-                        .into_response()
-                }),
-            )
-            .route("/ok", get(|| async { r#"{"code":0}"# }))
-            .route(
-                "/s.example/hop/{n}",
-                get(
-                    |axum::extract::Path(n): axum::extract::Path<u32>| async move {
-                        (
-                            StatusCode::FOUND,
-                            [(header::LOCATION, format!("https://s.example/hop/{}", n + 1))],
-                        )
-                            .into_response()
-                    },
-                ),
-            );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        format!("http://{addr}")
-    }
-
-    fn api() -> Api {
-        Api::new(
-            "test",
-            crate::http::client().unwrap(),
-            Limiter::new("test", super::super::limiter::Budget::DEFAULT),
-        )
-    }
-
-    #[tokio::test]
-    async fn bodies_are_capped_and_redirect_loops_end() {
-        let base = bad_server().await;
-        let api = api();
-        let ok = |b: &[u8]| Ok(b.len());
-        let e = api
-            .json(&format!("{base}/huge"), HeaderMap::new(), "huge", ok)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&e, PlatformError::Malformed(m) if m.contains("larger than")),
-            "{e}"
-        );
-        let e = api
-            .json(&format!("{base}/loop"), HeaderMap::new(), "loop", ok)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&e, PlatformError::Network(m) if m.contains("redirect")),
-            "{e}"
-        );
-        assert_eq!(
-            api.json(&format!("{base}/ok"), HeaderMap::new(), "ok", ok)
-                .await
-                .unwrap(),
-            10
-        );
-    }
-
-    #[tokio::test]
-    async fn http_412_pauses_the_platform_for_retry_after() {
-        let base = bad_server().await;
-        let api = api();
-        let ok = |b: &[u8]| Ok(b.len());
-        let e = api
-            .json(&format!("{base}/blocked"), HeaderMap::new(), "info", ok)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&e, PlatformError::Blocked(m) if m.contains("HTTP 412")),
-            "{e}"
-        );
-        // Paused: the next call fails without reaching the server.
-        let e = api
-            .json(&format!("{base}/ok"), HeaderMap::new(), "ok", ok)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&e, PlatformError::Blocked(m) if m.contains("backing off until")),
-            "{e}"
-        );
-    }
-
-    #[tokio::test]
-    async fn share_links_stop_after_a_few_hops() {
-        let base = bad_server().await;
-        let api = api();
-        let e = api
-            .follow_share("https://s.example/hop/0", Some(&base), |_| {
-                Hop::<()>::Follow
-            })
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&e, PlatformError::Malformed(m) if m.contains("more than")),
-            "{e}"
-        );
-        let got = api
-            .follow_share("https://s.example/hop/0", Some(&base), |u| {
-                if u.path() == "/hop/2" {
-                    Hop::Done(u.to_string())
-                } else {
-                    Hop::Follow
-                }
-            })
-            .await
-            .unwrap();
-        assert_eq!(got, "https://s.example/hop/2");
-    }
-
-    #[test]
-    fn block_statuses() {
-        for code in [412, 429, 444] {
-            assert!(
-                is_block_status(StatusCode::from_u16(code).unwrap()),
-                "{code}"
-            );
-        }
-        for code in [200, 302, 403, 404, 500] {
-            assert!(
-                !is_block_status(StatusCode::from_u16(code).unwrap()),
-                "{code}"
-            );
-        }
-    }
-
-    #[test]
-    fn retry_after_seconds() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("3"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        h.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&h), None);
-    }
-}
+mod tests;

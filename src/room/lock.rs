@@ -12,14 +12,15 @@ use std::path::{Path, PathBuf};
 use fs2::FileExt;
 
 use crate::platform::RoomKey;
+use crate::util::fs::is_contended;
 
 /// Who holds a lock, as written in its file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Holder {
-    pub host: String,
-    pub pid: String,
-    pub session: String,
-    pub part: Option<PathBuf>,
+pub(crate) struct Holder {
+    pub(crate) host: String,
+    pub(crate) pid: String,
+    pub(crate) session: String,
+    pub(crate) part: Option<PathBuf>,
 }
 
 impl Holder {
@@ -37,7 +38,7 @@ impl Holder {
         h
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if self.host.is_empty() && self.pid.is_empty() {
             "another process (no owner recorded yet)".into()
         } else {
@@ -48,37 +49,32 @@ impl Holder {
 
 #[derive(Debug, thiserror::Error)]
 #[error("room lock {}: {source}", path.display())]
-pub struct LockError {
-    pub path: PathBuf,
+pub(crate) struct LockError {
+    pub(crate) path: PathBuf,
     #[source]
-    pub source: io::Error,
+    pub(crate) source: io::Error,
 }
 
 /// A held room lock; dropping it releases the lock (and so does the process dying).
 #[derive(Debug)]
-pub struct RoomLock {
+pub(crate) struct RoomLock {
     file: File,
     path: PathBuf,
     session: String,
 }
 
-pub enum Acquire {
+pub(crate) enum Acquire {
     Held(RoomLock),
     Busy(Holder),
 }
 
-pub fn lock_path(lock_dir: &Path, key: &RoomKey) -> PathBuf {
+pub(crate) fn lock_path(lock_dir: &Path, key: &RoomKey) -> PathBuf {
     lock_dir.join(key.lock_file_name())
-}
-
-fn is_contended(e: &io::Error) -> bool {
-    e.raw_os_error() == fs2::lock_contended_error().raw_os_error()
-        || e.kind() == io::ErrorKind::WouldBlock
 }
 
 impl RoomLock {
     /// Tries to take the room's lock without waiting.
-    pub fn try_acquire(
+    pub(crate) fn try_acquire(
         lock_dir: &Path,
         key: &RoomKey,
         session: &str,
@@ -114,7 +110,7 @@ impl RoomLock {
     }
 
     /// Records the file being written, so a later start-up can tell whose `.part` it finds.
-    pub fn set_part(&mut self, part: Option<&Path>) {
+    pub(crate) fn set_part(&mut self, part: Option<&Path>) {
         if let Err(e) = self.write_owner(part) {
             tracing::warn!(path = %self.path.display(), "cannot update room lock text: {e}");
         }
@@ -135,10 +131,6 @@ impl RoomLock {
         self.file.write_all(text.as_bytes())?;
         self.file.flush()
     }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Drop for RoomLock {
@@ -150,14 +142,14 @@ impl Drop for RoomLock {
 }
 
 /// Reads the owner text of a lock file (it may be stale: check the lock itself for the truth).
-pub fn read_holder(path: &Path) -> io::Result<Holder> {
+pub(crate) fn read_holder(path: &Path) -> io::Result<Holder> {
     let mut text = String::new();
     File::open(path)?.take(4096).read_to_string(&mut text)?;
     Ok(Holder::parse(&text))
 }
 
 /// Whether some live process holds this lock file right now.
-pub fn is_held(path: &Path) -> io::Result<bool> {
+pub(crate) fn is_held(path: &Path) -> io::Result<bool> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
@@ -173,8 +165,15 @@ pub fn is_held(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`).
+pub(crate) fn key_of_lock(path: &Path) -> Option<String> {
+    let name = path.file_stem()?.to_str()?;
+    let (platform, id) = name.split_once('-')?;
+    Some(format!("{platform}:{id}"))
+}
+
 /// Every `part=` path named by a lock file in `lock_dir`, with the room lock's file name.
-pub fn parts_named_in(lock_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+pub(crate) fn parts_named_in(lock_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(lock_dir) else {
         return Vec::new();
     };
@@ -190,47 +189,4 @@ pub fn parts_named_in(lock_dir: &Path) -> Vec<(PathBuf, PathBuf)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::platform::PlatformKind;
-
-    #[test]
-    fn one_holder_at_a_time_even_within_a_process() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = RoomKey::new(PlatformKind::Bilibili, "1");
-        let Acquire::Held(mut lock) = RoomLock::try_acquire(dir.path(), &key, "s1").unwrap() else {
-            panic!("first acquire must succeed");
-        };
-        lock.set_part(Some(Path::new("/rec/a.flv.part")));
-        match RoomLock::try_acquire(dir.path(), &key, "s2").unwrap() {
-            Acquire::Busy(h) => {
-                assert_eq!(h.pid, std::process::id().to_string());
-                assert_eq!(h.session, "s1");
-                assert_eq!(h.part.as_deref(), Some(Path::new("/rec/a.flv.part")));
-            }
-            Acquire::Held(_) => panic!("second acquire must see the lock busy"),
-        }
-        assert!(is_held(lock.path()).unwrap());
-        assert_eq!(parts_named_in(dir.path()).len(), 1);
-        let path = lock.path().to_path_buf();
-        drop(lock);
-        assert!(!is_held(&path).unwrap());
-        assert!(matches!(
-            RoomLock::try_acquire(dir.path(), &key, "s3").unwrap(),
-            Acquire::Held(_)
-        ));
-    }
-
-    #[test]
-    fn an_unwritable_lock_dir_is_an_error_naming_the_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("not-a-dir");
-        std::fs::write(&file, b"x").unwrap();
-        let key = RoomKey::new(PlatformKind::Douyin, "9");
-        let err = match RoomLock::try_acquire(&file, &key, "s") {
-            Err(e) => e,
-            Ok(_) => panic!("must fail"),
-        };
-        assert!(err.to_string().contains("not-a-dir"), "{err}");
-    }
-}
+mod tests;

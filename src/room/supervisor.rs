@@ -1,6 +1,7 @@
 //! The async shell of a room: runs polls and recording attempts as child tasks, feeds what they
 //! report into the pure [`Machine`], and carries out the steps it returns. It owns the session:
-//! the room lock, the `max_recordings` slot, and the writer.
+//! the room lock, the `max_recordings` slot, and the writer. Polls are [`poll`]'s part, opening
+//! and closing a session [`session`]'s, the published snapshot [`status`]'s.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -15,19 +16,18 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::lock::RoomLock;
-use super::state::{Do, Machine, Probe, Timing};
+use super::state::{Do, Machine, Timing};
 use super::{RoomCmd, RoomDeps, RoomSnapshot};
 
+mod poll;
 mod session;
 mod status;
+use crate::capture::end::PullEnd;
 use crate::config::RoomConfig;
 use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
-use crate::platform::limiter::RESUME_JITTER;
-use crate::platform::limiter::meter::timeout_active;
-use crate::platform::{Platform, PlatformError, RoomKey, RoomSpec, RoomStatus};
-use crate::record::output::{Progress, SegmentDone, SinkEvent};
-use crate::record::pull::PullEnd;
-use crate::record::sink::{Control, Sink};
+use crate::platform::{PlatformError, RoomKey, RoomSpec, RoomStatus};
+use crate::segment::files::{Progress, SegmentDone, WriterEvent};
+use crate::writer::handle::{Control, WriterHandle};
 
 /// A status check's own time limit; time it spends waiting for the platform's request budget
 /// does not count (each request has its own timeout as well).
@@ -67,11 +67,11 @@ struct Session {
     lock: RoomLock,
     _slot: Option<OwnedSemaphorePermit>,
     /// Taken when the session closes.
-    sink: Option<Sink>,
+    writer: Option<WriterHandle>,
     progress: Arc<Progress>,
-    events: mpsc::UnboundedReceiver<SinkEvent>,
+    events: mpsc::UnboundedReceiver<WriterEvent>,
     /// Stream hosts that failed and HLS playlists recorded to their end, in this session.
-    sources: crate::record::failover::SourceMemory,
+    sources: crate::capture::failover::SourceMemory,
 }
 
 impl Session {
@@ -249,7 +249,7 @@ impl Supervisor {
                         None => std::future::pending().await,
                     }
                 } => if let Some(ev) = ev {
-                    steps = self.on_sink_event(ev);
+                    steps = self.on_writer_event(ev);
                 },
                 end = async {
                     match self.attempt.as_mut() {
@@ -289,9 +289,9 @@ impl Supervisor {
                 self.machine.on_restart(now)
             }
             RoomCmd::Split => {
-                if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
+                if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                     tracing::info!("split requested");
-                    sink.control(Control::Split);
+                    writer.control(Control::Split);
                 }
                 Vec::new()
             }
@@ -300,9 +300,9 @@ impl Supervisor {
                 self.machine.set_timing(timing(&cfg));
                 self.cfg = *cfg;
                 *cfg_out = self.cfg.clone();
-                if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
+                if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                     let s = &self.cfg.settings;
-                    sink.control(Control::Settings {
+                    writer.control(Control::Settings {
                         name: self.display_name(),
                         template: s.filename.clone(),
                         segment_duration: s.segment_duration,
@@ -310,123 +310,6 @@ impl Supervisor {
                     });
                 }
                 Vec::new()
-            }
-        }
-    }
-
-    async fn on_poll(&mut self, res: Result<RoomStatus, PlatformError>) -> Vec<Do> {
-        let now = Instant::now();
-        let result = match &res {
-            Ok(s) if s.live && s.unrecordable.is_some() => "unrecordable",
-            Ok(s) if s.live => "live",
-            Ok(_) => "offline",
-            Err(PlatformError::NotFound(_)) => "not_found",
-            Err(PlatformError::Blocked(_)) => "blocked",
-            Err(PlatformError::Unsupported(_)) => "unrecordable",
-            Err(_) => "error",
-        };
-        crate::metrics::count(
-            "liverec_poll_requests_total",
-            "Status checks of rooms, by platform and result.",
-            &[("platform", self.key.platform.as_str()), ("result", result)],
-            1,
-        );
-        let probe = match res {
-            Ok(status) => {
-                self.logged_error = None;
-                self.update_meta(&status);
-                match (&status.unrecordable, status.live) {
-                    (Some(why), true) => Probe::Unrecordable(why.clone()),
-                    (None, true) => {
-                        if let Some(steps) = self.check_broadcast(&status, now) {
-                            return self.polled(steps, false);
-                        }
-                        Probe::Live
-                    }
-                    (_, false) => Probe::Offline,
-                }
-            }
-            // A fact about the live, reported once by the machine, not a failing poll.
-            Err(PlatformError::Unsupported(why)) => {
-                self.logged_error = None;
-                Probe::Unrecordable(why)
-            }
-            Err(e) => {
-                let text = e.to_string();
-                if self.logged_error.as_deref() != Some(&text) {
-                    tracing::warn!("status check failed: {text}");
-                    self.logged_error = Some(text.clone());
-                } else {
-                    tracing::debug!("status check failed again: {text}");
-                }
-                self.snap.last_error = Some(text.clone());
-                let resume = self.deps.platform.resume_at().filter(|t| *t > now);
-                match (e, resume) {
-                    // A fact about the room: keep watching it, but it is not live.
-                    (PlatformError::NotFound(_), _) => Probe::Offline,
-                    // Nothing can be asked before the backoff ends; ask right then.
-                    (PlatformError::Blocked(_), Some(end)) => Probe::Paused {
-                        reason: text,
-                        until: end + jitter(RESUME_JITTER),
-                    },
-                    _ => Probe::Unknown(text),
-                }
-            }
-        };
-        let paused = matches!(probe, Probe::Paused { .. });
-        let steps = self.machine.on_poll(probe, now);
-        self.polled(steps, paused)
-    }
-
-    /// Rooms that polled together drift apart (a backoff's end has its own jitter).
-    fn polled(&mut self, steps: Vec<Do>, paused: bool) -> Vec<Do> {
-        if !paused {
-            self.machine
-                .delay_next_poll(jitter(self.cfg.settings.poll_interval / 10));
-        }
-        steps
-    }
-
-    /// A live answer naming another broadcast than the open session's ends that session and
-    /// starts the next.
-    fn check_broadcast(&mut self, status: &RoomStatus, now: Instant) -> Option<Vec<Do>> {
-        if !status.live {
-            return None;
-        }
-        let new = status.session_hint.clone()?;
-        self.last_hint = Some(new.clone());
-        self.session.as_ref()?;
-        match &self.session_hint {
-            None => {
-                self.session_hint = Some(new);
-                None
-            }
-            Some(old) if *old != new => {
-                tracing::info!(
-                    "a new broadcast began (session hint {old} -> {new}): closing this session and starting the next"
-                );
-                self.session_hint = None;
-                Some(self.machine.on_new_broadcast(now))
-            }
-            Some(_) => None,
-        }
-    }
-
-    fn update_meta(&mut self, status: &RoomStatus) {
-        let changed = (!status.title.is_empty() && status.title != self.snap.title)
-            || (!status.streamer.is_empty() && status.streamer != self.snap.streamer);
-        if !status.title.is_empty() {
-            self.snap.title = status.title.clone();
-        }
-        if !status.streamer.is_empty() {
-            self.snap.streamer = status.streamer.clone();
-        }
-        if changed {
-            if let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) {
-                sink.control(Control::Meta {
-                    title: self.snap.title.clone(),
-                    streamer: self.snap.streamer.clone(),
-                });
             }
         }
     }
@@ -447,10 +330,10 @@ impl Supervisor {
         self.machine.on_attempt_ended(end.error(), Instant::now())
     }
 
-    fn on_sink_event(&mut self, ev: SinkEvent) -> Vec<Do> {
+    fn on_writer_event(&mut self, ev: WriterEvent) -> Vec<Do> {
         match ev {
-            SinkEvent::Flowing => return self.machine.on_flowing(Instant::now()),
-            SinkEvent::Opened { index, part } => {
+            WriterEvent::Flowing => return self.machine.on_flowing(Instant::now()),
+            WriterEvent::Opened { index, part } => {
                 if let Some(s) = self.session.as_mut() {
                     s.lock.set_part(Some(&part));
                 }
@@ -460,13 +343,13 @@ impl Supervisor {
                     e.with_segment(SegmentRef::opened(part, index, start))
                 });
             }
-            SinkEvent::Closed(done) => self.segment_complete(done),
-            SinkEvent::Reconnect(reason) => {
+            WriterEvent::Closed(done) => self.segment_complete(done),
+            WriterEvent::Reconnect(reason) => {
                 tracing::warn!("reconnecting: {reason}");
                 self.snap.last_error = Some(reason);
                 self.stop_attempt();
             }
-            SinkEvent::Failed(err) => {
+            WriterEvent::Failed(err) => {
                 let text = err.to_string();
                 self.snap.last_error = Some(text.clone());
                 // Low disk space is reported once by the daemon's disk monitor, not by every
@@ -534,25 +417,6 @@ impl Supervisor {
         }
     }
 
-    fn start_poll(&mut self) {
-        if self.poll.is_some() {
-            return;
-        }
-        self.machine.on_poll_started();
-        let platform = self.deps.platform.clone();
-        let spec = self.spec();
-        let unrecordable = self.machine.is_unrecordable();
-        self.poll = Some(Child(tokio::spawn(
-            async move {
-                let check = check_status(platform.as_ref(), &spec, unrecordable);
-                timeout_active(POLL_TIMEOUT, check)
-                    .await
-                    .unwrap_or_else(|o| Err(PlatformError::Network(format!("status check {o}"))))
-            }
-            .in_current_span(),
-        )));
-    }
-
     async fn shutdown(&mut self) {
         self.machine.on_shutdown();
         self.poll = None;
@@ -561,28 +425,6 @@ impl Supervisor {
         }
         self.end_session(false, None).await;
         self.publish();
-    }
-}
-
-/// The room's status. While the live was last found not recordable, the stream list is asked
-/// for as well: some lives show it only there (a guard-only live offers an empty list), and a
-/// session must not be opened (and `live_start` raised) only to find that out again.
-async fn check_status(
-    platform: &dyn Platform,
-    spec: &RoomSpec,
-    unrecordable: bool,
-) -> Result<RoomStatus, PlatformError> {
-    let status = platform.status(spec).await?;
-    if !unrecordable || !status.live || status.unrecordable.is_some() {
-        return Ok(status);
-    }
-    match platform.sources(spec).await {
-        Err(PlatformError::Unsupported(why)) => Ok(RoomStatus {
-            unrecordable: Some(why),
-            ..status
-        }),
-        // Anything else is for a recording attempt to find out.
-        _ => Ok(status),
     }
 }
 

@@ -8,30 +8,30 @@ use std::time::Duration;
 use crate::support::flv::{self, Tag};
 use crate::support::media;
 use liverec::config::filename_template;
-use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::output::{Output, OutputSpec, Progress, SinkEvent};
-use liverec::record::pipeline::{Flow, Pipeline};
+use liverec::segment::files::{Progress, SegmentFiles, SegmentSpec, WriterEvent};
+use liverec::writer::flv::{FlvPipeline, Limits};
+use liverec::writer::pipeline::{Flow, Pipeline};
 
 struct Run {
     _dir: tempfile::TempDir,
     files: Vec<PathBuf>,
     flows: Vec<Flow>,
-    events: Vec<SinkEvent>,
+    events: Vec<WriterEvent>,
 }
 
 /// Feeds each connection's bytes (in `chunk`-sized pieces) through one pipeline.
 fn record(connections: &[&[u8]], limits: Limits, chunk: usize) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let spec = OutputSpec {
+    let spec = SegmentSpec {
         segment_duration: Duration::from_millis(limits.duration_ms as u64),
         segment_size: limits.size,
-        ..OutputSpec::plain(
+        ..SegmentSpec::plain(
             dir.path().to_path_buf(),
             filename_template("seg_{index}").unwrap(),
         )
     };
-    let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
+    let mut out = SegmentFiles::new(spec, tx, Arc::new(Progress::default()));
     let mut p = FlvPipeline::new(limits);
     let mut flows = Vec::new();
     for conn in connections {
@@ -174,7 +174,7 @@ fn a_clean_stream_becomes_one_clean_file_with_an_index() {
         .events
         .iter()
         .filter_map(|e| match e {
-            SinkEvent::Closed(d) => Some(d.duration_s),
+            WriterEvent::Closed(d) => Some(d.duration_s),
             _ => None,
         })
         .collect();
@@ -547,14 +547,14 @@ fn a_disk_falling_low_mid_file_closes_it_whole_with_its_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let floor = Arc::new(AtomicU64::new(0));
-    let spec = OutputSpec {
+    let spec = SegmentSpec {
         min_free_space: floor.clone(),
-        ..OutputSpec::plain(
+        ..SegmentSpec::plain(
             dir.path().to_path_buf(),
             filename_template("seg_{index}").unwrap(),
         )
     };
-    let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
+    let mut out = SegmentFiles::new(spec, tx, Arc::new(Progress::default()));
     let mut p = FlvPipeline::new(no_limits());
     out.new_connection();
     let half = src.len() / 2;

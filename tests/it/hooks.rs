@@ -898,7 +898,7 @@ fn segment_event(part: &Path, index: u32) -> liverec::event::Event {
 /// What a writer killed between the rename of `<n>.flv.part` and the hook journal leaves: the
 /// finished file and its intent. Returns the event id and the final path.
 fn killed_after_rename(state: &Path, rec: &Path, n: u32) -> (uuid::Uuid, PathBuf) {
-    use liverec::record::intent::{Intent, Intents, Stage, identity};
+    use liverec::segment::intent::{Intent, Intents, Stage, identity};
     let part = rec.join(format!("alice/{n}.flv.part"));
     std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     std::fs::write(&part, b"recorded bytes").unwrap();
@@ -913,7 +913,7 @@ fn killed_after_rename(state: &Path, rec: &Path, n: u32) -> (uuid::Uuid, PathBuf
     };
     store.begin(&intent).unwrap();
     let done =
-        liverec::record::part::rename_no_replace(&part, &rec.join(format!("alice/{n}")), "flv")
+        liverec::segment::part::rename_no_replace(&part, &rec.join(format!("alice/{n}")), "flv")
             .unwrap();
     (intent.event.id, done)
 }

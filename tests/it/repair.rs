@@ -7,20 +7,20 @@ use std::time::Duration;
 
 use crate::support::{flv, media};
 use liverec::config::filename_template;
-use liverec::record::flv::{FlvPipeline, Limits};
-use liverec::record::output::{Output, OutputSpec, Progress};
-use liverec::record::pipeline::Pipeline;
+use liverec::segment::files::{Progress, SegmentFiles, SegmentSpec};
+use liverec::writer::flv::{FlvPipeline, Limits};
+use liverec::writer::pipeline::Pipeline;
 
 /// Writes the first `fraction` of the fixture through the real pipeline and then "crashes":
 /// nothing is closed, the metadata keeps its placeholder, and the last tag is torn.
 fn crashed_part(dir: &Path, fraction: f64) -> std::path::PathBuf {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let spec = OutputSpec {
+    let spec = SegmentSpec {
         segment_duration: Duration::ZERO,
         segment_size: 0,
-        ..OutputSpec::plain(dir.to_path_buf(), filename_template("crashed").unwrap())
+        ..SegmentSpec::plain(dir.to_path_buf(), filename_template("crashed").unwrap())
     };
-    let mut out = Output::new(spec, tx, Arc::new(Progress::default()));
+    let mut out = SegmentFiles::new(spec, tx, Arc::new(Progress::default()));
     let mut p = FlvPipeline::new(Limits::default());
     let src = flv::fixture("flv_640x360_20s.flv");
     let n = (src.len() as f64 * fraction) as usize;

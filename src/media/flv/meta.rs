@@ -5,28 +5,28 @@
 use super::amf0::{self, Value};
 
 /// Marks files whose metadata has liverec's reserved layout.
-pub const CREATOR: &str = "liverec";
+pub(crate) const CREATOR: &str = "liverec";
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Metadata {
-    pub duration: f64,
-    pub filesize: f64,
-    pub width: f64,
-    pub height: f64,
-    pub framerate: f64,
-    pub videocodecid: f64,
-    pub videodatarate: f64,
-    pub audiocodecid: f64,
-    pub audiosamplerate: f64,
-    pub audiodatarate: f64,
-    pub stereo: bool,
-    pub has_video: bool,
-    pub has_audio: bool,
-    pub lasttimestamp: f64,
-    pub lastkeyframetimestamp: f64,
-    pub lastkeyframelocation: f64,
+pub(crate) struct Metadata {
+    pub(crate) duration: f64,
+    pub(crate) filesize: f64,
+    pub(crate) width: f64,
+    pub(crate) height: f64,
+    pub(crate) framerate: f64,
+    pub(crate) videocodecid: f64,
+    pub(crate) videodatarate: f64,
+    pub(crate) audiocodecid: f64,
+    pub(crate) audiosamplerate: f64,
+    pub(crate) audiodatarate: f64,
+    pub(crate) stereo: bool,
+    pub(crate) has_video: bool,
+    pub(crate) has_audio: bool,
+    pub(crate) lasttimestamp: f64,
+    pub(crate) lastkeyframetimestamp: f64,
+    pub(crate) lastkeyframelocation: f64,
     /// (time in seconds, byte offset of the keyframe's tag).
-    pub keyframes: Vec<(f64, f64)>,
+    pub(crate) keyframes: Vec<(f64, f64)>,
 }
 
 fn num(v: &Value, key: &str) -> Option<f64> {
@@ -37,7 +37,7 @@ fn num(v: &Value, key: &str) -> Option<f64> {
 
 impl Metadata {
     /// Takes the stream properties (not durations or sizes) from a source `onMetaData` object.
-    pub fn take_source(&mut self, src: &Value) {
+    pub(crate) fn take_source(&mut self, src: &Value) {
         let pick = |key: &str, into: &mut f64| {
             if let Some(n) = num(src, key) {
                 *into = n;
@@ -58,7 +58,7 @@ impl Metadata {
 
     /// The script tag body, always the same length for the same `capacity`: the keyframe
     /// arrays hold `n` entries and a `spacer` array the unused `capacity - n`, twice.
-    pub fn encode(&self, capacity: usize) -> Vec<u8> {
+    pub(crate) fn encode(&self, capacity: usize) -> Vec<u8> {
         let n = self.keyframes.len().min(capacity);
         let kf = &self.keyframes[..n];
         let keyframes = Value::Object(vec![
@@ -114,7 +114,7 @@ impl Metadata {
 
     /// Reads metadata written by [`Metadata::encode`]; `None` for anyone else's. Returns the
     /// values and the reserved keyframe capacity.
-    pub fn decode_ours(body: &[u8]) -> Option<(Metadata, usize)> {
+    pub(crate) fn decode_ours(body: &[u8]) -> Option<(Metadata, usize)> {
         let values = amf0::decode(body).ok()?;
         let (name, obj) = (values.first()?, values.get(1)?);
         if name.as_str() != Some("onMetaData")
@@ -135,42 +135,4 @@ impl Metadata {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_length_depends_only_on_capacity() {
-        let mut m = Metadata::default();
-        let empty = m.encode(100).len();
-        m.duration = 3600.5;
-        m.filesize = 1e9;
-        m.keyframes = (0..60).map(|i| (i as f64 * 2.0, i as f64 * 1e6)).collect();
-        assert_eq!(m.encode(100).len(), empty);
-        m.keyframes = (0..500).map(|i| (i as f64, i as f64)).collect();
-        assert_eq!(
-            m.encode(100).len(),
-            empty,
-            "extra keyframes are dropped, not grown into"
-        );
-    }
-
-    #[test]
-    fn decodes_its_own_layout_and_nothing_else() {
-        let mut m = Metadata {
-            width: 640.0,
-            height: 360.0,
-            ..Default::default()
-        };
-        m.keyframes = vec![(0.0, 400.0), (2.0, 9000.0)];
-        let (back, cap) = Metadata::decode_ours(&m.encode(50)).unwrap();
-        assert_eq!(cap, 50);
-        assert_eq!((back.width, back.height), (640.0, 360.0));
-        let mut foreign = Vec::new();
-        amf0::encode(&Value::String("onMetaData".into()), &mut foreign);
-        amf0::encode(
-            &Value::EcmaArray(vec![("width".into(), Value::Number(1.0))]),
-            &mut foreign,
-        );
-        assert!(Metadata::decode_ours(&foreign).is_none());
-    }
-}
+mod tests;

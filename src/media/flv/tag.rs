@@ -3,9 +3,9 @@
 
 use bytes::Bytes;
 
-pub const TAG_HEADER: usize = 11;
+pub(crate) const TAG_HEADER: usize = 11;
 /// Bytes of the PreviousTagSize field after each tag.
-pub const PREV_SIZE: usize = 4;
+pub(crate) const PREV_SIZE: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TagKind {
@@ -17,7 +17,7 @@ pub enum TagKind {
 impl TagKind {
     /// The tag type from the first header byte: two reserved bits (must be 0), the filter
     /// (encryption) bit, then the type.
-    pub fn from_byte(b: u8) -> Option<Self> {
+    pub(crate) fn from_byte(b: u8) -> Option<Self> {
         if b & 0xc0 != 0 {
             return None;
         }
@@ -31,7 +31,7 @@ impl TagKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VideoCodec {
+pub(crate) enum VideoCodec {
     Avc,
     Hevc,
     Av1,
@@ -40,7 +40,7 @@ pub enum VideoCodec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AudioCodec {
+pub(crate) enum AudioCodec {
     Aac,
     Mp3,
     Opus,
@@ -49,7 +49,7 @@ pub enum AudioCodec {
 
 /// What a tag is, decoded from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TagInfo {
+pub(crate) enum TagInfo {
     Video {
         codec: VideoCodec,
         keyframe: bool,
@@ -73,7 +73,7 @@ pub struct Tag {
     pub kind: TagKind,
     pub timestamp: i32,
     pub body: Bytes,
-    pub info: TagInfo,
+    pub(crate) info: TagInfo,
 }
 
 fn fourcc_video(c: &[u8]) -> VideoCodec {
@@ -87,7 +87,7 @@ fn fourcc_video(c: &[u8]) -> VideoCodec {
 }
 
 /// Decodes the flags of a tag body.
-pub fn info(kind: TagKind, body: &[u8]) -> TagInfo {
+pub(crate) fn info(kind: TagKind, body: &[u8]) -> TagInfo {
     match kind {
         TagKind::Script => TagInfo::Script,
         TagKind::Video => video_info(body),
@@ -170,7 +170,7 @@ fn audio_info(body: &[u8]) -> TagInfo {
 }
 
 impl Tag {
-    pub fn new(kind: TagKind, timestamp: i32, body: Bytes) -> Self {
+    pub(crate) fn new(kind: TagKind, timestamp: i32, body: Bytes) -> Self {
         let info = info(kind, &body);
         Self {
             kind,
@@ -180,15 +180,7 @@ impl Tag {
         }
     }
 
-    pub fn is_video(&self) -> bool {
-        self.kind == TagKind::Video
-    }
-
-    pub fn is_audio(&self) -> bool {
-        self.kind == TagKind::Audio
-    }
-
-    pub fn is_keyframe(&self) -> bool {
+    pub(crate) fn is_keyframe(&self) -> bool {
         matches!(self.info, TagInfo::Video { keyframe: true, .. })
     }
 
@@ -205,7 +197,7 @@ impl Tag {
         )
     }
 
-    pub fn is_end_of_sequence(&self) -> bool {
+    pub(crate) fn is_end_of_sequence(&self) -> bool {
         matches!(
             self.info,
             TagInfo::Video {
@@ -215,25 +207,9 @@ impl Tag {
         )
     }
 
-    /// A picture or audio frame (not a header, end marker or side data).
-    pub fn is_media_frame(&self) -> bool {
-        match self.info {
-            TagInfo::Video {
-                sequence_header,
-                end_of_sequence,
-                side_data,
-                ..
-            } => !sequence_header && !end_of_sequence && !side_data && self.body.len() > 1,
-            TagInfo::Audio {
-                sequence_header, ..
-            } => !sequence_header && self.body.len() > 1,
-            TagInfo::Script => false,
-        }
-    }
-
     /// The decoder-configuration bytes of a sequence header, for comparing two headers: the
     /// codec's config record, without the packet type or composition time in front of it.
-    pub fn config_bytes(&self) -> &[u8] {
+    pub(crate) fn config_bytes(&self) -> &[u8] {
         let skip = match self.info {
             TagInfo::Video { .. } => 5,
             TagInfo::Audio {
@@ -247,7 +223,7 @@ impl Tag {
     }
 
     /// Size of the tag on disk: header, body and PreviousTagSize.
-    pub fn encoded_len(&self) -> usize {
+    pub(crate) fn encoded_len(&self) -> usize {
         TAG_HEADER + self.body.len() + PREV_SIZE
     }
 }
@@ -262,7 +238,7 @@ pub fn encode_header(kind: TagKind, len: usize, timestamp: i32) -> [u8; TAG_HEAD
 }
 
 /// Reads the fields of an 11-byte tag header: (type byte, body size, timestamp, stream id).
-pub fn decode_header(h: &[u8]) -> (u8, usize, i32, u32) {
+pub(crate) fn decode_header(h: &[u8]) -> (u8, usize, i32, u32) {
     let size = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
     let ts = i32::from_be_bytes([h[7], h[4], h[5], h[6]]);
     let stream = u32::from_be_bytes([0, h[8], h[9], h[10]]);
@@ -270,87 +246,10 @@ pub fn decode_header(h: &[u8]) -> (u8, usize, i32, u32) {
 }
 
 /// The 9-byte FLV file header plus PreviousTagSize0.
-pub fn file_header(has_audio: bool, has_video: bool) -> [u8; 13] {
+pub(crate) fn file_header(has_audio: bool, has_video: bool) -> [u8; 13] {
     let flags = (if has_audio { 4 } else { 0 }) | (if has_video { 1 } else { 0 });
     [b'F', b'L', b'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0]
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(body: &[u8]) -> Tag {
-        Tag::new(TagKind::Video, 0, Bytes::copy_from_slice(body))
-    }
-
-    #[test]
-    fn legacy_avc_and_hevc_flags() {
-        let seq = v(&[0x17, 0, 0, 0, 0, 1, 0x4d]);
-        assert!(seq.is_sequence_header() && !seq.is_keyframe() && !seq.is_media_frame());
-        assert_eq!(seq.config_bytes(), &[1, 0x4d]);
-        assert!(v(&[0x17, 1, 0, 0, 0, 9]).is_keyframe());
-        assert!(!v(&[0x27, 1, 0, 0, 0, 9]).is_keyframe());
-        assert!(v(&[0x17, 2, 0, 0, 0]).is_end_of_sequence());
-        let hevc = v(&[0x1c, 1, 0, 0, 0, 9]);
-        assert!(hevc.is_keyframe());
-        assert!(matches!(
-            hevc.info,
-            TagInfo::Video {
-                codec: VideoCodec::Hevc,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn enhanced_rtmp_fourccs() {
-        let seq = v(&[0x90, b'h', b'v', b'c', b'1', 1, 2]);
-        assert!(seq.is_sequence_header());
-        assert!(matches!(
-            seq.info,
-            TagInfo::Video {
-                codec: VideoCodec::Hevc,
-                ..
-            }
-        ));
-        assert_eq!(seq.config_bytes(), &[1, 2]);
-        let key = v(&[0x93, b'a', b'v', b'0', b'1', 7]);
-        assert!(key.is_keyframe() && key.is_media_frame());
-        assert!(matches!(
-            key.info,
-            TagInfo::Video {
-                codec: VideoCodec::Av1,
-                ..
-            }
-        ));
-        assert!(!v(&[0xa1, b'a', b'v', b'0', b'1', 7]).is_keyframe());
-        assert!(!v(&[0x94, b'h', b'v', b'c', b'1']).is_media_frame());
-    }
-
-    #[test]
-    fn aac_headers() {
-        let a = Tag::new(
-            TagKind::Audio,
-            0,
-            Bytes::from_static(&[0xaf, 0, 0x12, 0x10]),
-        );
-        assert!(a.is_sequence_header());
-        assert_eq!(a.config_bytes(), &[0x12, 0x10]);
-        let a = Tag::new(TagKind::Audio, 0, Bytes::from_static(&[0xaf, 1, 0x21]));
-        assert!(a.is_media_frame());
-    }
-
-    #[test]
-    fn empty_bodies_are_not_media() {
-        assert!(!v(&[]).is_media_frame());
-        assert!(!Tag::new(TagKind::Audio, 0, Bytes::new()).is_media_frame());
-    }
-
-    #[test]
-    fn headers_round_trip_signed_timestamps() {
-        for ts in [0, 1, 0x00ff_ffff, 0x0100_0000, -1, i32::MIN, i32::MAX] {
-            let h = encode_header(TagKind::Audio, 300, ts);
-            assert_eq!(decode_header(&h), (8, 300, ts, 0));
-        }
-    }
-}
+mod tests;

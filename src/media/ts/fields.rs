@@ -4,7 +4,7 @@
 use super::MASK;
 
 /// PTS/DTS: `xxxx vvv1 vvvvvvvv vvvvvvv1 vvvvvvvv vvvvvvv1`.
-pub fn decode_pts(b: &[u8; 5]) -> u64 {
+pub(crate) fn decode_pts(b: &[u8; 5]) -> u64 {
     (u64::from(b[0] >> 1) & 7) << 30
         | u64::from(b[1]) << 22
         | u64::from(b[2] >> 1) << 15
@@ -24,7 +24,7 @@ pub(super) fn encode_pts(b: &mut [u8; 5], v: u64) {
 
 /// PCR base: 33 bits, then (in the fifth byte) 6 reserved bits and the top bit of the
 /// 9-bit extension.
-pub fn decode_pcr_base(b: &[u8; 5]) -> u64 {
+pub(crate) fn decode_pcr_base(b: &[u8; 5]) -> u64 {
     u64::from(b[0]) << 25
         | u64::from(b[1]) << 17
         | u64::from(b[2]) << 9

@@ -2,16 +2,26 @@
 //! decision about what an answer means (live or not, which error, which stream, whether it can
 //! be recorded at all) lives here and is tested on byte fixtures.
 //!
-//! The common envelope is `{code, message|msg, ttl, data}`; `code` 0 is success.
+//! The common envelope is `{code, message|msg, ttl, data}`; `code` 0 is success. This file holds
+//! the envelope and the answers about rooms and logins; [`play`] decodes the play-URL answers and
+//! [`pick`] chooses from them what to record.
 
 use serde_json::Value;
 
 use super::super::json::{at, flag, int, parse_body, short, text, text_or_empty, uint};
-use super::super::{PlatformError, RoomSpec, RoomStatus, StreamFormat};
+use super::super::{PlatformError, RoomStatus};
 use super::wbi::WbiKeys;
 
+mod pick;
+mod play;
+
+pub use pick::{Candidate, Prefs, candidates, rerequest_qn};
+pub(crate) use pick::{capped, first_qn, served_below, wanted};
+pub use play::{BiliFormat, LegacyPlay, PlayInfo, play_info, play_url_v1};
+pub(crate) use play::{play_info_as, play_url_v1_as};
+
 /// The codecs liverec records, by Bilibili's `codec_name` (`codecs = [...]` takes these).
-pub const CODECS: [&str; 2] = ["avc", "hevc"];
+pub(crate) const CODECS: [&str; 2] = ["avc", "hevc"];
 
 /// A wbi-protected endpoint either answers, or refuses the signature.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,22 +142,22 @@ const GUARD_ONLY: &str = "a guard-only live (the play URL lists no stream): only
 pub struct RoomInit {
     pub room_id: u64,
     pub short_id: u64,
-    pub uid: u64,
+    pub(crate) uid: u64,
     pub live_status: i64,
     /// Unix seconds of the live start (a large negative number when offline).
-    pub live_time: i64,
-    pub encrypted: bool,
-    pub pwd_verified: bool,
+    pub(crate) live_time: i64,
+    pub(crate) encrypted: bool,
+    pub(crate) pwd_verified: bool,
     /// 0 normal, 1 paid, 2 special event.
-    pub special_type: i64,
+    pub(crate) special_type: i64,
     /// 1 for a paid ("special") live.
-    pub is_sp: i64,
-    pub locked: bool,
+    pub(crate) is_sp: i64,
+    pub(crate) locked: bool,
 }
 
 impl RoomInit {
     /// Why a live in this room cannot be recorded, when this answer already tells.
-    pub fn unrecordable(&self) -> Option<String> {
+    pub(crate) fn unrecordable(&self) -> Option<String> {
         if self.encrypted && !self.pwd_verified {
             return Some(PASSWORD.into());
         }
@@ -175,7 +185,7 @@ pub fn room_init(body: &[u8]) -> Result<RoomInit, PlatformError> {
 }
 
 /// [`room_init`], with errors naming the call as `what` (`room_init (unsigned fallback)`).
-pub fn room_init_as(body: &[u8], what: &str) -> Result<RoomInit, PlatformError> {
+pub(crate) fn room_init_as(body: &[u8], what: &str) -> Result<RoomInit, PlatformError> {
     let env = checked(body, what)?;
     let d = &env.data;
     let room_id = uint(at(d, "/room_id"))
@@ -199,16 +209,16 @@ pub fn room_init_as(body: &[u8], what: &str) -> Result<RoomInit, PlatformError> 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomInfo {
     pub room_id: u64,
-    pub uid: u64,
+    pub(crate) uid: u64,
     pub title: String,
     pub streamer: String,
     /// 0 offline, 1 live, 2 round-play (a replay loop: not live).
     pub live_status: i64,
     /// Unix seconds; 0 when not live.
-    pub live_start_time: i64,
-    pub live_id: Option<String>,
-    pub special_type: i64,
-    pub locked: bool,
+    pub(crate) live_start_time: i64,
+    pub(crate) live_id: Option<String>,
+    pub(crate) special_type: i64,
+    pub(crate) locked: bool,
 }
 
 impl RoomInfo {
@@ -228,7 +238,7 @@ impl RoomInfo {
     }
 
     /// A live that only paying viewers may watch (`special_type` 1).
-    pub fn is_paid(&self) -> bool {
+    pub(crate) fn is_paid(&self) -> bool {
         self.special_type == 1
     }
 
@@ -249,7 +259,7 @@ pub fn room_info(body: &[u8]) -> Result<Signed<RoomInfo>, PlatformError> {
 }
 
 /// [`room_info`], with errors naming the call as `what` (`getInfoByRoom (wbi)`).
-pub fn room_info_as(body: &[u8], what: &str) -> Result<Signed<RoomInfo>, PlatformError> {
+pub(crate) fn room_info_as(body: &[u8], what: &str) -> Result<Signed<RoomInfo>, PlatformError> {
     let env = match checked_signed(body, what, "room_info")? {
         Ok(env) => env,
         Err(refusal) => return Ok(Signed::Refused(refusal)),
@@ -285,15 +295,15 @@ pub fn room_info_as(body: &[u8], what: &str) -> Result<Signed<RoomInfo>, Platfor
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Login {
     pub logged_in: bool,
-    pub uid: u64,
-    pub uname: String,
+    pub(crate) uid: u64,
+    pub(crate) uname: String,
     /// An active 大会员 (`vipStatus` 1).
-    pub vip: bool,
+    pub(crate) vip: bool,
 }
 
 impl Login {
     /// `logged in as 某人 (uid 42, 大会员)` / `anonymous`, for log lines and `probe`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if !self.logged_in {
             return "anonymous".into();
         }
@@ -342,483 +352,15 @@ pub fn nav(body: &[u8]) -> Result<Nav, PlatformError> {
     Ok(Nav { keys, login })
 }
 
-/// The stream formats Bilibili offers, by their config names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BiliFormat {
-    /// `http_stream` / `flv`
-    Flv,
-    /// `http_hls` / `ts`
-    HlsTs,
-    /// `http_hls` / `fmp4`
-    HlsFmp4,
-}
-
-impl BiliFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Flv => "flv",
-            Self::HlsTs => "hls-ts",
-            Self::HlsFmp4 => "hls-fmp4",
-        }
-    }
-
-    pub fn stream_format(self) -> StreamFormat {
-        match self {
-            Self::Flv => StreamFormat::Flv,
-            Self::HlsTs | Self::HlsFmp4 => StreamFormat::Hls,
-        }
-    }
-
-    fn from_names(protocol: &str, format: &str) -> Option<Self> {
-        match (protocol, format) {
-            ("http_stream", "flv") => Some(Self::Flv),
-            ("http_hls", "ts") => Some(Self::HlsTs),
-            ("http_hls", "fmp4") => Some(Self::HlsFmp4),
-            _ => None,
-        }
-    }
-}
-
-/// One CDN node for a stream: the URL is `host + base_url + extra`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UrlInfo {
-    pub host: String,
-    pub extra: String,
-}
-
-/// One codec entry of `getRoomPlayInfo`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlayStream {
-    pub format: BiliFormat,
-    pub codec: String,
-    pub current_qn: u32,
-    pub accept_qn: Vec<u32>,
-    pub base_url: String,
-    pub hosts: Vec<UrlInfo>,
-}
-
-/// `xlive/web-room/v2/index/getRoomPlayInfo`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlayInfo {
-    pub room_id: u64,
-    pub live_status: i64,
-    pub encrypted: bool,
-    pub pwd_verified: bool,
-    pub special_types: Vec<i64>,
-    /// `playurl_info.playurl` was present (null when offline, or area-blocked while live).
-    pub has_playurl: bool,
-    /// Entries in `playurl.stream` as sent, usable or not; `None` when it is not a list. An
-    /// empty list is a guard-only live.
-    pub listed_streams: Option<usize>,
-    pub streams: Vec<PlayStream>,
-    /// `g_qn_desc`: qn -> name (`10000` -> `原画`).
-    pub qn_desc: Vec<(u32, String)>,
-}
-
-impl PlayInfo {
-    pub fn is_live(&self) -> bool {
-        self.live_status == 1
-    }
-
-    /// Every qn some codec entry could be asked for, best first.
-    pub fn accept_qn(&self) -> Vec<u32> {
-        accept_of(self.streams.iter())
-    }
-
-    pub fn has_current(&self, qn: u32) -> bool {
-        self.streams.iter().any(|s| s.current_qn == qn)
-    }
-
-    /// `10000` -> `10000 原画`.
-    pub fn qn_label(&self, qn: u32) -> String {
-        match self.qn_desc.iter().find(|(q, _)| *q == qn) {
-            Some((_, d)) if !d.is_empty() => format!("{qn} {d}"),
-            _ => qn.to_string(),
-        }
-    }
-
-    /// Why this live cannot be recorded at all (not: not now), when this answer tells.
-    pub fn unrecordable(&self) -> Option<String> {
-        if self.encrypted && !self.pwd_verified {
-            return Some(PASSWORD.into());
-        }
-        if !self.is_live() {
-            return None;
-        }
-        if self.special_types.contains(&203) {
-            return Some(DRM.into());
-        }
-        if self.has_playurl && self.listed_streams == Some(0) {
-            return Some(GUARD_ONLY.into());
-        }
-        None
-    }
-
-    /// Why this answer cannot be recorded, when it cannot.
-    pub fn refusal(&self) -> Option<PlatformError> {
-        if let Some(why) = self.unrecordable() {
-            return Some(PlatformError::Unsupported(why));
-        }
-        if !self.is_live() {
-            return Some(PlatformError::NoStream(format!(
-                "the room is not live (live_status {})",
-                self.live_status
-            )));
-        }
-        if !self.has_playurl {
-            return Some(PlatformError::NoStream(
-                "live, but getRoomPlayInfo has no playurl (blocked in this region, or a special room)"
-                    .into(),
-            ));
-        }
-        None
-    }
-}
-
-fn accept_of<'a>(streams: impl Iterator<Item = &'a PlayStream>) -> Vec<u32> {
-    let mut all: Vec<u32> = streams
-        .flat_map(|s| s.accept_qn.iter().copied().chain([s.current_qn]))
-        .filter(|&q| q > 0)
-        .collect();
-    all.sort_unstable_by(|a, b| b.cmp(a));
-    all.dedup();
-    all
-}
-
-fn qn_list(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|q| uint(q).and_then(|n| u32::try_from(n).ok()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-pub fn play_info(body: &[u8]) -> Result<Signed<PlayInfo>, PlatformError> {
-    play_info_as(body, "getRoomPlayInfo")
-}
-
-/// [`play_info`], with errors naming the call as `what` (`getRoomPlayInfo (wbi)`).
-pub fn play_info_as(body: &[u8], what: &str) -> Result<Signed<PlayInfo>, PlatformError> {
-    let env = match checked_signed(body, what, "live_status")? {
-        Ok(env) => env,
-        Err(refusal) => return Ok(Signed::Refused(refusal)),
-    };
-    let d = &env.data;
-    if !d.is_object() {
-        return Err(PlatformError::Malformed(format!("{what}: no data")));
-    }
-    let live_status = int(at(d, "/live_status"))
-        .ok_or_else(|| PlatformError::Malformed(format!("{what}: no data.live_status")))?;
-    let playurl = at(d, "/playurl_info/playurl");
-    let listed = playurl.get("stream").and_then(Value::as_array);
-    let mut streams = Vec::new();
-    for s in listed.into_iter().flatten() {
-        let protocol = text_or_empty(at(s, "/protocol_name"));
-        for f in s
-            .get("format")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(format) =
-                BiliFormat::from_names(&protocol, &text_or_empty(at(f, "/format_name")))
-            else {
-                continue;
-            };
-            for c in f
-                .get("codec")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let base_url = text_or_empty(at(c, "/base_url"));
-                let hosts: Vec<UrlInfo> = c
-                    .get("url_info")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|u| {
-                        let host = text_or_empty(at(u, "/host"));
-                        (!host.is_empty()).then(|| UrlInfo {
-                            host,
-                            extra: text_or_empty(at(u, "/extra")),
-                        })
-                    })
-                    .collect();
-                // An entry can be present but empty (current_qn 0, base_url "", url_info null).
-                if base_url.is_empty() || hosts.is_empty() {
-                    continue;
-                }
-                streams.push(PlayStream {
-                    format,
-                    codec: text_or_empty(at(c, "/codec_name")),
-                    current_qn: uint(at(c, "/current_qn"))
-                        .and_then(|n| u32::try_from(n).ok())
-                        .unwrap_or(0),
-                    accept_qn: qn_list(at(c, "/accept_qn")),
-                    base_url,
-                    hosts,
-                });
-            }
-        }
-    }
-    let qn_desc = playurl
-        .get("g_qn_desc")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|q| {
-            let qn = u32::try_from(uint(at(q, "/qn"))?).ok()?;
-            Some((qn, text_or_empty(at(q, "/desc"))))
-        })
-        .collect();
-    Ok(Signed::Data(PlayInfo {
-        room_id: uint(at(d, "/room_id")).unwrap_or(0),
-        live_status,
-        encrypted: flag(at(d, "/encrypted")).unwrap_or(false),
-        pwd_verified: flag(at(d, "/pwd_verified")).unwrap_or(true),
-        special_types: at(d, "/all_special_types")
-            .as_array()
-            .map(|a| a.iter().filter_map(int).collect())
-            .unwrap_or_default(),
-        has_playurl: playurl.is_object(),
-        listed_streams: listed.map(Vec::len),
-        streams,
-        qn_desc,
-    }))
-}
-
-/// What a room asks for: qualities, formats and codecs in order of preference.
-#[derive(Debug, Clone, Copy)]
-pub struct Prefs<'a> {
-    pub quality: &'a [String],
-    pub formats: &'a [String],
-    /// Empty: AVC first at any quality, HEVC as the fallback.
-    pub codecs: &'a [String],
-}
-
-impl<'a> Prefs<'a> {
-    pub fn of(room: &'a RoomSpec) -> Self {
-        Self {
-            quality: &room.quality,
-            formats: &room.formats,
-            codecs: &room.codecs,
-        }
-    }
-
-    /// An entry whose codec the room listed (every entry, without a list).
-    fn listed(&self, codec: &str) -> bool {
-        self.codecs.is_empty() || self.codecs.iter().any(|c| c == codec)
-    }
-
-    /// Position in the codec preference; codecs not listed come after every listed one.
-    fn codec_rank(&self, codec: &str) -> usize {
-        if self.codecs.is_empty() {
-            return match codec {
-                "avc" => 0,
-                "hevc" => 1,
-                _ => 2,
-            };
-        }
-        self.codecs
-            .iter()
-            .position(|c| c == codec)
-            .unwrap_or(self.codecs.len())
-    }
-
-    fn format_rank(&self, format: BiliFormat) -> Option<usize> {
-        self.formats.iter().position(|f| f == format.name())
-    }
-}
-
-/// The qn to ask for first: the first number in the preference list, else 10000 (原画, the
-/// source; the answer's `accept_qn` shows whether anything better exists).
-pub fn first_qn(prefs: &[String]) -> u32 {
-    match prefs.first().map(|p| p.parse::<u32>()) {
-        Some(Ok(qn)) => qn,
-        _ => 10000,
-    }
-}
-
-/// The qn the preferences pick among those available: the first preference that is available
-/// (`best` = the highest), else the highest available.
-pub fn wanted_qn(prefs: &[String], accept: &[u32]) -> Option<u32> {
-    let best = accept.iter().copied().max()?;
-    for p in prefs {
-        if p == "best" {
-            return Some(best);
-        }
-        if let Ok(qn) = p.parse::<u32>() {
-            if accept.contains(&qn) {
-                return Some(qn);
-            }
-        }
-    }
-    Some(best)
-}
-
-/// The qn wanted among what the listed codecs offer.
-pub fn wanted(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<u32> {
-    let listed = accept_of(info.streams.iter().filter(|s| prefs.listed(&s.codec)));
-    wanted_qn(prefs.quality, &listed)
-}
-
-/// The qn to ask for again, when no entry of a listed codec carries the wanted one.
-pub fn rerequest_qn(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<u32> {
-    let want = wanted(info, prefs)?;
-    let served = info
-        .streams
-        .iter()
-        .any(|s| prefs.listed(&s.codec) && s.current_qn == want);
-    (!served).then_some(want)
-}
-
-/// The answer serves less than the qn it was asked for (the best entry of a listed codec is
-/// below it): Bilibili capped the request.
-pub fn served_below(info: &PlayInfo, prefs: &Prefs<'_>, asked: u32) -> bool {
-    info.streams
-        .iter()
-        .filter(|s| prefs.listed(&s.codec))
-        .map(|s| s.current_qn)
-        .max()
-        .is_some_and(|best| best < asked)
-}
-
-/// `(wanted, offered)` when the stream liverec would record first is below the quality the
-/// preferences want among what its codec is offered in (with a `codecs` list: among what the
-/// listed codecs are offered in). A room whose best is HEVC-only is not "capped" for a room
-/// that records AVC.
-pub fn capped(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<(u32, u32)> {
-    let first = candidates(info, prefs).into_iter().next()?;
-    let want = if prefs.codecs.is_empty() {
-        wanted_qn(
-            prefs.quality,
-            &accept_of(info.streams.iter().filter(|s| s.codec == first.codec)),
-        )?
-    } else {
-        wanted(info, prefs)?
-    };
-    (first.qn < want).then_some((want, first.qn))
-}
-
-/// One stream URL to try.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub url: String,
-    pub format: BiliFormat,
-    pub qn: u32,
-    pub codec: String,
-    pub quality: String,
-}
-
-/// `.mcdn.` hosts are P2P edge nodes: often unreliable, so they go last.
-pub fn is_mcdn(host: &str) -> bool {
-    host.contains(".mcdn.")
-}
-
-/// Every URL of an answer, in the order to try, formats not configured left out. Without a
-/// `codecs` list: by the configured formats, AVC before HEVC (it plays everywhere). With one:
-/// the wanted quality first (whatever the format), then by format; the listed codecs' order
-/// breaks ties, and codecs not listed come after every listed one. Within an entry its hosts
-/// go in the given order, `.mcdn.` hosts last.
-pub fn candidates(info: &PlayInfo, prefs: &Prefs<'_>) -> Vec<Candidate> {
-    let want = if prefs.codecs.is_empty() {
-        None
-    } else {
-        wanted(info, prefs)
-    };
-    let mut entries: Vec<(usize, &PlayStream)> = info
-        .streams
-        .iter()
-        .filter_map(|s| Some((prefs.format_rank(s.format)?, s)))
-        .collect();
-    entries.sort_by_key(|(format, s)| {
-        (
-            !prefs.listed(&s.codec),
-            want.is_some_and(|w| s.current_qn != w),
-            *format,
-            prefs.codec_rank(&s.codec),
-        )
-    });
-    let mut out: Vec<Candidate> = Vec::new();
-    for (_, s) in entries {
-        let mut hosts: Vec<&UrlInfo> = s.hosts.iter().collect();
-        hosts.sort_by_key(|h| is_mcdn(&h.host));
-        for h in hosts {
-            let url = format!("{}{}{}", h.host.trim_end_matches('/'), s.base_url, h.extra);
-            if out.iter().any(|c| c.url == url) {
-                continue;
-            }
-            out.push(Candidate {
-                url,
-                format: s.format,
-                qn: s.current_qn,
-                codec: s.codec.clone(),
-                quality: format!("{} {}", info.qn_label(s.current_qn), s.codec)
-                    .trim()
-                    .to_string(),
-            });
-        }
-    }
-    out
-}
-
-/// Legacy `room/v1/Room/playUrl?cid=&qn=&platform=web`: ready-made FLV mirrors. A fallback for
-/// when the wbi-signed endpoint refuses us.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LegacyPlay {
-    pub current_qn: u32,
-    pub accept_qn: Vec<u32>,
-    pub urls: Vec<String>,
-}
-
-pub fn play_url_v1(body: &[u8]) -> Result<LegacyPlay, PlatformError> {
-    play_url_v1_as(body, "playUrl")
-}
-
-/// [`play_url_v1`], with errors naming the call as `what`.
-pub fn play_url_v1_as(body: &[u8], what: &str) -> Result<LegacyPlay, PlatformError> {
-    let env = checked(body, what)?;
-    let d = &env.data;
-    let mut durl: Vec<(i64, String)> = d
-        .get("durl")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let url = text(at(e, "/url")).filter(|u| !u.is_empty())?;
-            Some((int(at(e, "/order")).unwrap_or(i64::MAX), url))
-        })
-        .collect();
-    durl.sort_by_key(|(order, _)| *order);
-    let mut urls: Vec<String> = durl.into_iter().map(|(_, u)| u).collect();
-    // Same rule as the v2 hosts: P2P edge nodes last.
-    urls.sort_by_key(|u| {
-        url::Url::parse(u)
-            .ok()
-            .and_then(|p| p.host_str().map(is_mcdn))
-            .unwrap_or(false)
-    });
-    Ok(LegacyPlay {
-        current_qn: uint(at(d, "/current_qn"))
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(0),
-        accept_qn: qn_list(at(d, "/accept_quality")),
-        urls,
-    })
-}
-
 /// One entry of the batch `room/v1/Room/get_status_info_by_uids`, keyed by the anchor's uid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchStatus {
-    pub uid: u64,
+    pub(crate) uid: u64,
     pub room_id: u64,
     pub live_status: i64,
-    pub title: String,
-    pub streamer: String,
-    pub live_time: i64,
+    pub(crate) title: String,
+    pub(crate) streamer: String,
+    pub(crate) live_time: i64,
 }
 
 pub fn status_by_uids(body: &[u8]) -> Result<Vec<BatchStatus>, PlatformError> {

@@ -11,10 +11,10 @@ use super::api::PlayInfo;
 
 /// While an endpoint refuses signed calls, one signed call is tried again this often (by
 /// whichever room polls first); the others go unsigned meanwhile.
-pub const SIGNED_RECHECK: Duration = Duration::from_secs(5 * 60);
+pub(crate) const SIGNED_RECHECK: Duration = Duration::from_secs(5 * 60);
 /// A play info fetched by a status check is reused by the `sources` call that follows it
 /// within this long (its URLs are valid for an hour; the point is one request, not two).
-pub const PLAY_REUSE: Duration = Duration::from_secs(10);
+pub(crate) const PLAY_REUSE: Duration = Duration::from_secs(10);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Plain data: a panic elsewhere cannot leave it in a harmful state.
@@ -23,7 +23,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The wbi-protected endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+pub(crate) enum Endpoint {
     /// `getInfoByRoom`; unsigned stand-in: `room_init`.
     Info,
     /// `getRoomPlayInfo`; unsigned stand-ins: the same endpoint unsigned, then `playUrl`.
@@ -31,7 +31,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Info => "getInfoByRoom",
             Self::Play => "getRoomPlayInfo",
@@ -39,7 +39,7 @@ impl Endpoint {
     }
 
     /// What stands in while the endpoint refuses signed calls.
-    pub fn fallback(self) -> &'static str {
+    pub(crate) fn fallback(self) -> &'static str {
         match self {
             Self::Info => "the unsigned room_init",
             Self::Play => "getRoomPlayInfo unsigned (then the legacy playUrl)",
@@ -62,14 +62,14 @@ struct Fallback {
 
 /// Per endpoint: signed calls answer, or they are refused and the unsigned stand-ins are used.
 #[derive(Debug, Default)]
-pub struct SignStates {
+pub(crate) struct SignStates {
     state: Mutex<[Option<Fallback>; 2]>,
 }
 
 impl SignStates {
     /// `Ok` when a signed call should be tried now; else the refusal that put the endpoint in
     /// the fallback (the signed call is skipped). A due recheck is handed to one caller only.
-    pub fn may_sign(&self, ep: Endpoint, now: Instant) -> Result<(), String> {
+    pub(crate) fn may_sign(&self, ep: Endpoint, now: Instant) -> Result<(), String> {
         let mut s = lock(&self.state);
         match &mut s[ep.index()] {
             None => Ok(()),
@@ -82,13 +82,13 @@ impl SignStates {
     }
 
     /// A signed call answered. True when that ended a fallback.
-    pub fn answered(&self, ep: Endpoint) -> bool {
+    pub(crate) fn answered(&self, ep: Endpoint) -> bool {
         lock(&self.state)[ep.index()].take().is_some()
     }
 
     /// Signed calls were refused (after the retry with fresh keys). True when that started a
     /// fallback.
-    pub fn refused(&self, ep: Endpoint, reason: &str, now: Instant) -> bool {
+    pub(crate) fn refused(&self, ep: Endpoint, reason: &str, now: Instant) -> bool {
         let mut s = lock(&self.state);
         let started = s[ep.index()].is_none();
         s[ep.index()] = Some(Fallback {
@@ -99,7 +99,7 @@ impl SignStates {
     }
 
     /// Why the endpoint is in the fallback, when it is.
-    pub fn reason(&self, ep: Endpoint) -> Option<String> {
+    pub(crate) fn reason(&self, ep: Endpoint) -> Option<String> {
         lock(&self.state)[ep.index()]
             .as_ref()
             .map(|f| f.reason.clone())
@@ -109,14 +109,14 @@ impl SignStates {
 /// A set of room keys with a yes/no fact each (capped quality, the legacy fallback in use),
 /// reporting changes only.
 #[derive(Debug, Default)]
-pub struct Flags {
+pub(crate) struct Flags {
     set: Mutex<HashSet<String>>,
 }
 
 impl Flags {
     /// Records the fact for `room`. True when it changed (a room seen for the first time
     /// changes only when the fact holds).
-    pub fn set(&self, room: &str, on: bool) -> bool {
+    pub(crate) fn set(&self, room: &str, on: bool) -> bool {
         let mut s = lock(&self.set);
         if on {
             s.insert(room.to_string())
@@ -128,91 +128,23 @@ impl Flags {
 
 /// The play info of each room's last status check, for the `sources` call right after it.
 #[derive(Debug, Default)]
-pub struct RecentPlay {
+pub(crate) struct RecentPlay {
     map: Mutex<HashMap<String, (Instant, PlayInfo)>>,
 }
 
 impl RecentPlay {
-    pub fn put(&self, room: &str, info: PlayInfo, now: Instant) {
+    pub(crate) fn put(&self, room: &str, info: PlayInfo, now: Instant) {
         let mut m = lock(&self.map);
         m.retain(|_, (at, _)| now.saturating_duration_since(*at) < PLAY_REUSE);
         m.insert(room.to_string(), (now, info));
     }
 
     /// The room's play info if it is fresh enough; it is used once.
-    pub fn take(&self, room: &str, now: Instant) -> Option<PlayInfo> {
+    pub(crate) fn take(&self, room: &str, now: Instant) -> Option<PlayInfo> {
         let (at, info) = lock(&self.map).remove(room)?;
         (now.saturating_duration_since(at) < PLAY_REUSE).then_some(info)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_fallback_starts_once_and_rechecks_the_signed_call_now_and_then() {
-        let s = SignStates::default();
-        let t0 = Instant::now();
-        assert_eq!(s.may_sign(Endpoint::Info, t0), Ok(()));
-        assert!(s.refused(Endpoint::Info, "code -352", t0));
-        // Refused again while in the fallback: no new start to log.
-        assert!(!s.refused(Endpoint::Info, "code -352", t0));
-        assert_eq!(s.reason(Endpoint::Info).as_deref(), Some("code -352"));
-        // The other endpoint is not affected.
-        assert_eq!(s.may_sign(Endpoint::Play, t0), Ok(()));
-        // Signed calls are skipped until the recheck, which goes to one caller only.
-        let soon = t0 + Duration::from_secs(10);
-        assert_eq!(s.may_sign(Endpoint::Info, soon), Err("code -352".into()));
-        let later = t0 + SIGNED_RECHECK;
-        assert_eq!(s.may_sign(Endpoint::Info, later), Ok(()));
-        assert!(s.may_sign(Endpoint::Info, later).is_err());
-        // The recheck answered: the fallback ends, once.
-        assert!(s.answered(Endpoint::Info));
-        assert!(!s.answered(Endpoint::Info));
-        assert_eq!(s.reason(Endpoint::Info), None);
-    }
-
-    #[test]
-    fn flags_report_changes_only() {
-        let f = Flags::default();
-        assert!(
-            !f.set("bilibili:1", false),
-            "not capped at first sight: nothing to say"
-        );
-        assert!(f.set("bilibili:1", true));
-        assert!(!f.set("bilibili:1", true));
-        assert!(f.set("bilibili:1", false));
-        assert!(f.set("bilibili:1", true));
-        assert!(f.set("bilibili:2", true));
-    }
-
-    fn info() -> PlayInfo {
-        PlayInfo {
-            room_id: 1,
-            live_status: 1,
-            encrypted: false,
-            pwd_verified: true,
-            special_types: Vec::new(),
-            has_playurl: true,
-            listed_streams: None,
-            streams: Vec::new(),
-            qn_desc: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_recent_play_info_is_used_once_and_only_while_fresh() {
-        let r = RecentPlay::default();
-        let t0 = Instant::now();
-        r.put("a", info(), t0);
-        assert!(r.take("a", t0 + Duration::from_secs(1)).is_some());
-        assert!(r.take("a", t0 + Duration::from_secs(1)).is_none());
-        r.put("a", info(), t0);
-        assert!(r.take("a", t0 + PLAY_REUSE).is_none());
-        // Old entries of other rooms go when a new one comes.
-        r.put("b", info(), t0);
-        r.put("c", info(), t0 + PLAY_REUSE);
-        assert_eq!(lock(&r.map).len(), 1);
-    }
-}
+mod tests;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::*;
+use crate::platform::StreamFormat;
 
 fn rec(s: &str) -> Option<Locator> {
     recognize(&url::Url::parse(s).unwrap()).map(|(_, l)| l)

@@ -19,13 +19,13 @@ const MIXIN_KEY_ENC_TAB: [usize; 64] = [
 /// The two keys from `nav`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WbiKeys {
-    pub img_key: String,
-    pub sub_key: String,
+    pub(crate) img_key: String,
+    pub(crate) sub_key: String,
 }
 
 impl WbiKeys {
     /// Keys from the two image URLs (`https://i0.hdslb.com/bfs/wbi/<key>.png`).
-    pub fn from_urls(img_url: &str, sub_url: &str) -> Option<Self> {
+    pub(crate) fn from_urls(img_url: &str, sub_url: &str) -> Option<Self> {
         let stem = |u: &str| {
             let name = u.rsplit('/').next()?;
             let stem = name.split('.').next()?;
@@ -44,7 +44,7 @@ impl WbiKeys {
 }
 
 /// The 32-character mixin key. Characters the table points past (short keys) are skipped.
-pub fn mixin_key(img_key: &str, sub_key: &str) -> String {
+pub(crate) fn mixin_key(img_key: &str, sub_key: &str) -> String {
     let raw: Vec<char> = img_key.chars().chain(sub_key.chars()).collect();
     MIXIN_KEY_ENC_TAB
         .iter()
@@ -55,7 +55,7 @@ pub fn mixin_key(img_key: &str, sub_key: &str) -> String {
 
 /// Percent-encodes like JavaScript's `encodeURIComponent` after the `!'()*` strip: everything
 /// but `A-Z a-z 0-9 - _ . ~`.
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -68,7 +68,7 @@ pub fn encode(s: &str) -> String {
 }
 
 /// The signed query string (`a=1&b=2&wts=…&w_rid=…`) for `params` at `wts`.
-pub fn sign(params: &[(&str, String)], mixin_key: &str, wts: u64) -> String {
+pub(crate) fn sign(params: &[(&str, String)], mixin_key: &str, wts: u64) -> String {
     let mut all: Vec<(String, String)> = params
         .iter()
         .map(|(k, v)| {
@@ -88,7 +88,7 @@ pub fn sign(params: &[(&str, String)], mixin_key: &str, wts: u64) -> String {
 }
 
 /// The plain query string, for when no keys could be had (the endpoints may still answer).
-pub fn unsigned(params: &[(&str, String)]) -> String {
+pub(crate) fn unsigned(params: &[(&str, String)]) -> String {
     params
         .iter()
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
@@ -97,47 +97,4 @@ pub fn unsigned(params: &[(&str, String)]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    // The worked example of the public wbi documentation.
-    const IMG: &str = "https://i0.hdslb.com/bfs/wbi/7cd084941338484aae1ad9425b84077c.png";
-    const SUB: &str = "https://i0.hdslb.com/bfs/wbi/4932caff0ff746eab6f01bf08b70ac45.png";
-
-    #[test]
-    fn the_documented_vector() {
-        let keys = WbiKeys::from_urls(IMG, SUB).unwrap();
-        assert_eq!(keys.img_key, "7cd084941338484aae1ad9425b84077c");
-        let mixin = keys.mixin_key();
-        assert_eq!(mixin, "ea1db124af3c7062474693fa704f4ff8");
-        let q = sign(
-            &[
-                ("foo", "114".into()),
-                ("bar", "514".into()),
-                ("zab", "1919810".into()),
-            ],
-            &mixin,
-            1702204169,
-        );
-        assert_eq!(
-            q,
-            "bar=514&foo=114&wts=1702204169&zab=1919810&w_rid=8f6f2b5b3d485fe1886cec6a0be8c5d4"
-        );
-    }
-
-    #[test]
-    fn values_are_filtered_and_encoded() {
-        assert_eq!(encode("a b/c,d~é"), "a%20b%2Fc%2Cd~%C3%A9");
-        let q = sign(&[("x", "(it's)*!".into())], "k", 1);
-        assert!(q.starts_with("wts=1&x=its&w_rid="), "{q}");
-        assert_eq!(unsigned(&[("a", "1,2".into())]), "a=1%2C2");
-    }
-
-    #[test]
-    fn odd_keys_do_not_panic() {
-        assert_eq!(mixin_key("", "").len(), 0);
-        assert!(mixin_key("abc", "def").len() <= 6);
-        assert!(WbiKeys::from_urls("", SUB).is_none());
-        assert!(WbiKeys::from_urls("https://x/a/../.png", SUB).is_none());
-    }
-}
+mod tests;

@@ -17,7 +17,7 @@ use super::abogus::{self, Signer};
 use crate::platform::web;
 
 /// `web/enter`'s query for room `web_rid`, before signing.
-pub fn enter_query(web_rid: &str, browser_version: &str, ms_token: &str) -> String {
+pub(crate) fn enter_query(web_rid: &str, browser_version: &str, ms_token: &str) -> String {
     query(&[
         ("app_name", "douyin_web"),
         ("enter_from", "web_live"),
@@ -37,7 +37,12 @@ pub fn enter_query(web_rid: &str, browser_version: &str, ms_token: &str) -> Stri
 
 /// The reflow API's query, before signing: a live by its `room_id` (the broadcast), or, with
 /// [`ANY_ROOM`], the streamer's current live by their `sec_uid`.
-pub fn reflow_query(room_id: &str, sec_uid: &str, verify_fp: &str, ms_token: &str) -> String {
+pub(crate) fn reflow_query(
+    room_id: &str,
+    sec_uid: &str,
+    verify_fp: &str,
+    ms_token: &str,
+) -> String {
     query(&[
         ("room_id", room_id),
         ("sec_user_id", sec_uid),
@@ -53,7 +58,7 @@ pub fn reflow_query(room_id: &str, sec_uid: &str, verify_fp: &str, ms_token: &st
 
 /// The `room_id` peers send to the reflow API when they know only the streamer (biliup,
 /// rust-srec): the answer is the streamer's current live.
-pub const ANY_ROOM: &str = "2";
+pub(crate) const ANY_ROOM: &str = "2";
 
 fn query(pairs: &[(&str, &str)]) -> String {
     pairs
@@ -64,7 +69,7 @@ fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 /// `query&a_bogus=<signature>` for a GET (empty body).
-pub fn sign(signer: &Signer, query: &str, entropy: &abogus::Entropy) -> String {
+pub(crate) fn sign(signer: &Signer, query: &str, entropy: &abogus::Entropy) -> String {
     signer.signed_query(query, "", entropy)
 }
 
@@ -72,7 +77,10 @@ pub fn sign(signer: &Signer, query: &str, entropy: &abogus::Entropy) -> String {
 /// browser's `odin_ttid`, a fresh `__ac_nonce` (without it pages are a JS challenge), and
 /// `hevc_supported` (a browser that plays HEVC is offered HEVC streams too, as rust-srec
 /// sends it; liverec records HEVC FLV).
-pub fn browser_cookies<'a>(odin_ttid: &'a str, ac_nonce: &'a str) -> [(&'static str, &'a str); 3] {
+pub(crate) fn browser_cookies<'a>(
+    odin_ttid: &'a str,
+    ac_nonce: &'a str,
+) -> [(&'static str, &'a str); 3] {
     [
         ("odin_ttid", odin_ttid),
         ("__ac_nonce", ac_nonce),
@@ -81,7 +89,7 @@ pub fn browser_cookies<'a>(odin_ttid: &'a str, ac_nonce: &'a str) -> [(&'static 
 }
 
 /// The version a Chromium User-Agent names (`156.0.0.0`), as Douyin's `browser_version`.
-pub fn browser_version(ua: &str) -> Option<String> {
+pub(crate) fn browser_version(ua: &str) -> Option<String> {
     abogus::browser_version_of(ua)
         .filter(|v| v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
         .filter(|v| v.bytes().next().is_some_and(|b| b.is_ascii_digit()))
@@ -89,22 +97,22 @@ pub fn browser_version(ua: &str) -> Option<String> {
 
 /// The random values one request needs.
 #[derive(Debug, Clone)]
-pub struct Fresh {
-    pub ms_token: String,
-    pub ac_nonce: String,
-    pub verify_fp: String,
-    pub entropy: abogus::Entropy,
+pub(crate) struct Fresh {
+    pub(crate) ms_token: String,
+    pub(crate) ac_nonce: String,
+    pub(crate) verify_fp: String,
+    pub(crate) entropy: abogus::Entropy,
 }
 
 /// Randomness and the clock of the signing code: the system's in the daemon, fixed in tests.
-pub struct Dice {
+pub(crate) struct Dice {
     rng: Mutex<StdRng>,
     fixed_now_ms: Option<u64>,
 }
 
 impl Dice {
     /// Seeded from the operating system, with the real clock.
-    pub fn system() -> Self {
+    pub(crate) fn system() -> Self {
         Self {
             rng: Mutex::new(rand::make_rng()),
             fixed_now_ms: None,
@@ -113,7 +121,7 @@ impl Dice {
 
     /// The same values every time: for tests.
     #[cfg(test)]
-    pub fn fixed(seed: u64, now_ms: u64) -> Self {
+    pub(crate) fn fixed(seed: u64, now_ms: u64) -> Self {
         Self {
             rng: Mutex::new(<StdRng as rand::SeedableRng>::seed_from_u64(seed)),
             fixed_now_ms: Some(now_ms),
@@ -137,7 +145,7 @@ impl Dice {
     }
 
     /// Values for one request.
-    pub fn fresh(&self) -> Fresh {
+    pub(crate) fn fresh(&self) -> Fresh {
         self.draw(|mut r, now| Fresh {
             ms_token: abogus::ms_token(&mut r),
             ac_nonce: abogus::ac_nonce(&mut r),
@@ -147,91 +155,10 @@ impl Dice {
     }
 
     /// A browser's `odin_ttid` cookie (kept for the daemon's life, as a browser keeps it).
-    pub fn odin_ttid(&self) -> String {
+    pub(crate) fn odin_ttid(&self) -> String {
         self.draw(|mut r, _| abogus::odin_ttid(&mut r))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const UA: &str = crate::http::BROWSER_UA;
-
-    #[test]
-    fn the_enter_query_is_the_peers_list_with_the_ua_version() {
-        let v = browser_version(UA).unwrap();
-        assert_eq!(v, "156.0.0.0");
-        let q = enter_query("a.b-c_1", &v, "TOKEN");
-        assert_eq!(
-            q,
-            "app_name=douyin_web&enter_from=web_live&live_id=1&aid=6383&compress=gzip\
-             &device_platform=web&browser_language=zh-CN&browser_platform=Win32\
-             &browser_name=Mozilla&browser_version=156.0.0.0&web_rid=a.b-c_1\
-             &is_need_double_stream=false&msToken=TOKEN"
-        );
-        let r = reflow_query("73", "MS4w", "verify_x", "T");
-        assert_eq!(
-            r,
-            "room_id=73&sec_user_id=MS4w&type_id=0&live_id=1&version_code=99.99.99\
-             &app_id=1128&aid=6383&verifyFp=verify_x&msToken=T"
-        );
-    }
-
-    #[test]
-    fn browser_versions_are_chrome_numbers() {
-        assert_eq!(
-            browser_version("Mozilla/5.0 (X11) Chrome/99.0.1.2 Safari/537.36").as_deref(),
-            Some("99.0.1.2")
-        );
-        assert_eq!(browser_version("Mozilla/5.0 Firefox/128.0"), None);
-        assert_eq!(browser_version("x Chrome/abc y"), None);
-        assert_eq!(browser_version("x Chrome/.1 y"), None);
-    }
-
-    #[test]
-    fn fixed_dice_sign_the_same_way_every_time() {
-        let signer = Signer::new(UA);
-        let run = || {
-            let dice = Dice::fixed(7, 1_767_225_600_000);
-            let f = dice.fresh();
-            let q = enter_query("61234567890", "156.0.0.0", &f.ms_token);
-            (dice.odin_ttid(), sign(&signer, &q, &f.entropy), f)
-        };
-        let (odin_a, signed_a, fresh) = run();
-        let (odin_b, signed_b, _) = run();
-        assert_eq!(odin_a, odin_b);
-        assert_eq!(signed_a, signed_b);
-        assert_eq!(odin_a.len(), 160);
-        assert_eq!(fresh.ms_token.len(), 184);
-        assert_eq!(fresh.ac_nonce.len(), 21);
-        assert!(fresh.verify_fp.starts_with("verify_"));
-        // The signature goes last, after the msToken it covers.
-        let (q, sig) = signed_a.rsplit_once("&a_bogus=").unwrap();
-        assert!(q.ends_with(&format!("msToken={}", fresh.ms_token)));
-        assert!(!sig.is_empty());
-        assert_eq!(
-            sig,
-            signer.sign(q, "", &fresh.entropy),
-            "signed over the query as sent"
-        );
-        // Other dice, other values.
-        let other = Dice::fixed(8, 1_767_225_600_000).fresh();
-        assert_ne!(other.ms_token, fresh.ms_token);
-        let system = Dice::system();
-        assert_ne!(system.fresh().ms_token, system.fresh().ms_token);
-    }
-
-    #[test]
-    fn cookies_a_browser_sends() {
-        let c = browser_cookies("ODIN", "NONCE");
-        assert_eq!(
-            c,
-            [
-                ("odin_ttid", "ODIN"),
-                ("__ac_nonce", "NONCE"),
-                ("hevc_supported", "true")
-            ]
-        );
-    }
-}
+mod tests;

@@ -105,13 +105,13 @@ fn the_user_agent_is_signed_for_and_named_in_browser_version() {
     let d = douyin(None, None);
     assert_eq!(d.ua.text, http::BROWSER_UA);
     assert_eq!(d.ua.version, "156.0.0.0");
-    assert_eq!(d.signer.user_agent(), http::BROWSER_UA);
+    assert_eq!(d.signer, abogus::Signer::new(http::BROWSER_UA));
     let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
                 Chrome/150.0.0.0 Safari/537.36 Edg/150.0.0.0";
     let d = douyin(Some(edge), None);
     assert!(d.ua.configured);
     assert_eq!(d.ua.version, "150.0.0.0");
-    assert_eq!(d.signer.user_agent(), edge);
+    assert_eq!(d.signer, abogus::Signer::new(edge));
     assert_eq!(d.stream_headers()[header::USER_AGENT], edge);
     let fresh = d.dice.fresh();
     let url = d.enter_url("61234567890", &fresh);

@@ -13,8 +13,8 @@ use crate::platform::web::browser_headers_as;
 
 /// How long a `ttwid` is reused before a fresh one is asked for.
 const TTL: Duration = Duration::from_secs(3600);
-pub const HOME: &str = "ttwid (home page)";
-pub const REGISTER: &str = "ttwid (register)";
+pub(crate) const HOME: &str = "ttwid (home page)";
+pub(crate) const REGISTER: &str = "ttwid (register)";
 const REGISTER_HOST: &str = "ttwid.bytedance.com";
 const REGISTER_PATH: &str = "/ttwid/union/register/";
 /// The body peers send (biliup, rust-srec).
@@ -22,13 +22,13 @@ const REGISTER_BODY: &str = r#"{"region":"cn","aid":6383,"needFid":false,"servic
 
 /// Where the cached `ttwid` came from, for `liverec probe`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     HomePage,
     Register,
 }
 
 impl Source {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Self::HomePage => "from the home page (live.douyin.com)",
             Self::Register => "from the register endpoint (ttwid.bytedance.com)",
@@ -37,10 +37,10 @@ impl Source {
 }
 
 #[derive(Debug, Clone)]
-pub struct Cached {
-    pub value: String,
-    pub at: Instant,
-    pub from: Source,
+pub(crate) struct Cached {
+    pub(crate) value: String,
+    pub(crate) at: Instant,
+    pub(crate) from: Source,
 }
 
 /// The `ttwid` among a response's `Set-Cookie` headers.

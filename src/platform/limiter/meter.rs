@@ -52,7 +52,7 @@ impl Meter {
 }
 
 /// Marks the current task as waiting for its turn until the guard is dropped.
-pub struct Waiting(Option<Meter>);
+pub(crate) struct Waiting(Option<Meter>);
 
 impl Drop for Waiting {
     fn drop(&mut self) {
@@ -68,7 +68,7 @@ impl Drop for Waiting {
 }
 
 /// Starts a wait that a surrounding [`timeout_active`] does not count.
-pub fn waiting() -> Waiting {
+pub(crate) fn waiting() -> Waiting {
     let meter = METER.try_with(Meter::clone).ok();
     if let Some(m) = &meter {
         let mut s = m.state();
@@ -82,7 +82,7 @@ pub fn waiting() -> Waiting {
 
 /// Says that a wait of the current task may legitimately last `d` (its turn in the budget, a
 /// probe's verdict): a surrounding [`timeout_active`] allows the whole call that much longer.
-pub fn allow(d: Duration) {
+pub(crate) fn allow(d: Duration) {
     let _ = METER.try_with(|m| {
         let mut s = m.state();
         s.allowed = s.allowed.saturating_add(d);
@@ -99,7 +99,7 @@ pub(super) async fn queued<F: Future>(f: F) -> F::Output {
 
 /// Why [`timeout_active`] gave up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overrun {
+pub(crate) enum Overrun {
     /// `limit` of the call's own time passed (waits for the budget not counted).
     Active(Duration),
     /// The call took this long in all, far longer than its work and the waits it was told of:
@@ -135,7 +135,7 @@ fn total_cap(limit: Duration, allowed: Duration) -> Duration {
 /// Runs `f` for at most `limit` of its own time: stretches it spent waiting for a request
 /// budget (marked with [`waiting`]) do not count, as long as they stay within what the limiter
 /// announced for them ([`allow`]; see [`total_cap`]).
-pub async fn timeout_active<F: Future>(limit: Duration, f: F) -> Result<F::Output, Overrun> {
+pub(crate) async fn timeout_active<F: Future>(limit: Duration, f: F) -> Result<F::Output, Overrun> {
     let meter = Meter::default();
     let start = Instant::now();
     let fut = METER.scope(meter.clone(), f);
@@ -161,86 +161,4 @@ pub async fn timeout_active<F: Future>(limit: Duration, f: F) -> Result<F::Outpu
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(n: u64) -> Duration {
-        Duration::from_secs(n)
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn waiting_for_a_turn_does_not_count() {
-        // 100 s of waiting and 20 s of work fit in a 30 s limit.
-        let out = timeout_active(s(30), async {
-            {
-                let _w = waiting();
-                allow(s(100));
-                tokio::time::sleep(s(100)).await;
-            }
-            tokio::time::sleep(s(20)).await;
-            7
-        })
-        .await;
-        assert_eq!(out, Ok(7));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn work_beyond_the_limit_times_out() {
-        let t0 = Instant::now();
-        let out = timeout_active(s(30), async {
-            {
-                let _w = waiting();
-                let _nested = waiting();
-                allow(s(50));
-                tokio::time::sleep(s(50)).await;
-            }
-            tokio::time::sleep(s(3600)).await;
-        })
-        .await;
-        assert_eq!(out, Err(Overrun::Active(s(30))));
-        assert_eq!(t0.elapsed(), s(80), "50 s waited + 30 s of work");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_wait_that_never_ends_is_cut_at_the_total_cap() {
-        // A wait announced to last 100 s that never ends: cut at 2 x (30 s + 100 s).
-        let t0 = Instant::now();
-        let out = timeout_active(s(30), async {
-            let _w = waiting();
-            allow(s(100));
-            std::future::pending::<()>().await;
-        })
-        .await;
-        assert_eq!(out, Err(Overrun::Total(s(260))));
-        assert_eq!(t0.elapsed(), s(260));
-        // Unannounced: cut at twice the call's own limit.
-        let out = timeout_active(s(30), async {
-            let _w = waiting();
-            std::future::pending::<()>().await;
-        })
-        .await;
-        assert_eq!(out, Err(Overrun::Total(s(60))));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn long_announced_waits_are_not_cut() {
-        // A turn 1000 s away (a thousand rooms ahead), announced: waited out, then 20 s of work.
-        let out = timeout_active(s(30), async {
-            {
-                let _w = waiting();
-                allow(s(1000));
-                tokio::time::sleep(s(1000)).await;
-            }
-            tokio::time::sleep(s(20)).await;
-            7
-        })
-        .await;
-        assert_eq!(out, Ok(7));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn marks_outside_a_scope_do_nothing() {
-        let _w = waiting();
-        tokio::time::sleep(s(1)).await;
-    }
-}
+mod tests;

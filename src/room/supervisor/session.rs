@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::{ATTEMPT_STOP, Child, Session, Supervisor};
 use crate::event::{EventType, SessionRef};
-use crate::record::naming::NameFields;
-use crate::record::output::{IntentSpec, OutputSpec, Progress, SinkEvent};
-use crate::record::sink::Sink;
 use crate::room::lock::{Acquire, RoomLock};
 use crate::room::state::Do;
+use crate::segment::files::{IntentSpec, Progress, SegmentSpec, WriterEvent};
+use crate::segment::naming::NameFields;
+use crate::writer::handle::WriterHandle;
 
 impl Supervisor {
     pub(super) async fn start_session(&mut self) -> Vec<Do> {
@@ -70,7 +70,7 @@ impl Supervisor {
             session: id.to_string(),
             session_start: start,
         };
-        let spec = OutputSpec {
+        let spec = SegmentSpec {
             output_dir: self.deps.output_dir.clone(),
             template: self.cfg.settings.filename.clone(),
             min_free_space: self.deps.min_free_space.clone(),
@@ -85,13 +85,13 @@ impl Supervisor {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let progress = Arc::new(Progress::default());
-        let sink = Sink::spawn(spec, tx, progress.clone());
+        let writer = WriterHandle::spawn(spec, tx, progress.clone());
         self.session = Some(Session {
             id,
             start,
             lock,
             _slot: slot,
-            sink: Some(sink),
+            writer: Some(writer),
             progress,
             events: rx,
             sources: Default::default(),
@@ -108,15 +108,15 @@ impl Supervisor {
 
     pub(super) fn connect(&mut self) {
         self.stop_attempt();
-        let Some(sink) = self.session.as_ref().and_then(|s| s.sink.as_ref()) else {
+        let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) else {
             return;
         };
         let cancel = CancellationToken::new();
-        let task = crate::record::attempt(
+        let task = crate::capture::attempt(
             self.deps.platform.clone(),
             self.spec(),
             self.deps.client.clone(),
-            sink.sender(),
+            writer.sender(),
             self.cfg.settings.stall_timeout,
             self.session
                 .as_ref()
@@ -141,10 +141,10 @@ impl Supervisor {
                 tracing::warn!("the stream did not stop in time; closing the file anyway");
             }
         }
-        let Some(sink) = self.session.as_mut().and_then(|s| s.sink.take()) else {
+        let Some(writer) = self.session.as_mut().and_then(|s| s.writer.take()) else {
             return;
         };
-        sink.close().await;
+        writer.close().await;
         // The writer's last events (the final segment) arrive after it closed.
         let mut tail = Vec::new();
         if let Some(s) = self.session.as_mut() {
@@ -153,7 +153,7 @@ impl Supervisor {
             }
         }
         for ev in tail {
-            if let SinkEvent::Closed(done) = ev {
+            if let WriterEvent::Closed(done) = ev {
                 self.segment_complete(done);
             }
         }

@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
+use super::pick::wanted_qn;
 use super::*;
+use crate::platform::StreamFormat;
 
 macro_rules! fixture {
     ($name:literal) => {

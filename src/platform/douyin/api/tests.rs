@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::page::{MAX_PROFILE_ROOMS, MAX_STORES, percent_decode, room_stores_in};
 use super::*;
 
 macro_rules! fixture {

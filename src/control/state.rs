@@ -1,0 +1,113 @@
+//! What the control API knows of a running daemon, and what it may ask of it. The daemon builds
+//! one [`ControlState`] and keeps it current through its methods (rooms, token, free space); the
+//! API reads it and sends [`DaemonCmd`]s. The fields stay private so that neither side reaches
+//! into the other: the same discipline as a room's handle.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, FixedOffset};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::hooks::Dispatcher;
+use crate::room::RoomHandle;
+use crate::util::secret::Secret;
+
+/// Requests to the daemon's main loop (from the API, SIGHUP and the config-file watcher).
+#[derive(Debug)]
+pub(crate) enum DaemonCmd {
+    /// Reload the config file; the reply says what changed, or why the file was rejected.
+    Reload {
+        source: &'static str,
+        reply: Option<oneshot::Sender<Result<String, String>>>,
+    },
+}
+
+/// The running daemon as the control API sees it.
+pub(crate) struct ControlState {
+    rooms: RwLock<Vec<RoomHandle>>,
+    config_file: PathBuf,
+    started: DateTime<FixedOffset>,
+    token: RwLock<Option<Secret>>,
+    disk_free: AtomicU64,
+    disk_low: AtomicBool,
+    cmds: mpsc::Sender<DaemonCmd>,
+    shutdown: CancellationToken,
+    hooks: Arc<Dispatcher>,
+}
+
+impl ControlState {
+    /// A daemon started now, with no rooms yet.
+    pub(crate) fn new(
+        config_file: PathBuf,
+        token: Option<Secret>,
+        cmds: mpsc::Sender<DaemonCmd>,
+        shutdown: CancellationToken,
+        hooks: Arc<Dispatcher>,
+    ) -> Self {
+        Self {
+            rooms: RwLock::new(Vec::new()),
+            config_file,
+            started: crate::event::now(),
+            token: RwLock::new(token),
+            disk_free: AtomicU64::new(0),
+            disk_low: AtomicBool::new(false),
+            cmds,
+            shutdown,
+            hooks,
+        }
+    }
+
+    pub(crate) fn rooms(&self) -> Vec<RoomHandle> {
+        self.rooms.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn set_rooms(&self, rooms: Vec<RoomHandle>) {
+        *self.rooms.write().unwrap_or_else(|p| p.into_inner()) = rooms;
+    }
+
+    pub(crate) fn token(&self) -> Option<Secret> {
+        self.token.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn set_token(&self, token: Option<Secret>) {
+        *self.token.write().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
+    /// The last free-space reading under `output_dir`, and whether it is under the floor.
+    pub(crate) fn set_disk(&self, free: u64, low: bool) {
+        self.disk_free.store(free, Ordering::Relaxed);
+        self.disk_low.store(low, Ordering::Relaxed);
+    }
+
+    pub(crate) fn disk_free(&self) -> u64 {
+        self.disk_free.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn disk_low(&self) -> bool {
+        self.disk_low.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn config_file(&self) -> &Path {
+        &self.config_file
+    }
+
+    pub(crate) fn started(&self) -> DateTime<FixedOffset> {
+        self.started
+    }
+
+    pub(crate) fn hooks(&self) -> &Dispatcher {
+        &self.hooks
+    }
+
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// Hands `cmd` to the main loop; false once it has stopped.
+    pub(crate) async fn send(&self, cmd: DaemonCmd) -> bool {
+        self.cmds.send(cmd).await.is_ok()
+    }
+}

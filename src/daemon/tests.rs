@@ -1,0 +1,49 @@
+use super::*;
+use std::path::Path;
+
+fn cfg(text: &str) -> Config {
+    config::parse(text, Path::new("/etc/liverec/recorder.toml")).expect("valid config")
+}
+
+#[test]
+fn a_reload_cannot_take_the_token_from_a_public_api() {
+    let public = cfg("[control]\nlisten = \"0.0.0.0:8787\"\ntoken = \"s3cret\"\n");
+    // The new file moves the API to loopback and drops the token; the move only happens at
+    // a restart, so until then the API would be public without a token.
+    let new = cfg("[control]\nlisten = \"127.0.0.1:8787\"\n");
+    let why = restart_keys(&public, &new).expect_err("must be refused");
+    assert!(why.contains("control.token"), "{why}");
+    assert!(why.contains("0.0.0.0:8787"), "{why}");
+
+    let kept = cfg("[control]\nlisten = \"127.0.0.1:8787\"\ntoken = \"other\"\n");
+    assert_eq!(restart_keys(&public, &kept), Ok(vec!["control.listen"]));
+    // On loopback, a token may come and go.
+    let local = cfg("[control]\nlisten = \"127.0.0.1:8787\"\ntoken = \"s3cret\"\n");
+    assert_eq!(restart_keys(&local, &new), Ok(vec![]));
+}
+
+#[test]
+fn keys_that_need_a_restart_are_named() {
+    let old = cfg("");
+    let new = cfg("output_dir = \"/srv/rec\"\nmax_recordings = 3\n");
+    assert_eq!(
+        restart_keys(&old, &new),
+        Ok(vec![
+            "output_dir",
+            "state_dir",
+            "lock_dir",
+            "max_recordings"
+        ])
+    );
+    let ua = cfg("[platforms.douyin]\nuser_agent = \"Mozilla/5.0 Chrome/150.0.0.0\"\n");
+    assert_eq!(restart_keys(&old, &ua), Ok(vec!["platforms.*.user_agent"]));
+    // The budget is the limiter's, made once: a change waits for a restart. Spelling out
+    // the default changes nothing.
+    let slower = cfg("[platforms.douyin]\nrequests_per_second = 0.5\n");
+    assert_eq!(
+        restart_keys(&old, &slower),
+        Ok(vec!["platforms.*.requests_per_second, burst"])
+    );
+    let same = cfg("[platforms.bilibili]\nrequests_per_second = 4.0\nburst = 4\n");
+    assert_eq!(restart_keys(&old, &same), Ok(vec![]));
+}

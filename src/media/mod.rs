@@ -1,6 +1,0 @@
-//! Pure media parsing: no IO, bytes in, structure out.
-
-pub mod flv;
-pub mod fmp4;
-pub mod m3u8;
-pub mod ts;

@@ -1,0 +1,410 @@
+use super::*;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn the_budget_lets_a_burst_through_then_spaces_requests() {
+    let mut g = Gate::new(Budget {
+        per_second: 4.0,
+        burst: 4,
+    });
+    let t0 = Instant::now();
+    let waits: Vec<Duration> = (0..8)
+        .map(|_| match g.admit(t0) {
+            Admit::Go { wait, .. } => wait,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        waits,
+        [0, 0, 0, 0, 250, 500, 750, 1000].map(ms),
+        "four at once, then one every 250 ms"
+    );
+    // After a quiet second the bucket is full again... minus what was queued.
+    let later = t0 + Duration::from_secs(10);
+    assert_eq!(
+        g.admit(later),
+        Admit::Go {
+            wait: ms(0),
+            probe: false
+        }
+    );
+}
+
+#[test]
+fn a_thousand_rooms_at_once_all_get_a_turn() {
+    let mut g = Gate::new(Budget::DEFAULT);
+    let t0 = Instant::now();
+    let mut last = Duration::ZERO;
+    for _ in 0..1000 {
+        let Admit::Go { wait, probe: false } = g.admit(t0) else {
+            panic!("every request gets a turn")
+        };
+        assert!(wait >= last);
+        last = wait;
+    }
+    // Four at once, then four a second: the last one goes after ~4 minutes.
+    assert_eq!(last, ms(249_000));
+}
+
+#[test]
+fn a_block_pauses_everything_doubles_and_is_capped() {
+    let mut g = Gate::new(Budget {
+        per_second: 1000.0,
+        burst: 1000,
+    });
+    let mut now = Instant::now();
+    let mut pauses = Vec::new();
+    for _ in 0..8 {
+        let BlockOutcome::Paused { pause, until, .. } = g.block(now, "HTTP 412", None) else {
+            panic!()
+        };
+        pauses.push(pause.as_secs());
+        // Every call while paused fails without a request.
+        assert!(matches!(g.admit(now + ms(1)), Admit::Paused { .. }));
+        assert!(matches!(g.admit(until - ms(1)), Admit::Paused { .. }));
+        now = until;
+        // The pause is over: one probe goes, the others wait for its verdict.
+        assert_eq!(
+            g.admit(now),
+            Admit::Go {
+                wait: ms(0),
+                probe: true
+            }
+        );
+        assert_eq!(
+            g.admit(now),
+            Admit::AwaitVerdict {
+                until: now + VERDICT_WAIT
+            }
+        );
+    }
+    assert_eq!(pauses, [60, 120, 240, 480, 960, 1800, 1800, 1800]);
+    // The probe is answered normally: the backoff lifts, everybody goes.
+    assert!(g.success());
+    assert!(!g.is_backing_off());
+    assert_eq!(
+        g.admit(now),
+        Admit::Go {
+            wait: ms(0),
+            probe: false
+        }
+    );
+    assert_eq!(
+        g.admit(now),
+        Admit::Go {
+            wait: ms(0),
+            probe: false
+        }
+    );
+    // The next block starts from the base again.
+    let BlockOutcome::Paused { pause, .. } = g.block(now, "HTTP 412", None) else {
+        panic!()
+    };
+    assert_eq!(pause.as_secs(), 60);
+}
+
+#[test]
+fn blocks_seen_by_requests_already_in_flight_do_not_double_the_pause() {
+    let mut g = Gate::new(Budget::DEFAULT);
+    let now = Instant::now();
+    assert!(matches!(
+        g.block(now, "HTTP 412", None),
+        BlockOutcome::Paused { strikes: 1, .. }
+    ));
+    for _ in 0..5 {
+        assert_eq!(
+            g.block(now + ms(10), "HTTP 412", None),
+            BlockOutcome::AlreadyPaused
+        );
+    }
+    let BlockOutcome::Paused { pause, strikes, .. } =
+        g.block(now + Duration::from_secs(61), "HTTP 412", None)
+    else {
+        panic!()
+    };
+    assert_eq!((pause.as_secs(), strikes), (120, 2));
+}
+
+#[test]
+fn retry_after_sets_the_base_within_bounds() {
+    let mut g = Gate::new(Budget::DEFAULT);
+    let now = Instant::now();
+    let p = |o: BlockOutcome| match o {
+        BlockOutcome::Paused { pause, .. } => pause,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(p(g.block(now, "x", Some(ms(2000)))), ms(2000));
+    assert_eq!(p(g.block(now + ms(2000), "x", Some(ms(2000)))), ms(4000));
+    g.success();
+    assert_eq!(p(g.block(now, "x", Some(ms(1)))), BACKOFF_MIN);
+    g.success();
+    assert_eq!(
+        p(g.block(now, "x", Some(Duration::from_secs(99_999)))),
+        BACKOFF_CAP
+    );
+}
+
+#[test]
+fn an_inconclusive_probe_lets_the_next_one_try() {
+    let mut g = Gate::new(Budget::DEFAULT);
+    let now = Instant::now();
+    let BlockOutcome::Paused { until, .. } = g.block(now, "x", None) else {
+        panic!()
+    };
+    assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
+    let first = g.probe_ticket();
+    assert!(matches!(g.admit(until), Admit::AwaitVerdict { .. }));
+    g.inconclusive(first);
+    assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
+}
+
+#[test]
+fn a_probe_that_never_answers_is_replaced_when_its_verdict_is_overdue() {
+    let mut g = Gate::new(Budget::DEFAULT);
+    let now = Instant::now();
+    let BlockOutcome::Paused { until, .. } = g.block(now, "x", None) else {
+        panic!()
+    };
+    assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
+    let lost = g.probe_ticket();
+    let due = until + VERDICT_WAIT;
+    assert_eq!(g.admit(due - ms(1)), Admit::AwaitVerdict { until: due });
+    assert!(!g.probe_overdue(due - ms(1)));
+    // Overdue: the next caller probes instead.
+    assert!(g.probe_overdue(due));
+    assert!(matches!(g.admit(due), Admit::Go { probe: true, .. }));
+    let next = g.probe_ticket();
+    assert_ne!(lost, next);
+    // The lost one giving up late does not free the probe that took over.
+    g.inconclusive(lost);
+    assert!(matches!(g.admit(due), Admit::AwaitVerdict { .. }));
+    g.inconclusive(next);
+    assert!(matches!(g.admit(due), Admit::Go { probe: true, .. }));
+}
+
+#[tokio::test]
+async fn the_limiter_fails_fast_while_paused() {
+    let l = Limiter::new("test", Budget::DEFAULT);
+    let p = l.acquire().await.unwrap();
+    let err = p.blocked("HTTP 412 from the API", None);
+    let PlatformError::Blocked(text) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        text.contains("HTTP 412") && text.contains("backing off until"),
+        "{text}"
+    );
+    let started = std::time::Instant::now();
+    let again = l.acquire().await.unwrap_err();
+    assert!(matches!(again, PlatformError::Blocked(_)));
+    assert!(started.elapsed() < ms(50));
+}
+
+/// `n` callers of `l.acquire()` started at once, each reporting when it got its answer.
+fn callers(
+    l: &Limiter,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<(Instant, Result<Permit, PlatformError>)>> {
+    (0..n)
+        .map(|_| {
+            let l = l.clone();
+            tokio::spawn(async move {
+                let r = l.acquire().await;
+                (Instant::now(), r)
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_queue_waits_and_never_errors() {
+    let l = Limiter::new(
+        "test",
+        Budget {
+            per_second: 5.0,
+            burst: 1,
+        },
+    );
+    let t0 = Instant::now();
+    let mut times = Vec::new();
+    for h in callers(&l, 300) {
+        let (at, r) = h.await.unwrap();
+        r.expect("a queued call waits for its turn, it does not fail")
+            .ok();
+        times.push(at.duration_since(t0));
+    }
+    times.sort();
+    assert_eq!(times[0], Duration::ZERO);
+    // One every 200 ms: the last of 300 goes after ~60 s, and nobody went early.
+    for (i, t) in times.iter().enumerate() {
+        assert!(*t + ms(1) >= ms(200 * i as u64), "{i}: {t:?}");
+    }
+    assert!(times[299] <= ms(60_000), "{:?}", times[299]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn callers_wait_for_the_probes_verdict() {
+    let l = Limiter::new("test", Budget::DEFAULT);
+    let p = l.acquire().await.unwrap();
+    let t0 = Instant::now();
+    p.blocked("HTTP 412", Some(Duration::from_secs(3)));
+    let end = Instant::from_std(l.resume_at().expect("paused"));
+    assert_eq!(end, t0 + Duration::from_secs(3));
+    // While paused: fail at once, without a request.
+    assert!(matches!(l.acquire().await, Err(PlatformError::Blocked(_))));
+    tokio::time::sleep_until(t0 + Duration::from_secs(3)).await;
+    assert_eq!(l.resume_at(), None);
+
+    // The pause is over: the first caller probes, the others wait for its verdict.
+    let probe = l.acquire().await.unwrap();
+    let waiting = callers(&l, 5);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(waiting.iter().all(|h| !h.is_finished()), "they wait");
+    // An answer without a verdict hands the probe to the next caller; the rest still wait.
+    drop(probe);
+    tokio::time::sleep(ms(10)).await;
+    let done: Vec<_> = waiting.iter().filter(|h| h.is_finished()).collect();
+    assert_eq!(done.len(), 1, "one of them probes next");
+    let mut rest = Vec::new();
+    for h in waiting {
+        if h.is_finished() {
+            let (_, r) = h.await.unwrap();
+            // The normal answer lifts the backoff and lets the others through.
+            r.unwrap().ok();
+        } else {
+            rest.push(h);
+        }
+    }
+    for h in rest {
+        let (_, r) = h.await.unwrap();
+        r.expect("let through after the verdict").ok();
+    }
+
+    // A probe that meets the block again fails the waiting callers at once, with the new
+    // pause, so that they can come back when it ends.
+    l.acquire()
+        .await
+        .unwrap()
+        .blocked("HTTP 412", Some(Duration::from_secs(3)));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let probe = l.acquire().await.unwrap();
+    let waiting = callers(&l, 3);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(waiting.iter().all(|h| !h.is_finished()));
+    probe.blocked("HTTP 412", Some(Duration::from_secs(3)));
+    let at = Instant::now();
+    for h in waiting {
+        let (t, r) = h.await.unwrap();
+        assert!(matches!(r, Err(PlatformError::Blocked(ref m)) if m.contains("backing off until")));
+        assert_eq!(t, at, "at once");
+    }
+    // Doubled: 6 s this time.
+    let left = Instant::from_std(l.resume_at().unwrap()) - Instant::now();
+    assert!(
+        left > Duration::from_secs(5) && left <= Duration::from_secs(6),
+        "{left:?}"
+    );
+}
+
+/// The Douyin hang: the probe's holder, told by its answer to ask a second endpoint, asks
+/// for another permit. Given back first (the rule), the second request probes; kept, the
+/// second waits only until the first one's verdict is overdue, never forever.
+#[tokio::test(start_paused = true)]
+async fn a_probes_holder_asking_again_is_never_left_waiting_forever() {
+    let l = Limiter::new("test", Budget::DEFAULT);
+    l.acquire()
+        .await
+        .unwrap()
+        .blocked("HTTP 444", Some(Duration::from_secs(2)));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Given back before asking again: the second request is the probe, at once.
+    let first = l.acquire().await.unwrap();
+    assert!(first.probe.is_some());
+    drop(first);
+    let t = Instant::now();
+    let second = l.acquire().await.unwrap();
+    assert!(second.probe.is_some());
+    assert_eq!(Instant::now(), t, "no wait");
+    // Its verdict lifts the backoff.
+    second.ok();
+    assert!(!l.lock().is_backing_off());
+
+    // Kept (a bug): the wait for its own verdict ends when that verdict is overdue, and
+    // the surrounding timeout allows for that wait.
+    l.acquire()
+        .await
+        .unwrap()
+        .blocked("HTTP 444", Some(Duration::from_secs(2)));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let t = Instant::now();
+    let got = meter::timeout_active(Duration::from_secs(30), async {
+        let held = l.acquire().await.unwrap();
+        let again = l.acquire().await.unwrap();
+        assert!(again.probe.is_some(), "it probes in place of the lost one");
+        again.ok();
+        drop(held);
+    })
+    .await;
+    assert_eq!(got, Ok(()));
+    assert_eq!(Instant::now() - t, VERDICT_WAIT);
+    assert!(!l.lock().is_backing_off());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_turn_given_up_before_its_request_is_given_back() {
+    let l = Limiter::new(
+        "test",
+        Budget {
+            per_second: 1.0,
+            burst: 1,
+        },
+    );
+    let t0 = Instant::now();
+    let first = l.acquire().await.unwrap();
+    let mut queue = callers(&l, 2);
+    tokio::time::sleep(ms(10)).await;
+    // The last in the queue (its turn at 2 s) gives up: the next caller takes that turn,
+    // not the one after it.
+    let gave_up = queue.pop().unwrap();
+    gave_up.abort();
+    let _ = gave_up.await;
+    let next = callers(&l, 1).remove(0);
+    let (at, r) = next.await.unwrap();
+    r.unwrap().ok();
+    assert_eq!(at - t0, Duration::from_secs(2));
+    let (at, r) = queue.remove(0).await.unwrap();
+    r.unwrap().ok();
+    assert_eq!(at - t0, Duration::from_secs(1));
+    // A request that was sent keeps its turn, whatever its answer.
+    drop(first);
+    let t = Instant::now();
+    let (at, _) = callers(&l, 1).remove(0).await.unwrap();
+    assert_eq!(at - t, Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_given_up_while_queued_frees_the_next() {
+    // One request every 100 s: the probe after the 60 s pause waits 40 s for its turn.
+    let l = Limiter::new(
+        "test",
+        Budget {
+            per_second: MIN_PER_SECOND,
+            burst: 1,
+        },
+    );
+    l.acquire().await.unwrap().blocked("HTTP 412", None);
+    tokio::time::sleep(BACKOFF_BASE).await;
+    // The probe has to wait for the budget, and its caller gives up meanwhile.
+    let probe = callers(&l, 1).remove(0);
+    tokio::time::sleep(ms(10)).await;
+    let next = callers(&l, 1).remove(0);
+    tokio::time::sleep(ms(10)).await;
+    probe.abort();
+    let (_, r) = next.await.unwrap();
+    r.expect("the next caller probes").ok();
+    assert!(!l.lock().is_backing_off());
+}

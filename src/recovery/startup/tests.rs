@@ -1,0 +1,219 @@
+use super::*;
+use crate::event::SessionRef;
+use crate::platform::{PlatformKind, RoomKey};
+use crate::recovery::owner::room_ref_for;
+use crate::room::lock::{Acquire, RoomLock};
+use crate::segment::part::{rename_no_replace, split_part_name};
+
+struct Rig {
+    dir: tempfile::TempDir,
+    config: Config,
+}
+
+impl Rig {
+    /// alice and bob on Bilibili (numbers: maybe short ids); carol, a direct stream with a
+    /// `{name}`-based template.
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"output_dir = "{0}/rec"
+state_dir = "{0}/state"
+
+[[rooms]]
+name = "alice"
+url = "https://live.bilibili.com/100"
+
+[[rooms]]
+name = "bob"
+url = "https://live.bilibili.com/200"
+filename = "{{platform}}/{{id}}/{{title}}"
+
+[[rooms]]
+name = "carol"
+url = "http://127.0.0.1:9/live/c.flv"
+filename = "{{name}}/{{title}}"
+"#,
+            dir.path().display()
+        );
+        let config = crate::config::parse(&text, &dir.path().join("c.toml")).unwrap();
+        std::fs::create_dir_all(&config.output_dir).unwrap();
+        Self { dir, config }
+    }
+
+    fn store(&self) -> Intents {
+        Intents::open(&self.config.state_dir.join("segments")).unwrap()
+    }
+
+    fn part(&self, rel: &str) -> PathBuf {
+        let p = self.config.output_dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        // Under a `.bin` name recovery keeps the bytes as they are.
+        std::fs::write(&p, b"some recorded bytes").unwrap();
+        p
+    }
+
+    /// An intent as the writer records it at open, for `alice` (index 3 of a session).
+    fn intent(&self, part: &Path) -> Intent {
+        let (dev, ino) = intent::identity(&std::fs::metadata(part).unwrap());
+        let start = crate::event::now() - chrono::Duration::seconds(90);
+        let room = room_ref_for(&self.config, "bilibili:100");
+        Intent {
+            stage: Stage::Open,
+            part: part.to_path_buf(),
+            dev,
+            ino,
+            event: Event::new(EventType::SegmentComplete, Some(room))
+                .with_session(Some(SessionRef {
+                    id: Uuid::new_v4(),
+                    start,
+                }))
+                .with_segment(SegmentRef::opened(part.to_path_buf(), 3, start)),
+        }
+    }
+
+    fn recover(&self, journaled: &HashSet<Uuid>) -> (Intents, Vec<Event>) {
+        let store = self.store();
+        let events = recover(&self.config, &store, journaled);
+        (store, events)
+    }
+
+    fn intent_files(&self) -> usize {
+        std::fs::read_dir(self.config.state_dir.join("segments"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+/// The writer's close: the intent's end is synced, then the file is renamed; then the
+/// process dies before the event reaches the journal.
+fn crash_after_rename(rig: &Rig, rel: &str) -> (Intent, PathBuf) {
+    let part = rig.part(rel);
+    let store = rig.store();
+    let mut i = rig.intent(&part);
+    store.begin(&i).unwrap();
+    i.stage = Stage::Closing;
+    i.event.segment.as_mut().unwrap().duration_s = 90.0;
+    store.update(&i).unwrap();
+    let (stem, ext) = split_part_name(&part).unwrap();
+    let done = rename_no_replace(&part, &stem, &ext).unwrap();
+    drop(store);
+    (i, done)
+}
+
+#[test]
+fn a_segment_renamed_just_before_a_crash_gets_its_event_once() {
+    let rig = Rig::new();
+    let (i, done) = crash_after_rename(&rig, "a/seg.flv.part");
+    let (store, events) = rig.recover(&HashSet::new());
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e.id, i.id(), "the id it would have had");
+    assert_eq!(e.kind, EventType::SegmentComplete);
+    assert_eq!(e.room.as_ref().unwrap().name, "alice");
+    assert_eq!(e.session, i.event.session);
+    let s = e.segment.as_ref().unwrap();
+    assert_eq!(s.path, done);
+    assert_eq!(
+        (s.index, s.bytes, s.duration_s, s.recovered),
+        (3, 19, 90.0, false)
+    );
+    // Held until the dispatcher journals the event, then gone.
+    assert!(store.holds(i.id()));
+    store.settle(i.id());
+    assert_eq!(rig.intent_files(), 0);
+    drop(rig.dir);
+}
+
+#[test]
+fn an_intent_whose_event_reached_the_journal_is_only_removed() {
+    let rig = Rig::new();
+    let (i, done) = crash_after_rename(&rig, "a/seg.flv.part");
+    let (store, events) = rig.recover(&HashSet::from([i.id()]));
+    assert!(events.is_empty(), "{events:?}");
+    assert!(!store.holds(i.id()));
+    assert_eq!(rig.intent_files(), 0);
+    assert!(done.exists());
+}
+
+#[test]
+fn a_part_takes_room_session_and_index_from_its_intent_and_survives_a_crash_in_recovery() {
+    let rig = Rig::new();
+    // Written under a name no template rule could trace to alice.
+    let part = rig.part("x/whatever.bin.part");
+    let i = rig.intent(&part);
+    {
+        let store = rig.store();
+        store.begin(&i).unwrap();
+    }
+    let (store, events) = rig.recover(&HashSet::new());
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e.id, i.id());
+    assert_eq!(e.room.as_ref().unwrap().name, "alice");
+    assert_eq!(e.session, i.event.session);
+    let s = e.segment.as_ref().unwrap();
+    assert_eq!(s.path, rig.config.output_dir.join("x/whatever.bin"));
+    assert!(s.recovered && s.index == 3 && s.bytes == 19);
+    // Ended at its last write, about 90 s after the intent says it began.
+    assert!(
+        s.end > s.start && (89.0..95.0).contains(&s.duration_s),
+        "{s:?}"
+    );
+    // The recovery crashes before the dispatcher journals the event: the next start raises
+    // it again, from the intent recovery wrote before the rename.
+    drop(store);
+    let (store, again) = rig.recover(&HashSet::new());
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, i.id());
+    assert_eq!(again[0].segment.as_ref().unwrap().path, s.path);
+    assert!(again[0].segment.as_ref().unwrap().recovered);
+    store.settle(i.id());
+    assert_eq!(rig.intent_files(), 0);
+}
+
+#[test]
+fn a_part_without_an_intent_is_routed_by_its_lock_or_template_or_not_at_all() {
+    let rig = Rig::new();
+    // Named by alice's lock file (a dead holder): alice, although her URL is a number that
+    // might be a short id.
+    let by_lock = rig.part("bilibili/Alice/a.bin.part");
+    let key = RoomKey::new(PlatformKind::Bilibili, "100");
+    let Acquire::Held(mut l) = RoomLock::try_acquire(&rig.config.lock_dir, &key, "s").unwrap()
+    else {
+        panic!()
+    };
+    l.set_part(Some(&by_lock));
+    drop(l);
+    // bob's template names his id; carol's her name.
+    let by_id = rig.part("bilibili/200/title.bin.part");
+    let by_name = rig.part("carol/title_2.bin.part");
+    // The default template names only platform and streamer: nobody's for sure.
+    let unknown = rig.part("bilibili/Someone/2026-01-01/Someone_x.bin.part");
+    let (store, events) = rig.recover(&HashSet::new());
+    assert_eq!(events.len(), 4, "{events:?}");
+    let of = |p: &Path| {
+        let done = split_part_name(p).unwrap().0.with_extension("bin");
+        events
+            .iter()
+            .find(|e| e.segment.as_ref().unwrap().path == done)
+            .unwrap_or_else(|| panic!("no event for {done:?}: {events:?}"))
+    };
+    let room = |p: &Path| of(p).room.as_ref().map(|r| (r.key.clone(), r.name.clone()));
+    assert_eq!(
+        room(&by_lock),
+        Some(("bilibili:100".into(), "alice".into()))
+    );
+    assert_eq!(room(&by_id), Some(("bilibili:200".into(), "bob".into())));
+    let carol = room(&by_name).unwrap();
+    assert!(
+        carol.0.starts_with("direct:") && carol.1 == "carol",
+        "{carol:?}"
+    );
+    assert_eq!(room(&unknown), None);
+    for p in [&by_lock, &by_id, &by_name, &unknown] {
+        let s = of(p).segment.as_ref().unwrap();
+        assert!(s.recovered && s.index == 1 && s.bytes == 19, "{s:?}");
+        store.settle(of(p).id);
+    }
+    assert_eq!(rig.intent_files(), 0);
+}

@@ -1,0 +1,154 @@
+//! The writer of one session: a blocking thread that owns the session's [`SegmentFiles`] and its
+//! pipeline, fed by the handle's bounded channel ([`super::handle`]).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use tokio::sync::mpsc;
+
+use super::flv::{FlvPipeline, Limits};
+use super::handle::{Container, Control, WriterMsg};
+use super::hls::HlsWriter;
+use super::pipeline::{Flow, Pipeline};
+use crate::segment::files::{SegmentFiles, SegmentSpec, WriteError, WriterEvent};
+
+/// The pipeline for a connection's container.
+fn pipeline(container: Container, spec: &SegmentSpec) -> Box<dyn Pipeline> {
+    match container {
+        Container::Flv => Box::new(FlvPipeline::new(Limits::from_spec(spec))),
+        Container::Ts | Container::Fmp4 => Box::new(HlsWriter::new(container)),
+    }
+}
+
+struct Writer {
+    out: SegmentFiles,
+    pipeline: Option<(Container, Box<dyn Pipeline>)>,
+    /// After a failure, bytes are dropped until the next connection.
+    failed: bool,
+}
+
+impl Writer {
+    fn handle(&mut self, msg: WriterMsg) -> Result<(), WriteError> {
+        match msg {
+            WriterMsg::Connect(container) => {
+                self.failed = false;
+                if self.pipeline.as_ref().is_none_or(|(c, _)| *c != container) {
+                    self.close()?;
+                    self.out.set_extension(container.extension());
+                    self.pipeline = Some((container, pipeline(container, self.out.spec())));
+                }
+                self.out.new_connection();
+            }
+            WriterMsg::Data(chunks) if !self.failed => {
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    for bytes in chunks {
+                        if let Flow::Reconnect(reason) = p.push(&bytes, &mut self.out)? {
+                            self.failed = true;
+                            self.out.send(WriterEvent::Reconnect(reason));
+                            break;
+                        }
+                    }
+                }
+            }
+            WriterMsg::Data(_) => {}
+            WriterMsg::Segment(seg) if !self.failed => {
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    if let Flow::Reconnect(reason) = p.push_segment(seg, &mut self.out)? {
+                        self.failed = true;
+                        self.out.send(WriterEvent::Reconnect(reason));
+                    }
+                }
+            }
+            WriterMsg::Segment(_) => {}
+            WriterMsg::Disconnect => self.finish()?,
+        }
+        Ok(())
+    }
+
+    fn control(&mut self, c: Control) {
+        match c {
+            Control::Split => {
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    p.request_split();
+                }
+            }
+            Control::Meta { title, streamer } => self.out.set_meta(title, streamer),
+            Control::Settings {
+                name,
+                template,
+                segment_duration,
+                segment_size,
+            } => {
+                self.out
+                    .set_settings(name, template, segment_duration, segment_size);
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    p.reconfigure(self.out.spec());
+                }
+            }
+        }
+    }
+
+    /// The connection ended.
+    fn finish(&mut self) -> Result<(), WriteError> {
+        match self.pipeline.as_mut() {
+            Some((_, p)) => p.finish_connection(&mut self.out),
+            None => self.out.close(None).map(|_| ()),
+        }
+    }
+
+    /// The session (or this container) is over: nothing may stay held back.
+    fn close(&mut self) -> Result<(), WriteError> {
+        let r = match self.pipeline.as_mut() {
+            Some((_, p)) => p.close(&mut self.out),
+            None => Ok(()),
+        };
+        r.and(self.out.close(None).map(|_| ()))
+    }
+}
+
+pub(super) fn run(
+    mut rx: mpsc::Receiver<WriterMsg>,
+    mut ctl: mpsc::UnboundedReceiver<Control>,
+    out: SegmentFiles,
+) {
+    let mut w = Writer {
+        out,
+        pipeline: None,
+        failed: false,
+    };
+    while let Some(msg) = rx.blocking_recv() {
+        // Requests sent before this message apply to it.
+        while let Ok(c) = ctl.try_recv() {
+            w.control(c);
+        }
+        match catch_unwind(AssertUnwindSafe(|| w.handle(msg))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!("{e}");
+                let _ = w.close();
+                w.failed = true;
+                w.out.send(WriterEvent::Failed(e));
+            }
+            Err(_) => {
+                // The panic hook logged the details; keep what was written and stop this stream.
+                let _ = catch_unwind(AssertUnwindSafe(|| w.close()));
+                w.failed = true;
+                w.pipeline = None;
+                w.out.send(WriterEvent::Failed(WriteError::Stream(
+                    "internal error in the writer (logged)".into(),
+                )));
+            }
+        }
+        // Idle means caught up: hand what gathered to the OS (see `SegmentFiles::flush_idle`).
+        if rx.is_empty() {
+            if let Err(e) = w.out.flush_idle() {
+                tracing::error!("{e}");
+                let _ = w.close();
+                w.failed = true;
+                w.out.send(WriterEvent::Failed(e));
+            }
+        }
+    }
+    if let Err(e) = catch_unwind(AssertUnwindSafe(|| w.close())).unwrap_or(Ok(())) {
+        tracing::error!("closing the last segment: {e}");
+    }
+}
