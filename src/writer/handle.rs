@@ -86,7 +86,15 @@ impl WriterHandle {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         let (ctl, ctl_rx) = mpsc::unbounded_channel();
         let out = SegmentFiles::new(spec, events, progress);
-        let join = tokio::task::spawn_blocking(move || run(rx, ctl_rx, out));
+        // A blocking thread starts with neither the room's span nor the caller's subscriber:
+        // without both, "segment opened" in a log of fifty rooms would not say whose.
+        let span = tracing::Span::current();
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        let join = tokio::task::spawn_blocking(move || {
+            tracing::dispatcher::with_default(&dispatch, || {
+                span.in_scope(|| run(rx, ctl_rx, out));
+            })
+        });
         Self { tx, ctl, join }
     }
 
@@ -108,3 +116,6 @@ impl WriterHandle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
