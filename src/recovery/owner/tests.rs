@@ -1,18 +1,23 @@
 use super::*;
 use crate::config::filename_template;
-use crate::segment::naming::{NameFields, render};
+use crate::event::{RoomRef, SessionRef};
+use crate::segment::naming::render;
 
-fn fields(title: &str) -> NameFields {
-    NameFields {
+fn fields(title: &str) -> (RoomRef, SessionRef) {
+    let room = RoomRef {
         platform: "bilibili".into(),
         id: "1".into(),
         key: "bilibili:1".into(),
         name: "alice".into(),
+        url: "https://live.bilibili.com/1".into(),
         streamer: "Alice".into(),
         title: title.into(),
-        session: "s".into(),
-        session_start: chrono::DateTime::parse_from_rfc3339("2026-11-21T21:04:05+08:00").unwrap(),
-    }
+    };
+    let session = SessionRef {
+        id: uuid::Uuid::new_v4(),
+        start: chrono::DateTime::parse_from_rfc3339("2026-11-21T21:04:05+08:00").unwrap(),
+    };
+    (room, session)
 }
 
 fn alice(id_certain: bool) -> KnownRoom<'static> {
@@ -27,11 +32,16 @@ fn alice(id_certain: bool) -> KnownRoom<'static> {
 
 #[test]
 fn a_path_names_a_room_only_by_what_is_its_own() {
-    let rel = |t: &str, f: &NameFields| {
-        let start = f.session_start;
-        render(&filename_template(t).unwrap(), f, 2, start)
-            .to_string_lossy()
-            .into_owned()
+    let rel = |t: &str, (room, session): &(RoomRef, SessionRef)| {
+        render(
+            &filename_template(t).unwrap(),
+            room,
+            session,
+            2,
+            session.start,
+        )
+        .to_string_lossy()
+        .into_owned()
     };
     let f = fields("a/b: c");
     for t in [

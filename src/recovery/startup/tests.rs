@@ -1,5 +1,5 @@
 use super::*;
-use crate::event::SessionRef;
+use crate::event::{RoomRef, SessionRef};
 use crate::platform::{PlatformKind, RoomKey};
 use crate::recovery::owner::room_ref_for;
 use crate::room::lock::{Acquire, RoomLock};
@@ -178,8 +178,7 @@ fn a_part_without_an_intent_is_routed_by_its_lock_or_template_or_not_at_all() {
     // might be a short id.
     let by_lock = rig.part("bilibili/Alice/a.bin.part");
     let key = RoomKey::new(PlatformKind::Bilibili, "100");
-    let Acquire::Held(mut l) = RoomLock::try_acquire(&rig.config.lock_dir, &key, "s").unwrap()
-    else {
+    let Acquire::Held(l) = RoomLock::try_acquire(&rig.config.lock_dir, &key, "s").unwrap() else {
         panic!()
     };
     l.set_part(Some(&by_lock));
@@ -216,4 +215,70 @@ fn a_part_without_an_intent_is_routed_by_its_lock_or_template_or_not_at_all() {
         store.settle(of(p).id);
     }
     assert_eq!(rig.intent_files(), 0);
+}
+
+/// The bug the architecture review found: a reload renamed the room while a segment was open;
+/// the segment's live `segment_complete` carried the new name, and the one recovered after a
+/// crash the old name. Both now come from the one record the writer keeps.
+#[test]
+fn a_room_renamed_mid_segment_is_recovered_under_the_name_its_live_event_carries() {
+    use crate::segment::files::{Progress, SegmentFiles, SegmentSpec, WriterEvent};
+    let rig = Rig::new();
+    let store = Arc::new(rig.store());
+    let session = SessionRef {
+        id: Uuid::new_v4(),
+        start: crate::event::now(),
+    };
+    let template = crate::config::filename_template("{name}/{index}").unwrap();
+    // The same session twice, in two folders: one segment ends normally, the other is cut by
+    // a crash; the room is renamed while both are open.
+    let writer = |sub: &str| {
+        let spec = SegmentSpec {
+            room: room_ref_for(&rig.config, "bilibili:100"),
+            session: session.clone(),
+            intents: Some(store.clone()),
+            ..SegmentSpec::plain(rig.config.output_dir.join(sub), template.clone())
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut files = SegmentFiles::new(spec, tx, Arc::new(Progress::default()));
+        // Under a `.bin` name recovery keeps the bytes as they are.
+        files.set_extension("bin");
+        files.write(b"some recorded bytes").unwrap();
+        (files, rx)
+    };
+    let (mut live, mut live_rx) = writer("live");
+    let (mut cut, _cut_rx) = writer("cut");
+    let renamed = RoomRef {
+        name: "alicia".into(),
+        ..room_ref_for(&rig.config, "bilibili:100")
+    };
+    live.set_room(renamed.clone());
+    cut.set_room(renamed.clone());
+
+    live.close(None).unwrap();
+    let live_event = std::iter::from_fn(|| live_rx.try_recv().ok())
+        .find_map(|e| match e {
+            WriterEvent::Closed(e) => Some(e),
+            _ => None,
+        })
+        .unwrap();
+    store.settle(live_event.id);
+    // The crash: what the writer handed to the OS stays, the segment is never closed, and
+    // the process's intent locks go.
+    cut.flush().unwrap();
+    drop((cut, live, store));
+
+    let (store, events) = rig.recover(&HashSet::new());
+    assert_eq!(events.len(), 1, "{events:?}");
+    let recovered = &events[0];
+    assert_eq!(recovered.room.as_ref(), Some(&renamed));
+    assert_eq!(recovered.room, live_event.room);
+    assert_eq!(recovered.session, live_event.session);
+    let (r, l) = (
+        recovered.segment.as_ref().unwrap(),
+        live_event.segment.as_ref().unwrap(),
+    );
+    assert_eq!((r.index, r.recovered, l.recovered), (1, true, false));
+    assert_eq!(r.path, rig.config.output_dir.join("cut/alice/1.bin"));
+    store.settle(recovered.id);
 }

@@ -5,7 +5,7 @@ use crate::platform::PlatformKind;
 fn one_holder_at_a_time_even_within_a_process() {
     let dir = tempfile::tempdir().unwrap();
     let key = RoomKey::new(PlatformKind::Bilibili, "1");
-    let Acquire::Held(mut lock) = RoomLock::try_acquire(dir.path(), &key, "s1").unwrap() else {
+    let Acquire::Held(lock) = RoomLock::try_acquire(dir.path(), &key, "s1").unwrap() else {
         panic!("first acquire must succeed");
     };
     lock.set_part(Some(Path::new("/rec/a.flv.part")));
