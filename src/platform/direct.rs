@@ -19,6 +19,7 @@ use super::{
     StreamFormat, StreamSource,
 };
 use crate::http;
+use crate::media::flv::{self, Signature};
 use crate::media::m3u8;
 
 const STATUS_TIMEOUT: Duration = Duration::from_secs(15);
@@ -172,19 +173,17 @@ impl Platform for Direct {
             .await
             .map_err(|_| PlatformError::Network("no stream bytes within 15s".into()))?
             .map_err(|e| PlatformError::Network(http::describe(&e)))?;
-        if !head.starts_with(b"FLV") {
-            if head.is_empty() {
-                return Ok(RoomStatus::default());
-            }
-            return Err(PlatformError::Malformed(format!(
+        match flv::signature(&head) {
+            Signature::Flv => Ok(RoomStatus {
+                live: true,
+                ..RoomStatus::default()
+            }),
+            _ if head.is_empty() => Ok(RoomStatus::default()),
+            _ => Err(PlatformError::Malformed(format!(
                 "answered 200 ({content_type}) but the body is not FLV: starts with {}",
                 http::sniff(&head)
-            )));
+            ))),
         }
-        Ok(RoomStatus {
-            live: true,
-            ..RoomStatus::default()
-        })
     }
 
     async fn sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
