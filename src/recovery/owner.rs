@@ -75,10 +75,7 @@ pub(crate) fn room_ref_for(config: &Config, key: &str) -> RoomRef {
             .as_ref()
             .map(|k| k.platform.to_string())
             .unwrap_or_default(),
-        name: room
-            .and_then(|r| r.name.clone())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| id.clone()),
+        name: crate::room::display_name(room.and_then(|r| r.name.as_deref()), "", &id),
         id,
         url: room.map(|r| r.url().to_string()).unwrap_or_default(),
         streamer: String::new(),
