@@ -20,6 +20,7 @@ pub(crate) mod direct;
 pub mod douyin;
 pub(crate) mod json;
 pub(crate) mod limiter;
+pub(crate) mod playlist;
 mod settings;
 pub(crate) mod web;
 
