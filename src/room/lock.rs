@@ -70,7 +70,26 @@ pub(crate) enum Acquire {
 }
 
 pub(crate) fn lock_path(lock_dir: &Path, key: &RoomKey) -> PathBuf {
-    lock_dir.join(key.lock_file_name())
+    lock_dir.join(file_name(key))
+}
+
+/// The one place that knows the lock file's name, both ways: `<platform>-<id>.lock`, with
+/// anything unusual in the id replaced so it is one safe name; [`key_of_lock`] reads it back.
+/// Dots stay (Douyin ids such as `a.b` and `a_b` are two rooms); after the prefix they cannot
+/// make `.` or `..`.
+fn file_name(key: &RoomKey) -> String {
+    let id: String = key
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}-{id}.lock", key.platform)
 }
 
 impl RoomLock {
@@ -192,7 +211,8 @@ pub(crate) fn is_held(path: &Path) -> io::Result<bool> {
     }
 }
 
-/// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`).
+/// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`), the reverse of
+/// [`file_name`] (an id with characters it replaced comes back with them replaced).
 pub(crate) fn key_of_lock(path: &Path) -> Option<String> {
     let name = path.file_stem()?.to_str()?;
     let (platform, id) = name.split_once('-')?;

@@ -209,14 +209,8 @@ impl Supervisor {
         }
     }
 
-    /// The room's name: configured, else the streamer's, else its id.
     fn display_name(&self) -> String {
-        self.cfg
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .or_else(|| Some(self.snap.streamer.clone()).filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| self.key.id.clone())
+        super::display_name(self.cfg.name.as_deref(), &self.snap.streamer, &self.key.id)
     }
 
     fn emit(&self, kind: EventType, f: impl FnOnce(Event) -> Event) {

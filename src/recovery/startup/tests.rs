@@ -11,8 +11,8 @@ struct Rig {
 }
 
 impl Rig {
-    /// alice and bob on Bilibili (numbers: maybe short ids); carol, a direct stream with a
-    /// `{name}`-based template.
+    /// alice and bob on Bilibili (numbers: maybe short ids; bob's file names carry his id);
+    /// carol, a direct stream.
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
@@ -172,24 +172,28 @@ fn a_part_takes_room_session_and_index_from_its_intent_and_survives_a_crash_in_r
 }
 
 #[test]
-fn a_part_without_an_intent_is_routed_by_its_lock_or_template_or_not_at_all() {
+fn a_part_without_an_intent_is_routed_by_its_lock_or_not_at_all() {
     let rig = Rig::new();
-    // Named by alice's lock file (a dead holder): alice, although her URL is a number that
-    // might be a short id.
-    let by_lock = rig.part("bilibili/Alice/a.bin.part");
-    let key = RoomKey::new(PlatformKind::Bilibili, "100");
-    let Acquire::Held(l) = RoomLock::try_acquire(&rig.config.lock_dir, &key, "s").unwrap() else {
-        panic!()
+    let lock_for = |key: &RoomKey, part: &Path| {
+        let Acquire::Held(l) = RoomLock::try_acquire(&rig.config.lock_dir, key, "s").unwrap()
+        else {
+            panic!()
+        };
+        l.set_part(Some(part));
+        // Dropped: a dead holder's lock, its text left behind.
     };
-    l.set_part(Some(&by_lock));
-    drop(l);
-    // bob's template names his id; carol's her name.
-    let by_id = rig.part("bilibili/200/title.bin.part");
-    let by_name = rig.part("carol/title_2.bin.part");
-    // The default template names only platform and streamer: nobody's for sure.
-    let unknown = rig.part("bilibili/Someone/2026-01-01/Someone_x.bin.part");
+    // Named by alice's lock file: alice, although her URL is a number that might be a short id.
+    let alice = rig.part("bilibili/Alice/a.bin.part");
+    lock_for(&RoomKey::new(PlatformKind::Bilibili, "100"), &alice);
+    // Named by carol's: a direct room, named and with its URL as configured.
+    let carol = rig.part("carol/title.bin.part");
+    let carol_key = rig.config.rooms[2].target.known_key().unwrap();
+    lock_for(&carol_key, &carol);
+    // No lock names it: no room, even where the file name template could only have named
+    // bob (file names are not read back through templates).
+    let bobs_name = rig.part("bilibili/200/title.bin.part");
     let (store, events) = rig.recover(&HashSet::new());
-    assert_eq!(events.len(), 4, "{events:?}");
+    assert_eq!(events.len(), 3, "{events:?}");
     let of = |p: &Path| {
         let done = split_part_name(p).unwrap().0.with_extension("bin");
         events
@@ -197,19 +201,30 @@ fn a_part_without_an_intent_is_routed_by_its_lock_or_template_or_not_at_all() {
             .find(|e| e.segment.as_ref().unwrap().path == done)
             .unwrap_or_else(|| panic!("no event for {done:?}: {events:?}"))
     };
-    let room = |p: &Path| of(p).room.as_ref().map(|r| (r.key.clone(), r.name.clone()));
+    let room = |p: &Path| {
+        of(p)
+            .room
+            .as_ref()
+            .map(|r| (r.key.clone(), r.name.clone(), r.url.clone()))
+    };
     assert_eq!(
-        room(&by_lock),
-        Some(("bilibili:100".into(), "alice".into()))
+        room(&alice),
+        Some((
+            "bilibili:100".into(),
+            "alice".into(),
+            "https://live.bilibili.com/100".into()
+        ))
     );
-    assert_eq!(room(&by_id), Some(("bilibili:200".into(), "bob".into())));
-    let carol = room(&by_name).unwrap();
-    assert!(
-        carol.0.starts_with("direct:") && carol.1 == "carol",
-        "{carol:?}"
+    assert_eq!(
+        room(&carol),
+        Some((
+            carol_key.to_string(),
+            "carol".into(),
+            "http://127.0.0.1:9/live/c.flv".into()
+        ))
     );
-    assert_eq!(room(&unknown), None);
-    for p in [&by_lock, &by_id, &by_name, &unknown] {
+    assert_eq!(room(&bobs_name), None);
+    for p in [&alice, &carol, &bobs_name] {
         let s = of(p).segment.as_ref().unwrap();
         assert!(s.recovered && s.index == 1 && s.bytes == 19, "{s:?}");
         store.settle(of(p).id);

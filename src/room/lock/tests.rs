@@ -40,3 +40,29 @@ fn an_unwritable_lock_dir_is_an_error_naming_the_path() {
     };
     assert!(err.to_string().contains("not-a-dir"), "{err}");
 }
+
+#[test]
+fn a_lock_file_name_reads_back_as_its_room_key() {
+    let dir = Path::new("/var/lib/liverec/locks");
+    for key in [
+        "bilibili:21452505",
+        "douyin:742345678901",
+        "douyin:a.b",
+        "douyin:a_b",
+        "douyin:a-b",
+        "direct:0512036feba4f343",
+    ] {
+        let k = RoomKey::parse(key).unwrap();
+        let path = lock_path(dir, &k);
+        assert_eq!(path.parent(), Some(dir), "{key}: one name in lock_dir");
+        assert_eq!(key_of_lock(&path).as_deref(), Some(key), "{path:?}");
+    }
+    // Two rooms, two files: a dot is not folded into an underscore.
+    let name = |k: &str| lock_path(dir, &RoomKey::parse(k).unwrap());
+    assert_ne!(name("douyin:a.b"), name("douyin:a_b"));
+    // What could leave the folder or hide the file is replaced, and reads back replaced.
+    let odd = name("douyin:ab/../c");
+    assert_eq!(odd, dir.join("douyin-ab_.._c.lock"));
+    assert_eq!(key_of_lock(&odd).as_deref(), Some("douyin:ab_.._c"));
+    assert_eq!(key_of_lock(Path::new("/x/nodash.lock")), None);
+}
