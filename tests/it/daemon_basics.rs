@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::daemon::{Daemon, config, files, room, wait_until};
+use crate::support::daemon::{Daemon, config, files, room, status_when, wait_until};
 use crate::support::flv;
 use crate::support::server::{Answer, StreamServer};
 
@@ -498,12 +498,23 @@ async fn a_reloaded_free_space_floor_reaches_the_open_segment() {
         cfg.replace("min_free_space = \"0B\"", "min_free_space = \"900TB\""),
     )
     .unwrap();
+    // The effects, not the log line (the writer logs its error before it renames the file).
     assert!(
-        d.wait_log("not writing until space returns", Duration::from_secs(20))
-            .await,
+        wait_until(Duration::from_secs(20), || {
+            files(&rec, ".part").is_empty() && !files(&rec, ".flv").is_empty()
+        })
+        .await,
         "{}",
         d.log_text()
     );
+    let (refused, status) = status_when(dir.path(), Duration::from_secs(20), |s| {
+        s["rooms"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not writing until space returns"))
+    })
+    .await;
+    assert!(refused, "{status:#}\n{}", d.log_text());
+    // The room has tried again and was refused: still the one file, nothing open.
     let done = files(&rec, ".flv");
     assert_eq!(done.len(), 1, "{}", d.log_text());
     assert!(files(&rec, ".part").is_empty());

@@ -124,6 +124,55 @@ pub async fn control_get(dir: &Path, path: &str) -> String {
     resp.text().await.unwrap()
 }
 
+/// The daemon's `GET /api/status`, parsed.
+pub async fn status(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&control_get(dir, "/api/status").await).unwrap()
+}
+
+/// The daemon's `/api/status` once `cond` holds for it (polled every 100 ms), or the last one
+/// read when `timeout` passed.
+pub async fn status_when(
+    dir: &Path,
+    timeout: Duration,
+    cond: impl Fn(&serde_json::Value) -> bool,
+) -> (bool, serde_json::Value) {
+    let until = Instant::now() + timeout;
+    loop {
+        let v = status(dir).await;
+        if cond(&v) {
+            return (true, v);
+        }
+        if Instant::now() >= until {
+            return (false, v);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The daemon's recent events (`GET /api/events`), oldest first.
+pub async fn events(dir: &Path) -> Vec<serde_json::Value> {
+    serde_json::from_str(&control_get(dir, "/api/events").await).unwrap_or_default()
+}
+
+/// Waits until the daemon's recent events hold `n` of type `kind` (polled every 100 ms).
+pub async fn wait_events(dir: &Path, kind: &str, n: usize, timeout: Duration) -> bool {
+    let until = Instant::now() + timeout;
+    loop {
+        let got = events(dir)
+            .await
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .count();
+        if got >= n {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Polls `cond` every 50 ms until it holds or `timeout` passes.
 pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + timeout;
