@@ -124,9 +124,25 @@ pub async fn control_get(dir: &Path, path: &str) -> String {
     resp.text().await.unwrap()
 }
 
-/// The daemon's `GET /api/status`, parsed.
+/// GET `path` from the control API of the daemon in `dir`, or `None` while it does not answer
+/// (not started yet, or `control.json` still names a daemon killed before a restart).
+pub async fn try_control_get(dir: &Path, path: &str) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("state/control.json")).ok()?;
+    let note: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let addr = note["listen"].as_str()?;
+    let resp = reqwest::get(format!("http://{addr}{path}")).await.ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.text().await.ok()
+}
+
+/// The daemon's `GET /api/status`, parsed (`null` while it does not answer).
 pub async fn status(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&control_get(dir, "/api/status").await).unwrap()
+    match try_control_get(dir, "/api/status").await {
+        Some(body) => serde_json::from_str(&body).unwrap(),
+        None => serde_json::Value::Null,
+    }
 }
 
 /// The daemon's `/api/status` once `cond` holds for it (polled every 100 ms), or the last one
@@ -149,9 +165,20 @@ pub async fn status_when(
     }
 }
 
-/// The daemon's recent events (`GET /api/events`), oldest first.
+/// The daemon's `GET /api/status` as soon as it answers (its API starts just after its rooms).
+pub async fn status_now(dir: &Path) -> serde_json::Value {
+    let (up, v) = status_when(dir, Duration::from_secs(10), |s| !s.is_null()).await;
+    assert!(up, "the control API does not answer");
+    v
+}
+
+/// The daemon's recent events (`GET /api/events`), oldest first (none while it does not
+/// answer).
 pub async fn events(dir: &Path) -> Vec<serde_json::Value> {
-    serde_json::from_str(&control_get(dir, "/api/events").await).unwrap_or_default()
+    match try_control_get(dir, "/api/events").await {
+        Some(body) => serde_json::from_str(&body).unwrap(),
+        None => Vec::new(),
+    }
 }
 
 /// Waits until the daemon's recent events hold `n` of type `kind` (polled every 100 ms).
@@ -185,6 +212,40 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Polls the async `cond` every 50 ms until it holds or `timeout` passes (for conditions read
+/// from the control API).
+pub async fn wait_for<F, Fut>(timeout: Duration, mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + timeout;
+    loop {
+        if cond().await {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The room named `name` in a `GET /api/status` answer.
+pub fn room_status<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["rooms"]
+        .as_array()
+        .and_then(|rooms| rooms.iter().find(|r| r["name"] == name))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+/// Whether the room's reason for its state (`detail`) or its last error mentions `text`.
+pub fn room_says(room: &serde_json::Value, text: &str) -> bool {
+    ["detail", "last_error"]
+        .iter()
+        .any(|k| room[*k].as_str().is_some_and(|s| s.contains(text)))
 }
 
 /// Every file under `dir` whose name ends with `suffix`, sorted.
