@@ -355,6 +355,9 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
         .collect();
     let path = dir.path().join("storm.toml");
     let started = Instant::now();
+    // The sleeps below pace the storm (its input: a deleted file the watcher must see, edits
+    // 120 ms apart); they wait for no effect. The invariant holds at every moment, so it is
+    // checked after each edit, and the end state is waited for below.
     for (i, text) in edits.iter().enumerate() {
         if i == 20 {
             std::fs::remove_file(&path).unwrap();

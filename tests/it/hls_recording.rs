@@ -243,9 +243,11 @@ async fn a_failing_segment_is_retried_and_a_lost_one_is_a_logged_gap() {
         "{log}"
     );
     // The count reaches the status API and the metrics.
-    let status: serde_json::Value =
-        serde_json::from_str(&control_get(dir.path(), "/api/status").await).unwrap();
-    assert_eq!(status["rooms"][0]["gaps_total"], 2, "{status}");
+    let (counted, status) = status_when(dir.path(), Duration::from_secs(5), |s| {
+        s["rooms"][0]["gaps_total"] == 2
+    })
+    .await;
+    assert!(counted, "{status}");
     let key = status["rooms"][0]["key"].as_str().unwrap().to_string();
     let metrics = control_get(dir.path(), "/metrics").await;
     assert!(
