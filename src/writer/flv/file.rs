@@ -203,7 +203,7 @@ impl FlvFile {
     }
 
     /// The media duration, once [`FlvFile::finish`]ed.
-    pub(crate) fn duration_s(&self) -> f64 {
+    fn duration_s(&self) -> f64 {
         self.meta.duration
     }
 
