@@ -32,8 +32,8 @@ impl Rig {
     fn closed(&mut self) -> Vec<(PathBuf, f64)> {
         let mut done = Vec::new();
         while let Ok(e) = self.events.try_recv() {
-            if let WriterEvent::Closed(d) = e {
-                done.push((d.path, d.duration_s));
+            if let WriterEvent::Closed(e) = e {
+                done.extend(e.segment.map(|s| (s.path, s.duration_s)));
             }
         }
         done
