@@ -142,7 +142,7 @@ impl FlvFile {
     /// Takes note of a tag the file holds: `rel` is its timestamp in the file and `at` the
     /// offset of its tag header.
     pub(crate) fn note(&mut self, info: TagInfo, rel: i64, at: u64) {
-        let frame = match info {
+        match info {
             TagInfo::Video {
                 keyframe,
                 sequence_header,
@@ -152,22 +152,27 @@ impl FlvFile {
                 if keyframe {
                     self.index(rel, at);
                 }
-                (!sequence_header).then_some(&mut self.video)
+                if !sequence_header {
+                    self.video.advance(rel, true);
+                }
             }
             TagInfo::Audio {
                 sequence_header, ..
             } => {
                 self.has_audio = true;
-                (!sequence_header).then_some(&mut self.audio)
+                if !sequence_header {
+                    self.audio.advance(rel, true);
+                }
             }
             TagInfo::Script => return,
-        };
-        if let Some(track) = frame {
-            track.advance(rel, true);
         }
         self.last_ts = self.last_ts.max(rel);
     }
 
+    // Out of line: keyframes are a few in a hundred tags, and the index's growth path would
+    // weigh on every tag's `note`.
+    #[cold]
+    #[inline(never)]
     fn index(&mut self, rel: i64, at: u64) {
         let spaced = self
             .last_indexed
