@@ -23,8 +23,6 @@ mod disk;
 mod rooms;
 mod watch;
 
-pub(crate) use disk::DiskStatus;
-
 /// How often free space is checked.
 const DISK_CHECK: Duration = Duration::from_secs(10);
 
@@ -122,7 +120,6 @@ pub(crate) async fn run(
         shutdown.clone(),
         hooks.clone(),
     ));
-    let mut disk = DiskStatus::default();
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
     let platforms = Platforms::from_settings(&config.platforms, client.clone());
     let deps = RoomDeps {
@@ -157,7 +154,16 @@ pub(crate) async fn run(
 
     let mut current = config;
     let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
-    let mut disk_tick = tokio::time::interval(DISK_CHECK);
+    let disk = {
+        let shared = shared.clone();
+        disk::monitor(
+            current.output_dir.clone(),
+            min_free_space.clone(),
+            DISK_CHECK,
+            events.clone(),
+            move |free, low| shared.set_disk(free, low),
+        )
+    };
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -170,10 +176,6 @@ pub(crate) async fn run(
                     }
                 }
             },
-            _ = disk_tick.tick() => {
-                disk.check(&current.output_dir, min_free_space.load(Ordering::Relaxed), &events);
-                shared.set_disk(disk.free(), disk.is_low());
-            }
             _ = async {
                 match watchdog.as_mut() {
                     Some(w) => { w.tick().await; }
@@ -184,6 +186,9 @@ pub(crate) async fn run(
     }
 
     systemd::stopping();
+    // Like the main loop it ran in before, the free-space check ends here.
+    disk.abort();
+    let _ = disk.await;
     let deadline = tokio::time::Instant::now() + current.shutdown_timeout;
     let late = rooms.stop_all(deadline).await;
     drop(control);

@@ -70,8 +70,9 @@ pub struct RoomRef {
     pub title: String,
 }
 
+/// Which recording session an event is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct SessionRef {
+pub struct SessionRef {
     pub(crate) id: Uuid,
     pub(crate) start: DateTime<FixedOffset>,
 }
@@ -85,6 +86,21 @@ pub struct SegmentRef {
     pub start: DateTime<FixedOffset>,
     pub end: DateTime<FixedOffset>,
     pub recovered: bool,
+}
+
+impl RoomRef {
+    /// No room: files named by their template alone (repairs, tools, benchmarks).
+    pub(crate) fn none() -> Self {
+        RoomRef {
+            key: String::new(),
+            platform: String::new(),
+            id: String::new(),
+            name: String::new(),
+            url: String::new(),
+            streamer: String::new(),
+            title: String::new(),
+        }
+    }
 }
 
 impl SegmentRef {
@@ -158,6 +174,11 @@ impl Event {
     pub(crate) fn with_error(mut self, error: impl Into<String>) -> Self {
         self.error = Some(error.into());
         self
+    }
+
+    /// The segment a `segment_start` or `segment_complete` is about.
+    pub fn segment(&self) -> Option<&SegmentRef> {
+        self.segment.as_ref()
     }
 }
 

@@ -12,7 +12,7 @@
 //! - at most `concurrency` runs of a hook at once (across rooms);
 //! - a hook with a `window` starts deliveries (first attempts and retries) only while the local
 //!   time is inside it;
-//! - a failed attempt is retried after an exponential backoff ([`window::Backoff`]), `retries`
+//! - a failed attempt is retried after an exponential backoff ([`window::retry_backoff`]), `retries`
 //!   times; then the delivery is given up and a `hook_failed` event is raised, delivered to the
 //!   hooks that subscribe to it except the one that failed (and a failed delivery of a
 //!   `hook_failed` event raises none, so two failing hooks cannot feed each other).
@@ -44,9 +44,9 @@ pub(crate) mod window;
 use crate::config::{HookConfig, WebhookConfig};
 use crate::event::{Event, EventRx};
 use crate::segment::intent::Intents;
+use crate::util::backoff::Backoff;
 use dispatch::Core;
 use journal::Journal;
-use window::Backoff;
 
 /// Events kept for `GET /api/events`.
 pub(crate) const RECENT_EVENTS: usize = 50;
@@ -80,7 +80,7 @@ impl Options {
             state_dir: state_dir.to_path_buf(),
             hooks,
             webhooks,
-            backoff: Backoff::from_env(),
+            backoff: window::retry_backoff(),
             clock: local_clock(),
             intents: None,
         }

@@ -40,9 +40,9 @@
 //! - `media`: pure parsers, bytes in and structure out: FLV (tags, AMF0, metadata, timeline),
 //!   m3u8, MPEG-TS, fMP4.
 //! - Leaves: `event` (the one event shape for hooks, webhooks, logs and the API), `template`
-//!   (`{field:FMT}`), `util` (secrets and redaction, units, file-system primitives), `http` (the
-//!   shared client, capped reads), `metrics` (counters, Prometheus text), `systemd`
-//!   (`sd_notify`), `build_info`.
+//!   (`{field:FMT}`), `util` (secrets and redaction, units, file-system primitives, the retry
+//!   backoff), `http` (the shared client, capped reads), `metrics` (counters, Prometheus text),
+//!   `systemd` (`sd_notify`), `build_info`.
 //!
 //! Only what the integration tests, the benchmarks and the fuzz target use is `pub`; the rest is
 //! `pub(crate)`, so the compiler reports what nothing uses.

@@ -20,6 +20,7 @@ pub(crate) mod direct;
 pub mod douyin;
 pub(crate) mod json;
 pub(crate) mod limiter;
+pub(crate) mod playlist;
 mod settings;
 pub(crate) mod web;
 
@@ -187,24 +188,6 @@ impl RoomKey {
         let (p, id) = s.split_once(':')?;
         let platform = PlatformKind::parse(p)?;
         (!id.is_empty()).then(|| Self::new(platform, id))
-    }
-
-    /// `<platform>-<id>.lock`, with anything unusual in the id replaced so it is one safe name.
-    /// Dots stay (Douyin ids such as `a.b` and `a_b` are two rooms); after the prefix they
-    /// cannot make `.` or `..`.
-    pub(crate) fn lock_file_name(&self) -> String {
-        let id: String = self
-            .id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("{}-{id}.lock", self.platform)
     }
 }
 

@@ -79,6 +79,17 @@ pub(crate) struct RoomSnapshot {
     pub(crate) last_error: Option<String>,
 }
 
+/// A room's name in its events and file names: the configured one, else the streamer's, else
+/// the room's id; never empty. The one rule: crash recovery names a leftover's room by it too
+/// (offline, it knows no streamer).
+pub(crate) fn display_name(configured: Option<&str>, streamer: &str, id: &str) -> String {
+    [configured.unwrap_or_default(), streamer, id]
+        .into_iter()
+        .find(|n| !n.is_empty())
+        .unwrap_or_default()
+        .to_string()
+}
+
 impl RoomSnapshot {
     pub(crate) fn new(key: &RoomKey, cfg: &RoomConfig) -> Self {
         Self {

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::end::PullEnd;
 use crate::http;
+use crate::media::flv::{self, Signature};
 use crate::platform::{StreamFormat, StreamSource};
 use crate::util::secret::redact_url;
 use crate::writer::handle::{Container, WriterMsg};
@@ -88,7 +89,7 @@ pub(crate) async fn pull_flv(
             // Look at the first bytes before anything is written: an HTML error page or a
             // redirect body must not become a recording.
             head.extend_from_slice(&chunk);
-            if !could_be_flv(&head) {
+            if flv::signature(&head) == Signature::Other {
                 return PullEnd::Refused(no_media(&head, Early::Closed));
             }
             if head.len() <= FLV_FILE_HEAD {
@@ -155,15 +156,9 @@ enum Early {
     Closed,
 }
 
-/// Whether `head` (the first bytes of a body) can still be the start of an FLV stream.
-fn could_be_flv(head: &[u8]) -> bool {
-    let n = head.len().min(3);
-    head[..n] == b"FLV"[..n]
-}
-
 /// The reason a source is refused when it ended, as `end` says, after sending only `head`.
 fn no_media(head: &[u8], end: Early) -> String {
-    if !head.is_empty() && !could_be_flv(head) {
+    if flv::signature(head) == Signature::Other {
         return format!("the stream is not FLV: starts with {}", http::sniff(head));
     }
     match (head.is_empty(), end) {

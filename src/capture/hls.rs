@@ -24,8 +24,9 @@
 //! Memory is bounded: bodies are capped, at most [`CONCURRENCY`] downloads run at once, and
 //! segments waiting for the writer hold a share of a [`WRITER_BUDGET`].
 //!
-//! This file opens the first playlist; the attempt's loop is in [`live`], fetching what a
-//! playlist lists in [`fetch`].
+//! This file opens the first playlist (with [`open_media_playlist`], as the direct platform's
+//! live check does); the attempt's loop is in [`live`], fetching what a playlist lists in
+//! [`fetch`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -44,7 +45,10 @@ use url::Url;
 
 use super::end::PullEnd;
 use crate::http;
-use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaPlaylist, MediaSegment};
+use crate::media::m3u8::{self, ByteRange, Key, KeyMethod, Map, MediaSegment};
+use crate::platform::playlist::{
+    self, Opened, PLAYLIST_TIMEOUT, PlaylistError, open_media_playlist,
+};
 use crate::platform::{StreamFormat, StreamSource};
 use crate::util::secret::redact_url;
 use crate::writer::handle::{Container, WriterMsg};
@@ -66,7 +70,6 @@ pub(crate) const WRITER_BUDGET: usize = 64 << 20;
 /// Tries per segment (and per key or init section), with a pause between them.
 const SEGMENT_TRIES: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
-const PLAYLIST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reload pacing uses the target duration clamped to this range (a playlist cannot make us
 /// hammer its server, nor wait for an hour).
 const MIN_TARGET: Duration = Duration::from_secs(1);
@@ -132,14 +135,31 @@ pub(crate) async fn pull_hls(
     // A playlist host that answers nothing for the stall timeout is as dead as a stream host
     // that sends nothing for it.
     let first_timeout = stall.min(PLAYLIST_TIMEOUT);
+    let open = open_media_playlist(&ctx.client, &source.url, quality, first_timeout, |u| {
+        ctx.headers_for(u)
+    });
     let opened = tokio::select! {
         _ = cancel.cancelled() => return PullEnd::Cancelled,
-        r = open(&ctx, &source.url, quality, first_timeout) => r,
+        r = open => r,
     };
-    let (url, playlist) = match opened {
-        Ok(x) => x,
-        Err(e) => return PullEnd::Refused(e),
+    let Opened {
+        url,
+        playlist,
+        variant,
+    } = match opened {
+        Ok(o) => o,
+        Err(e) => return PullEnd::Refused(e.to_string()),
     };
+    if let Some((v, of)) = &variant {
+        tracing::info!(
+            bandwidth = v.bandwidth,
+            resolution = ?v.resolution,
+            codecs = v.codecs.as_deref().unwrap_or(""),
+            qn = ?v.qn,
+            variants = of,
+            "HLS master playlist: variant chosen"
+        );
+    }
     let finished = playlist.ended || playlist.playlist_type == Some(m3u8::PlaylistType::Vod);
     if finished && ended.contains(&url) {
         return PullEnd::NothingNew(
@@ -161,44 +181,6 @@ pub(crate) async fn pull_hls(
         ended.insert(&url);
     }
     end
-}
-
-/// Fetches the source's playlist; a master playlist leads to the chosen variant's.
-async fn open(
-    ctx: &Ctx,
-    url: &str,
-    quality: &[String],
-    timeout: Duration,
-) -> Result<(Url, MediaPlaylist), String> {
-    let url = Url::parse(url).map_err(|e| format!("bad playlist URL: {e}"))?;
-    match fetch_playlist(ctx, &url, timeout)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        m3u8::Playlist::Media(m) => Ok((url, m)),
-        m3u8::Playlist::Master(variants) => {
-            let v = m3u8::pick_variant(&variants, quality)
-                .ok_or("the master playlist lists no variant")?;
-            tracing::info!(
-                bandwidth = v.bandwidth,
-                resolution = ?v.resolution,
-                codecs = v.codecs.as_deref().unwrap_or(""),
-                qn = ?v.qn,
-                variants = variants.len(),
-                "HLS master playlist: variant chosen"
-            );
-            let url = v.uri.clone();
-            match fetch_playlist(ctx, &url, timeout)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                m3u8::Playlist::Media(m) => Ok((url, m)),
-                m3u8::Playlist::Master(_) => Err(
-                    "the variant is another master playlist (nested masters are not HLS)".into(),
-                ),
-            }
-        }
-    }
 }
 
 /// What every request of one attempt shares.
@@ -237,51 +219,13 @@ impl Ctx {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-enum FetchError {
-    #[error("the playlist server answered HTTP {0}")]
-    Status(u16),
-    #[error("playlist request failed: {0}")]
-    Network(String),
-    #[error("{0}")]
-    Invalid(String),
-}
-
+/// Fetches one playlist of this attempt, with the headers its URL may see.
 async fn fetch_playlist(
     ctx: &Ctx,
     url: &Url,
     timeout: Duration,
-) -> Result<m3u8::Playlist, FetchError> {
-    let work = async {
-        let resp = ctx
-            .client
-            .get(url.as_str())
-            .headers(ctx.headers_for(url))
-            .send()
-            .await
-            .map_err(|e| FetchError::Network(http::describe(&e)))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(FetchError::Status(status.as_u16()));
-        }
-        // Redirects are followed; relative URIs resolve against where the playlist really is.
-        let base = resp.url().clone();
-        let body = http::read_capped(resp, m3u8::MAX_PLAYLIST_BYTES)
-            .await
-            .map_err(|e| match e {
-                http::ReadError::TooLarge { .. } => FetchError::Invalid(e.to_string()),
-                http::ReadError::Http(e) => FetchError::Network(http::describe(&e)),
-            })?;
-        m3u8::parse(&body, &base).map_err(|e| FetchError::Invalid(format!("bad playlist: {e}")))
-    };
-    tokio::time::timeout(timeout, work)
-        .await
-        .unwrap_or_else(|_| {
-            Err(FetchError::Network(format!(
-                "no answer within {}",
-                crate::util::units::format_duration(timeout)
-            )))
-        })
+) -> Result<m3u8::Playlist, PlaylistError> {
+    playlist::fetch_playlist(&ctx.client, url, ctx.headers_for(url), timeout).await
 }
 
 /// A segment to fetch, with what the writer needs to know about it.

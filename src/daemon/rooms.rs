@@ -15,11 +15,12 @@ use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::{PlatformError, Platforms, RoomKey};
 use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
+use crate::util::backoff::Backoff;
 use crate::util::secret::redact_url;
 
-/// Retry pace for rooms whose URL could not be resolved yet (share links, short ids).
-const RESOLVE_RETRY_MIN: Duration = Duration::from_secs(15);
-const RESOLVE_RETRY_MAX: Duration = Duration::from_secs(600);
+/// Retry pace for rooms whose URL could not be resolved yet (share links, short ids): 15 s
+/// after the first failure in a row, doubling, at most 10 minutes.
+const RESOLVE_RETRY: Backoff = Backoff::new(Duration::from_secs(15), Duration::from_secs(600));
 /// One resolution's own time limit (a share link takes a few hops and calls); waits for the
 /// platform's request budget do not count.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -32,7 +33,7 @@ enum Retry {
     /// The link names a room only while its streamer is live, and they are not: at the room's
     /// poll interval, like a status check. Not a failure: the pace is reset.
     NotLiveYet(Duration),
-    /// A failure: after `wait`, which doubles for the next one.
+    /// A failure: after [`RESOLVE_RETRY`]'s pause for the failures in a row so far.
     AfterFailure(Duration),
 }
 
@@ -45,28 +46,30 @@ impl Retry {
 }
 
 /// Decides the next try after `e`; `resume` is the end of the platform's backoff, if one runs,
-/// and `poll` the room's poll interval.
+/// `poll` the room's poll interval; `failures`, the failures in a row, is updated.
 fn next_try(
     e: &PlatformError,
     resume: Option<std::time::Instant>,
     now: std::time::Instant,
     poll: Duration,
-    wait: &mut Duration,
+    failures: &mut u32,
 ) -> Retry {
     if let (PlatformError::Blocked(_), Some(end)) = (e, resume.filter(|t| *t > now)) {
         let jitter = Duration::from_millis(rand::random_range(0..RESUME_JITTER.as_millis() as u64));
         return Retry::AfterBackoff(end.duration_since(now) + jitter);
     }
     if matches!(e, PlatformError::NotLiveYet(_)) {
-        *wait = RESOLVE_RETRY_MIN;
+        *failures = 0;
         return Retry::NotLiveYet(poll);
     }
-    if matches!(e, PlatformError::NotFound(_)) {
-        *wait = RESOLVE_RETRY_MAX;
-    }
-    let pause = *wait;
-    *wait = (*wait * 2).min(RESOLVE_RETRY_MAX);
-    Retry::AfterFailure(pause)
+    *failures = if matches!(e, PlatformError::NotFound(_)) {
+        // No such room: straight to the longest pause, and it stays there until an answer
+        // says otherwise.
+        u32::MAX
+    } else {
+        failures.saturating_add(1)
+    };
+    Retry::AfterFailure(RESOLVE_RETRY.delay(*failures))
 }
 
 struct Entry {
@@ -158,7 +161,7 @@ impl Rooms {
         let span = tracing::info_span!("resolve", url = %provisional);
         tokio::spawn(tracing::Instrument::instrument(
             async move {
-                let mut wait = RESOLVE_RETRY_MIN;
+                let mut failures = 0;
                 let mut said_not_live = false;
                 loop {
                     let result = tokio::select! {
@@ -175,7 +178,7 @@ impl Rooms {
                     };
                     let now = std::time::Instant::now();
                     let poll = cfg.settings.poll_interval;
-                    let retry = next_try(&e, platform.resume_at(), now, poll, &mut wait);
+                    let retry = next_try(&e, platform.resume_at(), now, poll, &mut failures);
                     let url = redact_url(cfg.url());
                     match retry {
                         Retry::AfterBackoff(pause) => tracing::info!(

@@ -14,11 +14,12 @@ use uuid::Uuid;
 use super::command::{self, Outcome};
 use super::journal::{self, Journal, NewDelivery};
 use super::target::{Action, Item, Target, TargetCfg};
-use super::window::{self, Backoff, MAX_WINDOW_SLEEP};
+use super::window::{self, MAX_WINDOW_SLEEP};
 use super::{Clock, Cmd, RECENT_EVENTS, TargetKind, TargetStats, webhook};
 use crate::config::{HookConfig, WebhookConfig};
 use crate::event::{Event, EventRx, EventType};
 use crate::segment::intent::Intents;
+use crate::util::backoff::Backoff;
 use crate::util::secret::redact_endpoint;
 
 mod outcome;

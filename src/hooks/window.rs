@@ -1,4 +1,4 @@
-//! When a delivery may start: the hook's local-time window and the retry backoff. Pure functions
+//! When a delivery may start: the hook's local-time window and the retry schedule. Pure functions
 //! of the time they are given, so they are tested with a fake clock.
 
 use std::time::Duration;
@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{NaiveTime, Timelike};
 
 use crate::config::Window;
+use crate::util::backoff::Backoff;
 
 const DAY_MINUTES: u32 = 24 * 60;
 
@@ -33,48 +34,25 @@ pub(crate) fn until_open(window: &Window, now: NaiveTime) -> Option<Duration> {
 /// machine) delays a delivery by at most this much.
 pub(crate) const MAX_WINDOW_SLEEP: Duration = Duration::from_secs(60);
 
-/// The pause after failed attempts: `base`, then doubling, at most `cap`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Backoff {
-    pub(crate) base: Duration,
-    pub(crate) cap: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            base: Duration::from_secs(10),
-            cap: Duration::from_secs(3600),
-        }
-    }
-}
+/// The pause before a failed delivery's next attempt: 10 s after the first failure, doubling,
+/// at most an hour.
+const RETRY: Backoff = Backoff::new(Duration::from_secs(10), Duration::from_secs(3600));
 
 /// Environment variable that sets the first backoff pause in milliseconds. A testing knob: the
 /// integration tests use it to see retries within seconds instead of minutes.
 pub(crate) const BACKOFF_ENV: &str = "LIVEREC_HOOK_BACKOFF_MS";
 
-impl Backoff {
-    /// The default schedule, or one starting at `LIVEREC_HOOK_BACKOFF_MS` when it is set.
-    pub(crate) fn from_env() -> Self {
-        let mut b = Self::default();
-        if let Some(ms) = std::env::var(BACKOFF_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-        {
-            b.base = Duration::from_millis(ms.max(1));
-            b.cap = b.cap.max(b.base);
-        }
-        b
+/// The retry schedule of deliveries, starting at `LIVEREC_HOOK_BACKOFF_MS` when it is set.
+pub(crate) fn retry_backoff() -> Backoff {
+    let mut b = RETRY;
+    if let Some(ms) = std::env::var(BACKOFF_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        b.base = Duration::from_millis(ms.max(1));
+        b.cap = b.cap.max(b.base);
     }
-
-    /// The pause after the `failures`-th failed attempt in a row (1 = the first failure).
-    pub(crate) fn delay(&self, failures: u32) -> Duration {
-        let doublings = failures.saturating_sub(1).min(30);
-        self.base
-            .checked_mul(1 << doublings)
-            .unwrap_or(self.cap)
-            .min(self.cap)
-    }
+    b
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
-use super::web::{Api, Hop, browser_headers_as, cookie_header};
+use super::web::{Api, Hop, Hosts, browser_headers_as, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamSource,
@@ -88,34 +88,6 @@ struct WbiCache {
     login: Option<Login>,
 }
 
-/// Where each kind of request goes. Only a real `api_base` override (a mirror, a test server)
-/// redirects the hosts that are not the live API's: `nav` exists on `api.bilibili.com` only,
-/// and share links must be fetched from `b23.tv` itself.
-#[derive(Debug, Clone, PartialEq)]
-struct Hosts {
-    api: String,
-    nav: String,
-    /// Share links are fetched as `{share_via}/b23.tv/<code>`.
-    share_via: Option<String>,
-}
-
-impl Hosts {
-    fn new(cfg: &PlatformConfig) -> Self {
-        match cfg.api_override(DEFAULT_API_BASE) {
-            Some(mirror) => Self {
-                api: mirror.clone(),
-                nav: mirror.clone(),
-                share_via: Some(mirror),
-            },
-            None => Self {
-                api: DEFAULT_API_BASE.into(),
-                nav: DEFAULT_NAV_BASE.into(),
-                share_via: None,
-            },
-        }
-    }
-}
-
 /// The label of a call to a wbi-protected endpoint, for error messages and the call trace:
 /// the endpoint and how it was signed.
 fn signed_label(ep: Endpoint, attempt: usize, signed: bool) -> &'static str {
@@ -142,9 +114,8 @@ fn unix_now() -> u64 {
 
 pub(crate) struct Bilibili {
     api: Api,
-    api_base: String,
-    nav_base: String,
-    share_via: Option<String>,
+    /// `nav` is on the main site's API host, share links on `b23.tv`: a mirror takes both.
+    hosts: Hosts,
     /// The platform's cookie, for calls that are not about one configured room.
     cookie: Option<Secret>,
     wbi: tokio::sync::Mutex<WbiCache>,
@@ -177,7 +148,6 @@ fn user_agent(cfg: &PlatformConfig) -> HeaderValue {
 
 impl Bilibili {
     pub(crate) fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
-        let hosts = Hosts::new(cfg);
         let ua = user_agent(cfg);
         Self {
             api: Api::new(
@@ -186,9 +156,7 @@ impl Bilibili {
                 Limiter::new("bilibili", Budget::configured(PlatformKind::Bilibili, cfg)),
             )
             .with_user_agent(ua.clone()),
-            api_base: hosts.api,
-            nav_base: hosts.nav,
-            share_via: hosts.share_via,
+            hosts: Hosts::new(cfg, DEFAULT_API_BASE),
             cookie: cfg.cookie.clone(),
             wbi: tokio::sync::Mutex::new(WbiCache::default()),
             refreshed_for_refusal: AtomicBool::new(false),
@@ -229,7 +197,7 @@ impl Bilibili {
     ) -> Result<api::RoomInit, PlatformError> {
         let url = format!(
             "{}/room/v1/Room/room_init?id={}",
-            self.api_base,
+            self.hosts.api,
             wbi::encode(id)
         );
         self.api
@@ -302,7 +270,7 @@ impl Bilibili {
 
     async fn follow_b23(&self, link: &str) -> Result<String, PlatformError> {
         self.api
-            .follow_share(link, self.share_via.as_deref(), |u| {
+            .follow_share(link, &self.hosts, |u| {
                 let host = u.host_str().unwrap_or_default().to_ascii_lowercase();
                 if host == "b23.tv" {
                     return Hop::Follow;

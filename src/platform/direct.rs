@@ -3,10 +3,11 @@
 //!
 //! An `.m3u8` URL is live when it answers 200 with a playlist that can still grow: a media
 //! playlist without `EXT-X-ENDLIST` (and not `PLAYLIST-TYPE:VOD`). A master playlist is judged
-//! by the media playlist of the variant the room's `quality` picks (the best by default). An
-//! ended or VOD playlist is offline (a finished
-//! broadcast, or a recording of one, is not a live); a body that is not a playlist is an error
-//! (the status is unknown), never "live".
+//! by the media playlist of the variant the room's `quality` picks (the best by default), found
+//! as the recording finds it ([`playlist::open_media_playlist`]). An ended or VOD playlist is
+//! offline (a finished broadcast, or a recording of one, is not a live), and so is an empty
+//! answer, a master playlist without variants, or a 4xx other than 401/403; a body that is not
+//! a playlist is an error (the status is unknown), never "live".
 
 use std::time::Duration;
 
@@ -14,11 +15,13 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+use super::playlist::{self, PLAYLIST_TIMEOUT, PlaylistError};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamFormat, StreamSource,
 };
 use crate::http;
+use crate::media::flv::{self, Signature};
 use crate::media::m3u8;
 
 const STATUS_TIMEOUT: Duration = Duration::from_secs(15);
@@ -54,70 +57,45 @@ impl Direct {
         Self { client }
     }
 
-    /// Live or not, from a playlist answer (see the module docs).
-    async fn hls_status(
-        &self,
-        resp: reqwest::Response,
-        content_type: &str,
-        quality: &[String],
-    ) -> Result<RoomStatus, PlatformError> {
-        let mut resp = resp;
-        // A master playlist, then its best variant: two fetches at most.
-        for _ in 0..2 {
-            let base = resp.url().clone();
-            let body = tokio::time::timeout(
-                STATUS_TIMEOUT,
-                http::read_capped(resp, m3u8::MAX_PLAYLIST_BYTES),
-            )
-            .await
-            .map_err(|_| PlatformError::Network("no playlist within 15s".into()))?
-            .map_err(|e| match e {
-                http::ReadError::Http(e) => PlatformError::Network(http::describe(&e)),
-                e => PlatformError::Malformed(e.to_string()),
-            })?;
-            if body.is_empty() {
-                return Ok(RoomStatus::default());
-            }
-            let playlist = m3u8::parse(&body, &base).map_err(|e| match e {
-                m3u8::ParseError::NotPlaylist(head) => PlatformError::Malformed(format!(
-                    "answered 200 ({content_type}) but the body is not an HLS playlist: starts with {head}"
-                )),
-                e => PlatformError::Malformed(format!("bad HLS playlist: {e}")),
-            })?;
-            let variants = match playlist {
-                m3u8::Playlist::Media(m) => {
-                    let ended = m.ended || m.playlist_type == Some(m3u8::PlaylistType::Vod);
-                    return Ok(RoomStatus {
-                        live: !ended,
-                        ..RoomStatus::default()
-                    });
-                }
-                m3u8::Playlist::Master(v) => v,
-            };
-            let Some(chosen) = m3u8::pick_variant(&variants, quality) else {
-                return Ok(RoomStatus::default());
-            };
-            resp = match self
-                .client
-                .get(chosen.uri.as_str())
-                .timeout(STATUS_TIMEOUT)
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => r,
-                Ok(r) if r.status().is_client_error() => return Ok(RoomStatus::default()),
-                Ok(r) => {
-                    return Err(PlatformError::Network(format!(
-                        "the variant playlist answered HTTP {}",
-                        r.status().as_u16()
-                    )));
-                }
-                Err(e) => return Err(PlatformError::Network(http::describe(&e))),
-            };
+    /// Live or not, from the media playlist (see the module docs).
+    async fn hls_status(&self, room: &RoomSpec) -> Result<RoomStatus, PlatformError> {
+        let opened = playlist::open_media_playlist(
+            &self.client,
+            &room.url,
+            &room.quality,
+            PLAYLIST_TIMEOUT,
+            |_| HeaderMap::new(),
+        )
+        .await;
+        let m = match opened {
+            Ok(o) => o.playlist,
+            Err(e) => return hls_verdict(e),
+        };
+        let ended = m.ended || m.playlist_type == Some(m3u8::PlaylistType::Vod);
+        Ok(RoomStatus {
+            live: !ended,
+            ..RoomStatus::default()
+        })
+    }
+}
+
+/// What a playlist that could not be opened says about the room: no stream there (offline),
+/// a refusal that will not pass by itself, or an unknown status.
+fn hls_verdict(e: PlaylistError) -> Result<RoomStatus, PlatformError> {
+    match e {
+        PlaylistError::Unreachable(_) | PlaylistError::Empty | PlaylistError::NoVariant => {
+            Ok(RoomStatus::default())
         }
-        Err(PlatformError::Malformed(
-            "a master playlist whose variant is another master playlist".into(),
-        ))
+        PlaylistError::Status(code @ (401 | 403)) => Err(PlatformError::Unsupported(format!(
+            "the server refused access (HTTP {code})"
+        ))),
+        PlaylistError::Status(code) if (400..500).contains(&code) => Ok(RoomStatus::default()),
+        e @ (PlaylistError::Status(_) | PlaylistError::Network(_)) => {
+            Err(PlatformError::Network(e.to_string()))
+        }
+        e @ (PlaylistError::Invalid(_) | PlaylistError::NestedMaster) => {
+            Err(PlatformError::Malformed(e.to_string()))
+        }
     }
 }
 
@@ -130,6 +108,9 @@ impl Platform for Direct {
     }
 
     async fn status(&self, room: &RoomSpec) -> Result<RoomStatus, PlatformError> {
+        if format_of(&room.url) == StreamFormat::Hls {
+            return self.hls_status(room).await;
+        }
         let resp = match self
             .client
             .get(&room.url)
@@ -165,26 +146,21 @@ impl Platform for Direct {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("no content type")
             .to_string();
-        if format_of(&room.url) == StreamFormat::Hls {
-            return self.hls_status(resp, &content_type, &room.quality).await;
-        }
         let head = tokio::time::timeout(STATUS_TIMEOUT, http::read_prefix(resp, 16))
             .await
             .map_err(|_| PlatformError::Network("no stream bytes within 15s".into()))?
             .map_err(|e| PlatformError::Network(http::describe(&e)))?;
-        if !head.starts_with(b"FLV") {
-            if head.is_empty() {
-                return Ok(RoomStatus::default());
-            }
-            return Err(PlatformError::Malformed(format!(
+        match flv::signature(&head) {
+            Signature::Flv => Ok(RoomStatus {
+                live: true,
+                ..RoomStatus::default()
+            }),
+            _ if head.is_empty() => Ok(RoomStatus::default()),
+            _ => Err(PlatformError::Malformed(format!(
                 "answered 200 ({content_type}) but the body is not FLV: starts with {}",
                 http::sniff(&head)
-            )));
+            ))),
         }
-        Ok(RoomStatus {
-            live: true,
-            ..RoomStatus::default()
-        })
     }
 
     async fn sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
@@ -196,3 +172,6 @@ impl Platform for Direct {
         }])
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,7 +22,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
-use super::web::{Api, browser_headers_as, cookie_header};
+use super::web::{Api, Hosts, browser_headers_as, cookie_header};
 use super::{
     Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamSource,
@@ -121,40 +121,6 @@ const PAGE: &str = "room page (__ac_nonce)";
 const REFLOW: &str = "reflow (a_bogus)";
 const PROFILE: &str = "profile page (__ac_nonce)";
 
-/// Where each kind of request goes. Only a real `api_base` override (a mirror, a test server)
-/// redirects the hosts that are not `live.douyin.com`: share links must be fetched from
-/// `v.douyin.com` itself, profile pages from `www.douyin.com`, the reflow API from
-/// `webcast.amemv.com`, the ttwid register endpoint from `ttwid.bytedance.com`.
-#[derive(Debug, Clone, PartialEq)]
-struct Hosts {
-    api: String,
-    /// Pages on other hosts are fetched as `{via}/<host>/<path>`: `{via}/v.douyin.com/<code>`.
-    via: Option<String>,
-}
-
-impl Hosts {
-    fn new(cfg: &PlatformConfig) -> Self {
-        match cfg.api_override(DEFAULT_API_BASE) {
-            Some(mirror) => Self {
-                api: mirror.clone(),
-                via: Some(mirror),
-            },
-            None => Self {
-                api: DEFAULT_API_BASE.into(),
-                via: None,
-            },
-        }
-    }
-
-    /// Where to fetch `https://{host}{path}`.
-    fn page(&self, host: &str, path: &str) -> String {
-        match &self.via {
-            Some(via) => format!("{via}/{host}{path}"),
-            None => format!("https://{host}{path}"),
-        }
-    }
-}
-
 /// The User-Agent every request sends, and what is derived from it.
 struct UserAgent {
     text: String,
@@ -215,6 +181,9 @@ impl Trace {
 
 pub(crate) struct Douyin {
     api: Api,
+    /// Share links are on `v.douyin.com`, profile pages on `www.douyin.com`, the reflow API on
+    /// `webcast.amemv.com`, the ttwid register endpoint on `ttwid.bytedance.com`: a mirror
+    /// takes them all.
     hosts: Hosts,
     cookie: Option<Secret>,
     ua: UserAgent,
@@ -266,7 +235,7 @@ impl Douyin {
                 Limiter::new("douyin", Budget::configured(PlatformKind::Douyin, cfg)),
             )
             .with_user_agent(ua.header.clone()),
-            hosts: Hosts::new(cfg),
+            hosts: Hosts::new(cfg, DEFAULT_API_BASE),
             cookie: cfg.cookie.clone(),
             signer: abogus::Signer::new(&ua.text),
             odin_ttid: dice.odin_ttid(),

@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 use super::PlatformConfig;
 use super::{PlatformError, PlatformKind};
+use crate::util::backoff::Backoff;
 
 pub(crate) mod meter;
 
@@ -240,9 +241,7 @@ impl Gate {
         let base = retry_after
             .map(|d| d.clamp(BACKOFF_MIN, BACKOFF_CAP))
             .unwrap_or(BACKOFF_BASE);
-        let pause = base
-            .saturating_mul(1u32 << (self.strikes - 1).min(16))
-            .min(BACKOFF_CAP);
+        let pause = Backoff::new(base, BACKOFF_CAP).delay(self.strikes);
         let until = now + pause;
         self.paused_until = Some(until);
         self.reason = reason.to_string();

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
-use super::PlatformError;
 use super::limiter::{Limiter, Permit};
+use super::{PlatformConfig, PlatformError};
 use crate::http;
 use crate::util::secret::{Secret, redact_url};
 
@@ -72,6 +72,57 @@ pub(crate) fn cookie_header(
     })?;
     v.set_sensitive(true);
     Ok(Some(v))
+}
+
+/// Where a platform's requests go. Without an `api_base` override each goes to its own host;
+/// a real override (a mirror, a test server) takes them all: the platform's API, and the other
+/// API hosts it serves at its root, and every other host's pages at `{api_base}/<host><path>`
+/// (share links, profile pages...), so that one server can answer them. The platform's public
+/// base, however it is written, is no override.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Hosts {
+    /// The API base: the platform's own, or the mirror.
+    pub(crate) api: String,
+    /// The mirror, without its trailing slash.
+    mirror: Option<String>,
+}
+
+impl Hosts {
+    /// The hosts of a platform whose public API base is `public_api`.
+    pub(crate) fn new(cfg: &PlatformConfig, public_api: &str) -> Self {
+        let mirror = cfg.api_override(public_api);
+        Self {
+            api: mirror.clone().unwrap_or_else(|| public_api.to_string()),
+            mirror,
+        }
+    }
+
+    /// Another API base of the platform (Bilibili's `nav` is on `api.bilibili.com`), which a
+    /// mirror serves at its root like the main one.
+    pub(crate) fn other_api<'a>(&'a self, public: &'a str) -> &'a str {
+        self.mirror.as_deref().unwrap_or(public)
+    }
+
+    /// Where to fetch `https://{host}{path}`.
+    pub(crate) fn page(&self, host: &str, path: &str) -> String {
+        match &self.mirror {
+            Some(m) => format!("{m}/{host}{path}"),
+            None => format!("https://{host}{path}"),
+        }
+    }
+
+    /// Where to fetch `url` (a share link's hop: any host, any scheme).
+    pub(crate) fn route(&self, url: &url::Url) -> String {
+        match &self.mirror {
+            Some(m) => format!(
+                "{m}/{}{}{}",
+                url.host_str().unwrap_or_default(),
+                url.path(),
+                url.query().map(|q| format!("?{q}")).unwrap_or_default()
+            ),
+            None => url.to_string(),
+        }
+    }
 }
 
 /// A query value, percent-encoded.
@@ -263,12 +314,11 @@ impl Api {
     }
 
     /// Follows a share link one redirect at a time until `classify` accepts or rejects a
-    /// target. With `via` (an `api_base`), each hop is fetched as `{via}/{host}{path}?{query}`
-    /// so that tests and mirrors can answer it.
+    /// target. Each hop goes where `hosts` routes it (a mirror gets them all).
     pub(crate) async fn follow_share<T>(
         &self,
         link: &str,
-        via: Option<&str>,
+        hosts: &Hosts,
         mut classify: impl FnMut(&url::Url) -> Hop<T>,
     ) -> Result<T, PlatformError> {
         let Some(client) = &self.no_redirect else {
@@ -291,16 +341,7 @@ impl Api {
                     "the share link redirects in a loop (back to {shown})"
                 )));
             }
-            let fetch = match via {
-                Some(base) => format!(
-                    "{}/{}{}{}",
-                    base.trim_end_matches('/'),
-                    current.host_str().unwrap_or_default(),
-                    current.path(),
-                    current.query().map(|q| format!("?{q}")).unwrap_or_default()
-                ),
-                None => current.to_string(),
-            };
+            let fetch = hosts.route(&current);
             let permit = self.limiter.acquire().await?;
             let resp = client
                 .get(&fetch)

@@ -290,7 +290,10 @@ pub(crate) fn remux_flv(src: &Path, stem: &Path) -> io::Result<Vec<Repaired>> {
     pipeline.close(&mut out).map_err(fail)?;
     let mut done = Vec::new();
     while let Ok(ev) = rx.try_recv() {
-        if let WriterEvent::Closed(s) = ev {
+        if let Some(s) = match ev {
+            WriterEvent::Closed(e) => e.segment,
+            _ => None,
+        } {
             done.push(Repaired {
                 path: s.path,
                 bytes: s.bytes,

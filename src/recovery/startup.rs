@@ -6,9 +6,8 @@
 //!   (a crash in that window): the event is raised now, with the id it would have had;
 //! - `.part` files no live process is writing: repaired and renamed, with a
 //!   `"recovered": true` event. Their room, session and index come from the segment's intent;
-//!   for a `.part` written before intents existed (or whose intent was lost), from the room lock
-//!   that names it, else from a file name template that names only one configured room, else
-//!   the event has no room (and a hook limited by `rooms` does not get it).
+//!   for a `.part` whose intent could not be written, the room from the room lock that names
+//!   it, else the event has no room (and a hook limited by `rooms` does not get it).
 //!
 //! A recovered file gets an intent before its rename, like any segment, so a crash during
 //! recovery loses nothing either (see `segment::intent`).
@@ -144,7 +143,7 @@ fn finished_before_the_crash(
 }
 
 /// Records the intent of a `.part` about to be repaired and renamed: its leftover intent if it
-/// has one, else one made from what the lock file or the file name say.
+/// has one, else one made from what the lock file says.
 fn prepare(
     config: &Config,
     store: &Intents,

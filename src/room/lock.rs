@@ -8,6 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use fs2::FileExt;
 
@@ -69,7 +70,26 @@ pub(crate) enum Acquire {
 }
 
 pub(crate) fn lock_path(lock_dir: &Path, key: &RoomKey) -> PathBuf {
-    lock_dir.join(key.lock_file_name())
+    lock_dir.join(file_name(key))
+}
+
+/// The one place that knows the lock file's name, both ways: `<platform>-<id>.lock`, with
+/// anything unusual in the id replaced so it is one safe name; [`key_of_lock`] reads it back.
+/// Dots stay (Douyin ids such as `a.b` and `a_b` are two rooms); after the prefix they cannot
+/// make `.` or `..`.
+fn file_name(key: &RoomKey) -> String {
+    let id: String = key
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}-{id}.lock", key.platform)
 }
 
 impl RoomLock {
@@ -100,7 +120,7 @@ impl RoomLock {
             }
             Err(e) => return Err(err(e)),
         }
-        let mut lock = RoomLock {
+        let lock = RoomLock {
             file,
             path,
             session: session.to_string(),
@@ -109,14 +129,39 @@ impl RoomLock {
         Ok(Acquire::Held(lock))
     }
 
+    /// [`RoomLock::try_acquire`] on a blocking thread: `lock_dir` may be on shared storage,
+    /// and a slow one must not stall the runtime every room runs on.
+    pub(crate) async fn acquire(
+        lock_dir: PathBuf,
+        key: RoomKey,
+        session: String,
+    ) -> Result<Acquire, LockError> {
+        let path = lock_path(&lock_dir, &key);
+        tokio::task::spawn_blocking(move || Self::try_acquire(&lock_dir, &key, &session))
+            .await
+            .unwrap_or_else(|e| {
+                Err(LockError {
+                    path,
+                    source: io::Error::other(e),
+                })
+            })
+    }
+
     /// Records the file being written, so a later start-up can tell whose `.part` it finds.
-    pub(crate) fn set_part(&mut self, part: Option<&Path>) {
+    pub(crate) fn set_part(&self, part: Option<&Path>) {
         if let Err(e) = self.write_owner(part) {
             tracing::warn!(path = %self.path.display(), "cannot update room lock text: {e}");
         }
     }
 
-    fn write_owner(&mut self, part: Option<&Path>) -> io::Result<()> {
+    /// [`RoomLock::set_part`] on a blocking thread (see [`RoomLock::acquire`]). Awaited, so
+    /// that the lock's text follows the segments in their order.
+    pub(crate) async fn note_part(self: &Arc<Self>, part: Option<PathBuf>) {
+        let lock = self.clone();
+        let _ = tokio::task::spawn_blocking(move || lock.set_part(part.as_deref())).await;
+    }
+
+    fn write_owner(&self, part: Option<&Path>) -> io::Result<()> {
         let host = hostname::get()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "unknown".into());
@@ -126,10 +171,11 @@ impl RoomLock {
             self.session,
             part.map(|p| p.display().to_string()).unwrap_or_default()
         );
-        self.file.set_len(0)?;
-        self.file.seek(SeekFrom::Start(0))?;
-        self.file.write_all(text.as_bytes())?;
-        self.file.flush()
+        let mut file = &self.file;
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(text.as_bytes())?;
+        file.flush()
     }
 }
 
@@ -165,7 +211,8 @@ pub(crate) fn is_held(path: &Path) -> io::Result<bool> {
     }
 }
 
-/// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`).
+/// Room key from a lock file name (`bilibili-123.lock` -> `bilibili:123`), the reverse of
+/// [`file_name`] (an id with characters it replaced comes back with them replaced).
 pub(crate) fn key_of_lock(path: &Path) -> Option<String> {
     let name = path.file_stem()?.to_str()?;
     let (platform, id) = name.split_once('-')?;

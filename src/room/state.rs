@@ -24,13 +24,17 @@
 
 use std::time::{Duration, Instant};
 
+use crate::util::backoff::Backoff;
+
 /// How often a continuing "live but not recording" alert is repeated.
 pub(crate) const REALERT: Duration = Duration::from_secs(15 * 60);
 /// Polling cadence while a session waits out `offline_grace`.
 const GRACE_POLL: Duration = Duration::from_secs(10);
 /// An attempt that wrote for this long resets the reconnect backoff.
 const HEALTHY_ATTEMPT: Duration = Duration::from_secs(60);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The pause before a reconnect after the first failed attempt in a row; see
+/// `schedule_reconnect`.
+const RECONNECT: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Timing {
@@ -403,11 +407,8 @@ impl Machine {
     }
 
     fn schedule_reconnect(&mut self, now: Instant) {
-        // First reconnect is immediate (a CDN hiccup), then 1s, 2s, 4s ... capped.
-        let delay = match self.failures {
-            0 | 1 => Duration::ZERO,
-            n => Duration::from_secs(1 << (n - 2).min(5)).min(MAX_BACKOFF),
-        };
+        // The first reconnect is immediate (a CDN hiccup), then 1s, 2s, 4s ... capped.
+        let delay = RECONNECT.delay(self.failures.saturating_sub(1));
         self.phase = Phase::Backoff { at: now + delay };
     }
 

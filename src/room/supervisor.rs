@@ -24,9 +24,9 @@ mod session;
 mod status;
 use crate::capture::end::PullEnd;
 use crate::config::RoomConfig;
-use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
+use crate::event::{Event, EventType, RoomRef, SessionRef};
 use crate::platform::{PlatformError, RoomKey, RoomSpec, RoomStatus};
-use crate::segment::files::{Progress, SegmentDone, WriterEvent};
+use crate::segment::files::{Progress, WriterEvent};
 use crate::writer::handle::{Control, WriterHandle};
 
 /// A status check's own time limit; time it spends waiting for the platform's request budget
@@ -64,7 +64,8 @@ async fn next_of<T>(child: &mut Option<Child<T>>) -> Option<T> {
 struct Session {
     id: Uuid,
     start: chrono::DateTime<chrono::FixedOffset>,
-    lock: RoomLock,
+    /// Shared with the blocking threads that rewrite its text (see [`RoomLock::note_part`]).
+    lock: Arc<RoomLock>,
     _slot: Option<OwnedSemaphorePermit>,
     /// Taken when the session closes.
     writer: Option<WriterHandle>,
@@ -208,14 +209,8 @@ impl Supervisor {
         }
     }
 
-    /// The room's name: configured, else the streamer's, else its id.
     fn display_name(&self) -> String {
-        self.cfg
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .or_else(|| Some(self.snap.streamer.clone()).filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| self.key.id.clone())
+        super::display_name(self.cfg.name.as_deref(), &self.snap.streamer, &self.key.id)
     }
 
     fn emit(&self, kind: EventType, f: impl FnOnce(Event) -> Event) {
@@ -249,7 +244,7 @@ impl Supervisor {
                         None => std::future::pending().await,
                     }
                 } => if let Some(ev) = ev {
-                    steps = self.on_writer_event(ev);
+                    steps = self.on_writer_event(ev).await;
                 },
                 end = async {
                     match self.attempt.as_mut() {
@@ -303,7 +298,7 @@ impl Supervisor {
                 if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                     let s = &self.cfg.settings;
                     writer.control(Control::Settings {
-                        name: self.display_name(),
+                        room: self.room_ref(),
                         template: s.filename.clone(),
                         segment_duration: s.segment_duration,
                         segment_size: s.segment_size,
@@ -330,20 +325,18 @@ impl Supervisor {
         self.machine.on_attempt_ended(end.error(), Instant::now())
     }
 
-    fn on_writer_event(&mut self, ev: WriterEvent) -> Vec<Do> {
+    async fn on_writer_event(&mut self, ev: WriterEvent) -> Vec<Do> {
         match ev {
             WriterEvent::Flowing => return self.machine.on_flowing(Instant::now()),
-            WriterEvent::Opened { index, part } => {
-                if let Some(s) = self.session.as_mut() {
-                    s.lock.set_part(Some(&part));
+            WriterEvent::Opened(event) => {
+                let part = event.segment().map(|s| s.path.clone());
+                if let Some(s) = self.session.as_ref() {
+                    s.lock.note_part(part.clone()).await;
                 }
-                self.snap.file = Some(part.clone());
-                let start = crate::event::now();
-                self.emit(EventType::SegmentStart, |e| {
-                    e.with_segment(SegmentRef::opened(part, index, start))
-                });
+                self.snap.file = part;
+                self.deps.events.emit(event);
             }
-            WriterEvent::Closed(done) => self.segment_complete(done),
+            WriterEvent::Closed(event) => self.segment_complete(event).await,
             WriterEvent::Reconnect(reason) => {
                 tracing::warn!("reconnecting: {reason}");
                 self.snap.last_error = Some(reason);
@@ -361,28 +354,16 @@ impl Supervisor {
         Vec::new()
     }
 
-    fn segment_complete(&mut self, done: SegmentDone) {
-        if let Some(s) = self.session.as_mut() {
-            s.lock.set_part(None);
+    /// A segment is complete: its event, built by the writer and recorded in its intent, goes
+    /// on as it is (the dispatcher settles the intent by its id).
+    async fn segment_complete(&mut self, event: Event) {
+        if let Some(s) = self.session.as_ref() {
+            s.lock.note_part(None).await;
         }
         self.snap.file = None;
         self.snap.segments += 1;
         self.snap.segments_total += 1;
-        self.emit(EventType::SegmentComplete, |mut e| {
-            // The id its intent recorded: the dispatcher settles the intent by it.
-            if let Some(id) = done.event_id {
-                e.id = id;
-            }
-            e.with_segment(SegmentRef {
-                path: done.path,
-                index: done.index,
-                bytes: done.bytes,
-                duration_s: done.duration_s,
-                start: done.start,
-                end: done.end,
-                recovered: false,
-            })
-        });
+        self.deps.events.emit(event);
     }
 
     fn stop_attempt(&mut self) {

@@ -133,3 +133,11 @@ async fn a_live_found_unrecordable_by_its_stream_list_opens_no_more_sessions() {
         "one session, ended with the reason, reported once"
     );
 }
+
+#[test]
+fn a_room_is_named_by_its_config_else_its_streamer_else_its_id() {
+    assert_eq!(display_name(Some("alice"), "Alice", "1"), "alice");
+    assert_eq!(display_name(Some(""), "Alice", "1"), "Alice");
+    assert_eq!(display_name(None, "Alice", "1"), "Alice");
+    assert_eq!(display_name(None, "", "1"), "1");
+}

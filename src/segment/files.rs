@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use chrono::{DateTime, FixedOffset};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::intent::{self, Intent, Intents, Stage};
-use super::naming::{self, NameFields};
+use super::naming;
 use super::part::PartFile;
 use crate::event::{Event, EventType, RoomRef, SegmentRef, SessionRef};
 use crate::template::Template;
@@ -26,19 +25,6 @@ const IDLE_FLUSH_AGE: std::time::Duration = std::time::Duration::from_millis(200
 /// time, whichever comes first (a statvfs call is cheap; a full disk mid-file is not).
 const SPACE_CHECK_EVERY: u64 = 64 << 20;
 const SPACE_CHECK_AGE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// A finished segment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SegmentDone {
-    pub(crate) index: u32,
-    pub(crate) path: PathBuf,
-    pub(crate) bytes: u64,
-    pub duration_s: f64,
-    pub(crate) start: DateTime<FixedOffset>,
-    pub(crate) end: DateTime<FixedOffset>,
-    /// The id its `segment_complete` must carry: the one its intent names (see `intent`).
-    pub(crate) event_id: Option<uuid::Uuid>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -59,11 +45,11 @@ pub enum WriteError {
 pub enum WriterEvent {
     /// The first bytes of a connection reached a file.
     Flowing,
-    Opened {
-        index: u32,
-        part: PathBuf,
-    },
-    Closed(SegmentDone),
+    /// A segment opened: its `segment_start`, for the room to forward as it is.
+    Opened(Event),
+    /// A segment is complete and renamed: its `segment_complete`, the very event its intent
+    /// records, for the room to forward as it is.
+    Closed(Event),
     /// The pipeline asks for a fresh connection (a CDN replaying old data, for instance).
     Reconnect(String),
     Failed(WriteError),
@@ -86,41 +72,31 @@ pub struct SegmentSpec {
     pub template: Template,
     /// Shared with the daemon, so a reload reaches open sessions at once.
     pub min_free_space: Arc<AtomicU64>,
-    pub fields: NameFields,
+    /// The room and session the files are named after and their events are about: the one
+    /// copy, kept current by the room ([`SegmentFiles::set_room`]).
+    pub room: RoomRef,
+    pub session: SessionRef,
     /// Split when the next unit would take a file past this media duration (zero: no split).
     pub segment_duration: std::time::Duration,
     /// Split when the next unit would take a file past this many bytes (zero: no split).
     pub segment_size: u64,
-    /// Where each segment's intent is recorded, and the room and session its event names. None
-    /// for files that raise no event (repairs, tools, benchmarks).
-    pub intents: Option<IntentSpec>,
-}
-
-/// What a recording session's segments need to record their intents.
-#[derive(Debug, Clone)]
-pub struct IntentSpec {
-    pub(crate) store: Arc<Intents>,
-    pub(crate) room: RoomRef,
-    pub(crate) session: SessionRef,
+    /// Where each segment's intent is recorded. None for files whose events go nowhere
+    /// (repairs, tools, benchmarks).
+    pub intents: Option<Arc<Intents>>,
 }
 
 impl SegmentSpec {
-    /// Files named by `template` alone in `dir`: no field values, no free-space check, no
-    /// split limits. For repairs, tools and benchmarks that name files directly.
+    /// Files named by `template` alone in `dir`: no room, no free-space check, no split
+    /// limits. For repairs, tools and benchmarks that name files directly.
     pub fn plain(dir: PathBuf, template: Template) -> Self {
         Self {
             output_dir: dir,
             template,
             min_free_space: Arc::new(AtomicU64::new(0)),
-            fields: NameFields {
-                platform: String::new(),
-                id: String::new(),
-                key: String::new(),
-                name: String::new(),
-                streamer: String::new(),
-                title: String::new(),
-                session: String::new(),
-                session_start: crate::event::now(),
+            room: RoomRef::none(),
+            session: SessionRef {
+                id: uuid::Uuid::nil(),
+                start: crate::event::now(),
             },
             segment_duration: std::time::Duration::ZERO,
             segment_size: 0,
@@ -129,12 +105,19 @@ impl SegmentSpec {
     }
 }
 
+/// Room changes recorded in one open segment's intent; later ones reach it at close only, so
+/// that a room whose title flips all day cannot grow its intent without bound.
+const MAX_ROOM_UPDATES: u32 = 64;
+
 struct OpenSegment {
     file: PartFile,
-    /// Recorded on disk; `None` when there is no store or it could not be written.
-    intent: Option<Intent>,
-    index: u32,
-    start: DateTime<FixedOffset>,
+    /// The `segment_complete` this segment will raise (room, session, index, start; size and
+    /// end at close), in its intent. The intent on disk and the event the room gets are this one
+    /// value, so a crash-recovered event cannot disagree with a live one.
+    intent: Intent,
+    /// Whether `intent` is on disk: false without a store, or when recording it failed.
+    recorded: bool,
+    room_updates: u32,
     started: Instant,
 }
 
@@ -190,24 +173,39 @@ impl SegmentFiles {
     /// New naming and split settings, used from the next segment on.
     pub(crate) fn set_settings(
         &mut self,
-        name: String,
         template: Template,
         segment_duration: std::time::Duration,
         segment_size: u64,
     ) {
-        self.spec.fields.name = name;
         self.spec.template = template;
         self.spec.segment_duration = segment_duration;
         self.spec.segment_size = segment_size;
     }
 
-    pub(crate) fn set_meta(&mut self, title: String, streamer: String) {
-        if let Some(i) = self.spec.intents.as_mut() {
-            i.room.title = title.clone();
-            i.room.streamer = streamer.clone();
+    /// The room as it is now (a new title, a name changed by a reload): named in the events of
+    /// the open segment and in the names and events of later ones. The open segment's intent is
+    /// rewritten, so that a crash now recovers the event the room would have raised.
+    pub(crate) fn set_room(&mut self, room: RoomRef) {
+        if self.spec.room == room {
+            return;
         }
-        self.spec.fields.title = title;
-        self.spec.fields.streamer = streamer;
+        self.spec.room = room;
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        open.intent.event.room = Some(self.spec.room.clone());
+        let Some(store) = self.spec.intents.as_ref() else {
+            return;
+        };
+        if open.recorded && open.room_updates < MAX_ROOM_UPDATES {
+            open.room_updates += 1;
+            if let Err(e) = store.update(&open.intent) {
+                tracing::warn!(
+                    file = %open.intent.part.display(),
+                    "cannot record the room's new name or title ({e}): a crash now would recover this segment with the old one"
+                );
+            }
+        }
     }
 
     /// A new connection begins; its first bytes will be announced as flowing.
@@ -252,7 +250,8 @@ impl SegmentFiles {
         let start = crate::event::now();
         let rel = naming::render(
             &self.spec.template,
-            &self.spec.fields,
+            &self.spec.room,
+            &self.spec.session,
             self.next_index,
             start,
         );
@@ -263,57 +262,57 @@ impl SegmentFiles {
         })?;
         let index = self.next_index;
         self.next_index += 1;
-        let intent = self.begin_intent(&file, index, start);
+        let part = file.part_path().to_path_buf();
+        let segment = SegmentRef::opened(part.clone(), index, start);
+        let (intent, recorded) = self.begin_intent(&file, segment.clone());
         self.progress.segment_bytes.store(0, Ordering::Relaxed);
         self.unchecked_bytes = 0;
-        tracing::info!(file = %file.part_path().display(), index, "segment opened");
-        let _ = self.events.send(WriterEvent::Opened {
-            index,
-            part: file.part_path().to_path_buf(),
-        });
+        tracing::info!(file = %part.display(), index, "segment opened");
+        let _ = self.events.send(WriterEvent::Opened(
+            self.event(EventType::SegmentStart, segment),
+        ));
         self.open = Some(OpenSegment {
             file,
             intent,
-            index,
-            start,
+            recorded,
+            room_updates: 0,
             started: Instant::now(),
         });
         Ok(())
     }
 
-    /// Records the intent of a segment just opened. A failure is logged, not fatal: the
-    /// recording matters more; only this segment's event is then not crash-safe.
-    fn begin_intent(
-        &self,
-        file: &PartFile,
-        index: u32,
-        start: DateTime<FixedOffset>,
-    ) -> Option<Intent> {
-        let spec = self.spec.intents.as_ref()?;
-        let part = file.part_path().to_path_buf();
-        let made = file.metadata().and_then(|meta| {
-            let (dev, ino) = intent::identity(&meta);
-            let event = Event::new(EventType::SegmentComplete, Some(spec.room.clone()))
-                .with_session(Some(spec.session.clone()))
-                .with_segment(SegmentRef::opened(part.clone(), index, start));
-            let intent = Intent {
-                stage: Stage::Open,
-                part: part.clone(),
-                dev,
-                ino,
-                event,
-            };
-            spec.store.begin(&intent).map(|()| intent)
-        });
-        match made {
-            Ok(i) => Some(i),
+    /// An event about a segment of this session.
+    fn event(&self, kind: EventType, segment: SegmentRef) -> Event {
+        Event::new(kind, Some(self.spec.room.clone()))
+            .with_session(Some(self.spec.session.clone()))
+            .with_segment(segment)
+    }
+
+    /// The intent of a segment just opened, and whether it is on disk. A failure is logged,
+    /// not fatal: the recording matters more; only this segment's event is then not
+    /// crash-safe.
+    fn begin_intent(&self, file: &PartFile, segment: SegmentRef) -> (Intent, bool) {
+        let meta = file.metadata();
+        let (dev, ino) = meta.as_ref().map(intent::identity).unwrap_or_default();
+        let intent = Intent {
+            stage: Stage::Open,
+            part: file.part_path().to_path_buf(),
+            dev,
+            ino,
+            event: self.event(EventType::SegmentComplete, segment),
+        };
+        let Some(store) = self.spec.intents.as_ref() else {
+            return (intent, false);
+        };
+        match meta.and_then(|_| store.begin(&intent)) {
+            Ok(()) => (intent, true),
             Err(e) => {
                 tracing::warn!(
-                    file = %part.display(),
+                    file = %intent.part.display(),
                     "cannot record the segment in {} ({e}): a crash could lose its segment_complete",
-                    spec.store.dir().display()
+                    store.dir().display()
                 );
-                None
+                (intent, false)
             }
         }
     }
@@ -400,14 +399,15 @@ impl SegmentFiles {
     pub(crate) fn close(
         &mut self,
         duration_s: Option<f64>,
-    ) -> Result<Option<SegmentDone>, WriteError> {
+    ) -> Result<Option<SegmentRef>, WriteError> {
         let Some(open) = self.open.take() else {
             return Ok(None);
         };
-        let store = self.spec.intents.as_ref().map(|i| &i.store);
+        let store = self.spec.intents.as_ref().filter(|_| open.recorded);
+        let mut intent = open.intent;
         let Some(file) = open.file.discard_if_empty() else {
-            if let (Some(store), Some(i)) = (store, &open.intent) {
-                store.settle(i.id());
+            if let Some(store) = store {
+                store.settle(intent.id());
             }
             return Ok(None);
         };
@@ -415,48 +415,38 @@ impl SegmentFiles {
         let part = file.part_path().to_path_buf();
         let duration_s = duration_s.unwrap_or_else(|| open.started.elapsed().as_secs_f64());
         let end = crate::event::now();
-        let event_id = match (self.spec.intents.as_ref(), open.intent) {
-            (Some(spec), Some(mut intent)) => {
-                // Synced before the rename: this is what makes the event survive a crash
-                // between the rename and the hook journal (see `intent`).
-                intent.stage = Stage::Closing;
-                if let Some(room) = intent.event.room.as_mut() {
-                    room.title = spec.room.title.clone();
-                    room.streamer = spec.room.streamer.clone();
-                }
-                if let Some(s) = intent.event.segment.as_mut() {
-                    s.bytes = bytes;
-                    s.duration_s = if duration_s.is_finite() {
-                        duration_s
-                    } else {
-                        0.0
-                    };
-                    s.end = end;
-                }
-                if let Err(e) = spec.store.update(&intent) {
-                    tracing::warn!(
-                        file = %part.display(),
-                        "cannot record the segment's end ({e}): a crash could lose its segment_complete"
-                    );
-                }
-                Some(intent.id())
+        intent.stage = Stage::Closing;
+        intent.event.time = end;
+        if let Some(s) = intent.event.segment.as_mut() {
+            s.bytes = bytes;
+            s.duration_s = if duration_s.is_finite() {
+                duration_s
+            } else {
+                0.0
+            };
+            s.end = end;
+        }
+        if let Some(store) = store {
+            // Synced before the rename: this is what makes the event survive a crash between
+            // the rename and the hook journal (see `intent`).
+            if let Err(e) = store.update(&intent) {
+                tracing::warn!(
+                    file = %part.display(),
+                    "cannot record the segment's end ({e}): a crash could lose its segment_complete"
+                );
             }
-            _ => None,
-        };
+        }
         let path = file
             .finish()
             .map_err(|source| WriteError::Io { path: part, source })?;
-        let done = SegmentDone {
-            index: open.index,
-            path,
-            bytes,
-            duration_s,
-            start: open.start,
-            end,
-            event_id,
+        let mut event = intent.event;
+        let Some(segment) = event.segment.as_mut() else {
+            return Ok(None);
         };
-        tracing::info!(file = %done.path.display(), bytes, duration_s = format!("{duration_s:.1}"), "segment complete");
-        let _ = self.events.send(WriterEvent::Closed(done.clone()));
+        segment.path = path;
+        let done = segment.clone();
+        tracing::info!(file = %done.path.display(), bytes, duration_s = format!("{:.1}", done.duration_s), "segment complete");
+        let _ = self.events.send(WriterEvent::Closed(event));
         Ok(Some(done))
     }
 

@@ -6,25 +6,13 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
 
+use crate::event::{RoomRef, SessionRef};
 use crate::template::{Template, format_time};
 
 /// Longest sanitised field value, in bytes.
 pub(crate) const MAX_FIELD_BYTES: usize = 120;
 /// Longest path component; leaves room for `_NNN.flv.part` under the usual 255-byte limit.
 const MAX_COMPONENT_BYTES: usize = 200;
-
-/// Values for the template fields of one session.
-#[derive(Debug, Clone)]
-pub struct NameFields {
-    pub(crate) platform: String,
-    pub(crate) id: String,
-    pub(crate) key: String,
-    pub(crate) name: String,
-    pub(crate) streamer: String,
-    pub(crate) title: String,
-    pub(crate) session: String,
-    pub(crate) session_start: DateTime<FixedOffset>,
-}
 
 /// Makes one field value safe as (part of) a single path component.
 pub(crate) fn sanitize(value: &str) -> String {
@@ -61,24 +49,28 @@ fn truncate_bytes(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Renders a segment's path relative to `output_dir`, without extension.
+/// Renders a segment's path relative to `output_dir`, without extension: the same room and
+/// session its events carry, so a name and its event cannot disagree.
 pub(crate) fn render(
     template: &Template,
-    f: &NameFields,
+    room: &RoomRef,
+    session: &SessionRef,
     index: u32,
     start: DateTime<FixedOffset>,
 ) -> PathBuf {
     let text = template.render(|field, format| match field {
-        "platform" => sanitize(&f.platform),
-        "id" => sanitize(&f.id),
-        "key" => sanitize(&f.key),
-        "name" => sanitize(&f.name),
-        "streamer" => sanitize(&f.streamer),
-        "title" => sanitize(&f.title),
-        "session" => sanitize(&f.session),
+        "platform" => sanitize(&room.platform),
+        "id" => sanitize(&room.id),
+        "key" => sanitize(&room.key),
+        "name" => sanitize(&room.name),
+        // Before the platform has named the streamer, the room's name stands in.
+        "streamer" if room.streamer.is_empty() => sanitize(&room.name),
+        "streamer" => sanitize(&room.streamer),
+        "title" => sanitize(&room.title),
+        "session" => sanitize(&session.id.to_string()),
         "index" => index.to_string(),
         "start" => sanitize(&format_time(&start, format.unwrap_or_default())),
-        "session_start" => sanitize(&format_time(&f.session_start, format.unwrap_or_default())),
+        "session_start" => sanitize(&format_time(&session.start, format.unwrap_or_default())),
         _ => "_".into(),
     });
     // The template was checked at load time; this is the belt to that brace.

@@ -12,9 +12,13 @@ pub(crate) fn sync_dir(dir: &Path) {
     }
 }
 
-/// Whether a failed `try_lock_exclusive` means another holder has the lock (as opposed to a
-/// filesystem without lock support, or another I/O error).
+/// Whether a failed `try_lock_exclusive` / `try_lock_shared` (fs2's) means another holder has
+/// the lock (as opposed to a filesystem without lock support, or another I/O error). The one
+/// such check: room locks, segment intents, the hook journal and recovery all ask it.
 pub(crate) fn is_contended(e: &io::Error) -> bool {
     e.raw_os_error() == fs2::lock_contended_error().raw_os_error()
         || e.kind() == io::ErrorKind::WouldBlock
 }
+
+#[cfg(test)]
+mod tests;

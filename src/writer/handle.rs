@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::hls::HlsSegment;
 use super::thread::run;
+use crate::event::RoomRef;
 use crate::segment::files::{Progress, SegmentFiles, SegmentSpec, WriterEvent};
 
 /// Messages in flight between puller and writer. Each is ~64 KiB of stream but may keep alive
@@ -56,12 +57,13 @@ pub(crate) enum WriterMsg {
 pub(crate) enum Control {
     /// Start a new file at the next possible point.
     Split,
-    /// New title/streamer for the names of later segments.
-    Meta { title: String, streamer: String },
-    /// Reloaded settings: the room name, file name template and split limits of later
-    /// segments.
+    /// The room as it is now, after a new title or streamer: for the events of the open
+    /// segment and the names of later ones.
+    Meta(RoomRef),
+    /// Reloaded settings: the room as it is now (its name may have changed), for the events of
+    /// the open segment; the file name template and split limits of later segments.
     Settings {
-        name: String,
+        room: RoomRef,
         template: crate::template::Template,
         segment_duration: std::time::Duration,
         segment_size: u64,
@@ -84,7 +86,15 @@ impl WriterHandle {
         let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
         let (ctl, ctl_rx) = mpsc::unbounded_channel();
         let out = SegmentFiles::new(spec, events, progress);
-        let join = tokio::task::spawn_blocking(move || run(rx, ctl_rx, out));
+        // A blocking thread starts with neither the room's span nor the caller's subscriber:
+        // without both, "segment opened" in a log of fifty rooms would not say whose.
+        let span = tracing::Span::current();
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        let join = tokio::task::spawn_blocking(move || {
+            tracing::dispatcher::with_default(&dispatch, || {
+                span.in_scope(|| run(rx, ctl_rx, out));
+            })
+        });
         Self { tx, ctl, join }
     }
 
@@ -106,3 +116,6 @@ impl WriterHandle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

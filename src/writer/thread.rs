@@ -71,15 +71,16 @@ impl Writer {
                     p.request_split();
                 }
             }
-            Control::Meta { title, streamer } => self.out.set_meta(title, streamer),
+            Control::Meta(room) => self.out.set_room(room),
             Control::Settings {
-                name,
+                room,
                 template,
                 segment_duration,
                 segment_size,
             } => {
+                self.out.set_room(room);
                 self.out
-                    .set_settings(name, template, segment_duration, segment_size);
+                    .set_settings(template, segment_duration, segment_size);
                 if let Some((_, p)) = self.pipeline.as_mut() {
                     p.reconfigure(self.out.spec());
                 }

@@ -169,12 +169,12 @@ fn a_clean_stream_becomes_one_clean_file_with_an_index() {
         );
     }
     assert!((media::duration(&run.files[0]) - 20.0).abs() < 0.3);
-    // SegmentDone carries the media duration.
+    // The segment_complete carries the media duration.
     let durations: Vec<f64> = run
         .events
         .iter()
         .filter_map(|e| match e {
-            WriterEvent::Closed(d) => Some(d.duration_s),
+            WriterEvent::Closed(e) => e.segment().map(|s| s.duration_s),
             _ => None,
         })
         .collect();

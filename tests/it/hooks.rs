@@ -1043,3 +1043,87 @@ async fn a_part_left_by_kill_9_goes_to_its_rooms_hooks_only() {
     assert!(lines(&bob_out).is_empty(), "bob's hook got alice's file");
     stop_with_nothing_pending(&mut d2, &state).await;
 }
+
+/// The bug the architecture review found: a reload renamed a room while its segment was open,
+/// the daemon was killed, and the recovered `segment_complete` carried the old name while the
+/// room's live events carried the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_recovered_after_a_rename_by_reload_names_the_room_as_its_live_events_do() {
+    let streams = StreamServer::start().await;
+    streams.set("live/a.flv", Answer::flv(FIXTURE, 1.0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let (state, rec) = (dir.path().join("state"), dir.path().join("rec"));
+    let out = dir.path().join("events.json");
+    let hook = script(dir.path(), "all.sh", &format!("cat >> {}", out.display()));
+    let hooks = format!(
+        "[[hooks]]\nname = \"all\"\nevents = [\"segment_complete\"]\ncommand = [{}]\n",
+        toml_str(hook.to_str().unwrap())
+    );
+    let with_name = |name: &str| {
+        let rooms = format!("{hooks}{}", room(name, &streams.url("live/a.flv")));
+        config(dir.path(), &rooms, "")
+    };
+    let mut d = Daemon::start(dir.path(), "renamed", &with_name("before"));
+    assert!(
+        wait_until(Duration::from_secs(20), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    std::fs::write(&d.config, with_name("after")).unwrap();
+    let addr = crate::support::daemon::control_address(dir.path()).await;
+    let reload = reqwest::Client::new()
+        .post(format!("http://{addr}/api/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status().as_u16(), 200);
+    // The open segment's record takes the new name before anything else happens to it.
+    let recorded_as = |name: &str| {
+        let needle = format!("\"name\":\"{name}\"");
+        files(&state.join("segments"), ".json")
+            .iter()
+            .any(|f| lines(f).last().is_some_and(|l| l.contains(&needle)))
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || recorded_as("after")).await,
+        "{}",
+        d.log_text()
+    );
+    d.kill9();
+
+    // Restarted on the renamed config: the cut segment is recovered, and the room, live all
+    // along, records a new one, which ends at the stop.
+    let mut d2 = Daemon::start_file(&d.config, "renamed-restart");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            files(&rec.join("after"), ".part").len() == 1
+        })
+        .await,
+        "{}",
+        d2.log_text()
+    );
+    stop_with_nothing_pending(&mut d2, &state).await;
+    let events: Vec<Value> = lines(&out)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    let (recovered, live) = match events[0]["segment"]["recovered"].as_bool() {
+        Some(true) => (&events[0], &events[1]),
+        _ => (&events[1], &events[0]),
+    };
+    assert_eq!(recovered["segment"]["recovered"], true, "{events:#?}");
+    assert_eq!(live["segment"]["recovered"], false, "{events:#?}");
+    assert_eq!(recovered["room"]["name"], "after");
+    assert_eq!(
+        recovered["room"], live["room"],
+        "the same room, described alike"
+    );
+    // Its file kept the name it was opened under.
+    assert!(
+        recovered["segment"]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(rec.join("before/").to_str().unwrap())
+    );
+}

@@ -1,17 +1,6 @@
 use super::*;
 
 #[test]
-fn only_flv_prefixes_are_held_back() {
-    assert!(could_be_flv(b""));
-    assert!(could_be_flv(b"F"));
-    assert!(could_be_flv(b"FL"));
-    assert!(could_be_flv(b"FLV\x01\x05"));
-    assert!(!could_be_flv(b"<"));
-    assert!(!could_be_flv(b"FX"));
-    assert!(!could_be_flv(b"<!DOCTYPE html>"));
-}
-
-#[test]
 fn an_end_before_media_says_what_came() {
     let three = Duration::from_secs(3);
     assert_eq!(

@@ -15,8 +15,8 @@ use url::Url;
 use super::fetch::{fetch_segment, supported};
 use super::numbering::{self, Loaded, Verdict};
 use super::{
-    BoxFuture, CONCURRENCY, Ctx, FetchError, Fetched, Job, MAX_BACKFILL_S, MAX_QUEUE, MAX_TARGET,
-    MIN_BACKFILL, MIN_TARGET, PLAYLIST_TIMEOUT, RELOAD_FAILURES, WRITER_BUDGET, fetch_playlist,
+    BoxFuture, CONCURRENCY, Ctx, Fetched, Job, MAX_BACKFILL_S, MAX_QUEUE, MAX_TARGET, MIN_BACKFILL,
+    MIN_TARGET, PLAYLIST_TIMEOUT, PlaylistError, RELOAD_FAILURES, WRITER_BUDGET, fetch_playlist,
 };
 use crate::capture::end::PullEnd;
 use crate::media::m3u8::{self, MediaPlaylist, MediaSegment};
@@ -110,7 +110,7 @@ impl Live {
         let mut next_reload = load_started + self.target;
         let mut inflight: FuturesOrdered<BoxFuture<(Job, Result<Fetched, String>)>> =
             FuturesOrdered::new();
-        let mut reload: Option<BoxFuture<Result<m3u8::Playlist, FetchError>>> = None;
+        let mut reload: Option<BoxFuture<Result<m3u8::Playlist, PlaylistError>>> = None;
         loop {
             while inflight.len() < CONCURRENCY {
                 let Some(job) = self.queue.pop_front() else {
@@ -262,22 +262,25 @@ impl Live {
                 self.apply(m)
             }
             m3u8::Playlist::Master(_) => self
-                .reload_failed(FetchError::Invalid(
+                .reload_failed(PlaylistError::Invalid(
                     "the media playlist turned into a master playlist".into(),
                 ))
                 .map(|()| false),
         }
     }
 
-    pub(super) fn reload_failed(&mut self, e: FetchError) -> Result<(), PullEnd> {
+    pub(super) fn reload_failed(&mut self, e: PlaylistError) -> Result<(), PullEnd> {
         self.reload_failures += 1;
         let text = e.to_string();
         let fatal = match e {
             // An expired signed URL: the platform has to sign a fresh one.
-            FetchError::Status(code) => matches!(code, 401 | 403 | 404 | 410),
-            FetchError::Invalid(_) => true,
+            PlaylistError::Status(code) => matches!(code, 401 | 403 | 404 | 410),
+            PlaylistError::Invalid(_)
+            | PlaylistError::Empty
+            | PlaylistError::NoVariant
+            | PlaylistError::NestedMaster => true,
             // Network trouble: keep trying until the stall limit.
-            FetchError::Network(_) => false,
+            PlaylistError::Unreachable(_) | PlaylistError::Network(_) => false,
         };
         if fatal && self.reload_failures >= RELOAD_FAILURES {
             let why = format!("{text} ({} reloads in a row)", self.reload_failures);

@@ -3,6 +3,7 @@ use std::time::Instant;
 use super::fetch::{StartsWithBox, decrypt, looks_like_mp4, looks_like_ts, supported};
 use super::live::backfill_start;
 use super::*;
+use crate::media::m3u8::MediaPlaylist;
 
 fn seg(sequence: u64, duration: f64) -> MediaSegment {
     MediaSegment {
@@ -590,20 +591,20 @@ async fn a_playlist_that_never_delivers_a_segment_is_refused() {
 fn reloads_that_fail_before_any_segment_refuse_the_source() {
     let (mut l, _rx) = live();
     for _ in 1..RELOAD_FAILURES {
-        assert!(l.reload_failed(FetchError::Status(403)).is_ok());
+        assert!(l.reload_failed(PlaylistError::Status(403)).is_ok());
     }
     assert!(matches!(
-        l.reload_failed(FetchError::Status(403)),
+        l.reload_failed(PlaylistError::Status(403)),
         Err(PullEnd::Refused(e)) if e.contains("HTTP 403")
     ));
     // Once media flowed, the same failures break the connection instead.
     let (mut l, _rx) = live();
     l.container = Some(Container::Ts);
     for _ in 1..RELOAD_FAILURES {
-        assert!(l.reload_failed(FetchError::Status(404)).is_ok());
+        assert!(l.reload_failed(PlaylistError::Status(404)).is_ok());
     }
     assert!(matches!(
-        l.reload_failed(FetchError::Status(404)),
+        l.reload_failed(PlaylistError::Status(404)),
         Err(PullEnd::Broken(_))
     ));
 }

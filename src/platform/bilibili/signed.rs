@@ -8,7 +8,9 @@ use std::time::Instant;
 use super::api::{self, Login, Refusal, Signed};
 use super::memory::{Endpoint, SIGNED_RECHECK};
 use super::wbi::{self, WbiKeys};
-use super::{Bilibili, INFO_PATH, PLAY_PATH, WBI_RETRY, WBI_TTL, signed_label, unix_now};
+use super::{
+    Bilibili, DEFAULT_NAV_BASE, INFO_PATH, PLAY_PATH, WBI_RETRY, WBI_TTL, signed_label, unix_now,
+};
 use crate::platform::web::{Api, JSON_CAP};
 use crate::platform::{PlatformError, RoomSpec};
 use crate::util::secret::Secret;
@@ -26,7 +28,10 @@ impl Bilibili {
         if cache.failed_at.is_some_and(|f| f.elapsed() < WBI_RETRY) {
             return cache.keys.as_ref().map(|(k, _)| k.clone());
         }
-        let url = format!("{}/x/web-interface/nav", self.nav_base);
+        let url = format!(
+            "{}/x/web-interface/nav",
+            self.hosts.other_api(DEFAULT_NAV_BASE)
+        );
         let headers = match self.api_headers(self.cookie.as_ref()) {
             Ok(h) => h,
             Err(_) => self.api_headers(None).ok()?,
@@ -160,7 +165,7 @@ impl Bilibili {
         for attempt in 0..2 {
             let (query, signed) = self.signed_query(params).await;
             let what = signed_label(ep, attempt, signed);
-            let url = format!("{}{path}?{query}", self.api_base);
+            let url = format!("{}{path}?{query}", self.hosts.api);
             match self.call(&url, cookie, what, parse, true).await? {
                 Signed::Data(d) => {
                     self.refreshed_for_refusal.store(false, Ordering::Relaxed);

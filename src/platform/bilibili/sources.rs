@@ -43,7 +43,7 @@ impl Bilibili {
         {
             return Ok(Some(got));
         }
-        let url = format!("{}{PLAY_PATH}?{}", self.api_base, wbi::unsigned(&params));
+        let url = format!("{}{PLAY_PATH}?{}", self.hosts.api, wbi::unsigned(&params));
         match self
             .call(&url, cookie, PLAY_UNSIGNED, api::play_info_as, false)
             .await?
@@ -153,7 +153,7 @@ impl Bilibili {
         }
         let url = format!(
             "{}/room/v1/Room/playUrl?cid={}&qn={}&platform=web",
-            self.api_base,
+            self.hosts.api,
             wbi::encode(&room.key.id),
             api::first_qn(&room.quality)
         );

@@ -404,33 +404,31 @@ async fn diagnose_names_login_quality_codecs_special_lives_and_the_signature_pat
 
 #[test]
 fn the_public_api_base_routes_like_none() {
-    let real = Hosts::new(&with_base(None));
-    assert_eq!(
-        real,
-        Hosts {
-            api: "https://api.live.bilibili.com".into(),
-            nav: "https://api.bilibili.com".into(),
-            share_via: None,
-        }
-    );
+    let hosts = |base: Option<&str>| Hosts::new(&with_base(base), DEFAULT_API_BASE);
+    let real = hosts(None);
+    assert_eq!(real.api, "https://api.live.bilibili.com");
+    assert_eq!(real.other_api(DEFAULT_NAV_BASE), "https://api.bilibili.com");
+    assert_eq!(real.page("b23.tv", "/AbC1234"), "https://b23.tv/AbC1234");
     for spelled in [
         "https://api.live.bilibili.com",
         "https://api.live.bilibili.com/",
         "https://API.live.bilibili.com:443/",
         "http://api.live.bilibili.com",
     ] {
-        assert_eq!(Hosts::new(&with_base(Some(spelled))), real, "{spelled}");
+        assert_eq!(hosts(Some(spelled)), real, "{spelled}");
     }
     // A mirror takes every request, nav and share links included.
-    let m = Hosts::new(&with_base(Some("http://127.0.0.1:8080/")));
+    let m = hosts(Some("http://127.0.0.1:8080/"));
     assert_eq!(m.api, "http://127.0.0.1:8080");
-    assert_eq!(m.nav, "http://127.0.0.1:8080");
-    assert_eq!(m.share_via.as_deref(), Some("http://127.0.0.1:8080"));
+    assert_eq!(m.other_api(DEFAULT_NAV_BASE), "http://127.0.0.1:8080");
+    assert_eq!(
+        m.page("b23.tv", "/AbC1234"),
+        "http://127.0.0.1:8080/b23.tv/AbC1234"
+    );
     // Another path on the public host is a mirror too.
-    assert!(
-        Hosts::new(&with_base(Some("https://api.live.bilibili.com/proxy")))
-            .share_via
-            .is_some()
+    assert_eq!(
+        hosts(Some("https://api.live.bilibili.com/proxy")).other_api(DEFAULT_NAV_BASE),
+        "https://api.live.bilibili.com/proxy"
     );
 }
 

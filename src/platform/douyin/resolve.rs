@@ -84,10 +84,7 @@ impl Douyin {
         link: &str,
         trace: &mut Trace,
     ) -> Result<String, PlatformError> {
-        let target = self
-            .api
-            .follow_share(link, self.hosts.via.as_deref(), classify)
-            .await?;
+        let target = self.api.follow_share(link, &self.hosts, classify).await?;
         match target {
             ShareTarget::WebRid(id) => Ok(id),
             ShareTarget::Live { room_id, sec_uid } => {

@@ -133,10 +133,9 @@ async fn http_412_pauses_the_platform_for_retry_after() {
 async fn share_links_stop_after_a_few_hops() {
     let base = bad_server().await;
     let api = api();
+    let via = mirror(&base);
     let e = api
-        .follow_share("https://s.example/hop/0", Some(&base), |_| {
-            Hop::<()>::Follow
-        })
+        .follow_share("https://s.example/hop/0", &via, |_| Hop::<()>::Follow)
         .await
         .unwrap_err();
     assert!(
@@ -144,7 +143,7 @@ async fn share_links_stop_after_a_few_hops() {
         "{e}"
     );
     let got = api
-        .follow_share("https://s.example/hop/0", Some(&base), |u| {
+        .follow_share("https://s.example/hop/0", &via, |u| {
             if u.path() == "/hop/2" {
                 Hop::Done(u.to_string())
             } else {
@@ -183,4 +182,39 @@ fn retry_after_seconds() {
         HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
     );
     assert_eq!(retry_after(&h), None);
+}
+
+/// Hosts with `base` as the mirror of a platform whose public API is elsewhere.
+fn mirror(base: &str) -> Hosts {
+    let cfg = PlatformConfig {
+        api_base: Some(base.to_string()),
+        ..PlatformConfig::default()
+    };
+    Hosts::new(&cfg, "https://api.example")
+}
+
+#[test]
+fn a_mirror_takes_every_host_and_none_leaves_each_its_own() {
+    let own = Hosts::new(&PlatformConfig::default(), "https://api.example");
+    let m = mirror("http://127.0.0.1:9/");
+    assert_eq!(own.api, "https://api.example");
+    assert_eq!(m.api, "http://127.0.0.1:9");
+    assert_eq!(own.other_api("https://nav.example"), "https://nav.example");
+    assert_eq!(m.other_api("https://nav.example"), "http://127.0.0.1:9");
+    assert_eq!(own.page("s.example", "/a"), "https://s.example/a");
+    assert_eq!(m.page("s.example", "/a"), "http://127.0.0.1:9/s.example/a");
+    let hop = url::Url::parse("http://s.example:8080/x/AbC?b=1&c=2").unwrap();
+    assert_eq!(own.route(&hop), "http://s.example:8080/x/AbC?b=1&c=2");
+    assert_eq!(m.route(&hop), "http://127.0.0.1:9/s.example/x/AbC?b=1&c=2");
+    // The public base, however written, is no mirror.
+    assert_eq!(
+        Hosts::new(
+            &PlatformConfig {
+                api_base: Some("HTTPS://api.example:443/".into()),
+                ..PlatformConfig::default()
+            },
+            "https://api.example"
+        ),
+        own
+    );
 }

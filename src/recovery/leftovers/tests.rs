@@ -75,7 +75,7 @@ fn a_part_whose_room_lock_is_held_is_left_alone() {
     let part = out.join("r.ts.part");
     std::fs::write(&part, [0x47u8; 188]).unwrap();
     let key = RoomKey::new(PlatformKind::Douyin, "5");
-    let Acquire::Held(mut l) = RoomLock::try_acquire(&locks, &key, "s").unwrap() else {
+    let Acquire::Held(l) = RoomLock::try_acquire(&locks, &key, "s").unwrap() else {
         panic!()
     };
     l.set_part(Some(&part));

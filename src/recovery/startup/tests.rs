@@ -1,5 +1,5 @@
 use super::*;
-use crate::event::SessionRef;
+use crate::event::{RoomRef, SessionRef};
 use crate::platform::{PlatformKind, RoomKey};
 use crate::recovery::owner::room_ref_for;
 use crate::room::lock::{Acquire, RoomLock};
@@ -11,8 +11,8 @@ struct Rig {
 }
 
 impl Rig {
-    /// alice and bob on Bilibili (numbers: maybe short ids); carol, a direct stream with a
-    /// `{name}`-based template.
+    /// alice and bob on Bilibili (numbers: maybe short ids; bob's file names carry his id);
+    /// carol, a direct stream.
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
@@ -172,25 +172,28 @@ fn a_part_takes_room_session_and_index_from_its_intent_and_survives_a_crash_in_r
 }
 
 #[test]
-fn a_part_without_an_intent_is_routed_by_its_lock_or_template_or_not_at_all() {
+fn a_part_without_an_intent_is_routed_by_its_lock_or_not_at_all() {
     let rig = Rig::new();
-    // Named by alice's lock file (a dead holder): alice, although her URL is a number that
-    // might be a short id.
-    let by_lock = rig.part("bilibili/Alice/a.bin.part");
-    let key = RoomKey::new(PlatformKind::Bilibili, "100");
-    let Acquire::Held(mut l) = RoomLock::try_acquire(&rig.config.lock_dir, &key, "s").unwrap()
-    else {
-        panic!()
+    let lock_for = |key: &RoomKey, part: &Path| {
+        let Acquire::Held(l) = RoomLock::try_acquire(&rig.config.lock_dir, key, "s").unwrap()
+        else {
+            panic!()
+        };
+        l.set_part(Some(part));
+        // Dropped: a dead holder's lock, its text left behind.
     };
-    l.set_part(Some(&by_lock));
-    drop(l);
-    // bob's template names his id; carol's her name.
-    let by_id = rig.part("bilibili/200/title.bin.part");
-    let by_name = rig.part("carol/title_2.bin.part");
-    // The default template names only platform and streamer: nobody's for sure.
-    let unknown = rig.part("bilibili/Someone/2026-01-01/Someone_x.bin.part");
+    // Named by alice's lock file: alice, although her URL is a number that might be a short id.
+    let alice = rig.part("bilibili/Alice/a.bin.part");
+    lock_for(&RoomKey::new(PlatformKind::Bilibili, "100"), &alice);
+    // Named by carol's: a direct room, named and with its URL as configured.
+    let carol = rig.part("carol/title.bin.part");
+    let carol_key = rig.config.rooms[2].target.known_key().unwrap();
+    lock_for(&carol_key, &carol);
+    // No lock names it: no room, even where the file name template could only have named
+    // bob (file names are not read back through templates).
+    let bobs_name = rig.part("bilibili/200/title.bin.part");
     let (store, events) = rig.recover(&HashSet::new());
-    assert_eq!(events.len(), 4, "{events:?}");
+    assert_eq!(events.len(), 3, "{events:?}");
     let of = |p: &Path| {
         let done = split_part_name(p).unwrap().0.with_extension("bin");
         events
@@ -198,22 +201,99 @@ fn a_part_without_an_intent_is_routed_by_its_lock_or_template_or_not_at_all() {
             .find(|e| e.segment.as_ref().unwrap().path == done)
             .unwrap_or_else(|| panic!("no event for {done:?}: {events:?}"))
     };
-    let room = |p: &Path| of(p).room.as_ref().map(|r| (r.key.clone(), r.name.clone()));
+    let room = |p: &Path| {
+        of(p)
+            .room
+            .as_ref()
+            .map(|r| (r.key.clone(), r.name.clone(), r.url.clone()))
+    };
     assert_eq!(
-        room(&by_lock),
-        Some(("bilibili:100".into(), "alice".into()))
+        room(&alice),
+        Some((
+            "bilibili:100".into(),
+            "alice".into(),
+            "https://live.bilibili.com/100".into()
+        ))
     );
-    assert_eq!(room(&by_id), Some(("bilibili:200".into(), "bob".into())));
-    let carol = room(&by_name).unwrap();
-    assert!(
-        carol.0.starts_with("direct:") && carol.1 == "carol",
-        "{carol:?}"
+    assert_eq!(
+        room(&carol),
+        Some((
+            carol_key.to_string(),
+            "carol".into(),
+            "http://127.0.0.1:9/live/c.flv".into()
+        ))
     );
-    assert_eq!(room(&unknown), None);
-    for p in [&by_lock, &by_id, &by_name, &unknown] {
+    assert_eq!(room(&bobs_name), None);
+    for p in [&alice, &carol, &bobs_name] {
         let s = of(p).segment.as_ref().unwrap();
         assert!(s.recovered && s.index == 1 && s.bytes == 19, "{s:?}");
         store.settle(of(p).id);
     }
     assert_eq!(rig.intent_files(), 0);
+}
+
+/// The bug the architecture review found: a reload renamed the room while a segment was open;
+/// the segment's live `segment_complete` carried the new name, and the one recovered after a
+/// crash the old name. Both now come from the one record the writer keeps.
+#[test]
+fn a_room_renamed_mid_segment_is_recovered_under_the_name_its_live_event_carries() {
+    use crate::segment::files::{Progress, SegmentFiles, SegmentSpec, WriterEvent};
+    let rig = Rig::new();
+    let store = Arc::new(rig.store());
+    let session = SessionRef {
+        id: Uuid::new_v4(),
+        start: crate::event::now(),
+    };
+    let template = crate::config::filename_template("{name}/{index}").unwrap();
+    // The same session twice, in two folders: one segment ends normally, the other is cut by
+    // a crash; the room is renamed while both are open.
+    let writer = |sub: &str| {
+        let spec = SegmentSpec {
+            room: room_ref_for(&rig.config, "bilibili:100"),
+            session: session.clone(),
+            intents: Some(store.clone()),
+            ..SegmentSpec::plain(rig.config.output_dir.join(sub), template.clone())
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut files = SegmentFiles::new(spec, tx, Arc::new(Progress::default()));
+        // Under a `.bin` name recovery keeps the bytes as they are.
+        files.set_extension("bin");
+        files.write(b"some recorded bytes").unwrap();
+        (files, rx)
+    };
+    let (mut live, mut live_rx) = writer("live");
+    let (mut cut, _cut_rx) = writer("cut");
+    let renamed = RoomRef {
+        name: "alicia".into(),
+        ..room_ref_for(&rig.config, "bilibili:100")
+    };
+    live.set_room(renamed.clone());
+    cut.set_room(renamed.clone());
+
+    live.close(None).unwrap();
+    let live_event = std::iter::from_fn(|| live_rx.try_recv().ok())
+        .find_map(|e| match e {
+            WriterEvent::Closed(e) => Some(e),
+            _ => None,
+        })
+        .unwrap();
+    store.settle(live_event.id);
+    // The crash: what the writer handed to the OS stays, the segment is never closed, and
+    // the process's intent locks go.
+    cut.flush().unwrap();
+    drop((cut, live, store));
+
+    let (store, events) = rig.recover(&HashSet::new());
+    assert_eq!(events.len(), 1, "{events:?}");
+    let recovered = &events[0];
+    assert_eq!(recovered.room.as_ref(), Some(&renamed));
+    assert_eq!(recovered.room, live_event.room);
+    assert_eq!(recovered.session, live_event.session);
+    let (r, l) = (
+        recovered.segment.as_ref().unwrap(),
+        live_event.segment.as_ref().unwrap(),
+    );
+    assert_eq!((r.index, r.recovered, l.recovered), (1, true, false));
+    assert_eq!(r.path, rig.config.output_dir.join("cut/alice/1.bin"));
+    store.settle(recovered.id);
 }

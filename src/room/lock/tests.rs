@@ -5,7 +5,7 @@ use crate::platform::PlatformKind;
 fn one_holder_at_a_time_even_within_a_process() {
     let dir = tempfile::tempdir().unwrap();
     let key = RoomKey::new(PlatformKind::Bilibili, "1");
-    let Acquire::Held(mut lock) = RoomLock::try_acquire(dir.path(), &key, "s1").unwrap() else {
+    let Acquire::Held(lock) = RoomLock::try_acquire(dir.path(), &key, "s1").unwrap() else {
         panic!("first acquire must succeed");
     };
     lock.set_part(Some(Path::new("/rec/a.flv.part")));
@@ -39,4 +39,30 @@ fn an_unwritable_lock_dir_is_an_error_naming_the_path() {
         Ok(_) => panic!("must fail"),
     };
     assert!(err.to_string().contains("not-a-dir"), "{err}");
+}
+
+#[test]
+fn a_lock_file_name_reads_back_as_its_room_key() {
+    let dir = Path::new("/var/lib/liverec/locks");
+    for key in [
+        "bilibili:21452505",
+        "douyin:742345678901",
+        "douyin:a.b",
+        "douyin:a_b",
+        "douyin:a-b",
+        "direct:0512036feba4f343",
+    ] {
+        let k = RoomKey::parse(key).unwrap();
+        let path = lock_path(dir, &k);
+        assert_eq!(path.parent(), Some(dir), "{key}: one name in lock_dir");
+        assert_eq!(key_of_lock(&path).as_deref(), Some(key), "{path:?}");
+    }
+    // Two rooms, two files: a dot is not folded into an underscore.
+    let name = |k: &str| lock_path(dir, &RoomKey::parse(k).unwrap());
+    assert_ne!(name("douyin:a.b"), name("douyin:a_b"));
+    // What could leave the folder or hide the file is replaced, and reads back replaced.
+    let odd = name("douyin:ab/../c");
+    assert_eq!(odd, dir.join("douyin-ab_.._c.lock"));
+    assert_eq!(key_of_lock(&odd).as_deref(), Some("douyin:ab_.._c"));
+    assert_eq!(key_of_lock(Path::new("/x/nodash.lock")), None);
 }

@@ -122,10 +122,7 @@ impl Supervisor {
         }
         if changed {
             if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
-                writer.control(Control::Meta {
-                    title: self.snap.title.clone(),
-                    streamer: self.snap.streamer.clone(),
-                });
+                writer.control(Control::Meta(self.room_ref()));
             }
         }
     }

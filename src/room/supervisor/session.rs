@@ -14,16 +14,17 @@ use super::{ATTEMPT_STOP, Child, Session, Supervisor};
 use crate::event::{EventType, SessionRef};
 use crate::room::lock::{Acquire, RoomLock};
 use crate::room::state::Do;
-use crate::segment::files::{IntentSpec, Progress, SegmentSpec, WriterEvent};
-use crate::segment::naming::NameFields;
+use crate::segment::files::{Progress, SegmentSpec, WriterEvent};
 use crate::writer::handle::WriterHandle;
 
 impl Supervisor {
     pub(super) async fn start_session(&mut self) -> Vec<Do> {
         let now = Instant::now();
         let id = Uuid::new_v4();
-        let lock = match RoomLock::try_acquire(&self.deps.lock_dir, &self.key, &id.to_string()) {
-            Ok(Acquire::Held(lock)) => lock,
+        let acquired =
+            RoomLock::acquire(self.deps.lock_dir.clone(), self.key.clone(), id.to_string()).await;
+        let lock = match acquired {
+            Ok(Acquire::Held(lock)) => Arc::new(lock),
             Ok(Acquire::Busy(holder)) => {
                 let reason = format!("recorded by {}", holder.describe());
                 tracing::info!("live, {reason}; waiting");
@@ -58,30 +59,15 @@ impl Supervisor {
             },
         };
         let start = crate::event::now();
-        let fields = NameFields {
-            platform: self.key.platform.to_string(),
-            id: self.key.id.clone(),
-            key: self.key.to_string(),
-            name: self.display_name(),
-            streamer: Some(self.snap.streamer.clone())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| self.display_name()),
-            title: self.snap.title.clone(),
-            session: id.to_string(),
-            session_start: start,
-        };
         let spec = SegmentSpec {
             output_dir: self.deps.output_dir.clone(),
             template: self.cfg.settings.filename.clone(),
             min_free_space: self.deps.min_free_space.clone(),
-            fields,
+            room: self.room_ref(),
+            session: SessionRef { id, start },
             segment_duration: self.cfg.settings.segment_duration,
             segment_size: self.cfg.settings.segment_size,
-            intents: self.deps.intents.clone().map(|store| IntentSpec {
-                store,
-                room: self.room_ref(),
-                session: SessionRef { id, start },
-            }),
+            intents: self.deps.intents.clone(),
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let progress = Arc::new(Progress::default());
@@ -153,8 +139,8 @@ impl Supervisor {
             }
         }
         for ev in tail {
-            if let WriterEvent::Closed(done) = ev {
-                self.segment_complete(done);
+            if let WriterEvent::Closed(event) = ev {
+                self.segment_complete(event).await;
             }
         }
         if ended {

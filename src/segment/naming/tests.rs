@@ -2,23 +2,29 @@ use super::*;
 use crate::config::filename_template;
 use std::path::{Component, Path};
 
-fn fields(title: &str) -> NameFields {
-    NameFields {
+fn room(title: &str) -> RoomRef {
+    RoomRef {
         platform: "bilibili".into(),
         id: "1".into(),
         key: "bilibili:1".into(),
         name: "alice".into(),
+        url: "https://live.bilibili.com/1".into(),
         streamer: "Alice".into(),
         title: title.into(),
-        session: "s".into(),
-        session_start: chrono::DateTime::parse_from_rfc3339("2026-11-21T21:04:05+08:00").unwrap(),
+    }
+}
+
+fn session() -> SessionRef {
+    SessionRef {
+        id: uuid::Uuid::from_u128(0x5e55),
+        start: chrono::DateTime::parse_from_rfc3339("2026-11-21T21:04:05+08:00").unwrap(),
     }
 }
 
 #[test]
 fn hostile_titles_stay_one_component() {
     let t = filename_template("{platform}/{name}/{title}_{start:%Y%m%d}").unwrap();
-    let start = fields("").session_start;
+    let start = session().start;
     for title in [
         "../../etc/passwd",
         "$(touch x); rm -rf / `id`",
@@ -28,7 +34,7 @@ fn hostile_titles_stay_one_component() {
         "CON:*?\"<>|",
         "\\..\\x",
     ] {
-        let p = render(&t, &fields(title), 1, start);
+        let p = render(&t, &room(title), &session(), 1, start);
         let comps: Vec<_> = p.components().collect();
         assert_eq!(comps.len(), 3, "{title:?} -> {p:?}");
         assert!(
@@ -40,7 +46,7 @@ fn hostile_titles_stay_one_component() {
         assert!(!last.contains(['\n', '\0', '/']), "{p:?}");
     }
     assert_eq!(
-        render(&t, &fields("$(touch x); hi"), 1, start),
+        render(&t, &room("$(touch x); hi"), &session(), 1, start),
         Path::new("bilibili/alice/$(touch x); hi_20261121")
     );
 }
@@ -56,9 +62,27 @@ fn long_values_are_cut_at_char_boundaries() {
 #[test]
 fn index_and_times_render() {
     let t = filename_template("{name}_{index}_{session_start:%H%M}").unwrap();
-    let f = fields("x");
+    let s = session();
     assert_eq!(
-        render(&t, &f, 3, f.session_start),
+        render(&t, &room("x"), &s, 3, s.start),
         Path::new("alice_3_2104")
+    );
+}
+
+#[test]
+fn the_session_is_its_id_and_a_streamer_not_yet_known_is_the_rooms_name() {
+    let t = filename_template("{streamer}/{session}").unwrap();
+    let s = session();
+    let unnamed = RoomRef {
+        streamer: String::new(),
+        ..room("x")
+    };
+    assert_eq!(
+        render(&t, &unnamed, &s, 1, s.start),
+        Path::new("alice/00000000-0000-0000-0000-000000005e55")
+    );
+    assert_eq!(
+        render(&t, &room("x"), &s, 1, s.start),
+        Path::new("Alice/00000000-0000-0000-0000-000000005e55")
     );
 }

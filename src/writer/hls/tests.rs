@@ -5,8 +5,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::segment::files::{Progress, SegmentDone, SegmentSpec, WriterEvent};
-use crate::segment::naming::NameFields;
+use crate::event::{RoomRef, SegmentRef};
+use crate::segment::files::{Progress, SegmentSpec, WriterEvent};
 
 struct Rig {
     out: SegmentFiles,
@@ -17,22 +17,21 @@ struct Rig {
 
 fn rig(dir: &Path, ext: &'static str, duration: u64, size: u64) -> Rig {
     let spec = SegmentSpec {
-        output_dir: dir.to_path_buf(),
-        template: crate::config::filename_template("{name}/{index}").unwrap(),
-        min_free_space: Default::default(),
-        fields: NameFields {
+        room: RoomRef {
             platform: "direct".into(),
             id: "x".into(),
             key: "direct:x".into(),
             name: "n".into(),
             streamer: "s".into(),
             title: "t".into(),
-            session: "sess".into(),
-            session_start: crate::event::now(),
+            url: String::new(),
         },
         segment_duration: Duration::from_secs(duration),
         segment_size: size,
-        intents: None,
+        ..SegmentSpec::plain(
+            dir.to_path_buf(),
+            crate::config::filename_template("{name}/{index}").unwrap(),
+        )
     };
     let (tx, events) = mpsc::unbounded_channel();
     let progress = Arc::new(Progress::default());
@@ -59,12 +58,12 @@ impl Rig {
         );
     }
 
-    fn finish(&mut self) -> Vec<SegmentDone> {
+    fn finish(&mut self) -> Vec<SegmentRef> {
         self.w.finish_connection(&mut self.out).unwrap();
         let mut done = Vec::new();
         while let Ok(ev) = self.events.try_recv() {
-            if let WriterEvent::Closed(d) = ev {
-                done.push(d);
+            if let WriterEvent::Closed(e) = ev {
+                done.extend(e.segment);
             }
         }
         done
@@ -90,7 +89,7 @@ fn fmp4(sequence: u64, body: &str, init: &'static str) -> HlsSegment {
     }
 }
 
-fn contents(done: &[SegmentDone]) -> Vec<String> {
+fn contents(done: &[SegmentRef]) -> Vec<String> {
     done.iter()
         .map(|d| String::from_utf8(std::fs::read(&d.path).unwrap()).unwrap())
         .collect()
