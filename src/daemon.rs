@@ -258,21 +258,28 @@ async fn reload(
         );
     }
     tracing::info!("{summary}");
-    // Settings that need a restart keep their running values.
-    let keep = current.clone();
-    *current = Config {
-        output_dir: keep.output_dir,
-        state_dir: keep.state_dir,
-        lock_dir: keep.lock_dir,
-        control: config::ControlConfig {
-            listen: keep.control.listen,
-            token: new.control.token.clone(),
-        },
-        max_recordings: keep.max_recordings,
-        ..new
-    };
+    *current = running_after(current, new);
     systemd::ready(&summary);
     Ok(summary)
+}
+
+/// The config the daemon runs after a reload to `new`: keys that apply only at a restart keep
+/// their running values (the next reload names them again while they differ).
+fn running_after(current: &Config, new: Config) -> Config {
+    Config {
+        output_dir: current.output_dir.clone(),
+        state_dir: current.state_dir.clone(),
+        lock_dir: current.lock_dir.clone(),
+        control: config::ControlConfig {
+            listen: current.control.listen.clone(),
+            token: new.control.token.clone(),
+        },
+        max_recordings: current.max_recordings,
+        // The platforms' clients and limiters are made once at start-up; rooms carry their
+        // own merged platform settings.
+        platforms: current.platforms.clone(),
+        ..new
+    }
 }
 
 /// The changed keys of `new` that take effect only at a restart, or why `new` cannot be applied

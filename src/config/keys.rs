@@ -1,11 +1,15 @@
 //! Every config key as data: where it may be written, its default, the rule its value follows,
-//! when a change takes effect, what `check` shows of it, and one line of doc ([`table`]).
+//! when a change takes effect, what `check` shows of it, and one line of doc (`table.rs`).
 //!
 //! One table so that a key's facts cannot drift apart: `build` takes its defaults and limits
 //! from it, a reload's "needs a restart" list is the keys marked [`Applies::Restart`] whose
 //! value changed, `check` prints the keys in the table's order, and a test holds README's
-//! table, `recorder.toml.example` and docs/hooks.md to the same names and defaults. Adding a
-//! key is one row here plus the field that holds its value.
+//! table, `recorder.toml.example` and docs/hooks.md to the same names and defaults.
+//!
+//! Adding a key: its row (`table.rs` for the top level, `[control]` and `[[rooms]]`;
+//! `platform_rows.rs` for `[platforms.*]`; `hook_rows.rs`), its place in [`KEYS`], the field
+//! that holds its value and the line that reads it (`config.rs`, `rooms.rs`, `platforms.rs`,
+//! `hooks.rs`), then a README row and an example line; the tests name whatever is missing.
 //!
 //! Keys whose value needs more than a rule (URLs, cookies, templates, platform lists) are still
 //! described here; their readers stay with the section that reads them.

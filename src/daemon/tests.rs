@@ -62,3 +62,29 @@ fn keys_that_need_a_restart_are_named() {
         cfg("min_free_space = \"1GiB\"\nshutdown_timeout = \"1m\"\npoll_interval = \"5s\"\n");
     assert_eq!(restart_keys(&old, &live), Ok(vec![]));
 }
+
+#[test]
+fn a_reload_keeps_the_running_value_of_every_restart_only_key() {
+    use crate::config::keys::{Applies, KEYS};
+    let old = cfg("");
+    let new = cfg(
+        "output_dir = \"/srv/rec\"\nmax_recordings = 3\nshutdown_timeout = \"1m\"\n\
+         [control]\nlisten = \"127.0.0.1:9999\"\ntoken = \"t\"\n\
+         [platforms.douyin]\napi_base = \"http://mirror.example\"\n\
+         user_agent = \"Mozilla/5.0 Chrome/150.0.0.0\"\nrequests_per_second = 0.5\nburst = 1\n",
+    );
+    // The new file changes every key of the table that applies only at a restart.
+    let all: Vec<String> = KEYS
+        .iter()
+        .filter(|k| k.applies() == Applies::Restart)
+        .map(|k| k.path())
+        .collect();
+    assert_eq!(restart_keys(&old, &new), Ok(all.clone()));
+    // After the reload the daemon still runs the old values, so the next reload names them
+    // again; what applies on reload is taken.
+    let running = running_after(&old, new.clone());
+    assert_eq!(restart_keys(&running, &new), Ok(all));
+    assert_eq!(running.control.token, new.control.token);
+    assert_eq!(running.shutdown_timeout, Duration::from_secs(60));
+    assert_eq!(running.rooms.len(), new.rooms.len());
+}

@@ -394,3 +394,17 @@ fn a_url_shown_by_check_is_redacted_but_compared_whole() {
     assert_ne!(a, b);
     assert_eq!(Shown::Secret(Secret::new("SESSDATA=x")).to_string(), "set");
 }
+
+#[test]
+fn every_restart_only_key_can_be_compared() {
+    // A reload names a restart-only key by comparing its shown values: a row without a daemon
+    // or platform getter would never be named.
+    for k in KEYS.iter().filter(|k| k.applies() == Applies::Restart) {
+        let show = k.show();
+        assert!(
+            show.daemon.is_some() || show.platform.is_some(),
+            "`{}` applies at a restart but has no daemon or platform value to compare",
+            k.path()
+        );
+    }
+}
