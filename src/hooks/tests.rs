@@ -111,6 +111,7 @@ impl Harness {
         clock: Clock,
     ) -> Self {
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        journal_released(&dir.path().join("state"));
         let (tx, rx) = EventTx::channel();
         let mut opts = options(dir.path(), hooks, clock);
         tweak(&mut opts);
@@ -164,7 +165,26 @@ impl Harness {
     }
 }
 
+/// Waits until no one holds the journal in `state` (a stopped dispatcher's lock can outlive it
+/// for a moment: a process another test forks at that time holds a copy of the lock's file
+/// until it execs). Opening it while held would open the next free journal instead.
+fn journal_released(state: &Path) {
+    use fs2::FileExt as _;
+    let path = state.join("hooks.journal.lock");
+    for _ in 0..500 {
+        let Ok(f) = std::fs::File::open(&path) else {
+            return;
+        };
+        if f.try_lock_exclusive().is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{} stays locked", path.display());
+}
+
 fn pending_in_journal(state: &Path) -> usize {
+    journal_released(state);
     let (j, p) = Journal::open(state).unwrap();
     drop(j);
     p.len()
