@@ -353,6 +353,11 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
             ),
         })
         .collect();
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let path = dir.path().join("storm.toml");
     let started = Instant::now();
     // The sleeps below pace the storm (its input: a deleted file the watcher must see, edits
@@ -442,6 +447,11 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
     let addr = control_address(dir.path()).await;
     let rec = dir.path().join("rec");
     assert!(wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()).await);
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, base.replace("min_free_space", "min_free_spac")).unwrap();
     let (code, body) = call(&addr, "POST", "/api/reload", None, None).await;
@@ -497,10 +507,11 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
         ),
     )
     .unwrap();
-    // A reload by a file change shows only in its summary line: wait for it, then check what
-    // it changed by its effects (the split below opens a file under the new name).
+    // The reload's summary, as the daemon tells systemd; what it changed is checked by its
+    // effects (the split below opens a file under the new name).
     assert!(
-        d.wait_log("1 changed", Duration::from_secs(5)).await,
+        d.wait_status_line(", 1 changed", Duration::from_secs(5))
+            .await,
         "{}",
         d.log_text()
     );
@@ -699,6 +710,11 @@ async fn a_reload_adding_a_short_id_of_a_recorded_room_starts_nothing() {
         d.log_text()
     );
     let open = parts(&rec, "long");
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let both = config(
         dir.path(),
         &format!("{long}{}", room("short", "https://live.bilibili.com/77")),

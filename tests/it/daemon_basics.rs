@@ -577,6 +577,11 @@ async fn a_reloaded_free_space_floor_reaches_the_open_segment() {
         d.log_text()
     );
     // The disk "fills up" while a segment is open: it is closed cleanly, nothing new opens.
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let path = dir.path().join("f.toml");
     std::fs::write(
         &path,
@@ -626,6 +631,11 @@ async fn a_renamed_room_names_its_next_segments_by_the_new_name() {
         )
         .is_empty())
         .await,
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
         "{}",
         d.log_text()
     );

@@ -827,7 +827,12 @@ async fn a_reload_adds_a_hook_and_status_and_metrics_count_its_deliveries() {
     );
     let base = config(dir.path(), &room("r", &server.url("live/r.flv")), "");
     let d = Daemon::start_env(dir.path(), "reload-hook", &base, FAST);
-    control_address(dir.path()).await;
+    // Ready: it watches its config file now.
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let with_hook = format!(
         "{base}\n[[hooks]]\nname = \"h\"\nevents = [\"segment_complete\"]\ncommand = [{}, \"{{type}}\", \"{{path}}\"]\ntimeout = \"10s\"\n",
         toml_str(&hook.display().to_string())

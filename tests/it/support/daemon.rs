@@ -17,6 +17,8 @@ pub struct Daemon {
     child: Child,
     pub config: PathBuf,
     pub log: PathBuf,
+    /// What the daemon tells systemd (it runs with `NOTIFY_SOCKET` set to this listener).
+    notify: super::notify::Notified,
 }
 
 impl Daemon {
@@ -42,10 +44,12 @@ impl Daemon {
         let dir = config.parent().unwrap();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let log = dir.join(format!("{name}-{n}.log"));
+        let notify = super::notify::Notified::listen(dir.join(format!("{name}-{n}.sd")));
         let child = Command::new(bin())
             .args(["run", "-c"])
             .arg(config)
             .env("RUST_LOG", "info,liverec=debug")
+            .env("NOTIFY_SOCKET", notify.path())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -56,7 +60,20 @@ impl Daemon {
             child,
             config: config.to_path_buf(),
             log,
+            notify,
         }
+    }
+
+    /// Waits until a status the daemon gave systemd (`STATUS=`, as `systemctl status` shows it;
+    /// a reload's summary, for one) contained `text`.
+    pub async fn wait_status_line(&self, text: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.notify.status_had(text)).await
+    }
+
+    /// Waits until the daemon has told systemd READY=1: its rooms run and it watches its config
+    /// file (an edit saved before that may go unseen).
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        wait_until(timeout, || self.notify.heard("READY=1")).await
     }
 
     pub fn pid(&self) -> i32 {
