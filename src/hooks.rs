@@ -144,9 +144,9 @@ pub(crate) struct Dispatcher {
 
 enum Cmd {
     Reconfigure(Vec<HookConfig>, Vec<WebhookConfig>),
-    /// Re-evaluate windows and timers now (tests change the clock).
+    /// Re-evaluate windows and timers now (tests change the clock); answered once done.
     #[cfg(test)]
-    Nudge,
+    Nudge(oneshot::Sender<()>),
     Shutdown(Instant, oneshot::Sender<()>),
 }
 
@@ -223,10 +223,14 @@ impl Dispatcher {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Re-evaluates windows and timers now (after the clock was changed, in tests).
+    /// Re-evaluates windows and timers now (after the clock was changed, in tests); returns once
+    /// the deliveries due have started and the stats show it.
     #[cfg(test)]
-    pub(crate) fn nudge(&self) {
-        let _ = self.cmds.send(Cmd::Nudge);
+    pub(crate) async fn nudge(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.cmds.send(Cmd::Nudge(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Stops: events already queued are journaled, no new attempt starts, running command hooks

@@ -153,7 +153,11 @@ impl Core {
                 cmd = cmds.recv() => match cmd {
                     Some(Cmd::Reconfigure(h, w)) => self.reconfigure(h, w).await,
                     #[cfg(test)]
-                    Some(Cmd::Nudge) => {}
+                    Some(Cmd::Nudge(done)) => {
+                        self.start_due().await;
+                        self.publish_stats();
+                        let _ = done.send(());
+                    }
                     Some(Cmd::Shutdown(deadline, done)) => break Some((deadline, done)),
                     // The handle was dropped without a shutdown: stop now.
                     None => break None,

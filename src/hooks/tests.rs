@@ -1,5 +1,10 @@
 //! The dispatcher in-process: real command hooks (small shell scripts, run without a shell by
 //! the dispatcher), a fake clock for windows, short backoffs.
+//!
+//! Real time, not tokio's paused clock: these tests run real processes and sockets, and a paused
+//! clock jumps ahead whenever every task waits on one of them, so a hook's `timeout` would fire
+//! while its script runs. They wait for effects (the dispatcher's stats, files the scripts write,
+//! [`Dispatcher::nudge`] answering once it looked again), never for a fixed time.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -106,6 +111,7 @@ impl Harness {
         clock: Clock,
     ) -> Self {
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
+        journal_released(&dir.path().join("state"));
         let (tx, rx) = EventTx::channel();
         let mut opts = options(dir.path(), hooks, clock);
         tweak(&mut opts);
@@ -159,7 +165,26 @@ impl Harness {
     }
 }
 
+/// Waits until no one holds the journal in `state` (a stopped dispatcher's lock can outlive it
+/// for a moment: a process another test forks at that time holds a copy of the lock's file
+/// until it execs). Opening it while held would open the next free journal instead.
+fn journal_released(state: &Path) {
+    use fs2::FileExt as _;
+    let path = state.join("hooks.journal.lock");
+    for _ in 0..500 {
+        let Ok(f) = std::fs::File::open(&path) else {
+            return;
+        };
+        if f.try_lock_exclusive().is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{} stays locked", path.display());
+}
+
 fn pending_in_journal(state: &Path) -> usize {
+    journal_released(state);
     let (j, p) = Journal::open(state).unwrap();
     drop(j);
     p.len()
@@ -180,20 +205,20 @@ async fn a_window_holds_deliveries_until_the_fake_clock_enters_it() {
     let t = Harness::start(dir, vec![h], clock.clock());
     t.send(event(EventType::SegmentComplete, "a", "one")).await;
     t.send(event(EventType::SegmentComplete, "b", "two")).await;
-    t.wait("two pending deliveries", || t.stats("night").pending == 2)
-        .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held = |s: TargetStats| (s.pending, s.waiting_window, s.running) == (2, 2, 0);
+    t.wait("two deliveries held by the window", || {
+        held(t.stats("night"))
+    })
+    .await;
     assert!(t.lines("out").is_empty(), "ran outside its window");
-    let s = t.stats("night");
-    assert_eq!((s.pending, s.waiting_window, s.running), (2, 2, 0));
 
     // Still closed a minute before; open after midnight (the window crosses it).
     clock.set(23, 29);
-    t.d.nudge();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.d.nudge().await;
+    assert!(held(t.stats("night")), "{:?}", t.stats("night"));
     assert!(t.lines("out").is_empty());
     clock.set(0, 15);
-    t.d.nudge();
+    t.d.nudge().await;
     t.wait("both deliveries", || t.lines("out").len() == 2)
         .await;
     let mut got = t.lines("out");
@@ -294,7 +319,13 @@ async fn hook_failed_goes_to_other_subscribers_only_and_never_loops() {
     t.send(event(EventType::LiveStart, "r", "t")).await;
     t.wait("b's delivery given up", || t.stats("b").gave_up == 1)
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Settled: nothing pending or running, so nothing more can run.
+    t.wait("nothing left to run", || {
+        [t.stats("a"), t.stats("b")]
+            .iter()
+            .all(|s| s.pending == 0 && s.running == 0)
+    })
+    .await;
     // a: three attempts at live_start, never its own hook_failed, nor b's (b failed on a
     // hook_failed, which raises nothing).
     assert_eq!(
@@ -373,9 +404,10 @@ async fn a_removed_hook_is_parked_by_a_reload_and_resumes_when_it_comes_back() {
         .await;
     assert_eq!(t.lines("out"), ["keep 1", "keep 2"]);
     t.wait("keep done", || t.stats("keep").succeeded == 2).await;
+    // Looked at again: the parked deliveries stay where they are.
+    t.d.nudge().await;
     let g = t.stats("gone");
     assert!(g.parked && g.pending == 2 && g.running == 0, "{g:?}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(t.lines("out").len(), 2, "a parked delivery ran");
     // "gone" comes back: its deliveries run, in order.
     gone.window = None;
@@ -451,7 +483,11 @@ async fn pending_deliveries_survive_a_restart_and_run_once() {
     t.wait("resumed deliveries", || t.lines("out").len() == 3)
         .await;
     assert_eq!(t.lines("out"), ["1", "2", "3"]);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    t.wait("all done", || {
+        let s = t.stats("later");
+        s.succeeded == 3 && s.pending == 0 && s.running == 0
+    })
+    .await;
     assert_eq!(t.lines("out").len(), 3, "each runs once");
     let dir = t.stop().await;
     assert_eq!(pending_in_journal(&dir.path().join("state")), 0);
@@ -574,7 +610,7 @@ async fn a_webhook_that_answers_500_forever_gives_up_and_raises_hook_failed() {
     let hook = failed.hook.unwrap();
     assert_eq!((hook.name.as_str(), hook.attempts), ("broken", 3));
     assert_eq!(hook.delivery.to_string(), ids[0]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nothing pending (above): no attempt can follow.
     assert_eq!(
         deliveries.lock().unwrap().len(),
         3,

@@ -33,7 +33,7 @@ use crate::writer::handle::{Control, WriterHandle};
 /// does not count (each request has its own timeout as well).
 const POLL_TIMEOUT: Duration = Duration::from_secs(30);
 /// A room task that panicked is restarted after this pause.
-const PANIC_PAUSE: Duration = Duration::from_secs(5);
+pub(super) const PANIC_PAUSE: Duration = Duration::from_secs(5);
 /// How long a stopping room waits for its attempt to hand over its last bytes.
 const ATTEMPT_STOP: Duration = Duration::from_secs(5);
 
@@ -158,7 +158,7 @@ impl Supervisor {
         deps: RoomDeps,
         status: watch::Sender<RoomSnapshot>,
     ) -> Self {
-        let now = Instant::now();
+        let now = now();
         let mut snap = status.borrow().clone();
         snap.session = None;
         snap.file = None;
@@ -261,7 +261,7 @@ impl Supervisor {
                     let res = res.unwrap_or_else(|| Err(PlatformError::Network("the status check stopped unexpectedly".into())));
                     steps = self.on_poll(res).await;
                 }
-                _ = sleep_until(wake) => steps = self.machine.on_timer(Instant::now()),
+                _ = sleep_until(wake) => steps = self.machine.on_timer(now()),
                 _ = tick.tick(), if self.session.is_some() => self.sample_rate(),
             }
             self.execute(steps).await;
@@ -271,7 +271,7 @@ impl Supervisor {
     }
 
     fn on_command(&mut self, cmd: RoomCmd, cfg_out: &mut RoomConfig) -> Vec<Do> {
-        let now = Instant::now();
+        let now = now();
         match cmd {
             #[cfg(test)]
             RoomCmd::Panic => panic!("test panic in a room task"),
@@ -312,7 +312,7 @@ impl Supervisor {
     fn on_attempt_end(&mut self, end: PullEnd) -> Vec<Do> {
         if let PullEnd::Unrecordable(why) = end {
             self.snap.bitrate_kbps = 0.0;
-            return self.machine.on_attempt_unrecordable(why, Instant::now());
+            return self.machine.on_attempt_unrecordable(why, now());
         }
         match end.error() {
             Some(e) => {
@@ -322,12 +322,12 @@ impl Supervisor {
             None => tracing::info!("stream ended"),
         }
         self.snap.bitrate_kbps = 0.0;
-        self.machine.on_attempt_ended(end.error(), Instant::now())
+        self.machine.on_attempt_ended(end.error(), now())
     }
 
     async fn on_writer_event(&mut self, ev: WriterEvent) -> Vec<Do> {
         match ev {
-            WriterEvent::Flowing => return self.machine.on_flowing(Instant::now()),
+            WriterEvent::Flowing => return self.machine.on_flowing(now()),
             WriterEvent::Opened(event) => {
                 let part = event.segment().map(|s| s.path.clone());
                 if let Some(s) = self.session.as_ref() {
@@ -416,6 +416,12 @@ fn jitter(max: Duration) -> Duration {
         return Duration::ZERO;
     }
     Duration::from_millis(rand::random_range(0..ms))
+}
+
+/// The supervisor's clock: tokio's, which is the system's monotonic clock, except in tests on a
+/// paused clock, where the machine's deadlines then move with the virtual time its timers use.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -1,9 +1,55 @@
 use super::*;
-use crate::platform::{PlatformKind, direct::Direct};
+use crate::platform::PlatformKind;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-#[tokio::test]
+/// Offline by its status; counts the status checks.
+#[derive(Default)]
+struct Offline {
+    checks: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl Platform for Offline {
+    async fn resolve(
+        &self,
+        t: &crate::platform::RoomTarget,
+    ) -> Result<RoomKey, crate::platform::PlatformError> {
+        Ok(RoomKey::new(PlatformKind::Direct, t.provisional_key()))
+    }
+    async fn status(
+        &self,
+        _: &crate::platform::RoomSpec,
+    ) -> Result<crate::platform::RoomStatus, crate::platform::PlatformError> {
+        self.checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(crate::platform::RoomStatus::default())
+    }
+    async fn sources(
+        &self,
+        _: &crate::platform::RoomSpec,
+    ) -> Result<Vec<crate::platform::StreamSource>, crate::platform::PlatformError> {
+        Err(crate::platform::PlatformError::Unsupported(
+            "offline".into(),
+        ))
+    }
+}
+
+/// Sleeps on the (paused) clock in small steps until `cond` holds; false after `limit`.
+async fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
+    let until = tokio::time::Instant::now() + limit;
+    while !cond() {
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    true
+}
+
+// On a paused clock: the restart pause and the poll interval pass in virtual time, so the test
+// takes no real time and can tell "down for the pause" from "polling again" exactly.
+#[tokio::test(start_paused = true)]
 async fn a_panicking_room_task_is_restarted_and_keeps_its_handle() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = crate::config::parse(
@@ -14,10 +60,10 @@ async fn a_panicking_room_task_is_restarted_and_keeps_its_handle() {
     let room = cfg.rooms[0].clone();
     let key = room.target.known_key().unwrap();
     let (events, _rx) = EventTx::channel();
-    let client = crate::http::client().unwrap();
+    let platform = Arc::new(Offline::default());
     let deps = RoomDeps {
-        platform: Arc::new(Direct::new(client.clone())),
-        client,
+        platform: platform.clone(),
+        client: crate::http::client().unwrap(),
         output_dir: dir.path().join("rec"),
         lock_dir: dir.path().join("locks"),
         min_free_space: Arc::new(AtomicU64::new(0)),
@@ -25,15 +71,28 @@ async fn a_panicking_room_task_is_restarted_and_keeps_its_handle() {
         events,
         intents: None,
     };
+    let checks = || platform.checks.load(std::sync::atomic::Ordering::Relaxed);
     let parent = CancellationToken::new();
     let (handle, join) = spawn(key.clone(), room, deps, &parent);
     assert_eq!(handle.key.platform, PlatformKind::Direct);
+    assert!(eventually(Duration::from_secs(2), || checks() >= 1).await);
     assert!(handle.send(RoomCmd::Panic));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let at_panic = checks();
+    // Down for the restart pause: no status check...
+    tokio::time::sleep(supervisor::PANIC_PAUSE - Duration::from_millis(100)).await;
     assert!(!join.is_finished(), "the runner survives the panic");
-    // After the restart pause the room answers again through the same handle.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(checks(), at_panic, "checked while down");
+    // ...then the restarted room checks again (within its first poll's jitter, at most one
+    // poll interval), and answers through the same handle.
+    assert!(eventually(Duration::from_millis(1_200), || checks() > at_panic).await);
+    let before = checks();
     assert!(handle.send(RoomCmd::CheckNow));
+    // Sooner than the next poll (1 s away): the check was asked for.
+    assert!(
+        eventually(Duration::from_millis(100), || checks() > before).await,
+        "CheckNow after the restart went unanswered"
+    );
     assert_eq!(handle.snapshot().key, key.to_string());
     handle.stop();
     tokio::time::timeout(Duration::from_secs(5), join)
@@ -76,7 +135,8 @@ impl Platform for GuardOnly {
     }
 }
 
-#[tokio::test]
+// On a paused clock: four polls a second apart take no real time.
+#[tokio::test(start_paused = true)]
 async fn a_live_found_unrecordable_by_its_stream_list_opens_no_more_sessions() {
     use crate::event::EventType;
     let dir = tempfile::tempdir().unwrap();
@@ -105,11 +165,11 @@ async fn a_live_found_unrecordable_by_its_stream_list_opens_no_more_sessions() {
     let (handle, join) = spawn(key, room, deps, &parent);
     // The first attempt finds out; then every poll (each second) asks the stream list too.
     let asked = || platform.sources.load(std::sync::atomic::Ordering::Relaxed);
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    while asked() < 4 && std::time::Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(asked() >= 4, "polled on: {}", asked());
+    assert!(
+        eventually(Duration::from_secs(10), || asked() >= 4).await,
+        "polled on: {}",
+        asked()
+    );
     let snap = handle.snapshot();
     assert_eq!(snap.state, RoomState::Unrecordable);
     assert_eq!(snap.detail.as_deref(), Some("guard-only live"));

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::support::daemon::{Daemon, config, control_address, files, room, wait_until};
+use crate::support::daemon::{
+    Daemon, config, control_address, files, room, status_now, status_when, wait_until,
+};
 use crate::support::server::{Answer, StreamServer};
 
 async fn call(
@@ -193,15 +195,24 @@ async fn every_endpoint_with_and_without_the_token() {
     assert!(
         done["id"].is_string() && done["time"].is_string() && done["session"]["id"].is_string()
     );
+    let requests = || {
+        server
+            .stats("live/a.flv")
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = requests();
     assert_eq!(
         call(&addr, "POST", &format!("/api/rooms/{key}/restart"), t, None)
             .await
             .0,
         202
     );
+    // The restart's effect: the attempt is dropped and the stream asked for again.
     assert!(
-        d.wait_log("restart requested", Duration::from_secs(5))
-            .await
+        wait_until(Duration::from_secs(10), || requests() > before).await,
+        "{}",
+        d.log_text()
     );
 
     // Bad requests: a clear error, nothing stops recording.
@@ -342,8 +353,16 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
             ),
         })
         .collect();
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let path = dir.path().join("storm.toml");
     let started = Instant::now();
+    // The sleeps below pace the storm (its input: a deleted file the watcher must see, edits
+    // 120 ms apart); they wait for no effect. The invariant holds at every moment, so it is
+    // checked after each edit, and the end state is waited for below.
     for (i, text) in edits.iter().enumerate() {
         if i == 20 {
             std::fs::remove_file(&path).unwrap();
@@ -366,9 +385,21 @@ async fn a_reload_storm_keeps_exactly_one_recorder_per_room() {
             "the duplicate URL form must never record"
         );
     }
-    // Back to the original config; let the last reloads and the third room settle.
+    // Back to the original config: wait until it is the one applied (rooms a and b only) and
+    // the third room has closed its file.
     std::fs::write(&path, &base).unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (settled, last) = status_when(dir.path(), Duration::from_secs(15), |s| {
+        let mut names: Vec<&str> = s["rooms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        names.sort_unstable();
+        names == ["a", "b"] && parts(&rec, "c").is_empty()
+    })
+    .await;
+    assert!(settled, "{last:#}\n{}", d.log_text());
     for n in ["a", "b", "c"] {
         assert!(parts(&rec, n).len() <= 1, "room {n}: {:?}", parts(&rec, n));
     }
@@ -416,6 +447,11 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
     let addr = control_address(dir.path()).await;
     let rec = dir.path().join("rec");
     assert!(wait_until(Duration::from_secs(15), || !parts(&rec, "a").is_empty()).await);
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, base.replace("min_free_space", "min_free_spac")).unwrap();
     let (code, body) = call(&addr, "POST", "/api/reload", None, None).await;
@@ -448,17 +484,19 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
         "{body}"
     );
     assert!(p["file"].as_str().unwrap().ends_with("bad.toml"), "{body}");
-    assert!(d.wait_log("reload rejected", Duration::from_secs(5)).await);
+    // Logged before the API answered.
+    assert!(d.log_text().contains("reload rejected"), "{}", d.log_text());
     // SIGHUP with the broken file: rejected the same way; still recording the same file.
     let before = parts(&rec, "a");
     d.signal(libc::SIGHUP);
+    // The log line is the effect under test here: a rejected SIGHUP reload changes nothing
+    // else, and its rejection is complete once logged (nothing runs after it).
     assert!(
-        d.wait_log("reload rejected (SIGHUP)", Duration::from_secs(5))
+        d.wait_log("reload rejected (SIGHUP): ", Duration::from_secs(5))
             .await,
         "{}",
         d.log_text()
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(parts(&rec, "a"), before);
     // A valid change of this room's settings applies without cutting the recording.
     std::fs::write(
@@ -469,12 +507,14 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
         ),
     )
     .unwrap();
+    // The reload's summary, as the daemon tells systemd; what it changed is checked by its
+    // effects (the split below opens a file under the new name).
     assert!(
-        d.wait_log("1 changed", Duration::from_secs(5)).await,
+        d.wait_status_line(", 1 changed", Duration::from_secs(5))
+            .await,
         "{}",
         d.log_text()
     );
-    assert_eq!(parts(&rec, "a"), before, "the open segment keeps going");
     let (_, body) = call(
         &addr,
         "POST",
@@ -493,6 +533,13 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
         .await,
         "the next segment uses the new name: {:?}",
         files(&rec, "")
+    );
+    // The segment open during the reload went on to the split: one file, its first name.
+    let first = before[0].to_str().unwrap().trim_end_matches(".part");
+    assert_eq!(
+        files(&rec.join("a"), ".flv"),
+        [std::path::PathBuf::from(first)],
+        "the open segment was cut by the reload"
     );
     // A key that applies only at a restart is named in the reply, and stays named while the
     // running value differs.
@@ -663,19 +710,30 @@ async fn a_reload_adding_a_short_id_of_a_recorded_room_starts_nothing() {
         d.log_text()
     );
     let open = parts(&rec, "long");
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let both = config(
         dir.path(),
         &format!("{long}{}", room("short", "https://live.bilibili.com/77")),
         &extra,
     );
     std::fs::write(dir.path().join("short.toml"), both).unwrap();
+    // The decision shows only in the log (a room that is ignored is never listed): the line
+    // is the effect under test. What it must not do is checked right after: no second room.
     assert!(
         d.wait_log("already records; ignored", Duration::from_secs(15))
             .await,
         "{}",
         d.log_text()
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rooms = status_now(dir.path()).await["rooms"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(rooms, 1, "a second room was started:\n{}", d.log_text());
     assert!(
         parts(&rec, "short").is_empty() && files(&rec.join("short"), ".flv").is_empty(),
         "a second recorder started:\n{}",

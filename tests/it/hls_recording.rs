@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::daemon::{Daemon, config, control_get, files, wait_until};
+use crate::support::daemon::{
+    Daemon, config, control_get, files, room_says, room_status, status_when, wait_events,
+    wait_until,
+};
 use crate::support::hls_server::{Channel, Entry, Fault, HlsServer, Kind, fixture_init};
 use crate::support::media;
 
@@ -16,11 +19,12 @@ fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap()
 }
 
-/// Waits for the session to end and returns the finished files with `ext`.
+/// Waits for the session to end (its `live_end`, raised once its files are closed) and returns
+/// the finished files with `ext` under `rec` (`<dir>/rec`).
 async fn ended(d: &Daemon, rec: &Path, ext: &str) -> Vec<PathBuf> {
+    let dir = rec.parent().unwrap();
     assert!(
-        d.wait_log("offline: session ended", Duration::from_secs(40))
-            .await,
+        wait_events(dir, "live_end", 1, Duration::from_secs(40)).await,
         "{}",
         d.log_text()
     );
@@ -239,9 +243,11 @@ async fn a_failing_segment_is_retried_and_a_lost_one_is_a_logged_gap() {
         "{log}"
     );
     // The count reaches the status API and the metrics.
-    let status: serde_json::Value =
-        serde_json::from_str(&control_get(dir.path(), "/api/status").await).unwrap();
-    assert_eq!(status["rooms"][0]["gaps_total"], 2, "{status}");
+    let (counted, status) = status_when(dir.path(), Duration::from_secs(5), |s| {
+        s["rooms"][0]["gaps_total"] == 2
+    })
+    .await;
+    assert!(counted, "{status}");
     let key = status["rooms"][0]["key"].as_str().unwrap().to_string();
     let metrics = control_get(dir.path(), "/metrics").await;
     assert!(
@@ -520,18 +526,13 @@ async fn garbage_playlists_and_html_segments_write_nothing_and_rooms_stay_watche
         room("html", &server.url("html"))
     );
     let d = Daemon::start(dir.path(), "j", &config(dir.path(), &rooms, ""));
-    assert!(
-        d.wait_log("not an HLS playlist", Duration::from_secs(15))
-            .await,
-        "{}",
-        d.log_text()
-    );
-    assert!(
-        d.wait_log("no usable HLS segment", Duration::from_secs(20))
-            .await,
-        "{}",
-        d.log_text()
-    );
+    // Each room says why it records nothing.
+    let (refused, last) = status_when(dir.path(), Duration::from_secs(20), |s| {
+        room_says(room_status(s, "junk"), "not an HLS playlist")
+            && room_says(room_status(s, "html"), "no usable HLS segment")
+    })
+    .await;
+    assert!(refused, "{last:#}\n{}", d.log_text());
     let before = server.requests("junk", "live.m3u8");
     let rec = dir.path().join("rec");
     assert!(

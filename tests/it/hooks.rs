@@ -17,7 +17,9 @@ use liverec::hooks::journal::Journal;
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::support::daemon::{Daemon, bin, config, files, room, wait_until};
+use crate::support::daemon::{
+    Daemon, bin, config, control_address, files, room, status_when, wait_events, wait_until,
+};
 use crate::support::flv;
 use crate::support::platform_server::{BiliRoom, PlatformServer};
 use crate::support::server::{Answer, StreamServer};
@@ -60,6 +62,21 @@ async fn stop_with_nothing_pending(d: &mut Daemon, state: &Path) {
     assert!(d.wait_exit(Duration::from_secs(15)).await.is_some());
     let pending = Journal::open(state).unwrap().1;
     assert!(pending.is_empty(), "left in the journal: {pending:?}");
+}
+
+/// Waits until hook `name` of the daemon in `dir` has finished `done` deliveries (succeeded or
+/// given up) and has none pending or running (from `GET /api/status`): nothing more runs for it
+/// until another event comes.
+async fn settled(dir: &Path, name: &str, done: u64) -> bool {
+    let (ok, _) = status_when(dir, Duration::from_secs(30), |s| {
+        s["hooks"].as_array().into_iter().flatten().any(|h| {
+            let finished =
+                h["succeeded"].as_u64().unwrap_or(0) + h["gave_up"].as_u64().unwrap_or(0);
+            h["name"] == name && finished >= done && h["pending"] == 0 && h["running"] == 0
+        })
+    })
+    .await;
+    ok
 }
 
 /// Every process whose command line mentions `marker`.
@@ -193,7 +210,7 @@ n=$(cat {count} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {count}
         "{}",
         d.log_text()
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(settled(dir.path(), "flaky", 2).await, "{}", d.log_text());
     let done = files(&dir.path().join("rec"), ".flv");
     assert_eq!(done.len(), 1, "{}", d.log_text());
     let path = done[0].display().to_string();
@@ -350,12 +367,7 @@ async fn deliveries_pending_at_kill_9_run_after_the_restart() {
     streams.set("live/k.flv", Answer::Offline);
     std::fs::write(&d.config, cfg(&open)).unwrap();
     let mut d2 = Daemon::start_file(&d.config, "kill-restart");
-    assert!(
-        wait_until(Duration::from_secs(20), || lines(&out).len() >= 2).await,
-        "{}",
-        d2.log_text()
-    );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(settled(dir.path(), "later", 2).await, "{}", d2.log_text());
     let got = lines(&out);
     let kinds: Vec<&str> = got.iter().map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(kinds, ["live_start", "segment_start"], "{got:?}");
@@ -476,7 +488,7 @@ async fn a_webhook_is_signed_and_retried_with_the_same_delivery_id() {
         "{}",
         d.log_text()
     );
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(settled(dir.path(), "chat", 1).await, "{}", d.log_text());
     let hits = receiver.hits();
     assert_eq!(hits.len(), 3, "500, 500, then 200: no more attempts");
     let delivery = hits[0].header("x-liverec-delivery");
@@ -634,12 +646,12 @@ async fn a_missing_hook_program_fails_check_and_a_deleted_one_fails_at_run_time(
     // Not live until the hook is gone.
     streams.set("live/g.flv", Answer::Offline);
     let d = Daemon::start_file_env(&cfg_path, "gone", FAST);
-    assert!(d.wait_log("liverec running", Duration::from_secs(10)).await);
+    // Running (its API answers): the config, hook program included, was checked at start.
+    control_address(dir.path()).await;
     std::fs::remove_file(&hook).unwrap();
     streams.set("live/g.flv", finite());
     assert!(
-        d.wait_log("event hook_failed", Duration::from_secs(30))
-            .await,
+        wait_events(dir.path(), "hook_failed", 1, Duration::from_secs(30)).await,
         "{}",
         d.log_text()
     );
@@ -658,8 +670,9 @@ async fn a_missing_hook_program_fails_check_and_a_deleted_one_fails_at_run_time(
     );
     // The recording went on.
     assert!(
-        d.wait_log("event segment_complete", Duration::from_secs(20))
-            .await
+        wait_events(dir.path(), "segment_complete", 1, Duration::from_secs(20)).await,
+        "{}",
+        d.log_text()
     );
 }
 
@@ -814,18 +827,25 @@ async fn a_reload_adds_a_hook_and_status_and_metrics_count_its_deliveries() {
     );
     let base = config(dir.path(), &room("r", &server.url("live/r.flv")), "");
     let d = Daemon::start_env(dir.path(), "reload-hook", &base, FAST);
-    assert!(d.wait_log("liverec running", Duration::from_secs(10)).await);
+    // Ready: it watches its config file now.
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
     let with_hook = format!(
         "{base}\n[[hooks]]\nname = \"h\"\nevents = [\"segment_complete\"]\ncommand = [{}, \"{{type}}\", \"{{path}}\"]\ntimeout = \"10s\"\n",
         toml_str(&hook.display().to_string())
     );
     std::fs::write(&d.config, with_hook).unwrap();
-    assert!(
-        d.wait_log("reloaded (config file changed)", Duration::from_secs(10))
-            .await,
-        "{}",
-        d.log_text()
-    );
+    // Reloaded: the hook is listed.
+    let (added, last) = status_when(dir.path(), Duration::from_secs(10), |s| {
+        s["hooks"]
+            .as_array()
+            .is_some_and(|hooks| hooks.iter().any(|h| h["name"] == "h"))
+    })
+    .await;
+    assert!(added, "{last:#}\n{}", d.log_text());
     server.set("live/r.flv", finite());
     assert!(
         wait_until(Duration::from_secs(30), || lines(&out).len() == 1).await,
@@ -953,12 +973,7 @@ async fn a_segment_renamed_just_before_kill_9_is_delivered_once_after_the_restar
         toml_str(hook.to_str().unwrap())
     );
     let mut d = Daemon::start(dir.path(), "lost", &config(dir.path(), &cfg, ""));
-    assert!(
-        wait_until(Duration::from_secs(20), || !lines(&out).is_empty()).await,
-        "{}",
-        d.log_text()
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(settled(dir.path(), "upload", 1).await, "{}", d.log_text());
     let got = lines(&out);
     assert_eq!(got.len(), 1, "{got:?}");
     let e: Value = serde_json::from_str(&got[0]).unwrap();
@@ -1011,12 +1026,21 @@ async fn a_part_left_by_kill_9_goes_to_its_rooms_hooks_only() {
     );
     let mut d = Daemon::start(dir.path(), "routed", &config(dir.path(), &rooms, ""));
     let rec = dir.path().join("rec");
+    // Some bytes in the part, and the segment's record (the only thing that will name its
+    // room) written.
+    let grown = || {
+        files(&rec, ".part")
+            .first()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .is_some_and(|m| m.len() > 100_000)
+    };
     assert!(
-        wait_until(Duration::from_secs(20), || !files(&rec, ".part").is_empty()).await,
+        wait_until(Duration::from_secs(20), || grown()
+            && !files(&state.join("segments"), ".json").is_empty())
+        .await,
         "{}",
         d.log_text()
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
     d.kill9();
     // The lock files that named the part are gone too (a wiped lock_dir): only the segment's
     // own record says whose it is.
@@ -1024,11 +1048,10 @@ async fn a_part_left_by_kill_9_goes_to_its_rooms_hooks_only() {
     streams.set("live/alice.flv", Answer::Offline);
     let mut d2 = Daemon::start_file(&d.config, "routed-restart");
     assert!(
-        wait_until(Duration::from_secs(20), || !lines(&alice_out).is_empty()).await,
+        settled(dir.path(), "alice", 1).await && settled(dir.path(), "bob", 0).await,
         "{}",
         d2.log_text()
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let got = lines(&alice_out);
     assert_eq!(got.len(), 1, "{got:?}");
     let e: Value = serde_json::from_str(&got[0]).unwrap();
@@ -1092,13 +1115,19 @@ async fn a_segment_recovered_after_a_rename_by_reload_names_the_room_as_its_live
     d.kill9();
 
     // Restarted on the renamed config: the cut segment is recovered, and the room, live all
-    // along, records a new one, which ends at the stop.
+    // along, records a new one, whose live ends soon (its segment completes before the stop:
+    // an event raised by the stop itself is journaled for the next start, not delivered).
+    streams.set("live/a.flv", finite());
     let mut d2 = Daemon::start_file(&d.config, "renamed-restart");
     assert!(
-        wait_until(Duration::from_secs(20), || {
-            files(&rec.join("after"), ".part").len() == 1
-        })
-        .await,
+        wait_until(Duration::from_secs(30), || lines(&out).len() == 2).await,
+        "{}",
+        d2.log_text()
+    );
+    assert!(settled(dir.path(), "all", 2).await, "{}", d2.log_text());
+    assert_eq!(
+        files(&rec.join("after"), ".flv").len(),
+        1,
         "{}",
         d2.log_text()
     );

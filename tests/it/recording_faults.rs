@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::daemon::{Daemon, config, files, wait_until};
+use crate::support::daemon::{Daemon, config, files, wait_events};
 use crate::support::flv::{self, Tag};
 use crate::support::media;
 use crate::support::server::{Answer, StreamServer};
@@ -86,9 +86,13 @@ async fn faulted_streams_are_recorded_into_clean_files() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = Daemon::start(dir.path(), "faults", &config(dir.path(), &rooms, ""));
-    let ended = wait_until(Duration::from_secs(40), || {
-        d.log_text().matches("offline: session ended").count() >= variants.len()
-    })
+    // Every room's session ended (each raises live_end once its files are closed).
+    let ended = wait_events(
+        dir.path(),
+        "live_end",
+        variants.len(),
+        Duration::from_secs(40),
+    )
     .await;
     assert!(ended, "{}", d.log_text());
     let rec = dir.path().join("rec");

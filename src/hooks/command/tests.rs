@@ -125,11 +125,16 @@ async fn a_timeout_kills_the_whole_group() {
 #[tokio::test]
 async fn cancelling_kills_and_does_not_count() {
     let dir = tempfile::tempdir().unwrap();
-    let h = hook(dir.path(), "sleep 600", Duration::from_secs(600));
+    let started = dir.path().join("started");
+    let script = format!("touch {}\nsleep 600", started.display());
+    let h = hook(dir.path(), &script, Duration::from_secs(600));
     let cancel = CancellationToken::new();
     let c = cancel.clone();
+    // Cancelled once the hook runs (its file says so), not after a guessed delay.
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        while !started.exists() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         c.cancel();
     });
     assert_eq!(

@@ -14,7 +14,7 @@ use crate::writer::handle::Control;
 
 impl Supervisor {
     pub(super) async fn on_poll(&mut self, res: Result<RoomStatus, PlatformError>) -> Vec<Do> {
-        let now = Instant::now();
+        let now = super::now();
         let result = match &res {
             Ok(s) if s.live && s.unrecordable.is_some() => "unrecordable",
             Ok(s) if s.live => "live",

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -19,7 +18,7 @@ use crate::writer::handle::WriterHandle;
 
 impl Supervisor {
     pub(super) async fn start_session(&mut self) -> Vec<Do> {
-        let now = Instant::now();
+        let now = super::now();
         let id = Uuid::new_v4();
         let acquired =
             RoomLock::acquire(self.deps.lock_dir.clone(), self.key.clone(), id.to_string()).await;
@@ -86,7 +85,7 @@ impl Supervisor {
         self.session_hint = self.last_hint.clone();
         self.snap.segments = 0;
         self.snap.bytes = 0;
-        self.rate_sample = (Instant::now(), 0);
+        self.rate_sample = (super::now(), 0);
         tracing::info!(session = %id, "live: session started");
         self.emit(EventType::LiveStart, |e| e);
         self.machine.on_session_started(now)

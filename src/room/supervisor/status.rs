@@ -2,7 +2,6 @@
 //! change (state changes are logged with their reason).
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use super::Supervisor;
 use crate::room::RoomState;
@@ -12,7 +11,7 @@ impl Supervisor {
     pub(super) fn sample_rate(&mut self) {
         let Some(s) = &self.session else { return };
         let bytes = s.progress.session_bytes.load(Ordering::Relaxed);
-        let now = Instant::now();
+        let now = super::now();
         let dt = now.duration_since(self.rate_sample.0).as_secs_f64();
         if dt > 0.5 {
             self.snap.bitrate_kbps =
@@ -84,7 +83,7 @@ impl Supervisor {
                     .cfg
                     .settings
                     .offline_grace
-                    .saturating_sub(since.elapsed());
+                    .saturating_sub(super::now().saturating_duration_since(*since));
                 (
                     RoomState::Idle,
                     Some(format!(

@@ -17,6 +17,8 @@ pub struct Daemon {
     child: Child,
     pub config: PathBuf,
     pub log: PathBuf,
+    /// What the daemon tells systemd (it runs with `NOTIFY_SOCKET` set to this listener).
+    notify: super::notify::Notified,
 }
 
 impl Daemon {
@@ -42,10 +44,12 @@ impl Daemon {
         let dir = config.parent().unwrap();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let log = dir.join(format!("{name}-{n}.log"));
+        let notify = super::notify::Notified::listen(dir.join(format!("{name}-{n}.sd")));
         let child = Command::new(bin())
             .args(["run", "-c"])
             .arg(config)
             .env("RUST_LOG", "info,liverec=debug")
+            .env("NOTIFY_SOCKET", notify.path())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -56,7 +60,20 @@ impl Daemon {
             child,
             config: config.to_path_buf(),
             log,
+            notify,
         }
+    }
+
+    /// Waits until a status the daemon gave systemd (`STATUS=`, as `systemctl status` shows it;
+    /// a reload's summary, for one) contained `text`.
+    pub async fn wait_status_line(&self, text: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.notify.status_had(text)).await
+    }
+
+    /// Waits until the daemon has told systemd READY=1: its rooms run and it watches its config
+    /// file (an edit saved before that may go unseen).
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        wait_until(timeout, || self.notify.heard("READY=1")).await
     }
 
     pub fn pid(&self) -> i32 {
@@ -124,6 +141,82 @@ pub async fn control_get(dir: &Path, path: &str) -> String {
     resp.text().await.unwrap()
 }
 
+/// GET `path` from the control API of the daemon in `dir`, or `None` while it does not answer
+/// (not started yet, or `control.json` still names a daemon killed before a restart).
+pub async fn try_control_get(dir: &Path, path: &str) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("state/control.json")).ok()?;
+    let note: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let addr = note["listen"].as_str()?;
+    let resp = reqwest::get(format!("http://{addr}{path}")).await.ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.text().await.ok()
+}
+
+/// The daemon's `GET /api/status`, parsed (`null` while it does not answer).
+pub async fn status(dir: &Path) -> serde_json::Value {
+    match try_control_get(dir, "/api/status").await {
+        Some(body) => serde_json::from_str(&body).unwrap(),
+        None => serde_json::Value::Null,
+    }
+}
+
+/// The daemon's `/api/status` once `cond` holds for it (polled every 100 ms), or the last one
+/// read when `timeout` passed.
+pub async fn status_when(
+    dir: &Path,
+    timeout: Duration,
+    cond: impl Fn(&serde_json::Value) -> bool,
+) -> (bool, serde_json::Value) {
+    let until = Instant::now() + timeout;
+    loop {
+        let v = status(dir).await;
+        if cond(&v) {
+            return (true, v);
+        }
+        if Instant::now() >= until {
+            return (false, v);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The daemon's `GET /api/status` as soon as it answers (its API starts just after its rooms).
+pub async fn status_now(dir: &Path) -> serde_json::Value {
+    let (up, v) = status_when(dir, Duration::from_secs(10), |s| !s.is_null()).await;
+    assert!(up, "the control API does not answer");
+    v
+}
+
+/// The daemon's recent events (`GET /api/events`), oldest first (none while it does not
+/// answer).
+pub async fn events(dir: &Path) -> Vec<serde_json::Value> {
+    match try_control_get(dir, "/api/events").await {
+        Some(body) => serde_json::from_str(&body).unwrap(),
+        None => Vec::new(),
+    }
+}
+
+/// Waits until the daemon's recent events hold `n` of type `kind` (polled every 100 ms).
+pub async fn wait_events(dir: &Path, kind: &str, n: usize, timeout: Duration) -> bool {
+    let until = Instant::now() + timeout;
+    loop {
+        let got = events(dir)
+            .await
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .count();
+        if got >= n {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Polls `cond` every 50 ms until it holds or `timeout` passes.
 pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + timeout;
@@ -136,6 +229,40 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Polls the async `cond` every 50 ms until it holds or `timeout` passes (for conditions read
+/// from the control API).
+pub async fn wait_for<F, Fut>(timeout: Duration, mut cond: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + timeout;
+    loop {
+        if cond().await {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The room named `name` in a `GET /api/status` answer.
+pub fn room_status<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["rooms"]
+        .as_array()
+        .and_then(|rooms| rooms.iter().find(|r| r["name"] == name))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+/// Whether the room's reason for its state (`detail`) or its last error mentions `text`.
+pub fn room_says(room: &serde_json::Value, text: &str) -> bool {
+    ["detail", "last_error"]
+        .iter()
+        .any(|k| room[*k].as_str().is_some_and(|s| s.contains(text)))
 }
 
 /// Every file under `dir` whose name ends with `suffix`, sorted.

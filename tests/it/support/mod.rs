@@ -7,5 +7,6 @@ pub mod daemon;
 pub mod flv;
 pub mod hls_server;
 pub mod media;
+pub mod notify;
 pub mod platform_server;
 pub mod server;
