@@ -131,6 +131,7 @@ pub(crate) async fn run(
         slots: (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings))),
         events: events.clone(),
         intents: Some(intents),
+        seat: None,
     };
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
     let mut rooms = rooms::Rooms::new(deps, platforms, shared.clone(), resolved_tx);

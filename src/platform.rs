@@ -370,6 +370,13 @@ pub(crate) trait Platform: Send + Sync + 'static {
         None
     }
 
+    /// Rooms of this platform whose polls fall within this much of each other are checked
+    /// together (one batch request answers many rooms): their polls are scheduled at the same
+    /// instants. Zero when every room is asked on its own.
+    fn poll_quantum(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Every stream on offer, in every quality and format, for `liverec probe` (may cost more
     /// requests than [`Platform::sources`]).
     async fn all_sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {

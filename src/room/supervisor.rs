@@ -164,10 +164,11 @@ impl Supervisor {
         snap.file = None;
         let snap_totals = (snap.bytes_total, snap.gaps_total);
         let mut machine = Machine::new(timing(&cfg), cfg.enabled, now);
-        // Rooms started together (daemon start, a reload) do not all poll at once.
-        machine.delay_next_poll(jitter(
-            cfg.settings.poll_interval.min(Duration::from_secs(20)),
-        ));
+        // Rooms started together (daemon start, a reload) poll each at its own slot, spread
+        // over the interval.
+        if let Some(seat) = &deps.seat {
+            machine.set_grid(seat.grid(cfg.settings.poll_interval), now);
+        }
         Self {
             machine,
             key,
