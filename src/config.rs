@@ -530,6 +530,25 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
             });
         }
     }
+    for kind in [PlatformKind::Bilibili, PlatformKind::Douyin] {
+        let intervals: Vec<Duration> = rooms
+            .iter()
+            .filter(|r| r.enabled && r.target.platform == kind)
+            .map(|r| r.settings.poll_interval)
+            .collect();
+        let budget = match platforms.get(kind) {
+            Some(cfg) => crate::platform::limiter::Budget::configured(kind, cfg),
+            None => continue,
+        };
+        let checks = crate::platform::demand::Checks::of(kind);
+        if let Some(w) = crate::platform::demand::budget_warning(kind, &intervals, checks, budget) {
+            warnings.push(Problem {
+                key: format!("platforms.{kind}"),
+                line: None,
+                reason: w,
+            });
+        }
+    }
     for d in &duplicates {
         warnings.push(Problem {
             key: format!("rooms[{}]", d.index),

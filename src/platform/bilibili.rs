@@ -47,6 +47,8 @@ mod sources;
 pub(crate) mod wbi;
 
 pub(crate) const DEFAULT_API_BASE: &str = "https://api.live.bilibili.com";
+/// The most rooms one batch request (status by uid, base info by room id) asks about.
+pub(crate) const BATCH_ROOMS: usize = 100;
 
 /// `live.bilibili.com/[h5/|blanc/]<N>` (the last all-digit path segment) and `b23.tv/<code>`.
 pub(crate) fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
