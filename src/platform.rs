@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::util::secret::Secret;
 
 pub mod bilibili;
+pub(crate) mod coalesce;
 pub(crate) mod demand;
 pub(crate) mod direct;
 pub mod douyin;
