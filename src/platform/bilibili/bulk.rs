@@ -30,7 +30,7 @@ use crate::platform::{PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus
 pub(crate) const BATCH_QUANTUM: Duration = Duration::from_secs(2);
 /// How long a batch gathers rooms after its first one: rooms of one quantum arrive within
 /// milliseconds; a room polled out of turn waits this much at most.
-const WINDOW: Duration = Duration::from_millis(300);
+const WINDOW: Duration = Duration::from_millis(100);
 /// After a batch endpoint refused or failed, rooms are checked on their own this long.
 pub(crate) const RECHECK: Duration = Duration::from_secs(60);
 
