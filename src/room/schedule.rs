@@ -192,10 +192,16 @@ impl Grid {
     }
 
     /// A room's first poll when it starts at `now`: its first grid point since it took its
-    /// seat, or at once when that passed while it was being resolved (so that no room waits
-    /// more than one interval for its first poll).
+    /// seat (rooms seated in the schedule's first interval, at start-up, count from its
+    /// start), or at once when that passed while it was being resolved. So no room waits
+    /// more than one interval for its first poll.
     pub(crate) fn first_poll(&self, now: Instant) -> Instant {
-        let due = self.at_or_after(self.since);
+        let since = if self.since < self.epoch + self.interval {
+            self.epoch
+        } else {
+            self.since
+        };
+        let due = self.at_or_after(since);
         if due >= now { due } else { now }
     }
 

@@ -103,6 +103,10 @@ fn a_room_resolved_after_its_slot_polls_at_once() {
     assert_eq!(g.first_poll(epoch + secs(12)), epoch + secs(12));
     // Started before its slot: at its slot.
     assert_eq!(g.first_poll(epoch + secs(1)), epoch + secs(10));
+    // Seated just after its slot at start-up (rooms are seated one after the other): still
+    // the first interval's slot, at once.
+    let next = Grid::new(epoch, 0, Duration::ZERO, secs(40), epoch + secs(1));
+    assert_eq!(next.first_poll(epoch + secs(2)), epoch + secs(2));
     // A room that takes its seat later (a reload) waits for its next slot, within one
     // interval.
     let late = Grid::new(epoch, quarter, Duration::ZERO, secs(40), epoch + secs(100));
