@@ -470,9 +470,10 @@ class Fake:
                 except ValueError:
                     continue
                 if k in ("room_ids", "room_ids[]") and n in self.by_room_id:
-                    # A resolution (room id -> uid), like room_init: not a status check.
+                    # A resolution (room id -> uid) that also tells the live status.
                     r = self.by_room_id[n]
                     r.inits += 1
+                    self.checked(r)
                     by_rooms[str(n)] = self.bili_base_entry(r)
                 elif k in ("uids", "uids[]") and n in self.by_uid:
                     r = self.by_uid[n]

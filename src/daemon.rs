@@ -147,6 +147,7 @@ pub(crate) async fn run(
     for room in config.rooms.clone() {
         rooms.add(room);
     }
+    rooms.publish();
     let control = crate::control::serve(&config, shared.clone()).await;
     let _watcher = watch::watch(&config.file, cmd_tx);
     let started = format!("{} room(s)", config.rooms.len());
@@ -168,7 +169,14 @@ pub(crate) async fn run(
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some((cfg, key)) = resolved_rx.recv() => rooms.resolved(cfg, key),
+            Some((cfg, key)) = resolved_rx.recv() => {
+                rooms.resolved(cfg, key);
+                // Rooms resolved in one batch arrive together: publish the list once.
+                while let Ok((cfg, key)) = resolved_rx.try_recv() {
+                    rooms.resolved(cfg, key);
+                }
+                rooms.publish();
+            }
             Some(cmd) = cmds.recv() => match cmd {
                 DaemonCmd::Reload { source, reply } => {
                     let result = reload(&mut current, &mut rooms, &shared, &hooks, &min_free_space, source).await;

@@ -163,7 +163,7 @@ impl Rooms {
     }
 
     /// Starts a configured room: at once when its key is known, else after resolving it in the
-    /// background (with retries).
+    /// background (with retries). The caller publishes the room list.
     pub(crate) fn add(&mut self, cfg: RoomConfig) {
         if let Some(key) = self.key_of(&cfg) {
             self.start(cfg, key);
@@ -235,7 +235,8 @@ impl Rooms {
         ));
     }
 
-    /// A background resolution finished.
+    /// A background resolution finished. The room list is published by the caller (once for
+    /// a thousand rooms resolved together, not once per room).
     pub(crate) fn resolved(&mut self, cfg: RoomConfig, key: RoomKey) {
         let provisional = cfg.target.provisional_key();
         let Some((_, seat)) = self.pending.remove(&provisional) else {
@@ -271,7 +272,6 @@ impl Rooms {
         };
         let (handle, join) = room::spawn(key.clone(), cfg.clone(), deps, &self.cancel);
         self.rooms.insert(key, Entry { handle, join, cfg });
-        self.publish();
     }
 
     /// Stops a room; it closes its files in the background.
@@ -385,7 +385,7 @@ impl Rooms {
     }
 
     /// Makes the current room list visible to the control API.
-    fn publish(&self) {
+    pub(crate) fn publish(&self) {
         let mut v: Vec<RoomHandle> = self.rooms.values().map(|e| e.handle.clone()).collect();
         v.sort_by(|a, b| a.key.cmp(&b.key));
         self.shared.set_rooms(v);

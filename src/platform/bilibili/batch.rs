@@ -26,6 +26,10 @@ pub(crate) const SEEN_TTL: Duration = Duration::from_secs(5 * 60);
 /// Rooms remembered at most (live rooms, rooms' uids): far beyond any configuration; beyond
 /// it the memory starts afresh rather than grow.
 const MEMORY_CAP: usize = 100_000;
+/// An offline room's resolution answer stands as its first status check this long: a room
+/// resolved after its slot passed polls at once, and need not ask again (a room whose slot
+/// comes later is asked then).
+pub(crate) const FRESH: Duration = Duration::from_secs(1);
 
 /// `uids[]=1&uids[]=2`, as the web page sends it.
 pub(crate) fn status_query(uids: &[u64]) -> String {
@@ -144,10 +148,11 @@ pub(crate) fn decide(room_id: &str, verdict: Verdict, seen: Option<&Seen>, now: 
 /// What one base-info answer says about one configured id.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Found {
-    /// The room, its long id and its anchor's uid.
+    /// The room, its long id and its anchor's uid, and its status as the answer gave it.
     Room {
         room_id: u64,
         uid: u64,
+        status: RoomStatus,
     },
     /// Not in the answer (a short id it does not know, no such room): ask `room_init`.
     Missing,
@@ -179,6 +184,12 @@ pub(crate) fn judge_base(
                 .map_or(Found::Missing, |e| Found::Room {
                     room_id: e.room_id,
                     uid: e.uid,
+                    status: RoomStatus {
+                        live: e.live_status == 1,
+                        title: e.title.clone(),
+                        streamer: e.streamer.clone(),
+                        ..RoomStatus::default()
+                    },
                 })
         })
         .collect()
@@ -190,6 +201,8 @@ pub(crate) fn judge_base(
 pub(crate) struct Memory {
     uids: Mutex<HashMap<String, u64>>,
     seen: Mutex<HashMap<String, Seen>>,
+    /// Offline rooms' status from their resolution, by long id, until their first poll.
+    resolved: Mutex<HashMap<String, (Instant, RoomStatus)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -247,6 +260,23 @@ impl Memory {
     /// The room is offline: its broadcast is over.
     pub(crate) fn offline(&self, room: &str) {
         lock(&self.seen).remove(room);
+    }
+
+    /// A resolution answered `status` for room `room_id` at `now`. Only an offline one is
+    /// kept: a live room is asked on its own anyway.
+    pub(crate) fn resolved(&self, room_id: &str, status: RoomStatus, now: Instant) {
+        if status.live {
+            return;
+        }
+        let mut m = lock(&self.resolved);
+        m.retain(|_, (at, _)| now.saturating_duration_since(*at) < FRESH);
+        put(&mut m, room_id, (now, status));
+    }
+
+    /// The status the room's resolution gave, if it is fresh: its first check (used once).
+    pub(crate) fn take_resolved(&self, room_id: &str, now: Instant) -> Option<RoomStatus> {
+        let (at, status) = lock(&self.resolved).remove(room_id)?;
+        (now.saturating_duration_since(at) < FRESH).then_some(status)
     }
 }
 

@@ -195,6 +195,8 @@ impl Bilibili {
         room: &RoomSpec,
     ) -> Result<RoomStatus, PlatformError> {
         let id = &room.key.id;
+        // The room's own check is boxed: a thousand polls waiting for their batch hold a
+        // small future each, not that of a whole signed call.
         let uid = match self.batches.memory.uid(id) {
             Some(uid)
                 if current_lane() == Lane::Idle
@@ -202,8 +204,12 @@ impl Bilibili {
             {
                 uid
             }
-            _ => return self.status_alone(room).await,
+            _ => return Box::pin(self.status_alone(room)).await,
         };
+        // Resolved a moment ago (its slot passed meanwhile): that answer is its first check.
+        if let Some(status) = self.batches.memory.take_resolved(id, Instant::now()) {
+            return Ok(status);
+        }
         let verdict = self
             .api
             .limiter
@@ -231,7 +237,7 @@ impl Bilibili {
                 } else {
                     Lane::Idle
                 };
-                let status = in_lane(lane, self.status_alone(room)).await?;
+                let status = Box::pin(in_lane(lane, self.status_alone(room))).await?;
                 if let Some(t) = live_time {
                     self.batches
                         .memory
@@ -257,9 +263,14 @@ impl Bilibili {
                 .queued(self.batches.base.ask(id.to_string()))
                 .await
             {
-                Some(Found::Room { room_id, uid }) => {
+                Some(Found::Room {
+                    room_id,
+                    uid,
+                    status,
+                }) => {
                     let long = room_id.to_string();
                     self.batches.memory.learn_uid(&long, uid);
+                    self.batches.memory.resolved(&long, status, Instant::now());
                     if long != id {
                         tracing::info!("bilibili: room {id} is a short id for room {long}");
                     }
@@ -269,6 +280,6 @@ impl Bilibili {
                 Some(Found::Missing | Found::Fallback(_)) | None => {}
             }
         }
-        self.resolve_id(id).await
+        Box::pin(self.resolve_id(id)).await
     }
 }

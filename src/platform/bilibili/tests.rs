@@ -543,6 +543,9 @@ async fn a_refused_batch_stands_down_for_per_room_checks_without_pausing() {
     fake.set(BATCH, fixture("error-352-bare.json"));
     let b = client(&base);
     b.resolve(&target("5550001")).await.unwrap();
+    // Its first check is the resolution's answer (offline), a moment old: no request.
+    assert!(!b.status(&spec_of("5550001")).await.unwrap().live);
+    assert_eq!(fake.hits(BATCH, None) + fake.hits(INFO_PATH, None), 0);
     // Refused: the room is checked on its own (getInfoByRoom says live here), and Bilibili
     // does not pause.
     assert!(b.status(&spec_of("5550001")).await.unwrap().live);
@@ -580,6 +583,8 @@ async fn a_uid_the_batch_does_not_know_is_asked_on_its_own() {
     fake.set(BATCH, fixture("get_status_info_by_uids-none.json"));
     let b = client(&base);
     b.resolve(&target("5550001")).await.unwrap();
+    // (The first check is the resolution's answer.)
+    assert!(!b.status(&spec_of("5550001")).await.unwrap().live);
     assert!(b.status(&spec_of("5550001")).await.unwrap().live);
     assert_eq!(fake.hits(BATCH, None), 1);
     assert_eq!(fake.hits(INFO_PATH, None), 1);

@@ -155,20 +155,26 @@ fn a_live_room_checked_for_this_broadcast_keeps_what_its_check_said() {
 fn base_info_resolves_long_and_short_ids_and_leaves_the_rest_to_room_init() {
     let asked: Vec<String> = ["77", "5550001", "123456"].map(String::from).to_vec();
     let found = judge_base(&asked, room_base_info(&fixture("getRoomBaseInfo.json")));
+    let rooms: Vec<(u64, u64, bool)> = found
+        .iter()
+        .filter_map(|f| match f {
+            Found::Room {
+                room_id,
+                uid,
+                status,
+            } => Some((*room_id, *uid, status.live)),
+            _ => None,
+        })
+        .collect();
+    // The short id, answered under the long one; and the status the answer gives.
+    assert_eq!(rooms, [(7734200, 3141592, true), (5550001, 2718281, false)]);
+    assert_eq!(found[2], Found::Missing);
+    let Found::Room { status, .. } = &found[1] else {
+        panic!()
+    };
     assert_eq!(
-        found,
-        [
-            // The short id, answered under the long one.
-            Found::Room {
-                room_id: 7734200,
-                uid: 3141592
-            },
-            Found::Room {
-                room_id: 5550001,
-                uid: 2718281
-            },
-            Found::Missing,
-        ]
+        (status.title.as_str(), status.streamer.as_str()),
+        ("周末录播间", "测试主播丙")
     );
     let refused = judge_base(&asked[..1], room_base_info(&fixture("error-352-bare.json")));
     assert_eq!(
@@ -193,4 +199,34 @@ fn the_memory_stays_bounded() {
     // A uid of 0 is no uid.
     m.learn_uid("x", 0);
     assert_eq!(m.uid("x"), None);
+}
+
+#[test]
+fn an_offline_rooms_resolution_is_its_first_check_while_fresh() {
+    let m = Memory::default();
+    let t0 = Instant::now();
+    let offline = RoomStatus {
+        title: "t".into(),
+        ..RoomStatus::default()
+    };
+    m.resolved("1", offline.clone(), t0);
+    m.resolved(
+        "2",
+        RoomStatus {
+            live: true,
+            ..RoomStatus::default()
+        },
+        t0,
+    );
+    m.resolved("3", offline.clone(), t0);
+    assert_eq!(
+        m.take_resolved("1", t0 + Duration::from_millis(500)),
+        Some(offline)
+    );
+    // Once.
+    assert_eq!(m.take_resolved("1", t0 + Duration::from_millis(500)), None);
+    // A live room is asked on its own: nothing kept.
+    assert_eq!(m.take_resolved("2", t0), None);
+    // Too old.
+    assert_eq!(m.take_resolved("3", t0 + FRESH), None);
 }
