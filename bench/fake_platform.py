@@ -55,7 +55,7 @@ def fixture_text(platform, name):
 
 class Room:
     __slots__ = ("idx", "room_id", "uid", "web_rid", "start", "end", "first_media",
-                 "media_requests", "checks", "first_check", "inits")
+                 "media_requests", "checks", "first_check", "last_check", "inits")
 
     def __init__(self, idx):
         self.idx = idx
@@ -67,6 +67,7 @@ class Room:
         self.media_requests = 0
         self.checks = 0  # status answers that covered this room
         self.first_check = None
+        self.last_check = None
         self.inits = 0  # room_init answers (resolution)
 
 
@@ -113,6 +114,7 @@ class Fake:
         self.by_web_rid = {r.web_rid: r for r in self.rooms}
         self.flv = Flv(a.flv)
         self.counts = {}
+        self.gaps = []  # seconds between two status checks of the same room
         self.buckets = {}  # API requests per 10 s after t0
         self.unknown = {}
         self.media_bytes = 0
@@ -155,9 +157,14 @@ class Fake:
         self.buckets[b] = self.buckets.get(b, 0) + 1
 
     def checked(self, r):
+        now = self.now()
         r.checks += 1
         if r.first_check is None:
-            r.first_check = round(self.now(), 2)
+            r.first_check = round(now, 2)
+        if r.last_check is not None and r.start is None:
+            # How often an idle room (one never live in this run) is checked.
+            self.gaps.append(now - r.last_check)
+        r.last_check = now
 
     # ---- HTTP plumbing ----
 
@@ -251,6 +258,9 @@ class Fake:
                       for r in self.rooms if r.start is not None],
             "checks": {"never": sum(1 for c in checks if c == 0),
                        "min": min(checks), "median": statistics.median(checks), "max": max(checks),
+                       "gap_median": round(statistics.median(self.gaps), 1) if self.gaps else None,
+                       "gap_max": round(max(self.gaps), 1) if self.gaps else None,
+                       "gaps": len(self.gaps),
                        "all_checked_at": None if None in firsts else max(firsts),
                        "never_resolved": sum(1 for r in self.rooms if r.inits == 0 and r.checks == 0)},
         }
@@ -460,7 +470,9 @@ class Fake:
                 except ValueError:
                     continue
                 if k in ("room_ids", "room_ids[]") and n in self.by_room_id:
+                    # A resolution (room id -> uid) that also tells the live status.
                     r = self.by_room_id[n]
+                    r.inits += 1
                     self.checked(r)
                     by_rooms[str(n)] = self.bili_base_entry(r)
                 elif k in ("uids", "uids[]") and n in self.by_uid:

@@ -14,7 +14,9 @@
 #
 # Binaries: LIVEREC (default target/release/liverec, built here with `cargo build --release`), or
 # LIVEREC_A and LIVEREC_B (labels LABEL_A, LABEL_B): run one after the other, each against a fresh
-# fake with the same SEED, and reported side by side in one table.
+# fake with the same SEED, and reported side by side in one table. PARALLEL=1 runs the two `run`
+# configurations at the same time instead (each against its own fake, same SEED, same clock), so
+# both meet the same load on the machine; `startup` always runs one after the other.
 # Other knobs: PLATFORM (bilibili | douyin), POLL (30s), RATE (300000 bytes/s per stream), SEED (1),
 # LIVE_FOR (0: until the common end), MIN_FREE (1GiB), PLATFORM_EXTRA ("key = value; ..." lines
 # for the [platforms.X] table, e.g. "requests_per_second = 4.0"), LOG (the daemon's RUST_LOG,
@@ -58,16 +60,24 @@ ARGS=(--platform "$PLATFORM" --seed "$SEED" --poll "$POLL" --rate "$RATE"
 [ "${KEEP:-0}" = 1 ] && ARGS+=(--keep)
 RESULTS=()
 echo "== load before: $(uptime)"
+PIDS=()
 for i in "${!BINS[@]}"; do
   if [ "$MODE" != startup ]; then
     echo "== ${LABELS[$i]}: $ROOMS $PLATFORM rooms for ${DURATION}s (${BINS[$i]})"
-    python3 bench/scale_run.py run --bin "${BINS[$i]}" --label "${LABELS[$i]}" --out "$WORK/run-$i.json" \
-      "${ARGS[@]}" --rooms "$ROOMS" --duration "$DURATION" --idle "$IDLE" \
-      --live-at-start "${LIVE_AT_START:-5}" --go-live "${GO_LIVE:-5}" --go-live-from "${GO_LIVE_FROM:-30}" \
-      --go-live-within "${GO_LIVE_WITHIN:-180}" --live-for "${LIVE_FOR:-0}"
+    RUN=(python3 bench/scale_run.py run --bin "${BINS[$i]}" --label "${LABELS[$i]}" --out "$WORK/run-$i.json"
+      "${ARGS[@]}" --rooms "$ROOMS" --duration "$DURATION" --idle "$IDLE"
+      --live-at-start "${LIVE_AT_START:-5}" --go-live "${GO_LIVE:-5}" --go-live-from "${GO_LIVE_FROM:-30}"
+      --go-live-within "${GO_LIVE_WITHIN:-180}" --live-for "${LIVE_FOR:-0}")
+    if [ "${PARALLEL:-0}" = 1 ]; then
+      "${RUN[@]}" &
+      PIDS+=($!)
+    else
+      "${RUN[@]}"
+    fi
     RESULTS+=("$WORK/run-$i.json")
   fi
 done
+for p in "${PIDS[@]}"; do wait "$p"; done
 for i in "${!BINS[@]}"; do
   if [ "$MODE" != run ]; then
     n=$ROOMS

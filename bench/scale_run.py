@@ -195,6 +195,34 @@ def log_summary(work, out):
     return levels
 
 
+# What the daemon's log says about waiting and failing: a budget warning, backoffs, checks
+# that failed or were cut.
+LOG_PATTERNS = {
+    "budget warning": "each room is checked about",
+    "backoffs (risk control)": "pausing every",
+    "status checks failed": "status check failed",
+    "timed out / gave up": ("timed out", "gave up after"),
+    "batch stood down": "rooms are checked one by one",
+}
+
+
+def log_patterns(work):
+    counts = {k: 0 for k in LOG_PATTERNS}
+    warning = None
+    try:
+        with open(os.path.join(work, "daemon.log"), errors="replace") as f:
+            for line in f:
+                for k, pat in LOG_PATTERNS.items():
+                    pats = pat if isinstance(pat, tuple) else (pat,)
+                    if any(p in line for p in pats):
+                        counts[k] += 1
+                        if k == "budget warning" and warning is None:
+                            warning = line[line.find("platforms."):].strip()
+    except OSError:
+        pass
+    return counts, warning
+
+
 def version(binary):
     try:
         out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
@@ -281,6 +309,7 @@ def run(a, work):
     finally:
         res["shutdown_s"] = d.stop()
         fake.stop()
+        res["log_counts"], res["budget_warning"] = log_patterns(work)
     res["exited"] = exited
     res["load_after"] = load()
     res["status_calls"] = status_calls
@@ -419,6 +448,14 @@ def run_table(runs):
     row("every room checked once by", lambda r: fmt(r["checks"]["all_checked_at"], " s") if r["checks"]["all_checked_at"] is not None else "never")
     row("status checks per room (min / median / max)",
         lambda r: f"{r['checks']['min']} / {r['checks']['median']} / {r['checks']['max']}")
+    row("time between two checks of an idle room (median / max)",
+        lambda r: f"{fmt(r['checks'].get('gap_median'), ' s')} / {fmt(r['checks'].get('gap_max'), ' s')}"
+        if r["checks"].get("gaps") else "- (no room checked twice)")
+    row("daemon's budget warning", lambda r: f"\"{r['budget_warning']}\"" if r.get("budget_warning") else "none")
+    row("log: backoffs / failed checks / timed out / batch stood down",
+        lambda r: " / ".join(str(r.get("log_counts", {}).get(k, "-")) for k in
+                             ("backoffs (risk control)", "status checks failed", "timed out / gave up",
+                              "batch stood down")))
     for i, (name, k) in enumerate([("live -> first byte (API status), median", 0),
                                    ("live -> first byte (API status), worst", 1),
                                    ("live -> first media request, median", 2),

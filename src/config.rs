@@ -20,7 +20,7 @@ pub(crate) use raw::Problem;
 pub use rooms::filename_template;
 use rooms::{Defaults, read_overrides, read_room};
 
-use crate::platform::{PlatformsConfig, RoomTarget};
+use crate::platform::{PlatformKind, PlatformsConfig, RoomTarget};
 use crate::template::Template;
 use crate::util::secret::{Secret, redact_url};
 use raw::{Field, Report, Section};
@@ -355,6 +355,7 @@ fn cross_checks(
     webhooks: &[WebhookConfig],
     rooms: &[RoomConfig],
     duplicates: &[Duplicate],
+    platforms: &PlatformsConfig,
     rep: &mut Report<'_>,
 ) -> Vec<Problem> {
     let mut warnings = Vec::new();
@@ -386,6 +387,25 @@ fn cross_checks(
                 reason: format!(
                     "{r:?} matches no room name or key (it may match a key resolved at run time)"
                 ),
+            });
+        }
+    }
+    for kind in [PlatformKind::Bilibili, PlatformKind::Douyin] {
+        let intervals: Vec<Duration> = rooms
+            .iter()
+            .filter(|r| r.enabled && r.target.platform == kind)
+            .map(|r| r.settings.poll_interval)
+            .collect();
+        let budget = match platforms.get(kind) {
+            Some(cfg) => crate::platform::limiter::Budget::configured(kind, cfg),
+            None => continue,
+        };
+        let checks = crate::platform::demand::Checks::of(kind);
+        if let Some(w) = crate::platform::demand::budget_warning(kind, &intervals, checks, budget) {
+            warnings.push(Problem {
+                key: format!("platforms.{kind}"),
+                line: None,
+                reason: w,
             });
         }
     }
@@ -430,7 +450,7 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         .filter_map(|(n, s)| hooks::read_webhook(s, n, rep))
         .collect();
     top.finish(rep);
-    let warnings = cross_checks(&hooks, &webhooks, &rooms, &duplicates, rep);
+    let warnings = cross_checks(&hooks, &webhooks, &rooms, &duplicates, &platforms, rep);
     Some(Config {
         file: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         output_dir,

@@ -131,6 +131,7 @@ pub(crate) async fn run(
         slots: (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings))),
         events: events.clone(),
         intents: Some(intents),
+        seat: None,
     };
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
     let mut rooms = rooms::Rooms::new(deps, platforms, shared.clone(), resolved_tx);
@@ -146,6 +147,7 @@ pub(crate) async fn run(
     for room in config.rooms.clone() {
         rooms.add(room);
     }
+    rooms.publish();
     let control = crate::control::serve(&config, shared.clone()).await;
     let _watcher = watch::watch(&config.file, cmd_tx);
     let started = format!("{} room(s)", config.rooms.len());
@@ -167,7 +169,14 @@ pub(crate) async fn run(
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some((cfg, key)) = resolved_rx.recv() => rooms.resolved(cfg, key),
+            Some((cfg, key)) = resolved_rx.recv() => {
+                rooms.resolved(cfg, key);
+                // Rooms resolved in one batch arrive together: publish the list once.
+                while let Ok((cfg, key)) = resolved_rx.try_recv() {
+                    rooms.resolved(cfg, key);
+                }
+                rooms.publish();
+            }
             Some(cmd) = cmds.recv() => match cmd {
                 DaemonCmd::Reload { source, reply } => {
                     let result = reload(&mut current, &mut rooms, &shared, &hooks, &min_free_space, source).await;

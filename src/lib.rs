@@ -15,9 +15,10 @@
 //! - `control`: the HTTP API, `/metrics` and the `status` client. `ControlState` is what the API
 //!   knows of the daemon (built and kept current by the daemon, reached through methods) and
 //!   `DaemonCmd` what it may ask of it.
-//! - `room`: one task per room: the pure state machine (`state`), its async supervisor, and the
-//!   room lock (`lock`, which owns the lock file's text). It drives capture and the writer; how
-//!   bytes are pulled or written is not its business.
+//! - `room`: one task per room: the pure state machine (`state`), its async supervisor, the
+//!   room lock (`lock`, which owns the lock file's text), and each platform's polling
+//!   schedule (`schedule`: every room's slot of its interval, spread evenly). It drives
+//!   capture and the writer; how bytes are pulled or written is not its business.
 //! - `hooks`: the event dispatcher: the log line, command hooks, webhooks, the durable delivery
 //!   journal with per-room order, windows and retries; it settles a segment's intent once its
 //!   event is journaled.
@@ -37,7 +38,9 @@
 //!   every key (scope, default, limit, when a change applies). It checks rooms with the
 //!   platforms' knowledge; the `[platforms.*]` settings types belong to `platform`.
 //! - `platform`: URL recognition, the `Platform` trait (resolve, status, stream sources), the
-//!   Bilibili, Douyin and direct-URL implementations, their settings, the request limiter.
+//!   Bilibili, Douyin and direct-URL implementations, their settings, the request limiter
+//!   (a budget with a live lane before the idle one), gathering many rooms' asks into one
+//!   request (`coalesce`), and what rooms ask of a budget (`demand`).
 //! - `media`: pure parsers, bytes in and structure out: FLV (tags, AMF0, metadata, timeline),
 //!   m3u8, MPEG-TS, fMP4.
 //! - Leaves: `event` (the one event shape for hooks, webhooks, logs and the API), `template`

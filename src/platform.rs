@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::util::secret::Secret;
 
 pub mod bilibili;
+pub(crate) mod coalesce;
+pub(crate) mod demand;
 pub(crate) mod direct;
 pub mod douyin;
 pub(crate) mod json;
@@ -368,6 +370,13 @@ pub(crate) trait Platform: Send + Sync + 'static {
     /// so retries are scheduled at that instant rather than a poll interval later.
     fn resume_at(&self) -> Option<std::time::Instant> {
         None
+    }
+
+    /// Rooms of this platform whose polls fall within this much of each other are checked
+    /// together (one batch request answers many rooms): their polls are scheduled at the same
+    /// instants. Zero when every room is asked on its own.
+    fn poll_quantum(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
     }
 
     /// Every stream on offer, in every quality and format, for `liverec probe` (may cost more

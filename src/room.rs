@@ -11,6 +11,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 pub(crate) mod lock;
+pub(crate) mod schedule;
 pub(crate) mod state;
 mod supervisor;
 
@@ -150,6 +151,9 @@ pub(crate) struct RoomDeps {
     pub(crate) events: EventTx,
     /// Where segments record their intents (see `segment::intent`).
     pub(crate) intents: Option<Arc<crate::segment::intent::Intents>>,
+    /// The room's place in its platform's polling schedule (none: polls at `poll_interval`
+    /// from its start).
+    pub(crate) seat: Option<Arc<schedule::Seat>>,
 }
 
 #[derive(Clone)]

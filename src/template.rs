@@ -16,8 +16,12 @@ enum Piece {
     },
 }
 
+/// A parsed template. Cloning it is cheap: a thousand rooms on the default file name share one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
+pub struct Template(std::sync::Arc<Parsed>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct Parsed {
     source: String,
     pieces: Vec<Piece>,
 }
@@ -90,21 +94,21 @@ impl Template {
         if !literal.is_empty() {
             pieces.push(Piece::Text(literal));
         }
-        Ok(Self {
+        Ok(Self(std::sync::Arc::new(Parsed {
             source: text.to_string(),
             pieces,
-        })
+        })))
     }
 
     pub(crate) fn as_str(&self) -> &str {
-        &self.source
+        &self.0.source
     }
 
     /// Renders the template. `value(name, format)` gives each field's text; literal text is kept
     /// as written.
     pub(crate) fn render(&self, mut value: impl FnMut(&str, Option<&str>) -> String) -> String {
         let mut out = String::new();
-        for piece in &self.pieces {
+        for piece in &self.0.pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Field { name, format } => out.push_str(&value(name, format.as_deref())),

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use crate::config;
 use crate::platform::PlatformsConfig;
+use crate::platform::limiter::{Lane, in_lane};
 use crate::platform::{
     self, Platform, PlatformKind, Platforms, RoomKey, RoomSpec, RoomStatus, StreamFormat,
     StreamSource,
@@ -47,7 +48,9 @@ pub(crate) fn run(url: &str, config_path: Option<&Path>, show_urls: bool) -> Exi
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(async move {
+    // One room, asked now: its own calls, as for a live room (no batch, no queue behind
+    // idle polls).
+    rt.block_on(in_lane(Lane::Live, async move {
         let client = match crate::http::client() {
             Ok(c) => c,
             Err(e) => {
@@ -76,7 +79,7 @@ pub(crate) fn run(url: &str, config_path: Option<&Path>, show_urls: bool) -> Exi
         } else {
             ExitCode::FAILURE
         }
-    })
+    }))
 }
 
 /// The settings the daemon would use: the configured room's own, else the platform section's,

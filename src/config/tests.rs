@@ -452,3 +452,34 @@ fn the_request_budget_is_per_platform_with_its_own_defaults() {
         assert!(line.contains(want), "{line:?} lacks {want:?}");
     }
 }
+
+#[test]
+fn rooms_beyond_their_platforms_budget_are_warned_about_with_the_real_interval() {
+    let mut text = String::from("poll_interval = \"30s\"\n");
+    for i in 0..300 {
+        text.push_str(&format!(
+            "[[rooms]]\nurl = \"https://live.douyin.com/{}\"\n",
+            800_000_000 + i
+        ));
+    }
+    // A disabled room does not poll: it asks nothing of the budget.
+    text.push_str("[[rooms]]\nurl = \"https://live.douyin.com/1\"\nenabled = false\n");
+    let c = parse_ok(&text);
+    let w: Vec<String> = c
+        .warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.key, w.reason))
+        .collect();
+    assert_eq!(
+        w,
+        [
+            "platforms.douyin: 300 douyin rooms at 30s need 10 requests/s; the douyin budget is 1/s: each room is checked about every 300s"
+        ]
+    );
+    // A budget that covers them: nothing to say.
+    let c = parse_ok(&text.replace(
+        "poll_interval = \"30s\"\n",
+        "poll_interval = \"30s\"\n[platforms.douyin]\nrequests_per_second = 10.0\n",
+    ));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}

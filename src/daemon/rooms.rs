@@ -13,7 +13,8 @@ use crate::config::RoomConfig;
 use crate::control::ControlState;
 use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
-use crate::platform::{PlatformError, Platforms, RoomKey};
+use crate::platform::{PlatformError, PlatformKind, Platforms, RoomKey};
+use crate::room::schedule::{Schedule, Seat};
 use crate::room::{self, RoomCmd, RoomDeps, RoomHandle};
 use crate::util::backoff::Backoff;
 use crate::util::secret::redact_url;
@@ -108,8 +109,11 @@ pub(crate) struct Rooms {
     rooms: HashMap<RoomKey, Entry>,
     /// Keys learnt for URLs that needed resolving, so a reload does not resolve them again.
     resolved: HashMap<String, RoomKey>,
-    /// Resolutions in flight, by provisional key.
-    pending: HashMap<String, CancellationToken>,
+    /// Resolutions in flight, by provisional key, with the seat the room takes in its
+    /// platform's schedule (taken at once, so that a room resolved late polls at once).
+    pending: HashMap<String, (CancellationToken, Option<Arc<Seat>>)>,
+    /// Each platform's polling schedule.
+    schedules: HashMap<PlatformKind, Arc<Schedule>>,
     /// Rooms removed by a reload, still closing their files.
     stopping: Vec<(RoomKey, JoinHandle<()>)>,
     cancel: CancellationToken,
@@ -130,11 +134,26 @@ impl Rooms {
             rooms: HashMap::new(),
             resolved: HashMap::new(),
             pending: HashMap::new(),
+            schedules: HashMap::new(),
             stopping: Vec::new(),
             cancel: CancellationToken::new(),
             resolved_tx,
             shared,
         }
+    }
+
+    /// A seat in the platform's polling schedule, for a room that polls.
+    fn seat(&mut self, cfg: &RoomConfig) -> Option<Arc<Seat>> {
+        if !cfg.enabled {
+            return None;
+        }
+        let kind = cfg.target.platform;
+        let platforms = &self.platforms;
+        let schedule = self
+            .schedules
+            .entry(kind)
+            .or_insert_with(|| Schedule::new(platforms.get(kind).poll_quantum()));
+        Some(Arc::new(schedule.seat()))
     }
 
     fn key_of(&self, cfg: &RoomConfig) -> Option<RoomKey> {
@@ -144,7 +163,7 @@ impl Rooms {
     }
 
     /// Starts a configured room: at once when its key is known, else after resolving it in the
-    /// background (with retries).
+    /// background (with retries). The caller publishes the room list.
     pub(crate) fn add(&mut self, cfg: RoomConfig) {
         if let Some(key) = self.key_of(&cfg) {
             self.start(cfg, key);
@@ -155,7 +174,9 @@ impl Rooms {
             return;
         }
         let cancel = self.cancel.child_token();
-        self.pending.insert(provisional.clone(), cancel.clone());
+        let seat = self.seat(&cfg);
+        self.pending
+            .insert(provisional.clone(), (cancel.clone(), seat));
         let platform = self.platforms.get(cfg.target.platform);
         let tx = self.resolved_tx.clone();
         let span = tracing::info_span!("resolve", url = %provisional);
@@ -214,17 +235,23 @@ impl Rooms {
         ));
     }
 
-    /// A background resolution finished.
+    /// A background resolution finished. The room list is published by the caller (once for
+    /// a thousand rooms resolved together, not once per room).
     pub(crate) fn resolved(&mut self, cfg: RoomConfig, key: RoomKey) {
         let provisional = cfg.target.provisional_key();
-        if self.pending.remove(&provisional).is_none() {
+        let Some((_, seat)) = self.pending.remove(&provisional) else {
             return; // removed by a reload meanwhile
-        }
+        };
         self.resolved.insert(provisional, key.clone());
-        self.start(cfg, key);
+        self.start_seated(cfg, key, seat);
     }
 
     fn start(&mut self, cfg: RoomConfig, key: RoomKey) {
+        self.start_seated(cfg, key, None);
+    }
+
+    /// Starts a room; `seat` when it took one while its URL was being resolved.
+    fn start_seated(&mut self, cfg: RoomConfig, key: RoomKey, seat: Option<Arc<Seat>>) {
         if let Some(existing) = self.rooms.get(&key) {
             tracing::warn!(
                 "rooms[{}] ({}) resolves to {key}, which rooms[{}] already records; ignored",
@@ -234,13 +261,17 @@ impl Rooms {
             );
             return;
         }
+        let seat = match seat {
+            Some(s) if cfg.enabled => Some(s),
+            _ => self.seat(&cfg),
+        };
         let deps = RoomDeps {
             platform: self.platforms.get(key.platform),
+            seat,
             ..self.deps.clone()
         };
         let (handle, join) = room::spawn(key.clone(), cfg.clone(), deps, &self.cancel);
         self.rooms.insert(key, Entry { handle, join, cfg });
-        self.publish();
     }
 
     /// Stops a room; it closes its files in the background.
@@ -289,7 +320,7 @@ impl Rooms {
             .iter()
             .map(|c| c.target.provisional_key())
             .collect();
-        self.pending.retain(|provisional, cancel| {
+        self.pending.retain(|provisional, (cancel, _)| {
             let keep = still.contains(provisional);
             if !keep {
                 cancel.cancel();
@@ -354,7 +385,7 @@ impl Rooms {
     }
 
     /// Makes the current room list visible to the control API.
-    fn publish(&self) {
+    pub(crate) fn publish(&self) {
         let mut v: Vec<RoomHandle> = self.rooms.values().map(|e| e.handle.clone()).collect();
         v.sort_by(|a, b| a.key.cmp(&b.key));
         self.shared.set_rooms(v);

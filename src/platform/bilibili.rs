@@ -1,11 +1,15 @@
 //! Bilibili live rooms (`live.bilibili.com/<id>`, `b23.tv/<code>`).
 //!
-//! - resolve: `room_init` turns any id (short or long) into the long room id; `b23.tv` links are
-//!   followed by hand and only `live.bilibili.com` targets are accepted.
-//! - status: `getInfoByRoom` (wbi-signed): `live_status` 1 only is live (2 is a replay loop);
-//!   `live_start_time` tells one broadcast from the next. For a live room `getRoomPlayInfo` is
-//!   asked once too: only its answer shows a live that cannot be recorded (DRM, guard-only,
-//!   password); the `sources` call that follows reuses it.
+//! - resolve: `getRoomBaseInfo` turns up to 100 ids (short or long) into long room ids and
+//!   their anchors' uids in one request; `room_init` answers for an id it leaves out. `b23.tv`
+//!   links are followed by hand and only `live.bilibili.com` targets are accepted.
+//! - status: an idle room whose uid is known is asked in a batch
+//!   (`get_status_info_by_uids`, up to 100 rooms polled at the same instant, [`bulk`] and
+//!   [`batch`]): offline there costs nothing more. A live room, new to us, and a live room's
+//!   own checks (a session is open) use `getInfoByRoom` (wbi-signed): `live_status` 1 only is
+//!   live (2 is a replay loop); `live_start_time` tells one broadcast from the next. For a
+//!   live room `getRoomPlayInfo` is asked once too: only its answer shows a live that cannot
+//!   be recorded (DRM, guard-only, password); the `sources` call that follows reuses it.
 //! - sources: `getRoomPlayInfo` (wbi-signed), asked again when the wanted qn is available but
 //!   was not given; URLs are `host + base_url + extra`, fetched afresh at every call.
 //! - Refusals: a signed call answered with code -352 or a voucher-only `data` had its signature
@@ -40,6 +44,8 @@ use memory::{Endpoint, Flags, RecentPlay, SignStates};
 use wbi::WbiKeys;
 
 pub mod api;
+pub(crate) mod batch;
+mod bulk;
 mod diagnose;
 pub(crate) mod memory;
 mod signed;
@@ -47,6 +53,8 @@ mod sources;
 pub(crate) mod wbi;
 
 pub(crate) const DEFAULT_API_BASE: &str = "https://api.live.bilibili.com";
+/// The most rooms one batch request (status by uid, base info by room id) asks about.
+pub(crate) const BATCH_ROOMS: usize = 100;
 
 /// `live.bilibili.com/[h5/|blanc/]<N>` (the last all-digit path segment) and `b23.tv/<code>`.
 pub(crate) fn recognize(url: &url::Url) -> Option<(PlatformKind, Locator)> {
@@ -112,6 +120,20 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Headers of an API call: a browser's, with the cookie and an anonymous device id.
+fn api_headers(
+    ua: &HeaderValue,
+    buvid3: &str,
+    cookie: Option<&Secret>,
+) -> Result<HeaderMap, PlatformError> {
+    let mut h = browser_headers_as(REFERER, ua);
+    h.insert(header::ORIGIN, HeaderValue::from_static(ORIGIN));
+    if let Some(c) = cookie_header(cookie, &[("buvid3", buvid3)])? {
+        h.insert(header::COOKIE, c);
+    }
+    Ok(h)
+}
+
 pub(crate) struct Bilibili {
     api: Api,
     /// `nav` is on the main site's API host, share links on `b23.tv`: a mirror takes both.
@@ -135,6 +157,8 @@ pub(crate) struct Bilibili {
     /// `[platforms.bilibili] user_agent`, else the built-in browser one: sent with every
     /// request, API and stream alike, so the two look like one browser.
     ua: HeaderValue,
+    /// Status checks and resolutions of many rooms in one request each.
+    batches: bulk::Batches,
 }
 
 /// The configured User-Agent when it is a usable header (the config checked it), else the
@@ -149,33 +173,37 @@ fn user_agent(cfg: &PlatformConfig) -> HeaderValue {
 impl Bilibili {
     pub(crate) fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
         let ua = user_agent(cfg);
+        let api = Api::new(
+            "bilibili",
+            client,
+            Limiter::new("bilibili", Budget::configured(PlatformKind::Bilibili, cfg)),
+        )
+        .with_user_agent(ua.clone());
+        let hosts = Hosts::new(cfg, DEFAULT_API_BASE);
+        let buvid3 = format!("{}infoc", uuid::Uuid::new_v4().to_string().to_uppercase());
+        let batches = bulk::Batches::new(
+            &api,
+            &hosts.api,
+            api_headers(&ua, &buvid3, cfg.cookie.as_ref()),
+        );
         Self {
-            api: Api::new(
-                "bilibili",
-                client,
-                Limiter::new("bilibili", Budget::configured(PlatformKind::Bilibili, cfg)),
-            )
-            .with_user_agent(ua.clone()),
-            hosts: Hosts::new(cfg, DEFAULT_API_BASE),
+            api,
+            hosts,
             cookie: cfg.cookie.clone(),
             wbi: tokio::sync::Mutex::new(WbiCache::default()),
             refreshed_for_refusal: AtomicBool::new(false),
-            buvid3: format!("{}infoc", uuid::Uuid::new_v4().to_string().to_uppercase()),
+            buvid3,
             signing: SignStates::default(),
             capped: Flags::default(),
             legacy_in_use: AtomicBool::new(false),
             recent: RecentPlay::default(),
             ua,
+            batches,
         }
     }
 
     fn api_headers(&self, cookie: Option<&Secret>) -> Result<HeaderMap, PlatformError> {
-        let mut h = browser_headers_as(REFERER, &self.ua);
-        h.insert(header::ORIGIN, HeaderValue::from_static(ORIGIN));
-        if let Some(c) = cookie_header(cookie, &[("buvid3", &self.buvid3)])? {
-            h.insert(header::COOKIE, c);
-        }
-        Ok(h)
+        api_headers(&self.ua, &self.buvid3, cookie)
     }
 
     /// Headers the CDN wants on stream requests. Never the login cookie: downloads work
@@ -207,11 +235,13 @@ impl Bilibili {
             .await
     }
 
+    /// Resolves an id with `room_init` alone.
     async fn resolve_id(&self, id: &str) -> Result<RoomKey, PlatformError> {
         let init = self
             .room_init(id, self.cookie.as_ref(), "room_init")
             .await?;
         let long = init.room_id.to_string();
+        self.batches.memory.learn_uid(&long, init.uid);
         if long != id {
             tracing::info!("bilibili: room {id} is a short id for room {long}");
         }
@@ -235,15 +265,16 @@ impl Bilibili {
                 api::room_info_as,
             )
             .await?;
-        let (mut status, via) = match signed {
-            Some((info, via)) => (info.status(), via),
+        let (mut status, via, uid) = match signed {
+            Some((info, via)) => (info.status(), via, info.uid),
             None => {
                 let init = self
                     .room_init(&room.key.id, room.cookie.as_ref(), ROOM_INIT_FALLBACK)
                     .await?;
-                (init.status(), ROOM_INIT_FALLBACK)
+                (init.status(), ROOM_INIT_FALLBACK, init.uid)
             }
         };
+        self.batches.memory.learn_uid(&room.key.id, uid);
         if status.live && status.unrecordable.is_none() {
             status.unrecordable = self.live_check(room).await;
         }
@@ -293,24 +324,28 @@ impl Platform for Bilibili {
         self.api.limiter.resume_at()
     }
 
-    /// Every id goes through `room_init`: any number may be a short id, and the key must be the
-    /// long one.
+    /// Every id is resolved (any number may be a short id, and the key must be the long
+    /// one), many in one `getRoomBaseInfo` request; `room_init` answers the rest.
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError> {
         match &target.locator {
-            Locator::Id(id) | Locator::MaybeShort(id) => self.resolve_id(id).await,
+            Locator::Id(id) | Locator::MaybeShort(id) => self.resolve_batched(id).await,
             Locator::Share(link) => {
                 let id = self.follow_b23(link).await?;
                 tracing::info!(
                     "bilibili: share link {} leads to room {id}",
                     redact_url(link)
                 );
-                self.resolve_id(&id).await
+                self.resolve_batched(&id).await
             }
         }
     }
 
     async fn status(&self, room: &RoomSpec) -> Result<RoomStatus, PlatformError> {
-        Ok(self.status_via(room).await?.0)
+        self.status_batched(room).await
+    }
+
+    fn poll_quantum(&self) -> std::time::Duration {
+        bulk::BATCH_QUANTUM
     }
 
     async fn sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {

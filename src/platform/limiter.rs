@@ -6,6 +6,10 @@
 //!   [`Budget::per_second`] (`[platforms.*] requests_per_second`, `burst`). A request beyond it
 //!   waits for its turn, however long the queue: waiting is not failing. The wait is marked
 //!   with [`meter::waiting`], so a caller's [`meter::timeout_active`] does not count it.
+//! - **Lanes**: requests queue for the budget in two lanes. A live room's own calls (its
+//!   status checks and stream lookups, run [`in_lane`] [`Lane::Live`]) go before idle polls,
+//!   so a room found live is recorded at once however many polls are queued; within a lane,
+//!   first come, first served.
 //! - **Backoff**: on a block signal every request of the platform is paused for
 //!   [`BACKOFF_BASE`] (or the server's `Retry-After`, when it sends one), doubling on each block
 //!   in a row up to [`BACKOFF_CAP`]. While paused, calls fail at once with
@@ -23,6 +27,7 @@
 //! The decisions are made by [`Gate`], which is pure (it is given the time), so they are tested
 //! without sleeping.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,9 +36,12 @@ use tokio::time::Instant;
 
 use super::PlatformConfig;
 use super::{PlatformError, PlatformKind};
-use crate::util::backoff::Backoff;
 
+mod gate;
 pub(crate) mod meter;
+
+pub(crate) use gate::Lane;
+use gate::{BlockOutcome, Gate, Ticket, Turn};
 
 /// First pause after a block signal, when the server does not say how long to wait.
 pub(crate) const BACKOFF_BASE: Duration = Duration::from_secs(60);
@@ -88,167 +96,31 @@ impl Budget {
         }
     }
 
-    fn interval(&self) -> Duration {
+    pub(crate) fn interval(&self) -> Duration {
         Duration::from_secs_f64(1.0 / self.per_second.max(MIN_PER_SECOND))
     }
 }
 
-/// What [`Gate::admit`] decided.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Admit {
-    /// Go after waiting this long for the budget; `probe` when this request finds out whether
-    /// a backoff has lifted.
-    Go { wait: Duration, probe: bool },
-    /// Paused by a backoff: fail without a request.
-    Paused { until: Instant, reason: String },
-    /// Another request is finding out whether the backoff has lifted: wait for its verdict,
-    /// until it is overdue (then ask again: this caller probes instead).
-    AwaitVerdict { until: Instant },
-}
-
-/// What [`Gate::block`] did, for the log.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum BlockOutcome {
-    /// A new or longer pause.
-    Paused {
-        pause: Duration,
-        until: Instant,
-        strikes: u32,
-    },
-    /// Already paused (another request in flight saw the same block).
-    AlreadyPaused,
-}
-
-/// The pure state of a budget and a backoff.
+/// What the limiter's lock guards: the pure gate, and how to wake each waiting request.
 #[derive(Debug)]
-pub(crate) struct Gate {
-    budget: Budget,
-    /// GCRA "theoretical arrival time": when the bucket would be full again.
-    tat: Option<Instant>,
-    /// Blocks in a row, reset by a normal answer.
-    strikes: u32,
-    paused_until: Option<Instant>,
-    reason: String,
-    /// After a pause, one request at a time finds out whether the block has lifted: its ticket,
-    /// and when its verdict is overdue.
-    probing: Option<(u64, Instant)>,
-    /// Tickets handed to probes, so that a lost probe's late "no verdict" does not free the
-    /// probe that took over from it.
-    tickets: u64,
-    /// The end of the pause as a wall-clock time for messages, set by [`Limiter`].
-    until_text: String,
+struct Shared {
+    gate: Gate,
+    /// The waiting requests' wake-ups, by ticket. Only the head of the queue is woken when
+    /// the queue moves (every waiter when a block starts), so a long queue costs nothing
+    /// while it waits.
+    wakers: HashMap<u64, Arc<Notify>>,
 }
 
-impl Gate {
-    pub(crate) fn new(budget: Budget) -> Self {
-        Self {
-            budget,
-            tat: None,
-            strikes: 0,
-            paused_until: None,
-            reason: String::new(),
-            probing: None,
-            tickets: 0,
-            until_text: String::new(),
+impl Shared {
+    fn wake_head(&self) {
+        if let Some(w) = self.gate.head().and_then(|t| self.wakers.get(&t.seq())) {
+            w.notify_one();
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn is_backing_off(&self) -> bool {
-        self.strikes > 0
-    }
-
-    /// The end of the current pause, if one is running at `now`.
-    pub(crate) fn resume_at(&self, now: Instant) -> Option<Instant> {
-        self.paused_until.filter(|u| now < *u)
-    }
-
-    /// May a request go at `now`, and after how long a wait? Never refused for the budget:
-    /// the wait is as long as the queue ahead.
-    pub(crate) fn admit(&mut self, now: Instant) -> Admit {
-        if let Some(until) = self.resume_at(now) {
-            return Admit::Paused {
-                until,
-                reason: self.reason.clone(),
-            };
-        }
-        let probe = self.strikes > 0;
-        if let Some((_, until)) = self.probing.filter(|(_, due)| probe && now < *due) {
-            return Admit::AwaitVerdict { until };
-        }
-        let interval = self.budget.interval();
-        let tolerance = interval * self.budget.burst.max(1);
-        let tat = self.tat.map_or(now, |t| t.max(now));
-        // The request may go once the bucket holds a token: at tat - (burst - 1) intervals.
-        let allowed_at = (tat + interval).checked_sub(tolerance).unwrap_or(now);
-        let wait = allowed_at.saturating_duration_since(now);
-        self.tat = Some(tat + interval);
-        if probe {
-            self.tickets += 1;
-            self.probing = Some((self.tickets, now + wait + VERDICT_WAIT));
-        }
-        Admit::Go { wait, probe }
-    }
-
-    /// The ticket of the probe admitted last (for [`Gate::inconclusive`]).
-    pub(crate) fn probe_ticket(&self) -> Option<u64> {
-        self.probing.map(|(t, _)| t)
-    }
-
-    /// A probe is running and its verdict is overdue at `now`.
-    pub(crate) fn probe_overdue(&self, now: Instant) -> bool {
-        self.strikes > 0 && self.probing.is_some_and(|(_, due)| now >= due)
-    }
-
-    /// A turn handed out by [`Gate::admit`] that was not used (its caller gave up before its
-    /// request was sent, or a backoff began meanwhile): the budget gets it back, so that the
-    /// next caller takes its place instead of queueing behind it.
-    pub(crate) fn refund(&mut self) {
-        let interval = self.budget.interval();
-        self.tat = self.tat.and_then(|t| t.checked_sub(interval));
-    }
-
-    /// A normal answer. Returns true when this lifted a backoff.
-    pub(crate) fn success(&mut self) -> bool {
-        self.probing = None;
-        let lifted = self.strikes > 0;
-        self.strikes = 0;
-        self.paused_until = None;
-        lifted
-    }
-
-    /// A request that ended without a verdict on the block (network error, bad JSON, dropped);
-    /// `ticket` when it was a probe. The next caller probes, unless another probe already took
-    /// over from this one.
-    pub(crate) fn inconclusive(&mut self, ticket: Option<u64>) {
-        if ticket.is_some() && self.probe_ticket() == ticket {
-            self.probing = None;
-        }
-    }
-
-    /// A block signal at `now`; `retry_after` when the server said how long to wait.
-    pub(crate) fn block(
-        &mut self,
-        now: Instant,
-        reason: &str,
-        retry_after: Option<Duration>,
-    ) -> BlockOutcome {
-        self.probing = None;
-        if self.resume_at(now).is_some() {
-            return BlockOutcome::AlreadyPaused;
-        }
-        self.strikes = self.strikes.saturating_add(1);
-        let base = retry_after
-            .map(|d| d.clamp(BACKOFF_MIN, BACKOFF_CAP))
-            .unwrap_or(BACKOFF_BASE);
-        let pause = Backoff::new(base, BACKOFF_CAP).delay(self.strikes);
-        let until = now + pause;
-        self.paused_until = Some(until);
-        self.reason = reason.to_string();
-        BlockOutcome::Paused {
-            pause,
-            until,
-            strikes: self.strikes,
+    fn wake_all(&self) {
+        for w in self.wakers.values() {
+            w.notify_one();
         }
     }
 }
@@ -257,9 +129,7 @@ impl Gate {
 #[derive(Debug, Clone)]
 pub(crate) struct Limiter {
     platform: &'static str,
-    gate: Arc<Mutex<Gate>>,
-    /// Woken when a probe has its verdict.
-    verdict: Arc<Notify>,
+    shared: Arc<Mutex<Shared>>,
 }
 
 /// Permission to send one request; report how it went with [`Permit::ok`] or
@@ -270,16 +140,18 @@ pub(crate) struct Permit {
     /// The probe's ticket, when this request finds out whether a backoff has lifted.
     probe: Option<u64>,
     done: bool,
-    /// Still waiting for its turn: dropped now, the turn goes back to the budget.
-    queued: bool,
 }
 
 impl Permit {
     /// The server answered normally (whatever the answer said about the room).
     pub(crate) fn ok(mut self) {
         self.done = true;
-        let lifted = self.limiter.lock().success();
-        self.limiter.verdict.notify_waiters();
+        let lifted = {
+            let mut s = self.limiter.lock();
+            let lifted = s.gate.success();
+            s.wake_head();
+            lifted
+        };
         if lifted {
             tracing::info!(
                 "{}: the API answers normally again; the risk-control backoff is lifted",
@@ -297,15 +169,32 @@ impl Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        if self.queued {
-            self.limiter.lock().refund();
-        }
         if !self.done {
-            self.limiter.lock().inconclusive(self.probe);
+            let mut s = self.limiter.lock();
+            s.gate.inconclusive(self.probe);
             if self.probe.is_some() {
-                self.limiter.verdict.notify_waiters();
+                s.wake_head();
             }
         }
+    }
+}
+
+/// A request's place in the queue while it waits: leaving (the caller gave up) frees it for
+/// the next one.
+struct Place<'a> {
+    limiter: &'a Limiter,
+    ticket: Ticket,
+    left: bool,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let mut s = self.limiter.lock();
+        s.wakers.remove(&self.ticket.seq());
+        if !self.left {
+            s.gate.leave(self.ticket);
+        }
+        s.wake_head();
     }
 }
 
@@ -321,100 +210,133 @@ fn paused_error(until_text: &str, reason: &str) -> PlatformError {
     PlatformError::Blocked(format!("{reason}; backing off until {until_text}"))
 }
 
+tokio::task_local! {
+    static LANE: Lane;
+}
+
+/// Runs `f` with every request it makes in `lane` (a live room's status check and stream
+/// lookup go in [`Lane::Live`]). Outside such a scope requests are [`Lane::Idle`].
+pub(crate) async fn in_lane<F: std::future::Future>(lane: Lane, f: F) -> F::Output {
+    LANE.scope(lane, f).await
+}
+
+/// The lane of the requests the current task makes.
+pub(crate) fn current_lane() -> Lane {
+    LANE.try_with(|l| *l).unwrap_or(Lane::Idle)
+}
+
 impl Limiter {
     pub(crate) fn new(platform: &'static str, budget: Budget) -> Self {
         Self {
             platform,
-            gate: Arc::new(Mutex::new(Gate::new(budget))),
-            verdict: Arc::new(Notify::new()),
+            shared: Arc::new(Mutex::new(Shared {
+                gate: Gate::new(budget),
+                wakers: HashMap::new(),
+            })),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Gate> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         // A panic while holding this lock cannot leave the gate inconsistent in a harmful way.
-        self.gate.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// When a running backoff ends (`None` when requests may go now): callers schedule their
     /// next try then, not a poll interval later.
     pub(crate) fn resume_at(&self) -> Option<std::time::Instant> {
-        self.lock().resume_at(Instant::now()).map(Instant::into_std)
+        self.lock()
+            .gate
+            .resume_at(Instant::now())
+            .map(Instant::into_std)
     }
 
-    /// Waits for a slot in the budget (and, after a pause, for the probe's verdict), however
-    /// long that takes; fails at once only while the platform is backing off. Never call it
-    /// while holding a [`Permit`]: that one may be the probe whose verdict this call waits for.
+    /// Waits for a turn in the budget (first in the queue of its [`current_lane`], then a
+    /// token; after a pause, the probe's verdict), however long that takes; fails at once only
+    /// while the platform is backing off. Never call it while holding a [`Permit`]: that one
+    /// may be the probe whose verdict this call waits for.
     pub(crate) async fn acquire(&self) -> Result<Permit, PlatformError> {
         let _waiting = meter::waiting();
+        let wake = Arc::new(Notify::new());
+        let (ticket, ahead, interval, mut counted) = {
+            let mut s = self.lock();
+            let (ticket, ahead) = s.gate.enqueue(current_lane());
+            s.wakers.insert(ticket.seq(), wake.clone());
+            (ticket, ahead, s.gate.interval(), s.gate.granted())
+        };
+        // Its turn comes after those ahead; requests with priority that arrive later are
+        // announced as they go (below).
+        meter::allow(interval.saturating_mul(ahead as u32 + 1));
+        let mut place = Place {
+            limiter: self,
+            ticket,
+            left: false,
+        };
         loop {
-            // Registered before the gate is asked, so a verdict given in between is not missed.
-            let verdict = self.verdict.notified();
             let now = Instant::now();
-            let (overdue, admit, ticket) = {
-                let mut gate = self.lock();
-                let overdue = gate.probe_overdue(now);
-                let admit = gate.admit(now);
-                (overdue, admit, gate.probe_ticket())
+            let (overdue, turn, granted, until_text) = {
+                let mut s = self.lock();
+                let overdue = s.gate.probe_overdue(now);
+                let turn = s.gate.turn(ticket, now);
+                (overdue, turn, s.gate.granted(), s.gate.until_text.clone())
             };
-            match admit {
-                Admit::Paused { reason, .. } => {
-                    let until_text = self.lock().until_text.clone();
+            // Every request let through meanwhile was a legitimate share of this wait.
+            meter::allow(interval.saturating_mul(granted.saturating_sub(counted) as u32));
+            counted = granted;
+            match turn {
+                Turn::Paused { reason, .. } => {
+                    place.left = true;
                     return Err(paused_error(&until_text, &reason));
                 }
-                Admit::AwaitVerdict { until } => {
-                    meter::allow(until.saturating_duration_since(now));
-                    tokio::select! {
-                        _ = verdict => {}
-                        _ = tokio::time::sleep_until(until) => {}
-                    }
-                }
-                Admit::Go { wait, probe } => {
-                    if overdue {
+                Turn::Go { probe } => {
+                    place.left = true;
+                    if overdue && probe {
                         tracing::warn!(
                             "{}: the request finding out whether the backoff has lifted gave no answer for {}s; another one asks",
                             self.platform,
                             VERDICT_WAIT.as_secs()
                         );
                     }
-                    meter::allow(wait);
-                    // Made before the wait, so that a caller giving up meanwhile frees the probe.
-                    let mut permit = Permit {
+                    let probe = if probe {
+                        self.lock().gate.probe_ticket()
+                    } else {
+                        None
+                    };
+                    return Ok(Permit {
                         limiter: self.clone(),
-                        probe: if probe { ticket } else { None },
+                        probe,
                         done: false,
-                        queued: true,
-                    };
-                    if !wait.is_zero() {
-                        tokio::time::sleep(wait).await;
-                    }
-                    // A block may have started while this request waited for its turn: then
-                    // the turn goes back unused (dropping the permit).
-                    let paused = {
-                        let gate = self.lock();
-                        gate.resume_at(Instant::now())
-                            .is_some()
-                            .then(|| paused_error(&gate.until_text, &gate.reason))
-                    };
-                    if let Some(err) = paused {
-                        return Err(err);
-                    }
-                    permit.queued = false;
-                    return Ok(permit);
+                    });
                 }
+                Turn::At(at) => {
+                    meter::allow(at.saturating_duration_since(now));
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = wake.notified() => {}
+                    }
+                }
+                Turn::AwaitVerdict { until } => {
+                    meter::allow(until.saturating_duration_since(now));
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until) => {}
+                        _ = wake.notified() => {}
+                    }
+                }
+                Turn::Behind => wake.notified().await,
             }
         }
     }
 
     /// How long a wait that starts now for a lock held by a caller of [`Limiter::acquire`]
-    /// (a shared token being refreshed) may legitimately take: the holder's turn comes before
-    /// the end of the queue, its request and a second one follow. Told to the surrounding
-    /// [`meter::timeout_active`] by [`Limiter::queued`].
+    /// (a shared token being refreshed, a batch being asked) may legitimately take: the
+    /// holder's turn comes before the end of the queue, its request and a second one follow.
+    /// Told to the surrounding [`meter::timeout_active`] by [`Limiter::queued`].
     fn lock_wait_allowance(&self) -> Duration {
         let now = Instant::now();
-        let gate = self.lock();
-        let queue = gate
-            .tat
-            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+        let s = self.lock();
+        let queue = s.gate.busy_for(now)
+            + s.gate
+                .interval()
+                .saturating_mul(u32::try_from(s.gate.queued()).unwrap_or(u32::MAX));
         2 * (queue + super::web::API_TIMEOUT) + VERDICT_WAIT
     }
 
@@ -433,8 +355,8 @@ impl Limiter {
 
     fn block(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
         let now = Instant::now();
-        let mut gate = self.lock();
-        let outcome = gate.block(now, what, retry_after);
+        let mut s = self.lock();
+        let outcome = s.gate.block(now, what, retry_after);
         if let BlockOutcome::Paused { pause, .. } = &outcome {
             crate::metrics::count(
                 "liverec_backoffs_total",
@@ -442,13 +364,13 @@ impl Limiter {
                 &[("platform", self.platform)],
                 1,
             );
-            gate.until_text = clock_in(*pause);
+            s.gate.until_text = clock_in(*pause);
         }
-        let until_text = gate.until_text.clone();
-        let reason = gate.reason.clone();
-        drop(gate);
-        // Callers waiting for a probe's verdict learn of the new pause and fail at once.
-        self.verdict.notify_waiters();
+        let until_text = s.gate.until_text.clone();
+        let reason = s.gate.reason().to_string();
+        // Every waiting request learns of the new pause and fails at once.
+        s.wake_all();
+        drop(s);
         match outcome {
             BlockOutcome::Paused { pause, strikes, .. } => {
                 let nth = if strikes > 1 {

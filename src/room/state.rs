@@ -24,6 +24,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::schedule::Grid;
 use crate::util::backoff::Backoff;
 
 /// How often a continuing "live but not recording" alert is repeated.
@@ -126,6 +127,9 @@ pub(crate) struct Machine {
     /// The "not recordable" reason last reported, so that it is reported once, not again at
     /// every poll (until the room goes offline or records).
     unrecordable_reported: Option<String>,
+    /// Where the room's routine polls fall (its platform's schedule); without one, a poll
+    /// comes `poll_interval` after the last answer.
+    grid: Option<Grid>,
 }
 
 impl Machine {
@@ -147,6 +151,25 @@ impl Machine {
             polling: false,
             unknown_since: None,
             unrecordable_reported: None,
+            grid: None,
+        }
+    }
+
+    /// Puts the room's routine polls on its platform's schedule; the first one at the room's
+    /// first slot (see [`Grid::first_poll`]).
+    pub(crate) fn set_grid(&mut self, grid: Grid, now: Instant) {
+        let grid = grid.with_interval(self.timing.poll_interval);
+        if self.next_poll.is_some() && !self.polling {
+            self.next_poll = Some(grid.first_poll(now));
+        }
+        self.grid = Some(grid);
+    }
+
+    /// When the next routine poll is due after one answered at `now`.
+    fn routine_poll(&self, now: Instant) -> Instant {
+        match &self.grid {
+            Some(g) => g.next_poll(now),
+            None => now + self.timing.poll_interval,
         }
     }
 
@@ -154,7 +177,7 @@ impl Machine {
         &self.phase
     }
 
-    #[cfg(test)]
+    /// A session is open: the room's own calls go before idle polls.
     pub(crate) fn in_session(&self) -> bool {
         self.in_session
     }
@@ -165,6 +188,7 @@ impl Machine {
 
     pub(crate) fn set_timing(&mut self, timing: Timing) {
         self.timing = timing;
+        self.grid = self.grid.map(|g| g.with_interval(timing.poll_interval));
     }
 
     /// When the supervisor should call [`Machine::on_timer`] next.
@@ -233,7 +257,7 @@ impl Machine {
     pub(crate) fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         self.polling = false;
         let mut out = Vec::new();
-        self.next_poll = Some(now + self.timing.poll_interval);
+        self.next_poll = Some(self.routine_poll(now));
         match probe {
             Probe::Live => {
                 self.unknown_since = None;
@@ -363,7 +387,7 @@ impl Machine {
         self.live_since = None;
         self.alerted_at = None;
         self.unknown_since = None;
-        self.next_poll = Some(now + self.timing.poll_interval);
+        self.next_poll = Some(self.routine_poll(now));
         if self.unrecordable_reported.as_deref() != Some(reason.as_str()) {
             self.unrecordable_reported = Some(reason.clone());
             out.push(Do::NotRecordable(reason.clone()));
@@ -403,7 +427,7 @@ impl Machine {
         self.phase = Phase::Idle;
         self.failures = 0;
         self.unknown_since = None;
-        self.next_poll = Some(now + self.timing.poll_interval);
+        self.next_poll = Some(self.routine_poll(now));
     }
 
     fn schedule_reconnect(&mut self, now: Instant) {
@@ -437,17 +461,10 @@ impl Machine {
         vec![Do::Connect]
     }
 
-    /// Pushes the next timed poll back (jitter, so that rooms do not poll in lockstep).
-    pub(crate) fn delay_next_poll(&mut self, by: Duration) {
-        if let Some(t) = self.next_poll.as_mut() {
-            *t += by;
-        }
-    }
-
     /// The supervisor could not open a session.
     pub(crate) fn on_blocked(&mut self, reason: String, elsewhere: bool, now: Instant) {
         self.phase = Phase::Waiting { reason, elsewhere };
-        self.next_poll = Some(now + self.timing.poll_interval);
+        self.next_poll = Some(self.routine_poll(now));
     }
 
     /// Bytes reached a file.

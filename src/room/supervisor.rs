@@ -164,10 +164,11 @@ impl Supervisor {
         snap.file = None;
         let snap_totals = (snap.bytes_total, snap.gaps_total);
         let mut machine = Machine::new(timing(&cfg), cfg.enabled, now);
-        // Rooms started together (daemon start, a reload) do not all poll at once.
-        machine.delay_next_poll(jitter(
-            cfg.settings.poll_interval.min(Duration::from_secs(20)),
-        ));
+        // Rooms started together (daemon start, a reload) poll each at its own slot, spread
+        // over the interval.
+        if let Some(seat) = &deps.seat {
+            machine.set_grid(seat.grid(cfg.settings.poll_interval), now);
+        }
         Self {
             machine,
             key,
@@ -244,7 +245,9 @@ impl Supervisor {
                         None => std::future::pending().await,
                     }
                 } => if let Some(ev) = ev {
-                    steps = self.on_writer_event(ev).await;
+                    // Boxed, like every rarely taken step: a thousand idle rooms' tasks stay
+                    // small.
+                    steps = Box::pin(self.on_writer_event(ev)).await;
                 },
                 end = async {
                     match self.attempt.as_mut() {
@@ -259,15 +262,17 @@ impl Supervisor {
                 res = next_of(&mut self.poll) => {
                     self.poll = None;
                     let res = res.unwrap_or_else(|| Err(PlatformError::Network("the status check stopped unexpectedly".into())));
-                    steps = self.on_poll(res).await;
+                    steps = Box::pin(self.on_poll(res)).await;
                 }
                 _ = sleep_until(wake) => steps = self.machine.on_timer(now()),
                 _ = tick.tick(), if self.session.is_some() => self.sample_rate(),
             }
-            self.execute(steps).await;
+            if !steps.is_empty() {
+                Box::pin(self.execute(steps)).await;
+            }
             self.publish();
         }
-        self.shutdown().await;
+        Box::pin(self.shutdown()).await;
     }
 
     fn on_command(&mut self, cmd: RoomCmd, cfg_out: &mut RoomConfig) -> Vec<Do> {

@@ -70,6 +70,7 @@ async fn a_panicking_room_task_is_restarted_and_keeps_its_handle() {
         slots: None,
         events,
         intents: None,
+        seat: None,
     };
     let checks = || platform.checks.load(std::sync::atomic::Ordering::Relaxed);
     let parent = CancellationToken::new();
@@ -160,6 +161,7 @@ async fn a_live_found_unrecordable_by_its_stream_list_opens_no_more_sessions() {
         slots: None,
         events,
         intents: None,
+        seat: None,
     };
     let parent = CancellationToken::new();
     let (handle, join) = spawn(key, room, deps, &parent);

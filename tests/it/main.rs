@@ -20,3 +20,4 @@ mod platform_daemon;
 mod platform_waits;
 mod recording_faults;
 mod repair;
+mod scale;

@@ -430,10 +430,9 @@ async fn a_412_storm_slows_polling_and_does_not_end_the_recording() {
         "{}",
         d.log_text()
     );
-    let info = "/xlive/web-room/v1/index/getInfoByRoom";
     let t0 = Instant::now();
     assert!(
-        wait_until(Duration::from_secs(10), || api.count(info, t0) >= 4).await,
+        wait_until(Duration::from_secs(10), || status_checks(&api, t0) >= 4).await,
         "{}",
         d.log_text()
     );
@@ -504,7 +503,11 @@ async fn a_412_storm_slows_polling_and_does_not_end_the_recording() {
         wait_until(Duration::from_secs(10), || {
             api.answers()
                 .iter()
-                .filter(|(t, q, code)| *code == 200 && *t >= calm && q.starts_with(info))
+                .filter(|(t, q, code)| {
+                    *code == 200
+                        && *t >= calm
+                        && (q.starts_with(ROOM_INFO) || q.starts_with(BATCH_STATUS))
+                })
                 .count()
                 >= 2
         })
@@ -519,6 +522,12 @@ async fn a_412_storm_slows_polling_and_does_not_end_the_recording() {
 
 const ROOM_INFO: &str = "/xlive/web-room/v1/index/getInfoByRoom";
 const ROOM_INIT: &str = "/room/v1/Room/room_init";
+const BATCH_STATUS: &str = "/room/v1/Room/get_status_info_by_uids";
+
+/// Status checks since `t`: a room's own (getInfoByRoom) and batches of idle rooms.
+fn status_checks(api: &PlatformServer, t: Instant) -> usize {
+    api.count(ROOM_INFO, t) + api.count(BATCH_STATUS, t)
+}
 const NAV: &str = "/x/web-interface/nav";
 
 /// The daemon's `/api/status` once `cond` holds for it (polled every 100 ms), or the last one.
@@ -558,6 +567,9 @@ async fn a_refused_signature_records_through_the_unsigned_endpoints_without_paus
     streams.set(BILI_PATH, finite(20.0));
     let api = PlatformServer::start().await;
     api.set_bili(LONG_ID, bili_room(&streams, 1));
+    // No batch endpoints: every poll is the room's own, through the signed endpoints and
+    // their stand-ins.
+    api.bili_refuse_batch(Some(""));
     // Every signed call is refused with -352: getInfoByRoom with the bare form,
     // getRoomPlayInfo with a voucher. The unsigned endpoints answer.
     api.bili_refuse_signed_info(Some("error-352-bare.json"));
@@ -844,6 +856,9 @@ async fn a_short_id_and_its_long_id_are_one_room() {
     let streams = StreamServer::start().await;
     let api = PlatformServer::start().await;
     api.set_bili(LONG_ID, bili_room(&streams, 0));
+    // No batch endpoints: each room is resolved and polled on its own, so the requests show
+    // how many rooms run.
+    api.bili_refuse_batch(Some(""));
     let dir = tempfile::tempdir().unwrap();
     let rooms = format!(
         "{}{}",
@@ -1166,10 +1181,11 @@ async fn a_bilibili_live_is_unrecordable(name: &str, shape: BiliShape, reason: &
     assert!(ok, "{status}\n{}", d.log_text());
     let detail = status["rooms"][0]["detail"].as_str().unwrap_or_default();
     assert!(detail.contains(reason), "{name}: {detail}");
-    // Polled on, and still left alone.
+    // Polled on (in batches: the per-room check of this broadcast said why), and still left
+    // alone.
     let t = Instant::now();
     assert!(
-        wait_until(Duration::from_secs(10), || api.count(ROOM_INFO, t) >= 3).await,
+        wait_until(Duration::from_secs(10), || status_checks(&api, t) >= 3).await,
         "{}",
         d.log_text()
     );

@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 use crate::support::daemon::{
     Daemon, bin, config, control_address, control_get, files, wait_until,
 };
-use crate::support::platform_server::{BiliRoom, Mode, PlatformServer};
+use crate::support::platform_server::{BiliRoom, Mode, PlatformServer, bili_uid};
 use crate::support::server::{Answer, StreamServer};
 use serde_json::Value;
 
 const FIXTURE: &str = "flv_640x360_20s.flv";
 const INFO: &str = "/xlive/web-room/v1/index/getInfoByRoom";
+const BATCH: &str = "/room/v1/Room/get_status_info_by_uids";
 
 fn bili_room(streams: &StreamServer, id: u64, live_status: i64) -> BiliRoom {
     BiliRoom {
@@ -119,11 +120,14 @@ async fn a_live_room_records_as_soon_as_a_412_block_lifts() {
         "{}",
         d.log_text()
     );
-    // One normal poll first (it fetches the wbi keys).
+    // One normal poll first (in a batch: the room is offline).
     post(dir.path(), &format!("/api/rooms/{key}/check")).await;
     let start = Instant::now() - Duration::from_secs(600);
     assert!(
-        wait_until(Duration::from_secs(10), || api.count(INFO, start) >= 1).await,
+        wait_until(Duration::from_secs(10), || api.count(INFO, start)
+            + api.count(BATCH, start)
+            >= 1)
+        .await,
         "{}",
         d.log_text()
     );
@@ -202,11 +206,15 @@ async fn forty_rooms_share_a_small_budget_without_errors() {
         ),
     );
     let d = Daemon::start(dir.path(), "budget", &cfg);
+    // Polled: on its own (getInfoByRoom) or in a batch (by its anchor's uid).
     let polled = |id: u64| {
-        let want = format!("room_id={id}");
-        api.answers()
-            .iter()
-            .any(|(_, q, s)| *s == 200 && q.starts_with(INFO) && q.contains(&want))
+        let own = format!("room_id={id}&");
+        let batched = format!("={}", bili_uid(id));
+        api.answers().iter().any(|(_, q, s)| {
+            *s == 200
+                && ((q.starts_with(INFO) && q.contains(&own))
+                    || (q.starts_with(BATCH) && q.contains(&batched)))
+        })
     };
     assert!(
         wait_until(Duration::from_secs(40), || (FIRST..FIRST + ROOMS)

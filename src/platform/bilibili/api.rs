@@ -23,7 +23,8 @@ pub(crate) use play::{play_info_as, play_url_v1_as};
 /// The codecs liverec records, by Bilibili's `codec_name` (`codecs = [...]` takes these).
 pub(crate) const CODECS: [&str; 2] = ["avc", "hevc"];
 
-/// A wbi-protected endpoint either answers, or refuses the signature.
+/// A wbi-protected endpoint either answers, or refuses the signature; a batch endpoint
+/// answers, or refuses the call (`-352`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Signed<T> {
     Data(T),
@@ -363,19 +364,40 @@ pub struct BatchStatus {
     pub(crate) live_time: i64,
 }
 
+/// `room/v1/Room/get_status_info_by_uids`, on its own: `-352` is risk control.
 pub fn status_by_uids(body: &[u8]) -> Result<Vec<BatchStatus>, PlatformError> {
     let what = "get_status_info_by_uids";
-    let env = checked(body, what)?;
+    match batch_status(body, what)? {
+        Signed::Data(v) => Ok(v),
+        Signed::Refused(r) => Err(PlatformError::Blocked(format!(
+            "{what}: {r} (risk-control check)"
+        ))),
+    }
+}
+
+/// The batch status answer, with a `-352` as a refusal of the call (the batch path stands
+/// down for the per-room calls, which decide whether it is risk control).
+pub(crate) fn batch_status(
+    body: &[u8],
+    what: &str,
+) -> Result<Signed<Vec<BatchStatus>>, PlatformError> {
+    let env = envelope(body, what)?;
+    if env.code == -352 {
+        return Ok(Signed::Refused(Refusal::Code352(env.message)));
+    }
+    if env.code != 0 {
+        return Err(code_error(env.code, &env.message, what));
+    }
     let Some(map) = env.data.as_object() else {
-        // An empty batch answers `data: []`.
-        return Ok(Vec::new());
+        // No anchor known (or none asked): `data: []`.
+        return Ok(Signed::Data(Vec::new()));
     };
     let mut out: Vec<BatchStatus> = map
         .iter()
         .filter_map(|(uid, e)| {
             Some(BatchStatus {
                 uid: uid.parse().ok().or_else(|| uint(at(e, "/uid")))?,
-                room_id: uint(at(e, "/room_id"))?,
+                room_id: uint(at(e, "/room_id")).filter(|&n| n > 0)?,
                 live_status: int(at(e, "/live_status")).unwrap_or(0),
                 title: text_or_empty(at(e, "/title")),
                 streamer: text_or_empty(at(e, "/uname")),
@@ -384,7 +406,67 @@ pub fn status_by_uids(body: &[u8]) -> Result<Vec<BatchStatus>, PlatformError> {
         })
         .collect();
     out.sort_by_key(|b| b.uid);
-    Ok(out)
+    Ok(Signed::Data(out))
+}
+
+/// One room of `xlive/web-room/v1/index/getRoomBaseInfo` (`by_room_ids`): what resolving a
+/// room id needs, for many rooms in one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaseInfo {
+    /// The key of the entry in `by_room_ids`.
+    pub(crate) key: String,
+    pub room_id: u64,
+    pub short_id: u64,
+    pub(crate) uid: u64,
+    pub live_status: i64,
+    pub(crate) title: String,
+    pub(crate) streamer: String,
+}
+
+impl BaseInfo {
+    /// Whether this entry answers for the configured id `id` (the long id or the short one).
+    pub(crate) fn answers(&self, id: &str) -> bool {
+        let n: Option<u64> = id.parse().ok();
+        self.key == id || n.is_some_and(|n| n == self.room_id || (n != 0 && n == self.short_id))
+    }
+}
+
+pub fn room_base_info(body: &[u8]) -> Result<Signed<Vec<BaseInfo>>, PlatformError> {
+    room_base_info_as(body, "getRoomBaseInfo")
+}
+
+pub(crate) fn room_base_info_as(
+    body: &[u8],
+    what: &str,
+) -> Result<Signed<Vec<BaseInfo>>, PlatformError> {
+    let env = envelope(body, what)?;
+    if env.code == -352 {
+        return Ok(Signed::Refused(Refusal::Code352(env.message)));
+    }
+    if env.code != 0 {
+        return Err(code_error(env.code, &env.message, what));
+    }
+    let Some(map) = at(&env.data, "/by_room_ids").as_object() else {
+        return Ok(Signed::Data(Vec::new()));
+    };
+    let mut out: Vec<BaseInfo> = map
+        .iter()
+        .filter_map(|(key, e)| {
+            Some(BaseInfo {
+                key: key.clone(),
+                room_id: uint(at(e, "/room_id"))
+                    .or_else(|| key.parse().ok())
+                    .filter(|&n| n > 0)?,
+                short_id: uint(at(e, "/short_id")).unwrap_or(0),
+                uid: uint(at(e, "/uid")).unwrap_or(0),
+                live_status: int(at(e, "/live_status")).unwrap_or(0),
+                title: text_or_empty(at(e, "/title")),
+                streamer: text_or_empty(at(e, "/uname")),
+            })
+        })
+        .collect();
+    out.sort_by_key(|b| b.room_id);
+    Ok(Signed::Data(out))
 }
 
 #[cfg(test)]

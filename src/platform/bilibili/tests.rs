@@ -449,3 +449,146 @@ fn the_configured_user_agent_goes_with_api_calls_and_stream_requests() {
         crate::http::BROWSER_UA
     );
 }
+
+const BATCH: &str = "/room/v1/Room/get_status_info_by_uids";
+const BASE_INFO: &str = "/xlive/web-room/v1/index/getRoomBaseInfo";
+
+fn target(id: &str) -> RoomTarget {
+    RoomTarget {
+        platform: PlatformKind::Bilibili,
+        url: format!("https://live.bilibili.com/{id}"),
+        locator: Locator::MaybeShort(id.into()),
+    }
+}
+
+fn spec_of(id: &str) -> RoomSpec {
+    RoomSpec {
+        key: RoomKey::new(PlatformKind::Bilibili, id),
+        url: format!("https://live.bilibili.com/{id}"),
+        ..spec()
+    }
+}
+
+/// The live API, with the batch endpoints: 7734200 (short id 77, uid 3141592) live, 5550001
+/// (uid 2718281) offline.
+async fn batch_api() -> (Arc<Fake>, String) {
+    let (fake, base) = live_api().await;
+    fake.set(BATCH, fixture("get_status_info_by_uids.json"));
+    fake.set(BASE_INFO, fixture("getRoomBaseInfo.json"));
+    (fake, base)
+}
+
+#[tokio::test]
+async fn idle_rooms_are_checked_in_one_batch_and_a_new_live_on_its_own() {
+    let (fake, base) = batch_api().await;
+    let b = client(&base);
+    // Both ids resolved by one request (the short one to its long id), with their uids.
+    let (t77, t555) = (target("77"), target("5550001"));
+    let (a, c) = tokio::join!(b.resolve(&t77), b.resolve(&t555));
+    assert_eq!(a.unwrap().to_string(), "bilibili:7734200");
+    assert_eq!(c.unwrap().to_string(), "bilibili:5550001");
+    assert_eq!(fake.hits(BASE_INFO, None), 1);
+    assert_eq!(fake.hits(INIT, None), 0);
+
+    // Both polled together: one batch. The offline room costs nothing more; the live one,
+    // new to us, is asked on its own (getInfoByRoom, and its play info).
+    let (s77, s555) = (spec_of("7734200"), spec_of("5550001"));
+    let (live, off) = tokio::join!(b.status(&s77), b.status(&s555));
+    let (live, off) = (live.unwrap(), off.unwrap());
+    assert!(live.live && !off.live);
+    assert_eq!(off.title, "周末录播间");
+    assert_eq!(fake.hits(BATCH, None), 1);
+    assert_eq!(fake.hits(INFO_PATH, None), 1);
+    assert_eq!(fake.hits(PLAY_PATH, None), 1);
+    let hint = live.session_hint.clone();
+    assert!(hint.is_some());
+
+    // Polled again, the same broadcast: the batch alone, and the same session hint (the
+    // per-room check's, not the batch's).
+    let again = b.status(&spec_of("7734200")).await.unwrap();
+    assert!(again.live);
+    assert_eq!(again.session_hint, hint);
+    assert_eq!(fake.hits(BATCH, None), 2);
+    assert_eq!(fake.hits(INFO_PATH, None), 1);
+
+    // A new broadcast (another live_time): asked on its own again.
+    fake.set(
+        BATCH,
+        edited("get_status_info_by_uids.json", |v| {
+            v["data"]["3141592"]["live_time"] = serde_json::json!(1763715600);
+        }),
+    );
+    assert!(b.status(&spec_of("7734200")).await.unwrap().live);
+    assert_eq!(fake.hits(INFO_PATH, None), 2);
+
+    // A live room's own check (a session is open) skips the batch.
+    let batches = fake.hits(BATCH, None);
+    let own = crate::platform::limiter::in_lane(
+        crate::platform::limiter::Lane::Live,
+        b.status(&spec_of("7734200")),
+    )
+    .await
+    .unwrap();
+    assert!(own.live);
+    assert_eq!(fake.hits(BATCH, None), batches);
+    assert_eq!(fake.hits(INFO_PATH, None), 3);
+    // A room whose uid is not known yet is asked on its own.
+    assert!(b.status(&spec()).await.is_ok());
+    assert_eq!(fake.hits(BATCH, None), batches + 1);
+}
+
+#[tokio::test]
+async fn a_refused_batch_stands_down_for_per_room_checks_without_pausing() {
+    let (fake, base) = batch_api().await;
+    fake.set(BATCH, fixture("error-352-bare.json"));
+    let b = client(&base);
+    b.resolve(&target("5550001")).await.unwrap();
+    // Its first check is the resolution's answer (offline), a moment old: no request.
+    assert!(!b.status(&spec_of("5550001")).await.unwrap().live);
+    assert_eq!(fake.hits(BATCH, None) + fake.hits(INFO_PATH, None), 0);
+    // Refused: the room is checked on its own (getInfoByRoom says live here), and Bilibili
+    // does not pause.
+    assert!(b.status(&spec_of("5550001")).await.unwrap().live);
+    assert_eq!(fake.hits(BATCH, None), 1);
+    assert_eq!(fake.hits(INFO_PATH, None), 1);
+    assert_eq!(b.resume_at(), None);
+    // Standing down: the next polls go straight to the room's own check.
+    b.status(&spec_of("5550001")).await.unwrap();
+    assert_eq!(fake.hits(BATCH, None), 1);
+    assert_eq!(fake.hits(INFO_PATH, None), 2);
+
+    // A base-info request refused: room_init resolves the id.
+    fake.set(BASE_INFO, fixture("error-352-bare.json"));
+    let b = client(&base);
+    let key = b.resolve(&target("77")).await.unwrap();
+    assert_eq!(key.to_string(), "bilibili:7734200");
+    assert_eq!(fake.hits(INIT, None), 1);
+    // An endpoint that is not there at all (404) stands down the same way.
+    let (fake, base) = live_api().await;
+    let b = client(&base);
+    b.resolve(&target("77")).await.unwrap();
+    assert_eq!(fake.hits(BASE_INFO, None), 1);
+    assert_eq!(fake.hits(INIT, None), 1);
+    b.resolve(&target("78")).await.unwrap();
+    assert_eq!(
+        fake.hits(BASE_INFO, None),
+        1,
+        "not asked again within the recheck"
+    );
+}
+
+#[tokio::test]
+async fn a_uid_the_batch_does_not_know_is_asked_on_its_own() {
+    let (fake, base) = batch_api().await;
+    fake.set(BATCH, fixture("get_status_info_by_uids-none.json"));
+    let b = client(&base);
+    b.resolve(&target("5550001")).await.unwrap();
+    // (The first check is the resolution's answer.)
+    assert!(!b.status(&spec_of("5550001")).await.unwrap().live);
+    assert!(b.status(&spec_of("5550001")).await.unwrap().live);
+    assert_eq!(fake.hits(BATCH, None), 1);
+    assert_eq!(fake.hits(INFO_PATH, None), 1);
+    // That was an answer, not a failure: the next poll asks the batch again.
+    b.status(&spec_of("5550001")).await.unwrap();
+    assert_eq!(fake.hits(BATCH, None), 2);
+}

@@ -4,6 +4,39 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// Queues `n` requests in `lane` at `now`.
+fn queue(g: &mut Gate, lane: Lane, n: usize) -> Vec<Ticket> {
+    (0..n).map(|_| g.enqueue(lane).0).collect()
+}
+
+/// Lets the queued `tickets` through in order, as the shell would (the head sleeps until its
+/// token): when each went, after `t0`.
+fn drain(g: &mut Gate, tickets: &[Ticket], t0: Instant) -> Vec<Duration> {
+    let mut now = t0;
+    let mut out = Vec::new();
+    for t in tickets {
+        loop {
+            match g.turn(*t, now) {
+                Turn::Go { probe: false } => break,
+                Turn::At(at) => now = at,
+                other => panic!("{other:?}"),
+            }
+        }
+        out.push(now - t0);
+    }
+    out
+}
+
+/// The next request at `now`: enqueued and, when first in line with a token, let through.
+fn admit(g: &mut Gate, now: Instant) -> Turn {
+    let (t, _) = g.enqueue(Lane::Idle);
+    let turn = g.turn(t, now);
+    if !matches!(turn, Turn::Go { .. } | Turn::Paused { .. }) {
+        g.leave(t);
+    }
+    turn
+}
+
 #[test]
 fn the_budget_lets_a_burst_through_then_spaces_requests() {
     let mut g = Gate::new(Budget {
@@ -11,42 +44,69 @@ fn the_budget_lets_a_burst_through_then_spaces_requests() {
         burst: 4,
     });
     let t0 = Instant::now();
-    let waits: Vec<Duration> = (0..8)
-        .map(|_| match g.admit(t0) {
-            Admit::Go { wait, .. } => wait,
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let tickets = queue(&mut g, Lane::Idle, 8);
     assert_eq!(
-        waits,
+        drain(&mut g, &tickets, t0),
         [0, 0, 0, 0, 250, 500, 750, 1000].map(ms),
         "four at once, then one every 250 ms"
     );
-    // After a quiet second the bucket is full again... minus what was queued.
+    // After a quiet while the bucket is full again.
     let later = t0 + Duration::from_secs(10);
-    assert_eq!(
-        g.admit(later),
-        Admit::Go {
-            wait: ms(0),
-            probe: false
-        }
-    );
+    let tickets = queue(&mut g, Lane::Idle, 5);
+    assert_eq!(drain(&mut g, &tickets, later), [0, 0, 0, 0, 250].map(ms));
+}
+
+#[test]
+fn only_the_head_of_the_queue_may_go() {
+    let mut g = Gate::new(Budget::DEFAULT);
+    let now = Instant::now();
+    let (a, ahead_a) = g.enqueue(Lane::Idle);
+    let (b, ahead_b) = g.enqueue(Lane::Idle);
+    assert_eq!((ahead_a, ahead_b), (0, 1));
+    // A token is there, but `a` is first in line.
+    assert_eq!(g.turn(b, now), Turn::Behind);
+    assert_eq!(g.turn(a, now), Turn::Go { probe: false });
+    assert_eq!(g.turn(b, now), Turn::Go { probe: false });
+    // A caller that gives up leaves its place to the next.
+    let (c, _) = g.enqueue(Lane::Idle);
+    let (d, _) = g.enqueue(Lane::Idle);
+    g.leave(c);
+    assert_eq!(g.head(), Some(d));
+}
+
+#[test]
+fn a_live_rooms_request_goes_before_every_queued_idle_poll() {
+    let mut g = Gate::new(Budget {
+        per_second: 1.0,
+        burst: 1,
+    });
+    let t0 = Instant::now();
+    let idle = queue(&mut g, Lane::Idle, 50);
+    let went = drain(&mut g, &idle[..3], t0);
+    assert_eq!(went, [0, 1000, 2000].map(ms));
+    // A live room asks while 47 polls wait: it is next, at the next token.
+    let (live, ahead) = g.enqueue(Lane::Live);
+    assert_eq!(ahead, 0);
+    let now = t0 + ms(2100);
+    assert_eq!(g.turn(idle[3], now), Turn::Behind);
+    assert_eq!(g.turn(live, now), Turn::At(t0 + ms(3000)));
+    assert_eq!(g.turn(live, t0 + ms(3000)), Turn::Go { probe: false });
+    // Then the polls, in their order, one a second: the budget is never exceeded.
+    let rest = drain(&mut g, &idle[3..], t0 + ms(3000));
+    assert_eq!(rest[0], ms(1000));
+    assert_eq!(rest[46], ms(47_000));
+    assert_eq!(g.granted(), 51);
 }
 
 #[test]
 fn a_thousand_rooms_at_once_all_get_a_turn() {
     let mut g = Gate::new(Budget::DEFAULT);
     let t0 = Instant::now();
-    let mut last = Duration::ZERO;
-    for _ in 0..1000 {
-        let Admit::Go { wait, probe: false } = g.admit(t0) else {
-            panic!("every request gets a turn")
-        };
-        assert!(wait >= last);
-        last = wait;
-    }
+    let tickets = queue(&mut g, Lane::Idle, 1000);
+    let went = drain(&mut g, &tickets, t0);
+    assert!(went.windows(2).all(|w| w[0] <= w[1]), "in their order");
     // Four at once, then four a second: the last one goes after ~4 minutes.
-    assert_eq!(last, ms(249_000));
+    assert_eq!(went[999], ms(249_000));
 }
 
 #[test]
@@ -63,20 +123,14 @@ fn a_block_pauses_everything_doubles_and_is_capped() {
         };
         pauses.push(pause.as_secs());
         // Every call while paused fails without a request.
-        assert!(matches!(g.admit(now + ms(1)), Admit::Paused { .. }));
-        assert!(matches!(g.admit(until - ms(1)), Admit::Paused { .. }));
+        assert!(matches!(admit(&mut g, now + ms(1)), Turn::Paused { .. }));
+        assert!(matches!(admit(&mut g, until - ms(1)), Turn::Paused { .. }));
         now = until;
         // The pause is over: one probe goes, the others wait for its verdict.
+        assert_eq!(admit(&mut g, now), Turn::Go { probe: true });
         assert_eq!(
-            g.admit(now),
-            Admit::Go {
-                wait: ms(0),
-                probe: true
-            }
-        );
-        assert_eq!(
-            g.admit(now),
-            Admit::AwaitVerdict {
+            admit(&mut g, now),
+            Turn::AwaitVerdict {
                 until: now + VERDICT_WAIT
             }
         );
@@ -85,20 +139,8 @@ fn a_block_pauses_everything_doubles_and_is_capped() {
     // The probe is answered normally: the backoff lifts, everybody goes.
     assert!(g.success());
     assert!(!g.is_backing_off());
-    assert_eq!(
-        g.admit(now),
-        Admit::Go {
-            wait: ms(0),
-            probe: false
-        }
-    );
-    assert_eq!(
-        g.admit(now),
-        Admit::Go {
-            wait: ms(0),
-            probe: false
-        }
-    );
+    assert_eq!(admit(&mut g, now), Turn::Go { probe: false });
+    assert_eq!(admit(&mut g, now), Turn::Go { probe: false });
     // The next block starts from the base again.
     let BlockOutcome::Paused { pause, .. } = g.block(now, "HTTP 412", None) else {
         panic!()
@@ -154,11 +196,11 @@ fn an_inconclusive_probe_lets_the_next_one_try() {
     let BlockOutcome::Paused { until, .. } = g.block(now, "x", None) else {
         panic!()
     };
-    assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
+    assert_eq!(admit(&mut g, until), Turn::Go { probe: true });
     let first = g.probe_ticket();
-    assert!(matches!(g.admit(until), Admit::AwaitVerdict { .. }));
+    assert!(matches!(admit(&mut g, until), Turn::AwaitVerdict { .. }));
     g.inconclusive(first);
-    assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
+    assert_eq!(admit(&mut g, until), Turn::Go { probe: true });
 }
 
 #[test]
@@ -168,21 +210,24 @@ fn a_probe_that_never_answers_is_replaced_when_its_verdict_is_overdue() {
     let BlockOutcome::Paused { until, .. } = g.block(now, "x", None) else {
         panic!()
     };
-    assert!(matches!(g.admit(until), Admit::Go { probe: true, .. }));
+    assert_eq!(admit(&mut g, until), Turn::Go { probe: true });
     let lost = g.probe_ticket();
     let due = until + VERDICT_WAIT;
-    assert_eq!(g.admit(due - ms(1)), Admit::AwaitVerdict { until: due });
+    assert_eq!(
+        admit(&mut g, due - ms(1)),
+        Turn::AwaitVerdict { until: due }
+    );
     assert!(!g.probe_overdue(due - ms(1)));
     // Overdue: the next caller probes instead.
     assert!(g.probe_overdue(due));
-    assert!(matches!(g.admit(due), Admit::Go { probe: true, .. }));
+    assert_eq!(admit(&mut g, due), Turn::Go { probe: true });
     let next = g.probe_ticket();
     assert_ne!(lost, next);
     // The lost one giving up late does not free the probe that took over.
     g.inconclusive(lost);
-    assert!(matches!(g.admit(due), Admit::AwaitVerdict { .. }));
+    assert!(matches!(admit(&mut g, due), Turn::AwaitVerdict { .. }));
     g.inconclusive(next);
-    assert!(matches!(g.admit(due), Admit::Go { probe: true, .. }));
+    assert_eq!(admit(&mut g, due), Turn::Go { probe: true });
 }
 
 #[tokio::test]
@@ -331,7 +376,7 @@ async fn a_probes_holder_asking_again_is_never_left_waiting_forever() {
     assert_eq!(Instant::now(), t, "no wait");
     // Its verdict lifts the backoff.
     second.ok();
-    assert!(!l.lock().is_backing_off());
+    assert!(!l.lock().gate.is_backing_off());
 
     // Kept (a bug): the wait for its own verdict ends when that verdict is overdue, and
     // the surrounding timeout allows for that wait.
@@ -351,7 +396,7 @@ async fn a_probes_holder_asking_again_is_never_left_waiting_forever() {
     .await;
     assert_eq!(got, Ok(()));
     assert_eq!(Instant::now() - t, VERDICT_WAIT);
-    assert!(!l.lock().is_backing_off());
+    assert!(!l.lock().gate.is_backing_off());
 }
 
 #[tokio::test(start_paused = true)]
@@ -406,5 +451,84 @@ async fn a_probe_given_up_while_queued_frees_the_next() {
     probe.abort();
     let (_, r) = next.await.unwrap();
     r.expect("the next caller probes").ok();
-    assert!(!l.lock().is_backing_off());
+    assert!(!l.lock().gate.is_backing_off());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_rooms_call_goes_before_queued_polls_and_the_budget_holds() {
+    let l = Limiter::new(
+        "test",
+        Budget {
+            per_second: 2.0,
+            burst: 1,
+        },
+    );
+    let t0 = Instant::now();
+    let polls = callers(&l, 40);
+    tokio::time::sleep(ms(5_100)).await;
+    // 40 idle polls queued at t0, one every 500 ms; a live room asks at 5.1 s.
+    let live = {
+        let l = l.clone();
+        tokio::spawn(in_lane(Lane::Live, async move {
+            let r = l.acquire().await;
+            (Instant::now(), r)
+        }))
+    };
+    let (at, r) = live.await.unwrap();
+    r.expect("a live room's call waits, it does not fail").ok();
+    assert_eq!(
+        at - t0,
+        ms(5_500),
+        "the next token, before the 29 polls still queued"
+    );
+    let mut times = Vec::new();
+    for h in polls {
+        let (at, r) = h.await.unwrap();
+        r.unwrap().ok();
+        times.push(at - t0);
+    }
+    times.sort();
+    times.push(ms(5_500));
+    times.sort();
+    // 41 requests, never two within 500 ms: the live call took a turn, it added none.
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] >= ms(500)),
+        "{times:?}"
+    );
+    assert_eq!(*times.last().unwrap(), ms(20_000));
+    // Outside a lane scope, requests are idle polls.
+    assert_eq!(current_lane(), Lane::Idle);
+    assert_eq!(
+        in_lane(Lane::Live, async { current_lane() }).await,
+        Lane::Live
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_poll_is_never_cut_by_its_timeout_however_long_the_queue() {
+    // One request a second and 120 polls queued: the last waits two minutes, far beyond a
+    // status check's 30 s limit, and still goes: waiting is not failing.
+    let l = Limiter::new(
+        "test",
+        Budget {
+            per_second: 1.0,
+            burst: 1,
+        },
+    );
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..120)
+        .map(|_| {
+            let l = l.clone();
+            tokio::spawn(async move {
+                meter::timeout_active(Duration::from_secs(30), async {
+                    l.acquire().await.map(Permit::ok)
+                })
+                .await
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.await.unwrap(), Ok(Ok(())));
+    }
+    assert_eq!(Instant::now() - t0, Duration::from_secs(119));
 }

@@ -450,3 +450,35 @@ fn restart_stops_a_running_attempt_and_skips_backoff() {
     assert!(matches!(m.phase(), Phase::Backoff { at } if *at > now + s(5)));
     assert_eq!(m.on_restart(now), [Do::Connect]);
 }
+
+#[test]
+fn on_its_platforms_schedule_a_room_polls_at_its_slot_every_interval() {
+    use crate::room::schedule::Grid;
+    let t0 = Instant::now();
+    let mut m = Machine::new(timing(), true, t0);
+    // Slot 7.5 s into each 30 s interval (a quarter of it).
+    let grid = Grid::new(t0, 1 << 30, Duration::ZERO, s(30), t0);
+    m.set_grid(grid, t0);
+    assert_eq!(m.next_wakeup(), Some(t0 + Duration::from_millis(7_500)));
+    let slot = |k: u64| t0 + Duration::from_millis(7_500) + s(30 * k);
+    assert_eq!(m.on_timer(slot(0)), [Do::Poll]);
+    m.on_poll_started();
+    // The answer came late (the poll waited 4 s for its turn): the next poll is still at the
+    // slot, not 30 s after the answer.
+    assert!(m.on_poll(Probe::Offline, slot(0) + s(4)).is_empty());
+    assert_eq!(m.next_wakeup(), Some(slot(1)));
+    // An operator's check out of turn does not bring the next one forward.
+    m.on_check_now(slot(1) + s(20));
+    m.on_poll_started();
+    m.on_poll(Probe::Offline, slot(1) + s(20));
+    assert_eq!(m.next_wakeup(), Some(slot(3)));
+    // A reload doubles the interval: the same quarter of the new one.
+    m.set_timing(Timing {
+        poll_interval: s(60),
+        ..timing()
+    });
+    m.on_timer(slot(3));
+    m.on_poll_started();
+    m.on_poll(Probe::Offline, slot(3));
+    assert_eq!(m.next_wakeup(), Some(t0 + s(15) + s(60 * 2)));
+}

@@ -6,8 +6,8 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use super::{Child, POLL_TIMEOUT, Supervisor, jitter};
-use crate::platform::limiter::RESUME_JITTER;
 use crate::platform::limiter::meter::timeout_active;
+use crate::platform::limiter::{Lane, RESUME_JITTER, in_lane};
 use crate::platform::{Platform, PlatformError, RoomSpec, RoomStatus};
 use crate::room::state::{Do, Probe};
 use crate::writer::handle::Control;
@@ -38,7 +38,7 @@ impl Supervisor {
                     (Some(why), true) => Probe::Unrecordable(why.clone()),
                     (None, true) => {
                         if let Some(steps) = self.check_broadcast(&status, now) {
-                            return self.polled(steps, false);
+                            return steps;
                         }
                         Probe::Live
                     }
@@ -72,18 +72,7 @@ impl Supervisor {
                 }
             }
         };
-        let paused = matches!(probe, Probe::Paused { .. });
-        let steps = self.machine.on_poll(probe, now);
-        self.polled(steps, paused)
-    }
-
-    /// Rooms that polled together drift apart (a backoff's end has its own jitter).
-    pub(super) fn polled(&mut self, steps: Vec<Do>, paused: bool) -> Vec<Do> {
-        if !paused {
-            self.machine
-                .delay_next_poll(jitter(self.cfg.settings.poll_interval / 10));
-        }
-        steps
+        self.machine.on_poll(probe, now)
     }
 
     /// A live answer naming another broadcast than the open session's ends that session and
@@ -135,13 +124,19 @@ impl Supervisor {
         let platform = self.deps.platform.clone();
         let spec = self.spec();
         let unrecordable = self.machine.is_unrecordable();
+        // A room with a session open is live: its checks go before idle rooms' polls.
+        let lane = if self.machine.in_session() {
+            Lane::Live
+        } else {
+            Lane::Idle
+        };
         self.poll = Some(Child(tokio::spawn(
-            async move {
+            in_lane(lane, async move {
                 let check = check_status(platform.as_ref(), &spec, unrecordable);
                 timeout_active(POLL_TIMEOUT, check)
                     .await
                     .unwrap_or_else(|o| Err(PlatformError::Network(format!("status check {o}"))))
-            }
+            })
             .in_current_span(),
         )));
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{ATTEMPT_STOP, Child, Session, Supervisor};
 use crate::event::{EventType, SessionRef};
+use crate::platform::limiter::{Lane, in_lane};
 use crate::room::lock::{Acquire, RoomLock};
 use crate::room::state::Do;
 use crate::segment::files::{Progress, SegmentSpec, WriterEvent};
@@ -110,6 +111,8 @@ impl Supervisor {
             cancel.clone(),
         );
         tracing::debug!("connecting");
+        // The stream lookup is a live room's own call: it goes before idle rooms' polls.
+        let task = in_lane(Lane::Live, task);
         self.attempt = Some((Child(tokio::spawn(task.in_current_span())), cancel));
     }
 

@@ -7,8 +7,10 @@
 //! - Bilibili: `room_init` (short id -> long id, 60004 for unknown ids), `nav` (wbi keys,
 //!   anonymous or logged in), `getInfoByRoom` and `getRoomPlayInfo`, which check the wbi
 //!   signature and answer with only a `v_voucher` when it is wrong (`getRoomPlayInfo` without
-//!   any signature answers, as the real one does in 2026), the legacy `playUrl`; b23.tv share
-//!   links as redirects. Switches: signed calls refused with -352, `room_init` refused, the
+//!   any signature answers, as the real one does in 2026), the legacy `playUrl`; the batch
+//!   endpoints `get_status_info_by_uids` (by anchor uid, `uids[]=`) and `getRoomBaseInfo` (by
+//!   room id, long or short, `room_ids=`); b23.tv share links as redirects. Every room has an
+//!   anchor uid of its own ([`bili_uid`]). Switches: signed calls refused with -352, `room_init` refused, the
 //!   unsigned `getRoomPlayInfo` refused; per room ([`BiliShape`]) a capped quality, an HEVC
 //!   entry that alone offers 20000, `all_special_types`, an empty stream list, a paid live
 //!   (`is_sp`), a password room.
@@ -152,6 +154,9 @@ struct Shared {
     bili_play_refusal: Mutex<Option<String>>,
     /// `room_init` answers this fixture instead.
     bili_init_refusal: Mutex<Option<String>>,
+    /// The batch endpoints answer this fixture instead (`Some("")`: HTTP 404, as if they did
+    /// not exist).
+    bili_batch_refusal: Mutex<Option<String>>,
     /// getRoomPlayInfo without a signature gets a voucher too (only `playUrl` is left).
     bili_play_unsigned_refused: std::sync::atomic::AtomicBool,
     /// `nav` says logged in.
@@ -327,6 +332,12 @@ impl PlatformServer {
     /// `room_init` answers this fixture; `None` for normal answers.
     pub fn bili_refuse_room_init(&self, fixture: Option<&str>) {
         *self.shared.bili_init_refusal.lock().unwrap() = fixture.map(str::to_string);
+    }
+
+    /// The batch endpoints (`get_status_info_by_uids`, `getRoomBaseInfo`) answer this
+    /// fixture; `Some("")` answers HTTP 404 (no such endpoint); `None` for normal answers.
+    pub fn bili_refuse_batch(&self, fixture: Option<&str>) {
+        *self.shared.bili_batch_refusal.lock().unwrap() = fixture.map(str::to_string);
     }
 
     /// getRoomPlayInfo without a signature answers a voucher too.
@@ -583,6 +594,16 @@ async fn answer(s: Arc<Shared>, req: Request) -> Response {
             bili_room_init(&s, &q)
         }
         "/room/v1/Room/playUrl" => bili_play_url(&s, &q),
+        "/room/v1/Room/get_status_info_by_uids" | "/xlive/web-room/v1/index/getRoomBaseInfo" => {
+            match s.bili_batch_refusal.lock().unwrap().clone() {
+                Some(f) if f.is_empty() => StatusCode::NOT_FOUND.into_response(),
+                Some(f) => json_response(&fixture("bilibili", &f)),
+                None if path.ends_with("get_status_info_by_uids") => {
+                    bili_batch_status(&s, &query, &body)
+                }
+                None => bili_base_info(&s, &query),
+            }
+        }
         "/x/web-interface/nav" => json_response(&fixture(
             "bilibili",
             if s.bili_logged_in.load(Ordering::Relaxed) {
@@ -693,12 +714,103 @@ fn bili_room_init(s: &Shared, q: &HashMap<String, String>) -> Response {
     );
     v["data"]["room_id"] = json!(id);
     v["data"]["short_id"] = json!(room.short_id);
+    v["data"]["uid"] = json!(bili_uid(id));
     v["data"]["live_status"] = json!(room.live_status);
     if shape.password {
         v["data"]["encrypted"] = json!(true);
         v["data"]["pwd_verified"] = json!(false);
     }
     json_response(&v)
+}
+
+/// The anchor uid of a room: one per room, as on the real service.
+pub fn bili_uid(room_id: u64) -> u64 {
+    9_000_000_000 + room_id
+}
+
+/// The `uids[]=` of a GET (however the brackets are encoded) or the `{"uids": [...]}` of a
+/// POST.
+fn batch_uids(query: &str, body: &[u8]) -> Vec<u64> {
+    let mut uids: Vec<u64> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "uids[]" || k == "uids")
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .filter_map(|u| u.trim().parse().ok())
+                .collect::<Vec<u64>>()
+        })
+        .collect();
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        uids.extend(
+            v["uids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64),
+        );
+    }
+    uids
+}
+
+/// `get_status_info_by_uids`: the rooms of the uids it knows, keyed by uid; `data: []` when
+/// it knows none (as the real one answers).
+fn bili_batch_status(s: &Shared, query: &str, body: &[u8]) -> Response {
+    let rooms = s.bili.lock().unwrap().clone();
+    let mut data = serde_json::Map::new();
+    for uid in batch_uids(query, body) {
+        let Some((id, room)) = rooms.iter().find(|(id, _)| bili_uid(**id) == uid) else {
+            continue;
+        };
+        let live = room.live_status == 1;
+        data.insert(
+            uid.to_string(),
+            json!({
+                "title": room.title, "room_id": id, "uid": uid, "online": 0,
+                "live_time": if live { room.live_start_time } else { 0 },
+                "live_status": room.live_status, "short_id": room.short_id,
+                "area": 6, "area_name": "生活娱乐", "area_v2_id": 123, "area_v2_name": "户外",
+                "area_v2_parent_name": "娱乐", "area_v2_parent_id": 1, "uname": room.uname,
+                "face": "https://i0.example/face.jpg", "tag_name": "", "tags": "",
+                "cover_from_user": "https://i0.example/cover.jpg",
+                "keyframe": "https://i0.example/keyframe.jpg",
+                "lock_till": "0000-00-00 00:00:00", "hidden_till": "0000-00-00 00:00:00",
+                "broadcast_type": 0
+            }),
+        );
+    }
+    let data = if data.is_empty() {
+        json!([])
+    } else {
+        Value::Object(data)
+    };
+    json_response(&json!({"code": 0, "msg": "success", "message": "success", "data": data}))
+}
+
+/// `getRoomBaseInfo`: the rooms of the ids it knows (long or short), keyed by the long id.
+fn bili_base_info(s: &Shared, query: &str) -> Response {
+    let mut by_room_ids = serde_json::Map::new();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if k != "room_ids" {
+            continue;
+        }
+        let Some((id, room)) = bili_lookup(s, &v) else {
+            continue;
+        };
+        by_room_ids.insert(
+            id.to_string(),
+            json!({
+                "room_id": id, "uid": bili_uid(id), "area_id": 123,
+                "live_status": room.live_status,
+                "live_url": format!("https://live.bilibili.com/{id}"), "parent_area_id": 1,
+                "title": room.title, "parent_area_name": "娱乐", "area_name": "户外",
+                "live_time": "0000-00-00 00:00:00", "description": "", "tags": "",
+                "attention": 0, "online": 0, "short_id": room.short_id, "uname": room.uname,
+                "cover": "", "background": "", "join_slide": 1, "live_id": 0,
+                "live_id_str": "0", "lock_status": 0, "hidden_status": 0, "is_encrypted": false
+            }),
+        );
+    }
+    json_response(&json!({"code": 0, "message": "0", "ttl": 1,
+        "data": {"by_uids": {}, "by_room_ids": by_room_ids}}))
 }
 
 /// The legacy `playUrl`: the room's FLV, at the capped qn when capped.
@@ -741,6 +853,7 @@ fn bili_info(s: &Shared, q: &HashMap<String, String>) -> Response {
     let mut v = fixture("bilibili", "getInfoByRoom-live.json");
     let r = &mut v["data"]["room_info"];
     r["room_id"] = json!(id);
+    r["uid"] = json!(bili_uid(id));
     r["short_id"] = json!(room.short_id);
     r["title"] = json!(room.title);
     r["live_status"] = json!(room.live_status);
