@@ -169,10 +169,12 @@ async fn a_live_room_records_as_soon_as_a_412_block_lifts() {
         late <= Duration::from_secs(1),
         "asked again {late:?} after the block ended ({what})\n{log}"
     );
-    // And the live is being recorded about two seconds after the block lifted.
+    // And the live is being recorded soon after: the first file opens once the stream's first
+    // whole GOP (2 s in this fixture) is in, so "soon" is that plus what a loaded 2-core
+    // machine adds; not the poll interval (60 s here) and not a growing backoff.
     let late = recording_at.saturating_duration_since(block_end);
     assert!(
-        late <= Duration::from_millis(2500),
+        late <= Duration::from_secs(5),
         "recording began {late:?} after the block ended\n{log}"
     );
     assert!(log.contains("polling resumes at"), "{log}");
