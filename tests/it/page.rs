@@ -21,7 +21,8 @@ const BILI_PATH: &str = "live-bvc/7734200/live.flv";
 const TOKEN: &str = "s3cret-page-token";
 
 /// A daemon with a token, recording a live Bilibili room in real time (an endless stream), an
-/// offline plain URL, and an upload hook whose window is closed now (its queue waits).
+/// offline plain URL, one that refuses access, and an upload hook whose window is closed now
+/// (its queue waits).
 struct Setup {
     // Dropped in this order: the daemon stops before its folder goes.
     daemon: Daemon,
@@ -57,10 +58,12 @@ async fn start() -> Setup {
         later(2),
         later(3),
     );
+    streams.set("backup/live.flv", Answer::Status(403));
     let rooms = format!(
-        "{}{}",
+        "{}{}{}",
         room("alice", "https://live.bilibili.com/7734200"),
         room("studio", &streams.url("studio/live.flv")),
+        room("backup", &streams.url("backup/live.flv")),
     );
     let cfg = config(dir.path(), &rooms, &extra).replace(
         "listen = \"127.0.0.1:0\"",

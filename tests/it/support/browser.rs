@@ -313,6 +313,16 @@ impl Drop for Browser {
     }
 }
 
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
 pub struct Page<'a> {
     browser: &'a Browser,
     session: String,
@@ -330,41 +340,39 @@ impl Page<'_> {
 
     /// The value of a JavaScript expression (promises awaited).
     pub fn eval(&self, expression: &str) -> Result<Value, String> {
+        self.try_eval(expression)?
+    }
+
+    /// The protocol's error outside, the expression's exception inside.
+    fn try_eval(&self, expression: &str) -> Result<Result<Value, String>, String> {
         let r = self.call(
             "Runtime.evaluate",
             json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
         )?;
         if let Some(d) = r.get("exceptionDetails") {
             let short: String = expression.chars().take(80).collect();
-            return Err(format!(
+            return Ok(Err(format!(
                 "evaluating {short:?}: {}",
                 d["exception"]["description"]
-            ));
+            )));
         }
-        Ok(r["result"]["value"].clone())
+        Ok(Ok(r["result"]["value"].clone()))
     }
 
-    /// Polls `expression` until it is truthy (not null, false, 0 or ""); returns its value.
+    /// Polls `expression` until it is truthy (not null, false, 0 or ""); returns its value. An
+    /// expression that throws is not there yet (the page may still be loading).
     pub fn wait(&self, what: &str, expression: &str, timeout: Duration) -> Result<Value, String> {
         let until = Instant::now() + timeout;
-        let mut last = Value::Null;
+        let mut last = String::new();
         while Instant::now() < until {
-            last = self.eval(expression)?;
-            let truthy = match &last {
-                Value::Null => false,
-                Value::Bool(b) => *b,
-                Value::Number(n) => n.as_f64() != Some(0.0),
-                Value::String(s) => !s.is_empty(),
-                _ => true,
-            };
-            if truthy {
-                return Ok(last);
+            match self.try_eval(expression)? {
+                Ok(v) if truthy(&v) => return Ok(v),
+                Ok(v) => last = v.to_string(),
+                Err(e) => last = e,
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(format!(
-            "waited {timeout:?} for {what}; the last value was {last}"
-        ))
+        Err(format!("waited {timeout:?} for {what}; last: {last}"))
     }
 
     pub fn resize(&self, width: u32, height: u32, scale: f64, mobile: bool) -> Result<(), String> {
