@@ -78,7 +78,7 @@ pub(crate) fn address_file(config: &Config) -> std::path::PathBuf {
 pub(crate) async fn serve(config: &Config, shared: Arc<ControlState>) -> Option<ControlServer> {
     let cancel = CancellationToken::new();
     let tcp = matches!(config.control.listen, Listen::Tcp(_));
-    let app = router(shared.clone(), cancel.clone(), tcp);
+    let app = router(shared.clone(), tcp);
     let stop = cancel.clone();
     let shutdown = async move { stop.cancelled().await };
     let actual = match &config.control.listen {
@@ -136,8 +136,8 @@ pub(crate) async fn serve(config: &Config, shared: Arc<ControlState>) -> Option<
     Some(ControlServer { cancel })
 }
 
-fn router(shared: Arc<ControlState>, stop: CancellationToken, tcp: bool) -> Router {
-    let streams = Arc::new(stream::Streams::new(stop));
+fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
+    let streams = Arc::new(stream::Streams::new());
     let api = Router::new()
         .route("/api/status", get(status))
         .route("/api/events", get(events))

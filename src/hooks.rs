@@ -212,7 +212,8 @@ impl Dispatcher {
     }
 
     /// Every event the dispatcher handles from now on, as it is added to [`Dispatcher::recent`]
-    /// (see [`Feed`]: a receiver that falls behind loses events and is told so).
+    /// (see [`Feed`]: a receiver that falls behind loses events and is told so), until the
+    /// dispatcher has shut down.
     pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
         self.feed.subscribe()
     }
@@ -249,6 +250,8 @@ impl Dispatcher {
         if let Some(task) = task {
             let _ = task.await;
         }
+        // Every event was handled: event streams get their last ones, then end.
+        self.feed.close();
     }
 }
 

@@ -5,7 +5,8 @@
 //! Bounded: at most [`MAX_CLIENTS`] streams at once; each reads the dispatcher's live feed,
 //! which never waits for a reader. A client that falls more than the feed's capacity behind
 //! (it stopped reading, its link is too slow) has its stream ended: it reconnects and catches
-//! up from `GET /api/events`. Streams end when the API stops.
+//! up from `GET /api/events`. Streams end once the dispatcher has handled the daemon's last
+//! event (at shutdown, after the rooms' last files are closed), so those events still arrive.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_util::sync::CancellationToken;
 
 use crate::event::Event;
 
@@ -37,15 +37,12 @@ const KEEPALIVE_FRAME: &[u8] = b": keepalive\n\n";
 /// What the stream endpoint shares between requests.
 pub(super) struct Streams {
     clients: Arc<Semaphore>,
-    /// Cancelled when the API stops.
-    stop: CancellationToken,
 }
 
 impl Streams {
-    pub(super) fn new(stop: CancellationToken) -> Self {
+    pub(super) fn new() -> Self {
         Self {
             clients: Arc::new(Semaphore::new(MAX_CLIENTS)),
-            stop,
         }
     }
 
@@ -57,7 +54,7 @@ impl Streams {
                 format!("{MAX_CLIENTS} event streams are open already; try again later"),
             );
         };
-        let body = body(events, self.stop.clone(), KEEPALIVE, permit);
+        let body = body(events, KEEPALIVE, permit);
         (
             [
                 (header::CONTENT_TYPE, "text/event-stream; charset=utf-8"),
@@ -73,7 +70,6 @@ impl Streams {
 
 struct Feed {
     events: broadcast::Receiver<Arc<Event>>,
-    stop: CancellationToken,
     tick: tokio::time::Interval,
     hello: bool,
     /// Held for as long as the stream lives: counts it against [`MAX_CLIENTS`].
@@ -81,10 +77,9 @@ struct Feed {
 }
 
 /// The frames of one stream: a greeting comment, then events and keepalives, until the client
-/// lags, the feed closes or `stop` is cancelled.
+/// lags or the feed closes.
 fn body(
     events: broadcast::Receiver<Arc<Event>>,
-    stop: CancellationToken,
     keepalive: Duration,
     permit: OwnedSemaphorePermit,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static {
@@ -93,7 +88,6 @@ fn body(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let feed = Feed {
         events,
-        stop,
         tick,
         hello: true,
         _permit: permit,
@@ -103,7 +97,6 @@ fn body(
             return Some((Ok(Bytes::from_static(HELLO)), f));
         }
         let next = tokio::select! {
-            _ = f.stop.cancelled() => None,
             _ = f.tick.tick() => Some(Bytes::from_static(KEEPALIVE_FRAME)),
             r = f.events.recv() => match r {
                 Ok(event) => Some(frame(&event)),

@@ -3,7 +3,8 @@
 //! grows: the ring is bounded, and the live feed is a broadcast channel of fixed capacity, so a
 //! subscriber that falls more than that many events behind loses them. Its receiver says so
 //! (`Lagged`); it is expected to resynchronise from [`Feed::recent`], never to hold the
-//! publisher back.
+//! publisher back. Once the daemon has handled its last event the feed is closed: subscribers
+//! get what is left, then the end.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,8 @@ use super::Event;
 pub(crate) struct Feed {
     recent: Mutex<VecDeque<Event>>,
     keep: usize,
-    live: broadcast::Sender<Arc<Event>>,
+    /// None once closed.
+    live: Mutex<Option<broadcast::Sender<Arc<Event>>>>,
 }
 
 impl Feed {
@@ -25,7 +27,7 @@ impl Feed {
         Self {
             recent: Mutex::new(VecDeque::with_capacity(keep)),
             keep,
-            live,
+            live: Mutex::new(Some(live)),
         }
     }
 
@@ -37,8 +39,12 @@ impl Feed {
             }
             recent.push_back(event.clone());
         }
-        // An error only means nobody subscribes now.
-        let _ = self.live.send(Arc::new(event.clone()));
+        if let Ok(live) = self.live.lock() {
+            if let Some(live) = live.as_ref() {
+                // An error only means nobody subscribes now.
+                let _ = live.send(Arc::new(event.clone()));
+            }
+        }
     }
 
     /// The last events, oldest first.
@@ -49,47 +55,25 @@ impl Feed {
             .unwrap_or_default()
     }
 
-    /// Every event published from now on, until the receiver falls too far behind.
+    /// Every event published from now on, until the receiver falls too far behind or the
+    /// feed closes.
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.live.subscribe()
+        let live = self
+            .live
+            .lock()
+            .ok()
+            .and_then(|l| l.as_ref().map(|s| s.subscribe()));
+        // A closed feed: a receiver whose sender is gone, so it ends at once.
+        live.unwrap_or_else(|| broadcast::channel(1).1)
+    }
+
+    /// No more events: subscribers receive what they have not read yet, then the end.
+    pub(crate) fn close(&self) {
+        if let Ok(mut live) = self.live.lock() {
+            live.take();
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::EventType;
-
-    #[test]
-    fn the_ring_keeps_the_last_events_oldest_first() {
-        let feed = Feed::new(3, 8);
-        let all: Vec<Event> = (0..5)
-            .map(|_| Event::new(EventType::LiveStart, None))
-            .collect();
-        for e in &all {
-            feed.publish(e);
-        }
-        let ids: Vec<_> = feed.recent().into_iter().map(|e| e.id).collect();
-        let want: Vec<_> = all[2..].iter().map(|e| e.id).collect();
-        assert_eq!(ids, want);
-    }
-
-    #[test]
-    fn a_subscriber_gets_what_follows_and_a_slow_one_learns_it_lagged() {
-        let feed = Feed::new(50, 2);
-        let before = Event::new(EventType::LiveStart, None);
-        feed.publish(&before);
-        let mut rx = feed.subscribe();
-        let next = Event::new(EventType::SegmentStart, None);
-        feed.publish(&next);
-        assert_eq!(rx.try_recv().map(|e| e.id).ok(), Some(next.id));
-        // Three more with room for two: publishing did not wait, the receiver lagged.
-        for _ in 0..3 {
-            feed.publish(&Event::new(EventType::SegmentComplete, None));
-        }
-        assert!(matches!(
-            rx.try_recv(),
-            Err(broadcast::error::TryRecvError::Lagged(1))
-        ));
-    }
-}
+mod tests;

@@ -100,7 +100,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_is_public_the_api_is_not_and_the_stream_sends_each_event_as_it_happens() {
-    let s = start().await;
+    let mut s = start().await;
     let http = reqwest::Client::new();
     let base = format!("http://{}", s.addr);
 
@@ -155,7 +155,7 @@ async fn the_page_is_public_the_api_is_not_and_the_stream_sends_each_event_as_it
             .unwrap()
             .starts_with("text/event-stream")
     );
-    let mut body = r.bytes_stream();
+    let body = r.bytes_stream();
 
     // A foreign page's POST is refused even with the token; the page's own passes.
     let split = format!("/api/rooms/{}/split", s.key);
@@ -177,34 +177,15 @@ async fn the_page_is_public_the_api_is_not_and_the_stream_sends_each_event_as_it
     // The split closes the file at its next keyframe: segment_complete then segment_start
     // arrive on the open stream, each as `event: <type>` and one `data:` line of the event JSON
     // (the one /api/events lists, with the same id).
-    let mut text = String::new();
+    let mut sse = Sse {
+        body: Box::pin(body),
+        text: String::new(),
+    };
     let mut frames: Vec<(String, Value)> = Vec::new();
-    let until = Instant::now() + Duration::from_secs(30);
     while !frames.iter().any(|(t, _)| t == "segment_start") {
-        let left = until.saturating_duration_since(Instant::now());
-        let chunk = tokio::time::timeout(left, body.next()).await;
-        let Ok(Some(Ok(chunk))) = chunk else {
-            panic!(
-                "the stream ended or went quiet; so far:\n{text}\n{}",
-                s.daemon.log_text()
-            );
-        };
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = text.find("\n\n") {
-            let frame: String = text.drain(..end + 2).collect();
-            if frame.starts_with(':') {
-                continue; // a comment: the greeting or a keepalive
-            }
-            let mut lines = frame.trim_end().lines();
-            let kind = lines
-                .next()
-                .and_then(|l| l.strip_prefix("event: "))
-                .unwrap();
-            let data = lines.next().and_then(|l| l.strip_prefix("data: ")).unwrap();
-            assert_eq!(lines.next(), None, "one data line: {frame:?}");
-            let v: Value = serde_json::from_str(data).unwrap();
-            assert_eq!(v["type"], kind);
-            frames.push((kind.to_string(), v));
+        match sse.next(Duration::from_secs(30)).await {
+            Some(f) => frames.push(f),
+            None => panic!("the stream ended or went quiet:\n{}", s.daemon.log_text()),
         }
     }
     let kinds: Vec<&str> = frames.iter().map(|(t, _)| t.as_str()).collect();
@@ -231,6 +212,60 @@ async fn the_page_is_public_the_api_is_not_and_the_stream_sends_each_event_as_it
     };
     assert!(st["disk_total_bytes"].as_u64().unwrap() >= st["disk_free_bytes"].as_u64().unwrap());
     assert_eq!(st["bitrate_history"]["interval_s"], 5);
+
+    // Stopping the daemon: the events of the shutdown (the open file's segment_complete) still
+    // arrive, then the stream ends and the daemon exits (an open stream does not hold it).
+    s.daemon.signal(libc::SIGTERM);
+    let mut last = Vec::new();
+    while let Some((kind, _)) = sse.next(Duration::from_secs(30)).await {
+        last.push(kind);
+    }
+    assert!(
+        last.iter().any(|k| k == "segment_complete"),
+        "{last:?}\n{}",
+        s.daemon.log_text()
+    );
+    let exit = s.daemon.wait_exit(Duration::from_secs(30)).await;
+    assert!(exit.is_some_and(|e| e.success()), "{exit:?}");
+}
+
+type Body =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// Reads server-sent events, checking each frame's shape.
+struct Sse {
+    body: Body,
+    text: String,
+}
+
+impl Sse {
+    /// The next event (type, JSON), skipping comments; None when the stream ends or nothing
+    /// comes for `quiet`.
+    async fn next(&mut self, quiet: Duration) -> Option<(String, Value)> {
+        loop {
+            while let Some(end) = self.text.find("\n\n") {
+                let frame: String = self.text.drain(..end + 2).collect();
+                if frame.starts_with(':') {
+                    continue; // a comment: the greeting or a keepalive
+                }
+                let mut lines = frame.trim_end().lines();
+                let kind = lines.next().and_then(|l| l.strip_prefix("event: "));
+                let data = lines.next().and_then(|l| l.strip_prefix("data: "));
+                let (Some(kind), Some(data)) = (kind, data) else {
+                    panic!("not an event frame: {frame:?}");
+                };
+                assert_eq!(lines.next(), None, "one data line: {frame:?}");
+                let v: Value = serde_json::from_str(data).unwrap();
+                assert_eq!(v["type"], kind);
+                return Some((kind.to_string(), v));
+            }
+            let chunk = tokio::time::timeout(quiet, self.body.next()).await;
+            let Ok(Some(Ok(chunk))) = chunk else {
+                return None;
+            };
+            self.text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,12 +30,7 @@ fn a_frame_is_the_type_and_one_line_of_the_event_json() {
 #[tokio::test(start_paused = true)]
 async fn events_arrive_in_order_with_keepalives_between() {
     let (tx, rx) = broadcast::channel(8);
-    let mut s = Box::pin(body(
-        rx,
-        CancellationToken::new(),
-        Duration::from_secs(15),
-        permit(),
-    ));
+    let mut s = Box::pin(body(rx, Duration::from_secs(15), permit()));
     assert_eq!(next_text(&mut s).await.unwrap(), ": liverec events\n\n");
     let a = Event::new(EventType::LiveStart, None);
     let b = Event::new(EventType::SegmentStart, None);
@@ -53,7 +48,6 @@ async fn a_client_that_falls_behind_is_dropped_and_frees_its_slot() {
     let (tx, rx) = broadcast::channel(2);
     let mut s = Box::pin(body(
         rx,
-        CancellationToken::new(),
         Duration::from_secs(15),
         slots.clone().try_acquire_owned().unwrap(),
     ));
@@ -70,18 +64,25 @@ async fn a_client_that_falls_behind_is_dropped_and_frees_its_slot() {
 }
 
 #[tokio::test]
-async fn streams_end_when_the_api_stops() {
-    let (_tx, rx) = broadcast::channel::<Arc<Event>>(2);
-    let stop = CancellationToken::new();
-    let mut s = Box::pin(body(rx, stop.clone(), Duration::from_secs(15), permit()));
+async fn a_stream_ends_after_the_last_event_when_the_feed_closes() {
+    let (tx, rx) = broadcast::channel(4);
+    let mut s = Box::pin(body(rx, Duration::from_secs(15), permit()));
     assert!(next_text(&mut s).await.is_some(), "greeting");
-    stop.cancel();
+    let last = Event::new(EventType::SegmentComplete, None);
+    tx.send(Arc::new(last.clone())).unwrap();
+    drop(tx);
+    assert!(
+        next_text(&mut s)
+            .await
+            .unwrap()
+            .contains(&last.id.to_string())
+    );
     assert_eq!(next_text(&mut s).await, None);
 }
 
 #[tokio::test]
 async fn one_stream_too_many_is_refused() {
-    let streams = Streams::new(CancellationToken::new());
+    let streams = Streams::new();
     let (tx, _) = broadcast::channel::<Arc<Event>>(2);
     let open: Vec<Response> = (0..MAX_CLIENTS)
         .map(|_| streams.open(tx.subscribe()))
