@@ -51,8 +51,10 @@ pub(super) fn check(headers: &HeaderMap, token_set: bool, tcp: bool) -> Result<(
     let host = text(header::HOST.as_str());
     if let Some(origin) = text(header::ORIGIN.as_str()) {
         let from = authority(&origin);
-        let to = [host.clone(), text("x-forwarded-host")];
-        let same = from.is_some_and(|a| to.iter().flatten().any(|h| a.eq_ignore_ascii_case(h)));
+        // A chain of proxies lists every host it was forwarded for.
+        let forwarded = text("x-forwarded-host").unwrap_or_default();
+        let mut to = forwarded.split(',').map(str::trim).chain(host.as_deref());
+        let same = from.is_some_and(|a| to.any(|h| !h.is_empty() && a.eq_ignore_ascii_case(h)));
         if !same {
             return Err(Refusal::ForeignOrigin {
                 origin,

@@ -42,12 +42,20 @@ fn the_status_page_posting_to_its_own_address_passes() {
     ]);
     assert_eq!(check(&h, true, true), Ok(()));
     // A proxy that rewrites Host and says where the request went.
+    for forwarded in ["rec.example.org", "rec.example.org, 10.0.0.5:8080"] {
+        let h = headers(&[
+            ("host", "127.0.0.1:8787"),
+            ("x-forwarded-host", forwarded),
+            ("origin", "https://rec.example.org"),
+        ]);
+        assert_eq!(check(&h, true, true), Ok(()), "{forwarded}");
+    }
     let h = headers(&[
         ("host", "127.0.0.1:8787"),
-        ("x-forwarded-host", "rec.example.org"),
+        ("x-forwarded-host", ""),
         ("origin", "https://rec.example.org"),
     ]);
-    assert_eq!(check(&h, true, true), Ok(()));
+    assert!(check(&h, true, true).is_err());
 }
 
 #[test]
