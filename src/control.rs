@@ -1,8 +1,9 @@
 //! The control API: JSON over HTTP on a TCP address or a Unix socket. Status, the recent
-//! events, room actions (check now, split, restart), reload, Prometheus metrics and a health
-//! check. With a token
-//! set, every endpoint but `/healthz` needs `Authorization: Bearer <token>`; a non-loopback
-//! address cannot be configured without one.
+//! events and their live stream, room actions (check now, split, restart), reload, Prometheus
+//! metrics, a health check, and the status page at `/`. With a token
+//! set, every endpoint but `/healthz` and the page's files needs `Authorization: Bearer
+//! <token>`; a non-loopback address cannot be configured without one. Browsers' requests from
+//! other pages are refused (`guard`).
 
 use std::sync::Arc;
 
@@ -21,8 +22,12 @@ use crate::config::{Config, ConfigErrors, Listen};
 use crate::room::{RoomCmd, RoomSnapshot};
 
 pub(crate) mod client;
+mod guard;
+mod history;
 mod metrics;
+mod page;
 mod state;
+mod stream;
 
 pub(crate) use state::{ControlState, DaemonCmd};
 
@@ -51,11 +56,17 @@ pub(crate) struct Status {
     pub(crate) started: chrono::DateTime<chrono::FixedOffset>,
     pub(crate) config: String,
     pub(crate) disk_free_bytes: u64,
+    /// The size of the file system under `output_dir` (0 before the first reading).
+    #[serde(default)]
+    pub(crate) disk_total_bytes: u64,
     pub(crate) disk_low: bool,
     pub(crate) rooms: Vec<RoomSnapshot>,
     /// Hook and webhook deliveries.
     #[serde(default)]
     pub(crate) hooks: Vec<crate::hooks::TargetStats>,
+    /// The rooms' bitrates of the last ten minutes (the status page's sparklines).
+    #[serde(default)]
+    pub(crate) bitrate_history: history::BitrateHistoryJson,
 }
 
 /// Where `liverec status` finds a daemon whose configured port is 0.
@@ -65,8 +76,9 @@ pub(crate) fn address_file(config: &Config) -> std::path::PathBuf {
 
 /// Starts the API. A bind failure is logged, not fatal: recording matters more than the API.
 pub(crate) async fn serve(config: &Config, shared: Arc<ControlState>) -> Option<ControlServer> {
-    let app = router(shared);
     let cancel = CancellationToken::new();
+    let tcp = matches!(config.control.listen, Listen::Tcp(_));
+    let app = router(shared.clone(), tcp);
     let stop = cancel.clone();
     let shutdown = async move { stop.cancelled().await };
     let actual = match &config.control.listen {
@@ -120,24 +132,37 @@ pub(crate) async fn serve(config: &Config, shared: Arc<ControlState>) -> Option<
         tracing::debug!("cannot write {}: {e}", address_file(config).display());
     }
     tracing::info!("control API on {actual}");
+    history::sample(shared, cancel.clone());
     Some(ControlServer { cancel })
 }
 
-fn router(shared: Arc<ControlState>) -> Router {
+fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
+    let streams = Arc::new(stream::Streams::new());
     let api = Router::new()
         .route("/api/status", get(status))
         .route("/api/events", get(events))
+        .route(
+            "/api/events/stream",
+            get(move |State(shared): State<Arc<ControlState>>| async move {
+                streams.open(shared.hooks().subscribe())
+            }),
+        )
         .route("/api/reload", post(reload))
         .route("/api/rooms/{key}/{action}", post(room_action))
         .route("/metrics", get(metrics_text))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             require_token,
+        ))
+        .layer(middleware::from_fn_with_state(
+            (shared.clone(), tcp),
+            guard::guard,
         ));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .merge(page::routes())
         .merge(api)
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /api/status, /api/events, /api/reload, /api/rooms/{key}/check|split|restart, /metrics, /healthz)") })
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /, /api/status, /api/events, /api/events/stream, /api/reload, /api/rooms/{key}/check|split|restart, /metrics, /healthz)") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
 }
@@ -208,9 +233,11 @@ async fn status(State(shared): State<Arc<ControlState>>) -> Response {
         started: shared.started(),
         config: shared.config_file().display().to_string(),
         disk_free_bytes: shared.disk_free(),
+        disk_total_bytes: shared.disk_total(),
         disk_low: shared.disk_low(),
         rooms,
         hooks: shared.hooks().stats(),
+        bitrate_history: shared.bitrates().json(),
     };
     axum::Json(status).into_response()
 }

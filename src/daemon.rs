@@ -163,7 +163,7 @@ pub(crate) async fn run(
             min_free_space.clone(),
             DISK_CHECK,
             events.clone(),
-            move |free, low| shared.set_disk(free, low),
+            move |free, total, low| shared.set_disk(free, total, low),
         )
     };
     loop {

@@ -21,7 +21,7 @@
 //! Deliveries of a name no hook or webhook has any more are parked, never dropped (see
 //! `Core::reconfigure`).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +42,7 @@ pub(crate) mod webhook;
 pub(crate) mod window;
 
 use crate::config::{HookConfig, WebhookConfig};
+use crate::event::feed::Feed;
 use crate::event::{Event, EventRx};
 use crate::segment::intent::Intents;
 use crate::util::backoff::Backoff;
@@ -50,6 +51,10 @@ use journal::Journal;
 
 /// Events kept for `GET /api/events`.
 pub(crate) const RECENT_EVENTS: usize = 50;
+
+/// How far a subscriber of the live feed (an event stream client) may fall behind before it
+/// loses events: far more than a burst (a reload stopping every room) produces.
+pub(crate) const LIVE_FEED_CAPACITY: usize = 256;
 
 /// The local time of day, for windows. Tests replace it with a fake clock.
 pub(crate) type Clock = Arc<dyn Fn() -> NaiveTime + Send + Sync>;
@@ -135,7 +140,7 @@ pub(crate) struct TargetStats {
 pub(crate) struct Dispatcher {
     cmds: mpsc::UnboundedSender<Cmd>,
     stats: Arc<Mutex<Vec<TargetStats>>>,
-    recent: Arc<Mutex<VecDeque<Event>>>,
+    feed: Arc<Feed>,
     queued: Arc<AtomicUsize>,
     /// Ids of the events the journal held at start-up, until recovery takes them.
     journaled_at_start: Mutex<HashSet<uuid::Uuid>>,
@@ -161,7 +166,7 @@ impl Dispatcher {
         let journaled_at_start = Mutex::new(journal.take_replayed_events());
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Vec::new()));
-        let recent = Arc::new(Mutex::new(VecDeque::with_capacity(RECENT_EVENTS)));
+        let feed = Arc::new(Feed::new(RECENT_EVENTS, LIVE_FEED_CAPACITY));
         let queued = events.depth();
         let (mut core, results_rx) = Core::new(
             journal,
@@ -169,7 +174,7 @@ impl Dispatcher {
             opts.backoff,
             opts.clock,
             stats.clone(),
-            recent.clone(),
+            feed.clone(),
             opts.intents,
         );
         core.set_targets(opts.hooks, opts.webhooks);
@@ -179,7 +184,7 @@ impl Dispatcher {
         Ok(Self {
             cmds,
             stats,
-            recent,
+            feed,
             queued,
             journaled_at_start,
             task: Mutex::new(Some(task)),
@@ -203,10 +208,14 @@ impl Dispatcher {
     /// The last [`RECENT_EVENTS`] events the dispatcher handled (including `hook_failed`),
     /// oldest first.
     pub(crate) fn recent(&self) -> Vec<Event> {
-        self.recent
-            .lock()
-            .map(|r| r.iter().cloned().collect())
-            .unwrap_or_default()
+        self.feed.recent()
+    }
+
+    /// Every event the dispatcher handles from now on, as it is added to [`Dispatcher::recent`]
+    /// (see [`Feed`]: a receiver that falls behind loses events and is told so), until the
+    /// dispatcher has shut down.
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
+        self.feed.subscribe()
     }
 
     /// The ids of the events the journal held when it was opened (pending or done): start-up
@@ -245,6 +254,8 @@ impl Dispatcher {
         if let Some(task) = task {
             let _ = task.await;
         }
+        // Every event was handled: event streams get their last ones, then end.
+        self.feed.close();
     }
 }
 

@@ -11,6 +11,7 @@ use chrono::{DateTime, FixedOffset};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::history::BitrateHistory;
 use crate::config::ConfigErrors;
 use crate::hooks::Dispatcher;
 use crate::room::RoomHandle;
@@ -37,10 +38,12 @@ pub(crate) struct ControlState {
     started: DateTime<FixedOffset>,
     token: RwLock<Option<Secret>>,
     disk_free: AtomicU64,
+    disk_total: AtomicU64,
     disk_low: AtomicBool,
     cmds: mpsc::Sender<DaemonCmd>,
     shutdown: CancellationToken,
     hooks: Arc<Dispatcher>,
+    bitrates: BitrateHistory,
 }
 
 impl ControlState {
@@ -58,10 +61,12 @@ impl ControlState {
             started: crate::event::now(),
             token: RwLock::new(token),
             disk_free: AtomicU64::new(0),
+            disk_total: AtomicU64::new(0),
             disk_low: AtomicBool::new(false),
             cmds,
             shutdown,
             hooks,
+            bitrates: BitrateHistory::new(super::history::SAMPLES),
         }
     }
 
@@ -81,14 +86,20 @@ impl ControlState {
         *self.token.write().unwrap_or_else(|p| p.into_inner()) = token;
     }
 
-    /// The last free-space reading under `output_dir`, and whether it is under the floor.
-    pub(crate) fn set_disk(&self, free: u64, low: bool) {
+    /// The last free-space reading under `output_dir` (free and total bytes of its file
+    /// system), and whether it is under the floor.
+    pub(crate) fn set_disk(&self, free: u64, total: u64, low: bool) {
         self.disk_free.store(free, Ordering::Relaxed);
+        self.disk_total.store(total, Ordering::Relaxed);
         self.disk_low.store(low, Ordering::Relaxed);
     }
 
     pub(crate) fn disk_free(&self) -> u64 {
         self.disk_free.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn disk_total(&self) -> u64 {
+        self.disk_total.load(Ordering::Relaxed)
     }
 
     pub(crate) fn disk_low(&self) -> bool {
@@ -105,6 +116,11 @@ impl ControlState {
 
     pub(crate) fn hooks(&self) -> &Dispatcher {
         &self.hooks
+    }
+
+    /// The rooms' recent bitrates, sampled by the API (see `control::history`).
+    pub(crate) fn bitrates(&self) -> &BitrateHistory {
+        &self.bitrates
     }
 
     pub(crate) fn shutting_down(&self) -> bool {

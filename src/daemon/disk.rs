@@ -53,7 +53,7 @@ impl DiskStatus {
 }
 
 /// Checks free space under `dir` every `every` (the first check at once) and hands each
-/// reading to `report` as (free bytes, low). `statvfs` runs on a blocking thread and the
+/// reading to `report` as (free bytes, total bytes of the file system, low). `statvfs` runs on a blocking thread and the
 /// monitor is a task of its own: on a stuck network share the call may hang, and it must hang
 /// neither the runtime nor the main loop that pings the watchdog. One reading at a time, so a
 /// hung one does not pile up threads. A failed reading is skipped.
@@ -62,7 +62,7 @@ pub(crate) fn monitor(
     min_free_space: Arc<AtomicU64>,
     every: Duration,
     events: EventTx,
-    report: impl Fn(u64, bool) + Send + 'static,
+    report: impl Fn(u64, u64, bool) + Send + 'static,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut status = DiskStatus::default();
@@ -71,12 +71,15 @@ pub(crate) fn monitor(
         loop {
             tick.tick().await;
             let at = dir.clone();
-            let reading = tokio::task::spawn_blocking(move || fs2::available_space(&at)).await;
-            let Ok(Ok(free)) = reading else {
+            let reading = tokio::task::spawn_blocking(move || {
+                Ok::<_, std::io::Error>((fs2::available_space(&at)?, fs2::total_space(&at)?))
+            })
+            .await;
+            let Ok(Ok((free, total))) = reading else {
                 continue;
             };
             status.observe(&dir, free, min_free_space.load(Ordering::Relaxed), &events);
-            report(status.free(), status.is_low());
+            report(status.free(), total, status.is_low());
         }
     })
 }

@@ -15,8 +15,9 @@ use super::command::{self, Outcome};
 use super::journal::{self, Journal, NewDelivery};
 use super::target::{Action, Item, Target, TargetCfg};
 use super::window::{self, MAX_WINDOW_SLEEP};
-use super::{Clock, Cmd, RECENT_EVENTS, TargetKind, TargetStats, webhook};
+use super::{Clock, Cmd, TargetKind, TargetStats, webhook};
 use crate::config::{HookConfig, WebhookConfig};
+use crate::event::feed::Feed;
 use crate::event::{Event, EventRx, EventType};
 use crate::segment::intent::Intents;
 use crate::util::backoff::Backoff;
@@ -52,8 +53,8 @@ pub(super) struct Core {
     clock: Clock,
     seq: u64,
     stats: Arc<Mutex<Vec<TargetStats>>>,
-    /// The last events handled, newest last, for `GET /api/events`.
-    recent: Arc<Mutex<VecDeque<Event>>>,
+    /// The events handled: the last ones for `GET /api/events`, and the event stream.
+    feed: Arc<Feed>,
     /// Segment intents: settled once their `segment_complete` is journaled.
     intents: Option<Arc<Intents>>,
     /// Deliveries of names no hook or webhook has now (removed by a reload, or absent from the
@@ -111,7 +112,7 @@ impl Core {
         backoff: Backoff,
         clock: Clock,
         stats: Arc<Mutex<Vec<TargetStats>>>,
-        recent: Arc<Mutex<VecDeque<Event>>>,
+        feed: Arc<Feed>,
         intents: Option<Arc<Intents>>,
     ) -> (Self, mpsc::UnboundedReceiver<Finished>) {
         let (results_tx, results_rx) = mpsc::unbounded_channel();
@@ -126,7 +127,7 @@ impl Core {
             clock,
             seq: 0,
             stats,
-            recent,
+            feed,
             intents,
             parked: BTreeMap::new(),
             stopping: false,
@@ -335,12 +336,7 @@ impl Core {
             }
         }
         log_event(&event);
-        if let Ok(mut recent) = self.recent.lock() {
-            if recent.len() >= RECENT_EVENTS {
-                recent.pop_front();
-            }
-            recent.push_back(event.clone());
-        }
+        self.feed.publish(&event);
         let targets: Vec<String> = self
             .targets
             .values()

@@ -15,6 +15,7 @@ mod hls_recording;
 mod hooks;
 mod host_failover;
 mod packaged_config;
+mod page;
 mod platform_conformance;
 mod platform_daemon;
 mod platform_waits;

@@ -20,9 +20,11 @@ fn the_table_shows_hls_gaps() {
         started: chrono::Local::now().fixed_offset(),
         config: "/etc/liverec/recorder.toml".into(),
         disk_free_bytes: 0,
+        disk_total_bytes: 0,
         disk_low: false,
         rooms: vec![snap(0, 2), snap(1, 0)],
         hooks: Vec::new(),
+        bitrate_history: Default::default(),
     };
     let text = table(&status);
     let lines: Vec<&str> = text.lines().collect();
@@ -44,9 +46,11 @@ fn the_footer_names_the_daemons_build() {
         started: chrono::Local::now().fixed_offset(),
         config: "/etc/liverec/recorder.toml".into(),
         disk_free_bytes: 0,
+        disk_total_bytes: 0,
         disk_low: false,
         rooms: Vec::new(),
         hooks: Vec::new(),
+        bitrate_history: Default::default(),
     };
     let text = table(&status("abc1234"));
     assert!(
@@ -77,9 +81,11 @@ fn an_unrecordable_room_shows_its_reason() {
         started: chrono::Local::now().fixed_offset(),
         config: "/etc/liverec/recorder.toml".into(),
         disk_free_bytes: 0,
+        disk_total_bytes: 0,
         disk_low: false,
         rooms: vec![snap],
         hooks: Vec::new(),
+        bitrate_history: Default::default(),
     };
     let text = table(&status);
     let line = text.lines().nth(1).unwrap();

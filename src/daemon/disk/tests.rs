@@ -33,13 +33,13 @@ async fn the_monitor_reports_readings_and_raises_disk_low_from_its_own_task() {
         floor,
         Duration::from_millis(10),
         events,
-        move |free, low| {
-            let _ = tx.send((free, low));
+        move |free, total, low| {
+            let _ = tx.send((free, total, low));
         },
     );
     for _ in 0..2 {
-        let (free, low) = readings.recv().await.unwrap();
-        assert!(free > 0 && low);
+        let (free, total, low) = readings.recv().await.unwrap();
+        assert!(free > 0 && total >= free && low);
     }
     let e = rx.recv().await.unwrap();
     assert_eq!(e.kind, EventType::DiskLow);
