@@ -49,6 +49,7 @@
 
 mod build_info;
 mod capture;
+mod chat;
 pub mod cli;
 pub mod config;
 mod control;
