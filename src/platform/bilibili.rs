@@ -30,7 +30,7 @@ use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
 use super::web::{Api, Hop, Hosts, browser_headers_as, cookie_header};
 use super::{
-    Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
+    ChatEndpoint, Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
     StreamSource,
 };
 use crate::http;
@@ -40,6 +40,7 @@ use memory::{Endpoint, Flags, RecentPlay, SignStates};
 use wbi::WbiKeys;
 
 pub mod api;
+mod chat;
 mod diagnose;
 pub(crate) mod memory;
 mod signed;
@@ -79,6 +80,7 @@ const WBI_TTL: Duration = Duration::from_secs(2 * 3600);
 const WBI_RETRY: Duration = Duration::from_secs(60);
 const INFO_PATH: &str = "/xlive/web-room/v1/index/getInfoByRoom";
 const PLAY_PATH: &str = "/xlive/web-room/v2/index/getRoomPlayInfo";
+const DANMU_PATH: &str = "/xlive/web-room/v1/index/getDanmuInfo";
 
 #[derive(Default)]
 struct WbiCache {
@@ -372,6 +374,14 @@ impl Platform for Bilibili {
 
     async fn diagnose(&self, room: &RoomSpec) -> Vec<(&'static str, String)> {
         self.diagnose_lines(room).await
+    }
+
+    async fn chat_endpoint(
+        &self,
+        room: &RoomSpec,
+        _session_hint: Option<&str>,
+    ) -> Result<ChatEndpoint, PlatformError> {
+        self.chat(room).await
     }
 }
 
