@@ -36,6 +36,8 @@ struct Segment {
     anchor: Anchor,
     /// The media position messages are pinned to while the stream is lost.
     stalled_at: Option<Duration>,
+    /// When the stream was lost: marks from before then are not a resumption.
+    lost_at: Option<Instant>,
 }
 
 /// One room's mapping from arrival times to the open segment's offsets.
@@ -56,6 +58,7 @@ impl Timeline {
             start: media,
             anchor: Anchor { media, wall },
             stalled_at: None,
+            lost_at: None,
         });
     }
 
@@ -70,6 +73,7 @@ impl Timeline {
         if let Some(segment) = &mut self.segment {
             if segment.stalled_at.is_none() {
                 segment.stalled_at = Some(last_media.unwrap_or_else(|| segment.position(wall)));
+                segment.lost_at = Some(wall);
             }
         }
     }
@@ -80,7 +84,19 @@ impl Timeline {
         if let Some(segment) = &mut self.segment {
             segment.anchor = Anchor { media, wall };
             segment.stalled_at = None;
+            segment.lost_at = None;
         }
+    }
+
+    /// The writer wrote media up to `media` at `wall` (a progress mark): the timeline follows
+    /// it, and a mark made after the stream was lost means it flows again. A mark from before
+    /// the loss (media the writer held and wrote late) is not a resumption.
+    pub fn mark(&mut self, media: Duration, wall: Instant) {
+        let Some(segment) = &self.segment else { return };
+        if segment.lost_at.is_some_and(|lost| wall <= lost) {
+            return;
+        }
+        self.stream_resumed(media, wall);
     }
 
     /// The offset from the open segment's start of a message received at `wall`; `None` while

@@ -178,6 +178,7 @@ fn prepare(
                     start,
                     end: start,
                     recovered: true,
+                    danmaku: None,
                 }),
             }
         }

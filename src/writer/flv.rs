@@ -451,6 +451,9 @@ impl FlvPipeline {
         for (tag, ts) in &gop.tags {
             self.write_tag(out, tag, *ts)?;
         }
+        if let Some(f) = &self.file {
+            out.note_media(u64::try_from(f.last_ts - f.base).unwrap_or(0));
+        }
         Ok(())
     }
 }

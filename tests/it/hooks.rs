@@ -892,6 +892,7 @@ fn segment_event(part: &Path, index: u32) -> liverec::event::Event {
         start: now,
         end: now,
         recovered: false,
+        danmaku: None,
     })
 }
 

@@ -30,6 +30,7 @@ fn event(title: &str) -> Event {
         start: t + chrono::Duration::hours(1),
         end: t + chrono::Duration::hours(2),
         recovered: false,
+        danmaku: None,
     });
     e.time = t;
     e
