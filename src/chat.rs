@@ -141,6 +141,8 @@ pub(crate) enum ChatCmd {
 /// What the chat task tells its room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ChatSignal {
+    /// The room went live, says a push: poll now (and soon again if the API lags).
+    Live,
     /// Poll now, for this reason (a pushed live start or end, a reconnected chat).
     CheckNow(String),
     /// A pushed warning or cut, for the log (no state change).

@@ -9,10 +9,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod chat;
 mod hooks;
 mod raw;
 mod rooms;
 
+pub(crate) use chat::ChatConfig;
 pub(crate) use hooks::{HookConfig, WebhookConfig, Window};
 pub(crate) use raw::Problem;
 pub use rooms::filename_template;
@@ -44,6 +46,7 @@ pub(crate) const HOOK_FIELDS: &[&str] = &[
     "platform",
     "id",
     "url",
+    "danmaku_path",
 ];
 
 pub(crate) const DEFAULT_FILENAME: &str =
@@ -88,6 +91,7 @@ pub(crate) struct RoomSettings {
     /// Codecs in order of preference (Bilibili); empty = AVC first, HEVC as the fallback.
     pub(crate) codecs: Vec<String>,
     pub(crate) cookie: Option<Secret>,
+    pub(crate) chat: ChatConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -238,6 +242,7 @@ fn read_platform(
     let user_agent = read_user_agent(kind, &mut sec, rep);
     let codecs = read_codecs(kind, sec.take("codecs"), rep);
     let (requests_per_second, burst) = read_budget(&mut sec, rep);
+    let chat = chat::read_chat_keys(&mut sec, rep, Some(kind));
     sec.finish(rep);
     PlatformConfig {
         api_base,
@@ -248,6 +253,7 @@ fn read_platform(
         codecs,
         requests_per_second,
         burst,
+        chat,
     }
 }
 

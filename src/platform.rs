@@ -24,7 +24,7 @@ pub(crate) mod playlist;
 mod settings;
 pub(crate) mod web;
 
-pub(crate) use settings::{PlatformConfig, PlatformsConfig, same_base};
+pub(crate) use settings::{ChatKeys, PlatformConfig, PlatformsConfig, same_base};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum PlatformKind {

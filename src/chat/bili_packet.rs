@@ -35,6 +35,7 @@ pub mod version {
 
 /// Operations (header bytes 8..12); only these five are used (blivedm `ws_base.py`).
 pub mod op {
+    #[cfg(test)]
     pub const HEARTBEAT: u32 = 2;
     pub const HEARTBEAT_REPLY: u32 = 3;
     pub const COMMAND: u32 = 5;

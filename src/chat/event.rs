@@ -14,6 +14,7 @@ pub struct User {
 
 impl User {
     /// Whether the platform hid who this is (see the type's doc).
+    #[cfg(test)]
     pub fn is_masked(&self) -> bool {
         self.uid == 0
     }
@@ -105,6 +106,7 @@ impl UnknownNames {
         true
     }
 
+    #[cfg(test)]
     pub fn total(&self) -> u64 {
         self.total
     }

@@ -289,9 +289,7 @@ impl ChatTask {
 
     fn on_room(&mut self, sig: RoomSignal) {
         let s = match sig {
-            RoomSignal::Live { .. } if self.settings.live_push => {
-                ChatSignal::CheckNow("chat pushed LIVE".into())
-            }
+            RoomSignal::Live { .. } if self.settings.live_push => ChatSignal::Live,
             RoomSignal::Live { .. } => return,
             RoomSignal::Preparing { round, .. } => ChatSignal::CheckNow(if round {
                 "chat pushed PREPARING (the room switched to its replay loop)".into()

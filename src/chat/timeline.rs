@@ -63,6 +63,7 @@ impl Timeline {
     }
 
     /// The segment was closed; messages until the next one have no place.
+    #[cfg(test)]
     pub fn close_segment(&mut self) {
         self.segment = None;
     }

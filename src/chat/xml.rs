@@ -213,6 +213,7 @@ impl XmlWriter {
         Some(line)
     }
 
+    #[cfg(test)]
     pub fn footer() -> &'static str {
         FOOTER
     }

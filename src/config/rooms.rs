@@ -220,6 +220,8 @@ pub(super) fn read_room(
     let formats_field = sec.take("formats");
     let codecs_field = sec.take("codecs");
     let cookie = read_cookie(&mut sec, rep, base);
+    let known_kind = target.as_ref().map(|t| t.platform);
+    let chat = super::chat::read_chat_keys(&mut sec, rep, known_kind);
     sec.finish(rep);
     let target = target?;
     let kind = target.platform;
@@ -271,6 +273,7 @@ pub(super) fn read_room(
         formats,
         codecs,
         cookie: cookie.or(plat.cookie.clone()),
+        chat: super::ChatConfig::merged(kind, plat.chat, chat),
     };
     Some(RoomConfig {
         index,

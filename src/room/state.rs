@@ -444,6 +444,15 @@ impl Machine {
         }
     }
 
+    /// Polls again by `at` at the latest (a pushed live start the API has not caught up with).
+    pub(crate) fn poll_by(&mut self, at: Instant) {
+        if let Some(t) = self.next_poll.as_mut() {
+            if *t > at {
+                *t = at;
+            }
+        }
+    }
+
     /// The supervisor could not open a session.
     pub(crate) fn on_blocked(&mut self, reason: String, elsewhere: bool, now: Instant) {
         self.phase = Phase::Waiting { reason, elsewhere };

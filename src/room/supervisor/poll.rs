@@ -72,6 +72,7 @@ impl Supervisor {
                 }
             }
         };
+        self.follow_live_hint(matches!(probe, Probe::Live | Probe::Unrecordable(_)));
         let paused = matches!(probe, Probe::Paused { .. });
         let steps = self.machine.on_poll(probe, now);
         self.polled(steps, paused)
@@ -93,6 +94,9 @@ impl Supervisor {
             return None;
         }
         let new = status.session_hint.clone()?;
+        if self.last_hint.as_ref() != Some(&new) {
+            self.to_chat(crate::chat::ChatCmd::Broadcast(Some(new.clone())));
+        }
         self.last_hint = Some(new.clone());
         self.session.as_ref()?;
         match &self.session_hint {

@@ -1,0 +1,98 @@
+//! The room's chat task, from the supervisor's side: started and reconfigured with the room,
+//! told about sessions, segments and lost streams, and heard from when it pushes something
+//! about the live. Nothing here waits on chat for long: a segment's chat file is awaited for
+//! [`crate::chat::CLOSE_WAIT`] at most, and every command is handed over without waiting.
+
+use std::time::{Duration, Instant};
+
+use super::Supervisor;
+use crate::chat::{self, ChatCmd, ChatSettings, ChatSignal};
+use crate::config::RoomConfig;
+use crate::room::state::Do;
+use crate::writer::handle::Control;
+
+/// After a pushed live start, a poll that does not see the live yet (the API lags the push)
+/// is repeated this often...
+const LIVE_HINT_EVERY: Duration = Duration::from_secs(5);
+/// ...for this long.
+const LIVE_HINT_FOR: Duration = Duration::from_secs(60);
+
+pub(super) fn settings(cfg: &RoomConfig) -> ChatSettings {
+    let c = &cfg.settings.chat;
+    ChatSettings {
+        record: c.danmaku,
+        live_push: c.live_push && cfg.enabled,
+        gifts: c.danmaku_gifts,
+        raw: c.danmaku_raw,
+    }
+}
+
+impl Supervisor {
+    /// Starts, reconfigures or stops the chat task to match the room's settings.
+    pub(super) async fn sync_chat(&mut self) {
+        let s = settings(&self.cfg);
+        let wanted = s.wanted(self.key.platform) && self.cfg.enabled;
+        match (self.chat.is_some(), wanted) {
+            (false, true) => {
+                let handle = chat::spawn(self.deps.platform.clone(), self.spec(), s);
+                handle.send(ChatCmd::Broadcast(self.last_hint.clone()));
+                handle.send(ChatCmd::Session(self.session.is_some()));
+                self.chat = Some(handle);
+            }
+            (true, false) => {
+                if let Some(c) = self.chat.take() {
+                    c.stop().await;
+                }
+            }
+            (true, true) => self.to_chat(ChatCmd::Settings(s, Box::new(self.spec()))),
+            (false, false) => {}
+        }
+    }
+
+    pub(super) fn to_chat(&self, cmd: ChatCmd) {
+        if let Some(c) = &self.chat {
+            c.send(cmd);
+        }
+    }
+
+    pub(super) fn on_chat_signal(&mut self, sig: ChatSignal) -> Vec<Do> {
+        let now = Instant::now();
+        match sig {
+            ChatSignal::Live => {
+                tracing::info!("chat pushed LIVE: checking now");
+                self.live_hint_until = Some(now + LIVE_HINT_FOR);
+                self.machine.on_check_now(now)
+            }
+            ChatSignal::CheckNow(reason) => {
+                tracing::info!("{reason}: checking now");
+                self.machine.on_check_now(now)
+            }
+            ChatSignal::Notice(text) => {
+                tracing::warn!("{text}");
+                Vec::new()
+            }
+            ChatSignal::Title(title) => {
+                if !title.is_empty() && title != self.snap.title {
+                    tracing::info!("chat pushed a new title: {title:?}");
+                    self.snap.title = title;
+                    if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
+                        writer.control(Control::Meta(self.room_ref()));
+                    }
+                }
+                Vec::new()
+            }
+            ChatSignal::State => Vec::new(),
+        }
+    }
+
+    /// A poll did not see the live a push announced: ask again soon, for a while.
+    pub(super) fn follow_live_hint(&mut self, live: bool) {
+        let now = Instant::now();
+        match self.live_hint_until {
+            Some(_) if live => self.live_hint_until = None,
+            Some(until) if until > now => self.machine.poll_by(now + LIVE_HINT_EVERY),
+            Some(_) => self.live_hint_until = None,
+            None => {}
+        }
+    }
+}
