@@ -161,7 +161,10 @@ fn on_message(
         };
         match parse_command(&body, raw) {
             Ok(Command::Chat(ev)) => deliver(tx, Incoming::Chat(ev, at)),
-            Ok(Command::Gifts { source, gifts: list }) => {
+            Ok(Command::Gifts {
+                source,
+                gifts: list,
+            }) => {
                 for g in list {
                     if gifts.admit(&g, source) {
                         deliver(tx, Incoming::Chat(ChatEvent::Gift(g), at));

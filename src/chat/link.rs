@@ -102,7 +102,10 @@ pub(crate) async fn run(platform: Arc<dyn Platform>, spec: LinkSpec, tx: mpsc::S
         let _ = tx.try_send(Incoming::State(ChatState::Connecting));
         let started = Instant::now();
         let mut authed = false;
-        let result = match platform.chat_endpoint(&spec.room, spec.hint.as_deref()).await {
+        let result = match platform
+            .chat_endpoint(&spec.room, spec.hint.as_deref())
+            .await
+        {
             Ok(ChatEndpoint::Bilibili(ep)) => {
                 let mut on_auth = || {
                     authed = true;

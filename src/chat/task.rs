@@ -128,8 +128,9 @@ impl ChatTask {
             PlatformKind::Bilibili => {
                 (s.live_push || (s.record && self.in_session)).then_some(None)
             }
-            PlatformKind::Douyin => (s.record && self.in_session && self.hint.is_some())
-                .then(|| self.hint.clone()),
+            PlatformKind::Douyin => {
+                (s.record && self.in_session && self.hint.is_some()).then(|| self.hint.clone())
+            }
             PlatformKind::Direct => None,
         }
     }
@@ -346,8 +347,7 @@ impl ChatTask {
         if let Some(t) = mark.at.filter(|_| mark.index == open.index) {
             if open.last_mark != Some(t) {
                 open.last_mark = Some(t);
-                open.timeline
-                    .mark(Duration::from_millis(mark.media_ms), t);
+                open.timeline.mark(Duration::from_millis(mark.media_ms), t);
             }
         }
         let Some(offset) = open.timeline.offset_at(at) else {

@@ -79,7 +79,9 @@ static TLS: LazyLock<Option<Arc<rustls::ClientConfig>>> = LazyLock::new(|| {
     match built {
         Ok(c) => Some(Arc::new(c)),
         Err(e) => {
-            tracing::warn!("chat: no TLS configuration ({e}): wss:// chat servers cannot be reached");
+            tracing::warn!(
+                "chat: no TLS configuration ({e}): wss:// chat servers cannot be reached"
+            );
             None
         }
     }

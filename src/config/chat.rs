@@ -4,7 +4,6 @@
 use super::raw::{Report, Section};
 use crate::platform::{ChatKeys, PlatformKind};
 
-
 /// A room's effective chat settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ChatConfig {

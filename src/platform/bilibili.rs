@@ -30,8 +30,8 @@ use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
 use super::web::{Api, Hop, Hosts, browser_headers_as, cookie_header};
 use super::{
-    ChatEndpoint, Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
-    StreamSource,
+    ChatEndpoint, Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus,
+    RoomTarget, StreamSource,
 };
 use crate::http;
 use crate::util::secret::{Secret, redact_url};

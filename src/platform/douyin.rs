@@ -24,8 +24,8 @@ use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
 use super::web::{Api, Hosts, browser_headers_as, cookie_header};
 use super::{
-    ChatEndpoint, DouyinChat, Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
-    StreamSource,
+    ChatEndpoint, DouyinChat, Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec,
+    RoomStatus, RoomTarget, StreamSource,
 };
 use crate::http;
 use crate::util::secret::{Secret, redact_url};
@@ -337,7 +337,9 @@ impl Platform for Douyin {
     ) -> Result<ChatEndpoint, PlatformError> {
         let room_id = session_hint
             .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| PlatformError::NotLiveYet("chat needs the live broadcast's id".into()))?;
+            .ok_or_else(|| {
+                PlatformError::NotLiveYet("chat needs the live broadcast's id".into())
+            })?;
         let ttwid = self
             .ttwid(false, &mut Trace::default())
             .await

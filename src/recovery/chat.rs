@@ -101,7 +101,11 @@ pub(crate) fn recover_chat(
         .collect();
     let mut out = HashMap::new();
     for part in find_chat_parts(dir, skip) {
-        let own = PathBuf::from(part.to_string_lossy().trim_end_matches(XML_PART).to_string());
+        let own = PathBuf::from(
+            part.to_string_lossy()
+                .trim_end_matches(XML_PART)
+                .to_string(),
+        );
         let (stem, video) = match by_chat.get(&part) {
             Some((video_part, done)) => (crate::chat::file::stem_of(done), Some(*video_part)),
             None => (own, None),

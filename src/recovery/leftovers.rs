@@ -53,7 +53,9 @@ pub(crate) fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
                 }
             } else if ft.is_file()
                 && path.to_string_lossy().ends_with(PART_SUFFIX)
-                && !path.to_string_lossy().ends_with(crate::chat::file::XML_PART)
+                && !path
+                    .to_string_lossy()
+                    .ends_with(crate::chat::file::XML_PART)
             {
                 // Chat files are closed by `chat` once the videos are done.
                 out.push(path);

@@ -402,7 +402,7 @@ printf '%s' "$3" > {g}/name"#,
             toml_str(hook.to_str().unwrap()),
             room("bili", "https://live.bilibili.com/77")
         ),
-        &format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base()),
+        &format!("[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n", api.base()),
     )
     .replace(
         "filename = \"{name}/{index}\"",
@@ -690,7 +690,7 @@ async fn recording_failed_and_recovered_reach_a_webhook() {
             receiver.url(),
             room("bili", "https://live.bilibili.com/77")
         ),
-        &format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base()),
+        &format!("[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n", api.base()),
     )
     .replace("alert_after = \"5s\"", "alert_after = \"2s\"");
     let d = Daemon::start(dir.path(), "alerts", &cfg);

@@ -28,10 +28,8 @@ const SEND_GIFT: &str = r#"{"cmd":"SEND_GIFT","data":{"action":"投喂","coin_ty
 const LIVE: &str = r#"{"cmd":"LIVE","live_key":"234304209915761953","voice_background":"","sub_session_key":"234304209915761953sub_time:1651036923","live_platform":"pc","live_model":0,"live_time":1651036923,"roomid":23614753}"#;
 const PREPARING: &str = r#"{"cmd":"PREPARING","msg_id":"26964930181741056:1000:1000","p_is_ack":true,"p_msg_type":1,"roomid":"1899237171","round":1,"send_time":1739985402716}"#;
 const ROOM_CHANGE: &str = r#"{"cmd":"ROOM_CHANGE","data":{"title":"开始白给CS","area_id":371,"parent_area_id":9,"area_name":"虚拟主播","parent_area_name":"虚拟主播","live_key":"320830629635915849","sub_session_key":"320830629635915849sub_time:1673690546"}}"#;
-const CUT_OFF: &str =
-    r#"{"cmd":"CUT_OFF","msg":"违反直播言论规范，请立即调整","roomid":23993070}"#;
-const WARNING: &str =
-    r#"{"cmd":"WARNING","msg":"图片内容不适宜，请立即调整","roomid":22195814}"#;
+const CUT_OFF: &str = r#"{"cmd":"CUT_OFF","msg":"违反直播言论规范，请立即调整","roomid":23993070}"#;
+const WARNING: &str = r#"{"cmd":"WARNING","msg":"图片内容不适宜，请立即调整","roomid":22195814}"#;
 
 #[test]
 fn danmu_msg_full_sample() {
@@ -56,8 +54,7 @@ fn danmu_msg_full_sample() {
 #[test]
 fn danmu_msg_with_a_suffix_and_raw() {
     let json = DANMU_MSG.replace(r#""cmd":"DANMU_MSG""#, r#""cmd":"DANMU_MSG:4:0:2:2:2:0""#);
-    let Command::Chat(ChatEvent::Danmaku(d)) = parse_command(json.as_bytes(), true).unwrap()
-    else {
+    let Command::Chat(ChatEvent::Danmaku(d)) = parse_command(json.as_bytes(), true).unwrap() else {
         panic!("not a danmaku")
     };
     assert_eq!(d.text, "白花300块[热]");

@@ -171,9 +171,7 @@ fn bad_lengths_keep_what_came_before() {
     short_len.extend(hex("00 00 00 0f 00 10 00 00 00 00 00 05 00 00 00 00"));
     let d = decode(&short_len);
     assert_eq!(d.packets.len(), 1);
-    assert!(
-        matches!(d.error, Some(PacketError::BadLength { offset, .. }) if offset == good.len())
-    );
+    assert!(matches!(d.error, Some(PacketError::BadLength { offset, .. }) if offset == good.len()));
 
     let mut past_end = good.clone();
     past_end.extend(hex("00 00 01 00 00 10 00 00 00 00 00 05 00 00 00 00 7b"));
@@ -321,8 +319,7 @@ fn arbitrary_message() -> impl Strategy<Value = Vec<u8>> {
         // A valid compressed frame with random bytes flipped.
         (proptest::collection::vec((0usize..64, any::<u8>()), 1..6)).prop_map(|flips| {
             let inner = command(r#"{"cmd":"DANMU_MSG","info":[[0,1,25],"hi",[1,"a"]]}"#);
-            let mut m =
-                encode(version::BROTLI, op::COMMAND, 0, &brotli_stored(&inner)).unwrap();
+            let mut m = encode(version::BROTLI, op::COMMAND, 0, &brotli_stored(&inner)).unwrap();
             for (i, b) in flips {
                 let n = m.len();
                 m[i % n] ^= b;

@@ -16,9 +16,9 @@ mod danmu;
 mod pick;
 mod play;
 
-pub(crate) use danmu::{ChatHost, danmu_info_as};
 #[cfg(test)]
 pub(crate) use danmu::DanmuInfo;
+pub(crate) use danmu::{ChatHost, danmu_info_as};
 pub use pick::{Candidate, Prefs, candidates, rerequest_qn};
 pub(crate) use pick::{capped, first_qn, served_below, wanted};
 pub use play::{BiliFormat, LegacyPlay, PlayInfo, play_info, play_url_v1};

@@ -453,9 +453,16 @@ fn the_configured_user_agent_goes_with_api_calls_and_stream_requests() {
 #[test]
 fn chat_authenticates_as_the_login_user_only_with_sessdata() {
     use super::chat::login_uid;
-    assert_eq!(login_uid("SESSDATA=abc; DedeUserID=12345; bili_jct=x"), 12345);
+    assert_eq!(
+        login_uid("SESSDATA=abc; DedeUserID=12345; bili_jct=x"),
+        12345
+    );
     assert_eq!(login_uid("DedeUserID=12345; buvid3=x"), 0, "no SESSDATA");
-    assert_eq!(login_uid("SESSDATA=; DedeUserID=12345"), 0, "an empty SESSDATA");
+    assert_eq!(
+        login_uid("SESSDATA=; DedeUserID=12345"),
+        0,
+        "an empty SESSDATA"
+    );
     assert_eq!(login_uid("SESSDATA=abc; DedeUserID=x12"), 0);
     assert_eq!(login_uid(""), 0);
 }

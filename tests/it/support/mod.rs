@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod chat_server;
 pub mod daemon;
 pub mod flv;
 pub mod hls_server;

@@ -183,6 +183,12 @@ struct Shared {
     block: Mutex<Option<(u16, u64, Option<Instant>)>>,
     /// (when answered, path?query, HTTP status) of every answer.
     answered: Mutex<Vec<(Instant, String, u16)>>,
+    /// getDanmuInfo lists this chat server (`ws_port` = `wss_port`); `None`: 404.
+    chat_port: Mutex<Option<u16>>,
+    /// getDanmuInfo answers this fixture instead (a refusal).
+    chat_refusal: Mutex<Option<String>>,
+    /// Tokens issued by getDanmuInfo, in order.
+    chat_tokens: Mutex<Vec<String>>,
 }
 
 pub struct PlatformServer {
@@ -275,6 +281,21 @@ impl PlatformServer {
             axum::serve(listener, app).await.unwrap();
         });
         Self { addr, shared }
+    }
+
+    /// getDanmuInfo points chat at `127.0.0.1:port` (`None`: it answers 404).
+    pub fn set_chat_port(&self, port: Option<u16>) {
+        *self.shared.chat_port.lock().unwrap() = port;
+    }
+
+    /// getDanmuInfo answers this fixture (e.g. `error-352-bare.json`); `None` to stop.
+    pub fn refuse_chat(&self, fixture: Option<&str>) {
+        *self.shared.chat_refusal.lock().unwrap() = fixture.map(str::to_string);
+    }
+
+    /// The chat tokens getDanmuInfo issued, in order.
+    pub fn chat_tokens(&self) -> Vec<String> {
+        self.shared.chat_tokens.lock().unwrap().clone()
     }
 
     pub fn base(&self) -> String {
@@ -600,6 +621,36 @@ async fn answer(s: Arc<Shared>, req: Request) -> Response {
                 return json_response(&fixture("bilibili", "wbi-voucher.json"));
             }
             bili_info(&s, &q)
+        }
+        "/xlive/web-room/v1/index/getDanmuInfo" => {
+            if let Some(f) = s.chat_refusal.lock().unwrap().clone() {
+                return json_response(&fixture("bilibili", &f));
+            }
+            let cookie = headers
+                .get(header::COOKIE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let buvid = cookie.split(';').any(|p| {
+                p.trim()
+                    .strip_prefix("buvid3=")
+                    .is_some_and(|v| !v.is_empty())
+            });
+            if !wbi_ok(&query) || !buvid {
+                s.wbi_bad.fetch_add(1, Ordering::Relaxed);
+                return json_response(&fixture("bilibili", "error-352-bare.json"));
+            }
+            let Some(port) = *s.chat_port.lock().unwrap() else {
+                return StatusCode::NOT_FOUND.into_response();
+            };
+            let mut tokens = s.chat_tokens.lock().unwrap();
+            let token = format!("fake-chat-token-{}", tokens.len() + 1);
+            tokens.push(token.clone());
+            let mut v = fixture("bilibili", "getDanmuInfo.json");
+            v["data"]["token"] = token.into();
+            v["data"]["host_list"] = serde_json::json!([
+                {"host": "127.0.0.1", "port": 0, "ws_port": port, "wss_port": port}
+            ]);
+            json_response(&v)
         }
         "/xlive/web-room/v2/index/getRoomPlayInfo" => {
             if let Some(f) = signed_refusal(&s.bili_play_refusal, &query) {

@@ -740,7 +740,9 @@ fn danmu_info_refusals_and_bad_answers() {
         danmu(fixture!("wbi-voucher.json")),
         Signed::Refused(Refusal::Voucher)
     ));
-    let no_token = edit(fixture!("getDanmuInfo.json"), |v| v["data"]["token"] = json!(""));
+    let no_token = edit(fixture!("getDanmuInfo.json"), |v| {
+        v["data"]["token"] = json!("")
+    });
     assert!(danmu_info_as(&no_token, "getDanmuInfo").is_err());
     // A host that would smuggle a path or credentials into the URL is dropped.
     let odd = edit(fixture!("getDanmuInfo.json"), |v| {

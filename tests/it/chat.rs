@@ -1,0 +1,443 @@
+//! Chat (danmaku) end to end: the real binary against the fake Bilibili API, a fake chat
+//! server (WebSocket on 127.0.0.1:0) and a local FLV server. Checked: the auth packet and the
+//! handshake, heartbeats, frames in protocol versions 0, 2 and 3 and garbage between them, a
+//! pushed LIVE starting the recording, the chat files beside the video segments (a real XML
+//! parser, DanmakuFactory's scanner rules, times within each segment), the events that name
+//! them, fresh tokens across reconnects, a refused token, and a chat server killed again and
+//! again during a recording that loses no video frame.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::chat_server::{self, ChatServer, Fault, brotli, command, danmu, zlib};
+use crate::support::daemon::{Daemon, config, control_get, files, wait_until};
+use crate::support::flv;
+use crate::support::platform_server::{BiliRoom, PlatformServer};
+use crate::support::server::{Answer, StreamServer};
+
+const FIXTURE: &str = "flv_640x360_20s.flv";
+const ROOM: u64 = 7734200;
+const PATH: &str = "live-bvc/7734200/live.flv";
+const INFO: &str = "/xlive/web-room/v1/index/getInfoByRoom";
+
+fn bili(streams: &StreamServer, live: bool) -> BiliRoom {
+    BiliRoom {
+        short_id: 0,
+        live_status: i64::from(live),
+        title: "弹幕测试".into(),
+        uname: "主播".into(),
+        live_start_time: 1763712000,
+        stream_host: format!("http://{}", streams.addr),
+        stream_path: PATH.into(),
+    }
+}
+
+/// The stream, `speed` x real time, once; then the live is over.
+fn finite(speed: f64) -> Answer {
+    let mut a = Answer::flv(FIXTURE, speed, 1);
+    if let Answer::Flv { offline_after, .. } = &mut a {
+        *offline_after = true;
+    }
+    a
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    streams: StreamServer,
+    api: PlatformServer,
+    chat: ChatServer,
+    daemon: Daemon,
+}
+
+async fn setup(live: bool, room_extra: &str, top_extra: &str) -> Setup {
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    let chat = ChatServer::start().await;
+    api.set_chat_port(Some(chat.port));
+    api.set_bili(ROOM, bili(&streams, live));
+    let dir = tempfile::tempdir().unwrap();
+    let rooms = format!(
+        "[[rooms]]\nname = \"dm\"\nurl = \"https://live.bilibili.com/{ROOM}\"\n{room_extra}"
+    );
+    let extra = format!(
+        "{top_extra}[platforms.bilibili]\napi_base = \"{}\"\n",
+        api.base()
+    );
+    let daemon = Daemon::start(dir.path(), "chat", &config(dir.path(), &rooms, &extra));
+    Setup {
+        dir,
+        streams,
+        api,
+        chat,
+        daemon,
+    }
+}
+
+async fn status(dir: &Path) -> Value {
+    serde_json::from_str(&control_get(dir, "/api/status").await).unwrap_or(Value::Null)
+}
+
+async fn events(dir: &Path) -> Vec<Value> {
+    serde_json::from_str(&control_get(dir, "/api/events").await).unwrap_or_default()
+}
+
+/// Polls an async condition every 100 ms until it holds or `timeout` passes.
+async fn eventually<F, Fut>(timeout: Duration, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + timeout;
+    loop {
+        if f().await {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The record lines of a chat file, checked against DanmakuFactory's scanner: a tag runs
+/// from `<` to the first `>`, so no `>` may sit inside an attribute, and `key="value"` has no
+/// spaces around `=`.
+fn df_lines(text: &str) -> Vec<&str> {
+    let head = &text.as_bytes()[..text.len().min(1024)];
+    assert!(
+        String::from_utf8_lossy(head).contains("<BililiveRecorderRecordInfo"),
+        "DanmakuFactory looks for <BililiveRecorder in the first 1024 bytes"
+    );
+    let records: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            ["  <d ", "  <sc ", "  <gift ", "  <guard "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
+    for l in &records {
+        let close = l.find('>').unwrap();
+        let tag = &l[..close];
+        assert_eq!(
+            tag.matches('"').count() % 2,
+            0,
+            "a > inside an attribute: {l}"
+        );
+        assert!(!tag.contains(" =") && !tag.contains("= "), "{l}");
+    }
+    records
+}
+
+/// Every `<d>`/`<sc>` text and its time, from a strict XML parse.
+fn parsed(path: &Path) -> Vec<(String, String, f64)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    df_lines(&text);
+    let doc = roxmltree::Document::parse(&text)
+        .unwrap_or_else(|e| panic!("{}: not well-formed XML: {e}", path.display()));
+    assert_eq!(doc.root_element().tag_name().name(), "i");
+    let info = doc
+        .descendants()
+        .find(|n| n.has_tag_name("BililiveRecorderRecordInfo"))
+        .expect("the record info");
+    chrono::DateTime::parse_from_rfc3339(info.attribute("start_time").unwrap())
+        .expect("start_time with its UTC offset");
+    assert_eq!(info.attribute("roomid"), Some(ROOM.to_string().as_str()));
+    doc.descendants()
+        .filter(|n| n.has_tag_name("d") || n.has_tag_name("sc") || n.has_tag_name("guard"))
+        .map(|n| {
+            let t = match n.attribute("p") {
+                Some(p) => p.split(',').next().unwrap().parse().unwrap(),
+                None => n.attribute("ts").unwrap().parse().unwrap(),
+            };
+            (
+                n.tag_name().name().to_string(),
+                n.text().unwrap_or_default().to_string(),
+                t,
+            )
+        })
+        .collect()
+}
+
+fn xml_of(video: &Path) -> PathBuf {
+    video.with_extension("xml")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_live_start_records_and_chat_lands_beside_each_segment() {
+    // Polls are ten minutes apart: only the push can start this recording in time.
+    let s = setup(
+        false,
+        "poll_interval = \"10m\"\nsegment_duration = \"8s\"\n",
+        "",
+    )
+    .await;
+    let log = || s.daemon.log_text();
+    assert!(
+        wait_until(Duration::from_secs(15), || s.chat.authenticated() >= 1).await,
+        "chat never authenticated:\n{}",
+        log()
+    );
+    // The handshake and the auth packet, as the web client sends them.
+    let (auth, header_ok) = s.chat.auths()[0].clone();
+    assert!(
+        header_ok,
+        "auth header (op 7, ver 1, seq 1, length): {auth}"
+    );
+    assert_eq!(auth["uid"], 0);
+    assert_eq!(auth["roomid"], ROOM);
+    assert_eq!(auth["protover"], 3);
+    assert_eq!(auth["platform"], "web");
+    assert_eq!(auth["type"], 2);
+    assert_eq!(auth["key"], s.api.chat_tokens()[0].as_str());
+    assert!(auth["buvid"].as_str().is_some_and(|b| !b.is_empty()));
+    let (ua, cookie, path) = s.chat.handshakes()[0].clone();
+    assert_eq!(path, "/sub");
+    assert!(ua.contains("Mozilla"), "{ua}");
+    assert_eq!(cookie, None, "no cookie goes to the chat host");
+    assert!(wait_until(Duration::from_secs(5), || s.chat.heartbeats() >= 1).await);
+    let st = status(s.dir.path()).await;
+    assert_eq!(st["rooms"][0]["chat"], "connected", "{st}");
+    assert_eq!(st["rooms"][0]["state"], "idle", "{st}");
+    // The first poll (jittered over 20 s) finds the room offline.
+    let t0 = Instant::now() - Duration::from_secs(60);
+    assert!(
+        wait_until(Duration::from_secs(25), || s.api.count(INFO, t0) >= 1).await,
+        "{}",
+        log()
+    );
+
+    s.streams.set(PATH, finite(1.0));
+    s.api.edit_bili(ROOM, |r| r.live_status = 1);
+    let pushed = Instant::now();
+    s.chat.push(command(
+        &json!({"cmd": "LIVE", "roomid": ROOM, "live_time": 1763712000}),
+    ));
+    let dir = s.dir.path().to_path_buf();
+    assert!(
+        eventually(Duration::from_secs(15), || {
+            let dir = dir.clone();
+            async move { status(&dir).await["rooms"][0]["state"] == "recording" }
+        })
+        .await,
+        "no recording after the LIVE push:\n{}",
+        log()
+    );
+    let took = pushed.elapsed();
+    assert!(
+        took <= Duration::from_secs(5),
+        "recording {took:?} after the LIVE push (target 5 s):\n{}",
+        log()
+    );
+
+    // Chat in every protocol version, with garbage between; the connection survives it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    s.chat
+        .push(command(&danmu(11, "alice", "v0 <&> \"quoted\" 'x'")));
+    s.chat.push(zlib(&command(&danmu(12, "bob", "v2 zlib"))));
+    s.chat
+        .push(b"\x00\x00\x00\x05garbage that is no packet".to_vec());
+    let mut v3 = command(&danmu(13, "carol > dave", "v3 brotli"));
+    v3.extend(command(&json!({"cmd": "SUPER_CHAT_MESSAGE", "data": {
+        "uid": 294094150, "price": 30, "time": 60, "message": "sc text",
+        "user_info": {"uname": "界原虚"}}})));
+    v3.extend(command(&json!({"cmd": "GUARD_BUY", "data": {
+        "uid": 14225357, "username": "guard", "guard_level": 3, "num": 1}})));
+    s.chat.push(brotli(&v3));
+    // After the split (segment_duration 8 s): a line for the second file.
+    let rec = s.dir.path().join("rec");
+    assert!(
+        wait_until(Duration::from_secs(20), || files(&rec, ".flv").len() >= 1).await,
+        "{}",
+        log()
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.chat.push(command(&danmu(14, "erin", "after the split")));
+
+    // The live ends: a pushed PREPARING makes the room look now, not in ten minutes.
+    let whole = flv::fixture(FIXTURE).len();
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            s.streams.bodies(PATH).iter().any(|b| b.len() >= whole)
+        })
+        .await,
+        "{}",
+        log()
+    );
+    s.api.edit_bili(ROOM, |r| r.live_status = 0);
+    s.chat.push(command(
+        &json!({"cmd": "PREPARING", "roomid": ROOM.to_string()}),
+    ));
+    assert!(
+        eventually(Duration::from_secs(40), || {
+            let dir = dir.clone();
+            async move { events(&dir).await.iter().any(|e| e["type"] == "live_end") }
+        })
+        .await,
+        "{}",
+        log()
+    );
+    let evs = events(s.dir.path()).await;
+    let complete: Vec<&Value> = evs
+        .iter()
+        .filter(|e| e["type"] == "segment_complete")
+        .collect();
+    assert!(
+        complete.len() >= 2,
+        "a split into two files at least: {evs:?}"
+    );
+    let mut all = Vec::new();
+    for (n, e) in complete.iter().enumerate() {
+        let video = PathBuf::from(e["segment"]["path"].as_str().unwrap());
+        let xml = xml_of(&video);
+        assert_eq!(
+            e["segment"]["danmaku"]["path"].as_str(),
+            Some(xml.to_str().unwrap()),
+            "segment_complete names the chat file beside its video: {e}"
+        );
+        let lines = parsed(&xml);
+        assert_eq!(e["segment"]["danmaku"]["messages"], lines.len(), "{e}");
+        let duration = e["segment"]["duration_s"].as_f64().unwrap();
+        for (_, text, t) in &lines {
+            assert!(
+                *t >= 0.0 && *t <= duration + 1.0,
+                "{text:?} at {t}s, outside its file {n} ({duration}s)"
+            );
+        }
+        all.push(lines);
+    }
+    let texts: Vec<&str> = all.iter().flatten().map(|(_, t, _)| t.as_str()).collect();
+    for want in [
+        "v0 <&> \"quoted\" 'x'",
+        "v2 zlib",
+        "v3 brotli",
+        "sc text",
+        "after the split",
+    ] {
+        assert!(texts.contains(&want), "{want:?} missing from {texts:?}");
+    }
+    assert!(all[0].iter().any(|(k, _, _)| k == "guard"));
+    let second: Vec<&str> = all[1..]
+        .iter()
+        .flatten()
+        .map(|(_, t, _)| t.as_str())
+        .collect();
+    assert!(
+        second.contains(&"after the split"),
+        "a line pushed after the split is in a later file: {second:?}"
+    );
+    assert!(files(&rec, ".part").is_empty(), "{:?}", files(&rec, ""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_chat_server_again_and_again_costs_no_video_frame() {
+    let s = setup(true, "", "").await;
+    s.streams.set(PATH, finite(2.0));
+    let log = || s.daemon.log_text();
+    assert!(
+        wait_until(Duration::from_secs(15), || s.chat.authenticated() >= 1).await,
+        "{}",
+        log()
+    );
+    // Cut chat every second while the stream plays (10 s at 2x), and refuse a token once.
+    for n in 0..8 {
+        if n == 3 {
+            s.chat.fault(Some(Fault::TokenError));
+        }
+        if n == 5 {
+            s.chat.fault(None);
+        }
+        s.chat.drop_all();
+        s.chat.push(command(&danmu(1, "x", "between cuts")));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let whole = flv::fixture(FIXTURE).len();
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            s.streams.bodies(PATH).iter().any(|b| b.len() >= whole)
+        })
+        .await,
+        "{}",
+        log()
+    );
+    s.api.edit_bili(ROOM, |r| r.live_status = 0);
+    let rec = s.dir.path().join("rec");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            files(&rec, ".part").is_empty() && !files(&rec, ".flv").is_empty()
+        })
+        .await,
+        "{}",
+        log()
+    );
+    let done = files(&rec, ".flv");
+    let got = flv::recorded_frames(&done);
+    let want: Vec<(u8, Vec<u8>)> = s
+        .streams
+        .bodies(PATH)
+        .iter()
+        .flat_map(|b| flv::frames_of(b))
+        .collect();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "every served frame, once:\n{}",
+        log()
+    );
+    assert!(got == want, "recorded frames differ from the served ones");
+    for f in &done {
+        let errors = crate::support::media::decode_errors(f);
+        assert!(errors.is_empty(), "{}: {errors}", f.display());
+    }
+    // Each connection asked for a token of its own.
+    let tokens = s.api.chat_tokens();
+    let keys: Vec<String> = s
+        .chat
+        .auths()
+        .iter()
+        .map(|(a, _)| a["key"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(keys.len() >= 3, "reconnected after the cuts: {keys:?}");
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), keys.len(), "a fresh token for every connect");
+    assert!(keys.iter().all(|k| tokens.contains(k)));
+    // Chat came back after the refused token.
+    assert!(
+        wait_until(Duration::from_secs(90), || s.chat.open() >= 1).await,
+        "{}",
+        log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_off_opens_no_connection_and_check_refuses_chat_on_a_direct_url() {
+    let s = setup(false, "danmaku = false\nlive_push = false\n", "").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(s.chat.authenticated(), 0);
+    assert!(s.api.chat_tokens().is_empty());
+    let st = status(s.dir.path()).await;
+    assert_eq!(st["rooms"][0]["chat"], "off", "{st}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "[[rooms]]\nurl = \"http://127.0.0.1:1/a.flv\"\ndanmaku = true\n\
+         [[rooms]]\nurl = \"https://live.douyin.com/61234567890\"\nlive_push = true\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::support::daemon::bin())
+        .args(["check", "-c"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("rooms[0].danmaku"), "{err}");
+    assert!(err.contains("rooms[1].live_push"), "{err}");
+    let _ = chat_server::packet;
+}
