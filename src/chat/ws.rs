@@ -149,7 +149,7 @@ async fn open(
                 resp.headers()
                     .get(k)
                     .and_then(|v| v.to_str().ok())
-                    .map(|v| crate::platform::json::short(v))
+                    .map(crate::platform::json::short)
             };
             let detail = match (said("handshake-status"), said("handshake-msg")) {
                 (None, None) => String::new(),

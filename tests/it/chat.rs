@@ -249,7 +249,7 @@ async fn a_pushed_live_start_records_and_chat_lands_beside_each_segment() {
     // After the split (segment_duration 8 s): a line for the second file.
     let rec = s.dir.path().join("rec");
     assert!(
-        wait_until(Duration::from_secs(20), || files(&rec, ".flv").len() >= 1).await,
+        wait_until(Duration::from_secs(20), || !files(&rec, ".flv").is_empty()).await,
         "{}",
         log()
     );

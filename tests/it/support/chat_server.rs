@@ -145,6 +145,7 @@ impl ChatServer {
     }
 }
 
+#[allow(clippy::result_large_err)] // the handshake callback's signature is tungstenite's
 async fn serve(tcp: tokio::net::TcpStream, s: Arc<Shared>, mut push: broadcast::Receiver<Push>) {
     let hs = s.clone();
     let callback = move |req: &Request, resp: Response| {
