@@ -24,6 +24,9 @@
 //! - `recovery`: crash recovery in one place: at start-up, intents whose event was lost and
 //!   `.part` files no live process writes (`startup`, `leftovers`, `owner`), and `repair`
 //!   (also behind `liverec repair`).
+//! - `chat`: chat (danmaku), a side channel of each room: its own task per room, the Bilibili
+//!   and Douyin WebSocket clients, the XML file beside each segment, and pushed live starts as
+//!   typed signals to the room; pure cores for packets, commands, protobuf and the signature.
 //! - `capture`: pulling a live stream into a session's writer: one `attempt` over the
 //!   platform's sources, the FLV and HLS pullers, the session's host failover, and `PullEnd`.
 //! - `writer`: the session's writer thread and the handle the room holds, and the pipelines

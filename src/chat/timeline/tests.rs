@@ -96,3 +96,28 @@ fn a_split_during_an_outage_starts_clean() {
     t.open_segment(s(5.0), w + s(20.0));
     assert_eq!(t.offset_at(w + s(21.0)), Some(s(1.0)));
 }
+
+#[test]
+fn marks_from_before_a_loss_are_no_resumption_and_later_ones_are() {
+    let t0 = Instant::now();
+    let s = Duration::from_secs;
+    let mut t = Timeline::new();
+    t.open_segment(Duration::ZERO, t0);
+    t.mark(s(10), t0 + s(10));
+    assert_eq!(t.offset_at(t0 + s(11)), Some(s(11)));
+    // The stream is lost at 12 s; the writer then writes a GOP it held, marked earlier.
+    t.stream_lost(None, t0 + s(12));
+    t.mark(s(11), t0 + s(11));
+    assert_eq!(
+        t.offset_at(t0 + s(20)),
+        Some(s(12)),
+        "pinned where it stopped"
+    );
+    // Media flows again at 30 s wall time, continuing at 12.5 s of media.
+    t.mark(Duration::from_millis(12_500), t0 + s(30));
+    assert_eq!(
+        t.offset_at(t0 + s(32)),
+        Some(Duration::from_millis(14_500)),
+        "the media timeline, not the wall clock (which says 32 s)"
+    );
+}
