@@ -9,7 +9,9 @@
 #   2. ROOMS streams paced at RATE bytes/s recorded at once for MEM_SECONDS: liverec's one
 #      daemon against ROOMS ffmpeg processes (peak RSS, summed for ffmpeg; CPU-seconds).
 # Usage: bench/run.sh   (env: SIZE_MB=1024 REPEAT=3 ROOMS=50 RATE=500000 MEM_SECONDS=40
-#                        BENCH_DIR=...; ROOMS=0 skips part 2)
+#                        BENCH_DIR=...; ROOMS=0 skips part 2; BASE_BIN=path/to/an/older/liverec
+#                        adds that build as a fourth tool, run interleaved with the others, to
+#                        compare two builds side by side)
 # Needs: curl, ffmpeg, python3, GNU time (/usr/bin/time). Writes bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +50,11 @@ best() { for f in "$@"; do echo "$(cpu_per_gib "$f") $(rss_mib "$f")"; done | so
 # The median CPU per GiB of a tool's runs (the lower middle one for an even count).
 median() { for f in "$@"; do cpu_per_gib "$f"; echo; done | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-run_liverec() { # $1 = query, $2 = timing file
+BASE_BIN=${BASE_BIN:-}
+TOOLS="curl ffmpeg liverec"
+[ -n "$BASE_BIN" ] && TOOLS="$TOOLS base"
+run_liverec() { # $1 = query, $2 = timing file, $3 = binary (default: this tree's)
+  local bin=${3:-$BIN}
   rm -rf "$WORK/lr"; mkdir -p "$WORK/lr"; sync
   cat > "$WORK/lr.toml" <<TOML
 output_dir = "$WORK/lr/rec"
@@ -64,7 +70,7 @@ listen = "127.0.0.1:0"
 [[rooms]]
 url = "$URL?$1"
 TOML
-  RUST_LOG=info /usr/bin/time -f "%U %S %M" -o "$2" "$BIN" run -c "$WORK/lr.toml" 2>"$WORK/lr.log" &
+  RUST_LOG=info /usr/bin/time -f "%U %S %M" -o "$2" "$bin" run -c "$WORK/lr.toml" 2>"$WORK/lr.log" &
   local tpid=$!
   until grep -q "offline: session ended" "$WORK/lr.log" 2>/dev/null; do sleep 0.2; done
   kill -TERM "$(child_of $tpid)"
@@ -85,8 +91,11 @@ for framing in chunked eof; do
     /usr/bin/time -f "%U %S %M" -o "$WORK/t_ffmpeg_${framing}_$i" ffmpeg -nostdin -hide_banner -v quiet -y -i "$URL?$q" -c copy -f flv "$WORK/ffmpeg.flv" || true
     rm -f "$WORK/ffmpeg.flv"; sync
     run_liverec "$q&once=1" "$WORK/t_liverec_${framing}_$i"
+    if [ -n "$BASE_BIN" ]; then
+      run_liverec "$q&once=1&base=1" "$WORK/t_base_${framing}_$i" "$BASE_BIN"
+    fi
   done
-  for tool in curl ffmpeg liverec; do
+  for tool in $TOOLS; do
     RESULT[$tool,$framing]=$(best "$WORK"/t_${tool}_${framing}_*)
     MEDIAN[$tool,$framing]=$(median "$WORK"/t_${tool}_${framing}_*)
   done
@@ -96,6 +105,8 @@ rss() { echo "${RESULT[$1,$2]}" | cut -d' ' -f2; }
 ratio() { awk -v a="$(cpu liverec "$1")" -v b="$(cpu curl "$1")" 'BEGIN {printf "%.2f", a / b}'; }
 med() { echo "${MEDIAN[$1,$2]}"; }
 median_ratio() { awk -v a="$(med liverec "$1")" -v b="$(med curl "$1")" 'BEGIN {printf "%.2f", a / b}'; }
+base_ratio() { awk -v a="$(cpu base "$1")" -v b="$(cpu curl "$1")" 'BEGIN {printf "%.2f", a / b}'; }
+base_median_ratio() { awk -v a="$(med base "$1")" -v b="$(med curl "$1")" 'BEGIN {printf "%.2f", a / b}'; }
 
 if [ "$ROOMS" -gt 0 ]; then
   echo "== ${ROOMS} rooms at ${RATE} B/s for ${MEM_SECONDS}s: liverec"
@@ -110,12 +121,20 @@ if [ "$ROOMS" -gt 0 ]; then
     echo 'listen = "127.0.0.1:0"'
     for i in $(seq 1 "$ROOMS"); do printf '[[rooms]]\nurl = "%s?rate=%s&room=%s"\n' "$URL" "$RATE" "$i"; done
   } > "$WORK/many.toml"
-  RUST_LOG=warn /usr/bin/time -f "%U %S %M" -o "$WORK/t_many" "$BIN" run -c "$WORK/many.toml" 2>"$WORK/many.log" &
-  TPID=$!
-  sleep "$MEM_SECONDS"
-  kill -TERM "$(child_of $TPID)"
-  wait "$TPID" || true
-  MANY_BYTES=$(find "$WORK/many/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+  run_many() { # $1 = binary, $2 = timing file; prints the bytes written
+    rm -rf "$WORK/many/rec" "$WORK/many/state"
+    RUST_LOG=warn /usr/bin/time -f "%U %S %M" -o "$2" "$1" run -c "$WORK/many.toml" 2>"$WORK/many.log" &
+    local tpid=$!
+    sleep "$MEM_SECONDS"
+    kill -TERM "$(child_of $tpid)"
+    wait "$tpid" || true
+    find "$WORK/many/rec" -name '*.flv' -printf '%s\n' | awk '{s+=$1} END {print s+0}'
+  }
+  MANY_BYTES=$(run_many "$BIN" "$WORK/t_many")
+  if [ -n "$BASE_BIN" ]; then
+    echo "== ${ROOMS} rooms at ${RATE} B/s for ${MEM_SECONDS}s: the base build"
+    BASE_MANY_BYTES=$(run_many "$BASE_BIN" "$WORK/t_many_base")
+  fi
 
   echo "== ${ROOMS} rooms: ffmpeg processes"
   rm -rf "$WORK/ff"; mkdir -p "$WORK/ff"
@@ -144,11 +163,15 @@ fi
   echo "| liverec / curl | **$(ratio chunked)x** | | **$(ratio eof)x** | |"
   echo "| medians: curl / ffmpeg / liverec | $(med curl chunked) / $(med ffmpeg chunked) / $(med liverec chunked) | | $(med curl eof) / $(med ffmpeg eof) / $(med liverec eof) | |"
   echo "| liverec / curl, medians | $(median_ratio chunked)x | | $(median_ratio eof)x | |"
+  if [ -n "$BASE_BIN" ]; then
+    echo "| base build ($("$BASE_BIN" --version | head -1)) | $(cpu base chunked) | $(rss base chunked) | $(cpu base eof) | $(rss base eof) |"
+    echo "| base / curl (best; medians) | $(base_ratio chunked)x; $(base_median_ratio chunked)x | | $(base_ratio eof)x; $(base_median_ratio eof)x | |"
+  fi
   echo
   echo "Every run, CPU-s per GiB:"
   echo
   for framing in chunked eof; do
-    for tool in curl ffmpeg liverec; do
+    for tool in $TOOLS; do
       echo "- $tool, $framing: $(for f in "$WORK"/t_${tool}_${framing}_*; do cpu_per_gib "$f"; echo; done | paste -sd' ')"
     done
   done
@@ -160,6 +183,9 @@ fi
     echo "|---|---|---|---|"
     echo "| liverec, one daemon | $(rss_mib "$WORK/t_many") | $(awk '{printf "%.2f", $1+$2}' "$WORK/t_many") | $MANY_BYTES |"
     echo "| ${ROOMS} ffmpeg processes (sum) | $FF_RSS | $FF_CPU | $FF_BYTES |"
+    if [ -n "$BASE_BIN" ]; then
+      echo "| the base build, one daemon | $(rss_mib "$WORK/t_many_base") | $(awk '{printf "%.2f", $1+$2}' "$WORK/t_many_base") | $BASE_MANY_BYTES |"
+    fi
   fi
 } | tee bench/results.md
 echo "(details in $WORK)"

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 mod chat;
 mod hooks;
+pub(crate) mod keys;
+mod platforms;
 mod raw;
 mod rooms;
 
@@ -18,9 +20,9 @@ pub(crate) use chat::ChatConfig;
 pub(crate) use hooks::{HookConfig, WebhookConfig, Window};
 pub(crate) use raw::Problem;
 pub use rooms::filename_template;
-use rooms::{Defaults, read_cookie, read_overrides, read_room};
+use rooms::{Defaults, read_overrides, read_room};
 
-use crate::platform::{PlatformConfig, PlatformKind, PlatformsConfig, RoomTarget, same_base};
+use crate::platform::{PlatformsConfig, RoomTarget};
 use crate::template::Template;
 use crate::util::secret::{Secret, redact_url};
 use raw::{Field, Report, Section};
@@ -154,20 +156,41 @@ pub(crate) struct ConfigErrors {
     pub(crate) problems: Vec<Problem>,
 }
 
+impl ConfigErrors {
+    /// `problems` of `file`: what a rejected reload reports.
+    pub(crate) fn new(file: &Path, problems: Vec<Problem>) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            problems,
+        }
+    }
+
+    /// One problem as a log line: `file:line: key: reason` (no line or key when unknown).
+    pub(crate) fn line(&self, p: &Problem) -> String {
+        let mut out = self.file.display().to_string();
+        if let Some(line) = p.line {
+            out.push_str(&format!(":{line}"));
+        }
+        if !p.key.is_empty() {
+            out.push_str(&format!(": {}", p.key));
+        }
+        out.push_str(&format!(": {}", p.reason));
+        out
+    }
+
+    /// Every problem as a line, in order.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.problems.iter().map(|p| self.line(p))
+    }
+}
+
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, p) in self.problems.iter().enumerate() {
+        for (n, line) in self.lines().enumerate() {
             if n > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}", self.file.display())?;
-            if let Some(line) = p.line {
-                write!(f, ":{line}")?;
-            }
-            if !p.key.is_empty() {
-                write!(f, ": {}", p.key)?;
-            }
-            write!(f, ": {}", p.reason)?;
+            f.write_str(&line)?;
         }
         Ok(())
     }
@@ -204,146 +227,9 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     }
 }
 
-fn read_platform(
-    kind: PlatformKind,
-    field: Option<Field<'_, '_>>,
-    rep: &mut Report<'_>,
-    base: &Path,
-) -> PlatformConfig {
-    let Some(mut sec) = field.and_then(|f| f.section(rep)) else {
-        return PlatformConfig::default();
-    };
-    let api_base = sec.take("api_base").and_then(|f| {
-        let s = f.string(rep)?;
-        match url::Url::parse(&s) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-                // The platform's own base is the same as none (the example config spells it
-                // out), for `check`, for reloads and for the routing of other hosts.
-                let public = kind.default_api_base().is_some_and(|d| same_base(&s, d));
-                (!public).then_some(s)
-            }
-            _ => {
-                f.fail(rep, format!("{s:?} is not an http(s) base URL"));
-                None
-            }
-        }
-    });
-    let cookie = read_cookie(&mut sec, rep, base);
-    let quality = sec.take("quality").and_then(|f| {
-        let q = f.words(rep)?;
-        kind.check_quality(&q).map_err(|e| f.fail(rep, e)).ok()?;
-        Some(q)
-    });
-    let formats = sec.take("formats").and_then(|f| {
-        let v = f.strings(rep)?;
-        kind.check_formats(&v).map_err(|e| f.fail(rep, e)).ok()?;
-        Some(v)
-    });
-    let user_agent = read_user_agent(kind, &mut sec, rep);
-    let codecs = read_codecs(kind, sec.take("codecs"), rep);
-    let (requests_per_second, burst) = read_budget(&mut sec, rep);
-    let chat = chat::read_chat_keys(&mut sec, rep, Some(kind));
-    sec.finish(rep);
-    PlatformConfig {
-        api_base,
-        cookie,
-        quality,
-        formats,
-        user_agent,
-        codecs,
-        requests_per_second,
-        burst,
-        chat,
-    }
-}
-
-/// `user_agent`: one header line. Douyin signs every API call for the browser the User-Agent
-/// names and sends that browser's version beside it, so there it must name a Chrome version.
-fn read_user_agent(
-    kind: PlatformKind,
-    sec: &mut Section<'_, '_>,
-    rep: &mut Report<'_>,
-) -> Option<String> {
-    let f = sec.take("user_agent")?;
-    let ua = f.string(rep)?;
-    let ua = ua.trim().to_string();
-    if let Err(why) = check_user_agent(kind, &ua) {
-        f.fail(rep, why);
-        return None;
-    }
-    Some(ua)
-}
-
-/// Why `ua` cannot be a platform's User-Agent, if it cannot.
-pub(crate) fn check_user_agent(kind: PlatformKind, ua: &str) -> Result<(), String> {
-    const MAX: usize = 512;
-    if ua.is_empty() {
-        return Err("is empty (remove the key for the built-in browser User-Agent)".into());
-    }
-    if ua.len() > MAX {
-        return Err(format!("is longer than {MAX} characters"));
-    }
-    if let Some(c) = ua.chars().find(|c| !(' '..='~').contains(c)) {
-        return Err(format!(
-            "holds {c:?}: a User-Agent is one line of printable ASCII"
-        ));
-    }
-    if kind == PlatformKind::Douyin && crate::platform::douyin::browser_version(ua).is_none() {
-        return Err(format!(
-            "{ua:?} names no Chrome version: Douyin's request signature and its \
-             browser_version parameter are made for a Chromium browser's User-Agent \
-             (\"... Chrome/156.0.0.0 Safari/537.36\")"
-        ));
-    }
-    Ok(())
-}
-
-/// `codecs = ["avc", "hevc"]`, validated for the platform (lower case, as Bilibili names them).
-pub(crate) fn read_codecs(
-    kind: PlatformKind,
-    field: Option<Field<'_, '_>>,
-    rep: &mut Report<'_>,
-) -> Option<Vec<String>> {
-    let f = field?;
-    let v: Vec<String> = f
-        .strings(rep)?
-        .into_iter()
-        .map(|c| c.trim().to_ascii_lowercase())
-        .collect();
-    kind.check_codecs(&v).map_err(|e| f.fail(rep, e)).ok()?;
-    Some(v)
-}
-
-/// `requests_per_second` and `burst`: the platform's request budget.
-fn read_budget(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) -> (Option<f64>, Option<u32>) {
-    use crate::platform::limiter::{MAX_BURST, MAX_PER_SECOND, MIN_PER_SECOND};
-    let per_second = sec.take("requests_per_second").and_then(|f| {
-        let n = f.number(rep)?;
-        if !(MIN_PER_SECOND..=MAX_PER_SECOND).contains(&n) {
-            f.fail(
-                rep,
-                format!(
-                    "{n} is out of range ({MIN_PER_SECOND} to {MAX_PER_SECOND} requests per second)"
-                ),
-            );
-            return None;
-        }
-        Some(n)
-    });
-    let burst = sec.take("burst").and_then(|f| {
-        let n = f.uint(rep, u64::from(MAX_BURST))?;
-        if n == 0 {
-            f.fail(rep, "must be at least 1 (requests sent at once)");
-            return None;
-        }
-        u32::try_from(n).ok()
-    });
-    (per_second, burst)
-}
-
 fn read_listen(field: Option<Field<'_, '_>>, rep: &mut Report<'_>, base: &Path) -> Option<Listen> {
     let Some(f) = field else {
-        return Some(Listen::Tcp(SocketAddr::from(([127, 0, 0, 1], 8787))));
+        return Some(Listen::Tcp(keys::LISTEN.kind.0));
     };
     let s = f.str(rep)?;
     if let Some(p) = s.strip_prefix("unix:") {
@@ -362,8 +248,12 @@ fn read_listen(field: Option<Field<'_, '_>>, rep: &mut Report<'_>, base: &Path) 
     }
 }
 
-fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<Config> {
-    let base = config_base(path);
+/// `output_dir`, `state_dir` and `lock_dir`, each under the one before by default.
+fn read_folders(
+    top: &mut Section<'_, '_>,
+    rep: &mut Report<'_>,
+    base: &Path,
+) -> (PathBuf, PathBuf, PathBuf) {
     let dir = |f: Option<Field<'_, '_>>, rep: &mut Report<'_>| -> Option<PathBuf> {
         let f = f?;
         let s = f.str(rep)?;
@@ -373,95 +263,69 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         }
         Some(base.join(s))
     };
-    let output_dir = dir(top.take("output_dir"), rep).unwrap_or_else(|| base.join("recordings"));
-    let state_dir = dir(top.take("state_dir"), rep).unwrap_or_else(|| output_dir.join(".liverec"));
+    let output_dir = dir(top.take(keys::OUTPUT_DIR.name), rep)
+        .unwrap_or_else(|| base.join(keys::OUTPUT_DIR.kind.0));
+    let state_dir = dir(top.take(keys::STATE_DIR.name), rep)
+        .unwrap_or_else(|| output_dir.join(keys::STATE_DIR.kind.child));
+    // An empty lock_dir is the default (the example file spells it so).
     let lock_dir = top
-        .take("lock_dir")
+        .take(keys::LOCK_DIR.name)
         .and_then(|f| {
             let s = f.str(rep)?;
             (!s.trim().is_empty()).then(|| base.join(s))
         })
-        .unwrap_or_else(|| state_dir.join("locks"));
-    let min_free_space = top
-        .take("min_free_space")
-        .and_then(|f| f.size(rep))
-        .unwrap_or(2 << 30);
-    let max_recordings = top
-        .take("max_recordings")
-        .and_then(|f| f.uint(rep, 100_000))
-        .unwrap_or(0) as usize;
-    let shutdown_timeout = top
-        .take("shutdown_timeout")
-        .and_then(|f| {
-            let d = f.duration(rep)?;
-            (d >= Duration::from_secs(1)).then_some(d).or_else(|| {
-                f.fail(rep, "must be at least 1s");
-                None
-            })
-        })
-        .unwrap_or(Duration::from_secs(20));
-    let globals = read_overrides(&mut top, rep);
-    let defaults = Defaults {
-        poll_interval: globals.poll_interval.unwrap_or(Duration::from_secs(30)),
-        offline_grace: globals.offline_grace.unwrap_or(Duration::from_secs(60)),
-        stall_timeout: globals.stall_timeout.unwrap_or(Duration::from_secs(15)),
-        alert_after: globals.alert_after.unwrap_or(Duration::from_secs(90)),
-        segment_duration: globals
-            .segment_duration
-            .unwrap_or(Duration::from_secs(3600)),
-        segment_size: globals.segment_size.unwrap_or(4 << 30),
-        filename: globals.filename.unwrap_or_else(|| {
-            filename_template(DEFAULT_FILENAME).expect("default template is valid")
-        }), // ok: constant
-    };
+        .unwrap_or_else(|| state_dir.join(keys::LOCK_DIR.kind.child));
+    (output_dir, state_dir, lock_dir)
+}
 
-    let control = match top.take("control").and_then(|f| f.section(rep)) {
-        Some(mut sec) => {
-            let listen = read_listen(sec.take("listen"), rep, &base);
-            let token_field = sec.take("token");
-            let token = token_field
-                .as_ref()
-                .and_then(|f| f.string(rep))
-                .filter(|s| !s.is_empty())
-                .map(Secret::new);
-            if let Some(Listen::Tcp(addr)) = &listen {
-                if !addr.ip().is_loopback() && token.is_none() {
-                    rep.error(
-                        "control.token",
-                        &token_field.map(|f| f.span()).unwrap_or(sec.span.clone()),
-                        format!("required when control.listen ({addr}) is not a loopback address"),
-                    );
-                }
-            }
-            sec.finish(rep);
-            listen.map(|listen| ControlConfig { listen, token })
-        }
-        None => read_listen(None, rep, &base).map(|listen| ControlConfig {
+/// `[control]`: a non-loopback address needs a token.
+fn read_control(
+    field: Option<Field<'_, '_>>,
+    rep: &mut Report<'_>,
+    base: &Path,
+) -> Option<ControlConfig> {
+    let Some(mut sec) = field.and_then(|f| f.section(rep)) else {
+        return read_listen(None, rep, base).map(|listen| ControlConfig {
             listen,
             token: None,
-        }),
+        });
     };
-
-    let platforms = match top.take("platforms").and_then(|f| f.section(rep)) {
-        Some(mut sec) => {
-            let bilibili = read_platform(PlatformKind::Bilibili, sec.take("bilibili"), rep, &base);
-            let douyin = read_platform(PlatformKind::Douyin, sec.take("douyin"), rep, &base);
-            sec.finish(rep);
-            PlatformsConfig { bilibili, douyin }
+    let listen = read_listen(sec.take(keys::LISTEN.name), rep, base);
+    let token_field = sec.take(keys::TOKEN.name);
+    let token = token_field
+        .as_ref()
+        .and_then(|f| f.string(rep))
+        .filter(|s| !s.is_empty())
+        .map(Secret::new);
+    if let Some(Listen::Tcp(addr)) = &listen {
+        if !addr.ip().is_loopback() && token.is_none() {
+            rep.error(
+                "control.token",
+                &token_field.map(|f| f.span()).unwrap_or(sec.span.clone()),
+                format!("required when control.listen ({addr}) is not a loopback address"),
+            );
         }
-        None => PlatformsConfig::default(),
-    };
+    }
+    sec.finish(rep);
+    listen.map(|listen| ControlConfig { listen, token })
+}
 
-    let room_sections = top
-        .take("rooms")
-        .map(|f| f.sections(rep))
-        .unwrap_or_default();
+/// `[[rooms]]`: each room read over the defaults; a room listed twice (by its key) is kept
+/// once and reported, a name used twice is an error.
+fn read_rooms(
+    field: Option<Field<'_, '_>>,
+    defaults: &Defaults,
+    platforms: &PlatformsConfig,
+    base: &Path,
+    rep: &mut Report<'_>,
+) -> (Vec<RoomConfig>, Vec<Duplicate>) {
+    let sections = field.map(|f| f.sections(rep)).unwrap_or_default();
     let mut rooms = Vec::new();
     let mut duplicates = Vec::new();
     let mut seen_keys: HashMap<String, usize> = HashMap::new();
     let mut seen_names: HashMap<String, usize> = HashMap::new();
-    for (index, sec) in room_sections.into_iter().enumerate() {
-        let Some(room) = read_room(sec, index, &defaults, &platforms, &base, rep) else {
+    for (index, sec) in sections.into_iter().enumerate() {
+        let Some(room) = read_room(sec, index, defaults, platforms, base, rep) else {
             continue;
         };
         let key = room.target.provisional_key();
@@ -486,24 +350,17 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         seen_keys.insert(key, index);
         rooms.push(room);
     }
+    (rooms, duplicates)
+}
 
-    let hooks: Vec<HookConfig> = top
-        .take("hooks")
-        .map(|f| f.sections(rep))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|s| hooks::read_hook(s, rep))
-        .collect();
-    let webhooks: Vec<WebhookConfig> = top
-        .take("webhooks")
-        .map(|f| f.sections(rep))
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-        .filter_map(|(n, s)| hooks::read_webhook(s, n, rep))
-        .collect();
-    top.finish(rep);
-
+/// Hook names must be unique; filters naming no room and ignored duplicate rooms are warnings.
+fn cross_checks(
+    hooks: &[HookConfig],
+    webhooks: &[WebhookConfig],
+    rooms: &[RoomConfig],
+    duplicates: &[Duplicate],
+    rep: &mut Report<'_>,
+) -> Vec<Problem> {
     let mut warnings = Vec::new();
     let mut names = HashMap::new();
     for (n, h) in hooks
@@ -536,7 +393,7 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
             });
         }
     }
-    for d in &duplicates {
+    for d in duplicates {
         warnings.push(Problem {
             key: format!("rooms[{}]", d.index),
             line: None,
@@ -546,7 +403,38 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
             ),
         });
     }
+    warnings
+}
 
+/// Phase two: every key of the file, read in the order the sections ask for them, with the
+/// table's defaults for those left out.
+fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<Config> {
+    let base = config_base(path);
+    let (output_dir, state_dir, lock_dir) = read_folders(&mut top, rep, &base);
+    let min_free_space = keys::MIN_FREE_SPACE.get(&mut top, rep);
+    let max_recordings = keys::MAX_RECORDINGS.get(&mut top, rep) as usize;
+    let shutdown_timeout = keys::SHUTDOWN_TIMEOUT.get(&mut top, rep);
+    let defaults = Defaults::over(read_overrides(&mut top, rep));
+    let control = read_control(top.take("control"), rep, &base);
+    let platforms = platforms::read_platforms(top.take("platforms"), rep, &base);
+    let (rooms, duplicates) = read_rooms(top.take("rooms"), &defaults, &platforms, &base, rep);
+    let hooks: Vec<HookConfig> = top
+        .take("hooks")
+        .map(|f| f.sections(rep))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| hooks::read_hook(s, rep))
+        .collect();
+    let webhooks: Vec<WebhookConfig> = top
+        .take("webhooks")
+        .map(|f| f.sections(rep))
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(n, s)| hooks::read_webhook(s, n, rep))
+        .collect();
+    top.finish(rep);
+    let warnings = cross_checks(&hooks, &webhooks, &rooms, &duplicates, rep);
     Some(Config {
         file: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         output_dir,

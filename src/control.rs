@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, Listen};
+use crate::config::{Config, ConfigErrors, Listen};
 use crate::room::{RoomCmd, RoomSnapshot};
 
 pub(crate) mod client;
@@ -280,14 +280,32 @@ async fn reload(State(shared): State<Arc<ControlState>>, body: Bytes) -> Respons
         return error(StatusCode::SERVICE_UNAVAILABLE, "liverec is shutting down");
     }
     match rx.await {
-        Ok(Ok(summary)) => axum::Json(serde_json::json!({ "ok": true, "summary": summary })).into_response(),
-        Ok(Err(problems)) => (
+        Ok(Ok(summary)) => {
+            axum::Json(serde_json::json!({ "ok": true, "summary": summary })).into_response()
+        }
+        Ok(Err(errors)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(serde_json::json!({ "error": "the config file has problems; the running config stays in effect", "problems": problems.lines().collect::<Vec<_>>() })),
+            axum::Json(rejected_body(&errors)),
         )
             .into_response(),
         Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "liverec is shutting down"),
     }
+}
+
+/// A rejected reload's 422 body: each problem as the log line `check` prints (`problems`) and
+/// as an object with its parts (`details`: file, line or null, key, reason).
+fn rejected_body(errors: &ConfigErrors) -> serde_json::Value {
+    let file = errors.file.display().to_string();
+    let details: Vec<serde_json::Value> = errors
+        .problems
+        .iter()
+        .map(|p| serde_json::json!({ "file": file, "line": p.line, "key": p.key, "reason": p.reason }))
+        .collect();
+    serde_json::json!({
+        "error": "the config file has problems; the running config stays in effect",
+        "problems": errors.lines().collect::<Vec<_>>(),
+        "details": details,
+    })
 }
 
 async fn metrics_text(State(shared): State<Arc<ControlState>>) -> Response {

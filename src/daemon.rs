@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, ConfigErrors, Problem};
 use crate::control::{ControlState, DaemonCmd};
 use crate::event::EventTx;
 use crate::hooks::{Dispatcher, Options as HookOptions};
@@ -213,29 +213,31 @@ async fn reload(
     hooks: &Dispatcher,
     min_free_space: &AtomicU64,
     source: &'static str,
-) -> Result<String, String> {
+) -> Result<String, ConfigErrors> {
     let path = current.file.clone();
-    let loaded = tokio::task::spawn_blocking(move || config::load(&path))
+    let read = path.clone();
+    let loaded = tokio::task::spawn_blocking(move || config::load(&read))
         .await
-        .map_err(|e| format!("reload failed: {e}"))?;
-    let new = match loaded {
-        Ok(c) => c,
-        Err(errors) => {
-            for line in errors.to_string().lines() {
-                tracing::error!("reload rejected ({source}): {line}");
-            }
-            tracing::error!("the running config stays in effect");
-            return Err(errors.to_string());
+        .unwrap_or_else(|e| {
+            Err(ConfigErrors::new(
+                &path,
+                vec![Problem {
+                    key: String::new(),
+                    line: None,
+                    reason: format!("reload failed: {e}"),
+                }],
+            ))
+        });
+    let rejected = |errors: ConfigErrors| {
+        for line in errors.lines() {
+            tracing::error!("reload rejected ({source}): {line}");
         }
+        tracing::error!("the running config stays in effect");
+        errors
     };
-    let needs_restart = match restart_keys(current, &new) {
-        Ok(keys) => keys,
-        Err(why) => {
-            tracing::error!("reload rejected ({source}): {why}");
-            tracing::error!("the running config stays in effect");
-            return Err(why);
-        }
-    };
+    let new = loaded.map_err(rejected)?;
+    let needs_restart = restart_keys(current, &new)
+        .map_err(|problem| rejected(ConfigErrors::new(&new.file, vec![problem])))?;
     systemd::reloading();
     for w in &new.warnings {
         tracing::warn!("{}: {}: {}", new.file.display(), w.key, w.reason);
@@ -256,73 +258,47 @@ async fn reload(
         );
     }
     tracing::info!("{summary}");
-    // Settings that need a restart keep their running values.
-    let keep = current.clone();
-    *current = Config {
-        output_dir: keep.output_dir,
-        state_dir: keep.state_dir,
-        lock_dir: keep.lock_dir,
-        control: config::ControlConfig {
-            listen: keep.control.listen,
-            token: new.control.token.clone(),
-        },
-        max_recordings: keep.max_recordings,
-        ..new
-    };
+    *current = running_after(current, new);
     systemd::ready(&summary);
     Ok(summary)
 }
 
+/// The config the daemon runs after a reload to `new`: keys that apply only at a restart keep
+/// their running values (the next reload names them again while they differ).
+fn running_after(current: &Config, new: Config) -> Config {
+    Config {
+        output_dir: current.output_dir.clone(),
+        state_dir: current.state_dir.clone(),
+        lock_dir: current.lock_dir.clone(),
+        control: config::ControlConfig {
+            listen: current.control.listen.clone(),
+            token: new.control.token.clone(),
+        },
+        max_recordings: current.max_recordings,
+        // The platforms' clients and limiters are made once at start-up; rooms carry their
+        // own merged platform settings.
+        platforms: current.platforms.clone(),
+        ..new
+    }
+}
+
 /// The changed keys of `new` that take effect only at a restart, or why `new` cannot be applied
 /// to a daemon running `current`.
-fn restart_keys(current: &Config, new: &Config) -> Result<Vec<&'static str>, String> {
+fn restart_keys(current: &Config, new: &Config) -> Result<Vec<String>, Problem> {
     // control.listen only changes at a restart, so the token is checked against the address
     // the API is bound to now: a reload must not leave a public API without one.
     if let config::Listen::Tcp(addr) = &current.control.listen {
         if !addr.ip().is_loopback() && new.control.token.is_none() {
-            return Err(format!(
-                "{}: control.token: required while the API listens on {addr} (a non-loopback address; control.listen changes only at a restart)",
-                new.file.display()
-            ));
+            return Err(Problem {
+                key: "control.token".into(),
+                line: None,
+                reason: format!(
+                    "required while the API listens on {addr} (a non-loopback address; control.listen changes only at a restart)"
+                ),
+            });
         }
     }
-    let mut keys = Vec::new();
-    if new.output_dir != current.output_dir {
-        keys.push("output_dir");
-    }
-    if new.state_dir != current.state_dir {
-        keys.push("state_dir");
-    }
-    if new.lock_dir != current.lock_dir {
-        keys.push("lock_dir");
-    }
-    if new.control.listen != current.control.listen {
-        keys.push("control.listen");
-    }
-    if new.max_recordings != current.max_recordings {
-        keys.push("max_recordings");
-    }
-    if new.platforms.bilibili.api_base != current.platforms.bilibili.api_base
-        || new.platforms.douyin.api_base != current.platforms.douyin.api_base
-    {
-        keys.push("platforms.*.api_base");
-    }
-    if new.platforms.bilibili.user_agent != current.platforms.bilibili.user_agent
-        || new.platforms.douyin.user_agent != current.platforms.douyin.user_agent
-    {
-        keys.push("platforms.*.user_agent");
-    }
-    let budget = |c: &Config| {
-        use crate::platform::{PlatformKind, limiter::Budget};
-        [
-            Budget::configured(PlatformKind::Bilibili, &c.platforms.bilibili),
-            Budget::configured(PlatformKind::Douyin, &c.platforms.douyin),
-        ]
-    };
-    if budget(new) != budget(current) {
-        keys.push("platforms.*.requests_per_second, burst");
-    }
-    Ok(keys)
+    Ok(config::keys::restart_needed(current, new))
 }
 
 #[cfg(test)]

@@ -36,7 +36,8 @@
 //!   template (`naming`), the intent recorded before each rename (`intent`), and `files`, which
 //!   ties them together and reports to the room.
 //! - `config`: the TOML file, read in two phases (typed raw values with every problem collected,
-//!   then validated settings with per-room overrides merged). It checks rooms with the
+//!   then validated settings with per-room overrides merged); `config::keys` is the table of
+//!   every key (scope, default, limit, when a change applies). It checks rooms with the
 //!   platforms' knowledge; the `[platforms.*]` settings types belong to `platform`.
 //! - `platform`: URL recognition, the `Platform` trait (resolve, status, stream sources), the
 //!   Bilibili, Douyin and direct-URL implementations, their settings, the request limiter.

@@ -124,12 +124,13 @@ impl ChatTask {
     /// Whether the connection should be open now, and for which broadcast.
     fn wanted(&self) -> Option<Option<String>> {
         let s = &self.settings;
+        // A chat file already open is recorded to its segment's end even when `danmaku` was
+        // just turned off: the key applies from the next segment.
+        let record = s.record || self.open.as_ref().is_some_and(|o| o.file.is_some());
         match self.spec.key.platform {
-            PlatformKind::Bilibili => {
-                (s.live_push || (s.record && self.in_session)).then_some(None)
-            }
+            PlatformKind::Bilibili => (s.live_push || (record && self.in_session)).then_some(None),
             PlatformKind::Douyin => {
-                (s.record && self.in_session && self.hint.is_some()).then(|| self.hint.clone())
+                (record && self.in_session && self.hint.is_some()).then(|| self.hint.clone())
             }
             PlatformKind::Direct => None,
         }

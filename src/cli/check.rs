@@ -4,9 +4,10 @@ use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{Config, Listen, RoomConfig};
+use crate::config::keys::{KEYS, PLATFORMS, Shown};
+use crate::config::{Config, RoomConfig};
 use crate::platform::Locator;
-use crate::util::units::{format_duration, format_size};
+use crate::util::units::format_duration;
 
 pub(crate) fn run(path: &Path) -> ExitCode {
     match super::load_or_report(path) {
@@ -18,8 +19,29 @@ pub(crate) fn run(path: &Path) -> ExitCode {
     }
 }
 
+/// How wide `check` lets a line of `key value` pairs grow before it starts the next.
+const WIDTH: usize = 96;
+
+/// `key value` pairs after `indent`, as many to a line as fit in [`WIDTH`].
+fn pairs(out: &mut String, indent: &str, pairs: impl Iterator<Item = (&'static str, Shown)>) {
+    let mut line = String::new();
+    for (name, value) in pairs {
+        let pair = format!("{name} {value}");
+        if !line.is_empty() && indent.len() + line.len() + 2 + pair.len() > WIDTH {
+            let _ = writeln!(out, "{indent}{line}");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push_str("  ");
+        }
+        line.push_str(&pair);
+    }
+    if !line.is_empty() {
+        let _ = writeln!(out, "{indent}{line}");
+    }
+}
+
 fn room_lines(out: &mut String, r: &RoomConfig) {
-    let s = &r.settings;
     let key = r.target.provisional_key();
     let note = match &r.target.locator {
         Locator::Id(_) => "",
@@ -37,52 +59,14 @@ fn room_lines(out: &mut String, r: &RoomConfig) {
         if r.enabled { "" } else { "  (disabled)" },
         crate::util::secret::redact_url(r.url()),
     );
-    let seg = |d: std::time::Duration| {
-        if d.is_zero() {
-            "off".to_string()
-        } else {
-            format_duration(d)
-        }
-    };
-    let size = |n: u64| {
-        if n == 0 {
-            "off".to_string()
-        } else {
-            format_size(n)
-        }
-    };
-    let _ = writeln!(
-        out,
-        "      poll_interval {}  offline_grace {}  stall_timeout {}  alert_after {}",
-        format_duration(s.poll_interval),
-        format_duration(s.offline_grace),
-        format_duration(s.stall_timeout),
-        format_duration(s.alert_after)
-    );
-    let _ = writeln!(
-        out,
-        "      segment_duration {}  segment_size {}  quality {}  formats {}  cookie {}",
-        seg(s.segment_duration),
-        size(s.segment_size),
-        if s.quality.is_empty() {
-            "source".into()
-        } else {
-            s.quality.join(",")
-        },
-        if s.formats.is_empty() {
-            "from the URL".into()
-        } else {
-            s.formats.join(",")
-        },
-        if s.cookie.is_some() { "set" } else { "none" }
-    );
-    if !s.codecs.is_empty() {
-        let _ = writeln!(out, "      codecs {}", s.codecs.join(","));
-    }
-    let _ = writeln!(out, "      filename {}", s.filename.as_str());
+    let shown = KEYS
+        .iter()
+        .filter_map(|k| k.show().room.map(|get| (k.name(), get(&r.settings))));
+    pairs(out, "      ", shown);
 }
 
-/// The effective configuration, as `check` prints it.
+/// The effective configuration, as `check` prints it: the daemon's keys, each platform's, then
+/// each room's, in the order of the key table.
 pub(crate) fn report(c: &Config) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -91,37 +75,22 @@ pub(crate) fn report(c: &Config) -> String {
         c.file.display(),
         c.rooms.len()
     );
-    let _ = writeln!(out, "  output_dir        {}", c.output_dir.display());
-    let _ = writeln!(out, "  state_dir         {}", c.state_dir.display());
-    let _ = writeln!(out, "  lock_dir          {}", c.lock_dir.display());
-    let _ = writeln!(out, "  min_free_space    {}", format_size(c.min_free_space));
-    let _ = writeln!(
-        out,
-        "  max_recordings    {}",
-        if c.max_recordings == 0 {
-            "unlimited".to_string()
-        } else {
-            c.max_recordings.to_string()
+    for k in KEYS {
+        if let Some(get) = k.show().daemon {
+            let _ = writeln!(out, "  {:<18}{}", k.path(), get(c));
         }
-    );
-    let _ = writeln!(
-        out,
-        "  shutdown_timeout  {}",
-        format_duration(c.shutdown_timeout)
-    );
-    let listen = match &c.control.listen {
-        Listen::Tcp(a) => a.to_string(),
-        Listen::Unix(p) => format!("unix:{}", p.display()),
-    };
-    let _ = writeln!(
-        out,
-        "  control           {listen} ({})",
-        if c.control.token.is_some() {
-            "token set"
-        } else {
-            "no token"
-        }
-    );
+    }
+    let _ = writeln!(out, "platforms:");
+    for kind in PLATFORMS {
+        let Some(p) = c.platforms.get(kind) else {
+            continue;
+        };
+        let _ = writeln!(out, "  {kind}");
+        let shown = KEYS
+            .iter()
+            .filter_map(|k| k.show().platform.map(|get| (k.name(), get(kind, p))));
+        pairs(&mut out, "      ", shown);
+    }
     let _ = writeln!(out, "rooms:");
     for r in &c.rooms {
         room_lines(&mut out, r);

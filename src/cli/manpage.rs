@@ -7,6 +7,7 @@ use clap::{Arg, Command};
 use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
 
 use crate::build_info;
+use crate::config::keys::KEYS;
 
 /// The page as roff source (what `man` reads, gzipped, from /usr/share/man/man1/liverec.1.gz).
 pub(crate) fn render(mut cmd: Command) -> std::io::Result<Vec<u8>> {
@@ -23,6 +24,7 @@ pub(crate) fn render(mut cmd: Command) -> std::io::Result<Vec<u8>> {
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
     commands_section(&cmd).to_writer(&mut out)?;
+    config_section().to_writer(&mut out)?;
     fixed_sections().to_writer(&mut out)?;
     Ok(once_preamble(out))
 }
@@ -182,6 +184,30 @@ fn paragraphs(roff: &mut Roff, text: &str) {
             roff.text([roman(line)]);
         }
     }
+}
+
+/// Every config key, from the same table that gives `liverec check` and the daemon their
+/// defaults: where it is written, its default, when a reloaded value takes effect.
+fn config_section() -> Roff {
+    let plain = |s: &str| s.replace('`', "");
+    let mut roff = Roff::new();
+    roff.control("SH", ["CONFIGURATION"]);
+    roff.text([roman(
+        "The keys of the config file. Durations are written \"30s\", \"1h30m\"; sizes \"512MiB\", \"2GB\". A key in [[rooms]] overrides the same key at the top level or in the room's [platforms.*] section. liverec check prints the effective values.",
+    )]);
+    for k in KEYS {
+        let scopes: Vec<String> = k.scopes().iter().map(|s| plain(s.doc())).collect();
+        roff.control("TP", []);
+        roff.text([bold(k.path())]);
+        roff.text([roman(format!(
+            "{}. Default: {}. Where: {}. A change applies: {}.",
+            k.doc(),
+            plain(&k.default_doc()),
+            scopes.join(", "),
+            k.applies().doc()
+        ))]);
+    }
+    roff
 }
 
 /// What the clap definitions cannot say: files, environment, signals, exit codes.

@@ -1,5 +1,7 @@
 //! The chat keys (`danmaku`, `live_push`, `danmaku_gifts`, `danmaku_raw`), under
-//! `[platforms.*]` and per room, checked against what each platform's chat can do.
+//! `[platforms.*]` and per room. Their rows are in `keys/chat_rows.rs`; what stays here is what
+//! a row cannot say: a key refused for a platform whose chat cannot do it (any chat key on a
+//! direct URL, `live_push` on Douyin), and how a room's keys merge over its platform's.
 
 use super::raw::{Report, Section};
 use crate::platform::{ChatKeys, PlatformKind};
@@ -50,10 +52,10 @@ pub(crate) fn read_chat_keys(
 ) -> ChatKeys {
     let mut keys = ChatKeys::default();
     for (name, slot) in [
-        ("danmaku", &mut keys.danmaku),
-        ("live_push", &mut keys.live_push),
-        ("danmaku_gifts", &mut keys.danmaku_gifts),
-        ("danmaku_raw", &mut keys.danmaku_raw),
+        (super::keys::DANMAKU.name, &mut keys.danmaku),
+        (super::keys::LIVE_PUSH.name, &mut keys.live_push),
+        (super::keys::DANMAKU_GIFTS.name, &mut keys.danmaku_gifts),
+        (super::keys::DANMAKU_RAW.name, &mut keys.danmaku_raw),
     ] {
         let Some(f) = sec.take(name) else { continue };
         let Some(v) = f.bool(rep) else { continue };
@@ -74,7 +76,7 @@ fn refusal(kind: PlatformKind, key: &str) -> Option<String> {
         (PlatformKind::Direct, _) => {
             Some("a direct stream URL has no chat: remove it (it is a Bilibili and Douyin setting)".into())
         }
-        (PlatformKind::Douyin, "live_push") => Some(
+        (PlatformKind::Douyin, k) if k == super::keys::LIVE_PUSH.name => Some(
             "Douyin's chat can only be reached while the room is live (it needs the broadcast's id), \
              so it cannot push live starts: remove it (it is a Bilibili setting)"
                 .into(),

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::keys;
 use super::raw::{Field, Report, Section};
 use super::{HOOK_FIELDS, TIME_FIELDS};
 use crate::event::EventType;
@@ -148,9 +149,9 @@ fn find_executable(program: &str) -> Result<PathBuf, String> {
 
 pub(super) fn read_hook(mut sec: Section<'_, '_>, rep: &mut Report<'_>) -> Option<HookConfig> {
     let (path, span) = (sec.path.clone(), sec.span.clone());
-    let name = sec.take("name").and_then(|f| f.string(rep));
-    let events = read_events(sec.take("events"), &path, &span, rep);
-    let command = match sec.take("command") {
+    let name = sec.take(keys::HOOK_NAME.name).and_then(|f| f.string(rep));
+    let events = read_events(sec.take(keys::HOOK_EVENTS.name), &path, &span, rep);
+    let command = match sec.take(keys::HOOK_COMMAND.name) {
         None => {
             rep.error(
                 &format!("{path}.command"),
@@ -184,24 +185,12 @@ pub(super) fn read_hook(mut sec: Section<'_, '_>, rep: &mut Report<'_>) -> Optio
             }
         }
     };
-    let timeout = sec
-        .take("timeout")
-        .and_then(|f| f.duration(rep))
-        .unwrap_or(Duration::from_secs(600));
-    let retries = sec
-        .take("retries")
-        .and_then(|f| f.uint(rep, 100))
-        .unwrap_or(3) as u32;
-    let window = read_window(sec.take("window"), rep);
-    let concurrency = sec.take("concurrency").and_then(|f| {
-        let n = f.uint(rep, 64)?;
-        if n == 0 {
-            f.fail(rep, "must be at least 1");
-        }
-        Some(n as usize)
-    });
+    let timeout = keys::HOOK_TIMEOUT.get(&mut sec, rep);
+    let retries = keys::HOOK_RETRIES.get(&mut sec, rep) as u32;
+    let window = read_window(sec.take(keys::HOOK_WINDOW.name), rep);
+    let concurrency = keys::HOOK_CONCURRENCY.get(&mut sec, rep) as usize;
     let rooms = sec
-        .take("rooms")
+        .take(keys::HOOK_ROOMS.name)
         .and_then(|f| f.strings(rep))
         .unwrap_or_default();
     sec.finish(rep);
@@ -220,7 +209,7 @@ pub(super) fn read_hook(mut sec: Section<'_, '_>, rep: &mut Report<'_>) -> Optio
         timeout,
         retries,
         window,
-        concurrency: concurrency.unwrap_or(1).max(1),
+        concurrency: concurrency.max(1),
         rooms,
     })
 }
@@ -232,10 +221,10 @@ pub(super) fn read_webhook(
 ) -> Option<WebhookConfig> {
     let (path, span) = (sec.path.clone(), sec.span.clone());
     let name = sec
-        .take("name")
+        .take(keys::WEBHOOK_NAME.name)
         .and_then(|f| f.string(rep))
         .unwrap_or_else(|| format!("webhook-{n}"));
-    let url = match sec.take("url") {
+    let url = match sec.take(keys::WEBHOOK_URL.name) {
         None => {
             rep.error(&format!("{path}.url"), &span, "missing");
             None
@@ -259,23 +248,17 @@ pub(super) fn read_webhook(
             }
         }),
     };
-    let events = read_events(sec.take("events"), &path, &span, rep);
+    let events = read_events(sec.take(keys::WEBHOOK_EVENTS.name), &path, &span, rep);
     let secret = sec
-        .take("secret")
+        .take(keys::WEBHOOK_SECRET.name)
         .and_then(|f| f.string(rep))
         .filter(|s| !s.is_empty())
         .map(Secret::new);
-    let timeout = sec
-        .take("timeout")
-        .and_then(|f| f.duration(rep))
-        .unwrap_or(Duration::from_secs(10));
-    let retries = sec
-        .take("retries")
-        .and_then(|f| f.uint(rep, 100))
-        .unwrap_or(8) as u32;
-    let window = read_window(sec.take("window"), rep);
+    let timeout = keys::WEBHOOK_TIMEOUT.get(&mut sec, rep);
+    let retries = keys::WEBHOOK_RETRIES.get(&mut sec, rep) as u32;
+    let window = read_window(sec.take(keys::WEBHOOK_WINDOW.name), rep);
     let rooms = sec
-        .take("rooms")
+        .take(keys::WEBHOOK_ROOMS.name)
         .and_then(|f| f.strings(rep))
         .unwrap_or_default();
     sec.finish(rep);

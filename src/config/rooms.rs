@@ -4,12 +4,12 @@
 use std::path::{Component, Path};
 use std::time::Duration;
 
+use super::keys;
 use super::raw::{Field, Report, Section};
 use super::{FILENAME_FIELDS, PlatformsConfig, RoomConfig, RoomSettings, TIME_FIELDS};
 use crate::platform::{self, PlatformKind};
 use crate::template::Template;
 use crate::util::secret::Secret;
-use crate::util::units;
 
 /// Settings that may appear at the top level and in each room.
 #[derive(Default)]
@@ -24,51 +24,17 @@ pub(super) struct Overrides {
 }
 
 pub(super) fn read_overrides(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) -> Overrides {
-    let at_least = |field: Option<Field<'_, '_>>, rep: &mut Report<'_>, min: Duration| {
-        let field = field?;
-        let d = field.duration(rep)?;
-        if d < min {
-            field.fail(
-                rep,
-                format!("must be at least {}", units::format_duration(min)),
-            );
-            return None;
-        }
-        Some(d)
-    };
-    let second = Duration::from_secs(1);
-    let poll_interval = at_least(sec.take("poll_interval"), rep, second);
-    let offline_grace = at_least(sec.take("offline_grace"), rep, Duration::ZERO);
-    let stall_timeout = at_least(sec.take("stall_timeout"), rep, second);
-    let alert_after = at_least(sec.take("alert_after"), rep, second);
-    let segment_duration = sec.take("segment_duration").and_then(|f| {
-        let d = f.duration(rep)?;
-        if !d.is_zero() && d < second {
-            f.fail(rep, "must be \"0s\" (no time split) or at least 1s");
-            return None;
-        }
-        Some(d)
-    });
-    let segment_size = sec.take("segment_size").and_then(|f| {
-        let n = f.size(rep)?;
-        if n != 0 && n < 1 << 20 {
-            f.fail(rep, "must be \"0B\" (no size split) or at least 1MiB");
-            return None;
-        }
-        Some(n)
-    });
-    let filename = sec.take("filename").and_then(|f| {
-        let text = f.str(rep)?;
-        filename_template(text).map_err(|e| f.fail(rep, e)).ok()
-    });
     Overrides {
-        poll_interval,
-        offline_grace,
-        stall_timeout,
-        alert_after,
-        segment_duration,
-        segment_size,
-        filename,
+        poll_interval: keys::POLL_INTERVAL.take(sec, rep),
+        offline_grace: keys::OFFLINE_GRACE.take(sec, rep),
+        stall_timeout: keys::STALL_TIMEOUT.take(sec, rep),
+        alert_after: keys::ALERT_AFTER.take(sec, rep),
+        segment_duration: keys::SEGMENT_DURATION.take(sec, rep),
+        segment_size: keys::SEGMENT_SIZE.take(sec, rep),
+        filename: sec.take(keys::FILENAME.name).and_then(|f| {
+            let text = f.str(rep)?;
+            filename_template(text).map_err(|e| f.fail(rep, e)).ok()
+        }),
     }
 }
 
@@ -109,8 +75,8 @@ pub(super) fn read_cookie(
     rep: &mut Report<'_>,
     base: &Path,
 ) -> Option<Secret> {
-    let cookie = sec.take("cookie");
-    let file = sec.take("cookie_file");
+    let cookie = sec.take(keys::COOKIE.name);
+    let file = sec.take(keys::COOKIE_FILE.name);
     let usable = |secret: Secret, field: &Field<'_, '_>, rep: &mut Report<'_>| {
         if reqwest::header::HeaderValue::from_str(secret.expose()).is_ok() {
             return Some(secret);
@@ -155,6 +121,8 @@ pub(super) fn read_cookie(
     }
 }
 
+/// What a room gets for the settings it does not set: the top-level value, else the table's
+/// default.
 pub(super) struct Defaults {
     pub(super) poll_interval: Duration,
     pub(super) offline_grace: Duration,
@@ -163,6 +131,22 @@ pub(super) struct Defaults {
     pub(super) segment_duration: Duration,
     pub(super) segment_size: u64,
     pub(super) filename: Template,
+}
+
+impl Defaults {
+    pub(super) fn over(top: Overrides) -> Self {
+        Self {
+            poll_interval: keys::POLL_INTERVAL.or_default(top.poll_interval),
+            offline_grace: keys::OFFLINE_GRACE.or_default(top.offline_grace),
+            stall_timeout: keys::STALL_TIMEOUT.or_default(top.stall_timeout),
+            alert_after: keys::ALERT_AFTER.or_default(top.alert_after),
+            segment_duration: keys::SEGMENT_DURATION.or_default(top.segment_duration),
+            segment_size: keys::SEGMENT_SIZE.or_default(top.segment_size),
+            filename: top.filename.unwrap_or_else(|| {
+                filename_template(keys::FILENAME.kind.0).expect("default template is valid")
+            }), // ok: constant
+        }
+    }
 }
 
 pub(super) fn read_room(
@@ -174,8 +158,8 @@ pub(super) fn read_room(
     rep: &mut Report<'_>,
 ) -> Option<RoomConfig> {
     let path = sec.path.clone();
-    let url_field = sec.take("url");
-    let forced = sec.take("platform").and_then(|f| {
+    let url_field = sec.take(keys::ROOM_URL.name);
+    let forced = sec.take(keys::ROOM_PLATFORM.name).and_then(|f| {
         let s = f.str(rep)?;
         PlatformKind::parse(s).or_else(|| {
             f.fail(
@@ -200,7 +184,7 @@ pub(super) fn read_room(
                 .ok()
         }),
     };
-    let name = sec.take("name").and_then(|f| {
+    let name = sec.take(keys::ROOM_NAME.name).and_then(|f| {
         let s = f.string(rep)?;
         if s.trim().is_empty() {
             f.fail(
@@ -211,14 +195,11 @@ pub(super) fn read_room(
         }
         Some(s)
     });
-    let enabled = sec
-        .take("enabled")
-        .and_then(|f| f.bool(rep))
-        .unwrap_or(true);
+    let enabled = keys::ENABLED.get(&mut sec, rep);
     let o = read_overrides(&mut sec, rep);
-    let quality_field = sec.take("quality");
-    let formats_field = sec.take("formats");
-    let codecs_field = sec.take("codecs");
+    let quality_field = sec.take(keys::QUALITY.name);
+    let formats_field = sec.take(keys::FORMATS.name);
+    let codecs_field = sec.take(keys::CODECS.name);
     let cookie = read_cookie(&mut sec, rep, base);
     let known_kind = target.as_ref().map(|t| t.platform);
     let chat = super::chat::read_chat_keys(&mut sec, rep, known_kind);
@@ -258,7 +239,7 @@ pub(super) fn read_room(
             .unwrap_or_else(|| kind.default_formats()),
     };
     let codecs = match codecs_field {
-        Some(f) => super::read_codecs(kind, Some(f), rep)?,
+        Some(f) => super::platforms::read_codecs(kind, Some(f), rep)?,
         None => plat.codecs.clone().unwrap_or_default(),
     };
     let settings = RoomSettings {

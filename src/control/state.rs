@@ -11,6 +11,7 @@ use chrono::{DateTime, FixedOffset};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::ConfigErrors;
 use crate::hooks::Dispatcher;
 use crate::room::RoomHandle;
 use crate::util::secret::Secret;
@@ -21,9 +22,13 @@ pub(crate) enum DaemonCmd {
     /// Reload the config file; the reply says what changed, or why the file was rejected.
     Reload {
         source: &'static str,
-        reply: Option<oneshot::Sender<Result<String, String>>>,
+        reply: Option<oneshot::Sender<ReloadReply>>,
     },
 }
+
+/// A reload's outcome: the summary of what changed, or every problem that made the daemon keep
+/// its running config (the same problems `liverec check` reports).
+pub(crate) type ReloadReply = Result<String, ConfigErrors>;
 
 /// The running daemon as the control API sees it.
 pub(crate) struct ControlState {

@@ -17,11 +17,11 @@ use crate::media::flv::tag::{self, PREV_SIZE, TAG_HEADER, TagKind};
 use crate::segment::files::{Progress, SegmentFiles, SegmentSpec, WriterEvent};
 use crate::segment::part::{PART_SUFFIX, rename_no_replace, split_part_name};
 use crate::template::Template;
+use crate::writer::flv::file::{FlvFile, META_BODY_AT};
 use crate::writer::flv::{FlvPipeline, Limits};
 use crate::writer::pipeline::Pipeline;
 
 const MAX_TAG: usize = crate::media::flv::parser::DEFAULT_MAX_TAG;
-const KEYFRAME_SPACING_MS: i64 = 1000;
 /// The most a crash can tear off the end of one of our files: one buffered write of whole
 /// tags, or one large tag written through. A bad tag followed by more than this is damage in
 /// the middle (a power cut's hole, a flipped sector): cutting there would throw away all that
@@ -139,10 +139,11 @@ fn mp4_whole_len(f: &mut File, len: u64) -> io::Result<u64> {
 }
 
 /// Fixes one of liverec's FLV files in place. `None` when the file is not liverec's layout.
+/// The metadata is computed as the recording computes it ([`FlvFile`]), from the tags found.
 pub(crate) fn fix_flv_in_place(path: &Path) -> io::Result<Option<u64>> {
     let file = OpenOptions::new().read(true).write(true).open(path)?;
     let len = file.metadata()?.len();
-    let mut head = [0u8; 13 + TAG_HEADER];
+    let mut head = [0u8; META_BODY_AT as usize];
     if len < head.len() as u64 {
         return Ok(None);
     }
@@ -153,74 +154,43 @@ pub(crate) fn fix_flv_in_place(path: &Path) -> io::Result<Option<u64>> {
     let (t, size, _, _) = tag::decode_header(&head[13..]);
     if TagKind::from_byte(t) != Some(TagKind::Script)
         || size > 4 << 20
-        || 13 + (TAG_HEADER + size) as u64 > len
+        || META_BODY_AT + size as u64 > len
     {
         return Ok(None);
     }
     let mut body = vec![0u8; size];
-    file.read_exact_at(&mut body, 13 + TAG_HEADER as u64)?;
-    let Some((mut meta, capacity)) = Metadata::decode_ours(&body) else {
+    file.read_exact_at(&mut body, META_BODY_AT)?;
+    let Some((meta, capacity)) = Metadata::decode_ours(&body) else {
         return Ok(None);
     };
-    let walk = walk_tags(&file, len)?;
-    if len - walk.end > TORN_TAIL_MAX {
+    let mut flv = FlvFile::on_disk(meta, capacity, size);
+    let end = walk_tags(&file, len, &mut flv)?;
+    if len - end > TORN_TAIL_MAX {
         tracing::warn!(
             file = %path.display(),
-            "damaged tag at byte {} with {} bytes after it: re-muxing to keep what follows",
-            walk.end,
-            len - walk.end
+            "damaged tag at byte {end} with {} bytes after it: re-muxing to keep what follows",
+            len - end
         );
         return Ok(None);
     }
-    if walk.end < len {
-        tracing::info!(file = %path.display(), "cut {} bytes of an incomplete tag", len - walk.end);
-        file.set_len(walk.end)?;
+    if end < len {
+        tracing::info!(file = %path.display(), "cut {} bytes of an incomplete tag", len - end);
+        file.set_len(end)?;
     }
-    meta.has_video = walk.has_video;
-    meta.has_audio = walk.has_audio;
-    meta.keyframes = walk.keyframes.into_iter().take(capacity).collect();
-    if let Some(&(t, p)) = meta.keyframes.last() {
-        meta.lastkeyframetimestamp = t;
-        meta.lastkeyframelocation = p;
-    }
-    meta.lasttimestamp = walk.last_ts as f64 / 1000.0;
-    meta.duration = if walk.last_ts > 0 {
-        (walk.last_ts + 33) as f64 / 1000.0
-    } else {
-        0.0
-    };
-    meta.filesize = walk.end as f64;
-    let encoded = meta.encode(capacity);
-    if encoded.len() != size {
+    let Some(encoded) = flv.finish(end) else {
         return Ok(None);
-    }
-    file.write_all_at(&encoded, 13 + TAG_HEADER as u64)?;
+    };
+    file.write_all_at(&encoded, META_BODY_AT)?;
     file.sync_all()?;
-    Ok(Some(walk.end))
+    Ok(Some(end))
 }
 
-struct Walk {
-    /// End of the last whole tag.
-    end: u64,
-    last_ts: i64,
-    keyframes: Vec<(f64, f64)>,
-    has_video: bool,
-    has_audio: bool,
-}
-
-/// Walks tags from the first one after the header, stopping at the first that is not whole.
-fn walk_tags(file: &File, len: u64) -> io::Result<Walk> {
+/// Walks tags from the first one after the header, noting each in `flv`, and stops at the
+/// first that is not whole. Returns where the last whole tag ends.
+fn walk_tags(file: &File, len: u64, flv: &mut FlvFile) -> io::Result<u64> {
     let mut r = BufReader::with_capacity(256 << 10, file);
     r.seek(SeekFrom::Start(13))?;
     let mut at = 13u64;
-    let mut w = Walk {
-        end: 13,
-        last_ts: 0,
-        keyframes: Vec::new(),
-        has_video: false,
-        has_audio: false,
-    };
-    let mut last_indexed: Option<i64> = None;
     let mut h = [0u8; TAG_HEADER];
     let mut first = [0u8; 5];
     loop {
@@ -243,24 +213,10 @@ fn walk_tags(file: &File, len: u64) -> io::Result<Walk> {
         if u32::from_be_bytes(prev) as usize != TAG_HEADER + size {
             break;
         }
-        let info = tag::info(kind, &first[..peek]);
-        let ts = i64::from(ts);
-        match info {
-            tag::TagInfo::Video { keyframe, .. } => {
-                w.has_video = true;
-                if keyframe && last_indexed.is_none_or(|l| ts - l >= KEYFRAME_SPACING_MS) {
-                    w.keyframes.push((ts as f64 / 1000.0, at as f64));
-                    last_indexed = Some(ts);
-                }
-            }
-            tag::TagInfo::Audio { .. } => w.has_audio = true,
-            tag::TagInfo::Script => {}
-        }
-        w.last_ts = w.last_ts.max(ts);
+        flv.note(tag::info(kind, &first[..peek]), i64::from(ts), at);
         at = end;
-        w.end = end;
     }
-    Ok(w)
+    Ok(at)
 }
 
 /// Re-muxes any FLV through the pipeline into `<stem>.flv` (and `_1`, `_2`... if the stream

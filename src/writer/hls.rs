@@ -328,17 +328,9 @@ fn owned(data: Bytes) -> BytesMut {
 }
 
 impl Pipeline for HlsWriter {
-    fn push(&mut self, _data: &[u8], _out: &mut SegmentFiles) -> Result<Flow, WriteError> {
-        Err(WriteError::Stream(
-            "the HLS writer takes whole segments, not a byte stream".into(),
-        ))
-    }
+    type Input<'a> = HlsSegment;
 
-    fn push_segment(
-        &mut self,
-        seg: HlsSegment,
-        out: &mut SegmentFiles,
-    ) -> Result<Flow, WriteError> {
+    fn push(&mut self, seg: HlsSegment, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
         let print = Fingerprint::of(&seg);
         if self.recent.contains(&print) {
             tracing::debug!(

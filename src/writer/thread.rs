@@ -5,23 +5,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tokio::sync::mpsc;
 
-use super::flv::{FlvPipeline, Limits};
 use super::handle::{Container, Control, WriterMsg};
-use super::hls::HlsWriter;
-use super::pipeline::{Flow, Pipeline};
-use crate::segment::files::{SegmentFiles, SegmentSpec, WriteError, WriterEvent};
-
-/// The pipeline for a connection's container.
-fn pipeline(container: Container, spec: &SegmentSpec) -> Box<dyn Pipeline> {
-    match container {
-        Container::Flv => Box::new(FlvPipeline::new(Limits::from_spec(spec))),
-        Container::Ts | Container::Fmp4 => Box::new(HlsWriter::new(container)),
-    }
-}
+use super::pipeline::{Active, Flow, Pipeline, mismatch};
+use crate::segment::files::{SegmentFiles, WriteError, WriterEvent};
 
 struct Writer {
     out: SegmentFiles,
-    pipeline: Option<(Container, Box<dyn Pipeline>)>,
+    pipeline: Option<(Container, Active)>,
     /// After a failure, bytes are dropped until the next connection.
     failed: bool,
 }
@@ -34,12 +24,12 @@ impl Writer {
                 if self.pipeline.as_ref().is_none_or(|(c, _)| *c != container) {
                     self.close()?;
                     self.out.set_extension(container.extension());
-                    self.pipeline = Some((container, pipeline(container, self.out.spec())));
+                    self.pipeline = Some((container, Active::new(container, self.out.spec())));
                 }
                 self.out.new_connection();
             }
-            WriterMsg::Data(chunks) if !self.failed => {
-                if let Some((_, p)) = self.pipeline.as_mut() {
+            WriterMsg::Data(chunks) if !self.failed => match self.pipeline.as_mut() {
+                Some((_, Active::Flv(p))) => {
                     for bytes in chunks {
                         if let Flow::Reconnect(reason) = p.push(&bytes, &mut self.out)? {
                             self.failed = true;
@@ -48,16 +38,20 @@ impl Writer {
                         }
                     }
                 }
-            }
+                Some((c, Active::Hls(_))) => return Err(mismatch("a byte stream", *c)),
+                None => {}
+            },
             WriterMsg::Data(_) => {}
-            WriterMsg::Segment(seg) if !self.failed => {
-                if let Some((_, p)) = self.pipeline.as_mut() {
-                    if let Flow::Reconnect(reason) = p.push_segment(seg, &mut self.out)? {
+            WriterMsg::Segment(seg) if !self.failed => match self.pipeline.as_mut() {
+                Some((_, Active::Hls(p))) => {
+                    if let Flow::Reconnect(reason) = p.push(seg, &mut self.out)? {
                         self.failed = true;
                         self.out.send(WriterEvent::Reconnect(reason));
                     }
                 }
-            }
+                Some((c, Active::Flv(_))) => return Err(mismatch("an HLS segment", *c)),
+                None => {}
+            },
             WriterMsg::Segment(_) => {}
             WriterMsg::Disconnect => self.finish()?,
         }

@@ -425,6 +425,29 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
         v["problems"][0].as_str().unwrap().contains("unknown key"),
         "{body}"
     );
+    // Each problem also comes as an object with its parts, the same problem as the line.
+    let p = &v["details"][0];
+    let line = base
+        .lines()
+        .position(|l| l.starts_with("min_free_space"))
+        .unwrap()
+        + 1;
+    assert_eq!(p["key"], "min_free_spac", "{body}");
+    assert_eq!(p["line"], line, "{body}");
+    assert!(
+        p["reason"].as_str().unwrap().contains("unknown key"),
+        "{body}"
+    );
+    assert_eq!(
+        v["problems"][0].as_str().unwrap(),
+        format!(
+            "{}:{line}: min_free_spac: {}",
+            p["file"].as_str().unwrap(),
+            p["reason"].as_str().unwrap()
+        ),
+        "{body}"
+    );
+    assert!(p["file"].as_str().unwrap().ends_with("bad.toml"), "{body}");
     assert!(d.wait_log("reload rejected", Duration::from_secs(5)).await);
     // SIGHUP with the broken file: rejected the same way; still recording the same file.
     let before = parts(&rec, "a");
@@ -471,6 +494,18 @@ async fn an_invalid_edit_keeps_the_old_config_and_the_api_says_why() {
         "the next segment uses the new name: {:?}",
         files(&rec, "")
     );
+    // A key that applies only at a restart is named in the reply, and stays named while the
+    // running value differs.
+    let limited = base.replace("min_free_space", "max_recordings = 3\nmin_free_space");
+    std::fs::write(&path, limited).unwrap();
+    for _ in 0..2 {
+        let (code, body) = call(&addr, "POST", "/api/reload", None, None).await;
+        assert_eq!(code, 200, "{body}");
+        assert!(
+            body.contains("restart liverec to apply max_recordings"),
+            "{body}"
+        );
+    }
 }
 
 async fn room_key(addr: &str) -> String {

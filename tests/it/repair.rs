@@ -183,3 +183,45 @@ fn a_part_damaged_in_the_middle_keeps_what_follows_the_damage() {
         "the source copy is removed once re-muxed"
     );
 }
+
+/// What a crash leaves (the reserved metadata, a torn tag) is repaired into the very file the
+/// recording closes on the same tags: both compute duration, index and flags one way.
+#[test]
+fn a_repaired_part_is_the_file_its_recording_would_have_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    std::fs::create_dir(&rec).unwrap();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let spec = SegmentSpec::plain(rec.clone(), filename_template("seg_{index}").unwrap());
+    let mut out = SegmentFiles::new(spec, tx, Arc::new(Progress::default()));
+    let mut p = FlvPipeline::new(Limits::default());
+    // At twice the speed (60 fps): a file's duration ends one real frame interval after its
+    // last tag, not the 33 ms a guess would add.
+    let mut tags = flv::walk(&flv::fixture("flv_640x360_20s.flv")).unwrap();
+    for t in &mut tags {
+        t.ts /= 2;
+    }
+    let src = flv::encode_stream(&tags);
+    let n = src.len() * 6 / 10;
+    out.new_connection();
+    p.push(&src[..n], &mut out).unwrap();
+    out.flush().unwrap();
+    // A kill -9 now leaves the .part as it is, plus part of the tag being written.
+    let mut crashed = std::fs::read(rec.join("seg_1.flv.part")).unwrap();
+    crashed.extend_from_slice(&[9, 0, 0x20, 0, 0, 0, 0x30]);
+    let part = dir.path().join("crashed.flv.part");
+    std::fs::write(&part, &crashed).unwrap();
+    // The recording goes on instead; a split closes the file on exactly those tags.
+    p.request_split();
+    p.push(&src[n..], &mut out).unwrap();
+    p.close(&mut out).unwrap();
+    let (ok, text) = repair(&[&part]);
+    assert!(ok, "{text}");
+    let repaired = std::fs::read(dir.path().join("crashed.flv")).unwrap();
+    let recorded = std::fs::read(rec.join("seg_1.flv")).unwrap();
+    assert_eq!(repaired.len(), recorded.len());
+    assert!(
+        repaired == recorded,
+        "the repaired file differs from the recorded one"
+    );
+}

@@ -21,11 +21,46 @@ pub(crate) enum Track {
     Video,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct TrackState {
+/// A track's last timestamp and its frame interval, smoothed over the steps between frames.
+/// The timeline continues a jumped clock with it; a file's metadata ends its duration with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cadence {
     last: Option<i64>,
     /// Smoothed frame interval in ms.
     interval: i64,
+}
+
+impl Cadence {
+    pub(crate) fn new(track: Track) -> Self {
+        let interval = match track {
+            Track::Audio => DEFAULT_AUDIO_MS,
+            Track::Video => DEFAULT_VIDEO_MS,
+        };
+        Self {
+            last: None,
+            interval,
+        }
+    }
+
+    pub(crate) fn interval(&self) -> i64 {
+        self.interval
+    }
+
+    pub(crate) fn last(&self) -> Option<i64> {
+        self.last
+    }
+
+    /// The track's next timestamp. Only a step of a plausible frame length (1 to 200 ms)
+    /// refines the interval, and only when `learn` (a repaired step says nothing about it).
+    pub(crate) fn advance(&mut self, ts: i64, learn: bool) {
+        if let Some(last) = self.last {
+            let step = ts - last;
+            if learn && (1..=200).contains(&step) {
+                self.interval = ((self.interval * 7 + step) / 8).clamp(1, 200);
+            }
+        }
+        self.last = Some(ts);
+    }
 }
 
 /// What happened to a timestamp.
@@ -41,28 +76,22 @@ pub(crate) enum Fix {
 #[derive(Debug, Clone)]
 pub(crate) struct Timeline {
     offset: i64,
-    audio: TrackState,
-    video: TrackState,
+    audio: Cadence,
+    video: Cadence,
 }
 
 impl Default for Timeline {
     fn default() -> Self {
         Self {
             offset: 0,
-            audio: TrackState {
-                last: None,
-                interval: DEFAULT_AUDIO_MS,
-            },
-            video: TrackState {
-                last: None,
-                interval: DEFAULT_VIDEO_MS,
-            },
+            audio: Cadence::new(Track::Audio),
+            video: Cadence::new(Track::Video),
         }
     }
 }
 
 impl Timeline {
-    fn state(&mut self, t: Track) -> &mut TrackState {
+    fn state(&mut self, t: Track) -> &mut Cadence {
         match t {
             Track::Audio => &mut self.audio,
             Track::Video => &mut self.video,
@@ -74,13 +103,6 @@ impl Timeline {
         match (self.audio.last, self.video.last) {
             (Some(a), Some(v)) => Some(a.max(v)),
             (a, v) => a.or(v),
-        }
-    }
-
-    pub(crate) fn interval(&self, t: Track) -> i64 {
-        match t {
-            Track::Audio => self.audio.interval,
-            Track::Video => self.video.interval,
         }
     }
 
@@ -114,12 +136,7 @@ impl Timeline {
             } else {
                 (cand, Fix::None)
             };
-        let s = self.state(t);
-        let step = out - last;
-        if fix == Fix::None && (1..=200).contains(&step) {
-            s.interval = ((s.interval * 7 + step) / 8).clamp(1, 200);
-        }
-        s.last = Some(out);
+        self.state(t).advance(out, fix == Fix::None);
         (out, fix)
     }
 }

@@ -28,11 +28,16 @@ pub(super) fn settings(cfg: &RoomConfig) -> ChatSettings {
 }
 
 impl Supervisor {
-    /// Starts, reconfigures or stops the chat task to match the room's settings.
+    /// Starts, reconfigures or stops the chat task to match the room's settings. A task no
+    /// longer wanted during a session is only reconfigured, and stopped when the session ends
+    /// (its open chat file is kept to the segment's end: `danmaku` applies from the next one).
     pub(super) async fn sync_chat(&mut self) {
         let s = settings(&self.cfg);
         let wanted = s.wanted(self.key.platform) && self.cfg.enabled;
         match (self.chat.is_some(), wanted) {
+            (true, false) if self.session.is_some() => {
+                self.to_chat(ChatCmd::Settings(s, Box::new(self.spec())));
+            }
             (false, true) => {
                 let handle = chat::spawn(self.deps.platform.clone(), self.spec(), s);
                 handle.send(ChatCmd::Broadcast(self.last_hint.clone()));
@@ -46,6 +51,14 @@ impl Supervisor {
             }
             (true, true) => self.to_chat(ChatCmd::Settings(s, Box::new(self.spec()))),
             (false, false) => {}
+        }
+    }
+
+    /// The session ended: a chat task kept for its last segment stops now if unwanted.
+    pub(super) async fn chat_after_session(&mut self) {
+        let s = settings(&self.cfg);
+        if self.chat.is_some() && !(s.wanted(self.key.platform) && self.cfg.enabled) {
+            self.sync_chat().await;
         }
     }
 

@@ -161,6 +161,7 @@ impl Supervisor {
             self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
         }
         self.to_chat(crate::chat::ChatCmd::Session(false));
+        self.chat_after_session().await;
         self.session_hint = None;
         self.snap.session = None;
         self.snap.file = None;

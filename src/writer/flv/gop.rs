@@ -4,6 +4,14 @@ use std::hash::Hasher;
 
 use crate::media::flv::Tag;
 
+/// A GOP buffer never holds more than this; a stream without (recognisable) keyframes is
+/// flushed in pieces of this size instead of growing a buffer.
+const MAX_GOP_TAGS: usize = 8192;
+const MAX_GOP_BYTES: usize = 32 << 20;
+/// Streams without keyframes to align to (audio-only, or keyframes never recognised) are
+/// written in pieces of about this much media time.
+const UNALIGNED_PIECE_MS: i64 = 1000;
+
 #[derive(Default)]
 pub(super) struct Gop {
     /// Each tag with its repaired timestamp.
@@ -36,6 +44,15 @@ impl Gop {
         max - self.first_ts()
     }
 
+    /// Whether the buffer must be written now, before its GOP ends: it is full, or, without a
+    /// keyframe to align to (`aligned`: the stream has video and this GOP starts with a
+    /// keyframe), it holds a piece of about a second, since there is nothing to wait for.
+    pub(super) fn must_flush(&self, aligned: bool) -> bool {
+        self.tags.len() >= MAX_GOP_TAGS
+            || self.bytes >= MAX_GOP_BYTES
+            || (!aligned && self.span_ms() >= UNALIGNED_PIECE_MS)
+    }
+
     /// A cheap fingerprint of the whole GOP (see [`tag_fingerprint`]).
     pub(super) fn fingerprint(&self) -> u64 {
         let mut h = Mix(0);
@@ -50,16 +67,17 @@ impl Gop {
         self.tags.iter().map(|(t, _)| tag_fingerprint(t)).collect()
     }
 
-    /// Whether this GOP starts with exactly the tags `prefix` fingerprints.
-    pub(super) fn is_prefix_of(short: &Gop, held: &Held) -> bool {
-        short.tags.len() <= held.fingerprints.len()
-            && short
+    /// Whether this GOP is a beginning of the tags `whole` fingerprints.
+    pub(super) fn is_prefix_of(&self, whole: &[u64]) -> bool {
+        self.tags.len() <= whole.len()
+            && self
                 .tags
                 .iter()
-                .zip(&held.fingerprints)
+                .zip(whole)
                 .all(|((t, _), fp)| tag_fingerprint(t) == *fp)
     }
 
+    /// Whether this GOP starts with exactly the tags `prefix` fingerprints.
     pub(super) fn extends(&self, prefix: &[u64]) -> bool {
         self.tags.len() >= prefix.len()
             && self
@@ -109,10 +127,5 @@ impl Hasher for Mix {
     }
 }
 
-/// The GOP a connection was cut in the middle of, kept back until the next connection shows
-/// whether the CDN replays it in full (then the full one is written, in the next file) or not
-/// (then this part ends the current file). Either way nothing is lost and nothing written twice.
-pub(super) struct Held {
-    pub(super) gop: Gop,
-    pub(super) fingerprints: Vec<u64>,
-}
+#[cfg(test)]
+mod tests;

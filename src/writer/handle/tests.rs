@@ -89,3 +89,56 @@ fn the_writer_threads_log_lines_name_their_room() {
         assert!(line.contains("room{key=direct:abc}"), "{line}");
     }
 }
+
+/// Each pipeline takes only its own kind of input; a puller that broke the protocol (an HLS
+/// segment on an FLV connection) fails the session with an internal error, and the file
+/// written so far is finished, not lost.
+#[tokio::test]
+async fn input_of_the_other_format_fails_the_session_and_keeps_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = SegmentSpec::plain(
+        dir.path().to_path_buf(),
+        crate::config::filename_template("{index}").unwrap(),
+    );
+    let (events, mut rx) = mpsc::unbounded_channel();
+    let writer = WriterHandle::spawn(spec, events, Default::default());
+    let tx = writer.sender();
+    let flv = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/media/flv_640x360_20s.flv"
+    ))
+    .unwrap();
+    tx.send(WriterMsg::Connect(Container::Flv)).await.unwrap();
+    tx.send(WriterMsg::Data(vec![Bytes::from(flv)]))
+        .await
+        .unwrap();
+    let segment = HlsSegment {
+        data: Bytes::from_static(b"a TS segment"),
+        duration: 2.0,
+        sequence: 1,
+        stream: Arc::from("/live/a.m3u8"),
+        boundary: false,
+        init: None,
+        _permit: None,
+    };
+    tx.send(WriterMsg::Segment(segment)).await.unwrap();
+    drop(tx);
+    writer.close().await;
+    let mut failed = Vec::new();
+    let mut closed = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        match ev {
+            WriterEvent::Failed(e) => failed.push(e.to_string()),
+            WriterEvent::Closed(e) => closed.extend(e.segment.map(|s| s.path)),
+            _ => {}
+        }
+    }
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].contains("an HLS segment on a flv connection (an internal error)"),
+        "{}",
+        failed[0]
+    );
+    assert_eq!(closed, [dir.path().join("1.flv")]);
+    assert!(std::fs::metadata(&closed[0]).unwrap().len() > 1 << 20);
+}
