@@ -21,6 +21,11 @@
 //! not after a growing backoff. A room that is live but writes nothing for `alert_after` raises
 //! an alert, repeated every [`REALERT`] while it lasts; a live that cannot be recorded is
 //! reported once ([`Do::NotRecordable`]) and no session is opened for it.
+//!
+//! A check asked for while a poll is in flight is not lost: that answer may predate the reason
+//! for asking, so an "offline" one is checked again at once. A pushed live start
+//! ([`Machine::on_live_pushed`]) polls now and, while the answers still say offline (the API
+//! lags the push), again every [`LIVE_HINT_EVERY`] for [`LIVE_HINT_FOR`].
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +40,11 @@ const HEALTHY_ATTEMPT: Duration = Duration::from_secs(60);
 /// The pause before a reconnect after the first failed attempt in a row; see
 /// `schedule_reconnect`.
 const RECONNECT: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+/// After a pushed live start, an answer that does not see the live yet is asked again this
+/// often...
+pub(crate) const LIVE_HINT_EVERY: Duration = Duration::from_secs(5);
+/// ...for this long.
+pub(crate) const LIVE_HINT_FOR: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Timing {
@@ -121,6 +131,13 @@ pub(crate) struct Machine {
     next_poll: Option<Instant>,
     last_error: Option<String>,
     polling: bool,
+    /// A check was asked for while a poll was in flight: its answer may be older than the
+    /// reason for asking.
+    recheck: bool,
+    /// Until when a pushed live start makes "offline" answers be asked again soon.
+    live_hint_until: Option<Instant>,
+    /// The next poll was brought forward by a check or a push: no jitter delays it.
+    prompt: bool,
     /// In a session without a flowing stream: since when every answer has been "unknown".
     unknown_since: Option<Instant>,
     /// The "not recordable" reason last reported, so that it is reported once, not again at
@@ -145,6 +162,9 @@ impl Machine {
             next_poll: enabled.then_some(now),
             last_error: None,
             polling: false,
+            recheck: false,
+            live_hint_until: None,
+            prompt: false,
             unknown_since: None,
             unrecordable_reported: None,
         }
@@ -232,6 +252,37 @@ impl Machine {
 
     pub(crate) fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         self.polling = false;
+        self.prompt = false;
+        let recheck = std::mem::take(&mut self.recheck);
+        let offline = probe == Probe::Offline;
+        if matches!(probe, Probe::Live | Probe::Unrecordable(_)) {
+            self.live_hint_until = None;
+        }
+        let out = self.judge(probe, now);
+        if offline {
+            self.follow_up(recheck, now);
+        }
+        out
+    }
+
+    /// An "offline" answer while there is reason to think the room is live: ask again at once
+    /// (the answer may predate the reason) or soon (a push the API has not caught up with).
+    fn follow_up(&mut self, recheck: bool, now: Instant) {
+        self.live_hint_until = self.live_hint_until.filter(|until| *until > now);
+        let soon = if recheck {
+            now
+        } else if self.live_hint_until.is_some() {
+            now + LIVE_HINT_EVERY
+        } else {
+            return;
+        };
+        if self.next_poll.is_none_or(|t| t > soon) {
+            self.next_poll = Some(soon);
+            self.prompt = true;
+        }
+    }
+
+    fn judge(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         let mut out = Vec::new();
         self.next_poll = Some(now + self.timing.poll_interval);
         match probe {
@@ -437,19 +488,15 @@ impl Machine {
         vec![Do::Connect]
     }
 
-    /// Pushes the next timed poll back (jitter, so that rooms do not poll in lockstep).
+    /// Pushes the next timed poll back (jitter, so that rooms do not poll in lockstep); not a
+    /// poll brought forward by a check or a push, nor a grace poll (the jitter scales with the
+    /// poll interval and would stretch a short `offline_grace` by a tenth of a long interval).
     pub(crate) fn delay_next_poll(&mut self, by: Duration) {
+        if self.prompt || matches!(self.phase, Phase::Grace { .. }) {
+            return;
+        }
         if let Some(t) = self.next_poll.as_mut() {
             *t += by;
-        }
-    }
-
-    /// Polls again by `at` at the latest (a pushed live start the API has not caught up with).
-    pub(crate) fn poll_by(&mut self, at: Instant) {
-        if let Some(t) = self.next_poll.as_mut() {
-            if *t > at {
-                *t = at;
-            }
         }
     }
 
@@ -533,13 +580,25 @@ impl Machine {
         )
     }
 
-    /// Operator asked for a poll now.
+    /// A poll now (an operator, a media server's hook, a pushed room event). With one in
+    /// flight, its answer is followed by another if it says offline.
     pub(crate) fn on_check_now(&mut self, now: Instant) -> Vec<Do> {
         if self.phase == Phase::Disabled {
             return Vec::new();
         }
+        self.recheck = self.polling;
         self.next_poll = Some(now);
         self.on_timer(now)
+    }
+
+    /// The platform pushed a live start: poll now, and keep asking every [`LIVE_HINT_EVERY`]
+    /// for [`LIVE_HINT_FOR`] while the answers lag behind the push.
+    pub(crate) fn on_live_pushed(&mut self, now: Instant) -> Vec<Do> {
+        if self.phase == Phase::Disabled {
+            return Vec::new();
+        }
+        self.live_hint_until = Some(now + LIVE_HINT_FOR);
+        self.on_check_now(now)
     }
 
     /// Operator asked for a fresh start: drop the current attempt or skip the backoff.

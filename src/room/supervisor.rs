@@ -107,8 +107,6 @@ struct Supervisor {
     session_hint: Option<String>,
     /// The room's chat task, when chat is on for it.
     chat: Option<crate::chat::ChatHandle>,
-    /// Until when a poll that misses a pushed live start is repeated soon.
-    live_hint_until: Option<Instant>,
 }
 
 pub(super) fn spawn(
@@ -189,7 +187,6 @@ impl Supervisor {
             last_hint: None,
             session_hint: None,
             chat: None,
-            live_hint_until: None,
         }
     }
 

@@ -3,19 +3,13 @@
 //! about the live. Nothing here waits on chat for long: a segment's chat file is awaited for
 //! [`crate::chat::CLOSE_WAIT`] at most, and every command is handed over without waiting.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::Supervisor;
 use crate::chat::{self, ChatCmd, ChatSettings, ChatSignal};
 use crate::config::RoomConfig;
 use crate::room::state::Do;
 use crate::writer::handle::Control;
-
-/// After a pushed live start, a poll that does not see the live yet (the API lags the push)
-/// is repeated this often...
-const LIVE_HINT_EVERY: Duration = Duration::from_secs(5);
-/// ...for this long.
-const LIVE_HINT_FOR: Duration = Duration::from_secs(60);
 
 pub(super) fn settings(cfg: &RoomConfig) -> ChatSettings {
     let c = &cfg.settings.chat;
@@ -73,8 +67,7 @@ impl Supervisor {
         match sig {
             ChatSignal::Live => {
                 tracing::info!("chat pushed LIVE: checking now");
-                self.live_hint_until = Some(now + LIVE_HINT_FOR);
-                self.machine.on_check_now(now)
+                self.machine.on_live_pushed(now)
             }
             ChatSignal::CheckNow(reason) => {
                 tracing::info!("{reason}: checking now");
@@ -95,17 +88,6 @@ impl Supervisor {
                 Vec::new()
             }
             ChatSignal::State => Vec::new(),
-        }
-    }
-
-    /// A poll did not see the live a push announced: ask again soon, for a while.
-    pub(super) fn follow_live_hint(&mut self, live: bool) {
-        let now = Instant::now();
-        match self.live_hint_until {
-            Some(_) if live => self.live_hint_until = None,
-            Some(until) if until > now => self.machine.poll_by(now + LIVE_HINT_EVERY),
-            Some(_) => self.live_hint_until = None,
-            None => {}
         }
     }
 }

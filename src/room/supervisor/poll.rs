@@ -72,7 +72,6 @@ impl Supervisor {
                 }
             }
         };
-        self.follow_live_hint(matches!(probe, Probe::Live | Probe::Unrecordable(_)));
         let paused = matches!(probe, Probe::Paused { .. });
         let steps = self.machine.on_poll(probe, now);
         self.polled(steps, paused)

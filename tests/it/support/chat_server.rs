@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -84,6 +84,8 @@ struct Shared {
     authenticated: AtomicU64,
     open: AtomicU64,
     fault: Mutex<Option<Fault>>,
+    /// When each pushed frame was handed to a connection's socket.
+    sent: Mutex<Vec<Instant>>,
 }
 
 pub struct ChatServer {
@@ -137,6 +139,12 @@ impl ChatServer {
     /// Connections whose auth was accepted.
     pub fn authenticated(&self) -> u64 {
         self.shared.authenticated.load(Ordering::Relaxed)
+    }
+
+    /// When each pushed frame left for a connection (a test's clock for what the daemon got,
+    /// not for when the test asked: under load the fake server's task runs late too).
+    pub fn sent_times(&self) -> Vec<Instant> {
+        self.shared.sent.lock().unwrap().clone()
     }
 
     /// Connections open now (authenticated or not).
@@ -216,6 +224,7 @@ async fn serve(tcp: tokio::net::TcpStream, s: Arc<Shared>, mut push: broadcast::
                     if ws.send(Message::Binary(bytes.into())).await.is_err() {
                         return;
                     }
+                    s.sent.lock().unwrap().push(Instant::now());
                 }
                 Ok(Push::Drop) => return,
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
