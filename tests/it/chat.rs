@@ -469,3 +469,155 @@ async fn chat_off_opens_no_connection_and_check_refuses_chat_on_a_direct_url() {
     assert!(err.contains("rooms[1].live_push"), "{err}");
     let _ = chat_server::packet;
 }
+
+/// The fixture's tags with timestamps below `until_ms`, as a connection that then ends
+/// (mid-GOP unless `until_ms` falls on a keyframe), its timestamps starting at `start_ms`.
+fn part_of_stream(until_ms: i32, start_ms: i32, offline_after: bool) -> Answer {
+    let tags = flv::walk(&flv::fixture(FIXTURE)).expect("fixture is valid FLV");
+    let tags: Vec<flv::Tag> = tags.into_iter().filter(|t| t.ts < until_ms).collect();
+    Answer::Flv {
+        tags: std::sync::Arc::new(tags),
+        speed: 1.0,
+        loops: 1,
+        stall_after: None,
+        cut_after: None,
+        offline_after,
+        start_ms,
+    }
+}
+
+/// The `<d>` text -> time pairs of a chat file.
+fn times_in(xml: &Path) -> Vec<(String, f64)> {
+    parsed(xml)
+        .into_iter()
+        .filter(|(k, _, _)| k == "d")
+        .map(|(_, text, t)| (text, t))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_times_follow_the_media_across_a_video_reconnect() {
+    let s = setup(true, "", "").await;
+    // The CDN ends the connection 6.5 s in (mid-GOP), answers 404 three times (the daemon
+    // backs off 1 s, 2 s, 4 s: a 7 s outage), then the stream goes on for 7 s with later
+    // timestamps.
+    let set_at = Instant::now();
+    s.streams.set_sequence(
+        PATH,
+        vec![
+            part_of_stream(6_500, 0, false),
+            Answer::Offline,
+            Answer::Offline,
+            Answer::Offline,
+            part_of_stream(7_000, 60_000, true),
+        ],
+    );
+    let log = || s.daemon.log_text();
+    let requests = || -> Vec<Instant> {
+        s.streams
+            .request_times(PATH)
+            .into_iter()
+            .filter(|t| *t >= set_at)
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || s.chat.authenticated() >= 1
+            && !requests().is_empty())
+        .await,
+        "{}",
+        log()
+    );
+    let r1 = requests()[0];
+    tokio::time::sleep_until((r1 + Duration::from_secs(4)).into()).await;
+    s.chat.push(command(&danmu(21, "a", "before the cut")));
+    // During the outage: the video has no picture for it, so it stays where the media stopped.
+    // Late in it (after the third refused request; the fourth is 4 s later), so that the
+    // wall clock is well past the media.
+    assert!(
+        wait_until(Duration::from_secs(20), || requests().len() >= 4).await,
+        "{}",
+        log()
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    s.chat.push(command(&danmu(22, "c", "during the outage")));
+    assert!(
+        wait_until(Duration::from_secs(30), || requests().len() >= 5).await,
+        "{}",
+        log()
+    );
+    let r5 = requests()[4];
+    tokio::time::sleep_until((r5 + Duration::from_secs(4)).into()).await;
+    s.chat.push(command(&danmu(23, "b", "after the reconnect")));
+
+    // The second connection (7 s) ends the live.
+    tokio::time::sleep_until((r5 + Duration::from_secs(8)).into()).await;
+    s.api.edit_bili(ROOM, |r| r.live_status = 0);
+    let dir = s.dir.path().to_path_buf();
+    assert!(
+        eventually(Duration::from_secs(40), || {
+            let dir = dir.clone();
+            async move { events(&dir).await.iter().any(|e| e["type"] == "live_end") }
+        })
+        .await,
+        "{}",
+        log()
+    );
+    let sent = s.chat.sent_times();
+    assert_eq!(sent.len(), 3, "one connection took the three pushes");
+    let (a, c, b) = (sent[0], sent[1], sent[2]);
+    assert!(c < r5, "the second push fell in the outage");
+
+    let evs = events(s.dir.path()).await;
+    let files: Vec<(PathBuf, f64)> = evs
+        .iter()
+        .filter(|e| e["type"] == "segment_complete")
+        .map(|e| {
+            (
+                xml_of(Path::new(e["segment"]["path"].as_str().unwrap())),
+                e["segment"]["duration_s"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(files.len(), 2, "the cut ends the first file: {evs:?}");
+    let first = times_in(&files[0].0);
+    let second = times_in(&files[1].0);
+    let at = |lines: &[(String, f64)], text: &str| {
+        lines
+            .iter()
+            .find(|(t, _)| t == text)
+            .map(|(_, t)| *t)
+            .unwrap_or_else(|| panic!("{text:?} not in {lines:?}"))
+    };
+    let secs = |d: Duration| d.as_secs_f64();
+    // Paced at real time from its request, the first connection's media is at a - r1.
+    let t_a = at(&first, "before the cut");
+    assert!(
+        (t_a - secs(a - r1)).abs() <= 1.5,
+        "{t_a} s, the media was at {:?}",
+        a - r1
+    );
+    // The wall clock says c came long after the media stopped; the media timeline pins it
+    // at the file's end, not past it.
+    let (d1, t_c) = (files[0].1, at(&first, "during the outage"));
+    assert!(
+        secs(c - r1) > d1 + 3.0,
+        "the outage was long enough to tell the clocks apart: c at {:?}, the first file {d1} s, \
+         requests at {:?}:\n{}",
+        c - r1,
+        requests().iter().map(|t| *t - r1).collect::<Vec<_>>(),
+        log()
+    );
+    assert!(
+        t_c <= d1 + 0.5 && t_c >= d1 - 2.5,
+        "{t_c} s in a file of {d1} s (wall clock: {:?})",
+        c - r1
+    );
+    // The second file starts with the second connection's media.
+    let t_b = at(&second, "after the reconnect");
+    assert!(
+        (t_b - secs(b - r5)).abs() <= 1.5,
+        "{t_b} s, the second connection's media was at {:?}",
+        b - r5
+    );
+    assert!(t_b <= files[1].1 + 0.5);
+}
