@@ -621,3 +621,58 @@ async fn chat_times_follow_the_media_across_a_video_reconnect() {
     );
     assert!(t_b <= files[1].1 + 0.5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_chat_connection_is_dropped_within_35_s_and_made_anew() {
+    // An idle room with live_push: its chat connection is open before any live. Polls are ten
+    // minutes apart, so a poll after the reconnect is the reconnect's.
+    let s = setup(false, "poll_interval = \"10m\"\n", "").await;
+    let log = || s.daemon.log_text();
+    assert!(
+        wait_until(Duration::from_secs(15), || s.chat.heartbeats() >= 1
+            && s.chat.last_sent().is_some())
+        .await,
+        "{}",
+        log()
+    );
+    // The path dies without a TCP error: nothing more comes, heartbeats go unanswered.
+    s.chat.fault(Some(Fault::Silent));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let silent_from = s.chat.last_sent().expect("sent before");
+    assert!(
+        wait_until(Duration::from_secs(50), || s.chat.authenticated() >= 2).await,
+        "no new connection after the silence:\n{}",
+        log()
+    );
+    s.chat.fault(None);
+    let closed = s.chat.closed_times();
+    let dropped = closed
+        .first()
+        .expect("the silent connection was closed")
+        .saturating_duration_since(silent_from);
+    // 35 s is the bound (a heartbeat every 30 s, and its reply); one second more
+    // allows for the scheduling of a loaded machine. It must not be much sooner: one missed
+    // reply within the heartbeat interval is no reason to drop the connection.
+    assert!(
+        dropped >= Duration::from_secs(30) && dropped <= Duration::from_secs(36),
+        "the silent connection was dropped {dropped:?} after the last frame:\n{}",
+        log()
+    );
+    // A fresh token, and a poll for the live starts pushed during the gap.
+    let tokens = s.api.chat_tokens();
+    assert!(tokens.len() >= 2, "{tokens:?}");
+    let keys: Vec<String> = s
+        .chat
+        .auths()
+        .iter()
+        .map(|(a, _)| a["key"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_ne!(keys[0], keys[1], "a fresh token for the new connection");
+    assert!(
+        wait_until(Duration::from_secs(10), || s.api.count(INFO, closed[0]) >= 1).await,
+        "the reconnect polled the room:\n{}",
+        log()
+    );
+    let st = status(s.dir.path()).await;
+    assert_eq!(st["rooms"][0]["chat"], "connected", "{st}");
+}

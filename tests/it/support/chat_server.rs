@@ -65,6 +65,9 @@ pub fn danmu(uid: u64, name: &str, text: &str) -> Value {
 pub enum Fault {
     /// The auth reply says `{"code":-101}`, then the server closes.
     TokenError,
+    /// Heartbeats go unanswered and pushes are not sent; the connection stays open (a dead
+    /// path that no TCP error reports).
+    Silent,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +89,10 @@ struct Shared {
     fault: Mutex<Option<Fault>>,
     /// When each pushed frame was handed to a connection's socket.
     sent: Mutex<Vec<Instant>>,
+    /// When anything (an auth or heartbeat reply, a push) was last sent on any connection.
+    last_sent: Mutex<Option<Instant>>,
+    /// When each connection ended.
+    closed: Mutex<Vec<Instant>>,
 }
 
 pub struct ChatServer {
@@ -147,6 +154,16 @@ impl ChatServer {
         self.shared.sent.lock().unwrap().clone()
     }
 
+    /// When anything was last sent, on any connection.
+    pub fn last_sent(&self) -> Option<Instant> {
+        *self.shared.last_sent.lock().unwrap()
+    }
+
+    /// When each connection ended, in order.
+    pub fn closed_times(&self) -> Vec<Instant> {
+        self.shared.closed.lock().unwrap().clone()
+    }
+
     /// Connections open now (authenticated or not).
     pub fn open(&self) -> u64 {
         self.shared.open.load(Ordering::Relaxed)
@@ -203,28 +220,37 @@ async fn serve(tcp: tokio::net::TcpStream, s: Arc<Shared>, mut push: broadcast::
     {
         return;
     }
+    *s.last_sent.lock().unwrap() = Some(Instant::now());
     s.authenticated.fetch_add(1, Ordering::Relaxed);
+    let silent = || *s.fault.lock().unwrap() == Some(Fault::Silent);
     loop {
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(Ok(Message::Binary(b))) if b.len() >= 16 && b[8..12] == [0, 0, 0, 2] => {
                     s.heartbeats.fetch_add(1, Ordering::Relaxed);
+                    if silent() {
+                        continue;
+                    }
                     // The quirk: length 20 (header + popularity), then the echoed body.
                     let mut reply = packet(1, 3, 0, &2466u32.to_be_bytes());
                     reply.extend_from_slice(&b[16..]);
                     if ws.send(Message::Binary(reply.into())).await.is_err() {
                         return;
                     }
+                    *s.last_sent.lock().unwrap() = Some(Instant::now());
                 }
                 Some(Ok(_)) => {}
                 _ => return,
             },
             p = push.recv() => match p {
+                Ok(Push::Frame(_)) if silent() => {}
                 Ok(Push::Frame(bytes)) => {
                     if ws.send(Message::Binary(bytes.into())).await.is_err() {
                         return;
                     }
-                    s.sent.lock().unwrap().push(Instant::now());
+                    let now = Instant::now();
+                    s.sent.lock().unwrap().push(now);
+                    *s.last_sent.lock().unwrap() = Some(now);
                 }
                 Ok(Push::Drop) => return,
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -239,5 +265,6 @@ struct Guard(Arc<Shared>);
 impl Drop for Guard {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.closed.lock().unwrap().push(Instant::now());
     }
 }
