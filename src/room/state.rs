@@ -25,11 +25,16 @@
 //! A check asked for while a poll is in flight is not lost: that answer may predate the reason
 //! for asking, so an "offline" one is checked again at once. A pushed live start
 //! ([`Machine::on_live_pushed`]) polls now and, while the answers still say offline (the API
-//! lags the push), again every [`LIVE_HINT_EVERY`] for [`LIVE_HINT_FOR`].
+//! lags the push), again every [`checks::LIVE_HINT_EVERY`] for [`checks::LIVE_HINT_FOR`].
 
 use std::time::{Duration, Instant};
 
 use crate::util::backoff::Backoff;
+
+mod checks;
+
+#[cfg(test)]
+use checks::LIVE_HINT_EVERY;
 
 /// How often a continuing "live but not recording" alert is repeated.
 pub(crate) const REALERT: Duration = Duration::from_secs(15 * 60);
@@ -40,11 +45,6 @@ const HEALTHY_ATTEMPT: Duration = Duration::from_secs(60);
 /// The pause before a reconnect after the first failed attempt in a row; see
 /// `schedule_reconnect`.
 const RECONNECT: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
-/// After a pushed live start, an answer that does not see the live yet is asked again this
-/// often...
-pub(crate) const LIVE_HINT_EVERY: Duration = Duration::from_secs(5);
-/// ...for this long.
-pub(crate) const LIVE_HINT_FOR: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Timing {
@@ -265,23 +265,6 @@ impl Machine {
         out
     }
 
-    /// An "offline" answer while there is reason to think the room is live: ask again at once
-    /// (the answer may predate the reason) or soon (a push the API has not caught up with).
-    fn follow_up(&mut self, recheck: bool, now: Instant) {
-        self.live_hint_until = self.live_hint_until.filter(|until| *until > now);
-        let soon = if recheck {
-            now
-        } else if self.live_hint_until.is_some() {
-            now + LIVE_HINT_EVERY
-        } else {
-            return;
-        };
-        if self.next_poll.is_none_or(|t| t > soon) {
-            self.next_poll = Some(soon);
-            self.prompt = true;
-        }
-    }
-
     fn judge(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         let mut out = Vec::new();
         self.next_poll = Some(now + self.timing.poll_interval);
@@ -488,18 +471,6 @@ impl Machine {
         vec![Do::Connect]
     }
 
-    /// Pushes the next timed poll back (jitter, so that rooms do not poll in lockstep); not a
-    /// poll brought forward by a check or a push, nor a grace poll (the jitter scales with the
-    /// poll interval and would stretch a short `offline_grace` by a tenth of a long interval).
-    pub(crate) fn delay_next_poll(&mut self, by: Duration) {
-        if self.prompt || matches!(self.phase, Phase::Grace { .. }) {
-            return;
-        }
-        if let Some(t) = self.next_poll.as_mut() {
-            *t += by;
-        }
-    }
-
     /// The supervisor could not open a session.
     pub(crate) fn on_blocked(&mut self, reason: String, elsewhere: bool, now: Instant) {
         self.phase = Phase::Waiting { reason, elsewhere };
@@ -578,27 +549,6 @@ impl Machine {
             "live but nothing written for {}: {what}",
             crate::util::units::format_duration(self.timing.alert_after)
         )
-    }
-
-    /// A poll now (an operator, a media server's hook, a pushed room event). With one in
-    /// flight, its answer is followed by another if it says offline.
-    pub(crate) fn on_check_now(&mut self, now: Instant) -> Vec<Do> {
-        if self.phase == Phase::Disabled {
-            return Vec::new();
-        }
-        self.recheck = self.polling;
-        self.next_poll = Some(now);
-        self.on_timer(now)
-    }
-
-    /// The platform pushed a live start: poll now, and keep asking every [`LIVE_HINT_EVERY`]
-    /// for [`LIVE_HINT_FOR`] while the answers lag behind the push.
-    pub(crate) fn on_live_pushed(&mut self, now: Instant) -> Vec<Do> {
-        if self.phase == Phase::Disabled {
-            return Vec::new();
-        }
-        self.live_hint_until = Some(now + LIVE_HINT_FOR);
-        self.on_check_now(now)
     }
 
     /// Operator asked for a fresh start: drop the current attempt or skip the backoff.

@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 
 use crate::support::chat_server::{self, ChatServer, Fault, brotli, command, danmu, zlib};
 use crate::support::daemon::{Daemon, config, control_get, files, wait_until};
+use crate::support::douyin_chat::{ClientFrame, chat_message, control_message, msg_frame};
 use crate::support::flv;
-use crate::support::platform_server::{BiliRoom, PlatformServer};
+use crate::support::platform_server::{BiliRoom, DouyinRoom, PlatformServer};
 use crate::support::server::{Answer, StreamServer};
 
 const FIXTURE: &str = "flv_640x360_20s.flv";
@@ -669,10 +670,192 @@ async fn a_silent_chat_connection_is_dropped_within_35_s_and_made_anew() {
         .collect();
     assert_ne!(keys[0], keys[1], "a fresh token for the new connection");
     assert!(
-        wait_until(Duration::from_secs(10), || s.api.count(INFO, closed[0]) >= 1).await,
+        wait_until(Duration::from_secs(10), || s.api.count(INFO, closed[0])
+            >= 1)
+        .await,
         "the reconnect polled the room:\n{}",
         log()
     );
     let st = status(s.dir.path()).await;
     assert_eq!(st["rooms"][0]["chat"], "connected", "{st}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn douyin_chat_is_signed_and_acked_and_its_end_of_live_message_polls() {
+    const WEB_RID: &str = "61234567890";
+    const SESSION: &str = "7300000000000000099";
+    const DY_PATH: &str = "dy/chat.flv";
+    const ENTER: &str = "/webcast/room/web/enter/";
+    let streams = StreamServer::start().await;
+    // 8 s of stream, then the CDN has nothing more (404) while the API still says live.
+    streams.set(DY_PATH, part_of_stream(8_000, 0, true));
+    let api = PlatformServer::start().await;
+    api.set_douyin(
+        WEB_RID,
+        DouyinRoom {
+            live: true,
+            title: "抖音弹幕".into(),
+            nickname: "抖音主播".into(),
+            session: SESSION.into(),
+            sec_uid: "MS4wLjABAAAAchat".into(),
+            flv_url: streams.url(DY_PATH),
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!("[[rooms]]\nname = \"dy\"\nurl = \"https://live.douyin.com/{WEB_RID}\"\n"),
+        &format!(
+            "[platforms.douyin]\napi_base = \"{}\"\ndanmaku = true\n",
+            api.base()
+        ),
+    );
+    let daemon = Daemon::start(dir.path(), "dychat", &cfg);
+    let log = || daemon.log_text();
+    let chat = &api.douyin_chat;
+    assert!(
+        wait_until(Duration::from_secs(20), || chat.open() >= 1).await,
+        "no chat connection (refused {}):\n{}",
+        chat.refused(),
+        log()
+    );
+    // The push URL names the live broadcast and carries a signature computed without
+    // JavaScript; the ttwid the API issued goes with it, and nothing else of a cookie.
+    let hs = chat.handshakes()[0].clone();
+    assert_eq!(hs.query["room_id"], SESSION, "{hs:?}");
+    assert!(
+        hs.query["user_unique_id"]
+            .bytes()
+            .all(|b| b.is_ascii_digit()),
+        "{hs:?}"
+    );
+    assert!(hs.raw_query.contains("&signature="), "{hs:?}");
+    assert_eq!(hs.query["compress"], "gzip");
+    assert!(
+        hs.user_agent.contains("Chrome/"),
+        "the API's browser: {hs:?}"
+    );
+    assert_eq!(hs.cookie.as_deref(), Some("ttwid=1%7Cfake-ttwid-0"));
+    assert_eq!(chat.refused(), 0);
+    let has = |want: &ClientFrame| chat.frames().iter().any(|(_, f)| f == want);
+    assert!(
+        wait_until(Duration::from_secs(5), || has(&ClientFrame::Heartbeat)).await,
+        "a heartbeat at once: {:?}",
+        chat.frames()
+    );
+    // A chat message in a frame that asks for an ack, once a segment is open (chat before
+    // the first file has no place): the ack carries its log id and internal_ext back as
+    // they came.
+    let dir_path = dir.path().to_path_buf();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let dir = dir_path.clone();
+            async move { status(&dir).await["rooms"][0]["state"] == "recording" }
+        })
+        .await,
+        "{}",
+        log()
+    );
+    let ext: &[u8] = b"internal-ext-77\x00\xff";
+    chat.push(msg_frame(
+        77,
+        &[chat_message(4242, "抖音用户", "douyin says <hi> & bye")],
+        Some(ext),
+    ));
+    assert!(
+        wait_until(Duration::from_secs(5), || has(&ClientFrame::Ack(
+            77,
+            ext.to_vec()
+        )))
+        .await,
+        "no ack: {:?}",
+        chat.frames()
+    );
+
+    // The stream ends; the API still says live, so the daemon reconnects after growing pauses
+    // (at once, 1 s, 2 s, 4 s, 8 s), each attempt asking the API for the stream first. After
+    // the fifth request the next attempt is 8 s off.
+    assert!(
+        wait_until(Duration::from_secs(40), || streams
+            .request_times(DY_PATH)
+            .len()
+            >= 5)
+        .await,
+        "{}",
+        log()
+    );
+    let fifth = streams.request_times(DY_PATH)[4];
+    assert!(
+        wait_until(Duration::from_secs(5), || api.count(ENTER, fifth) >= 1).await,
+        "{}",
+        log()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    api.edit_douyin(WEB_RID, |r| r.live = false);
+    let pushed = Instant::now();
+    chat.push(msg_frame(78, &[control_message(3)], None));
+    assert!(
+        wait_until(Duration::from_secs(6), || api.count(ENTER, pushed) >= 1).await,
+        "the end-of-live message did not poll:\n{}",
+        log()
+    );
+    let poll = api
+        .requests()
+        .into_iter()
+        .find(|(t, p)| *t >= pushed && p.starts_with(ENTER))
+        .map(|(t, _)| t)
+        .unwrap();
+    // Not the next attempt's own request: that one was due 8 s after the fifth failure.
+    assert!(
+        poll < fifth + Duration::from_secs(7),
+        "the API was asked {:?} after the fifth attempt, as the next attempt would:\n{}",
+        poll - fifth,
+        log()
+    );
+    // Offline: the session ends after offline_grace, without another reconnect.
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let dir = dir_path.clone();
+            async move { events(&dir).await.iter().any(|e| e["type"] == "live_end") }
+        })
+        .await,
+        "{}",
+        log()
+    );
+    assert!(
+        streams.request_times(DY_PATH).iter().all(|t| *t < poll),
+        "a stream request after the live ended:\n{}",
+        log()
+    );
+    // The chat line is in the segment's chat file.
+    let evs = events(dir.path()).await;
+    let complete: Vec<&Value> = evs
+        .iter()
+        .filter(|e| e["type"] == "segment_complete")
+        .collect();
+    assert_eq!(complete.len(), 1, "{evs:?}");
+    let xml = PathBuf::from(
+        complete[0]["segment"]["danmaku"]["path"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no chat file: {}", complete[0])),
+    );
+    let text = std::fs::read_to_string(&xml).unwrap();
+    df_lines(&text);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let d: Vec<(String, Option<&str>)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("d"))
+        .map(|n| {
+            (
+                n.text().unwrap_or_default().to_string(),
+                n.attribute("user"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        d,
+        [("douyin says <hi> & bye".to_string(), Some("抖音用户"))],
+        "{text}"
+    );
 }

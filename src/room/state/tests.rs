@@ -589,3 +589,49 @@ fn grace_polls_are_not_jittered() {
         [Do::EndSession(None)]
     );
 }
+
+#[test]
+fn a_check_between_reconnects_polls_and_an_offline_answer_starts_the_grace() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(timing(), true, t0);
+    m.on_timer(t0);
+    m.on_poll_started();
+    m.on_poll(Probe::Live, t0);
+    m.on_session_started(t0);
+    // The stream fails twice; the API still says live: reconnects back off.
+    for at in [10, 11] {
+        assert_eq!(
+            m.on_attempt_ended(Some("404".into()), t0 + s(at)),
+            [Do::Poll]
+        );
+        m.on_poll_started();
+        m.on_poll(Probe::Live, t0 + s(at));
+        assert!(
+            matches!(m.phase(), Phase::Backoff { .. }),
+            "{:?}",
+            m.phase()
+        );
+        if at == 10 {
+            assert_eq!(m.on_timer(t0 + s(11)), [Do::Connect]);
+        }
+    }
+    // A pushed "the live ended" polls now instead of at the next attempt's end.
+    let push = t0 + Duration::from_millis(11_500);
+    assert_eq!(m.on_check_now(push), [Do::Poll]);
+    m.on_poll_started();
+    assert!(m.on_check_now(push).is_empty(), "one poll at a time");
+    m.on_poll(Probe::Offline, push);
+    assert!(matches!(m.phase(), Phase::Grace { .. }), "{:?}", m.phase());
+    assert!(
+        !m.on_timer(t0 + s(20)).contains(&Do::Connect),
+        "no reconnect to a live that ended"
+    );
+    // A check while an attempt runs asks nothing: no answer would change the attempt.
+    let mut m = Machine::new(timing(), true, t0);
+    m.on_timer(t0);
+    m.on_poll_started();
+    m.on_poll(Probe::Live, t0);
+    m.on_session_started(t0);
+    m.on_flowing(t0 + s(1));
+    assert!(m.on_check_now(t0 + s(2)).is_empty());
+}

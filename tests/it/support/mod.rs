@@ -5,6 +5,7 @@
 
 pub mod chat_server;
 pub mod daemon;
+pub mod douyin_chat;
 pub mod flv;
 pub mod hls_server;
 pub mod media;

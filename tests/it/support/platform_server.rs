@@ -47,6 +47,8 @@ use axum::response::{IntoResponse, Response};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
+use super::douyin_chat::{self, DouyinChat};
+
 /// How every API path answers, whatever the room.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
@@ -194,6 +196,8 @@ struct Shared {
 pub struct PlatformServer {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
+    /// Douyin's webcast push server, on this same port (see `douyin_chat`).
+    pub douyin_chat: Arc<DouyinChat>,
 }
 
 pub fn fixture(platform: &str, name: &str) -> Value {
@@ -277,10 +281,16 @@ impl PlatformServer {
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let douyin_chat = Arc::new(DouyinChat::default());
+        let http = split_off_chat(listener, shared.clone(), douyin_chat.clone());
         tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            axum::serve(http, app).await.unwrap();
         });
-        Self { addr, shared }
+        Self {
+            addr,
+            shared,
+            douyin_chat,
+        }
     }
 
     /// getDanmuInfo points chat at `127.0.0.1:port` (`None`: it answers 404).
@@ -1289,4 +1299,68 @@ fn douyin_page(web_rid: &str, room: &DouyinRoom) -> Response {
         push(format!("1a:[\"$\",\"$L1b\",null,{state}]\n"))
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// The connections axum serves: all but Douyin's chat WebSocket, which `split_off_chat` hands
+/// to the fake push server (axum here has no WebSocket support of its own).
+struct HttpOnly {
+    rx: tokio::sync::mpsc::UnboundedReceiver<(tokio::net::TcpStream, SocketAddr)>,
+    addr: SocketAddr,
+}
+
+impl axum::serve::Listener for HttpOnly {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(conn) => conn,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
+}
+
+/// Accepts on `listener`, looks at each connection's request line without reading it, and
+/// sends a WebSocket request for Douyin's push path to `chat`, the rest to axum.
+fn split_off_chat(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    chat: Arc<DouyinChat>,
+) -> HttpOnly {
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, peer)) = listener.accept().await {
+            let (tx, shared, chat) = (tx.clone(), shared.clone(), chat.clone());
+            tokio::spawn(async move {
+                if is_push_request(&tcp).await {
+                    let ttwid = shared.ttwid.lock().unwrap().clone();
+                    chat.serve(tcp, ttwid).await;
+                } else {
+                    let _ = tx.send((tcp, peer));
+                }
+            });
+        }
+    });
+    HttpOnly { rx, addr }
+}
+
+async fn is_push_request(tcp: &tokio::net::TcpStream) -> bool {
+    let want = format!("GET {}", douyin_chat::PUSH_PATH);
+    let mut buf = [0u8; 256];
+    for _ in 0..400 {
+        let n = tcp.peek(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return false;
+        }
+        if n >= want.len() || buf[..n].contains(&b'\n') {
+            return buf[..n].starts_with(want.as_bytes());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    false
 }
