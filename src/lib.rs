@@ -40,7 +40,8 @@
 //!   every key (scope, default, limit, when a change applies). It checks rooms with the
 //!   platforms' knowledge; the `[platforms.*]` settings types belong to `platform`.
 //! - `platform`: URL recognition, the `Platform` trait (resolve, status, stream sources), the
-//!   Bilibili, Douyin and direct-URL implementations, their settings, the request limiter.
+//!   Bilibili, Douyin and direct-URL implementations, their settings, the request limiter
+//!   and the share of it chat's token requests take turns in.
 //! - `media`: pure parsers, bytes in and structure out: FLV (tags, AMF0, metadata, timeline),
 //!   m3u8, MPEG-TS, fMP4.
 //! - Leaves: `event` (the one event shape for hooks, webhooks, logs and the API), `template`

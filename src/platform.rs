@@ -22,6 +22,7 @@ pub(crate) mod json;
 pub(crate) mod limiter;
 pub(crate) mod playlist;
 mod settings;
+pub(crate) mod share;
 pub(crate) mod web;
 
 pub(crate) use settings::{ChatKeys, PlatformConfig, PlatformsConfig, same_base};

@@ -28,6 +28,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
+use super::share::Share;
 use super::web::{Api, Hop, Hosts, browser_headers_as, cookie_header};
 use super::{
     ChatEndpoint, Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus,
@@ -137,6 +138,9 @@ pub(crate) struct Bilibili {
     /// `[platforms.bilibili] user_agent`, else the built-in browser one: sent with every
     /// request, API and stream alike, so the two look like one browser.
     ua: HeaderValue,
+    /// Chat's turns for `getDanmuInfo`: a share of the budget, so that chat never crowds out
+    /// polls.
+    chat_share: Share,
 }
 
 /// The configured User-Agent when it is a usable header (the config checked it), else the
@@ -151,13 +155,10 @@ fn user_agent(cfg: &PlatformConfig) -> HeaderValue {
 impl Bilibili {
     pub(crate) fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
         let ua = user_agent(cfg);
+        let budget = Budget::configured(PlatformKind::Bilibili, cfg);
         Self {
-            api: Api::new(
-                "bilibili",
-                client,
-                Limiter::new("bilibili", Budget::configured(PlatformKind::Bilibili, cfg)),
-            )
-            .with_user_agent(ua.clone()),
+            api: Api::new("bilibili", client, Limiter::new("bilibili", budget))
+                .with_user_agent(ua.clone()),
             hosts: Hosts::new(cfg, DEFAULT_API_BASE),
             cookie: cfg.cookie.clone(),
             wbi: tokio::sync::Mutex::new(WbiCache::default()),
@@ -168,6 +169,7 @@ impl Bilibili {
             legacy_in_use: AtomicBool::new(false),
             recent: RecentPlay::default(),
             ua,
+            chat_share: Share::of(budget),
         }
     }
 

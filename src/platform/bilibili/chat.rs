@@ -1,6 +1,7 @@
 //! The chat connection's endpoint: a fresh `getDanmuInfo` (wbi-signed, with the room's cookie
-//! and the platform's `buvid3`, through the request budget) turned into the URLs, token and
-//! identity the chat client authenticates with (DANMAKU.md §A.1, §A.3, §A.6).
+//! and the platform's `buvid3`, through chat's share of the request budget, then the budget)
+//! turned into the URLs, token and identity the chat client authenticates with (DANMAKU.md
+//! §A.1, §A.3, §A.6).
 
 use super::api::{self, ChatHost, Signed};
 use super::{Bilibili, DANMU_PATH};
@@ -24,6 +25,7 @@ impl Bilibili {
         ];
         let mut refusal = None;
         for attempt in 0..2 {
+            self.chat_share.turn().await;
             let (query, _signed) = self.signed_query(&params).await;
             let url = format!("{}{DANMU_PATH}?{query}", self.hosts.api);
             match self
