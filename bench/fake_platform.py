@@ -8,7 +8,9 @@ tests/fixtures/media/flv_640x360_20s.flv looped with rising timestamps, until th
 
 Bilibili: room_init, nav (wbi keys; signatures are not checked), getInfoByRoom, getRoomPlayInfo,
 get_status_info_by_uids (GET `uids[]=..` and POST `{"uids":[..]}`), getRoomBaseInfo, get_info and
-the legacy playUrl. Douyin (--platform douyin): the home page (sets `ttwid`), the ttwid register
+the legacy playUrl; getDanmuInfo and the chat WebSocket at /sub on the same port (auth and
+heartbeat replies, and the `LIVE` push when a room goes live), so the daemon's `live_push` runs
+as it does for a user. Douyin (--platform douyin): the home page (sets `ttwid`), the ttwid register
 endpoint and webcast/room/web/enter/ (any non-empty a_bogus; no ttwid or no a_bogus gets the
 real service's empty 200).
 
@@ -26,10 +28,13 @@ Usage: fake_platform.py --rooms 1000 --platform bilibili --seed 1 [--port 0]; pr
 """
 import argparse
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import random
 import statistics
+import struct
 import sys
 import time
 import urllib.parse
@@ -120,11 +125,15 @@ class Fake:
         self.media_bytes = 0
         self.streams_open = 0
         self.ttwid = "1%7Cbench-ttwid%7C1763712000%7C" + "0" * 64
+        self.chats = {}  # room id -> open chat connections (their writers)
+        self.chat_auths = 0
+        self.live_pushed = set()
+        self.pusher = None
         self.schedule(random.Random(a.seed))
         if a.platform == "bilibili":
             self.tpl = {n: fixture("bilibili", n + ".json") for n in (
                 "room_init-live", "room_init-not-found", "nav-anonymous", "getInfoByRoom-live",
-                "getRoomPlayInfo-live", "getRoomPlayInfo-offline", "playUrl-v1")}
+                "getRoomPlayInfo-live", "getRoomPlayInfo-offline", "playUrl-v1", "getDanmuInfo")}
         else:
             self.tpl = {n: fixture("douyin", n + ".json") for n in ("web_enter-live", "web_enter-offline")}
             line = fixture_text("douyin", "ttwid_register-set-cookie.txt").strip()
@@ -186,6 +195,9 @@ class Fake:
                     k, _, v = h.decode("latin-1").partition(":")
                     k = k.strip().lower()
                     headers[k] = headers[k] + "; " + v.strip() if k in headers else v.strip()
+                if target == "/sub" and headers.get("upgrade", "").lower() == "websocket":
+                    await self.chat(reader, writer, headers)
+                    break
                 n = int(headers.get("content-length") or 0)
                 body = await reader.readexactly(n) if n else b""
                 keep = await self.dispatch(method, target, headers, body, writer)
@@ -252,6 +264,8 @@ class Fake:
             "api_total": sum(self.counts.values()),
             "per_10s": [self.buckets.get(i, 0) for i in range(int(self.now() // 10) + 1)],
             "media_bytes": self.media_bytes,
+            "chat": {"open": sum(len(w) for w in self.chats.values()), "auths": self.chat_auths,
+                     "live_pushed": len(self.live_pushed)},
             "lives": [{"url": self.url_of(r), "start": r.start, "end": r.end, "first_media": r.first_media,
                        "media_requests": r.media_requests, "checks": r.checks, "first_check": r.first_check,
                        "inits": r.inits}
@@ -309,6 +323,63 @@ class Fake:
         finally:
             self.streams_open -= 1
         return False
+
+    # ---- Bilibili chat ----
+
+    async def chat(self, reader, writer, headers):
+        key = headers.get("sec-websocket-key", "")
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        await writer.drain()
+        if self.pusher is None:
+            self.pusher = asyncio.ensure_future(self.push_lives())
+        room = None
+        try:
+            while True:
+                op, data = await ws_read(reader)
+                if op == 8:
+                    return
+                if op != 2 or len(data) < 16:
+                    continue
+                kind = struct.unpack(">I", data[8:12])[0]
+                if kind == 7:
+                    try:
+                        room = int(json.loads(data[16:]).get("roomid"))
+                    except (ValueError, TypeError, AttributeError):
+                        room = None
+                    self.chat_auths += 1
+                    self.chats.setdefault(room, set()).add(writer)
+                    await ws_send(writer, bili_packet(1, 8, b'{"code":0}'))
+                elif kind == 2:
+                    # The real server's quirk: a length that counts only the popularity.
+                    await ws_send(writer, bili_packet(1, 3, struct.pack(">I", 1)) + data[16:])
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.chats.get(room, set()).discard(writer)
+
+    async def push_lives(self):
+        # A room that goes live gets `LIVE` on its chat connections, as Bilibili pushes it.
+        while True:
+            await asyncio.sleep(0.5)
+            for r in self.rooms:
+                if r.start is None or r.room_id in self.live_pushed or not self.live(r):
+                    continue
+                self.live_pushed.add(r.room_id)
+                body = json.dumps({"cmd": "LIVE", "roomid": r.room_id, "live_time": self.live_since_unix(r)})
+                for w in list(self.chats.get(r.room_id, ())):
+                    try:
+                        await ws_send(w, bili_packet(0, 5, body.encode()))
+                    except ConnectionError:
+                        pass
+
+    def danmu_info(self, me):
+        v = json.loads(json.dumps(self.tpl["getDanmuInfo"]))
+        port = int(me.rsplit(":", 1)[1])
+        v["data"]["token"] = "bench-" + uuid.uuid4().hex
+        v["data"]["host_list"] = [{"host": "127.0.0.1", "port": port, "wss_port": port, "ws_port": port}]
+        return v
 
     # ---- Bilibili ----
 
@@ -372,6 +443,9 @@ class Fake:
                 "live_time": self.bili_time(r) if live else "0000-00-00 00:00:00",
                 "title": f"测试直播 {r.idx}", "area_name": "聊天", "parent_area_name": "娱乐",
                 "is_sp": 0, "special_type": 0}})
+        if path == "/xlive/web-room/v1/index/getDanmuInfo":
+            self.count("getDanmuInfo")
+            return await self.send(writer, 200, self.danmu_info(me))
         if path == "/room/v1/Room/playUrl":
             self.count("playUrl")
             r = self.bili_room(qd.get("cid"))
@@ -554,6 +628,31 @@ class Fake:
                     v[i] = fix(x)
                 else:
                     self.douyin_urls(x, me, stream)
+
+
+def bili_packet(ver, op, body):
+    return struct.pack(">IHHII", 16 + len(body), 16, ver, op, 1) + body
+
+
+async def ws_send(writer, payload):
+    n = len(payload)
+    head = bytes([0x82]) + (bytes([n]) if n < 126 else bytes([126]) + struct.pack(">H", n))
+    writer.write(head + payload)
+    await writer.drain()
+
+
+async def ws_read(reader):
+    b0, b1 = await reader.readexactly(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack(">H", await reader.readexactly(2))[0]
+    elif n == 127:
+        n = struct.unpack(">Q", await reader.readexactly(8))[0]
+    mask = await reader.readexactly(4) if b1 & 0x80 else b"\0\0\0\0"
+    data = bytearray(await reader.readexactly(n))
+    for i in range(n):
+        data[i] ^= mask[i % 4]
+    return b0 & 0x0F, bytes(data)
 
 
 async def main():

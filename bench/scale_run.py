@@ -107,8 +107,13 @@ def write_config(a, work, base, urls):
         f.write(f'poll_interval = "{a.poll}"\nmin_free_space = "{a.min_free}"\n')
         f.write('[control]\nlisten = "127.0.0.1:0"\n')
         f.write(f'[platforms.{a.platform}]\napi_base = "{base}"\n')
-        for line in filter(None, a.platform_extra.split(";")):
-            f.write(line.strip() + "\n")
+        extra = [line.strip() for line in a.platform_extra.split(";") if line.strip()]
+        if a.platform == "bilibili" and not any(line.startswith("live_push") for line in extra):
+            # Bilibili's default, spelled out: every idle room keeps a chat connection (the fake
+            # answers getDanmuInfo and the WebSocket, and pushes LIVE), as a user's daemon does.
+            extra.append("live_push = true")
+        for line in extra:
+            f.write(line + "\n")
         for u in urls:
             f.write(f'[[rooms]]\nurl = "{u}"\n')
     return path
@@ -321,6 +326,7 @@ def run(a, work):
     res["api_per_s"] = round(stats["api_total"] / end_rel, 3)
     res["api_per_10s"] = stats["per_10s"]
     res["checks"] = stats["checks"]
+    res["chat"] = stats.get("chat")
     out = []
     for l in stats["lives"]:
         went = max(l["start"], 0.0)
@@ -468,6 +474,8 @@ def run_table(runs):
         lambda r: (f"{sum(r['states_at_end'].values())}: " + ", ".join(f"{k} {v}" for k, v in sorted(r["states_at_end"].items())))
         if r.get("states_at_end") is not None else "-")
     row("bytes written", lambda r: f"{r['bytes_written'] / 1048576:.0f} MiB")
+    row("chat connections open at the end / LIVE pushes sent",
+        lambda r: f"{r['chat']['open']} / {r['chat']['live_pushed']}" if r.get("chat") else "-")
     row("load average before / after", lambda r: f"{r['load_before']} / {r['load_after']}")
     lines += table(head, rows)
     notes = []

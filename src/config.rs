@@ -9,12 +9,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod chat;
 mod hooks;
 pub(crate) mod keys;
 mod platforms;
 mod raw;
 mod rooms;
 
+pub(crate) use chat::ChatConfig;
 pub(crate) use hooks::{HookConfig, WebhookConfig, Window};
 pub(crate) use raw::Problem;
 pub use rooms::filename_template;
@@ -46,6 +48,7 @@ pub(crate) const HOOK_FIELDS: &[&str] = &[
     "platform",
     "id",
     "url",
+    "danmaku_path",
 ];
 
 pub(crate) const DEFAULT_FILENAME: &str =
@@ -90,6 +93,7 @@ pub(crate) struct RoomSettings {
     /// Codecs in order of preference (Bilibili); empty = AVC first, HEVC as the fallback.
     pub(crate) codecs: Vec<String>,
     pub(crate) cookie: Option<Secret>,
+    pub(crate) chat: ChatConfig,
 }
 
 #[derive(Debug, Clone)]

@@ -88,6 +88,16 @@ pub struct SegmentRef {
     pub start: DateTime<FixedOffset>,
     pub end: DateTime<FixedOffset>,
     pub recovered: bool,
+    /// The segment's chat file, on `segment_complete` when chat was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub danmaku: Option<DanmakuRef>,
+}
+
+/// A segment's chat file (`<same stem>.xml`) and the records in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DanmakuRef {
+    pub path: PathBuf,
+    pub messages: u64,
 }
 
 impl RoomRef {
@@ -116,6 +126,7 @@ impl SegmentRef {
             start,
             end: start,
             recovered: false,
+            danmaku: None,
         }
     }
 }

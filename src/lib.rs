@@ -25,6 +25,9 @@
 //! - `recovery`: crash recovery in one place: at start-up, intents whose event was lost and
 //!   `.part` files no live process writes (`startup`, `leftovers`, `owner`), and `repair`
 //!   (also behind `liverec repair`).
+//! - `chat`: chat (danmaku), a side channel of each room: its own task per room, the Bilibili
+//!   and Douyin WebSocket clients, the XML file beside each segment, and pushed live starts as
+//!   typed signals to the room; pure cores for packets, commands, protobuf and the signature.
 //! - `capture`: pulling a live stream into a session's writer: one `attempt` over the
 //!   platform's sources, the FLV and HLS pullers, the session's host failover, and `PullEnd`.
 //! - `writer`: the session's writer thread and the handle the room holds, and the pipelines
@@ -40,7 +43,8 @@
 //! - `platform`: URL recognition, the `Platform` trait (resolve, status, stream sources), the
 //!   Bilibili, Douyin and direct-URL implementations, their settings, the request limiter
 //!   (a budget with a live lane before the idle one), gathering many rooms' asks into one
-//!   request (`coalesce`), and what rooms ask of a budget (`demand`).
+//!   request (`coalesce`), what rooms ask of a budget (`demand`),
+//!   and the share of it chat's token requests take turns in.
 //! - `media`: pure parsers, bytes in and structure out: FLV (tags, AMF0, metadata, timeline),
 //!   m3u8, MPEG-TS, fMP4.
 //! - Leaves: `event` (the one event shape for hooks, webhooks, logs and the API), `template`
@@ -53,6 +57,7 @@
 
 mod build_info;
 mod capture;
+mod chat;
 pub mod cli;
 pub mod config;
 mod control;

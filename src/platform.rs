@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 
 use crate::util::secret::Secret;
@@ -24,9 +24,10 @@ pub(crate) mod json;
 pub(crate) mod limiter;
 pub(crate) mod playlist;
 mod settings;
+pub(crate) mod share;
 pub(crate) mod web;
 
-pub(crate) use settings::{PlatformConfig, PlatformsConfig, same_base};
+pub(crate) use settings::{ChatKeys, PlatformConfig, PlatformsConfig, same_base};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum PlatformKind {
@@ -354,6 +355,46 @@ pub enum PlatformError {
     Config(String),
 }
 
+/// Where and how to open a room's chat connection (the `chat` module does the rest). Chat is a
+/// side channel: what it asks of the platform goes through the same request budget as polls.
+#[derive(Debug, Clone)]
+pub(crate) enum ChatEndpoint {
+    Bilibili(BiliChat),
+    Douyin(DouyinChat),
+}
+
+/// A Bilibili chat connection, from a fresh `getDanmuInfo`.
+#[derive(Debug, Clone)]
+pub(crate) struct BiliChat {
+    /// `wss://host:wss_port/sub` for each host, in the order to try; `ws://host:ws_port/sub`
+    /// when `api_base` is a plain-HTTP mirror or test server.
+    pub(crate) urls: Vec<String>,
+    /// The auth key; good for one connection.
+    pub(crate) token: Secret,
+    /// The long room id.
+    pub(crate) room_id: u64,
+    /// The login user (`DedeUserID`, only with `SESSDATA`); 0 when anonymous.
+    pub(crate) uid: u64,
+    /// The `buvid3` cookie `getDanmuInfo` was asked with.
+    pub(crate) buvid: String,
+    /// The User-Agent of that call: the token is bound to it.
+    pub(crate) user_agent: HeaderValue,
+}
+
+/// A Douyin chat connection: the broadcast's numeric room id and the cookie it needs; the
+/// signed URL is the `chat` module's business.
+#[derive(Debug, Clone)]
+pub(crate) struct DouyinChat {
+    /// `wss://webcast100-ws-web-lq.douyin.com`, or the mirror's `ws://` base.
+    pub(crate) base: String,
+    /// The broadcast's `id_str` (not the `web_rid`).
+    pub(crate) room_id: String,
+    pub(crate) ttwid: Secret,
+    pub(crate) user_agent: HeaderValue,
+    /// The `browser_version` the User-Agent names.
+    pub(crate) browser_version: String,
+}
+
 #[async_trait]
 pub(crate) trait Platform: Send + Sync + 'static {
     /// Resolves a configured target to its canonical key (short id -> long id, share link ->
@@ -383,6 +424,19 @@ pub(crate) trait Platform: Send + Sync + 'static {
     /// requests than [`Platform::sources`]).
     async fn all_sources(&self, room: &RoomSpec) -> Result<Vec<StreamSource>, PlatformError> {
         self.sources(room).await
+    }
+
+    /// Where to open the room's chat connection, asked afresh before every connect.
+    /// `session_hint` is the last live answer's (Douyin's chat needs the broadcast's id).
+    async fn chat_endpoint(
+        &self,
+        room: &RoomSpec,
+        session_hint: Option<&str>,
+    ) -> Result<ChatEndpoint, PlatformError> {
+        let _ = (room, session_hint);
+        Err(PlatformError::Unsupported(
+            "this platform has no chat".into(),
+        ))
     }
 
     /// What `liverec probe` shows about how the platform was reached (endpoint, signature,

@@ -7,6 +7,7 @@
 //! its event is journaled) is kept by [`crate::segment::intent`] and the hook dispatcher; this
 //! module only acts on what a crash left.
 
+mod chat;
 pub(crate) mod leftovers;
 pub(crate) mod owner;
 pub(crate) mod repair;

@@ -78,6 +78,9 @@ pub(crate) struct RoomSnapshot {
     /// Write rate over the last few seconds, in kbit/s.
     pub(crate) bitrate_kbps: f64,
     pub(crate) last_error: Option<String>,
+    /// The room's chat connection.
+    #[serde(default)]
+    pub(crate) chat: crate::chat::ChatState,
 }
 
 /// A room's name in its events and file names: the configured one, else the streamer's, else
@@ -117,6 +120,7 @@ impl RoomSnapshot {
             gaps_total: 0,
             bitrate_kbps: 0.0,
             last_error: None,
+            chat: Default::default(),
         }
     }
 }

@@ -77,6 +77,7 @@ pub(crate) fn table(status: &Status) -> String {
         "FILE".into(),
         "BYTES".into(),
         "RATE".into(),
+        "CHAT".into(),
         "GAPS".into(),
         "LAST ERROR / DETAIL".into(),
     ]];
@@ -115,18 +116,22 @@ pub(crate) fn table(status: &Status) -> String {
             file,
             format_size(r.bytes),
             rate,
+            match r.chat {
+                crate::chat::ChatState::Off => "-".into(),
+                s => s.as_str().into(),
+            },
             gaps,
             note,
         ]);
     }
-    let widths: Vec<usize> = (0..8)
+    let widths: Vec<usize> = (0..9)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c == 7 {
+            if c == 8 {
                 line.push_str(cell);
             } else {
                 line.push_str(&format!("{cell:<w$}  ", w = widths[c]));

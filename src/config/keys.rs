@@ -7,9 +7,10 @@
 //! table, `recorder.toml.example` and docs/hooks.md to the same names and defaults.
 //!
 //! Adding a key: its row (`table.rs` for the top level, `[control]` and `[[rooms]]`;
-//! `platform_rows.rs` for `[platforms.*]`; `hook_rows.rs`), its place in [`KEYS`], the field
-//! that holds its value and the line that reads it (`config.rs`, `rooms.rs`, `platforms.rs`,
-//! `hooks.rs`), then a README row and an example line; the tests name whatever is missing.
+//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `hook_rows.rs`),
+//! its place in [`KEYS`], the field that holds its value and the line that reads it
+//! (`config.rs`, `rooms.rs`, `platforms.rs`, `chat.rs`, `hooks.rs`), then a README row and an
+//! example line; the tests name whatever is missing.
 //!
 //! Keys whose value needs more than a rule (URLs, cookies, templates, platform lists) are still
 //! described here; their readers stay with the section that reads them.
@@ -24,10 +25,12 @@ use crate::platform::{PlatformConfig, PlatformKind};
 use crate::util::secret::{Secret, redact_url};
 use crate::util::units::{format_duration, format_size};
 
+mod chat_rows;
 mod hook_rows;
 mod platform_rows;
 mod table;
 
+pub(crate) use chat_rows::*;
 pub(crate) use hook_rows::*;
 pub(crate) use platform_rows::*;
 pub(crate) use table::*;

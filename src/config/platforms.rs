@@ -61,6 +61,7 @@ fn read_platform(
     let user_agent = read_user_agent(kind, &mut sec, rep);
     let codecs = read_codecs(kind, sec.take(keys::CODECS.name), rep);
     let (requests_per_second, burst) = read_budget(&mut sec, rep);
+    let chat = super::chat::read_chat_keys(&mut sec, rep, Some(kind));
     sec.finish(rep);
     PlatformConfig {
         api_base,
@@ -71,6 +72,7 @@ fn read_platform(
         codecs,
         requests_per_second,
         burst,
+        chat,
     }
 }
 

@@ -201,6 +201,8 @@ pub(super) fn read_room(
     let formats_field = sec.take(keys::FORMATS.name);
     let codecs_field = sec.take(keys::CODECS.name);
     let cookie = read_cookie(&mut sec, rep, base);
+    let known_kind = target.as_ref().map(|t| t.platform);
+    let chat = super::chat::read_chat_keys(&mut sec, rep, known_kind);
     sec.finish(rep);
     let target = target?;
     let kind = target.platform;
@@ -252,6 +254,7 @@ pub(super) fn read_room(
         formats,
         codecs,
         cookie: cookie.or(plat.cookie.clone()),
+        chat: super::ChatConfig::merged(kind, plat.chat, chat),
     };
     Some(RoomConfig {
         index,

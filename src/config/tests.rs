@@ -483,3 +483,46 @@ fn rooms_beyond_their_platforms_budget_are_warned_about_with_the_real_interval()
     ));
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
+
+#[test]
+fn chat_keys_default_by_platform_and_merge_room_over_platform() {
+    let c = parse_ok(
+        "[platforms.bilibili]\ndanmaku_gifts = true\nlive_push = false\n\
+         [platforms.douyin]\ndanmaku = true\n\
+         [[rooms]]\nurl = \"https://live.bilibili.com/1000\"\n\
+         [[rooms]]\nurl = \"https://live.bilibili.com/2000\"\nlive_push = true\ndanmaku = false\n\
+         [[rooms]]\nurl = \"https://live.douyin.com/61234567890\"\n\
+         [[rooms]]\nurl = \"http://127.0.0.1:1/a.flv\"\n",
+    );
+    let chat: Vec<ChatConfig> = c.rooms.iter().map(|r| r.settings.chat).collect();
+    let cc = |danmaku, live_push, danmaku_gifts| ChatConfig {
+        danmaku,
+        live_push,
+        danmaku_gifts,
+        danmaku_raw: false,
+    };
+    assert_eq!(chat[0], cc(true, false, true));
+    assert_eq!(chat[1], cc(false, true, true));
+    assert_eq!(chat[2], cc(true, false, false), "Douyin chat is opt-in");
+    assert_eq!(chat[3], cc(false, false, false), "a direct URL has none");
+}
+
+#[test]
+fn chat_keys_a_platform_cannot_honour_are_refused() {
+    let errs = parse_err(
+        "[platforms.douyin]\nlive_push = true\n\
+         [[rooms]]\nurl = \"http://127.0.0.1:1/a.flv\"\ndanmaku = true\n\
+         [[rooms]]\nurl = \"https://live.douyin.com/61234567890\"\nlive_push = true\n\
+         [[rooms]]\nurl = \"https://live.bilibili.com/1000\"\ndanmaku = \"yes\"\n",
+    );
+    let all = errs.join("\n");
+    assert!(all.contains("platforms.douyin.live_push"), "{all}");
+    assert!(
+        all.contains("rooms[0].danmaku: a direct stream URL has no chat"),
+        "{all}"
+    );
+    assert!(all.contains("rooms[1].live_push"), "{all}");
+    assert!(all.contains("rooms[2].danmaku"), "{all}");
+    // Off is always allowed.
+    parse_ok("[[rooms]]\nurl = \"http://127.0.0.1:1/a.flv\"\ndanmaku = false\nlive_push = false\n");
+}

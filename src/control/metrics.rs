@@ -80,6 +80,14 @@ pub(crate) fn render(shared: &ControlState) -> String {
         &per_room(&|r| r.bitrate_kbps),
     );
     w.gauge(
+        "liverec_chat_connected",
+        "Rooms whose chat connection is up.",
+        rooms
+            .iter()
+            .filter(|r| r.chat == crate::chat::ChatState::Connected)
+            .count() as f64,
+    );
+    w.gauge(
         "liverec_disk_free_bytes",
         "Free space under output_dir.",
         shared.disk_free() as f64,

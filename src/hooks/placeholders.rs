@@ -18,6 +18,9 @@ pub(crate) fn value(event: &Event, name: &str, format: Option<&str>) -> String {
         "index" => seg.map(|s| s.index.to_string()),
         "bytes" => seg.map(|s| s.bytes.to_string()),
         "duration_s" => seg.map(|s| format!("{:.3}", s.duration_s)),
+        "danmaku_path" => seg
+            .and_then(|s| s.danmaku.as_ref())
+            .map(|d| d.path.display().to_string()),
         "type" => Some(event.kind.as_str().to_string()),
         "key" => room_field(|r| &r.key),
         "name" => room_field(|r| &r.name),

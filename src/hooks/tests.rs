@@ -640,6 +640,7 @@ async fn a_segment_intent_is_settled_once_its_event_is_journaled() {
             start: now,
             end: now,
             recovered: false,
+            danmaku: None,
         });
         let i = Intent {
             stage: Stage::Closing,

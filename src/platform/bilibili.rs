@@ -32,10 +32,11 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
+use super::share::Share;
 use super::web::{Api, Hop, Hosts, browser_headers_as, cookie_header};
 use super::{
-    Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
-    StreamSource,
+    ChatEndpoint, Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus,
+    RoomTarget, StreamSource,
 };
 use crate::http;
 use crate::util::secret::{Secret, redact_url};
@@ -46,6 +47,7 @@ use wbi::WbiKeys;
 pub mod api;
 pub(crate) mod batch;
 mod bulk;
+mod chat;
 mod diagnose;
 pub(crate) mod memory;
 mod signed;
@@ -87,6 +89,7 @@ const WBI_TTL: Duration = Duration::from_secs(2 * 3600);
 const WBI_RETRY: Duration = Duration::from_secs(60);
 const INFO_PATH: &str = "/xlive/web-room/v1/index/getInfoByRoom";
 const PLAY_PATH: &str = "/xlive/web-room/v2/index/getRoomPlayInfo";
+const DANMU_PATH: &str = "/xlive/web-room/v1/index/getDanmuInfo";
 
 #[derive(Default)]
 struct WbiCache {
@@ -159,6 +162,9 @@ pub(crate) struct Bilibili {
     ua: HeaderValue,
     /// Status checks and resolutions of many rooms in one request each.
     batches: bulk::Batches,
+    /// Chat's turns for `getDanmuInfo`: a share of the budget, so that chat never crowds out
+    /// polls.
+    chat_share: Share,
 }
 
 /// The configured User-Agent when it is a usable header (the config checked it), else the
@@ -173,12 +179,9 @@ fn user_agent(cfg: &PlatformConfig) -> HeaderValue {
 impl Bilibili {
     pub(crate) fn new(client: reqwest::Client, cfg: &PlatformConfig) -> Self {
         let ua = user_agent(cfg);
-        let api = Api::new(
-            "bilibili",
-            client,
-            Limiter::new("bilibili", Budget::configured(PlatformKind::Bilibili, cfg)),
-        )
-        .with_user_agent(ua.clone());
+        let budget = Budget::configured(PlatformKind::Bilibili, cfg);
+        let api = Api::new("bilibili", client, Limiter::new("bilibili", budget))
+            .with_user_agent(ua.clone());
         let hosts = Hosts::new(cfg, DEFAULT_API_BASE);
         let buvid3 = format!("{}infoc", uuid::Uuid::new_v4().to_string().to_uppercase());
         let batches = bulk::Batches::new(
@@ -199,6 +202,7 @@ impl Bilibili {
             recent: RecentPlay::default(),
             ua,
             batches,
+            chat_share: Share::of(budget),
         }
     }
 
@@ -407,6 +411,14 @@ impl Platform for Bilibili {
 
     async fn diagnose(&self, room: &RoomSpec) -> Vec<(&'static str, String)> {
         self.diagnose_lines(room).await
+    }
+
+    async fn chat_endpoint(
+        &self,
+        room: &RoomSpec,
+        _session_hint: Option<&str>,
+    ) -> Result<ChatEndpoint, PlatformError> {
+        self.chat(room).await
     }
 }
 

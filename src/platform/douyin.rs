@@ -24,8 +24,8 @@ use super::PlatformConfig;
 use super::limiter::{Budget, Limiter};
 use super::web::{Api, Hosts, browser_headers_as, cookie_header};
 use super::{
-    Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec, RoomStatus, RoomTarget,
-    StreamSource,
+    ChatEndpoint, DouyinChat, Locator, Platform, PlatformError, PlatformKind, RoomKey, RoomSpec,
+    RoomStatus, RoomTarget, StreamSource,
 };
 use crate::http;
 use crate::util::secret::{Secret, redact_url};
@@ -112,6 +112,9 @@ const PROFILE_HOST: &str = "www.douyin.com";
 const REFLOW_HOST: &str = "webcast.amemv.com";
 const REFLOW_PATH: &str = "/webcast/room/reflow/info/";
 const REFERER: &str = "https://live.douyin.com/";
+/// The webcast chat push server (biliup, rust-srec, DouyinLiveWebFetcher use `-lq`).
+const CHAT_HOST: &str = "webcast100-ws-web-lq.douyin.com";
+const CHAT_PATH: &str = "/webcast/im/push/v2/";
 /// The room page is bigger than an API answer.
 const PAGE_CAP: usize = 8 << 20;
 
@@ -323,6 +326,36 @@ impl Douyin {
 impl Platform for Douyin {
     fn resume_at(&self) -> Option<std::time::Instant> {
         self.api.limiter.resume_at()
+    }
+
+    /// The webcast push server for the live broadcast: its `id_str` (the session hint of a live
+    /// answer) and a genuine `ttwid`; nothing else of the user's cookie goes to chat.
+    async fn chat_endpoint(
+        &self,
+        _spec: &RoomSpec,
+        session_hint: Option<&str>,
+    ) -> Result<ChatEndpoint, PlatformError> {
+        let room_id = session_hint
+            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                PlatformError::NotLiveYet("chat needs the live broadcast's id".into())
+            })?;
+        let ttwid = self
+            .ttwid(false, &mut Trace::default())
+            .await
+            .ok_or_else(|| PlatformError::Network("no ttwid cookie for chat".into()))?;
+        let page = self.hosts.page(CHAT_HOST, CHAT_PATH);
+        let base = match page.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}"),
+            None => page.replacen("http://", "ws://", 1),
+        };
+        Ok(ChatEndpoint::Douyin(DouyinChat {
+            base,
+            room_id: room_id.to_string(),
+            ttwid: Secret::new(ttwid),
+            user_agent: self.ua.header.clone(),
+            browser_version: self.ua.version.clone(),
+        }))
     }
 
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError> {

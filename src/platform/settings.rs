@@ -18,6 +18,17 @@ pub(crate) struct PlatformConfig {
     /// The platform's request budget (`platform::limiter::Budget`); `None` = its default.
     pub(crate) requests_per_second: Option<f64>,
     pub(crate) burst: Option<u32>,
+    /// `danmaku`, `live_push`, `danmaku_gifts`, `danmaku_raw` for the platform's rooms.
+    pub(crate) chat: ChatKeys,
+}
+
+/// The chat keys of one section (`[platforms.*]` or a room), as written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ChatKeys {
+    pub(crate) danmaku: Option<bool>,
+    pub(crate) live_push: Option<bool>,
+    pub(crate) danmaku_gifts: Option<bool>,
+    pub(crate) danmaku_raw: Option<bool>,
 }
 
 impl PlatformConfig {

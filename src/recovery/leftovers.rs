@@ -51,7 +51,13 @@ pub(crate) fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
                 if path != skip {
                     stack.push(path);
                 }
-            } else if ft.is_file() && path.to_string_lossy().ends_with(PART_SUFFIX) {
+            } else if ft.is_file()
+                && path.to_string_lossy().ends_with(PART_SUFFIX)
+                && !path
+                    .to_string_lossy()
+                    .ends_with(crate::chat::file::XML_PART)
+            {
+                // Chat files are closed by `chat` once the videos are done.
                 out.push(path);
             }
         }

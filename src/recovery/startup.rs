@@ -65,12 +65,21 @@ fn recover(config: &Config, store: &Intents, journaled: &HashSet<Uuid>) -> Vec<E
             prepared.insert(part.to_path_buf(), intent);
         },
     );
+    let videos: HashMap<PathBuf, PathBuf> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Recovered(r) => Some((r.part.clone(), r.files.first()?.path.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut chats = super::chat::recover_chat(&config.output_dir, &config.state_dir, &videos);
     for outcome in outcomes {
         match outcome {
             Outcome::Recovered(r) => {
                 let Some(intent) = prepared.remove(&r.part) else {
                     continue;
                 };
+                let chat = chats.remove(&r.part);
                 for (n, f) in r.files.into_iter().enumerate() {
                     tracing::info!(file = %f.path.display(), bytes = f.bytes, "recovered a segment left by a crash");
                     let mut event = intent.event.clone();
@@ -81,6 +90,9 @@ fn recover(config: &Config, store: &Intents, journaled: &HashSet<Uuid>) -> Vec<E
                     if let Some(s) = event.segment.as_mut() {
                         s.path = f.path;
                         s.bytes = f.bytes;
+                        if n == 0 {
+                            s.danmaku = chat.clone();
+                        }
                     }
                     raised.push(event);
                 }
@@ -178,6 +190,7 @@ fn prepare(
                     start,
                     end: start,
                     recovered: true,
+                    danmaku: None,
                 }),
             }
         }

@@ -21,11 +21,21 @@
 //! not after a growing backoff. A room that is live but writes nothing for `alert_after` raises
 //! an alert, repeated every [`REALERT`] while it lasts; a live that cannot be recorded is
 //! reported once ([`Do::NotRecordable`]) and no session is opened for it.
+//!
+//! A check asked for while a poll is in flight is not lost: that answer may predate the reason
+//! for asking, so an "offline" one is checked again at once. A pushed live start
+//! ([`Machine::on_live_pushed`]) polls now and, while the answers still say offline (the API
+//! lags the push), again every [`checks::LIVE_HINT_EVERY`] for [`checks::LIVE_HINT_FOR`].
 
 use std::time::{Duration, Instant};
 
 use super::schedule::Grid;
 use crate::util::backoff::Backoff;
+
+mod checks;
+
+#[cfg(test)]
+use checks::LIVE_HINT_EVERY;
 
 /// How often a continuing "live but not recording" alert is repeated.
 pub(crate) const REALERT: Duration = Duration::from_secs(15 * 60);
@@ -122,6 +132,11 @@ pub(crate) struct Machine {
     next_poll: Option<Instant>,
     last_error: Option<String>,
     polling: bool,
+    /// A check was asked for while a poll was in flight: its answer may be older than the
+    /// reason for asking.
+    recheck: bool,
+    /// Until when a pushed live start makes "offline" answers be asked again soon.
+    live_hint_until: Option<Instant>,
     /// In a session without a flowing stream: since when every answer has been "unknown".
     unknown_since: Option<Instant>,
     /// The "not recordable" reason last reported, so that it is reported once, not again at
@@ -149,6 +164,8 @@ impl Machine {
             next_poll: enabled.then_some(now),
             last_error: None,
             polling: false,
+            recheck: false,
+            live_hint_until: None,
             unknown_since: None,
             unrecordable_reported: None,
             grid: None,
@@ -256,6 +273,19 @@ impl Machine {
 
     pub(crate) fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         self.polling = false;
+        let recheck = std::mem::take(&mut self.recheck);
+        let offline = probe == Probe::Offline;
+        if matches!(probe, Probe::Live | Probe::Unrecordable(_)) {
+            self.live_hint_until = None;
+        }
+        let out = self.judge(probe, now);
+        if offline {
+            self.follow_up(recheck, now);
+        }
+        out
+    }
+
+    fn judge(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         let mut out = Vec::new();
         self.next_poll = Some(self.routine_poll(now));
         match probe {
@@ -539,15 +569,6 @@ impl Machine {
             "live but nothing written for {}: {what}",
             crate::util::units::format_duration(self.timing.alert_after)
         )
-    }
-
-    /// Operator asked for a poll now.
-    pub(crate) fn on_check_now(&mut self, now: Instant) -> Vec<Do> {
-        if self.phase == Phase::Disabled {
-            return Vec::new();
-        }
-        self.next_poll = Some(now);
-        self.on_timer(now)
     }
 
     /// Operator asked for a fresh start: drop the current attempt or skip the backoff.

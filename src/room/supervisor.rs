@@ -19,6 +19,7 @@ use super::lock::RoomLock;
 use super::state::{Do, Machine, Timing};
 use super::{RoomCmd, RoomDeps, RoomSnapshot};
 
+mod chat;
 mod poll;
 mod session;
 mod status;
@@ -104,6 +105,8 @@ struct Supervisor {
     /// changes during a session, a new broadcast began.
     last_hint: Option<String>,
     session_hint: Option<String>,
+    /// The room's chat task, when chat is on for it.
+    chat: Option<crate::chat::ChatHandle>,
 }
 
 pub(super) fn spawn(
@@ -184,6 +187,7 @@ impl Supervisor {
             totals: (snap_totals.0, snap_totals.1),
             last_hint: None,
             session_hint: None,
+            chat: None,
         }
     }
 
@@ -228,6 +232,7 @@ impl Supervisor {
     ) {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.sync_chat().await;
         self.publish();
         loop {
             let wake = self.machine.next_wakeup();
@@ -236,8 +241,18 @@ impl Supervisor {
                 biased;
                 _ = cancel.cancelled() => break,
                 cmd = cmds.recv() => match cmd {
-                    Some(cmd) => steps = self.on_command(cmd, cfg_out),
+                    Some(cmd) => steps = self.on_command(cmd, cfg_out).await,
                     None => break,
+                },
+                sig = async {
+                    match self.chat.as_mut() {
+                        Some(c) => c.signal().await,
+                        None => std::future::pending().await,
+                    }
+                } => match sig {
+                    Some(sig) => steps = self.on_chat_signal(sig),
+                    // The chat task is gone (it cannot end by itself): no chat for this room.
+                    None => self.chat = None,
                 },
                 ev = async {
                     match self.session.as_mut() {
@@ -275,7 +290,7 @@ impl Supervisor {
         Box::pin(self.shutdown()).await;
     }
 
-    fn on_command(&mut self, cmd: RoomCmd, cfg_out: &mut RoomConfig) -> Vec<Do> {
+    async fn on_command(&mut self, cmd: RoomCmd, cfg_out: &mut RoomConfig) -> Vec<Do> {
         let now = now();
         match cmd {
             #[cfg(test)]
@@ -309,12 +324,16 @@ impl Supervisor {
                         segment_size: s.segment_size,
                     });
                 }
+                self.sync_chat().await;
                 Vec::new()
             }
         }
     }
 
     fn on_attempt_end(&mut self, end: PullEnd) -> Vec<Do> {
+        if self.session.is_some() {
+            self.to_chat(crate::chat::ChatCmd::StreamLost);
+        }
         if let PullEnd::Unrecordable(why) = end {
             self.snap.bitrate_kbps = 0.0;
             return self.machine.on_attempt_unrecordable(why, now());
@@ -337,6 +356,18 @@ impl Supervisor {
                 let part = event.segment().map(|s| s.path.clone());
                 if let Some(s) = self.session.as_ref() {
                     s.lock.note_part(part.clone()).await;
+                    if let (Some(seg), Some(video)) = (event.segment(), part.clone()) {
+                        self.to_chat(crate::chat::ChatCmd::Opened(Box::new(
+                            crate::chat::SegmentOpened {
+                                video_part: video,
+                                index: seg.index,
+                                start: seg.start,
+                                session: s.id,
+                                room: self.room_ref(),
+                                progress: s.progress.clone(),
+                            },
+                        )));
+                    }
                 }
                 self.snap.file = part;
                 self.deps.events.emit(event);
@@ -361,9 +392,12 @@ impl Supervisor {
 
     /// A segment is complete: its event, built by the writer and recorded in its intent, goes
     /// on as it is (the dispatcher settles the intent by its id).
-    async fn segment_complete(&mut self, event: Event) {
+    async fn segment_complete(&mut self, mut event: Event) {
         if let Some(s) = self.session.as_ref() {
             s.lock.note_part(None).await;
+        }
+        if let (Some(chat), Some(seg)) = (self.chat.as_ref(), event.segment.as_mut()) {
+            seg.danmaku = chat.close_segment(&seg.path).await;
         }
         self.snap.file = None;
         self.snap.segments += 1;
@@ -410,6 +444,9 @@ impl Supervisor {
             tracing::info!("stopping: closing the open segment");
         }
         self.end_session(false, None).await;
+        if let Some(c) = self.chat.take() {
+            c.stop().await;
+        }
         self.publish();
     }
 }

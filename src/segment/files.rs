@@ -63,6 +63,19 @@ pub struct Progress {
     /// HLS media segments that were never recorded (slid out of the playlist, or failed every
     /// retry), for status and metrics.
     pub(crate) gaps: AtomicU64,
+    /// Where the open segment's media timeline stands, for chat to place its records on it.
+    pub(crate) media: std::sync::Mutex<MediaMark>,
+}
+
+/// The end of the media last written to a segment, and when: pipelines report it after each
+/// unit they write (an FLV GOP, an HLS segment).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaMark {
+    /// The segment's index in its session.
+    pub(crate) index: u32,
+    /// Milliseconds from the segment's start.
+    pub(crate) media_ms: u64,
+    pub(crate) at: Option<Instant>,
 }
 
 /// Where and how a session's files are named, and when they are split.
@@ -206,6 +219,23 @@ impl SegmentFiles {
                 );
             }
         }
+    }
+
+    /// The open segment's media now reaches `media_ms` (see [`MediaMark`]).
+    pub(crate) fn note_media(&self, media_ms: u64) {
+        if self.open.is_none() {
+            return;
+        }
+        let mark = MediaMark {
+            index: self.next_index.saturating_sub(1),
+            media_ms,
+            at: Some(Instant::now()),
+        };
+        *self
+            .progress
+            .media
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = mark;
     }
 
     /// A new connection begins; its first bytes will be announced as flowing.

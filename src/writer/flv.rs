@@ -250,6 +250,9 @@ impl FlvPipeline {
         for (tag, ts) in &gop.tags {
             f.write_tag(out, tag, *ts)?;
         }
+        // Once per GOP, not per tag: chat places its records on this mark (a second or two of
+        // resolution is what a chat line needs).
+        out.note_media(f.media_end_ms());
         Ok(())
     }
 

@@ -389,6 +389,7 @@ impl Pipeline for HlsWriter {
             self.file_programs = self.ts_state.program_map();
         }
         self.file_duration += seg.duration;
+        out.note_media((self.file_duration * 1000.0) as u64);
         self.file_segments += 1;
         if self.recent.len() == RECENT {
             self.recent.pop_front();

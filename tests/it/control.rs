@@ -699,7 +699,10 @@ async fn a_reload_adding_a_short_id_of_a_recorded_room_starts_nothing() {
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let extra = format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base());
+    let extra = format!(
+        "[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n",
+        api.base()
+    );
     let long = room("long", "https://live.bilibili.com/7734200");
     let cfg = config(dir.path(), &long, &extra);
     let d = Daemon::start(dir.path(), "short", &cfg);

@@ -414,7 +414,7 @@ printf '%s' "$3" > {g}/name"#,
             toml_str(hook.to_str().unwrap()),
             room("bili", "https://live.bilibili.com/77")
         ),
-        &format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base()),
+        &format!("[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n", api.base()),
     )
     .replace(
         "filename = \"{name}/{index}\"",
@@ -703,7 +703,7 @@ async fn recording_failed_and_recovered_reach_a_webhook() {
             receiver.url(),
             room("bili", "https://live.bilibili.com/77")
         ),
-        &format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base()),
+        &format!("[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n", api.base()),
     )
     .replace("alert_after = \"5s\"", "alert_after = \"2s\"");
     let d = Daemon::start(dir.path(), "alerts", &cfg);
@@ -912,6 +912,7 @@ fn segment_event(part: &Path, index: u32) -> liverec::event::Event {
         start: now,
         end: now,
         recovered: false,
+        danmaku: None,
     })
 }
 

@@ -93,7 +93,10 @@ async fn session_with_a_dead_first_host(dead_answer: Answer) -> Outcome {
     let cfg = config(
         dir.path(),
         &room("failover", "https://live.bilibili.com/7734200"),
-        &format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base()),
+        &format!(
+            "[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n",
+            api.base()
+        ),
     );
     let d = Daemon::start(dir.path(), "failover", &cfg);
 

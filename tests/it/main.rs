@@ -4,6 +4,7 @@
 
 mod support;
 
+mod chat;
 mod cli_docs;
 mod control;
 mod daemon_basics;

@@ -22,7 +22,10 @@ const BILI_PATH: &str = "live-bvc/7734200/live.flv";
 const WEB_RID: &str = "61234567890";
 
 fn api_base(platform: &str, api: &PlatformServer) -> String {
-    format!("[platforms.{platform}]\napi_base = \"{}\"\n", api.base())
+    format!(
+        "[platforms.{platform}]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n",
+        api.base()
+    )
 }
 
 /// A finite live: `speed` x real time, once, then the stream path answers 404.

@@ -108,7 +108,10 @@ async fn a_live_room_records_as_soon_as_a_412_block_lifts() {
     let cfg = config(
         dir.path(),
         &bili_entry("b", ID, "poll_interval = \"60s\"\n"),
-        &format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base()),
+        &format!(
+            "[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n",
+            api.base()
+        ),
     );
     let d = Daemon::start(dir.path(), "block", &cfg);
     let key = format!("bilibili:{ID}");
@@ -203,7 +206,7 @@ async fn forty_rooms_share_a_small_budget_without_errors() {
         dir.path(),
         &rooms,
         &format!(
-            "[platforms.bilibili]\napi_base = \"{}\"\nrequests_per_second = 5\nburst = 2\n",
+            "[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\nrequests_per_second = 5\nburst = 2\n",
             api.base()
         ),
     );
@@ -361,7 +364,10 @@ async fn a_session_whose_status_stays_unknown_ends_after_offline_grace() {
     let cfg = config(
         dir.path(),
         &bili_entry("u", ID, ""),
-        &format!("[platforms.bilibili]\napi_base = \"{}\"\n", api.base()),
+        &format!(
+            "[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n",
+            api.base()
+        ),
     );
     let d = Daemon::start(dir.path(), "unknown", &cfg);
     let rec = dir.path().join("rec/u");

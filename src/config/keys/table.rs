@@ -6,6 +6,7 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use super::chat_rows::*;
 use super::hook_rows::*;
 use super::platform_rows::*;
 use super::{
@@ -87,6 +88,10 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &CODECS,
     &REQUESTS_PER_SECOND,
     &BURST,
+    &DANMAKU,
+    &LIVE_PUSH,
+    &DANMAKU_GIFTS,
+    &DANMAKU_RAW,
     &ROOM_URL,
     &ROOM_NAME,
     &ENABLED,

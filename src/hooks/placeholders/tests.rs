@@ -30,6 +30,10 @@ fn event(title: &str) -> Event {
         start: t + chrono::Duration::hours(1),
         end: t + chrono::Duration::hours(2),
         recovered: false,
+        danmaku: Some(crate::event::DanmakuRef {
+            path: "/rec/alice/1 two.xml".into(),
+            messages: 7,
+        }),
     });
     e.time = t;
     e
@@ -82,6 +86,7 @@ fn every_field_renders() {
             "bilibili",
             "1",
             "https://live.bilibili.com/1",
+            "/rec/alice/1 two.xml",
         ]
     );
     let times = argv(

@@ -50,6 +50,7 @@ fn the_rooms_filter_matches_a_name_or_a_key() {
         start: now,
         end: now,
         recovered: true,
+        danmaku: None,
     });
     let alice = webhook(&[EventType::SegmentComplete], &["alice"]);
     assert!(!alice.wants(&orphan));

@@ -12,9 +12,13 @@ use super::super::json::{at, flag, int, parse_body, short, text, text_or_empty, 
 use super::super::{PlatformError, RoomStatus};
 use super::wbi::WbiKeys;
 
+mod danmu;
 mod pick;
 mod play;
 
+#[cfg(test)]
+pub(crate) use danmu::DanmuInfo;
+pub(crate) use danmu::{ChatHost, danmu_info_as};
 pub use pick::{Candidate, Prefs, candidates, rerequest_qn};
 pub(crate) use pick::{capped, first_qn, served_below, wanted};
 pub use play::{BiliFormat, LegacyPlay, PlayInfo, play_info, play_url_v1};

@@ -592,3 +592,20 @@ async fn a_uid_the_batch_does_not_know_is_asked_on_its_own() {
     b.status(&spec_of("5550001")).await.unwrap();
     assert_eq!(fake.hits(BATCH, None), 2);
 }
+
+#[test]
+fn chat_authenticates_as_the_login_user_only_with_sessdata() {
+    use super::chat::login_uid;
+    assert_eq!(
+        login_uid("SESSDATA=abc; DedeUserID=12345; bili_jct=x"),
+        12345
+    );
+    assert_eq!(login_uid("DedeUserID=12345; buvid3=x"), 0, "no SESSDATA");
+    assert_eq!(
+        login_uid("SESSDATA=; DedeUserID=12345"),
+        0,
+        "an empty SESSDATA"
+    );
+    assert_eq!(login_uid("SESSDATA=abc; DedeUserID=x12"), 0);
+    assert_eq!(login_uid(""), 0);
+}

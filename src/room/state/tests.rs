@@ -482,3 +482,182 @@ fn on_its_platforms_schedule_a_room_polls_at_its_slot_every_interval() {
     m.on_poll(Probe::Offline, slot(3));
     assert_eq!(m.next_wakeup(), Some(t0 + s(15) + s(60 * 2)));
 }
+
+/// An idle machine whose first poll found the room offline at `t0`.
+fn idle_after_first_poll(t0: Instant) -> Machine {
+    let mut m = Machine::new(timing(), true, t0);
+    assert_eq!(m.on_timer(t0), [Do::Poll]);
+    m.on_poll_started();
+    assert!(m.on_poll(Probe::Offline, t0).is_empty());
+    m
+}
+
+#[test]
+fn a_pushed_live_start_polls_now_then_every_5s_for_a_minute_while_the_api_lags() {
+    let t0 = Instant::now();
+    let mut m = idle_after_first_poll(t0);
+    let push = t0 + s(7);
+    assert_eq!(m.on_live_pushed(push), [Do::Poll]);
+    m.on_poll_started();
+    // The API has not caught up: ask again in 5 s, not at the 30 s interval.
+    let mut at = push;
+    m.on_poll(Probe::Offline, at);
+    for _ in 0..11 {
+        assert!(m.on_timer(at + s(4)).is_empty(), "not before 5 s");
+        at += LIVE_HINT_EVERY;
+        assert_eq!(m.on_timer(at), [Do::Poll], "at {:?}", at - push);
+        m.on_poll_started();
+        m.on_poll(Probe::Offline, at);
+    }
+    // A minute after the push the room is polled at its usual pace again.
+    assert_eq!(at - push, s(55));
+    at += LIVE_HINT_EVERY;
+    assert_eq!(m.on_timer(at), [Do::Poll]);
+    m.on_poll_started();
+    m.on_poll(Probe::Offline, at);
+    assert!(
+        m.on_timer(at + s(29)).is_empty(),
+        "the window closed at 60 s"
+    );
+    assert_eq!(m.on_timer(at + s(30)), [Do::Poll]);
+}
+
+#[test]
+fn a_live_answer_closes_the_live_hint_window() {
+    let t0 = Instant::now();
+    let mut m = idle_after_first_poll(t0);
+    assert_eq!(m.on_live_pushed(t0 + s(1)), [Do::Poll]);
+    m.on_poll_started();
+    m.on_poll(Probe::Offline, t0 + s(1));
+    assert_eq!(m.on_timer(t0 + s(6)), [Do::Poll]);
+    m.on_poll_started();
+    assert_eq!(m.on_poll(Probe::Live, t0 + s(6)), [Do::StartSession]);
+    assert_eq!(m.on_session_started(t0 + s(6)), [Do::Connect]);
+    // The live ends and the room is idle again: later offline answers are ordinary.
+    assert_eq!(m.on_attempt_ended(None, t0 + s(20)), [Do::Poll]);
+    m.on_poll(Probe::Offline, t0 + s(20));
+    assert_eq!(m.on_timer(t0 + s(30)), [Do::Poll]);
+    m.on_poll(Probe::Offline, t0 + s(30));
+    assert!(
+        m.on_timer(t0 + s(35)).is_empty(),
+        "grace polls every 10 s, not 5"
+    );
+}
+
+#[test]
+fn a_check_asked_for_during_a_poll_follows_an_offline_answer_at_once() {
+    let t0 = Instant::now();
+    let mut m = idle_after_first_poll(t0);
+    // The timed poll is in flight when the push comes: its answer may predate the live.
+    assert_eq!(m.on_timer(t0 + s(30)), [Do::Poll]);
+    m.on_poll_started();
+    assert!(
+        m.on_live_pushed(t0 + s(31)).is_empty(),
+        "one poll at a time"
+    );
+    m.on_poll(Probe::Offline, t0 + s(32));
+    assert_eq!(m.on_timer(t0 + s(32)), [Do::Poll], "asked again at once");
+    m.on_poll_started();
+    m.on_poll(Probe::Offline, t0 + s(32));
+    assert!(m.on_timer(t0 + s(36)).is_empty());
+    assert_eq!(m.on_timer(t0 + s(37)), [Do::Poll], "then every 5 s");
+
+    // An operator's check during a poll whose answer is "live" needs no second poll.
+    let mut m = idle_after_first_poll(t0);
+    assert_eq!(m.on_timer(t0 + s(30)), [Do::Poll]);
+    m.on_poll_started();
+    assert!(m.on_check_now(t0 + s(31)).is_empty());
+    assert_eq!(m.on_poll(Probe::Live, t0 + s(32)), [Do::StartSession]);
+    // Without a push, a check during a poll that answers offline is followed once, then the
+    // room is back at its interval.
+    let mut m = idle_after_first_poll(t0);
+    assert_eq!(m.on_timer(t0 + s(30)), [Do::Poll]);
+    m.on_poll_started();
+    m.on_check_now(t0 + s(31));
+    m.on_poll(Probe::Offline, t0 + s(32));
+    assert_eq!(m.on_timer(t0 + s(32)), [Do::Poll]);
+    m.on_poll_started();
+    m.on_poll(Probe::Offline, t0 + s(32));
+    assert!(m.on_timer(t0 + s(61)).is_empty());
+    assert_eq!(m.on_timer(t0 + s(62)), [Do::Poll]);
+}
+
+#[test]
+fn grace_polls_come_every_10_s_whatever_the_poll_interval() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(
+        Timing {
+            poll_interval: s(600),
+            ..timing()
+        },
+        true,
+        t0,
+    );
+    m.on_timer(t0);
+    m.on_poll_started();
+    m.on_poll(Probe::Live, t0);
+    m.on_session_started(t0);
+    m.on_flowing(t0);
+    assert_eq!(m.on_attempt_ended(None, t0 + s(100)), [Do::Poll]);
+    m.on_poll_started();
+    m.on_poll(Probe::Offline, t0 + s(100));
+    // Grace polls are 10 s apart, not on the room's 10-minute slot, and the session ends when
+    // offline_grace (60 s) is over.
+    for at in [110, 120, 130, 140, 150] {
+        assert_eq!(m.on_timer(t0 + s(at)), [Do::Poll], "grace poll at {at} s");
+        m.on_poll_started();
+        assert!(m.on_poll(Probe::Offline, t0 + s(at)).is_empty());
+    }
+    assert_eq!(m.on_timer(t0 + s(160)), [Do::Poll]);
+    m.on_poll_started();
+    assert_eq!(
+        m.on_poll(Probe::Offline, t0 + s(160)),
+        [Do::EndSession(None)]
+    );
+}
+
+#[test]
+fn a_check_between_reconnects_polls_and_an_offline_answer_starts_the_grace() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(timing(), true, t0);
+    m.on_timer(t0);
+    m.on_poll_started();
+    m.on_poll(Probe::Live, t0);
+    m.on_session_started(t0);
+    // The stream fails twice; the API still says live: reconnects back off.
+    for at in [10, 11] {
+        assert_eq!(
+            m.on_attempt_ended(Some("404".into()), t0 + s(at)),
+            [Do::Poll]
+        );
+        m.on_poll_started();
+        m.on_poll(Probe::Live, t0 + s(at));
+        assert!(
+            matches!(m.phase(), Phase::Backoff { .. }),
+            "{:?}",
+            m.phase()
+        );
+        if at == 10 {
+            assert_eq!(m.on_timer(t0 + s(11)), [Do::Connect]);
+        }
+    }
+    // A pushed "the live ended" polls now instead of at the next attempt's end.
+    let push = t0 + Duration::from_millis(11_500);
+    assert_eq!(m.on_check_now(push), [Do::Poll]);
+    m.on_poll_started();
+    assert!(m.on_check_now(push).is_empty(), "one poll at a time");
+    m.on_poll(Probe::Offline, push);
+    assert!(matches!(m.phase(), Phase::Grace { .. }), "{:?}", m.phase());
+    assert!(
+        !m.on_timer(t0 + s(20)).contains(&Do::Connect),
+        "no reconnect to a live that ended"
+    );
+    // A check while an attempt runs asks nothing: no answer would change the attempt.
+    let mut m = Machine::new(timing(), true, t0);
+    m.on_timer(t0);
+    m.on_poll_started();
+    m.on_poll(Probe::Live, t0);
+    m.on_session_started(t0);
+    m.on_flowing(t0 + s(1));
+    assert!(m.on_check_now(t0 + s(2)).is_empty());
+}

@@ -82,6 +82,9 @@ impl Supervisor {
             return None;
         }
         let new = status.session_hint.clone()?;
+        if self.last_hint.as_ref() != Some(&new) {
+            self.to_chat(crate::chat::ChatCmd::Broadcast(Some(new.clone())));
+        }
         self.last_hint = Some(new.clone());
         self.session.as_ref()?;
         match &self.session_hint {

@@ -87,6 +87,7 @@ impl Supervisor {
         self.snap.segments = 0;
         self.snap.bytes = 0;
         self.rate_sample = (super::now(), 0);
+        self.to_chat(crate::chat::ChatCmd::Session(true));
         tracing::info!(session = %id, "live: session started");
         self.emit(EventType::LiveStart, |e| e);
         self.machine.on_session_started(now)
@@ -161,6 +162,8 @@ impl Supervisor {
             self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
             self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
         }
+        self.to_chat(crate::chat::ChatCmd::Session(false));
+        self.chat_after_session().await;
         self.session_hint = None;
         self.snap.session = None;
         self.snap.file = None;

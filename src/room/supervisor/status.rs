@@ -22,6 +22,7 @@ impl Supervisor {
 
     /// Publishes the status, logging state changes with their reason.
     pub(super) fn publish(&mut self) {
+        self.snap.chat = self.chat.as_ref().map(|c| c.state()).unwrap_or_default();
         let (state, detail) = self.state();
         if let Some(s) = &self.session {
             self.snap.bytes = s.progress.session_bytes.load(Ordering::Relaxed);

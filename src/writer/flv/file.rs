@@ -114,6 +114,11 @@ impl FlvFile {
         self.base
     }
 
+    /// The latest timestamp written, in milliseconds from the file's start.
+    pub(super) fn media_end_ms(&self) -> u64 {
+        u64::try_from(self.last_ts).unwrap_or(0)
+    }
+
     /// Writes a tag at repaired timestamp `ts`.
     pub(super) fn write_tag(
         &mut self,

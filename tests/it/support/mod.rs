@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod chat_server;
 pub mod daemon;
+pub mod douyin_chat;
 pub mod flv;
 pub mod hls_server;
 pub mod media;

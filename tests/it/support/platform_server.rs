@@ -49,6 +49,8 @@ use axum::response::{IntoResponse, Response};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
+use super::douyin_chat::{self, DouyinChat};
+
 /// How every API path answers, whatever the room.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
@@ -188,11 +190,19 @@ struct Shared {
     block: Mutex<Option<(u16, u64, Option<Instant>)>>,
     /// (when answered, path?query, HTTP status) of every answer.
     answered: Mutex<Vec<(Instant, String, u16)>>,
+    /// getDanmuInfo lists this chat server (`ws_port` = `wss_port`); `None`: 404.
+    chat_port: Mutex<Option<u16>>,
+    /// getDanmuInfo answers this fixture instead (a refusal).
+    chat_refusal: Mutex<Option<String>>,
+    /// Tokens issued by getDanmuInfo, in order.
+    chat_tokens: Mutex<Vec<String>>,
 }
 
 pub struct PlatformServer {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
+    /// Douyin's webcast push server, on this same port (see `douyin_chat`).
+    pub douyin_chat: Arc<DouyinChat>,
 }
 
 pub fn fixture(platform: &str, name: &str) -> Value {
@@ -276,10 +286,31 @@ impl PlatformServer {
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let douyin_chat = Arc::new(DouyinChat::default());
+        let http = split_off_chat(listener, shared.clone(), douyin_chat.clone());
         tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            axum::serve(http, app).await.unwrap();
         });
-        Self { addr, shared }
+        Self {
+            addr,
+            shared,
+            douyin_chat,
+        }
+    }
+
+    /// getDanmuInfo points chat at `127.0.0.1:port` (`None`: it answers 404).
+    pub fn set_chat_port(&self, port: Option<u16>) {
+        *self.shared.chat_port.lock().unwrap() = port;
+    }
+
+    /// getDanmuInfo answers this fixture (e.g. `error-352-bare.json`); `None` to stop.
+    pub fn refuse_chat(&self, fixture: Option<&str>) {
+        *self.shared.chat_refusal.lock().unwrap() = fixture.map(str::to_string);
+    }
+
+    /// The chat tokens getDanmuInfo issued, in order.
+    pub fn chat_tokens(&self) -> Vec<String> {
+        self.shared.chat_tokens.lock().unwrap().clone()
     }
 
     pub fn base(&self) -> String {
@@ -621,6 +652,36 @@ async fn answer(s: Arc<Shared>, req: Request) -> Response {
                 return json_response(&fixture("bilibili", "wbi-voucher.json"));
             }
             bili_info(&s, &q)
+        }
+        "/xlive/web-room/v1/index/getDanmuInfo" => {
+            if let Some(f) = s.chat_refusal.lock().unwrap().clone() {
+                return json_response(&fixture("bilibili", &f));
+            }
+            let cookie = headers
+                .get(header::COOKIE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let buvid = cookie.split(';').any(|p| {
+                p.trim()
+                    .strip_prefix("buvid3=")
+                    .is_some_and(|v| !v.is_empty())
+            });
+            if !wbi_ok(&query) || !buvid {
+                s.wbi_bad.fetch_add(1, Ordering::Relaxed);
+                return json_response(&fixture("bilibili", "error-352-bare.json"));
+            }
+            let Some(port) = *s.chat_port.lock().unwrap() else {
+                return StatusCode::NOT_FOUND.into_response();
+            };
+            let mut tokens = s.chat_tokens.lock().unwrap();
+            let token = format!("fake-chat-token-{}", tokens.len() + 1);
+            tokens.push(token.clone());
+            let mut v = fixture("bilibili", "getDanmuInfo.json");
+            v["data"]["token"] = token.into();
+            v["data"]["host_list"] = serde_json::json!([
+                {"host": "127.0.0.1", "port": 0, "ws_port": port, "wss_port": port}
+            ]);
+            json_response(&v)
         }
         "/xlive/web-room/v2/index/getRoomPlayInfo" => {
             if let Some(f) = signed_refusal(&s.bili_play_refusal, &query) {
@@ -1351,4 +1412,68 @@ fn douyin_page(web_rid: &str, room: &DouyinRoom) -> Response {
         push(format!("1a:[\"$\",\"$L1b\",null,{state}]\n"))
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// The connections axum serves: all but Douyin's chat WebSocket, which `split_off_chat` hands
+/// to the fake push server (axum here has no WebSocket support of its own).
+struct HttpOnly {
+    rx: tokio::sync::mpsc::UnboundedReceiver<(tokio::net::TcpStream, SocketAddr)>,
+    addr: SocketAddr,
+}
+
+impl axum::serve::Listener for HttpOnly {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(conn) => conn,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
+}
+
+/// Accepts on `listener`, looks at each connection's request line without reading it, and
+/// sends a WebSocket request for Douyin's push path to `chat`, the rest to axum.
+fn split_off_chat(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    chat: Arc<DouyinChat>,
+) -> HttpOnly {
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, peer)) = listener.accept().await {
+            let (tx, shared, chat) = (tx.clone(), shared.clone(), chat.clone());
+            tokio::spawn(async move {
+                if is_push_request(&tcp).await {
+                    let ttwid = shared.ttwid.lock().unwrap().clone();
+                    chat.serve(tcp, ttwid).await;
+                } else {
+                    let _ = tx.send((tcp, peer));
+                }
+            });
+        }
+    });
+    HttpOnly { rx, addr }
+}
+
+async fn is_push_request(tcp: &tokio::net::TcpStream) -> bool {
+    let want = format!("GET {}", douyin_chat::PUSH_PATH);
+    let mut buf = [0u8; 256];
+    for _ in 0..400 {
+        let n = tcp.peek(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return false;
+        }
+        if n >= want.len() || buf[..n].contains(&b'\n') {
+            return buf[..n].starts_with(want.as_bytes());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    false
 }

@@ -37,6 +37,9 @@ pub enum Answer {
         cut_after: Option<usize>,
         /// Answer 404 once the body has been sent completely (the live ended).
         offline_after: bool,
+        /// Timestamps start here: a live CDN's stream goes on across connections, so a new
+        /// connection's frames are not a replay of the last one's.
+        start_ms: i32,
     },
     /// Raw bytes, as fast as possible (a file with faults of its own).
     Raw(Bytes),
@@ -62,6 +65,7 @@ impl Answer {
             stall_after: None,
             cut_after: None,
             offline_after: false,
+            start_ms: 0,
         }
     }
 }
@@ -254,6 +258,7 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
             stall_after,
             cut_after,
             offline_after,
+            start_ms,
         } => {
             let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
             let shared2 = shared.clone();
@@ -283,6 +288,7 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
                 let mut completed = false;
                 'outer: loop {
                     let offset = (round as i32) * span;
+                    let shown = offset + start_ms;
                     let mut batch = Vec::new();
                     for (i, t) in tags.iter().enumerate() {
                         // The first round carries the sequence headers and metadata; later rounds
@@ -290,7 +296,7 @@ async fn serve(State(shared): State<Arc<Shared>>, Path(path): Path<String>) -> R
                         if round > 0 && (t.kind == 18 || t.is_seq_header()) {
                             continue;
                         }
-                        batch.extend(flv::encode_tag(t.kind, t.ts + offset, &t.body));
+                        batch.extend(flv::encode_tag(t.kind, t.ts + shown, &t.body));
                         let last = i + 1 == tags.len();
                         let due = if speed > 0.0 {
                             Duration::from_secs_f64((t.ts + offset).max(0) as f64 / 1000.0 / speed)

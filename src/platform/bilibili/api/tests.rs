@@ -708,3 +708,54 @@ fn nothing_panics_on_odd_shapes() {
         let _ = status_by_uids(b);
     }
 }
+
+fn danmu(bytes: &[u8]) -> Signed<DanmuInfo> {
+    danmu_info_as(bytes, "getDanmuInfo").unwrap()
+}
+
+#[test]
+fn danmu_info_gives_the_token_and_hosts() {
+    let Signed::Data(info) = danmu(fixture!("getDanmuInfo.json")) else {
+        panic!("refused")
+    };
+    assert_eq!(info.token, "gZ2Pp2T4rIc2HfD0e53F-fake-token-8xQ==");
+    assert_eq!(info.hosts.len(), 3);
+    assert_eq!(
+        info.hosts[0],
+        ChatHost {
+            host: "zj-cn-live-comet.chat.bilibili.com".into(),
+            ws_port: 2244,
+            wss_port: 2245
+        }
+    );
+}
+
+#[test]
+fn danmu_info_refusals_and_bad_answers() {
+    assert!(matches!(
+        danmu(fixture!("error-352-bare.json")),
+        Signed::Refused(Refusal::Code352(_))
+    ));
+    assert!(matches!(
+        danmu(fixture!("wbi-voucher.json")),
+        Signed::Refused(Refusal::Voucher)
+    ));
+    let no_token = edit(fixture!("getDanmuInfo.json"), |v| {
+        v["data"]["token"] = json!("")
+    });
+    assert!(danmu_info_as(&no_token, "getDanmuInfo").is_err());
+    // A host that would smuggle a path or credentials into the URL is dropped.
+    let odd = edit(fixture!("getDanmuInfo.json"), |v| {
+        v["data"]["host_list"] = json!([
+            {"host": "evil.example/x?", "ws_port": 1, "wss_port": 2},
+            {"host": "user@evil", "ws_port": 1, "wss_port": 2},
+            {"host": "ok.example", "ws_port": 99999, "wss_port": 443}
+        ])
+    });
+    let Signed::Data(info) = danmu(&odd) else {
+        panic!("refused")
+    };
+    assert_eq!(info.hosts.len(), 1);
+    assert_eq!(info.hosts[0].ws_port, 2244, "an impossible port falls back");
+    assert!(danmu_info_as(b"<html>", "getDanmuInfo").is_err());
+}
