@@ -22,6 +22,7 @@ const FIXTURE: &str = "flv_640x360_20s.flv";
 const ROOM: u64 = 7734200;
 const PATH: &str = "live-bvc/7734200/live.flv";
 const INFO: &str = "/xlive/web-room/v1/index/getInfoByRoom";
+const BATCH: &str = "/room/v1/Room/get_status_info_by_uids";
 
 fn bili(streams: &StreamServer, live: bool) -> BiliRoom {
     BiliRoom {
@@ -243,7 +244,7 @@ async fn a_pushed_live_start_records_and_chat_lands_beside_each_segment() {
         .api
         .requests()
         .into_iter()
-        .find(|(t, p)| *t >= since && p.starts_with(INFO))
+        .find(|(t, p)| *t >= since && (p.starts_with(INFO) || p.starts_with(BATCH)))
         .map(|(t, _)| t);
     let stream = s.streams.request_times(PATH).first().copied();
     assert!(
@@ -671,6 +672,7 @@ async fn a_silent_chat_connection_is_dropped_within_35_s_and_made_anew() {
     assert_ne!(keys[0], keys[1], "a fresh token for the new connection");
     assert!(
         wait_until(Duration::from_secs(10), || s.api.count(INFO, closed[0])
+            + s.api.count(BATCH, closed[0])
             >= 1)
         .await,
         "the reconnect polled the room:\n{}",

@@ -53,7 +53,7 @@ async fn start() -> Setup {
     let now = chrono::Local::now();
     let later = |h: i64| (now + chrono::Duration::hours(h)).format("%H:00");
     let extra = format!(
-        "[platforms.bilibili]\napi_base = \"{}\"\n\n[[hooks]]\nname = \"upload\"\nevents = [\"segment_complete\"]\ncommand = [\"true\"]\nwindow = \"{}-{}\"\n",
+        "[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n\n[[hooks]]\nname = \"upload\"\nevents = [\"segment_complete\"]\ncommand = [\"true\"]\nwindow = \"{}-{}\"\n",
         api.base(),
         later(2),
         later(3),
