@@ -316,7 +316,7 @@ impl Rooms {
             self.remove(&key);
             diff.removed += 1;
         }
-        let still: Vec<String> = unresolved
+        let still: std::collections::HashSet<String> = unresolved
             .iter()
             .map(|c| c.target.provisional_key())
             .collect();
