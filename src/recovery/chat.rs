@@ -20,24 +20,7 @@ const MAX_LEN: u64 = 256 << 20;
 
 /// Every `*.xml.part` below `dir`, not following symlinks, skipping `skip`.
 pub(crate) fn find_chat_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() && path != skip {
-                stack.push(path);
-            } else if ft.is_file() && path.to_string_lossy().ends_with(XML_PART) {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+    super::leftovers::files_below(dir, skip, |name| name.ends_with(XML_PART))
 }
 
 /// Records in a chat file's text: its record lines.

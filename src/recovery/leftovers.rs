@@ -37,7 +37,16 @@ pub(crate) enum Outcome {
 }
 
 /// Every `*.part` below `dir`, not following symlinks, skipping `skip` (the state folder).
+/// Chat files (`*.xml.part`) are not among them: `chat` closes those once the videos are done.
 pub(crate) fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
+    files_below(dir, skip, |name| {
+        name.ends_with(PART_SUFFIX) && !name.ends_with(crate::chat::file::XML_PART)
+    })
+}
+
+/// Every file below `dir` whose path `keep` accepts, sorted, not following symlinks and
+/// skipping the folder `skip`.
+pub(crate) fn files_below(dir: &Path, skip: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -47,17 +56,9 @@ pub(crate) fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
         for e in entries.flatten() {
             let path = e.path();
             let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                if path != skip {
-                    stack.push(path);
-                }
-            } else if ft.is_file()
-                && path.to_string_lossy().ends_with(PART_SUFFIX)
-                && !path
-                    .to_string_lossy()
-                    .ends_with(crate::chat::file::XML_PART)
-            {
-                // Chat files are closed by `chat` once the videos are done.
+            if ft.is_dir() && path != skip {
+                stack.push(path);
+            } else if ft.is_file() && keep(&path.to_string_lossy()) {
                 out.push(path);
             }
         }

@@ -6,7 +6,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::daemon::{
-    Daemon, bin, config, control_get, files, room, room_says, room_status, wait_until,
+    Daemon, bin, config, control_get, events, files, room, room_says, room_status, wait_events,
+    wait_until,
 };
 use crate::support::flv;
 use crate::support::hls_server::{Channel, HlsServer, Kind, fixture_init};
@@ -79,30 +80,6 @@ fn check_recording(rec: &Path, served: Vec<Vec<u8>>, log: &str) {
     let want: Vec<(u8, Vec<u8>)> = served.iter().flat_map(|b| flv::frames_of(b)).collect();
     assert_eq!(got.len(), want.len(), "every served frame, once:\n{log}");
     assert!(got == want, "recorded frames differ from the served ones");
-}
-
-/// The daemon's recent events (`GET /api/events`).
-async fn events(dir: &Path) -> Vec<serde_json::Value> {
-    serde_json::from_str(&control_get(dir, "/api/events").await).unwrap_or_default()
-}
-
-/// Waits until the daemon has raised `n` events of type `kind` (from `GET /api/events`).
-async fn wait_events(dir: &Path, kind: &str, n: usize, timeout: Duration) -> bool {
-    let until = Instant::now() + timeout;
-    loop {
-        let got = events(dir)
-            .await
-            .iter()
-            .filter(|e| e["type"] == kind)
-            .count();
-        if got >= n {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

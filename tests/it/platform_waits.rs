@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::daemon::{
-    Daemon, bin, config, control_address, control_get, files, wait_until,
+    Daemon, bin, config, control_address, control_get, files, wait_for, wait_until,
 };
 use crate::support::platform_server::{BiliRoom, Mode, PlatformServer, bili_uid};
 use crate::support::server::{Answer, StreamServer};
@@ -75,24 +75,6 @@ async fn post(dir: &Path, path: &str) {
         .await
         .unwrap();
     assert!(resp.status().is_success(), "POST {path}: {}", resp.status());
-}
-
-/// Waits (async) until `cond` holds, checking every 50 ms.
-async fn wait_for<F, Fut>(timeout: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + timeout;
-    loop {
-        if cond().await {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
