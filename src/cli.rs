@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `probe`, `status`, `repair`, and the generated
+//! The command line: `run`, `check`, `probe`, `status`, `retention`, `repair`, and the generated
 //! `completions` and `man` (help, man page and completions come from the same definitions).
 
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ mod check;
 mod manpage;
 mod probe;
 mod repair;
+mod retention;
 mod status;
 
 #[derive(Debug, Parser)]
@@ -50,6 +51,22 @@ enum Command {
         #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: PathBuf,
         /// Print the daemon's JSON status instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the running daemon which finished segments retention deletes, or run a pass now.
+    ///
+    /// With --dry-run: what a pass would delete now and why (reason, age, size, room, path), and
+    /// what it keeps because hooks are not done. Without: a pass now, which deletes exactly what
+    /// its plan lists at that moment, and what it deleted. See [retention] in the config.
+    Retention {
+        /// The config file.
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
+        config: PathBuf,
+        /// List what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the daemon's JSON answer instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -111,6 +128,11 @@ pub fn main() -> ExitCode {
         Command::Check { config } => check::run(&config),
         Command::Repair { files } => repair::run(&files),
         Command::Status { config, json } => status::run(&config, json),
+        Command::Retention {
+            config,
+            dry_run,
+            json,
+        } => retention::run(&config, dry_run, json),
         Command::Probe {
             url,
             config,

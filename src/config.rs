@@ -14,6 +14,7 @@ mod hooks;
 pub(crate) mod keys;
 mod platforms;
 mod raw;
+pub(crate) mod retention;
 mod rooms;
 
 pub(crate) use chat::ChatConfig;
@@ -72,6 +73,8 @@ pub(crate) struct Config {
     pub(crate) duplicates: Vec<Duplicate>,
     pub(crate) hooks: Vec<HookConfig>,
     pub(crate) webhooks: Vec<WebhookConfig>,
+    /// `[retention]`; `None`: off.
+    pub(crate) retention: Option<retention::RetentionConfig>,
     /// Things that are allowed but probably not meant.
     pub(crate) warnings: Vec<Problem>,
 }
@@ -453,8 +456,11 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         .enumerate()
         .filter_map(|(n, s)| hooks::read_webhook(s, n, rep))
         .collect();
+    let retention = retention::read_retention(top.take("retention"), rep);
     top.finish(rep);
-    let warnings = cross_checks(&hooks, &webhooks, &rooms, &duplicates, &platforms, rep);
+    let mut warnings = cross_checks(&hooks, &webhooks, &rooms, &duplicates, &platforms, rep);
+    let subscribed = hooks.iter().map(|h| &h.events).chain(webhooks.iter().map(|w| &w.events));
+    warnings.extend(retention::warnings(retention.as_ref(), min_free_space, subscribed));
     Some(Config {
         file: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         output_dir,
@@ -469,6 +475,7 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         duplicates,
         hooks,
         webhooks,
+        retention,
         warnings,
     })
 }

@@ -26,6 +26,7 @@ mod guard;
 mod history;
 mod metrics;
 mod page;
+mod retention;
 mod state;
 mod stream;
 
@@ -67,6 +68,9 @@ pub(crate) struct Status {
     /// The rooms' bitrates of the last ten minutes (the status page's sparklines).
     #[serde(default)]
     pub(crate) bitrate_history: history::BitrateHistoryJson,
+    /// Retention: deleted so far, held by hooks, the next pass.
+    #[serde(default)]
+    pub(crate) retention: crate::retention::Stats,
 }
 
 /// Where `liverec status` finds a daemon whose configured port is 0.
@@ -149,6 +153,8 @@ fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
         )
         .route("/api/reload", post(reload))
         .route("/api/rooms/{key}/{action}", post(room_action))
+        .route("/api/retention", get(retention::dry_run))
+        .route("/api/retention/run", post(retention::run))
         .route("/metrics", get(metrics_text))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
@@ -162,7 +168,7 @@ fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(page::routes())
         .merge(api)
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /, /api/status, /api/events, /api/events/stream, /api/reload, /api/rooms/{key}/check|split|restart, /metrics, /healthz)") })
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /, /api/status, /api/events, /api/events/stream, /api/reload, /api/rooms/{key}/check|split|restart, /api/retention, /api/retention/run, /metrics, /healthz)") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
 }
@@ -238,6 +244,7 @@ async fn status(State(shared): State<Arc<ControlState>>) -> Response {
         rooms,
         hooks: shared.hooks().stats(),
         bitrate_history: shared.bitrates().json(),
+        retention: shared.retention().map(|r| r.stats()).unwrap_or_default(),
     };
     axum::Json(status).into_response()
 }

@@ -22,10 +22,11 @@ pub enum EventType {
     RecordingRecovered,
     DiskLow,
     HookFailed,
+    SegmentDeleted,
 }
 
 impl EventType {
-    pub(crate) const ALL: [EventType; 8] = [
+    pub(crate) const ALL: [EventType; 9] = [
         EventType::LiveStart,
         EventType::SegmentStart,
         EventType::SegmentComplete,
@@ -34,6 +35,7 @@ impl EventType {
         EventType::RecordingRecovered,
         EventType::DiskLow,
         EventType::HookFailed,
+        EventType::SegmentDeleted,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -46,6 +48,7 @@ impl EventType {
             EventType::RecordingRecovered => "recording_recovered",
             EventType::DiskLow => "disk_low",
             EventType::HookFailed => "hook_failed",
+            EventType::SegmentDeleted => "segment_deleted",
         }
     }
 
@@ -144,6 +147,21 @@ pub struct Event {
     /// On `hook_failed` only: the delivery that ran out of retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) hook: Option<HookRef>,
+    /// On `segment_deleted` only: why retention deleted the segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deletion: Option<DeletionRef>,
+}
+
+/// Why a segment was deleted (`segment_deleted`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DeletionRef {
+    /// `age` (older than `keep_for`) or `space` (free space below `min_free_space_target`).
+    pub(crate) reason: String,
+    /// Seconds from the segment's end to its deletion.
+    pub(crate) age_s: u64,
+    /// The chat file deleted with it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) danmaku_path: Option<PathBuf>,
 }
 
 /// The delivery a `hook_failed` event is about.
@@ -171,6 +189,7 @@ impl Event {
             segment: None,
             error: None,
             hook: None,
+            deletion: None,
         }
     }
 

@@ -7,7 +7,8 @@
 //! table, `recorder.toml.example` and docs/hooks.md to the same names and defaults.
 //!
 //! Adding a key: its row (`table.rs` for the top level, `[control]` and `[[rooms]]`;
-//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `hook_rows.rs`),
+//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `hook_rows.rs`;
+//! `retention_rows.rs`),
 //! its place in [`KEYS`], the field that holds its value and the line that reads it
 //! (`config.rs`, `rooms.rs`, `platforms.rs`, `chat.rs`, `hooks.rs`), then a README row and an
 //! example line; the tests name whatever is missing.
@@ -28,11 +29,13 @@ use crate::util::units::{format_duration, format_size};
 mod chat_rows;
 mod hook_rows;
 mod platform_rows;
+mod retention_rows;
 mod table;
 
 pub(crate) use chat_rows::*;
 pub(crate) use hook_rows::*;
 pub(crate) use platform_rows::*;
+pub(crate) use retention_rows::*;
 pub(crate) use table::*;
 
 /// Where a key may be written.
@@ -48,6 +51,8 @@ pub(crate) enum Scope {
     Room,
     Hook,
     Webhook,
+    /// `[retention]`.
+    Retention,
 }
 
 impl Scope {
@@ -60,6 +65,7 @@ impl Scope {
             Scope::Room => "`[[rooms]]`",
             Scope::Hook => "`[[hooks]]`",
             Scope::Webhook => "`[[webhooks]]`",
+            Scope::Retention => "`[retention]`",
         }
     }
 
@@ -72,6 +78,7 @@ impl Scope {
             Scope::Room => "rooms[*].",
             Scope::Hook => "hooks[*].",
             Scope::Webhook => "webhooks[*].",
+            Scope::Retention => "retention.",
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use chrono::{DateTime, FixedOffset};
 use tokio::sync::{mpsc, oneshot};
@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::history::BitrateHistory;
 use crate::config::ConfigErrors;
 use crate::hooks::Dispatcher;
+use crate::retention::Retention;
 use crate::room::RoomHandle;
 use crate::util::secret::Secret;
 
@@ -44,6 +45,7 @@ pub(crate) struct ControlState {
     shutdown: CancellationToken,
     hooks: Arc<Dispatcher>,
     bitrates: BitrateHistory,
+    retention: OnceLock<Arc<Retention>>,
 }
 
 impl ControlState {
@@ -67,6 +69,7 @@ impl ControlState {
             shutdown,
             hooks,
             bitrates: BitrateHistory::new(super::history::SAMPLES),
+            retention: OnceLock::new(),
         }
     }
 
@@ -116,6 +119,15 @@ impl ControlState {
 
     pub(crate) fn hooks(&self) -> &Dispatcher {
         &self.hooks
+    }
+
+    /// The daemon's retention (set once at start-up).
+    pub(crate) fn set_retention(&self, r: Arc<Retention>) {
+        let _ = self.retention.set(r);
+    }
+
+    pub(crate) fn retention(&self) -> Option<&Retention> {
+        self.retention.get().map(|r| &**r)
     }
 
     /// The rooms' recent bitrates, sampled by the API (see `control::history`).

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::chat_rows::*;
 use super::hook_rows::*;
 use super::platform_rows::*;
+use super::retention_rows::*;
 use super::{
     Addr, Applies, Dur, Flag, Key, Required, Row, Scope, Show, Shown, Size, Text, Under, Unset,
     Whole,
@@ -24,6 +25,7 @@ pub(super) const PLATFORM_ROOM: &[Scope] = &[Scope::Platform, Scope::Room];
 pub(super) const ROOM: &[Scope] = &[Scope::Room];
 pub(super) const HOOK: &[Scope] = &[Scope::Hook];
 pub(super) const WEBHOOK: &[Scope] = &[Scope::Webhook];
+pub(super) const RETENTION: &[Scope] = &[Scope::Retention];
 
 pub(super) const fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -112,6 +114,12 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &WEBHOOK_RETRIES,
     &WEBHOOK_WINDOW,
     &WEBHOOK_ROOMS,
+    &RETENTION_KEEP_FOR,
+    &RETENTION_MIN_FREE_SPACE_TARGET,
+    &RETENTION_REQUIRE_HOOKS_DONE,
+    &RETENTION_DELETE_CHAT,
+    &RETENTION_ROOMS,
+    &RETENTION_INTERVAL,
 ];
 
 pub(crate) const OUTPUT_DIR: Key<Text> = Key {

@@ -42,7 +42,7 @@ fn asked(text: &str) -> Vec<String> {
 #[test]
 fn every_section_reads_exactly_the_keys_of_the_table() {
     let bogus = "zzzzzzzzzzzz = 1\n";
-    let sections = ["control", "platforms", "rooms", "hooks", "webhooks"];
+    let sections = ["control", "platforms", "rooms", "hooks", "webhooks", "retention"];
     let top: Vec<String> = asked(bogus)
         .into_iter()
         .filter(|k| !sections.contains(&k.as_str()))
@@ -55,6 +55,10 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
         (Scope::Room, format!("[[rooms]]\n{bogus}")),
         (Scope::Hook, format!("[[hooks]]\n{bogus}")),
         (Scope::Webhook, format!("[[webhooks]]\n{bogus}")),
+        (
+            Scope::Retention,
+            format!("[retention]\nkeep_for = \"1d\"\n{bogus}"),
+        ),
     ] {
         assert_eq!(asked(&text), in_scope(scope), "{scope:?}");
     }
@@ -249,6 +253,7 @@ fn scope_of(section: &str) -> Option<Scope> {
         "rooms" => Some(Scope::Room),
         "hooks" => Some(Scope::Hook),
         "webhooks" => Some(Scope::Webhook),
+        "retention" => Some(Scope::Retention),
         _ => None,
     }
 }
