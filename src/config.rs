@@ -459,8 +459,15 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
     let retention = retention::read_retention(top.take("retention"), rep);
     top.finish(rep);
     let mut warnings = cross_checks(&hooks, &webhooks, &rooms, &duplicates, &platforms, rep);
-    let subscribed = hooks.iter().map(|h| &h.events).chain(webhooks.iter().map(|w| &w.events));
-    warnings.extend(retention::warnings(retention.as_ref(), min_free_space, subscribed));
+    let subscribed = hooks
+        .iter()
+        .map(|h| &h.events)
+        .chain(webhooks.iter().map(|w| &w.events));
+    warnings.extend(retention::warnings(
+        retention.as_ref(),
+        min_free_space,
+        subscribed,
+    ));
     Some(Config {
         file: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         output_dir,

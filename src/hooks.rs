@@ -178,9 +178,8 @@ impl Dispatcher {
             })?;
         let journaled_at_start = Mutex::new(journal.take_replayed_events());
         let path = journal.ledger_path();
-        let ledger = Arc::new(
-            Ledger::open(&path).map_err(|source| HooksError::Ledger { path, source })?,
-        );
+        let ledger =
+            Arc::new(Ledger::open(&path).map_err(|source| HooksError::Ledger { path, source })?);
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Vec::new()));
         let feed = Arc::new(Feed::new(RECENT_EVENTS, LIVE_FEED_CAPACITY));

@@ -98,7 +98,10 @@ impl Retention {
     }
 
     fn config(&self) -> Option<RetentionConfig> {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A reloaded `[retention]` (or its absence): applies from the next pass, which comes one
@@ -149,12 +152,15 @@ impl Retention {
                 continue;
             };
             let (ledger, dir, e) = (self.ledger.clone(), self.output_dir.clone(), entry.clone());
-            let done = tokio::task::spawn_blocking(move || {
-                delete::delete(&ledger, &seg, &e, &dir, chat)
-            })
-            .await
-            .unwrap_or_else(|e| Err(format!("the deletion task failed: {e}")));
-            let room = if entry.room.is_empty() { "-" } else { &entry.room };
+            let done =
+                tokio::task::spawn_blocking(move || delete::delete(&ledger, &seg, &e, &dir, chat))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the deletion task failed: {e}")));
+            let room = if entry.room.is_empty() {
+                "-"
+            } else {
+                &entry.room
+            };
             match done {
                 Ok(event) => {
                     tracing::info!(
@@ -173,7 +179,11 @@ impl Retention {
                     deleted.push(entry.clone());
                 }
                 Err(why) => {
-                    tracing::warn!(room, "retention: not deleting {}: {why}", entry.path.display());
+                    tracing::warn!(
+                        room,
+                        "retention: not deleting {}: {why}",
+                        entry.path.display()
+                    );
                     failed.push((entry.clone(), why));
                 }
             }
@@ -222,11 +232,7 @@ impl Retention {
             };
             return Ok((plan, HashMap::new()));
         };
-        let view = self
-            .hooks
-            .view()
-            .await
-            .ok_or("liverec is shutting down")?;
+        let view = self.hooks.view().await.ok_or("liverec is shutting down")?;
         let (ledger, dir) = (self.ledger.clone(), self.output_dir.clone());
         let rooms = cfg.rooms.clone();
         let (segs, free, total) = tokio::task::spawn_blocking(move || {

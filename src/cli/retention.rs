@@ -39,7 +39,10 @@ pub(crate) fn run(path: &Path, dry_run: bool, json: bool) -> ExitCode {
     let body = match answer {
         Ok((200, body)) => body,
         Ok((code, body)) => {
-            eprintln!("liverec: the daemon at {listen} answered {code}: {}", body.trim());
+            eprintln!(
+                "liverec: the daemon at {listen} answered {code}: {}",
+                body.trim()
+            );
             return ExitCode::FAILURE;
         }
         Err(e) => {

@@ -68,7 +68,9 @@ fn ago(t: chrono::DateTime<chrono::FixedOffset>) -> String {
 }
 
 fn until(t: chrono::DateTime<chrono::FixedOffset>) -> String {
-    let secs = (t - chrono::Local::now().fixed_offset()).num_seconds().max(0) as u64;
+    let secs = (t - chrono::Local::now().fixed_offset())
+        .num_seconds()
+        .max(0) as u64;
     format_duration(std::time::Duration::from_secs(secs))
 }
 

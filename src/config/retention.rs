@@ -56,14 +56,22 @@ fn read_target(f: &Field<'_, '_>, rep: &mut Report<'_>) -> Option<SpaceTarget> {
         return match p.trim().parse::<f64>() {
             Ok(n) if n > 0.0 && n < 100.0 => Some(SpaceTarget::Percent(n)),
             _ => {
-                f.fail(rep, format!("{s:?} must be a share between 0% and 100% (\"10%\") or a size (\"50GiB\")"));
+                f.fail(
+                    rep,
+                    format!(
+                        "{s:?} must be a share between 0% and 100% (\"10%\") or a size (\"50GiB\")"
+                    ),
+                );
                 None
             }
         };
     }
     match parse_size(s) {
         Ok(0) => {
-            f.fail(rep, "must be more than 0B (leave it out to delete for age only)");
+            f.fail(
+                rep,
+                "must be more than 0B (leave it out to delete for age only)",
+            );
             None
         }
         Ok(n) => Some(SpaceTarget::Bytes(n)),
@@ -84,7 +92,10 @@ pub(crate) fn read_retention(
         .take(keys::RETENTION_KEEP_FOR.name)
         .and_then(|f| match f.duration(rep)? {
             d if d.is_zero() => {
-                f.fail(rep, "must be more than 0s (leave it out to delete for space only)");
+                f.fail(
+                    rep,
+                    "must be more than 0s (leave it out to delete for space only)",
+                );
                 None
             }
             d => Some(d),

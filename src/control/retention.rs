@@ -13,7 +13,10 @@ use super::{ControlState, error, parse_body};
 
 pub(super) async fn dry_run(State(shared): State<Arc<ControlState>>) -> Response {
     let Some(r) = shared.retention() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "retention is not running yet");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "retention is not running yet",
+        );
     };
     match r.dry_run().await {
         Ok(plan) => axum::Json(plan).into_response(),
@@ -27,7 +30,10 @@ pub(super) async fn run(State(shared): State<Arc<ControlState>>, body: Bytes) ->
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let Some(r) = shared.retention() else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "retention is not running yet");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "retention is not running yet",
+        );
     };
     tracing::info!(
         "retention pass requested through the API ({})",

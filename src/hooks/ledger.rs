@@ -317,9 +317,7 @@ impl Ledger {
     pub(crate) fn segments(&self) -> Vec<LedgerSegment> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<LedgerSegment> = inner.state.segments.values().cloned().collect();
-        v.sort_by(|a, b| {
-            (a.segment.end, &a.segment.path).cmp(&(b.segment.end, &b.segment.path))
-        });
+        v.sort_by(|a, b| (a.segment.end, &a.segment.path).cmp(&(b.segment.end, &b.segment.path)));
         v
     }
 }

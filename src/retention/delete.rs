@@ -102,9 +102,12 @@ pub(crate) fn delete(
             .map(|d| d.path.clone())
             .filter(|_| chat),
     };
-    ledger
-        .deleting(seg.event, deleting.clone())
-        .map_err(|e| format!("cannot record the deletion in {}: {e}; kept", ledger.path().display()))?;
+    ledger.deleting(seg.event, deleting.clone()).map_err(|e| {
+        format!(
+            "cannot record the deletion in {}: {e}; kept",
+            ledger.path().display()
+        )
+    })?;
     pause("before_unlink");
     remove_files(&seg.segment.path, deleting.chat.as_deref())?;
     pause("after_unlink");

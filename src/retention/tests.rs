@@ -36,8 +36,14 @@ fn recorded(ledger: &Ledger, rec: &Path, name: &str) -> LedgerSegment {
             messages: 1,
         }),
     });
-    ledger.segment(&e, &[(Uuid::new_v4(), "upload".into())]).unwrap();
-    ledger.segments().into_iter().find(|s| s.event == e.id).unwrap()
+    ledger
+        .segment(&e, &[(Uuid::new_v4(), "upload".into())])
+        .unwrap();
+    ledger
+        .segments()
+        .into_iter()
+        .find(|s| s.event == e.id)
+        .unwrap()
 }
 
 fn entry(seg: &LedgerSegment) -> Entry {
@@ -66,7 +72,10 @@ fn a_deletion_cut_short_after_the_unlink_raises_its_event_once_at_the_restart() 
     let d = event.deletion.as_ref().unwrap();
     assert_eq!(d.reason, "age");
     assert!(d.age_s >= 8 * 86400, "{d:?}");
-    assert_eq!(d.danmaku_path.as_deref(), Some(dir.path().join("a.xml").as_path()));
+    assert_eq!(
+        d.danmaku_path.as_deref(),
+        Some(dir.path().join("a.xml").as_path())
+    );
     assert_eq!(event.segment().unwrap().index, 3);
     // The process dies before the event reached the journal: the restart raises it, same id.
     drop(ledger);

@@ -42,7 +42,14 @@ fn asked(text: &str) -> Vec<String> {
 #[test]
 fn every_section_reads_exactly_the_keys_of_the_table() {
     let bogus = "zzzzzzzzzzzz = 1\n";
-    let sections = ["control", "platforms", "rooms", "hooks", "webhooks", "retention"];
+    let sections = [
+        "control",
+        "platforms",
+        "rooms",
+        "hooks",
+        "webhooks",
+        "retention",
+    ];
     let top: Vec<String> = asked(bogus)
         .into_iter()
         .filter(|k| !sections.contains(&k.as_str()))

@@ -40,22 +40,38 @@ fn retention_is_off_without_its_section_and_reads_every_key_with_it() {
 fn bad_retention_values_are_refused_with_their_key() {
     let p = problems("[retention]\nrequire_hooks_done = true\n");
     assert!(
-        p.iter().any(|l| l.contains("retention: needs keep_for or min_free_space_target")),
+        p.iter()
+            .any(|l| l.contains("retention: needs keep_for or min_free_space_target")),
         "{p:?}"
     );
     for (line, says) in [
-        ("keep_for = \"0s\"", "retention.keep_for: must be more than 0s"),
-        ("keep_for = \"1week\"", "retention.keep_for: \"1week\" is not a duration"),
-        ("min_free_space_target = \"100%\"", "must be a share between 0% and 100%"),
+        (
+            "keep_for = \"0s\"",
+            "retention.keep_for: must be more than 0s",
+        ),
+        (
+            "keep_for = \"1week\"",
+            "retention.keep_for: \"1week\" is not a duration",
+        ),
+        (
+            "min_free_space_target = \"100%\"",
+            "must be a share between 0% and 100%",
+        ),
         ("min_free_space_target = \"0B\"", "must be more than 0B"),
         ("min_free_space_target = \"lots\"", "is not a size"),
-        ("interval = \"0s\"", "retention.interval: must be at least 1s"),
-        ("kep_for = \"1d\"", "retention.kep_for: unknown key (did you mean \"keep_for\"?)"),
+        (
+            "interval = \"0s\"",
+            "retention.interval: must be at least 1s",
+        ),
+        (
+            "kep_for = \"1d\"",
+            "retention.kep_for: unknown key (did you mean \"keep_for\"?)",
+        ),
     ] {
-        let p = problems(&format!("[retention]\nkeep_for = \"1d\"\n{line}\n").replace(
-            "keep_for = \"1d\"\nkeep_for",
-            "keep_for",
-        ));
+        let p = problems(
+            &format!("[retention]\nkeep_for = \"1d\"\n{line}\n")
+                .replace("keep_for = \"1d\"\nkeep_for", "keep_for"),
+        );
         assert!(p.iter().any(|l| l.contains(says)), "{line}: {p:?}");
     }
 }
@@ -67,13 +83,21 @@ fn check_warns_of_a_retention_that_could_never_act() {
         Path::new("/etc/liverec/r.toml"),
     )
     .unwrap();
-    let w: Vec<String> = c.warnings.iter().map(|p| format!("{}: {}", p.key, p.reason)).collect();
+    let w: Vec<String> = c
+        .warnings
+        .iter()
+        .map(|p| format!("{}: {}", p.key, p.reason))
+        .collect();
     assert!(
-        w.iter().any(|l| l.starts_with("retention.min_free_space_target: 5GiB is not above min_free_space")),
+        w.iter()
+            .any(|l| l
+                .starts_with("retention.min_free_space_target: 5GiB is not above min_free_space")),
         "{w:?}"
     );
     assert!(
-        w.iter().any(|l| l.starts_with("retention.require_hooks_done: no hook or webhook takes segment_complete")),
+        w.iter().any(|l| l.starts_with(
+            "retention.require_hooks_done: no hook or webhook takes segment_complete"
+        )),
         "{w:?}"
     );
 }

@@ -66,7 +66,12 @@ impl Core {
         self.ledger = Some(ledger);
     }
 
-    pub(super) fn ledger_note(&self, event: &Event, targets: &[String], ids: &[Uuid]) -> LedgerNote {
+    pub(super) fn ledger_note(
+        &self,
+        event: &Event,
+        targets: &[String],
+        ids: &[Uuid],
+    ) -> LedgerNote {
         let wanted = matches!(
             event.kind,
             EventType::SegmentComplete | EventType::SegmentDeleted
@@ -90,7 +95,11 @@ impl Core {
             .targets
             .values()
             .flat_map(|t| t.queues.values().flatten())
-            .chain(self.parked.values().flat_map(|p| p.queues.values().flatten()))
+            .chain(
+                self.parked
+                    .values()
+                    .flat_map(|p| p.queues.values().flatten()),
+            )
             .map(|i| i.id)
             .collect();
         HookView::new(

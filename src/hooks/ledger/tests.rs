@@ -39,7 +39,8 @@ fn segments_outcomes_and_deletions_survive_a_reopen_and_compaction_drops_the_del
     let gone = Uuid::new_v4();
     {
         let l = Ledger::open(&path).unwrap();
-        l.segment(&a, &[(d1, "upload".into()), (d2, "notify".into())]).unwrap();
+        l.segment(&a, &[(d1, "upload".into()), (d2, "notify".into())])
+            .unwrap();
         l.segment(&b, &[(d3, "upload".into())]).unwrap();
         l.segment(&c, &[]).unwrap();
         l.outcome(d1, true).unwrap();
@@ -90,13 +91,18 @@ fn a_segment_raised_again_after_a_crash_keeps_its_newer_deliveries() {
     let segs = l.segments();
     assert_eq!(segs.len(), 1);
     assert_eq!(segs[0].deliveries[0].id, new);
-    assert_eq!(segs[0].deliveries[0].outcome, Outcome::Open, "the old delivery's end does not count");
+    assert_eq!(
+        segs[0].deliveries[0].outcome,
+        Outcome::Open,
+        "the old delivery's end does not count"
+    );
 }
 
 #[test]
 fn an_event_about_no_file_is_not_a_segment() {
     let dir = tempfile::tempdir().unwrap();
     let l = Ledger::open(&dir.path().join("hooks.ledger")).unwrap();
-    l.segment(&Event::new(EventType::SegmentComplete, None), &[]).unwrap();
+    l.segment(&Event::new(EventType::SegmentComplete, None), &[])
+        .unwrap();
     assert!(l.segments().is_empty());
 }

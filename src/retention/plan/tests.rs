@@ -87,7 +87,12 @@ fn ids(v: &[Entry]) -> Vec<(u32, Reason)> {
 
 #[test]
 fn keep_for_deletes_every_old_deletable_segment_and_lists_the_held_ones() {
-    let segs = [seg(1, 200, 10, &[]), seg(2, 190, 10, &[]), seg(3, 100, 10, &[]), seg(4, 1, 10, &[])];
+    let segs = [
+        seg(1, 200, 10, &[]),
+        seg(2, 190, 10, &[]),
+        seg(3, 100, 10, &[]),
+        seg(4, 1, 10, &[]),
+    ];
     let cands: Vec<Candidate<'_>> = segs
         .iter()
         .map(|s| Candidate {
