@@ -272,6 +272,21 @@ async fn only_segments_every_hook_succeeded_with_are_deleted_and_the_dry_run_say
     // Nothing pending is ever deleted: a second pass changes nothing.
     let again = retention_cli(&d.config, false);
     assert_eq!(again["deleted"], Value::Array(vec![]), "{again:#}");
+    // A reload without [retention] turns it off.
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    let off = text.replace("[retention]\nkeep_for = \"7d\"\ninterval = \"1h\"\n", "");
+    assert_ne!(off, text);
+    std::fs::write(&d.config, off).unwrap();
+    let addr = crate::support::daemon::control_address(dir.path()).await;
+    let reply = reqwest::Client::new()
+        .post(format!("http://{addr}/api/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200);
+    let plan = retention_cli(&d.config, true);
+    assert_eq!(plan["enabled"], false, "{plan:#}");
+    assert!(plan["delete"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
