@@ -20,7 +20,9 @@
 //! resumes ([`Probe::Paused`]): the next poll, or reconnect, is at that instant, not later and
 //! not after a growing backoff. A room that is live but writes nothing for `alert_after` raises
 //! an alert, repeated every [`REALERT`] while it lasts; a live that cannot be recorded is
-//! reported once ([`Do::NotRecordable`]) and no session is opened for it.
+//! reported once ([`Do::NotRecordable`]) and no session is opened for it. A notify-only room
+//! (`record = false`) opens its session into [`Phase::Watching`]: no attempt, no alert; the
+//! session ends like any other, after `offline_grace` offline.
 
 use std::time::{Duration, Instant};
 
@@ -87,6 +89,8 @@ pub(crate) enum Phase {
     Unrecordable {
         reason: String,
     },
+    /// A notify-only room (`record = false`) is live: its session is open, nothing is pulled.
+    Watching,
 }
 
 /// A step for the supervisor to carry out.
@@ -126,6 +130,8 @@ pub(crate) struct Machine {
     /// The "not recordable" reason last reported, so that it is reported once, not again at
     /// every poll (until the room goes offline or records).
     unrecordable_reported: Option<String>,
+    /// `record = false`: a session is only the live's span, for its events.
+    watch_only: bool,
 }
 
 impl Machine {
@@ -147,7 +153,13 @@ impl Machine {
             polling: false,
             unknown_since: None,
             unrecordable_reported: None,
+            watch_only: false,
         }
+    }
+
+    /// Sessions of this room record nothing: they open and close with the live (notify only).
+    pub(crate) fn set_watch_only(&mut self, on: bool) {
+        self.watch_only = on;
     }
 
     pub(crate) fn phase(&self) -> &Phase {
@@ -190,7 +202,11 @@ impl Machine {
     fn may_poll(&self) -> bool {
         matches!(
             self.phase,
-            Phase::Idle | Phase::Waiting { .. } | Phase::Grace { .. } | Phase::Unrecordable { .. }
+            Phase::Idle
+                | Phase::Waiting { .. }
+                | Phase::Grace { .. }
+                | Phase::Unrecordable { .. }
+                | Phase::Watching
         )
     }
 
@@ -211,9 +227,11 @@ impl Machine {
             Phase::Attempt { flowing, .. } => !flowing,
             Phase::Waiting { elsewhere, .. } => !elsewhere,
             Phase::Deciding | Phase::Backoff { .. } => true,
-            Phase::Idle | Phase::Disabled | Phase::Grace { .. } | Phase::Unrecordable { .. } => {
-                false
-            }
+            Phase::Idle
+            | Phase::Disabled
+            | Phase::Grace { .. }
+            | Phase::Unrecordable { .. }
+            | Phase::Watching => false,
         };
         if !not_writing {
             return None;
@@ -232,6 +250,11 @@ impl Machine {
 
     pub(crate) fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         self.polling = false;
+        // What cannot be recorded can still be watched.
+        let probe = match probe {
+            Probe::Unrecordable(_) if self.watch_only => Probe::Live,
+            p => p,
+        };
         let mut out = Vec::new();
         self.next_poll = Some(now + self.timing.poll_interval);
         match probe {
@@ -251,6 +274,7 @@ impl Machine {
                         }
                     }
                     Phase::Deciding => self.schedule_reconnect(now),
+                    Phase::Grace { .. } if self.watch_only => self.phase = Phase::Watching,
                     Phase::Grace { .. } => {
                         self.phase = Phase::Attempt {
                             flowing: false,
@@ -258,7 +282,10 @@ impl Machine {
                         };
                         out.push(Do::Connect);
                     }
-                    Phase::Attempt { .. } | Phase::Backoff { .. } | Phase::Disabled => {}
+                    Phase::Attempt { .. }
+                    | Phase::Backoff { .. }
+                    | Phase::Disabled
+                    | Phase::Watching => {}
                 }
             }
             Probe::Offline => {
@@ -274,7 +301,7 @@ impl Machine {
                             self.next_poll = Some(now + self.grace_poll());
                         }
                     }
-                    Phase::Deciding | Phase::Backoff { .. } => {
+                    Phase::Deciding | Phase::Backoff { .. } | Phase::Watching => {
                         self.phase = Phase::Grace { since: now };
                         self.next_poll = Some(now + self.grace_poll());
                         out.extend(self.check_grace(now));
@@ -430,6 +457,10 @@ impl Machine {
         self.in_session = true;
         self.failures = 0;
         self.unknown_since = None;
+        if self.watch_only {
+            self.phase = Phase::Watching;
+            return Vec::new();
+        }
         self.phase = Phase::Attempt {
             flowing: false,
             started: now,
