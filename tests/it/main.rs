@@ -14,6 +14,7 @@ mod fmp4_start_delay;
 mod hls_recording;
 mod hooks;
 mod host_failover;
+mod notify;
 mod packaged_config;
 mod platform_conformance;
 mod platform_daemon;

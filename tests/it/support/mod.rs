@@ -8,4 +8,5 @@ pub mod flv;
 pub mod hls_server;
 pub mod media;
 pub mod platform_server;
+pub mod receiver;
 pub mod server;
