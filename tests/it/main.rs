@@ -19,5 +19,6 @@ mod packaged_config;
 mod platform_conformance;
 mod platform_daemon;
 mod platform_waits;
+mod record_cmd;
 mod recording_faults;
 mod repair;
