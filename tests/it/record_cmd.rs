@@ -46,10 +46,17 @@ fn settings(dir: &Path, api: Option<&PlatformServer>) -> PathBuf {
     path
 }
 
-/// `liverec record` with `args`, stdout piped (the finished files), stderr into `log`.
+/// `liverec record`, its per-user folder for locks in the test's own folder `dir`.
+fn record_in(dir: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("record").env("XDG_RUNTIME_DIR", dir);
+    c
+}
+
+/// `liverec record` with `args`, stdout piped (the finished files), stderr into `log` (in the
+/// test's folder).
 fn start(args: &[&str], log: &Path) -> Child {
-    Command::new(bin())
-        .arg("record")
+    record_in(log.parent().unwrap())
         .args(args)
         .env("RUST_LOG", "info,liverec=debug")
         .stdin(Stdio::null())
@@ -245,8 +252,7 @@ async fn a_direct_flv_url_is_recorded_and_bad_arguments_exit_2() {
             "unexpected argument",
         ),
     ] {
-        let o = Command::new(bin())
-            .arg("record")
+        let o = record_in(dir.path())
             .args(&args)
             .current_dir(dir.path())
             .output()
@@ -294,6 +300,17 @@ async fn ctrl_c_finishes_the_open_file_and_exits_0() {
         "{}",
         text(&log)
     );
+    // The same room a second time, meanwhile: it is taken, so 1, and no file.
+    let other = dir.path().join("other");
+    let o = record_in(dir.path())
+        .args([&url, "-o", other.to_str().unwrap(), "-c"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("is already recorded by pid"), "{err}");
+    assert!(tree(&other).is_empty(), "{:?}", tree(&other));
     // SAFETY: a signal to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = exit_of(&mut child, Duration::from_secs(20)).await;
@@ -337,8 +354,8 @@ async fn on_a_terminal_one_progress_line_is_redrawn_in_place() {
     let out = dir.path().join("out");
     let url = streams.url("live/tty.flv");
     let (term, reader) = pty();
-    let mut child = Command::new(bin())
-        .args(["record", &url, "-o", out.to_str().unwrap(), "-c"])
+    let mut child = record_in(dir.path())
+        .args([&url, "-o", out.to_str().unwrap(), "-c"])
         .arg(&cfg)
         .stdin(Stdio::null())
         .stdout(Stdio::from(term.try_clone().unwrap()))
