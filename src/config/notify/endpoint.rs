@@ -31,9 +31,9 @@ fn http_url(s: &str, secret: bool) -> Result<url::Url, String> {
     }
 }
 
-/// A value that goes into a URL path or a header: one line, no spaces or control characters.
+/// A value that goes into a URL path or a header: printable ASCII, no spaces.
 fn one_word(s: &str) -> bool {
-    !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// The kind-specific keys of an entry, taken whether or not its kind uses them (so that
@@ -153,7 +153,7 @@ fn word_secret(
     rep.error(
         &key,
         &value.or(file).map(Field::span).unwrap_or(0..0),
-        format!("the {what} must be one line without spaces or control characters"),
+        format!("the {what} must be one word of printable ASCII (no spaces, line breaks or other characters)"),
     );
     None
 }

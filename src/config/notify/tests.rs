@@ -169,7 +169,7 @@ events = ["live_begin"]
     has(&all, "notify[5].url: missing; set url or url_file");
     has(
         &all,
-        "recorder.toml:21: notify[6].device_key: the device_key must be one line without spaces",
+        "recorder.toml:21: notify[6].device_key: the device_key must be one word of printable ASCII",
     );
     has(
         &all,
@@ -217,7 +217,7 @@ url_file = "two"
     has(&all, "empty is empty");
     has(
         &all,
-        "recorder.toml:13: notify[2].token_file: the token must be one line",
+        "recorder.toml:13: notify[2].token_file: the token must be one word of printable ASCII",
     );
     has(
         &all,
