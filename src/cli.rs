@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `probe`, `status`, `repair`, and the generated
+//! The command line: `run`, `record`, `check`, `probe`, `status`, `repair`, and the generated
 //! `completions` and `man` (help, man page and completions come from the same definitions).
 
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use crate::config;
 mod check;
 mod manpage;
 mod probe;
+mod record;
 mod repair;
 mod status;
 
@@ -23,7 +24,7 @@ mod status;
     about = "Records live streams: one recorder per room, crash-safe files, hooks that are never lost.",
     long_about = "Records live streams: one recorder per room, crash-safe files, hooks that are never lost.
 
-liverec watches Bilibili and Douyin rooms and plain HTTP-FLV/HLS stream URLs, records every live into files that each play on their own, and hands finished files to your upload tools through hooks that are never lost. One daemon (liverec run) records every room of one config file; the other commands check that file, look at a room, ask the running daemon how it is doing, or repair a file left by a crash."
+liverec watches Bilibili and Douyin rooms and plain HTTP-FLV/HLS stream URLs, records every live into files that each play on their own, and hands finished files to your upload tools through hooks that are never lost. One daemon (liverec run) records every room of one config file; liverec record records one stream now, without a config file; the other commands check that file, look at a room, ask the running daemon how it is doing, or repair a file left by a crash."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,6 +38,48 @@ enum Command {
         /// The config file.
         #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: PathBuf,
+    },
+    /// Record one room or stream now, without a config file, until its live ends or Ctrl-C.
+    ///
+    /// The same pipeline, files and names as the daemon. Finished video files are printed on
+    /// stdout, one path a line (a Bilibili room's chat file sits beside each, unless
+    /// --no-danmaku); a progress line shows on a terminal. Exit status: 0 when the live ended
+    /// (or on Ctrl-C/SIGTERM) with every file finished, 1 when the room is not live (without
+    /// --wait) or cannot be recorded, 2 on bad arguments.
+    Record {
+        /// The room or stream: any form probe accepts (live.bilibili.com/…, b23.tv/…,
+        /// live.douyin.com/…, v.douyin.com/…, a .flv or .m3u8 URL).
+        #[arg(value_name = "URL", value_hint = ValueHint::Url)]
+        url: String,
+        /// Where the files go (the file name template makes folders below it).
+        #[arg(short, long, default_value = ".", value_name = "DIR", value_hint = ValueHint::DirPath)]
+        output: PathBuf,
+        /// The quality wanted (as the quality key takes it: best, origin, 10000, 720p...).
+        #[arg(long, value_name = "Q")]
+        quality: Option<String>,
+        /// The stream format wanted: flv, hls, hls-fmp4 or hls-ts (as the platform offers).
+        #[arg(long, value_name = "F")]
+        format: Option<String>,
+        /// A file holding a login cookie (one Cookie header line).
+        #[arg(long, value_name = "P", value_hint = ValueHint::FilePath)]
+        cookie_file: Option<PathBuf>,
+        /// A new file at the next keyframe after this much media ("30m"; "0s" for none).
+        #[arg(long, value_name = "D")]
+        segment_duration: Option<String>,
+        /// A new file at the next keyframe before this size ("2GiB"; "0B" for none).
+        #[arg(long, value_name = "S")]
+        segment_size: Option<String>,
+        /// Wait for the room to go live instead of exiting; then record that live.
+        #[arg(long)]
+        wait: bool,
+        /// Record no chat file beside the video (Bilibili records chat by default).
+        #[arg(long)]
+        no_danmaku: bool,
+        /// Take platform settings (api_base, cookies, user_agent, quality) and top-level defaults
+        /// (poll_interval, offline_grace, filename...) from this config; its rooms and hooks are
+        /// not used.
+        #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+        config: Option<PathBuf>,
     },
     /// Validate a config file without touching the network; print the effective settings.
     Check {
@@ -108,6 +151,29 @@ pub fn main() -> ExitCode {
     install_panic_hook();
     match cli.command {
         Command::Run { config } => run(config),
+        Command::Record {
+            url,
+            output,
+            quality,
+            format,
+            cookie_file,
+            segment_duration,
+            segment_size,
+            wait,
+            no_danmaku,
+            config,
+        } => record::run(record::Args {
+            url,
+            output,
+            quality,
+            format,
+            cookie_file,
+            segment_duration,
+            segment_size,
+            wait,
+            no_danmaku,
+            config,
+        }),
         Command::Check { config } => check::run(&config),
         Command::Repair { files } => repair::run(&files),
         Command::Status { config, json } => status::run(&config, json),
@@ -166,7 +232,7 @@ fn init_logging() {
         })
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(record::progress::log_writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     tracing_subscriber::registry()
@@ -251,6 +317,31 @@ fn run(path: PathBuf) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Resolves at the first SIGINT or SIGTERM, with its name; a second one exits at once.
+pub(crate) async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return std::future::pending().await;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::warn!("stopped again: exiting now without waiting");
+        std::process::exit(1);
+    });
+    name
 }
 
 /// SIGTERM and SIGINT stop gracefully; a second one exits at once. SIGHUP reloads the config
