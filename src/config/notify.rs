@@ -6,35 +6,23 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use super::TIME_FIELDS;
 use super::hooks::{Window, read_events, read_window};
 use super::keys;
 use super::raw::{Report, Section};
+use super::{HOOK_FIELDS, TIME_FIELDS};
 
 mod endpoint;
 use crate::event::EventType;
 use crate::template::Template;
 use crate::util::secret::{Secret, redact_endpoint};
 
-/// Placeholders a notification message may use: the hooks' and `{error}`.
-pub(crate) const NOTIFY_FIELDS: &[&str] = &[
-    "path",
-    "index",
-    "bytes",
-    "duration_s",
-    "type",
-    "key",
-    "name",
-    "streamer",
-    "title",
-    "session",
-    "platform",
-    "id",
-    "url",
-    "error",
-];
+/// Placeholders a notification message may use: a hook argument's, and `{error}` (what a
+/// failure event says went wrong), kept as one list so a new hook placeholder reaches both.
+pub(crate) static NOTIFY_FIELDS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| HOOK_FIELDS.iter().copied().chain(["error"]).collect());
 
 /// What an entry without `events` is sent: what is worth a buzz on a phone.
 pub(crate) const DEFAULT_EVENTS: [EventType; 4] = [
@@ -216,7 +204,7 @@ pub(super) fn read_notify(
             );
             return None;
         }
-        Template::parse(text, NOTIFY_FIELDS, TIME_FIELDS)
+        Template::parse(text, &NOTIFY_FIELDS, TIME_FIELDS)
             .map_err(|e| f.fail(rep, e))
             .ok()
     });
