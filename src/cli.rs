@@ -46,41 +46,7 @@ enum Command {
     /// --no-danmaku); a progress line shows on a terminal. Exit status: 0 when the live ended
     /// (or on Ctrl-C/SIGTERM) with every file finished, 1 when the room is not live (without
     /// --wait) or cannot be recorded, 2 on bad arguments.
-    Record {
-        /// The room or stream: any form probe accepts (live.bilibili.com/…, b23.tv/…,
-        /// live.douyin.com/…, v.douyin.com/…, a .flv or .m3u8 URL).
-        #[arg(value_name = "URL", value_hint = ValueHint::Url)]
-        url: String,
-        /// Where the files go (the file name template makes folders below it).
-        #[arg(short, long, default_value = ".", value_name = "DIR", value_hint = ValueHint::DirPath)]
-        output: PathBuf,
-        /// The quality wanted (as the quality key takes it: best, origin, 10000, 720p...).
-        #[arg(long, value_name = "Q")]
-        quality: Option<String>,
-        /// The stream format wanted: flv, hls, hls-fmp4 or hls-ts (as the platform offers).
-        #[arg(long, value_name = "F")]
-        format: Option<String>,
-        /// A file holding a login cookie (one Cookie header line).
-        #[arg(long, value_name = "P", value_hint = ValueHint::FilePath)]
-        cookie_file: Option<PathBuf>,
-        /// A new file at the next keyframe after this much media ("30m"; "0s" for none).
-        #[arg(long, value_name = "D")]
-        segment_duration: Option<String>,
-        /// A new file at the next keyframe before this size ("2GiB"; "0B" for none).
-        #[arg(long, value_name = "S")]
-        segment_size: Option<String>,
-        /// Wait for the room to go live instead of exiting; then record that live.
-        #[arg(long)]
-        wait: bool,
-        /// Record no chat file beside the video (Bilibili records chat by default).
-        #[arg(long)]
-        no_danmaku: bool,
-        /// Take platform settings (api_base, cookies, user_agent, quality) and top-level defaults
-        /// (poll_interval, offline_grace, filename...) from this config; its rooms and hooks are
-        /// not used.
-        #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
-        config: Option<PathBuf>,
-    },
+    Record(record::Args),
     /// Validate a config file without touching the network; print the effective settings.
     Check {
         /// The config file.
@@ -151,29 +117,7 @@ pub fn main() -> ExitCode {
     install_panic_hook();
     match cli.command {
         Command::Run { config } => run(config),
-        Command::Record {
-            url,
-            output,
-            quality,
-            format,
-            cookie_file,
-            segment_duration,
-            segment_size,
-            wait,
-            no_danmaku,
-            config,
-        } => record::run(record::Args {
-            url,
-            output,
-            quality,
-            format,
-            cookie_file,
-            segment_duration,
-            segment_size,
-            wait,
-            no_danmaku,
-            config,
-        }),
+        Command::Record(args) => record::run(args),
         Command::Check { config } => check::run(&config),
         Command::Repair { files } => repair::run(&files),
         Command::Status { config, json } => status::run(&config, json),

@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::ValueHint;
+
 use crate::config::{self, Config};
 
 pub(super) mod progress;
@@ -20,17 +22,40 @@ mod session;
 const EXIT_NOT_LIVE: u8 = 1;
 
 /// What the command line asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct Args {
+    /// The room or stream: any form probe accepts (live.bilibili.com/…, b23.tv/…,
+    /// live.douyin.com/…, v.douyin.com/…, a .flv or .m3u8 URL).
+    #[arg(value_name = "URL", value_hint = ValueHint::Url)]
     pub(crate) url: String,
+    /// Where the files go (the file name template makes folders below it).
+    #[arg(short, long, default_value = ".", value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub(crate) output: PathBuf,
+    /// The quality wanted (as the quality key takes it: best, origin, 10000, 720p...).
+    #[arg(long, value_name = "Q")]
     pub(crate) quality: Option<String>,
+    /// The stream format wanted: flv, hls, hls-fmp4 or hls-ts (as the platform offers).
+    #[arg(long, value_name = "F")]
     pub(crate) format: Option<String>,
+    /// A file holding a login cookie (one Cookie header line).
+    #[arg(long, value_name = "P", value_hint = ValueHint::FilePath)]
     pub(crate) cookie_file: Option<PathBuf>,
+    /// A new file at the next keyframe after this much media ("30m"; "0s" for none).
+    #[arg(long, value_name = "D")]
     pub(crate) segment_duration: Option<String>,
+    /// A new file at the next keyframe before this size ("2GiB"; "0B" for none).
+    #[arg(long, value_name = "S")]
     pub(crate) segment_size: Option<String>,
+    /// Wait for the room to go live instead of exiting; then record that live.
+    #[arg(long)]
     pub(crate) wait: bool,
+    /// Record no chat file beside the video (Bilibili records chat by default).
+    #[arg(long)]
     pub(crate) no_danmaku: bool,
+    /// Take platform settings (api_base, cookies, user_agent, quality) and top-level defaults
+    /// (poll_interval, offline_grace, filename...) from this config; its rooms and hooks are
+    /// not used.
+    #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub(crate) config: Option<PathBuf>,
 }
 
