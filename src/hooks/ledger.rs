@@ -70,6 +70,31 @@ pub(crate) struct Deleting {
     pub(crate) chat: Option<PathBuf>,
 }
 
+/// What tells a file apart from another of the same name: device and inode (which a new file
+/// may reuse at once), size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileId {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+    pub(crate) len: u64,
+    pub(crate) mtime_ns: i64,
+}
+
+impl FileId {
+    pub(crate) fn of(m: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt as _;
+        Self {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: m
+                .mtime()
+                .saturating_mul(1_000_000_000)
+                .saturating_add(m.mtime_nsec()),
+        }
+    }
+}
+
 /// A finished segment liverec wrote and has not deleted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct LedgerSegment {
@@ -78,9 +103,9 @@ pub(crate) struct LedgerSegment {
     pub(crate) room: Option<RoomRef>,
     pub(crate) session: Option<SessionRef>,
     pub(crate) segment: SegmentRef,
-    /// The file's device and inode when its event was handled: a file by the same name that is
-    /// not this one is never deleted.
-    pub(crate) file: Option<(u64, u64)>,
+    /// The file as its event found it: a file by the same name that is not this one (or that
+    /// was changed since) is never deleted.
+    pub(crate) file: Option<FileId>,
     pub(crate) deliveries: Vec<LedgerDelivery>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deleting: Option<Deleting>,
@@ -253,7 +278,7 @@ impl Ledger {
         };
         let file = std::fs::metadata(&segment.path)
             .ok()
-            .map(|m| crate::segment::intent::identity(&m));
+            .map(|m| FileId::of(&m));
         self.write(Record::Segment(Box::new(LedgerSegment {
             event: event.id,
             room: event.room.clone(),

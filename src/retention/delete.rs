@@ -16,14 +16,14 @@ use uuid::Uuid;
 
 use super::plan::Entry;
 use crate::event::{DeletionRef, Event, EventType};
-use crate::hooks::ledger::{Deleting, Ledger, LedgerSegment};
+use crate::hooks::ledger::{Deleting, FileId, Ledger, LedgerSegment};
 
 /// Set only by tests: `<stage>:<marker file>` makes a deletion stop for good at `stage`
 /// (`before_unlink`, `after_unlink`) after creating the marker, so a test can `kill -9` there.
 const PAUSE_ENV: &str = "LIVEREC_TEST_RETENTION_PAUSE";
 
 /// Whether `seg` may be considered at all: a finished file (never a `.part`) under
-/// `output_dir`, still the very file liverec wrote (same device and inode). `Err` when the
+/// `output_dir`, still the very file liverec wrote (same inode, size and time). `Err` when the
 /// file is gone (the caller forgets it).
 pub(crate) fn still_ours(seg: &LedgerSegment, output_dir: &Path) -> Result<bool, ()> {
     let path = &seg.segment.path;
@@ -32,7 +32,7 @@ pub(crate) fn still_ours(seg: &LedgerSegment, output_dir: &Path) -> Result<bool,
         return Ok(false);
     }
     match std::fs::symlink_metadata(path) {
-        Ok(m) => Ok(m.is_file() && seg.file == Some(crate::segment::intent::identity(&m))),
+        Ok(m) => Ok(m.is_file() && seg.file == Some(FileId::of(&m))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(()),
         // Unreadable now (a stuck mount?): keep it, look again next pass.
         Err(_) => Ok(false),
@@ -145,7 +145,7 @@ pub(crate) fn finish_interrupted(ledger: &Ledger, journaled: &HashSet<Uuid>) -> 
         // Still there and still ours: the crash came before the unlink.
         let chat: Option<PathBuf> = d.chat.clone();
         let same = std::fs::symlink_metadata(&seg.segment.path)
-            .is_ok_and(|m| seg.file == Some(crate::segment::intent::identity(&m)));
+            .is_ok_and(|m| seg.file == Some(FileId::of(&m)));
         if same {
             if let Err(e) = remove_files(&seg.segment.path, chat.as_deref()) {
                 tracing::error!(room, "retention: {e}; the next start tries again");

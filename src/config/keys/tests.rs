@@ -48,6 +48,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
         "rooms",
         "hooks",
         "webhooks",
+        "notify",
         "retention",
     ];
     let top: Vec<String> = asked(bogus)
@@ -62,6 +63,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
         (Scope::Room, format!("[[rooms]]\n{bogus}")),
         (Scope::Hook, format!("[[hooks]]\n{bogus}")),
         (Scope::Webhook, format!("[[webhooks]]\n{bogus}")),
+        (Scope::Notify, format!("[[notify]]\n{bogus}")),
         (
             Scope::Retention,
             format!("[retention]\nkeep_for = \"1d\"\n{bogus}"),
@@ -165,7 +167,7 @@ fn where_doc(k: &dyn Row) -> String {
 fn is_hook(k: &dyn Row) -> bool {
     k.scopes()
         .iter()
-        .any(|s| matches!(s, Scope::Hook | Scope::Webhook))
+        .any(|s| matches!(s, Scope::Hook | Scope::Webhook | Scope::Notify))
 }
 
 #[test]
@@ -260,6 +262,7 @@ fn scope_of(section: &str) -> Option<Scope> {
         "rooms" => Some(Scope::Room),
         "hooks" => Some(Scope::Hook),
         "webhooks" => Some(Scope::Webhook),
+        "notify" => Some(Scope::Notify),
         "retention" => Some(Scope::Retention),
         _ => None,
     }

@@ -31,7 +31,12 @@ fn seg(n: u32, hours: i64, bytes: u64, deliveries: &[(&str, Outcome)]) -> Ledger
             recovered: false,
             danmaku: None,
         },
-        file: Some((1, n as u64)),
+        file: Some(crate::hooks::ledger::FileId {
+            dev: 1,
+            ino: n as u64,
+            len: bytes,
+            mtime_ns: 0,
+        }),
         deliveries: deliveries
             .iter()
             .enumerate()
