@@ -76,6 +76,10 @@ enum Command {
         /// List what would be deleted; delete nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Let these segments go although a hook gave up on them (their other hooks must
+        /// still be done); delete nothing now.
+        #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "dry_run", value_hint = ValueHint::FilePath)]
+        release: Vec<PathBuf>,
         /// Print the daemon's JSON answer instead of a table.
         #[arg(long)]
         json: bool,
@@ -142,8 +146,9 @@ pub fn main() -> ExitCode {
         Command::Retention {
             config,
             dry_run,
+            release,
             json,
-        } => retention::run(&config, dry_run, json),
+        } => retention::run(&config, dry_run, &release, json),
         Command::Probe {
             url,
             config,

@@ -155,6 +155,7 @@ fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
         .route("/api/rooms/{key}/{action}", post(room_action))
         .route("/api/retention", get(retention::dry_run))
         .route("/api/retention/run", post(retention::run))
+        .route("/api/retention/release", post(retention::release))
         .route("/metrics", get(metrics_text))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
@@ -168,7 +169,7 @@ fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(page::routes())
         .merge(api)
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /, /api/status, /api/events, /api/events/stream, /api/reload, /api/rooms/{key}/check|split|restart, /api/retention, /api/retention/run, /metrics, /healthz)") })
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /, /api/status, /api/events, /api/events/stream, /api/reload, /api/rooms/{key}/check|split|restart, /api/retention, /api/retention/run|release, /metrics, /healthz)") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
 }

@@ -134,6 +134,29 @@ impl Retention {
         }
     }
 
+    /// Lets the segment at `path` go although a delivery of it gave up (its other deliveries
+    /// must still be done). `Err` names why not: no segment of liverec's has that path.
+    pub(crate) async fn release(&self, path: &Path) -> Result<(), String> {
+        let seg = self
+            .ledger
+            .segments()
+            .into_iter()
+            .find(|s| s.segment.path == path && s.deleting.is_none())
+            .ok_or_else(|| format!("no finished segment of liverec's is {}", path.display()))?;
+        let ledger = self.ledger.clone();
+        tokio::task::spawn_blocking(move || ledger.release(seg.event))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot write {}: {e}", self.ledger.path().display()))?;
+        let room = seg.room.as_ref().map(|r| r.key.as_str()).unwrap_or("-");
+        tracing::info!(
+            room,
+            "retention: {} released by an operator (a given-up delivery no longer keeps it)",
+            path.display()
+        );
+        Ok(())
+    }
+
     /// What a pass would delete now, and what it keeps because hooks are not done.
     pub(crate) async fn dry_run(&self) -> Result<Plan, String> {
         let _one = self.pass.lock().await;

@@ -1,18 +1,22 @@
 //! `liverec retention`: asks the running daemon what retention deletes now (`--dry-run`: what
-//! a pass would delete and why, and what it keeps because hooks are not done), or runs a pass
-//! now and lists what it deleted. Through the control API, like `status`: the daemon holds the
+//! a pass would delete and why, and what it keeps because hooks are not done), runs a pass now
+//! and lists what it deleted, or (`--release FILE`) lets go a segment a hook gave up on. Through the control API, like `status`: the daemon holds the
 //! hooks' state that decides, so the list is the one a pass at that moment acts on.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::config::{Config, Listen};
 use crate::control::client;
 use crate::retention::{Entry, Plan, Report};
 use crate::util::units::{format_duration, format_size};
 
-pub(crate) fn run(path: &Path, dry_run: bool, json: bool) -> ExitCode {
+/// A pass deletes one file after another: give it time (the daemon goes on if this gives up).
+const RUN_LIMIT: Duration = Duration::from_secs(600);
+
+pub(crate) fn run(path: &Path, dry_run: bool, release: &[PathBuf], json: bool) -> ExitCode {
     let config = match super::load_or_report(path) {
         Ok(c) => c,
         Err(code) => return code,
@@ -25,16 +29,21 @@ pub(crate) fn run(path: &Path, dry_run: bool, json: bool) -> ExitCode {
         }
     };
     let listen = client::address(&config);
+    if !release.is_empty() {
+        return rt.block_on(release_all(&listen, &config, release));
+    }
     let (method, endpoint) = if dry_run {
         ("GET", "/api/retention")
     } else {
         ("POST", "/api/retention/run")
     };
-    let answer = rt.block_on(client::request(
+    let answer = rt.block_on(client::request_with(
         &listen,
         config.control.token.as_ref(),
         method,
         endpoint,
+        String::new(),
+        RUN_LIMIT,
     ));
     let body = match answer {
         Ok((200, body)) => body,
@@ -70,6 +79,39 @@ pub(crate) fn run(path: &Path, dry_run: bool, json: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Asks the daemon to release each file; 1 when any could not be.
+async fn release_all(listen: &Listen, config: &Config, files: &[PathBuf]) -> ExitCode {
+    let mut code = ExitCode::SUCCESS;
+    for f in files {
+        let path = std::path::absolute(f).unwrap_or_else(|_| f.clone());
+        let body = serde_json::json!({ "path": path }).to_string();
+        let token = config.control.token.as_ref();
+        let answer = client::request_with(
+            listen,
+            token,
+            "POST",
+            "/api/retention/release",
+            body,
+            Duration::from_secs(10),
+        )
+        .await;
+        match answer {
+            Ok((200, _)) => println!("released {}", path.display()),
+            Ok((_, body)) => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let why = v["error"].as_str().unwrap_or(body.trim());
+                eprintln!("liverec: {}: {why}", path.display());
+                code = ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("liverec: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    code
 }
 
 fn rows(out: &mut String, entries: &[Entry], held: bool) {

@@ -11,6 +11,7 @@
 //! {"op":"deleting","segment":"…","event":"…","reason":"age","at":"…"}   before the unlink
 //! {"op":"deleted","event":"…"}          the `segment_deleted` event is journaled: the segment is gone
 //! {"op":"forget","segment":"…"}         the file went away by other hands
+//! {"op":"release","segment":"…"}        an operator lets it go although a delivery gave up
 //! ```
 //! An outcome is written before the journal's line, so a crash between the two leaves a delivery
 //! the journal still holds as pending: it runs again, and the dispatcher (which knows what is
@@ -109,6 +110,9 @@ pub(crate) struct LedgerSegment {
     pub(crate) deliveries: Vec<LedgerDelivery>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deleting: Option<Deleting>,
+    /// An operator let it go although a delivery gave up (`liverec retention --release`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) released: bool,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -130,6 +134,9 @@ enum Record {
         event: Uuid,
     },
     Forget {
+        segment: Uuid,
+    },
+    Release {
         segment: Uuid,
     },
 }
@@ -182,6 +189,12 @@ impl State {
             Record::Forget { segment } => {
                 self.dead += 1;
                 self.remove(segment);
+            }
+            Record::Release { segment } => {
+                self.dead += 1;
+                if let Some(s) = self.segments.get_mut(&segment) {
+                    s.released = true;
+                }
             }
         }
     }
@@ -294,6 +307,7 @@ impl Ledger {
                 })
                 .collect(),
             deleting: None,
+            released: false,
         })))
     }
 
@@ -336,6 +350,11 @@ impl Ledger {
     /// The segment's file went away by other hands (moved by a hook, deleted by hand).
     pub(crate) fn forget(&self, segment: Uuid) -> io::Result<()> {
         self.write(Record::Forget { segment })
+    }
+
+    /// An operator lets segment `segment` go although a delivery of it gave up.
+    pub(crate) fn release(&self, segment: Uuid) -> io::Result<()> {
+        self.write(Record::Release { segment })
     }
 
     /// Every segment the ledger holds, oldest end first.

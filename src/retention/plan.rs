@@ -79,7 +79,8 @@ pub(crate) struct Candidate<'a> {
 }
 
 /// Why the hooks keep `seg` (`None`: every hook subscribed to its `segment_complete` has
-/// succeeded). Pending deliveries are asked of the dispatcher first: a delivery the ledger
+/// succeeded, or gave up on a segment an operator released). Pending deliveries are asked of
+/// the dispatcher first: a delivery the ledger
 /// calls done may be running again after a crash. A segment no hook took is kept too: "no hook
 /// has finished with it" is exactly the file retention must not touch.
 pub(crate) fn hooks_hold(seg: &LedgerSegment, view: &HookView) -> Option<String> {
@@ -90,6 +91,7 @@ pub(crate) fn hooks_hold(seg: &LedgerSegment, view: &HookView) -> Option<String>
         } else {
             match d.outcome {
                 Outcome::Done => continue,
+                Outcome::GaveUp if seg.released => continue,
                 Outcome::GaveUp => "gave up",
                 // Its end was lost to a crash (a journal write that failed, say).
                 Outcome::Open => "outcome unknown",

@@ -272,6 +272,35 @@ async fn only_segments_every_hook_succeeded_with_are_deleted_and_the_dry_run_say
     // Nothing pending is ever deleted: a second pass changes nothing.
     let again = retention_cli(&d.config, false);
     assert_eq!(again["deleted"], Value::Array(vec![]), "{again:#}");
+    // An operator lets the given-up one go (its backup is done); the hung and the retrying
+    // ones cannot be released into deletion while a delivery is pending.
+    let release = |file: &Path| {
+        Command::new(bin())
+            .args(["retention", "-c", d.config.to_str().unwrap(), "--release"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let out = release(&rec.join("alice/3-fail.flv"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(release(&rec.join("alice/4-hang.flv")).status.success());
+    let unknown = release(&dir.path().join("not-ours.flv"));
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no finished segment of liverec's"),
+        "{unknown:?}"
+    );
+    let report = retention_cli(&d.config, false);
+    assert_eq!(names(&report["deleted"]), ["3-fail.flv"], "{report:#}");
+    assert_eq!(
+        names(&report["plan"]["held"]),
+        ["4-hang.flv", "5-retry.flv"],
+        "{report:#}"
+    );
     // A reload without [retention] turns it off.
     let text = std::fs::read_to_string(&d.config).unwrap();
     let off = text.replace("[retention]\nkeep_for = \"7d\"\ninterval = \"1h\"\n", "");

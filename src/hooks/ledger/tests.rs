@@ -50,6 +50,7 @@ fn segments_outcomes_and_deletions_survive_a_reopen_and_compaction_drops_the_del
         l.deleting(c.id, deleting(gone)).unwrap();
         l.deleted(gone).unwrap();
         l.deleting(b.id, deleting(Uuid::new_v4())).unwrap();
+        l.release(a.id).unwrap();
     }
     // A write torn by kill -9 at the end.
     let mut f = OpenOptions::new().append(true).open(&path).unwrap();
@@ -68,6 +69,7 @@ fn segments_outcomes_and_deletions_survive_a_reopen_and_compaction_drops_the_del
     );
     assert_eq!(sa.segment.path, dir.path().join("a.flv"));
     assert!(sa.file.is_some(), "the file's identity is kept");
+    assert!(sa.released);
     let sb = segs.iter().find(|s| s.event == b.id).unwrap();
     assert_eq!(sb.deliveries[0].outcome, Outcome::GaveUp);
     let del = sb.deleting.as_ref().unwrap();

@@ -47,6 +47,7 @@ fn seg(n: u32, hours: i64, bytes: u64, deliveries: &[(&str, Outcome)]) -> Ledger
             })
             .collect(),
         deleting: None,
+        released: false,
     }
 }
 
@@ -60,8 +61,13 @@ fn only_a_segment_every_subscribed_hook_succeeded_with_may_go() {
     let view = HookView::of(&[], &upload);
     let done = seg(1, 1, 10, &[("upload", Outcome::Done)]);
     assert_eq!(hooks_hold(&done, &view), None);
-    let gave_up = seg(2, 1, 10, &[("upload", Outcome::GaveUp)]);
+    let mut gave_up = seg(2, 1, 10, &[("upload", Outcome::GaveUp)]);
     assert_eq!(hooks_hold(&gave_up, &view).unwrap(), "upload gave up");
+    // An operator released it: the given-up delivery no longer keeps it, a pending one would.
+    gave_up.released = true;
+    assert_eq!(hooks_hold(&gave_up, &view), None);
+    let running = HookView::of(&[gave_up.deliveries[0].id], &upload);
+    assert_eq!(hooks_hold(&gave_up, &running).unwrap(), "upload pending");
     let lost = seg(3, 1, 10, &[("upload", Outcome::Open)]);
     assert_eq!(hooks_hold(&lost, &view).unwrap(), "upload outcome unknown");
     // Done in the ledger, yet pending again (a crash between the ledger and the journal): it
