@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+pub(crate) mod cover;
+pub(crate) mod degrade;
 pub(crate) mod lock;
 pub(crate) mod schedule;
 pub(crate) mod state;
@@ -81,6 +83,9 @@ pub(crate) struct RoomSnapshot {
     /// The room's chat connection.
     #[serde(default)]
     pub(crate) chat: crate::chat::ChatState,
+    /// Recording below the wanted quality for `degraded_after` (see `room::degrade`).
+    #[serde(default)]
+    pub(crate) degraded: Option<degrade::Degraded>,
 }
 
 /// A room's name in its events and file names: the configured one, else the streamer's, else
@@ -121,6 +126,7 @@ impl RoomSnapshot {
             bitrate_kbps: 0.0,
             last_error: None,
             chat: Default::default(),
+            degraded: None,
         }
     }
 }

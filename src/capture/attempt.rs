@@ -13,6 +13,11 @@ use crate::platform::{Platform, PlatformError, RoomSpec, StreamFormat};
 use crate::util::secret::redact_url;
 use crate::writer::handle::WriterMsg;
 
+/// Where an attempt says how the source it pulls compares with the quality the room wants:
+/// set before each source is tried, `Some` when that source records less (the room judges it
+/// while bytes flow).
+pub(crate) type Pulling = Arc<tokio::sync::watch::Sender<Option<crate::event::QualityRef>>>;
+
 /// The stream lookup's own time limit; waits for the platform's request budget do not count.
 const SOURCES_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -27,6 +32,7 @@ pub(crate) async fn attempt(
     sink: mpsc::Sender<WriterMsg>,
     stall: Duration,
     memory: failover::SourceMemory,
+    pulling: Pulling,
     cancel: CancellationToken,
 ) -> PullEnd {
     let sources = tokio::select! {
@@ -55,6 +61,7 @@ pub(crate) async fn attempt(
     }
     let mut last = PullEnd::Refused("no stream source".into());
     for source in &ordered.items {
+        pulling.send_replace(source.below.clone());
         last = match source.format {
             StreamFormat::Flv => flv::pull_flv(&client, source, &sink, stall, &cancel).await,
             StreamFormat::Hls => {

@@ -25,6 +25,7 @@ fn the_table_shows_hls_gaps() {
         rooms: vec![snap(0, 2), snap(1, 0)],
         hooks: Vec::new(),
         bitrate_history: Default::default(),
+        logins: Default::default(),
     };
     let text = table(&status);
     let lines: Vec<&str> = text.lines().collect();
@@ -51,6 +52,7 @@ fn the_footer_names_the_daemons_build() {
         rooms: Vec::new(),
         hooks: Vec::new(),
         bitrate_history: Default::default(),
+        logins: Default::default(),
     };
     let text = table(&status("abc1234"));
     assert!(
@@ -86,6 +88,7 @@ fn an_unrecordable_room_shows_its_reason() {
         rooms: vec![snap],
         hooks: Vec::new(),
         bitrate_history: Default::default(),
+        logins: Default::default(),
     };
     let text = table(&status);
     let line = text.lines().nth(1).unwrap();

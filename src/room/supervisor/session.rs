@@ -81,6 +81,8 @@ impl Supervisor {
             progress,
             events: rx,
             sources: Default::default(),
+            pulling: Default::default(),
+            cover: Default::default(),
         });
         self.snap.session = self.session.as_ref().map(Session::reference);
         self.session_hint = self.last_hint.clone();
@@ -108,6 +110,10 @@ impl Supervisor {
             self.session
                 .as_ref()
                 .map(|s| s.sources.clone())
+                .unwrap_or_default(),
+            self.session
+                .as_ref()
+                .map(|s| s.pulling.clone())
                 .unwrap_or_default(),
             cancel.clone(),
         );
@@ -147,17 +153,25 @@ impl Supervisor {
             }
         }
         if ended {
+            let cover = self.cover_at_end().await;
+            let with_cover = |mut e: crate::event::Event| {
+                e.cover_path = cover;
+                e
+            };
             match reason {
                 None => {
                     tracing::info!("offline: session ended");
-                    self.emit(EventType::LiveEnd, |e| e);
+                    self.emit(EventType::LiveEnd, with_cover);
                 }
                 Some(why) => {
                     tracing::warn!("session ended: {why}");
-                    self.emit(EventType::LiveEnd, |e| e.with_error(why));
+                    self.emit(EventType::LiveEnd, |e| with_cover(e.with_error(why)));
                 }
             }
         }
+        // The session's quality is no state of the room once it ended (`live_end` says so).
+        self.degrade.reset();
+        self.snap.degraded = None;
         if let Some(s) = self.session.take() {
             self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
             self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
