@@ -273,6 +273,7 @@
     rate.dd.append(rateText, spark);
     const gaps = field(dl, 'HLS gaps', 'gaps');
     const chat = field(dl, 'chat', 'chat');
+    const quality = field(dl, 'quality', 'quality');
     const error = field(dl, 'last error', 'error');
 
     const actions = el('div', 'actions');
@@ -288,7 +289,7 @@
       actions.append(b);
     }
     root.append(head, sub, title, detail, dl, actions, result);
-    return { root, name, state, since, sub, title, detail, file, size, rate, rateText, spark, line, gaps, chat, error, buttons };
+    return { root, name, state, since, sub, title, detail, file, size, rate, rateText, spark, line, gaps, chat, quality, error, buttons };
   }
 
   function svg(tag, attrs) {
@@ -339,6 +340,11 @@
       setText(c.chat.dd, chat.text);
       c.chat.dd.className = 'chat-' + chat.state;
     }
+    // Recording below the wanted quality (`degraded`, issue 16): its reason, as a warning.
+    const deg = r.degraded && typeof r.degraded === 'object' ? String(r.degraded.reason || 'degraded') : '';
+    setText(c.quality.dd, deg);
+    c.quality.row.hidden = deg === '';
+    c.quality.row.classList.toggle('warn', deg !== '');
     const err = r.last_error ? String(r.last_error) : '';
     setText(c.error.dd, err);
     c.error.row.hidden = err === '';
