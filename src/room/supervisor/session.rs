@@ -104,6 +104,8 @@ impl Supervisor {
             events: None,
             connects: 0,
             sources: Default::default(),
+            pulling: Default::default(),
+            cover: Default::default(),
         });
         self.opened(
             super::now(),
