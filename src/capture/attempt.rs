@@ -18,6 +18,14 @@ use crate::writer::handle::WriterMsg;
 /// while bytes flow).
 pub(crate) type Pulling = Arc<tokio::sync::watch::Sender<Option<crate::event::QualityRef>>>;
 
+/// What an attempt shares with its session: the hosts that failed and the playlists recorded
+/// to their end ([`failover::SourceMemory`]), and where it says what it pulls ([`Pulling`]).
+#[derive(Clone, Default)]
+pub(crate) struct SessionSide {
+    pub(crate) memory: failover::SourceMemory,
+    pub(crate) pulling: Pulling,
+}
+
 /// The stream lookup's own time limit; waits for the platform's request budget do not count.
 const SOURCES_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -31,10 +39,10 @@ pub(crate) async fn attempt(
     client: reqwest::Client,
     sink: mpsc::Sender<WriterMsg>,
     stall: Duration,
-    memory: failover::SourceMemory,
-    pulling: Pulling,
+    session: SessionSide,
     cancel: CancellationToken,
 ) -> PullEnd {
+    let SessionSide { memory, pulling } = session;
     let sources = tokio::select! {
         _ = cancel.cancelled() => return PullEnd::Cancelled,
         s = timeout_active(SOURCES_TIMEOUT, platform.sources(&spec)) => s

@@ -78,10 +78,9 @@ struct Session {
     events: Option<mpsc::UnboundedReceiver<WriterEvent>>,
     /// Stream connections made in this session (the first is not a reconnect).
     connects: u32,
-    /// Stream hosts that failed and HLS playlists recorded to their end, in this session.
-    sources: crate::capture::failover::SourceMemory,
-    /// Whether the source being pulled is below the wanted quality (set by the attempt).
-    pulling: crate::capture::Pulling,
+    /// Stream hosts that failed and HLS playlists recorded to their end, in this session, and
+    /// whether the source being pulled is below the wanted quality (set by the attempt).
+    attempts: crate::capture::SessionSide,
     /// The session's cover (`cover = true`): fetched once, when its first segment opens.
     cover: cover::SessionCover,
 }

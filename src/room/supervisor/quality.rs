@@ -9,7 +9,7 @@ use crate::room::state::Phase;
 impl Supervisor {
     pub(super) fn check_quality(&mut self) {
         let Some(s) = &self.session else { return };
-        let below = s.pulling.borrow().clone();
+        let below = s.attempts.pulling.borrow().clone();
         let seen = match (self.machine.phase(), &below) {
             (Phase::Attempt { flowing: true, .. }, Some(q)) => Seen::Below(q),
             (Phase::Attempt { flowing: true, .. }, None) => Seen::Wanted,

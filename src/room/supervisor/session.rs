@@ -85,8 +85,7 @@ impl Supervisor {
             progress,
             events: Some(rx),
             connects: 0,
-            sources: Default::default(),
-            pulling: Default::default(),
+            attempts: Default::default(),
             cover: Default::default(),
         });
         self.opened(now, "live: session started")
@@ -103,8 +102,7 @@ impl Supervisor {
             progress: Arc::new(Progress::default()),
             events: None,
             connects: 0,
-            sources: Default::default(),
-            pulling: Default::default(),
+            attempts: Default::default(),
             cover: Default::default(),
         });
         self.opened(
@@ -146,11 +144,7 @@ impl Supervisor {
             self.cfg.settings.stall_timeout,
             self.session
                 .as_ref()
-                .map(|s| s.sources.clone())
-                .unwrap_or_default(),
-            self.session
-                .as_ref()
-                .map(|s| s.pulling.clone())
+                .map(|s| s.attempts.clone())
                 .unwrap_or_default(),
             cancel.clone(),
         );
