@@ -20,6 +20,7 @@ use crate::segment::intent::Intents;
 use crate::systemd;
 
 mod disk;
+pub(crate) mod login;
 mod rooms;
 mod watch;
 
@@ -134,6 +135,7 @@ pub(crate) async fn run(
         intents: Some(intents),
         seat: None,
     };
+    let logins = login::watch(&platforms, &events, &shared);
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
     let mut rooms = rooms::Rooms::new(deps, platforms, shared.clone(), resolved_tx);
     for d in &config.duplicates {
@@ -199,6 +201,9 @@ pub(crate) async fn run(
     // Like the main loop it ran in before, the free-space check ends here.
     disk.abort();
     let _ = disk.await;
+    for t in logins {
+        t.abort();
+    }
     let deadline = tokio::time::Instant::now() + current.shutdown_timeout;
     let late = rooms.stop_all(deadline).await;
     drop(control);
