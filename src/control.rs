@@ -71,6 +71,9 @@ pub(crate) struct Status {
     /// Retention: deleted so far, held by hooks, the next pass.
     #[serde(default)]
     pub(crate) retention: crate::retention::Stats,
+    /// Per platform with a login cookie: whether it is logged in (`null` until known).
+    #[serde(default)]
+    pub(crate) logins: std::collections::BTreeMap<String, Option<bool>>,
 }
 
 /// Where `liverec status` finds a daemon whose configured port is 0.
@@ -246,6 +249,7 @@ async fn status(State(shared): State<Arc<ControlState>>) -> Response {
         hooks: shared.hooks().stats(),
         bitrate_history: shared.bitrates().json(),
         retention: shared.retention().map(|r| r.stats()).unwrap_or_default(),
+        logins: shared.logins(),
     };
     axum::Json(status).into_response()
 }

@@ -21,6 +21,7 @@ use crate::segment::intent::Intents;
 use crate::systemd;
 
 mod disk;
+pub(crate) mod login;
 mod rooms;
 mod watch;
 
@@ -140,6 +141,7 @@ pub(crate) async fn run(
         intents: Some(intents),
         seat: None,
     };
+    let logins = login::watch(&platforms, &events, &shared);
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
     let mut rooms = rooms::Rooms::new(deps, platforms, shared.clone(), resolved_tx);
     for d in &config.duplicates {
@@ -213,6 +215,9 @@ pub(crate) async fn run(
     stop_retention.cancel();
     retention_task.abort();
     let _ = retention_task.await;
+    for t in logins {
+        t.abort();
+    }
     let deadline = tokio::time::Instant::now() + current.shutdown_timeout;
     let late = rooms.stop_all(deadline).await;
     drop(control);

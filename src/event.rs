@@ -23,10 +23,14 @@ pub enum EventType {
     DiskLow,
     HookFailed,
     SegmentDeleted,
+    // Degraded recordings (issue 16).
+    QualityDegraded,
+    LoginLost,
+    LoginRestored,
 }
 
 impl EventType {
-    pub(crate) const ALL: [EventType; 9] = [
+    pub(crate) const ALL: [EventType; 12] = [
         EventType::LiveStart,
         EventType::SegmentStart,
         EventType::SegmentComplete,
@@ -36,6 +40,9 @@ impl EventType {
         EventType::DiskLow,
         EventType::HookFailed,
         EventType::SegmentDeleted,
+        EventType::QualityDegraded,
+        EventType::LoginLost,
+        EventType::LoginRestored,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -49,6 +56,9 @@ impl EventType {
             EventType::DiskLow => "disk_low",
             EventType::HookFailed => "hook_failed",
             EventType::SegmentDeleted => "segment_deleted",
+            EventType::QualityDegraded => "quality_degraded",
+            EventType::LoginLost => "login_lost",
+            EventType::LoginRestored => "login_restored",
         }
     }
 
@@ -147,6 +157,17 @@ pub struct Event {
     /// On `hook_failed` only: the delivery that ran out of retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) hook: Option<HookRef>,
+    /// On `quality_degraded` and the `recording_recovered` that ends it: what was wanted and
+    /// what is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) quality: Option<QualityRef>,
+    /// On `login_lost` and `login_restored`: the platform whose login cookie it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) platform: Option<String>,
+    /// The session's cover image, once it is saved (`cover = true`): on `live_end` and on the
+    /// session's `segment_complete` events after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cover_path: Option<PathBuf>,
     /// On `segment_deleted` only: why retention deleted the segment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deletion: Option<DeletionRef>,
@@ -162,6 +183,13 @@ pub(crate) struct DeletionRef {
     /// The chat file deleted with it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) danmaku_path: Option<PathBuf>,
+}
+
+/// The quality a room wants and the one it records (`10000 原画`, `origin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct QualityRef {
+    pub(crate) wanted: String,
+    pub(crate) recorded: String,
 }
 
 /// The delivery a `hook_failed` event is about.
@@ -190,6 +218,9 @@ impl Event {
             error: None,
             hook: None,
             deletion: None,
+            quality: None,
+            platform: None,
+            cover_path: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod chat;
 mod cli_docs;
 mod control;
 mod daemon_basics;
+mod degraded;
 mod douyin_daemon;
 mod flv_parser;
 mod flv_pipeline;

@@ -85,7 +85,8 @@ impl Supervisor {
             progress,
             events: Some(rx),
             connects: 0,
-            sources: Default::default(),
+            attempts: Default::default(),
+            cover: Default::default(),
         });
         self.opened(now, "live: session started")
     }
@@ -101,7 +102,8 @@ impl Supervisor {
             progress: Arc::new(Progress::default()),
             events: None,
             connects: 0,
-            sources: Default::default(),
+            attempts: Default::default(),
+            cover: Default::default(),
         });
         self.opened(
             super::now(),
@@ -142,7 +144,7 @@ impl Supervisor {
             self.cfg.settings.stall_timeout,
             self.session
                 .as_ref()
-                .map(|s| s.sources.clone())
+                .map(|s| s.attempts.clone())
                 .unwrap_or_default(),
             cancel.clone(),
         );
@@ -184,17 +186,25 @@ impl Supervisor {
             }
         }
         if ended {
+            let cover = self.cover_at_end().await;
+            let with_cover = |mut e: crate::event::Event| {
+                e.cover_path = cover;
+                e
+            };
             match reason {
                 None => {
                     tracing::info!("offline: session ended");
-                    self.emit(EventType::LiveEnd, |e| e);
+                    self.emit(EventType::LiveEnd, with_cover);
                 }
                 Some(why) => {
                     tracing::warn!("session ended: {why}");
-                    self.emit(EventType::LiveEnd, |e| e.with_error(why));
+                    self.emit(EventType::LiveEnd, |e| with_cover(e.with_error(why)));
                 }
             }
         }
+        // The session's quality is no state of the room once it ended (`live_end` says so).
+        self.degrade.reset();
+        self.snap.degraded = None;
         if let Some(s) = self.session.take() {
             self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
             self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
