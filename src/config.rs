@@ -15,6 +15,7 @@ pub(crate) mod keys;
 mod platforms;
 mod raw;
 mod rooms;
+pub(crate) mod rules;
 
 pub(crate) use chat::ChatConfig;
 pub(crate) use hooks::{HookConfig, WebhookConfig, Window};
@@ -94,6 +95,8 @@ pub(crate) struct RoomSettings {
     pub(crate) codecs: Vec<String>,
     pub(crate) cookie: Option<Secret>,
     pub(crate) chat: ChatConfig,
+    /// Which lives, when, how much and which track (see `rules`).
+    pub(crate) rules: rules::RecordRules,
 }
 
 #[derive(Debug, Clone)]

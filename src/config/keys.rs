@@ -7,7 +7,8 @@
 //! table, `recorder.toml.example` and docs/hooks.md to the same names and defaults.
 //!
 //! Adding a key: its row (`table.rs` for the top level, `[control]` and `[[rooms]]`;
-//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `hook_rows.rs`),
+//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `rule_rows.rs` for the recording rules;
+//! `hook_rows.rs`),
 //! its place in [`KEYS`], the field that holds its value and the line that reads it
 //! (`config.rs`, `rooms.rs`, `platforms.rs`, `chat.rs`, `hooks.rs`), then a README row and an
 //! example line; the tests name whatever is missing.
@@ -28,11 +29,13 @@ use crate::util::units::{format_duration, format_size};
 mod chat_rows;
 mod hook_rows;
 mod platform_rows;
+mod rule_rows;
 mod table;
 
 pub(crate) use chat_rows::*;
 pub(crate) use hook_rows::*;
 pub(crate) use platform_rows::*;
+pub(crate) use rule_rows::*;
 pub(crate) use table::*;
 
 /// Where a key may be written.
@@ -86,6 +89,8 @@ pub(crate) enum Applies {
     NextConnection,
     /// The room's next file.
     NextSegment,
+    /// The room's next session (a live that starts).
+    NextSession,
     /// A hook's next delivery attempt.
     NextAttempt,
     /// Only after liverec restarts; a reload names the key.
@@ -100,6 +105,7 @@ impl Applies {
             Applies::NextPoll => "next poll",
             Applies::NextConnection => "next connection",
             Applies::NextSegment => "next segment",
+            Applies::NextSession => "next session",
             Applies::NextAttempt => "next attempt",
             Applies::Restart => "restart",
         }

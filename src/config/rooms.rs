@@ -21,6 +21,7 @@ pub(super) struct Overrides {
     pub(super) segment_duration: Option<Duration>,
     pub(super) segment_size: Option<u64>,
     pub(super) filename: Option<Template>,
+    pub(super) rules: super::rules::RuleOverrides,
 }
 
 pub(super) fn read_overrides(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) -> Overrides {
@@ -35,6 +36,7 @@ pub(super) fn read_overrides(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) ->
             let text = f.str(rep)?;
             filename_template(text).map_err(|e| f.fail(rep, e)).ok()
         }),
+        rules: super::rules::read_rules(sec, rep),
     }
 }
 
@@ -131,6 +133,7 @@ pub(super) struct Defaults {
     pub(super) segment_duration: Duration,
     pub(super) segment_size: u64,
     pub(super) filename: Template,
+    pub(super) rules: super::rules::RecordRules,
 }
 
 impl Defaults {
@@ -145,6 +148,7 @@ impl Defaults {
             filename: top.filename.unwrap_or_else(|| {
                 filename_template(keys::FILENAME.kind.0).expect("default template is valid")
             }), // ok: constant
+            rules: top.rules.over(&super::rules::table_defaults()),
         }
     }
 }
@@ -255,6 +259,7 @@ pub(super) fn read_room(
         codecs,
         cookie: cookie.or(plat.cookie.clone()),
         chat: super::ChatConfig::merged(kind, plat.chat, chat),
+        rules: o.rules.over(&defaults.rules),
     };
     Some(RoomConfig {
         index,

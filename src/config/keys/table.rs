@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::chat_rows::*;
 use super::hook_rows::*;
 use super::platform_rows::*;
+use super::rule_rows::*;
 use super::{
     Addr, Applies, Dur, Flag, Key, Required, Row, Scope, Show, Shown, Size, Text, Under, Unset,
     Whole,
@@ -77,6 +78,12 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &SEGMENT_DURATION,
     &SEGMENT_SIZE,
     &FILENAME,
+    &RECORD_WINDOW,
+    &AT_WINDOW_END,
+    &TITLE_INCLUDE,
+    &TITLE_EXCLUDE,
+    &MAX_SESSION_DURATION,
+    &AUDIO_ONLY,
     &LISTEN,
     &TOKEN,
     &API_BASE,
