@@ -12,7 +12,7 @@ use super::raw::{Report, Section};
 
 pub(crate) mod window;
 
-pub(crate) use window::{WindowAt, Windows};
+pub(crate) use window::Windows;
 
 /// Longest pattern `title_include` / `title_exclude` take.
 const MAX_PATTERN: usize = 1024;

@@ -32,7 +32,11 @@ use std::time::{Duration, Instant};
 use super::schedule::Grid;
 use crate::util::backoff::Backoff;
 
+mod alert;
 mod checks;
+mod rules;
+
+pub(crate) use rules::RuleState;
 
 #[cfg(test)]
 use checks::LIVE_HINT_EVERY;
@@ -52,6 +56,8 @@ pub(crate) struct Timing {
     pub(crate) poll_interval: Duration,
     pub(crate) offline_grace: Duration,
     pub(crate) alert_after: Duration,
+    /// `max_session_duration` (zero: no limit).
+    pub(crate) max_session: Duration,
 }
 
 /// What a status poll found.
@@ -68,6 +74,8 @@ pub(crate) enum Probe {
     },
     /// Live, but it cannot be recorded (DRM, paid, guard-only...): the reason.
     Unrecordable(String),
+    /// Live, but a recording rule says not to start a session (the title): the reason.
+    Skip(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +104,11 @@ pub(crate) enum Phase {
     },
     /// Live, but it cannot be recorded; polled on as usual (it may become recordable).
     Unrecordable {
+        reason: String,
+    },
+    /// Live, but a recording rule says not to record it (its title, the session limit);
+    /// polled on as usual.
+    Skipped {
         reason: String,
     },
 }
@@ -145,6 +158,8 @@ pub(crate) struct Machine {
     /// Where the room's routine polls fall (its platform's schedule); without one, a poll
     /// comes `poll_interval` after the last answer.
     grid: Option<Grid>,
+    /// The recording rules' state: the window, the session limit.
+    rules: RuleState,
 }
 
 impl Machine {
@@ -169,6 +184,7 @@ impl Machine {
             unknown_since: None,
             unrecordable_reported: None,
             grid: None,
+            rules: RuleState::default(),
         }
     }
 
@@ -221,6 +237,9 @@ impl Machine {
         if let Some(a) = self.alert_due() {
             t = Some(t.map_or(a, |x| x.min(a)));
         }
+        if let Some(l) = self.limit_due() {
+            t = Some(t.map_or(l, |x| x.min(l)));
+        }
         if let Some(u) = self.unknown_deadline() {
             t = Some(t.map_or(u, |x| x.min(u)));
         }
@@ -228,11 +247,17 @@ impl Machine {
     }
 
     /// Polls run on a timer only while nothing is recording; an attempt's end triggers its own.
+    /// Outside every window, not at all.
     fn may_poll(&self) -> bool {
-        matches!(
+        let phase = matches!(
             self.phase,
-            Phase::Idle | Phase::Waiting { .. } | Phase::Grace { .. } | Phase::Unrecordable { .. }
-        )
+            Phase::Idle
+                | Phase::Waiting { .. }
+                | Phase::Grace { .. }
+                | Phase::Unrecordable { .. }
+                | Phase::Skipped { .. }
+        );
+        phase && !self.parked()
     }
 
     fn flowing(&self) -> bool {
@@ -245,27 +270,6 @@ impl Machine {
         (self.in_session && !self.flowing()).then(|| since + self.timing.offline_grace)
     }
 
-    /// The next time an alert could become due, if the room is live and not writing.
-    fn alert_due(&self) -> Option<Instant> {
-        let since = self.live_since?;
-        let not_writing = match &self.phase {
-            Phase::Attempt { flowing, .. } => !flowing,
-            Phase::Waiting { elsewhere, .. } => !elsewhere,
-            Phase::Deciding | Phase::Backoff { .. } => true,
-            Phase::Idle | Phase::Disabled | Phase::Grace { .. } | Phase::Unrecordable { .. } => {
-                false
-            }
-        };
-        if !not_writing {
-            return None;
-        }
-        let base = self.last_flow.map_or(since, |f| f.max(since));
-        Some(match self.alerted_at {
-            None => base + self.timing.alert_after,
-            Some(at) => at + REALERT,
-        })
-    }
-
     /// A status poll was started (so no second one is scheduled meanwhile).
     pub(crate) fn on_poll_started(&mut self) {
         self.polling = true;
@@ -273,6 +277,11 @@ impl Machine {
 
     pub(crate) fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         self.polling = false;
+        if self.parked() {
+            // Asked before the window closed: too late to act on.
+            self.recheck = false;
+            return Vec::new();
+        }
         let recheck = std::mem::take(&mut self.recheck);
         let offline = probe == Probe::Offline;
         if matches!(probe, Probe::Live | Probe::Unrecordable(_)) {
@@ -292,8 +301,14 @@ impl Machine {
             Probe::Live => {
                 self.unknown_since = None;
                 self.live_since.get_or_insert(now);
+                if self.limit_holds() {
+                    return out;
+                }
                 match self.phase {
-                    Phase::Idle | Phase::Waiting { .. } | Phase::Unrecordable { .. } => {
+                    Phase::Idle
+                    | Phase::Waiting { .. }
+                    | Phase::Unrecordable { .. }
+                    | Phase::Skipped { .. } => {
                         if self.in_session {
                             self.phase = Phase::Attempt {
                                 flowing: false,
@@ -320,8 +335,12 @@ impl Machine {
                 self.alerted_at = None;
                 self.unknown_since = None;
                 self.unrecordable_reported = None;
+                self.rules.live_ended();
                 match self.phase {
-                    Phase::Waiting { .. } | Phase::Idle | Phase::Unrecordable { .. } => {
+                    Phase::Waiting { .. }
+                    | Phase::Idle
+                    | Phase::Unrecordable { .. }
+                    | Phase::Skipped { .. } => {
                         self.phase = Phase::Idle;
                         if self.in_session {
                             self.phase = Phase::Grace { since: now };
@@ -343,6 +362,7 @@ impl Machine {
             Probe::Unknown(err) => out = self.on_unknown(err, None, now),
             Probe::Paused { reason, until } => out = self.on_unknown(reason, Some(until), now),
             Probe::Unrecordable(reason) => out = self.on_unrecordable(reason, now),
+            Probe::Skip(reason) => self.on_skip(reason),
         }
         out
     }
@@ -402,42 +422,6 @@ impl Machine {
         }
     }
 
-    /// Live, but not recordable: an open session ends, no new one starts, and the reason is
-    /// reported once. Polls go on at `poll_interval`.
-    fn on_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
-        if matches!(self.phase, Phase::Attempt { .. } | Phase::Disabled) {
-            // A late answer while an attempt runs: the attempt finds out for itself.
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        if self.in_session {
-            self.end_session(now);
-            out.push(Do::EndSession(Some(format!("not recordable: {reason}"))));
-        }
-        self.live_since = None;
-        self.alerted_at = None;
-        self.unknown_since = None;
-        self.next_poll = Some(self.routine_poll(now));
-        if self.unrecordable_reported.as_deref() != Some(reason.as_str()) {
-            self.unrecordable_reported = Some(reason.clone());
-            out.push(Do::NotRecordable(reason.clone()));
-        }
-        self.phase = Phase::Unrecordable { reason };
-        out
-    }
-
-    /// The attempt ended because the platform will not hand out a stream that can be recorded.
-    pub(crate) fn on_attempt_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
-        if matches!(self.phase, Phase::Attempt { .. }) {
-            self.phase = Phase::Deciding;
-        }
-        self.on_unrecordable(reason, now)
-    }
-
-    pub(crate) fn is_unrecordable(&self) -> bool {
-        matches!(self.phase, Phase::Unrecordable { .. })
-    }
-
     fn grace_poll(&self) -> Duration {
         self.timing.poll_interval.min(GRACE_POLL)
     }
@@ -454,6 +438,7 @@ impl Machine {
 
     fn end_session(&mut self, now: Instant) {
         self.in_session = false;
+        self.rules.session_ended();
         self.phase = Phase::Idle;
         self.failures = 0;
         self.unknown_since = None;
@@ -482,6 +467,7 @@ impl Machine {
     /// The supervisor opened a session (lock and slot taken).
     pub(crate) fn on_session_started(&mut self, now: Instant) -> Vec<Do> {
         self.in_session = true;
+        self.rules.session_ended();
         self.failures = 0;
         self.unknown_since = None;
         self.phase = Phase::Attempt {
@@ -502,6 +488,9 @@ impl Machine {
         self.last_flow = Some(now);
         self.unknown_since = None;
         self.unrecordable_reported = None;
+        if self.in_session {
+            self.rules.flowing(now);
+        }
         let mut out = Vec::new();
         if let Phase::Attempt { flowing, .. } = &mut self.phase {
             *flowing = true;
@@ -535,6 +524,7 @@ impl Machine {
 
     pub(crate) fn on_timer(&mut self, now: Instant) -> Vec<Do> {
         let mut out = self.check_unknown(now);
+        out.extend(self.check_limit(now));
         if let Phase::Backoff { at } = self.phase {
             if now >= at {
                 self.phase = Phase::Attempt {
@@ -555,20 +545,6 @@ impl Machine {
             out.push(Do::Poll);
         }
         out
-    }
-
-    fn alert_reason(&self) -> String {
-        let what = match &self.phase {
-            Phase::Waiting { reason, .. } => format!("waiting: {reason}"),
-            _ => self
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "no bytes from the stream".into()),
-        };
-        format!(
-            "live but nothing written for {}: {what}",
-            crate::util::units::format_duration(self.timing.alert_after)
-        )
     }
 
     /// Operator asked for a fresh start: drop the current attempt or skip the backoff.

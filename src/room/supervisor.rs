@@ -21,6 +21,7 @@ use super::{RoomCmd, RoomDeps, RoomSnapshot};
 
 mod chat;
 mod poll;
+mod rules;
 mod session;
 mod status;
 use crate::capture::end::PullEnd;
@@ -107,6 +108,8 @@ struct Supervisor {
     session_hint: Option<String>,
     /// The room's chat task, when chat is on for it.
     chat: Option<crate::chat::ChatHandle>,
+    /// Where the room stands against its `record_window`.
+    window: rules::WindowClock,
 }
 
 pub(super) fn spawn(
@@ -151,6 +154,7 @@ fn timing(cfg: &RoomConfig) -> Timing {
         poll_interval: cfg.settings.poll_interval,
         offline_grace: cfg.settings.offline_grace,
         alert_after: cfg.settings.alert_after,
+        max_session: cfg.settings.rules.max_session,
     }
 }
 
@@ -188,6 +192,7 @@ impl Supervisor {
             last_hint: None,
             session_hint: None,
             chat: None,
+            window: Default::default(),
         }
     }
 
@@ -233,6 +238,8 @@ impl Supervisor {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.sync_chat().await;
+        let steps = self.check_window();
+        Box::pin(self.execute(steps)).await;
         self.publish();
         loop {
             let wake = self.machine.next_wakeup();
@@ -280,6 +287,7 @@ impl Supervisor {
                     steps = Box::pin(self.on_poll(res)).await;
                 }
                 _ = sleep_until(wake) => steps = self.machine.on_timer(now()),
+                _ = sleep_until(self.window.next_check) => steps = self.check_window(),
                 _ = tick.tick(), if self.session.is_some() => self.sample_rate(),
             }
             if !steps.is_empty() {
@@ -315,6 +323,7 @@ impl Supervisor {
                 self.machine.set_timing(timing(&cfg));
                 self.cfg = *cfg;
                 *cfg_out = self.cfg.clone();
+                let steps = self.check_window();
                 if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                     let s = &self.cfg.settings;
                     writer.control(Control::Settings {
@@ -325,7 +334,7 @@ impl Supervisor {
                     });
                 }
                 self.sync_chat().await;
-                Vec::new()
+                steps
             }
         }
     }

@@ -94,10 +94,6 @@ impl Windows {
         self.texts.is_empty()
     }
 
-    pub(crate) fn texts(&self) -> &[String] {
-        &self.texts
-    }
-
     /// Whether local time `t` is inside a window, and when that changes.
     pub(crate) fn at(&self, t: NaiveDateTime) -> WindowAt {
         if self.texts.is_empty() {
