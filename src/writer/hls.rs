@@ -134,6 +134,9 @@ pub(crate) struct HlsWriter {
     file_programs: Option<ts::ProgramMap>,
     /// The track timescales of the latest fMP4 init section (or why there are none).
     tracks: Option<(Bytes, Result<fmp4::Tracks, fmp4::Error>)>,
+    /// `audio_only`: the video is dropped from TS segments before anything else reads them.
+    /// (fMP4 segments are recorded whole: see [`HlsWriter::audio_only`].)
+    audio: Option<ts::AudioOnly>,
 }
 
 impl HlsWriter {
@@ -151,7 +154,22 @@ impl HlsWriter {
             ts_state: ts::TsState::new(),
             file_programs: None,
             tracks: None,
+            audio: None,
         }
+    }
+
+    /// Files of the audio track alone: TS segments lose their video elementary streams (and
+    /// their PMTs name only the rest). An fMP4 stream cannot be cut so simply (its init
+    /// section and every fragment name the video track); it is recorded whole, with a warning.
+    pub(crate) fn audio_only(mut self, on: bool) -> Self {
+        match (on, self.container) {
+            (true, Container::Ts) => self.audio = Some(ts::AudioOnly::default()),
+            (true, _) => tracing::warn!(
+                "audio_only: this stream is fMP4 HLS, whose video cannot be dropped; it is                  recorded with its video (formats = [\"flv\", \"hls-ts\"] avoids fMP4)"
+            ),
+            (false, _) => {}
+        }
+        self
     }
 
     fn close(&mut self, out: &mut SegmentFiles) -> Result<(), WriteError> {
@@ -330,8 +348,15 @@ fn owned(data: Bytes) -> BytesMut {
 impl Pipeline for HlsWriter {
     type Input<'a> = HlsSegment;
 
-    fn push(&mut self, seg: HlsSegment, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
+    fn push(&mut self, mut seg: HlsSegment, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
         let print = Fingerprint::of(&seg);
+        if let Some(filter) = &mut self.audio {
+            // A TS init section (EXT-X-MAP) holds the PAT and PMT: it loses the video too.
+            if let Some(init) = &seg.init {
+                seg.init = Some(Bytes::from(filter.filter(init)));
+            }
+            seg.data = Bytes::from(filter.filter(&seg.data));
+        }
         if self.recent.contains(&print) {
             tracing::debug!(
                 sequence = seg.sequence,
