@@ -22,4 +22,5 @@ mod platform_daemon;
 mod platform_waits;
 mod recording_faults;
 mod repair;
+mod rules;
 mod scale;
