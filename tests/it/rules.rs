@@ -398,3 +398,72 @@ async fn audio_only_hls_ts_files_hold_only_the_audio() {
     let secs = media::duration(f);
     assert!((secs - want).abs() < 1.0, "{secs} s of {want} s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_window_acts_on_the_running_room_without_a_second_recorder() {
+    let server = StreamServer::start().await;
+    server.set("live/w.flv", Answer::flv(FIXTURE, 1.0, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &room("w", &server.url("live/w.flv")), "");
+    let d = Daemon::start_env(dir.path(), "reload", &cfg, &[("TZ", "UTC")]);
+    let rec = dir.path().join("rec/w");
+    assert!(
+        wait_until(Duration::from_secs(15), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        d.wait_ready(Duration::from_secs(10)).await,
+        "{}",
+        d.log_text()
+    );
+    // A window that is not now, ending what is recorded.
+    let later = Utc::now() + chrono::Duration::hours(2);
+    let window = format!(
+        "{}-{}",
+        later.format("%H:%M"),
+        (later + chrono::Duration::hours(1)).format("%H:%M")
+    );
+    let path = dir.path().join("reload.toml");
+    let rules = format!("record_window = [\"{window}\"]\nat_window_end = \"stop\"\n");
+    std::fs::write(
+        &path,
+        cfg.replace("[[rooms]]\n", &format!("[[rooms]]\n{rules}")),
+    )
+    .unwrap();
+    assert!(
+        wait_events(dir.path(), "live_end", 1, Duration::from_secs(15)).await,
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(
+        live_ends(&events(dir.path()).await),
+        ["record_window ended (at_window_end = \"stop\")"]
+    );
+    let (outside, s) = status_when(dir.path(), Duration::from_secs(5), |s| {
+        room_status(s, "w")["state"] == "outside"
+    })
+    .await;
+    assert!(outside, "{s:#}");
+    assert_eq!(valid_files(&rec, ".flv").len(), 1);
+    // The window goes again: the same room task records anew, one session at a time.
+    std::fs::write(&path, &cfg).unwrap();
+    assert!(
+        wait_events(dir.path(), "live_start", 2, Duration::from_secs(15)).await,
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || !files(&rec, ".part").is_empty()).await,
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(files(&rec, ".part").len(), 1);
+    let evs = events(dir.path()).await;
+    let kinds: Vec<&str> = evs
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .filter(|t| t.starts_with("live_"))
+        .collect();
+    assert_eq!(kinds, ["live_start", "live_end", "live_start"], "{evs:#?}");
+}

@@ -149,7 +149,8 @@ impl Machine {
     /// polls at once.
     pub(crate) fn on_window(&mut self, inside: bool, stop: bool, now: Instant) -> Vec<Do> {
         let was_outside = std::mem::replace(&mut self.rules.outside, !inside);
-        if self.phase == Phase::Disabled || was_outside == !inside {
+        // Nothing changed (a reload that kept the window, a recheck).
+        if self.phase == Phase::Disabled || was_outside != inside {
             return Vec::new();
         }
         if inside {
