@@ -200,6 +200,7 @@ pub(super) fn read_room(
         Some(s)
     });
     let enabled = keys::ENABLED.get(&mut sec, rep);
+    let record = keys::RECORD.get(&mut sec, rep);
     let o = read_overrides(&mut sec, rep);
     let quality_field = sec.take(keys::QUALITY.name);
     let formats_field = sec.take(keys::FORMATS.name);
@@ -266,6 +267,7 @@ pub(super) fn read_room(
         target,
         name,
         enabled,
+        record,
         settings,
     })
 }

@@ -26,14 +26,17 @@
 //! for asking, so an "offline" one is checked again at once. A pushed live start
 //! ([`Machine::on_live_pushed`]) polls now and, while the answers still say offline (the API
 //! lags the push), again every [`checks::LIVE_HINT_EVERY`] for [`checks::LIVE_HINT_FOR`].
+//!
+//! A notify-only room (`record = false`) opens its session into [`Phase::Watching`]: no
+//! attempt, no alert; the session ends like any other, after `offline_grace` offline.
 
 use std::time::{Duration, Instant};
 
 use super::schedule::Grid;
 use crate::util::backoff::Backoff;
 
-mod alert;
 mod checks;
+mod doubt;
 mod rules;
 
 pub(crate) use rules::RuleState;
@@ -111,6 +114,8 @@ pub(crate) enum Phase {
     Skipped {
         reason: String,
     },
+    /// A notify-only room (`record = false`) is live: its session is open, nothing is pulled.
+    Watching,
 }
 
 /// A step for the supervisor to carry out.
@@ -158,6 +163,8 @@ pub(crate) struct Machine {
     /// Where the room's routine polls fall (its platform's schedule); without one, a poll
     /// comes `poll_interval` after the last answer.
     grid: Option<Grid>,
+    /// `record = false`: a session is only the live's span, for its events.
+    watch_only: bool,
     /// The recording rules' state: the window, the session limit.
     rules: RuleState,
 }
@@ -184,6 +191,7 @@ impl Machine {
             unknown_since: None,
             unrecordable_reported: None,
             grid: None,
+            watch_only: false,
             rules: RuleState::default(),
         }
     }
@@ -204,6 +212,11 @@ impl Machine {
             Some(g) => g.next_poll(now),
             None => now + self.timing.poll_interval,
         }
+    }
+
+    /// Sessions of this room record nothing: they open and close with the live (notify only).
+    pub(crate) fn set_watch_only(&mut self, on: bool) {
+        self.watch_only = on;
     }
 
     pub(crate) fn phase(&self) -> &Phase {
@@ -256,6 +269,7 @@ impl Machine {
                 | Phase::Grace { .. }
                 | Phase::Unrecordable { .. }
                 | Phase::Skipped { .. }
+                | Phase::Watching
         );
         phase && !self.parked()
     }
@@ -270,6 +284,30 @@ impl Machine {
         (self.in_session && !self.flowing()).then(|| since + self.timing.offline_grace)
     }
 
+    /// The next time an alert could become due, if the room is live and not writing.
+    fn alert_due(&self) -> Option<Instant> {
+        let since = self.live_since?;
+        let not_writing = match &self.phase {
+            Phase::Attempt { flowing, .. } => !flowing,
+            Phase::Waiting { elsewhere, .. } => !elsewhere,
+            Phase::Deciding | Phase::Backoff { .. } => true,
+            Phase::Idle
+            | Phase::Disabled
+            | Phase::Grace { .. }
+            | Phase::Unrecordable { .. }
+            | Phase::Skipped { .. }
+            | Phase::Watching => false,
+        };
+        if !not_writing {
+            return None;
+        }
+        let base = self.last_flow.map_or(since, |f| f.max(since));
+        Some(match self.alerted_at {
+            None => base + self.timing.alert_after,
+            Some(at) => at + REALERT,
+        })
+    }
+
     /// A status poll was started (so no second one is scheduled meanwhile).
     pub(crate) fn on_poll_started(&mut self) {
         self.polling = true;
@@ -282,6 +320,11 @@ impl Machine {
             self.recheck = false;
             return Vec::new();
         }
+        // What cannot be recorded can still be watched.
+        let probe = match probe {
+            Probe::Unrecordable(_) if self.watch_only => Probe::Live,
+            p => p,
+        };
         let recheck = std::mem::take(&mut self.recheck);
         let offline = probe == Probe::Offline;
         if matches!(probe, Probe::Live | Probe::Unrecordable(_)) {
@@ -320,6 +363,7 @@ impl Machine {
                         }
                     }
                     Phase::Deciding => self.schedule_reconnect(now),
+                    Phase::Grace { .. } if self.watch_only => self.phase = Phase::Watching,
                     Phase::Grace { .. } => {
                         self.phase = Phase::Attempt {
                             flowing: false,
@@ -327,7 +371,10 @@ impl Machine {
                         };
                         out.push(Do::Connect);
                     }
-                    Phase::Attempt { .. } | Phase::Backoff { .. } | Phase::Disabled => {}
+                    Phase::Attempt { .. }
+                    | Phase::Backoff { .. }
+                    | Phase::Disabled
+                    | Phase::Watching => {}
                 }
             }
             Probe::Offline => {
@@ -347,7 +394,7 @@ impl Machine {
                             self.next_poll = Some(now + self.grace_poll());
                         }
                     }
-                    Phase::Deciding | Phase::Backoff { .. } => {
+                    Phase::Deciding | Phase::Backoff { .. } | Phase::Watching => {
                         self.phase = Phase::Grace { since: now };
                         self.next_poll = Some(now + self.grace_poll());
                         out.extend(self.check_grace(now));
@@ -365,61 +412,6 @@ impl Machine {
             Probe::Skip(reason) => self.on_skip(reason),
         }
         out
-    }
-
-    /// An answer that says nothing about the room. `until`: the platform is backing off until
-    /// then, so the next poll or reconnect waits for that instant (and no longer).
-    fn on_unknown(&mut self, err: String, until: Option<Instant>, now: Instant) -> Vec<Do> {
-        self.last_error = Some(err);
-        let mut out = Vec::new();
-        match self.phase {
-            // A live room stays "live" until the platform says otherwise, and a reconnect is
-            // the only way to find out.
-            Phase::Deciding => match until {
-                Some(at) => {
-                    // Waiting out a backoff is not a failed attempt.
-                    self.failures = 0;
-                    self.phase = Phase::Backoff { at: at.max(now) };
-                }
-                None => self.schedule_reconnect(now),
-            },
-            // The last real answer was "offline"; not knowing more does not extend the grace.
-            Phase::Grace { .. } => {
-                self.next_poll = Some(now + self.grace_poll());
-                out.extend(self.check_grace(now));
-            }
-            _ => {}
-        }
-        if let Some(at) = until {
-            self.next_poll = Some(at.max(now));
-        }
-        let waiting_for_stream = matches!(
-            self.phase,
-            Phase::Deciding | Phase::Backoff { .. } | Phase::Attempt { flowing: false, .. }
-        );
-        if self.in_session && waiting_for_stream {
-            self.unknown_since.get_or_insert(now);
-            out.extend(self.check_unknown(now));
-        }
-        out
-    }
-
-    /// Ends a session that has had neither a stream nor a real answer for `offline_grace`.
-    fn check_unknown(&mut self, now: Instant) -> Vec<Do> {
-        match self.unknown_deadline() {
-            Some(deadline) if now >= deadline => {
-                let reason = format!(
-                    "no stream, and the live status stayed unknown for {}: {}",
-                    crate::util::units::format_duration(self.timing.offline_grace),
-                    self.last_error.as_deref().unwrap_or("no answer")
-                );
-                self.end_session(now);
-                self.live_since = None;
-                self.alerted_at = None;
-                vec![Do::EndSession(Some(reason))]
-            }
-            _ => Vec::new(),
-        }
     }
 
     fn grace_poll(&self) -> Duration {
@@ -470,6 +462,10 @@ impl Machine {
         self.rules.session_ended();
         self.failures = 0;
         self.unknown_since = None;
+        if self.watch_only {
+            self.phase = Phase::Watching;
+            return Vec::new();
+        }
         self.phase = Phase::Attempt {
             flowing: false,
             started: now,
@@ -545,6 +541,20 @@ impl Machine {
             out.push(Do::Poll);
         }
         out
+    }
+
+    fn alert_reason(&self) -> String {
+        let what = match &self.phase {
+            Phase::Waiting { reason, .. } => format!("waiting: {reason}"),
+            _ => self
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "no bytes from the stream".into()),
+        };
+        format!(
+            "live but nothing written for {}: {what}",
+            crate::util::units::format_duration(self.timing.alert_after)
+        )
     }
 
     /// Operator asked for a fresh start: drop the current attempt or skip the backoff.

@@ -42,7 +42,14 @@ fn asked(text: &str) -> Vec<String> {
 #[test]
 fn every_section_reads_exactly_the_keys_of_the_table() {
     let bogus = "zzzzzzzzzzzz = 1\n";
-    let sections = ["control", "platforms", "rooms", "hooks", "webhooks"];
+    let sections = [
+        "control",
+        "platforms",
+        "rooms",
+        "hooks",
+        "webhooks",
+        "notify",
+    ];
     let top: Vec<String> = asked(bogus)
         .into_iter()
         .filter(|k| !sections.contains(&k.as_str()))
@@ -55,6 +62,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
         (Scope::Room, format!("[[rooms]]\n{bogus}")),
         (Scope::Hook, format!("[[hooks]]\n{bogus}")),
         (Scope::Webhook, format!("[[webhooks]]\n{bogus}")),
+        (Scope::Notify, format!("[[notify]]\n{bogus}")),
     ] {
         assert_eq!(asked(&text), in_scope(scope), "{scope:?}");
     }
@@ -154,7 +162,7 @@ fn where_doc(k: &dyn Row) -> String {
 fn is_hook(k: &dyn Row) -> bool {
     k.scopes()
         .iter()
-        .any(|s| matches!(s, Scope::Hook | Scope::Webhook))
+        .any(|s| matches!(s, Scope::Hook | Scope::Webhook | Scope::Notify))
 }
 
 #[test]
@@ -249,6 +257,7 @@ fn scope_of(section: &str) -> Option<Scope> {
         "rooms" => Some(Scope::Room),
         "hooks" => Some(Scope::Hook),
         "webhooks" => Some(Scope::Webhook),
+        "notify" => Some(Scope::Notify),
         _ => None,
     }
 }

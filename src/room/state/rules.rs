@@ -37,42 +37,6 @@ impl RuleState {
 }
 
 impl Machine {
-    /// Live, but not recordable: an open session ends, no new one starts, and the reason is
-    /// reported once. Polls go on at `poll_interval`.
-    pub(super) fn on_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
-        if matches!(self.phase, Phase::Attempt { .. } | Phase::Disabled) {
-            // A late answer while an attempt runs: the attempt finds out for itself.
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        if self.in_session {
-            self.end_session(now);
-            out.push(Do::EndSession(Some(format!("not recordable: {reason}"))));
-        }
-        self.live_since = None;
-        self.alerted_at = None;
-        self.unknown_since = None;
-        self.next_poll = Some(self.routine_poll(now));
-        if self.unrecordable_reported.as_deref() != Some(reason.as_str()) {
-            self.unrecordable_reported = Some(reason.clone());
-            out.push(Do::NotRecordable(reason.clone()));
-        }
-        self.phase = Phase::Unrecordable { reason };
-        out
-    }
-
-    /// The attempt ended because the platform will not hand out a stream that can be recorded.
-    pub(crate) fn on_attempt_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
-        if matches!(self.phase, Phase::Attempt { .. }) {
-            self.phase = Phase::Deciding;
-        }
-        self.on_unrecordable(reason, now)
-    }
-
-    pub(crate) fn is_unrecordable(&self) -> bool {
-        matches!(self.phase, Phase::Unrecordable { .. })
-    }
-
     /// A rule turns this live down: no session starts (an open one is never cut by it).
     pub(super) fn on_skip(&mut self, reason: String) {
         if self.in_session || matches!(self.phase, Phase::Attempt { .. } | Phase::Disabled) {
