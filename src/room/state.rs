@@ -234,6 +234,9 @@ impl Machine {
 
     pub(crate) fn set_timing(&mut self, timing: Timing) {
         self.timing = timing;
+        if timing.max_session.is_zero() {
+            self.rules.live_ended();
+        }
         self.grid = self.grid.map(|g| g.with_interval(timing.poll_interval));
     }
 

@@ -107,9 +107,13 @@ impl Windows {
         // A time in the first week, or the same time a week on (the runs are unrolled over
         // two), finds the run that holds it and the next one's start.
         let inside = |p: i64| self.runs.iter().find(|(s, e)| *s <= p && p < *e).copied();
+        let whole = self.runs.iter().any(|(s, e)| e - s >= WEEK);
         let edge = |p: i64, at: i64| {
-            let whole = self.runs.iter().any(|(s, e)| e - s >= WEEK);
-            (!whole).then(|| t.with_nanosecond(0).unwrap_or(t) + ChronoDuration::seconds(at - p))
+            let base = t.with_nanosecond(0).unwrap_or(t);
+            // Checked: a clock at the end of chrono's range has no next edge, not a panic.
+            (!whole)
+                .then(|| base.checked_add_signed(ChronoDuration::seconds(at - p)))
+                .flatten()
         };
         for p in [since_monday, since_monday + WEEK] {
             if let Some((_, end)) = inside(p) {

@@ -30,7 +30,8 @@ impl RuleState {
         self.recording_since.get_or_insert(now);
     }
 
-    /// The room was seen offline: the next live is a new one.
+    /// The room was seen offline: the next live is a new one. (Also when a reload lifts the
+    /// limit: the rest of the live may be recorded.)
     pub(super) fn live_ended(&mut self) {
         self.limit_reached = false;
     }

@@ -179,3 +179,13 @@ fn the_limit_counts_from_the_first_byte_not_from_connecting() {
         [Do::EndSession(Some(_))]
     ));
 }
+
+#[test]
+fn a_reload_that_lifts_the_limit_records_the_rest_of_the_live() {
+    let t0 = Instant::now();
+    let mut m = recording(60, t0);
+    m.on_timer(t0 + s(60));
+    assert!(m.on_poll(Probe::Live, t0 + s(90)).is_empty());
+    m.set_timing(timing(0));
+    assert_eq!(m.on_poll(Probe::Live, t0 + s(120)), [Do::StartSession]);
+}
