@@ -61,7 +61,18 @@ impl Pattern {
             .dfa_size_limit(REGEX_SIZE)
             .build()
             .map(Pattern)
-            .map_err(|e| format!("not a regular expression: {e}"))
+            .map_err(|e| {
+                // The parser's message draws the pattern with a caret over several lines; a log
+                // line keeps its last line, the reason.
+                let text = e.to_string();
+                let why = text
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                let why = why.trim().trim_start_matches("error: ");
+                format!("not a regular expression: {why}")
+            })
     }
 
     pub(crate) fn as_str(&self) -> &str {
