@@ -374,29 +374,42 @@ async fn audio_only_flv_files_hold_only_the_audio() {
     assert!((19.0..=21.0).contains(&secs), "{secs} s of the 20 s live");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audio_only_hls_ts_files_hold_only_the_audio() {
+/// An HLS live of `kind` recorded with `audio_only`: one file of `ext` with one audio stream,
+/// as long as the live.
+async fn audio_only_hls(kind: Kind, ext: &str) {
     let server = HlsServer::start().await;
-    server.set("ts", Channel::fixture(Kind::Ts));
+    server.set("live", Channel::fixture(kind));
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(
         dir.path(),
-        &format!("{}audio_only = true\n", room("ts", &server.url("ts"))),
+        &format!("{}audio_only = true\n", room("hls", &server.url("live"))),
         "",
     );
-    let d = Daemon::start(dir.path(), "audio-ts", &cfg);
+    let d = Daemon::start(dir.path(), "audio-hls", &cfg);
     assert!(
         wait_events(dir.path(), "live_end", 1, Duration::from_secs(40)).await,
         "{}",
         d.log_text()
     );
-    let done = valid_files(&dir.path().join("rec"), ".ts");
+    let done = valid_files(&dir.path().join("rec"), ext);
     assert_eq!(done.len(), 1, "{done:?}\n{}", d.log_text());
     let f = &done[0];
     assert_eq!(ffprobe_streams(f), ["0,audio"]);
-    let want: f64 = (0..6).map(|i| fixture_duration(Kind::Ts, i)).sum();
+    let want: f64 = (0..6).map(|i| fixture_duration(kind, i)).sum();
     let secs = media::duration(f);
     assert!((secs - want).abs() < 1.0, "{secs} s of {want} s");
+    let log = d.log_text();
+    assert!(!log.contains("recorded whole"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_only_hls_ts_files_hold_only_the_audio() {
+    audio_only_hls(Kind::Ts, ".ts").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_only_hls_fmp4_files_hold_only_the_audio() {
+    audio_only_hls(Kind::Fmp4, ".mp4").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
