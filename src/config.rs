@@ -17,6 +17,7 @@ mod platforms;
 mod raw;
 pub(crate) mod retention;
 mod rooms;
+pub(crate) mod rules;
 
 pub(crate) use chat::ChatConfig;
 pub(crate) use hooks::{HookConfig, WebhookConfig, Window};
@@ -106,6 +107,8 @@ pub(crate) struct RoomSettings {
     pub(crate) cover: bool,
     /// Below the wanted quality for this long: `quality_degraded`.
     pub(crate) degraded_after: Duration,
+    /// Which lives, when, how much and which track (see `rules`).
+    pub(crate) rules: rules::RecordRules,
 }
 
 #[derive(Debug, Clone)]

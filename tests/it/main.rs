@@ -26,4 +26,5 @@ mod record_cmd;
 mod recording_faults;
 mod repair;
 mod retention;
+mod rules;
 mod scale;
