@@ -1,5 +1,6 @@
-//! The command line: `run`, `record`, `check`, `probe`, `status`, `repair`, and the generated
-//! `completions` and `man` (help, man page and completions come from the same definitions).
+//! The command line: `run`, `record`, `check`, `probe`, `status`, `retention`, `repair`, and the
+//! generated `completions` and `man` (help, man page and completions come from the same
+//! definitions).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ mod manpage;
 mod probe;
 mod record;
 mod repair;
+mod retention;
 mod status;
 
 #[derive(Debug, Parser)]
@@ -59,6 +61,26 @@ enum Command {
         #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: PathBuf,
         /// Print the daemon's JSON status instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the running daemon which finished segments retention deletes, or run a pass now.
+    ///
+    /// With --dry-run: what a pass would delete now and why (reason, age, size, room, path), and
+    /// what it keeps because hooks are not done. Without: a pass now, which deletes exactly what
+    /// its plan lists at that moment, and what it deleted. See [retention] in the config.
+    Retention {
+        /// The config file.
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
+        config: PathBuf,
+        /// List what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Let these segments go although a hook gave up on them (their other hooks must
+        /// still be done); delete nothing now.
+        #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "dry_run", value_hint = ValueHint::FilePath)]
+        release: Vec<PathBuf>,
+        /// Print the daemon's JSON answer instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -121,6 +143,12 @@ pub fn main() -> ExitCode {
         Command::Check { config } => check::run(&config),
         Command::Repair { files } => repair::run(&files),
         Command::Status { config, json } => status::run(&config, json),
+        Command::Retention {
+            config,
+            dry_run,
+            release,
+            json,
+        } => retention::run(&config, dry_run, &release, json),
         Command::Probe {
             url,
             config,

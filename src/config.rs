@@ -15,6 +15,7 @@ pub(crate) mod keys;
 mod notify;
 mod platforms;
 mod raw;
+pub(crate) mod retention;
 mod rooms;
 pub(crate) mod rules;
 
@@ -78,6 +79,8 @@ pub(crate) struct Config {
     pub(crate) webhooks: Vec<WebhookConfig>,
     /// `[[notify]]`: messages to phones and chats, delivered like webhooks.
     pub(crate) notify: Vec<NotifyConfig>,
+    /// `[retention]`; `None`: off.
+    pub(crate) retention: Option<retention::RetentionConfig>,
     /// Things that are allowed but probably not meant.
     pub(crate) warnings: Vec<Problem>,
 }
@@ -479,8 +482,9 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         .enumerate()
         .filter_map(|(n, s)| notify::read_notify(s, n, &base, rep))
         .collect();
+    let retention = retention::read_retention(top.take("retention"), rep);
     top.finish(rep);
-    let warnings = cross_checks(
+    let mut warnings = cross_checks(
         &hooks,
         &webhooks,
         &notify,
@@ -489,6 +493,16 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         &platforms,
         rep,
     );
+    let subscribed = hooks
+        .iter()
+        .map(|h| &h.events)
+        .chain(webhooks.iter().map(|w| &w.events))
+        .chain(notify.iter().map(|n| &n.events));
+    warnings.extend(retention::warnings(
+        retention.as_ref(),
+        min_free_space,
+        subscribed,
+    ));
     Some(Config {
         file: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         output_dir,
@@ -504,6 +518,7 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         hooks,
         webhooks,
         notify,
+        retention,
         warnings,
     })
 }

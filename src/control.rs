@@ -26,6 +26,7 @@ mod guard;
 mod history;
 mod metrics;
 mod page;
+mod retention;
 mod state;
 mod stream;
 
@@ -67,6 +68,9 @@ pub(crate) struct Status {
     /// The rooms' bitrates of the last ten minutes (the status page's sparklines).
     #[serde(default)]
     pub(crate) bitrate_history: history::BitrateHistoryJson,
+    /// Retention: deleted so far, held by hooks, the next pass.
+    #[serde(default)]
+    pub(crate) retention: crate::retention::Stats,
     /// Per platform with a login cookie: whether it is logged in (`null` until known).
     #[serde(default)]
     pub(crate) logins: std::collections::BTreeMap<String, Option<bool>>,
@@ -152,6 +156,9 @@ fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
         )
         .route("/api/reload", post(reload))
         .route("/api/rooms/{key}/{action}", post(room_action))
+        .route("/api/retention", get(retention::dry_run))
+        .route("/api/retention/run", post(retention::run))
+        .route("/api/retention/release", post(retention::release))
         .route("/metrics", get(metrics_text))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
@@ -165,7 +172,7 @@ fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(page::routes())
         .merge(api)
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /, /api/status, /api/events, /api/events/stream, /api/reload, /api/rooms/{key}/check|split|restart, /metrics, /healthz)") })
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint (see /, /api/status, /api/events, /api/events/stream, /api/reload, /api/rooms/{key}/check|split|restart, /api/retention, /api/retention/run|release, /metrics, /healthz)") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
 }
@@ -241,6 +248,7 @@ async fn status(State(shared): State<Arc<ControlState>>) -> Response {
         rooms,
         hooks: shared.hooks().stats(),
         bitrate_history: shared.bitrates().json(),
+        retention: shared.retention().map(|r| r.stats()).unwrap_or_default(),
         logins: shared.logins(),
     };
     axum::Json(status).into_response()

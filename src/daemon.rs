@@ -15,6 +15,7 @@ use crate::control::{ControlState, DaemonCmd};
 use crate::event::EventTx;
 use crate::hooks::{Dispatcher, Options as HookOptions};
 use crate::platform::{PlatformKind, Platforms};
+use crate::retention::Retention;
 use crate::room::RoomDeps;
 use crate::segment::intent::Intents;
 use crate::systemd;
@@ -106,13 +107,15 @@ pub(crate) async fn run(
         }
     });
     // Before any room starts: the journal as it was at start-up says which events a crash lost.
-    crate::recovery::startup::recover_leftovers(
-        &config,
-        &events,
-        &intents,
-        hooks.take_journaled_at_start(),
-    )
-    .await;
+    let journaled = hooks.take_journaled_at_start();
+    let retention = Retention::new(
+        config.retention.clone(),
+        hooks.clone(),
+        events.clone(),
+        &config.output_dir,
+    );
+    retention.recover(journaled.clone()).await;
+    crate::recovery::startup::recover_leftovers(&config, &events, &intents, journaled).await;
     keepalive.abort();
 
     let shared = Arc::new(ControlState::new(
@@ -122,6 +125,9 @@ pub(crate) async fn run(
         shutdown.clone(),
         hooks.clone(),
     ));
+    shared.set_retention(retention.clone());
+    let stop_retention = CancellationToken::new();
+    let retention_task = retention.spawn(stop_retention.clone());
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
     let platforms = Platforms::from_settings(&config.platforms, client.clone());
     let deps = RoomDeps {
@@ -182,7 +188,11 @@ pub(crate) async fn run(
             }
             Some(cmd) = cmds.recv() => match cmd {
                 DaemonCmd::Reload { source, reply } => {
+                    let before = current.retention.clone();
                     let result = reload(&mut current, &mut rooms, &shared, &hooks, &min_free_space, source).await;
+                    if current.retention != before {
+                        retention.reconfigure(current.retention.clone());
+                    }
                     if let Some(reply) = reply {
                         let _ = reply.send(result);
                     }
@@ -201,6 +211,10 @@ pub(crate) async fn run(
     // Like the main loop it ran in before, the free-space check ends here.
     disk.abort();
     let _ = disk.await;
+    // A deletion cut short here is finished by the next start (see `retention`).
+    stop_retention.cancel();
+    retention_task.abort();
+    let _ = retention_task.await;
     for t in logins {
         t.abort();
     }

@@ -22,6 +22,7 @@ pub enum EventType {
     RecordingRecovered,
     DiskLow,
     HookFailed,
+    SegmentDeleted,
     // Degraded recordings (issue 16).
     QualityDegraded,
     LoginLost,
@@ -29,7 +30,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub(crate) const ALL: [EventType; 11] = [
+    pub(crate) const ALL: [EventType; 12] = [
         EventType::LiveStart,
         EventType::SegmentStart,
         EventType::SegmentComplete,
@@ -38,6 +39,7 @@ impl EventType {
         EventType::RecordingRecovered,
         EventType::DiskLow,
         EventType::HookFailed,
+        EventType::SegmentDeleted,
         EventType::QualityDegraded,
         EventType::LoginLost,
         EventType::LoginRestored,
@@ -53,6 +55,7 @@ impl EventType {
             EventType::RecordingRecovered => "recording_recovered",
             EventType::DiskLow => "disk_low",
             EventType::HookFailed => "hook_failed",
+            EventType::SegmentDeleted => "segment_deleted",
             EventType::QualityDegraded => "quality_degraded",
             EventType::LoginLost => "login_lost",
             EventType::LoginRestored => "login_restored",
@@ -165,6 +168,21 @@ pub struct Event {
     /// session's `segment_complete` events after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cover_path: Option<PathBuf>,
+    /// On `segment_deleted` only: why retention deleted the segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deletion: Option<DeletionRef>,
+}
+
+/// Why a segment was deleted (`segment_deleted`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DeletionRef {
+    /// `age` (older than `keep_for`) or `space` (free space below `min_free_space_target`).
+    pub(crate) reason: String,
+    /// Seconds from the segment's end to its deletion.
+    pub(crate) age_s: u64,
+    /// The chat file deleted with it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) danmaku_path: Option<PathBuf>,
 }
 
 /// The quality a room wants and the one it records (`10000 原画`, `origin`).
@@ -199,6 +217,7 @@ impl Event {
             segment: None,
             error: None,
             hook: None,
+            deletion: None,
             quality: None,
             platform: None,
             cover_path: None,

@@ -36,9 +36,11 @@ use tokio::time::Instant;
 pub(crate) mod command;
 mod dispatch;
 pub mod journal;
+pub(crate) mod ledger;
 pub(crate) mod notify;
 pub(crate) mod placeholders;
 mod target;
+pub(crate) mod view;
 pub(crate) mod webhook;
 pub(crate) mod window;
 
@@ -49,6 +51,8 @@ use crate::segment::intent::Intents;
 use crate::util::backoff::Backoff;
 use dispatch::Core;
 use journal::Journal;
+use ledger::Ledger;
+use view::HookView;
 
 /// Events kept for `GET /api/events`.
 pub(crate) const RECENT_EVENTS: usize = 50;
@@ -100,6 +104,12 @@ pub(crate) enum HooksError {
     #[error("cannot open the hook journal in {}: {source}", dir.display())]
     Journal {
         dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot open the segment ledger {}: {source}", path.display())]
+    Ledger {
+        path: PathBuf,
         #[source]
         source: io::Error,
     },
@@ -166,11 +176,14 @@ pub(crate) struct Dispatcher {
     queued: Arc<AtomicUsize>,
     /// Ids of the events the journal held at start-up, until recovery takes them.
     journaled_at_start: Mutex<HashSet<uuid::Uuid>>,
+    ledger: Arc<Ledger>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
 enum Cmd {
     Reconfigure(Targets),
+    /// What is pending and who subscribes, for retention.
+    View(oneshot::Sender<HookView>),
     /// Re-evaluate windows and timers now (tests change the clock); answered once done.
     #[cfg(test)]
     Nudge(oneshot::Sender<()>),
@@ -186,6 +199,9 @@ impl Dispatcher {
                 source,
             })?;
         let journaled_at_start = Mutex::new(journal.take_replayed_events());
+        let path = journal.ledger_path();
+        let ledger =
+            Arc::new(Ledger::open(&path).map_err(|source| HooksError::Ledger { path, source })?);
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(Mutex::new(Vec::new()));
         let feed = Arc::new(Feed::new(RECENT_EVENTS, LIVE_FEED_CAPACITY));
@@ -199,6 +215,7 @@ impl Dispatcher {
             feed.clone(),
             opts.intents,
         );
+        core.keep_ledger(ledger.clone());
         core.set_targets(Targets {
             hooks: opts.hooks,
             webhooks: opts.webhooks,
@@ -213,6 +230,7 @@ impl Dispatcher {
             feed,
             queued,
             journaled_at_start,
+            ledger,
             task: Mutex::new(Some(task)),
         })
     }
@@ -251,6 +269,19 @@ impl Dispatcher {
             .lock()
             .map(|mut s| std::mem::take(&mut *s))
             .unwrap_or_default()
+    }
+
+    /// The segment ledger this dispatcher writes (retention reads it and records deletions).
+    pub(crate) fn ledger(&self) -> Arc<Ledger> {
+        self.ledger.clone()
+    }
+
+    /// The deliveries pending now and the targets configured now; `None` once the dispatcher
+    /// has stopped.
+    pub(crate) async fn view(&self) -> Option<HookView> {
+        let (tx, rx) = oneshot::channel();
+        self.cmds.send(Cmd::View(tx)).ok()?;
+        rx.await.ok()
     }
 
     /// Events emitted and not read by the dispatcher yet.

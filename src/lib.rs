@@ -15,6 +15,8 @@
 //! - `control`: the HTTP API, `/metrics` and the `status` client. `ControlState` is what the API
 //!   knows of the daemon (built and kept current by the daemon, reached through methods) and
 //!   `DaemonCmd` what it may ask of it.
+//! - `retention`: deleting finished segments once their hooks are done ("upload, then
+//!   delete"), by age and for free space, from the hooks' segment ledger; its own task.
 //! - `room`: one task per room: the pure state machine (`state`), its async supervisor, the
 //!   room lock (`lock`, which owns the lock file's text), and each platform's polling
 //!   schedule (`schedule`: every room's slot of its interval, spread evenly), the rule that
@@ -70,6 +72,7 @@ pub mod media;
 mod metrics;
 pub mod platform;
 mod recovery;
+mod retention;
 mod room;
 pub mod segment;
 mod systemd;

@@ -67,6 +67,13 @@ fn ago(t: chrono::DateTime<chrono::FixedOffset>) -> String {
     format_duration(std::time::Duration::from_secs(secs))
 }
 
+fn until(t: chrono::DateTime<chrono::FixedOffset>) -> String {
+    let secs = (t - chrono::Local::now().fixed_offset())
+        .num_seconds()
+        .max(0) as u64;
+    format_duration(std::time::Duration::from_secs(secs))
+}
+
 /// The status as a table.
 pub(crate) fn table(status: &Status) -> String {
     let rooms: &[RoomSnapshot] = &status.rooms;
@@ -168,6 +175,18 @@ pub(crate) fn table(status: &Status) -> String {
             },
             h.attempts_failed,
             h.gave_up
+        ));
+    }
+    let r = &status.retention;
+    if r.enabled {
+        out.push_str(&format!(
+            "retention: {} deleted ({}), {} held by hooks, next pass {}\n",
+            r.deleted_files,
+            format_size(r.deleted_bytes),
+            r.held_by_hooks,
+            r.next_pass
+                .map(|t| format!("in {}", until(t)))
+                .unwrap_or_else(|| "-".into())
         ));
     }
     let build = if status.commit.is_empty() {

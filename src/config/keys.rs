@@ -8,10 +8,10 @@
 //!
 //! Adding a key: its row (`table.rs` for the top level, `[control]` and `[[rooms]]`;
 //! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `rule_rows.rs` for
-//! the recording rules; `hook_rows.rs`; `notify_rows.rs`), its place in [`KEYS`], the field that
-//! holds its value and the line that reads it (`config.rs`, `rooms.rs`, `rules.rs`,
-//! `platforms.rs`, `chat.rs`, `hooks.rs`, `notify.rs`), then a README row and an example line;
-//! the tests name whatever is missing.
+//! the recording rules; `hook_rows.rs`; `notify_rows.rs`; `retention_rows.rs`), its place in
+//! [`KEYS`], the field that holds its value and the line that reads it (`config.rs`, `rooms.rs`,
+//! `rules.rs`, `platforms.rs`, `chat.rs`, `hooks.rs`, `notify.rs`, `retention.rs`), then a README
+//! row and an example line; the tests name whatever is missing.
 //!
 //! Keys whose value needs more than a rule (URLs, cookies, templates, platform lists) are still
 //! described here; their readers stay with the section that reads them.
@@ -31,6 +31,7 @@ mod degrade_rows;
 mod hook_rows;
 mod notify_rows;
 mod platform_rows;
+mod retention_rows;
 mod rule_rows;
 mod table;
 
@@ -39,6 +40,7 @@ pub(crate) use degrade_rows::*;
 pub(crate) use hook_rows::*;
 pub(crate) use notify_rows::*;
 pub(crate) use platform_rows::*;
+pub(crate) use retention_rows::*;
 pub(crate) use rule_rows::*;
 pub(crate) use table::*;
 
@@ -56,6 +58,8 @@ pub(crate) enum Scope {
     Hook,
     Webhook,
     Notify,
+    /// `[retention]`.
+    Retention,
 }
 
 impl Scope {
@@ -69,6 +73,7 @@ impl Scope {
             Scope::Hook => "`[[hooks]]`",
             Scope::Webhook => "`[[webhooks]]`",
             Scope::Notify => "`[[notify]]`",
+            Scope::Retention => "`[retention]`",
         }
     }
 
@@ -82,6 +87,7 @@ impl Scope {
             Scope::Hook => "hooks[*].",
             Scope::Webhook => "webhooks[*].",
             Scope::Notify => "notify[*].",
+            Scope::Retention => "retention.",
         }
     }
 }

@@ -34,9 +34,21 @@ pub(crate) async fn request(
     method: &str,
     path: &str,
 ) -> Result<(u16, String), String> {
-    tokio::time::timeout(TIMEOUT, send(listen, token, method, path))
+    request_with(listen, token, method, path, String::new(), TIMEOUT).await
+}
+
+/// [`request`] with a JSON body and a time limit of its own (a retention pass may take long).
+pub(crate) async fn request_with(
+    listen: &Listen,
+    token: Option<&Secret>,
+    method: &str,
+    path: &str,
+    body: String,
+    limit: Duration,
+) -> Result<(u16, String), String> {
+    tokio::time::timeout(limit, send(listen, token, method, path, body))
         .await
-        .map_err(|_| format!("no answer from {listen} within {}s", TIMEOUT.as_secs()))?
+        .map_err(|_| format!("no answer from {listen} within {}s", limit.as_secs()))?
 }
 
 async fn send(
@@ -44,6 +56,7 @@ async fn send(
     token: Option<&Secret>,
     method: &str,
     path: &str,
+    body: String,
 ) -> Result<(u16, String), String> {
     let mut req = Request::builder()
         .method(method)
@@ -54,7 +67,8 @@ async fn send(
         req = req.header("authorization", format!("Bearer {}", t.expose()));
     }
     let req = req
-        .body(Full::new(Bytes::new()))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
         .map_err(|e| e.to_string())?;
     let unreachable = |e: std::io::Error| format!("no liverec daemon answers at {listen}: {e}");
     let resp = match listen {

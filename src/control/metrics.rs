@@ -173,6 +173,24 @@ pub(crate) fn render(shared: &ControlState) -> String {
         "1 for a name no hook or webhook has now, whose deliveries wait in the journal.",
         &per_hook(&|h| f64::from(u8::from(h.parked))),
     );
+    let r = shared.retention().map(|r| r.stats()).unwrap_or_default();
+    w.family(
+        "liverec_retention_deleted_files_total",
+        "counter",
+        "Segments retention deleted since the start.",
+        &[(vec![], r.deleted_files as f64)],
+    );
+    w.family(
+        "liverec_retention_deleted_bytes_total",
+        "counter",
+        "Bytes of the segments retention deleted since the start.",
+        &[(vec![], r.deleted_bytes as f64)],
+    );
+    w.gauge(
+        "liverec_retention_held_files",
+        "Segments the last retention pass would have deleted but for their hooks.",
+        r.held_by_hooks as f64,
+    );
     w.gauge(
         "liverec_events_queued",
         "Events raised and not yet journaled by the hook dispatcher.",

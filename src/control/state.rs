@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use chrono::{DateTime, FixedOffset};
 use tokio::sync::{mpsc, oneshot};
@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::history::BitrateHistory;
 use crate::config::ConfigErrors;
 use crate::hooks::Dispatcher;
+use crate::retention::Retention;
 use crate::room::RoomHandle;
 use crate::util::secret::Secret;
 
@@ -45,6 +46,7 @@ pub(crate) struct ControlState {
     shutdown: CancellationToken,
     hooks: Arc<Dispatcher>,
     bitrates: BitrateHistory,
+    retention: OnceLock<Arc<Retention>>,
     /// Per platform with a login cookie: whether it is logged in (`None` until known).
     logins: RwLock<BTreeMap<String, Option<bool>>>,
 }
@@ -70,6 +72,7 @@ impl ControlState {
             shutdown,
             hooks,
             bitrates: BitrateHistory::new(super::history::SAMPLES),
+            retention: OnceLock::new(),
             logins: RwLock::new(BTreeMap::new()),
         }
     }
@@ -136,6 +139,15 @@ impl ControlState {
 
     pub(crate) fn hooks(&self) -> &Dispatcher {
         &self.hooks
+    }
+
+    /// The daemon's retention (set once at start-up).
+    pub(crate) fn set_retention(&self, r: Arc<Retention>) {
+        let _ = self.retention.set(r);
+    }
+
+    pub(crate) fn retention(&self) -> Option<&Retention> {
+        self.retention.get().map(|r| &**r)
     }
 
     /// The rooms' recent bitrates, sampled by the API (see `control::history`).

@@ -22,6 +22,7 @@ use crate::segment::intent::Intents;
 use crate::util::backoff::Backoff;
 use crate::util::secret::redact_endpoint;
 
+mod ledgering;
 mod outcome;
 
 /// After the shutdown deadline, killed attempts get this long to report back.
@@ -56,6 +57,8 @@ pub(super) struct Core {
     feed: Arc<Feed>,
     /// Segment intents: settled once their `segment_complete` is journaled.
     intents: Option<Arc<Intents>>,
+    /// What retention needs to know of segments and their deliveries (see `ledgering`).
+    ledger: Option<Arc<super::ledger::Ledger>>,
     /// Deliveries of names no hook or webhook has now (removed by a reload, or absent from the
     /// config at start-up): pending in the journal, never started, resumed if the name returns.
     parked: BTreeMap<String, Parked>,
@@ -128,6 +131,7 @@ impl Core {
             stats,
             feed,
             intents,
+            ledger: None,
             parked: BTreeMap::new(),
             stopping: false,
         };
@@ -152,6 +156,7 @@ impl Core {
                 Some(f) = results.recv() => self.on_finished(f).await,
                 cmd = cmds.recv() => match cmd {
                     Some(Cmd::Reconfigure(targets)) => self.reconfigure(targets).await,
+                    Some(Cmd::View(reply)) => { let _ = reply.send(self.view()); }
                     #[cfg(test)]
                     Some(Cmd::Nudge(done)) => {
                         self.start_due().await;
@@ -357,13 +362,17 @@ impl Core {
             .clone()
             .filter(|_| event.kind == EventType::SegmentComplete)
             .map(|store| (store, event.id));
+        let ids: Vec<Uuid> = targets.iter().map(|_| Uuid::new_v4()).collect();
+        let note = self.ledger_note(&event, &targets, &ids);
         if targets.is_empty() {
-            if let Some((store, id)) = intent {
-                tokio::task::spawn_blocking(move || store.settle(id));
-            }
+            tokio::task::spawn_blocking(move || {
+                let _ = note.record(&event, || Ok(()));
+                if let Some((store, id)) = intent {
+                    store.settle(id);
+                }
+            });
             return;
         }
-        let ids: Vec<Uuid> = targets.iter().map(|_| Uuid::new_v4()).collect();
         let room = room_key(&event);
         let kind = event.kind;
         let (names, list) = (targets.clone(), ids.clone());
@@ -378,7 +387,7 @@ impl Core {
                         event: &event,
                     })
                     .collect();
-                j.add(&new)?;
+                note.record(&event, || j.add(&new))?;
                 if let Some((store, id)) = intent {
                     store.settle(id);
                 }

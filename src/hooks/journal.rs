@@ -246,6 +246,12 @@ impl Journal {
         &self.path
     }
 
+    /// The segment ledger that goes with this journal (`hooks.ledger` for `hooks.journal`),
+    /// covered by the same lock.
+    pub(crate) fn ledger_path(&self) -> PathBuf {
+        self.path.with_extension("ledger")
+    }
+
     /// The ids of every event the journal held when it was opened, whether its deliveries were
     /// pending or already done: the events a crash did not lose. Taken once (start-up recovery
     /// asks); empty afterwards.
@@ -549,7 +555,7 @@ fn replay(path: &Path, file: File) -> io::Result<Replayed> {
 
 /// Reads one line (without holding more than [`MAX_LINE`] bytes of it). Returns the bytes
 /// consumed and whether the line was kept whole.
-fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
+pub(super) fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<(usize, bool)> {
     let mut read = 0;
     let mut whole = true;
     loop {

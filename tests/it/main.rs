@@ -25,5 +25,6 @@ mod platform_waits;
 mod record_cmd;
 mod recording_faults;
 mod repair;
+mod retention;
 mod rules;
 mod scale;

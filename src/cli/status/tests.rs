@@ -26,6 +26,7 @@ fn the_table_shows_hls_gaps() {
         hooks: Vec::new(),
         bitrate_history: Default::default(),
         logins: Default::default(),
+        retention: Default::default(),
     };
     let text = table(&status);
     let lines: Vec<&str> = text.lines().collect();
@@ -53,6 +54,7 @@ fn the_footer_names_the_daemons_build() {
         hooks: Vec::new(),
         bitrate_history: Default::default(),
         logins: Default::default(),
+        retention: Default::default(),
     };
     let text = table(&status("abc1234"));
     assert!(
@@ -89,6 +91,7 @@ fn an_unrecordable_room_shows_its_reason() {
         hooks: Vec::new(),
         bitrate_history: Default::default(),
         logins: Default::default(),
+        retention: Default::default(),
     };
     let text = table(&status);
     let line = text.lines().nth(1).unwrap();
@@ -129,6 +132,7 @@ fn a_degraded_room_and_a_logged_out_cookie_are_said() {
         hooks: Vec::new(),
         bitrate_history: Default::default(),
         logins: [("bilibili".to_string(), Some(false))].into(),
+        retention: Default::default(),
     };
     let text = table(&status);
     let line = text.lines().nth(1).unwrap();
@@ -137,4 +141,41 @@ fn a_degraded_room_and_a_logged_out_cookie_are_said() {
         "{text}"
     );
     assert!(text.contains(", bilibili cookie LOGGED OUT"), "{text}");
+}
+
+#[test]
+fn a_retention_line_says_what_was_deleted_what_hooks_hold_and_when_the_next_pass_is() {
+    let mut status = Status {
+        version: "0.1.0".into(),
+        commit: "abc1234".into(),
+        pid: 1,
+        started: chrono::Local::now().fixed_offset(),
+        config: "/etc/liverec/recorder.toml".into(),
+        disk_free_bytes: 0,
+        disk_total_bytes: 0,
+        disk_low: false,
+        rooms: Vec::new(),
+        hooks: Vec::new(),
+        bitrate_history: Default::default(),
+        logins: Default::default(),
+        retention: Default::default(),
+    };
+    assert!(!table(&status).contains("retention"), "off: no line");
+    status.retention = crate::retention::Stats {
+        enabled: true,
+        deleted_files: 3,
+        deleted_bytes: 3 << 30,
+        held_by_hooks: 2,
+        last_pass: None,
+        next_pass: Some(chrono::Local::now().fixed_offset() + chrono::Duration::seconds(90)),
+    };
+    let text = table(&status);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("retention: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with("retention: 3 deleted (3GiB), 2 held by hooks, next pass in 1m"),
+        "{line}"
+    );
 }

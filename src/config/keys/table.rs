@@ -11,6 +11,7 @@ use super::degrade_rows::*;
 use super::hook_rows::*;
 use super::notify_rows::*;
 use super::platform_rows::*;
+use super::retention_rows::*;
 use super::rule_rows::*;
 use super::{
     Addr, Applies, Dur, Flag, Key, Required, Row, Scope, Show, Shown, Size, Text, Under, Unset,
@@ -28,6 +29,7 @@ pub(super) const ROOM: &[Scope] = &[Scope::Room];
 pub(super) const HOOK: &[Scope] = &[Scope::Hook];
 pub(super) const WEBHOOK: &[Scope] = &[Scope::Webhook];
 pub(super) const NOTIFY: &[Scope] = &[Scope::Notify];
+pub(super) const RETENTION: &[Scope] = &[Scope::Retention];
 
 pub(super) const fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -143,6 +145,12 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &NOTIFY_TOKEN,
     &NOTIFY_TOKEN_FILE,
     &NOTIFY_DEVICE_KEY,
+    &RETENTION_KEEP_FOR,
+    &RETENTION_MIN_FREE_SPACE_TARGET,
+    &RETENTION_REQUIRE_HOOKS_DONE,
+    &RETENTION_DELETE_CHAT,
+    &RETENTION_ROOMS,
+    &RETENTION_INTERVAL,
 ];
 
 pub(crate) const OUTPUT_DIR: Key<Text> = Key {

@@ -49,6 +49,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
         "hooks",
         "webhooks",
         "notify",
+        "retention",
     ];
     let top: Vec<String> = asked(bogus)
         .into_iter()
@@ -63,6 +64,10 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
         (Scope::Hook, format!("[[hooks]]\n{bogus}")),
         (Scope::Webhook, format!("[[webhooks]]\n{bogus}")),
         (Scope::Notify, format!("[[notify]]\n{bogus}")),
+        (
+            Scope::Retention,
+            format!("[retention]\nkeep_for = \"1d\"\n{bogus}"),
+        ),
     ] {
         assert_eq!(asked(&text), in_scope(scope), "{scope:?}");
     }
@@ -258,6 +263,7 @@ fn scope_of(section: &str) -> Option<Scope> {
         "hooks" => Some(Scope::Hook),
         "webhooks" => Some(Scope::Webhook),
         "notify" => Some(Scope::Notify),
+        "retention" => Some(Scope::Retention),
         _ => None,
     }
 }

@@ -5,6 +5,7 @@
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::ledgering::note_outcome;
 use super::{Core, Finished, Running};
 use crate::event::{Event, EventType, HookRef};
 use crate::hooks::command::Outcome;
@@ -52,7 +53,12 @@ impl Core {
                     "delivered {} (attempt {attempt} of {of})",
                     f.event.kind
                 );
-                if let Err(e) = self.io(move |j| j.done(id)).await {
+                let ledger = self.ledger_of(&f.event);
+                let done = move |j: &mut crate::hooks::journal::Journal| {
+                    note_outcome(ledger.as_deref(), id, true);
+                    j.done(id)
+                };
+                if let Err(e) = self.io(done).await {
                     tracing::error!(
                         "cannot mark delivery {id} done in the hook journal ({e}); it may run again after a restart"
                     );
@@ -93,7 +99,12 @@ impl Core {
             f.event.kind
         );
         let reason = why.clone();
-        if let Err(e) = self.io(move |j| j.gave_up(id, &reason)).await {
+        let ledger = self.ledger_of(&f.event);
+        let gave_up = move |j: &mut crate::hooks::journal::Journal| {
+            note_outcome(ledger.as_deref(), id, false);
+            j.gave_up(id, &reason)
+        };
+        if let Err(e) = self.io(gave_up).await {
             tracing::error!("cannot write the hook journal: {e}");
         }
         if f.event.kind == EventType::HookFailed {
@@ -131,7 +142,12 @@ impl Core {
                     "delivered {} (its hook has been removed from the config meanwhile)",
                     f.event.kind
                 );
-                self.io(move |j| j.done(id)).await
+                let ledger = self.ledger_of(&f.event);
+                self.io(move |j| {
+                    note_outcome(ledger.as_deref(), id, true);
+                    j.done(id)
+                })
+                .await
             }
             Outcome::Failed(why) => {
                 item.attempts += 1;

@@ -40,6 +40,7 @@ pub(crate) fn title(event: &Event) -> String {
         EventType::RecordingRecovered => format!("{who}: recording again"),
         EventType::DiskLow => "liverec: disk space low".to_string(),
         EventType::HookFailed => "liverec: a delivery gave up".to_string(),
+        EventType::SegmentDeleted => format!("{who}: file deleted"),
         EventType::QualityDegraded => format!("{who}: quality degraded"),
         EventType::LoginLost => format!("liverec: {} login lost", platform(event)),
         EventType::LoginRestored => format!("liverec: {} login restored", platform(event)),
@@ -95,6 +96,13 @@ pub(crate) fn message(cfg: &NotifyConfig, event: &Event) -> String {
         },
         EventType::DiskLow => format!("liverec: {}", error_or(event, "disk space low")),
         EventType::HookFailed => format!("liverec: {}", error_or(event, "a delivery gave up")),
+        EventType::SegmentDeleted => {
+            let why = event.deletion.as_ref().map_or("", |d| d.reason.as_str());
+            match file {
+                Some((path, size, _)) => format!("{who}: {path} deleted ({size}, {why})"),
+                None => format!("{who}: a file was deleted ({why})"),
+            }
+        }
         EventType::QualityDegraded => format!(
             "{who}: {}",
             error_or(event, "recording below the wanted quality")
