@@ -25,6 +25,8 @@ mod poll;
 mod quality;
 mod session;
 mod status;
+#[cfg(test)]
+pub(super) use cover::LIVE_START_WAIT;
 use crate::capture::end::PullEnd;
 use crate::config::RoomConfig;
 use crate::event::{Event, EventType, RoomRef, SessionRef};
@@ -81,7 +83,7 @@ struct Session {
     /// Stream hosts that failed and HLS playlists recorded to their end, in this session, and
     /// whether the source being pulled is below the wanted quality (set by the attempt).
     attempts: crate::capture::SessionSide,
-    /// The session's cover (`cover = true`): fetched once, when its first segment opens.
+    /// The session's cover (`cover = true`): fetched once, from the session's start.
     cover: cover::SessionCover,
 }
 
@@ -120,6 +122,8 @@ struct Supervisor {
     degrade: crate::room::degrade::Tracker,
     /// The live's cover image URL, from the last status that named one.
     cover_url: Option<String>,
+    /// The open session's `live_start`, while it waits for the cover.
+    held_start: Option<cover::HeldStart>,
 }
 
 pub(super) fn spawn(
@@ -204,6 +208,7 @@ impl Supervisor {
             chat: None,
             degrade: Default::default(),
             cover_url: None,
+            held_start: None,
         }
     }
 
@@ -234,10 +239,15 @@ impl Supervisor {
         super::display_name(self.cfg.name.as_deref(), &self.snap.streamer, &self.key.id)
     }
 
-    fn emit(&self, kind: EventType, f: impl FnOnce(Event) -> Event) {
+    /// An event about the room and its open session.
+    fn event(&self, kind: EventType, f: impl FnOnce(Event) -> Event) -> Event {
         let session = self.session.as_ref().map(Session::reference);
-        let event = f(Event::new(kind, Some(self.room_ref())).with_session(session));
-        self.deps.events.emit(event);
+        f(Event::new(kind, Some(self.room_ref())).with_session(session))
+    }
+
+    fn emit(&mut self, kind: EventType, f: impl FnOnce(Event) -> Event) {
+        let event = self.event(kind, f);
+        self.send(event);
     }
 
     async fn run(
@@ -295,6 +305,12 @@ impl Supervisor {
                     let res = res.unwrap_or_else(|| Err(PlatformError::Network("the status check stopped unexpectedly".into())));
                     steps = Box::pin(self.on_poll(res)).await;
                 }
+                done = async {
+                    match self.held_start.as_mut() {
+                        Some(held) => held.due().await,
+                        None => std::future::pending().await,
+                    }
+                } => self.raise_live_start(done),
                 _ = sleep_until(wake) => steps = self.machine.on_timer(now()),
                 _ = tick.tick(), if self.session.is_some() => {
                     self.sample_rate();
@@ -390,11 +406,8 @@ impl Supervisor {
                         )));
                     }
                 }
-                if let Some(part) = &part {
-                    self.start_cover(part);
-                }
                 self.snap.file = part;
-                self.deps.events.emit(event);
+                self.send(event);
             }
             WriterEvent::Closed(event) => self.segment_complete(event).await,
             WriterEvent::Reconnect(reason) => {
@@ -427,7 +440,7 @@ impl Supervisor {
         self.snap.file = None;
         self.snap.segments += 1;
         self.snap.segments_total += 1;
-        self.deps.events.emit(event);
+        self.send(event);
     }
 
     fn stop_attempt(&mut self) {
