@@ -14,8 +14,8 @@ use std::time::Duration;
 use reqwest::header::{self, HeaderValue};
 
 use crate::segment::part::{free_stem, rename_no_replace};
-use crate::writer::handle::Container;
 use crate::util::secret::redact_url;
+use crate::writer::handle::Container;
 
 /// The largest cover saved (real ones are a few hundred KiB).
 pub(crate) const MAX_BYTES: usize = 10 << 20;

@@ -25,14 +25,14 @@ mod poll;
 mod quality;
 mod session;
 mod status;
-#[cfg(test)]
-pub(super) use cover::LIVE_START_WAIT;
 use crate::capture::end::PullEnd;
 use crate::config::RoomConfig;
 use crate::event::{Event, EventType, RoomRef, SessionRef};
 use crate::platform::{PlatformError, RoomKey, RoomSpec, RoomStatus};
 use crate::segment::files::{Progress, WriterEvent};
 use crate::writer::handle::{Control, WriterHandle};
+#[cfg(test)]
+pub(super) use cover::LIVE_START_WAIT;
 
 /// A status check's own time limit; time it spends waiting for the platform's request budget
 /// does not count (each request has its own timeout as well).

@@ -329,7 +329,9 @@ async fn live_start_waits_for_its_cover_no_longer_than_its_bound_and_the_recordi
     assert_eq!(first.kind, EventType::LiveStart, "{seen:?}");
     assert_eq!(first.cover_path, None);
     // The stream was asked for at once, while live_start waited out its bound.
-    let held = at.checked_duration_since(connected).expect("connected first");
+    let held = at
+        .checked_duration_since(connected)
+        .expect("connected first");
     let slack = Duration::from_millis(200);
     assert!(
         held + slack >= supervisor::LIVE_START_WAIT && held <= supervisor::LIVE_START_WAIT + slack,
@@ -349,7 +351,8 @@ async fn a_session_that_ends_before_its_cover_raises_live_start_first_at_once() 
         sources_at: Default::default(),
     });
     let seen = covered_room(platform.clone(), |seen| {
-        seen.iter().any(|(e, _)| e.kind == EventType::RecordingFailed)
+        seen.iter()
+            .any(|(e, _)| e.kind == EventType::RecordingFailed)
     })
     .await;
     let connected = platform.sources_at.lock().unwrap().unwrap();
