@@ -23,6 +23,7 @@ mod chat;
 mod cover;
 mod poll;
 mod quality;
+mod rules;
 mod session;
 mod status;
 use crate::capture::end::PullEnd;
@@ -124,6 +125,8 @@ struct Supervisor {
     cover_url: Option<String>,
     /// The open session's `live_start`, while it waits for the cover.
     held_start: Option<cover::HeldStart>,
+    /// Where the room stands against its `record_window`.
+    window: rules::WindowClock,
 }
 
 pub(super) fn spawn(
@@ -168,6 +171,7 @@ fn timing(cfg: &RoomConfig) -> Timing {
         poll_interval: cfg.settings.poll_interval,
         offline_grace: cfg.settings.offline_grace,
         alert_after: cfg.settings.alert_after,
+        max_session: cfg.settings.rules.max_session,
     }
 }
 
@@ -209,6 +213,7 @@ impl Supervisor {
             degrade: Default::default(),
             cover_url: None,
             held_start: None,
+            window: Default::default(),
         }
     }
 
@@ -259,6 +264,8 @@ impl Supervisor {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.sync_chat().await;
+        let steps = self.check_window();
+        Box::pin(self.execute(steps)).await;
         self.publish();
         loop {
             let wake = self.machine.next_wakeup();
@@ -312,6 +319,7 @@ impl Supervisor {
                     }
                 } => self.raise_live_start(done),
                 _ = sleep_until(wake) => steps = self.machine.on_timer(now()),
+                _ = sleep_until(self.window.next_check) => steps = self.check_window(),
                 _ = tick.tick(), if self.session.is_some() => {
                     self.sample_rate();
                     self.check_quality();
@@ -350,6 +358,7 @@ impl Supervisor {
                 self.machine.set_timing(timing(&cfg));
                 self.cfg = *cfg;
                 *cfg_out = self.cfg.clone();
+                let steps = self.check_window();
                 if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                     let s = &self.cfg.settings;
                     writer.control(Control::Settings {
@@ -360,7 +369,7 @@ impl Supervisor {
                     });
                 }
                 self.sync_chat().await;
-                Vec::new()
+                steps
             }
         }
     }

@@ -101,6 +101,8 @@ pub struct SegmentSpec {
     /// Where each segment's intent is recorded. None for files whose events go nowhere
     /// (repairs, tools, benchmarks).
     pub intents: Option<Arc<Intents>>,
+    /// Files hold only the audio track (`audio_only`).
+    pub audio_only: bool,
 }
 
 impl SegmentSpec {
@@ -120,6 +122,7 @@ impl SegmentSpec {
             segment_duration: std::time::Duration::ZERO,
             segment_size: 0,
             intents: None,
+            audio_only: false,
         }
     }
 }

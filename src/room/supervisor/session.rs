@@ -75,6 +75,7 @@ impl Supervisor {
             segment_duration: self.cfg.settings.segment_duration,
             segment_size: self.cfg.settings.segment_size,
             intents: self.deps.intents.clone(),
+            audio_only: self.cfg.settings.rules.audio_only,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let progress = Arc::new(Progress::default());
