@@ -164,8 +164,9 @@ pub struct Event {
     /// On `login_lost` and `login_restored`: the platform whose login cookie it is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) platform: Option<String>,
-    /// The session's cover image, once it is saved (`cover = true`): on `live_end` and on the
-    /// session's `segment_complete` events after it.
+    /// The session's cover image, once it is saved (`cover = true`): on `live_start` when it
+    /// was saved within that event's wait, on `live_end` and on the session's
+    /// `segment_complete` events after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cover_path: Option<PathBuf>,
     /// On `segment_deleted` only: why retention deleted the segment.

@@ -1,9 +1,11 @@
 //! A session's cover image (`cover = true`): fetched once from the URL the platform's status
 //! names, and saved beside the session's first segment under the segment's own stem
-//! (`<stem>.jpg`), never under a name taken from platform data. The image is bounded in size,
-//! recognised by its own bytes (JPEG, PNG, WebP: a CDN's HTML error page is no cover), and
-//! written as `.part`, fsynced and renamed without replacing anything. It is a side job of the
-//! session: it runs in a task of its own, and a failure is one log line.
+//! (`<stem>.jpg`), never under a name taken from platform data. Both are named at the session's
+//! start ([`first_stem`]), so that the cover can be saved (and `live_start` name it) before the
+//! segment opens. The image is bounded in size, recognised by its own bytes (JPEG, PNG, WebP: a
+//! CDN's HTML error page is no cover), and written as `.part`, fsynced and renamed without
+//! replacing anything. It is a side job of the session: it runs in a task of its own, and a
+//! failure is one log line.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,8 +13,9 @@ use std::time::Duration;
 
 use reqwest::header::{self, HeaderValue};
 
-use crate::segment::part::{rename_no_replace, split_part_name};
+use crate::segment::part::{free_stem, rename_no_replace};
 use crate::util::secret::redact_url;
+use crate::writer::handle::Container;
 
 /// The largest cover saved (real ones are a few hundred KiB).
 pub(crate) const MAX_BYTES: usize = 10 << 20;
@@ -34,8 +37,6 @@ pub(crate) enum CoverError {
     TooLarge { url: String },
     #[error("the cover {url} is not a JPEG, PNG or WebP image (starts with {head})")]
     NotImage { url: String, head: String },
-    #[error("the segment {} names no cover", .0.display())]
-    Name(PathBuf),
     #[error("cannot write the cover {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -57,14 +58,14 @@ pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// The stem a cover shares with its segment: `x/name.flv.part` (or `x/name.flv`) -> `x/name`.
-pub(crate) fn stem_of(segment: &Path) -> Option<PathBuf> {
-    if let Some((stem, _)) = split_part_name(segment) {
-        return Some(stem);
-    }
-    let name = segment.file_name()?.to_str()?;
-    let (stem, _) = name.rsplit_once('.')?;
-    Some(segment.with_file_name(stem))
+/// The stem a session's first segment and its cover share: `stem` (the first segment's name as
+/// the template renders it), or `stem_1`… when a segment of any kind or a cover already holds
+/// it, so that neither of the two is pushed to `_1` by a file the other does not see.
+/// Blocking (a few `stat` calls).
+pub(crate) fn first_stem(stem: &Path) -> PathBuf {
+    let segments = Container::ALL.map(Container::extension);
+    let exts: Vec<&str> = segments.into_iter().chain(EXTENSIONS).collect();
+    free_stem(stem, &exts)
 }
 
 /// Whether `name` is a cover's unfinished file (`<stem>.jpg.part`).
@@ -74,14 +75,13 @@ pub(crate) fn is_cover_part(name: &str) -> bool {
         .is_some_and(|(_, ext)| EXTENSIONS.contains(&ext))
 }
 
-/// Fetches the cover at `url` and saves it beside `segment` (its `.part` path); returns the
-/// cover's path.
+/// Fetches the cover at `url` and saves it as `<stem>.<its extension>`; returns its path.
 pub(crate) async fn save(
     client: &reqwest::Client,
     url: &str,
-    segment: &Path,
+    stem: &Path,
 ) -> Result<PathBuf, CoverError> {
-    let stem = stem_of(segment).ok_or_else(|| CoverError::Name(segment.to_path_buf()))?;
+    let stem = stem.to_path_buf();
     let bytes = tokio::time::timeout(TIMEOUT, fetch(client, url))
         .await
         .map_err(|_| CoverError::Fetch {
@@ -92,10 +92,11 @@ pub(crate) async fn save(
         url: redact_url(url),
         head: crate::http::sniff(&bytes),
     })?;
+    let stem_shown = stem.clone();
     tokio::task::spawn_blocking(move || write(&stem, ext, &bytes))
         .await
         .map_err(|e| CoverError::Write {
-            path: segment.to_path_buf(),
+            path: PathBuf::from(format!("{}.{ext}", stem_shown.display())),
             source: std::io::Error::other(e.to_string()),
         })?
 }
@@ -136,7 +137,7 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<bytes::Bytes, Cove
 }
 
 /// Writes `<stem>.<ext>.part`, fsyncs it and renames it to `<stem>.<ext>` (or `_1`... when that
-/// is taken: nothing is replaced).
+/// is taken after all, by a file written since [`first_stem`] looked: nothing is replaced).
 fn write(stem: &Path, ext: &'static str, bytes: &[u8]) -> Result<PathBuf, CoverError> {
     let part = PathBuf::from(format!(
         "{}.{ext}{}",
@@ -148,6 +149,10 @@ fn write(stem: &Path, ext: &'static str, bytes: &[u8]) -> Result<PathBuf, CoverE
         move |source| CoverError::Write { path, source }
     };
     let written = (|| {
+        // Saved before the first segment opens, the cover may be the first file in its folder.
+        if let Some(dir) = part.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -32,6 +32,8 @@ use crate::event::{Event, EventType, RoomRef, SessionRef};
 use crate::platform::{PlatformError, RoomKey, RoomSpec, RoomStatus};
 use crate::segment::files::{Progress, WriterEvent};
 use crate::writer::handle::{Control, WriterHandle};
+#[cfg(test)]
+pub(super) use cover::LIVE_START_WAIT;
 
 /// A status check's own time limit; time it spends waiting for the platform's request budget
 /// does not count (each request has its own timeout as well).
@@ -82,7 +84,7 @@ struct Session {
     /// Stream hosts that failed and HLS playlists recorded to their end, in this session, and
     /// whether the source being pulled is below the wanted quality (set by the attempt).
     attempts: crate::capture::SessionSide,
-    /// The session's cover (`cover = true`): fetched once, when its first segment opens.
+    /// The session's cover (`cover = true`): fetched once, from the session's start.
     cover: cover::SessionCover,
 }
 
@@ -121,6 +123,8 @@ struct Supervisor {
     degrade: crate::room::degrade::Tracker,
     /// The live's cover image URL, from the last status that named one.
     cover_url: Option<String>,
+    /// The open session's `live_start`, while it waits for the cover.
+    held_start: Option<cover::HeldStart>,
     /// Where the room stands against its `record_window`.
     window: rules::WindowClock,
 }
@@ -208,6 +212,7 @@ impl Supervisor {
             chat: None,
             degrade: Default::default(),
             cover_url: None,
+            held_start: None,
             window: Default::default(),
         }
     }
@@ -239,10 +244,15 @@ impl Supervisor {
         super::display_name(self.cfg.name.as_deref(), &self.snap.streamer, &self.key.id)
     }
 
-    fn emit(&self, kind: EventType, f: impl FnOnce(Event) -> Event) {
+    /// An event about the room and its open session.
+    fn event(&self, kind: EventType, f: impl FnOnce(Event) -> Event) -> Event {
         let session = self.session.as_ref().map(Session::reference);
-        let event = f(Event::new(kind, Some(self.room_ref())).with_session(session));
-        self.deps.events.emit(event);
+        f(Event::new(kind, Some(self.room_ref())).with_session(session))
+    }
+
+    fn emit(&mut self, kind: EventType, f: impl FnOnce(Event) -> Event) {
+        let event = self.event(kind, f);
+        self.send(event);
     }
 
     async fn run(
@@ -302,6 +312,12 @@ impl Supervisor {
                     let res = res.unwrap_or_else(|| Err(PlatformError::Network("the status check stopped unexpectedly".into())));
                     steps = Box::pin(self.on_poll(res)).await;
                 }
+                done = async {
+                    match self.held_start.as_mut() {
+                        Some(held) => held.due().await,
+                        None => std::future::pending().await,
+                    }
+                } => self.raise_live_start(done),
                 _ = sleep_until(wake) => steps = self.machine.on_timer(now()),
                 _ = sleep_until(self.window.next_check) => steps = self.check_window(),
                 _ = tick.tick(), if self.session.is_some() => {
@@ -399,11 +415,8 @@ impl Supervisor {
                         )));
                     }
                 }
-                if let Some(part) = &part {
-                    self.start_cover(part);
-                }
                 self.snap.file = part;
-                self.deps.events.emit(event);
+                self.send(event);
             }
             WriterEvent::Closed(event) => self.segment_complete(event).await,
             WriterEvent::Reconnect(reason) => {
@@ -436,7 +449,7 @@ impl Supervisor {
         self.snap.file = None;
         self.snap.segments += 1;
         self.snap.segments_total += 1;
-        self.deps.events.emit(event);
+        self.send(event);
     }
 
     fn stop_attempt(&mut self) {

@@ -203,3 +203,171 @@ fn a_room_is_named_by_its_config_else_its_streamer_else_its_id() {
     assert_eq!(display_name(None, "Alice", "1"), "Alice");
     assert_eq!(display_name(None, "", "1"), "1");
 }
+
+/// Live, with a cover image at `cover`; its stream list offers `stream` (None: the live cannot
+/// be recorded). Notes when the stream list was first asked (paused clock).
+struct CoveredLive {
+    cover: String,
+    stream: Option<String>,
+    sources_at: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+#[async_trait::async_trait]
+impl Platform for CoveredLive {
+    async fn resolve(
+        &self,
+        t: &crate::platform::RoomTarget,
+    ) -> Result<RoomKey, crate::platform::PlatformError> {
+        Ok(RoomKey::new(PlatformKind::Bilibili, t.provisional_key()))
+    }
+    async fn status(
+        &self,
+        _: &crate::platform::RoomSpec,
+    ) -> Result<crate::platform::RoomStatus, crate::platform::PlatformError> {
+        Ok(crate::platform::RoomStatus {
+            live: true,
+            cover: Some(self.cover.clone()),
+            ..Default::default()
+        })
+    }
+    async fn sources(
+        &self,
+        _: &crate::platform::RoomSpec,
+    ) -> Result<Vec<crate::platform::StreamSource>, crate::platform::PlatformError> {
+        let now = tokio::time::Instant::now();
+        self.sources_at.lock().unwrap().get_or_insert(now);
+        match &self.stream {
+            Some(url) => Ok(vec![crate::platform::StreamSource {
+                url: url.clone(),
+                format: crate::platform::StreamFormat::Flv,
+                quality: "10000".into(),
+                headers: Default::default(),
+                below: None,
+            }]),
+            None => Err(crate::platform::PlatformError::Unsupported(
+                "guard-only live".into(),
+            )),
+        }
+    }
+}
+
+/// Runs a `cover = true` room on `platform` until `until` holds for the events it raised
+/// (each with when it came, on the paused clock), then stops it; returns them all.
+async fn covered_room(
+    platform: Arc<CoveredLive>,
+    until: impl Fn(&[(crate::event::Event, tokio::time::Instant)]) -> bool,
+) -> Vec<(crate::event::Event, tokio::time::Instant)> {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = crate::config::parse(
+        "[[rooms]]\nurl = \"https://live.bilibili.com/1\"\npoll_interval = \"1s\"\ncover = true\n",
+        &dir.path().join("c.toml"),
+    )
+    .unwrap();
+    let (events, mut rx) = EventTx::channel();
+    let deps = RoomDeps {
+        platform,
+        client: crate::http::client().unwrap(),
+        output_dir: dir.path().join("rec"),
+        lock_dir: dir.path().join("locks"),
+        min_free_space: Arc::new(AtomicU64::new(0)),
+        slots: None,
+        events,
+        intents: None,
+        seat: None,
+    };
+    let parent = CancellationToken::new();
+    let key = RoomKey::new(PlatformKind::Bilibili, "1");
+    let (handle, join) = spawn(key, cfg.rooms[0].clone(), deps, &parent);
+    // The session's writer runs on a blocking thread, which stops the paused clock from
+    // advancing by itself: the test moves it, in steps small enough to time events by.
+    let began = tokio::time::Instant::now();
+    let step = || async {
+        assert!(began.elapsed() < Duration::from_secs(120), "stuck");
+        tokio::time::advance(Duration::from_millis(10)).await;
+        tokio::task::yield_now().await;
+    };
+    let mut seen = Vec::new();
+    while !until(&seen) {
+        match rx.try_recv() {
+            Some(e) => seen.push((e, tokio::time::Instant::now())),
+            None => step().await,
+        }
+    }
+    handle.stop();
+    while !join.is_finished() {
+        step().await;
+    }
+    while let Some(e) = rx.try_recv() {
+        seen.push((e, tokio::time::Instant::now()));
+    }
+    seen
+}
+
+/// A port that takes connections and never answers (a hung CDN).
+fn hung() -> (std::net::TcpListener, String) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    (l, format!("http://{addr}"))
+}
+
+// On a paused clock: the bound on live_start's wait is exact, and a hung cover's 30 s pass in
+// no real time.
+#[tokio::test(start_paused = true)]
+async fn live_start_waits_for_its_cover_no_longer_than_its_bound_and_the_recording_not_at_all() {
+    use crate::event::EventType;
+    let (_cdn, base) = hung();
+    let platform = Arc::new(CoveredLive {
+        cover: format!("{base}/cover.jpg"),
+        stream: Some(format!("{base}/live.flv")),
+        sources_at: Default::default(),
+    });
+    let seen = covered_room(platform.clone(), |seen| !seen.is_empty()).await;
+    // Measured from the stream lookup: the room task's blocking steps before it (the room
+    // lock, the name's check) let the test's clock run.
+    let connected = platform.sources_at.lock().unwrap().unwrap();
+    let (first, at) = &seen[0];
+    assert_eq!(first.kind, EventType::LiveStart, "{seen:?}");
+    assert_eq!(first.cover_path, None);
+    // The stream was asked for at once, while live_start waited out its bound.
+    let held = at
+        .checked_duration_since(connected)
+        .expect("connected first");
+    let slack = Duration::from_millis(200);
+    assert!(
+        held + slack >= supervisor::LIVE_START_WAIT && held <= supervisor::LIVE_START_WAIT + slack,
+        "held {held:?}"
+    );
+    // Its time is the session's start, not when it was raised.
+    assert_eq!(Some(first.time), first.session.as_ref().map(|s| s.start));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_that_ends_before_its_cover_raises_live_start_first_at_once() {
+    use crate::event::EventType;
+    let (_cdn, base) = hung();
+    let platform = Arc::new(CoveredLive {
+        cover: format!("{base}/cover.jpg"),
+        stream: None,
+        sources_at: Default::default(),
+    });
+    let seen = covered_room(platform.clone(), |seen| {
+        seen.iter()
+            .any(|(e, _)| e.kind == EventType::RecordingFailed)
+    })
+    .await;
+    let connected = platform.sources_at.lock().unwrap().unwrap();
+    let kinds: Vec<_> = seen.iter().map(|(e, _)| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventType::LiveStart,
+            EventType::LiveEnd,
+            EventType::RecordingFailed
+        ]
+    );
+    // Raised when the session ended, not at the end of its wait.
+    let raised = seen[0].1 - connected;
+    assert!(raised < Duration::from_millis(500), "{raised:?}");
+    assert_eq!(seen[0].0.cover_path, None);
+    assert_eq!(seen[1].0.cover_path, None);
+}

@@ -83,6 +83,11 @@ pub struct MediaMark {
 pub struct SegmentSpec {
     pub output_dir: PathBuf,
     pub template: Template,
+    /// The first segment's path without extension, when the room decided it at the session's
+    /// start (so that the session's cover could be named after it before it opens); None: it
+    /// is rendered from `template` when it opens, like every later one. Either way a name
+    /// already taken then gets `_1` (see [`PartFile::create`]).
+    pub first_stem: Option<PathBuf>,
     /// Shared with the daemon, so a reload reaches open sessions at once.
     pub min_free_space: Arc<AtomicU64>,
     /// The room and session the files are named after and their events are about: the one
@@ -107,6 +112,7 @@ impl SegmentSpec {
         Self {
             output_dir: dir,
             template,
+            first_stem: None,
             min_free_space: Arc::new(AtomicU64::new(0)),
             room: RoomRef::none(),
             session: SessionRef {
@@ -281,14 +287,16 @@ impl SegmentFiles {
         }
         self.check_space()?;
         let start = crate::event::now();
-        let rel = naming::render(
-            &self.spec.template,
-            &self.spec.room,
-            &self.spec.session,
-            self.next_index,
-            start,
-        );
-        let stem = self.spec.output_dir.join(rel);
+        let stem = match self.spec.first_stem.as_ref() {
+            Some(stem) if self.next_index == 1 => stem.clone(),
+            _ => self.spec.output_dir.join(naming::render(
+                &self.spec.template,
+                &self.spec.room,
+                &self.spec.session,
+                self.next_index,
+                start,
+            )),
+        };
         let file = PartFile::create(&stem, self.ext).map_err(|source| WriteError::Io {
             path: stem.clone(),
             source,

@@ -45,12 +45,7 @@ impl PartFile {
         if let Some(dir) = stem.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        for n in 0..10_000u32 {
-            let candidate = if n == 0 {
-                stem.to_path_buf()
-            } else {
-                with_suffix(stem, &format!("_{n}"))
-            };
+        for candidate in stem_candidates(stem) {
             let final_path = with_suffix(&candidate, &format!(".{ext}"));
             if final_path.exists() {
                 continue;
@@ -196,6 +191,35 @@ impl PartFile {
             Some(self)
         }
     }
+}
+
+/// The stems [`PartFile::create`] tries, in order: `<stem>`, `<stem>_1`…
+fn stem_candidates(stem: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    (0..10_000u32).map(move |n| {
+        if n == 0 {
+            stem.to_path_buf()
+        } else {
+            with_suffix(stem, &format!("_{n}"))
+        }
+    })
+}
+
+/// The first of `<stem>`, `<stem>_1`… under which no `<candidate>.<ext>` and no
+/// `<candidate>.<ext>.part` exists for any of `exts`: [`PartFile::create`]'s rule for a name
+/// decided before its files are written, and shared by files of several extensions (a
+/// session's first segment and its cover). `stem` itself when every candidate is taken (the
+/// file's creation then says so).
+pub(crate) fn free_stem(stem: &Path, exts: &[&str]) -> PathBuf {
+    let taken = |candidate: &Path| {
+        exts.iter().any(|ext| {
+            let file = with_suffix(candidate, &format!(".{ext}"));
+            file.symlink_metadata().is_ok()
+                || with_suffix(&file, PART_SUFFIX).symlink_metadata().is_ok()
+        })
+    };
+    stem_candidates(stem)
+        .find(|c| !taken(c))
+        .unwrap_or_else(|| stem.to_path_buf())
 }
 
 /// `x/name.flv.part` -> (`x/name`, `flv`).

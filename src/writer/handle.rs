@@ -27,6 +27,9 @@ pub(crate) enum Container {
 }
 
 impl Container {
+    /// Every container: a name decided ahead for a segment must be free for all of them.
+    pub(crate) const ALL: [Container; 3] = [Container::Flv, Container::Ts, Container::Fmp4];
+
     pub(crate) fn extension(self) -> &'static str {
         match self {
             Container::Flv => "flv",

@@ -3,8 +3,9 @@
 //! `quality_degraded` after `degraded_after` and one `recording_recovered` once the source
 //! quality flows again; a platform cookie answered as logged out raises `login_lost`; both
 //! show in `/api/status` and `/metrics`. With `cover = true` the live's cover lands beside the
-//! first segment under its stem, and `live_end` names it (`{cover_path}`); a cover that
-//! fails leaves the recording alone.
+//! first segment under its stem, and `live_start` and `live_end` name it (`{cover_path}`); a
+//! cover that fails leaves the recording alone, and a slow one holds `live_start` no longer
+//! than the first segment.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -43,7 +44,8 @@ fn bili_room(streams: &StreamServer, path: &str) -> BiliRoom {
     }
 }
 
-/// A hook that appends `<type> <cover_path>` to `out`, one line per event.
+/// A hook on `live_start` and `live_end` that appends `<type> <cover_path>` to `out`, one line
+/// per event.
 fn cover_hook(dir: &Path, out: &Path) -> String {
     let path = dir.join("cover-hook.sh");
     std::fs::write(
@@ -56,9 +58,18 @@ fn cover_hook(dir: &Path, out: &Path) -> String {
     .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     format!(
-        "[[hooks]]\nname = \"cover\"\nevents = [\"live_end\"]\ncommand = [\"{}\", \"{{type}}\", \"{{cover_path}}\"]\n",
+        "[[hooks]]\nname = \"cover\"\nevents = [\"live_start\", \"live_end\"]\ncommand = [\"{}\", \"{{type}}\", \"{{cover_path}}\"]\n",
         path.display()
     )
+}
+
+/// The lines `cover_hook` wrote so far.
+fn hook_lines(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 async fn control_post(dir: &Path, path: &str) {
@@ -196,6 +207,22 @@ async fn a_capped_live_is_degraded_then_recovered_and_its_cover_lands_beside_the
     );
     assert_eq!(std::fs::read(&cover).unwrap(), JPEG);
     assert!(cover.starts_with(dir.path().join("rec/bili")), "{cover:?}");
+    // live_start named it, and came before the segment it is named after.
+    let all = events(dir.path()).await;
+    let started = all.iter().position(|e| e["type"] == "live_start");
+    let opened = all.iter().position(|e| e["type"] == "segment_start");
+    assert!(started.is_some() && started < opened, "{all:?}");
+    let start = &all[started.unwrap()];
+    assert_eq!(start["cover_path"], cover.to_str().unwrap(), "{start}");
+    assert!(
+        wait_until(Duration::from_secs(10), || hook_lines(&hook_out).len() == 1).await,
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(
+        hook_lines(&hook_out),
+        [format!("live_start {}", cover.display())]
+    );
 
     // Logged in again, a reconnect gets the source quality: one recording_recovered.
     api.bili_login(true);
@@ -233,36 +260,52 @@ async fn a_capped_live_is_degraded_then_recovered_and_its_cover_lands_beside_the
     // The open connection streams on: drop it, the reconnect finds the live over.
     control_post(dir.path(), &format!("/api/rooms/{KEY}/restart")).await;
     assert!(
-        wait_until(Duration::from_secs(30), || hook_out.exists()).await,
+        wait_until(Duration::from_secs(30), || hook_lines(&hook_out).len() == 2).await,
         "{}",
         d.log_text()
     );
     let all = events(dir.path()).await;
     let end = all.iter().find(|e| e["type"] == "live_end").unwrap();
     assert_eq!(end["cover_path"], cover.to_str().unwrap(), "{end}");
-    let line = std::fs::read_to_string(&hook_out).unwrap();
-    assert_eq!(line.trim_end(), format!("live_end {}", cover.display()));
+    assert_eq!(
+        hook_lines(&hook_out)[1],
+        format!("live_end {}", cover.display())
+    );
     let log = d.log_text();
     assert!(!log.contains("expired-sessdata"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_or_oversized_cover_leaves_the_recording_alone() {
+async fn a_missing_or_oversized_cover_leaves_the_recording_alone_and_a_slow_one_holds_nothing() {
     const OTHER_ID: u64 = 7734201;
     const OTHER: &str = "live-bvc/7734201/live.flv";
+    const SLOW_ID: u64 = 7734202;
+    const SLOW: &str = "live-bvc/7734202/live.flv";
     let streams = StreamServer::start().await;
     streams.set(WANTED, Answer::flv(FIXTURE, 20.0, 1));
     streams.set(OTHER, Answer::flv(FIXTURE, 20.0, 1));
+    streams.set(SLOW, Answer::flv(FIXTURE, 20.0, 1));
     streams.set("covers/missing.jpg", Answer::Status(404));
     // 11 MiB of "JPEG": over the 10 MiB cap.
     let mut big = JPEG.to_vec();
     big.resize(11 << 20, 0);
     streams.set("covers/big.jpg", Answer::Raw(Bytes::from(big)));
+    // 100 KiB at 20 KiB/s: five seconds, longer than live_start waits, shorter than the live.
+    let mut slow = JPEG.to_vec();
+    slow.resize(100 << 10, 0);
+    streams.set(
+        "covers/slow.jpg",
+        Answer::Paced {
+            data: Bytes::from(slow.clone()),
+            rate: 20 << 10,
+        },
+    );
     let api = PlatformServer::start().await;
     api.bili_login(true);
     for (id, path, cover) in [
         (LONG_ID, WANTED, "missing.jpg"),
         (OTHER_ID, OTHER, "big.jpg"),
+        (SLOW_ID, SLOW, "slow.jpg"),
     ] {
         api.set_bili(id, bili_room(&streams, path));
         api.set_bili_shape(
@@ -277,9 +320,10 @@ async fn a_missing_or_oversized_cover_leaves_the_recording_alone() {
     let cfg = config(
         dir.path(),
         &format!(
-            "{}{}",
+            "{}{}{}",
             room("a", "https://live.bilibili.com/7734200"),
-            room("b", "https://live.bilibili.com/7734201")
+            room("b", "https://live.bilibili.com/7734201"),
+            room("c", "https://live.bilibili.com/7734202")
         ),
         &format!(
             "[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\ncover = true\n",
@@ -290,7 +334,7 @@ async fn a_missing_or_oversized_cover_leaves_the_recording_alone() {
     let whole = crate::support::flv::fixture(FIXTURE).len();
     assert!(
         wait_until(Duration::from_secs(30), || {
-            [WANTED, OTHER]
+            [WANTED, OTHER, SLOW]
                 .iter()
                 .all(|p| streams.bodies(p).iter().any(|b| b.len() >= whole))
         })
@@ -298,17 +342,32 @@ async fn a_missing_or_oversized_cover_leaves_the_recording_alone() {
         "{}",
         d.log_text()
     );
-    for id in [LONG_ID, OTHER_ID] {
+    for id in [LONG_ID, OTHER_ID, SLOW_ID] {
         api.edit_bili(id, |r| r.live_status = 0);
     }
     assert!(
-        wait_events(dir.path(), "live_end", 2, Duration::from_secs(30)).await,
+        wait_events(dir.path(), "live_end", 3, Duration::from_secs(30)).await,
         "{}",
         d.log_text()
     );
     let all = events(dir.path()).await;
-    for e in all.iter().filter(|e| e["type"] == "live_end") {
-        assert!(e.get("cover_path").is_none(), "{e}");
+    let of = |key: &str, kind: &str| {
+        all.iter()
+            .position(|e| e["type"] == kind && e["room"]["key"] == key)
+            .unwrap_or_else(|| panic!("no {kind} of {key}: {all:?}"))
+    };
+    for id in [LONG_ID, OTHER_ID, SLOW_ID] {
+        let key = format!("bilibili:{id}");
+        // live_start first, whatever became of the cover.
+        assert!(
+            of(&key, "live_start") < of(&key, "segment_start"),
+            "{all:?}"
+        );
+        assert!(all[of(&key, "live_start")].get("cover_path").is_none());
+    }
+    for id in [LONG_ID, OTHER_ID] {
+        let end = &all[of(&format!("bilibili:{id}"), "live_end")];
+        assert!(end.get("cover_path").is_none(), "{end}");
     }
     // Both recorded whole, no image and no leftover beside them.
     for name in ["a", "b"] {
@@ -316,11 +375,21 @@ async fn a_missing_or_oversized_cover_leaves_the_recording_alone() {
         assert_eq!(files(&rec, ".flv").len(), 1, "{:?}", files(&rec, ""));
         assert_eq!(files(&rec, "").len(), 1, "{:?}", files(&rec, ""));
     }
+    // The slow cover landed after live_start (which did not wait for it past the first
+    // segment), under the first segment's stem, and live_end names it.
+    let rec = dir.path().join("rec/c");
+    let seg = files(&rec, ".flv");
+    assert_eq!(seg.len(), 1, "{:?}", files(&rec, ""));
+    let cover = seg[0].with_extension("jpg");
+    assert_eq!(std::fs::read(&cover).unwrap(), slow);
+    assert_eq!(files(&rec, "").len(), 2, "{:?}", files(&rec, ""));
+    let end = &all[of("bilibili:7734202", "live_end")];
+    assert_eq!(end["cover_path"], cover.to_str().unwrap(), "{end}");
     assert_eq!(
         all.iter()
             .filter(|e| e["type"] == "segment_complete")
             .count(),
-        2
+        3
     );
     let log = d.log_text();
     assert!(log.contains("answered HTTP 404"), "{log}");

@@ -10,7 +10,8 @@ pub(crate) const COVER: Key<Flag> = Key {
     name: "cover",
     scopes: TOP_PLATFORM_ROOM,
     kind: Flag(false),
-    // Read when a session's first segment opens: a change applies from the next session.
+    // Read when a session starts: a change applies from the next session (a next file, at the
+    // latest).
     applies: Applies::NextSegment,
     show: Show {
         platform: Some(|_, p| {

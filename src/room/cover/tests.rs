@@ -1,6 +1,4 @@
-use std::path::Path;
-
-use super::{is_cover_part, sniff, stem_of, write};
+use super::{first_stem, is_cover_part, sniff, write};
 
 const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F'];
 
@@ -15,15 +13,21 @@ fn images_are_recognised_by_their_bytes_not_by_what_the_server_claims() {
 }
 
 #[test]
-fn a_cover_takes_its_segments_stem_whatever_the_title_held() {
-    let seg = Path::new("/rec/bilibili/a/x_20261203-040000_..%2F$(rm -rf ~); x.flv.part");
+fn a_cover_and_its_first_segment_get_a_stem_free_for_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("alice_20261203-040000_title");
+    assert_eq!(first_stem(&stem), stem);
+    // An earlier session's segment without a cover (or a cover without its segment) holds the
+    // name for both: the new segment and its cover move to `_1` together.
+    std::fs::write(dir.path().join("alice_20261203-040000_title.ts"), b"").unwrap();
     assert_eq!(
-        stem_of(seg).unwrap(),
-        Path::new("/rec/bilibili/a/x_20261203-040000_..%2F$(rm -rf ~); x")
+        first_stem(&stem),
+        dir.path().join("alice_20261203-040000_title_1")
     );
+    std::fs::write(dir.path().join("alice_20261203-040000_title_1.webp"), b"").unwrap();
     assert_eq!(
-        stem_of(Path::new("/rec/a/b.c.ts")).unwrap(),
-        Path::new("/rec/a/b.c")
+        first_stem(&stem),
+        dir.path().join("alice_20261203-040000_title_2")
     );
     assert!(is_cover_part("/rec/a/b.jpg.part"));
     assert!(is_cover_part("/rec/a/b.webp.part"));
@@ -47,4 +51,7 @@ fn a_cover_is_written_whole_and_never_replaces_a_file() {
         .filter(|n| n.ends_with(".part"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+    // Saved before its segment opens, a cover may be the first file in its folder.
+    let deeper = write(&dir.path().join("alice/2026-12/x"), "png", b"\x89PNG").unwrap();
+    assert_eq!(deeper, dir.path().join("alice/2026-12/x.png"));
 }

@@ -63,12 +63,15 @@ impl Supervisor {
             },
         };
         let start = crate::event::now();
+        let session = SessionRef { id, start };
+        let first_stem = self.first_stem(&session).await;
         let spec = SegmentSpec {
             output_dir: self.deps.output_dir.clone(),
             template: self.cfg.settings.filename.clone(),
+            first_stem: first_stem.clone(),
             min_free_space: self.deps.min_free_space.clone(),
             room: self.room_ref(),
-            session: SessionRef { id, start },
+            session,
             segment_duration: self.cfg.settings.segment_duration,
             segment_size: self.cfg.settings.segment_size,
             intents: self.deps.intents.clone(),
@@ -89,6 +92,7 @@ impl Supervisor {
             attempts: Default::default(),
             cover: Default::default(),
         });
+        self.start_cover(first_stem.as_deref());
         self.opened(now, "live: session started")
     }
 
@@ -122,7 +126,7 @@ impl Supervisor {
         self.to_chat(crate::chat::ChatCmd::Session(true));
         let id = self.session.as_ref().map(|s| s.id).unwrap_or_default();
         tracing::info!(session = %id, "{what}");
-        self.emit(EventType::LiveStart, |e| e);
+        self.live_start();
         self.machine.on_session_started(now)
     }
 
@@ -171,6 +175,8 @@ impl Supervisor {
         if self.session.is_none() {
             return;
         }
+        // Even a session that ends (or a daemon that stops) before its cover has begun.
+        self.release_live_start();
         if let Some(writer) = self.session.as_mut().and_then(|s| s.writer.take()) {
             writer.close().await;
             // The writer's last events (the final segment) arrive after it closed.

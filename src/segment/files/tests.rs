@@ -199,3 +199,27 @@ fn a_title_that_keeps_changing_cannot_grow_an_intent_without_bound() {
     assert_eq!(*title, format!("title {}", MAX_ROOM_UPDATES + 49));
     store.settle(last.id());
 }
+
+#[test]
+fn a_first_segment_named_at_the_sessions_start_takes_that_name_and_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut out, _store, _rx) = output(dir.path());
+    out.spec.first_stem = Some(dir.path().join("rec/alice/decided"));
+    out.write(b"first").unwrap();
+    let first = out.close(None).unwrap().unwrap();
+    assert_eq!(first.path, dir.path().join("rec/alice/decided.flv"));
+    assert_eq!(first.index, 1);
+    // Later segments are named from the template when they open, as always.
+    out.write(b"second").unwrap();
+    let second = out.close(None).unwrap().unwrap();
+    assert_eq!(second.path, dir.path().join("rec/alice/2.flv"));
+
+    // A decided name that is taken by the time the segment opens gets `_1`: nothing is
+    // replaced.
+    let (mut out, _store, _rx) = output(dir.path());
+    out.spec.first_stem = Some(dir.path().join("rec/alice/decided"));
+    out.write(b"again").unwrap();
+    let again = out.close(None).unwrap().unwrap();
+    assert_eq!(again.path, dir.path().join("rec/alice/decided_1.flv"));
+    assert_eq!(std::fs::read(&first.path).unwrap(), b"first");
+}

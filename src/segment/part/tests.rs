@@ -48,3 +48,26 @@ fn patches_cannot_grow_the_file() {
     p.write_unit(&[b"abc"]).unwrap();
     assert!(p.patch(2, b"xy").is_err());
 }
+
+#[test]
+fn a_stem_decided_ahead_is_free_for_every_extension_that_will_share_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("alice_20261203-040000");
+    let exts = ["flv", "ts", "jpg"];
+    assert_eq!(free_stem(&stem, &exts), stem);
+    // A segment of another kind, a cover alone, a `.part` left by a crash: each takes its
+    // stem for all of them, so a segment and its cover never part ways.
+    std::fs::write(dir.path().join("alice_20261203-040000.ts"), b"").unwrap();
+    std::fs::write(dir.path().join("alice_20261203-040000_1.jpg"), b"").unwrap();
+    std::fs::write(dir.path().join("alice_20261203-040000_2.flv.part"), b"").unwrap();
+    let free = free_stem(&stem, &exts);
+    assert_eq!(free, dir.path().join("alice_20261203-040000_3"));
+    // An extension not asked about takes nothing.
+    assert_eq!(free_stem(&stem, &["flv"]), stem);
+    // The decided stem is where a segment opens.
+    let p = PartFile::create(&free, "flv").unwrap();
+    assert_eq!(
+        p.part_path(),
+        dir.path().join("alice_20261203-040000_3.flv.part")
+    );
+}
