@@ -19,6 +19,11 @@
 //!   room lock (`lock`, which owns the lock file's text), and each platform's polling
 //!   schedule (`schedule`: every room's slot of its interval, spread evenly). It drives
 //!   capture and the writer; how bytes are pulled or written is not its business.
+//! - `cluster`: several instances sharing one archive through etcd (`[cluster] backend =
+//!   "etcd"`): membership on one lease per process, which instance polls which idle room
+//!   (weighted rendezvous hashing), claiming a live room with a fencing token, handing rooms
+//!   over when a lease is lost, the shared risk-control pause. The rooms reach it through a
+//!   `Coordinator` handle; the default `local` backend is the room lock directory alone.
 //! - `hooks`: the event dispatcher: the log line, command hooks, webhooks, the durable delivery
 //!   journal with per-room order, windows and retries; it settles a segment's intent once its
 //!   event is journaled.
@@ -59,6 +64,7 @@ mod build_info;
 mod capture;
 mod chat;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 mod control;
 mod daemon;
