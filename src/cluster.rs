@@ -17,7 +17,14 @@
 //! room", "my session progressed / ended"; it answers a claim with a mailbox of orders (a new
 //! fence, hand the room over) that the room's supervisor reads like its other inputs.
 
+mod coordinator;
 pub mod etcd;
+mod keys;
 pub(crate) mod lease_fsm;
 pub(crate) mod rendezvous;
 pub mod throttle;
+mod view;
+
+pub(crate) use coordinator::{Claim, Coordinator, Order, Settings, start};
+pub(crate) use lease_fsm::OnLeaseLoss;
+pub(crate) use view::Turn;

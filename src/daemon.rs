@@ -19,6 +19,7 @@ use crate::room::RoomDeps;
 use crate::segment::intent::Intents;
 use crate::systemd;
 
+mod cluster;
 mod disk;
 mod rooms;
 mod watch;
@@ -39,6 +40,8 @@ pub(crate) enum DaemonError {
     Http(#[from] reqwest::Error),
     #[error("{0}")]
     Hooks(#[from] crate::hooks::HooksError),
+    #[error("{0}")]
+    Cluster(String),
     #[error(
         "{0} room(s) did not stop within shutdown_timeout; their last segments may need `liverec repair`"
     )]
@@ -122,16 +125,21 @@ pub(crate) async fn run(
     ));
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
     let platforms = Platforms::from_settings(&config.platforms, client.clone());
+    let slots = (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings)));
+    let cluster_stop = CancellationToken::new();
+    let (coordinator, cluster_task) =
+        cluster::join(&config.cluster, &events, slots.clone(), &cluster_stop).await?;
     let deps = RoomDeps {
         platform: platforms.get(PlatformKind::Direct),
         client,
         output_dir: config.output_dir.clone(),
         lock_dir: config.lock_dir.clone(),
         min_free_space: min_free_space.clone(),
-        slots: (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings))),
+        slots,
         events: events.clone(),
         intents: Some(intents),
         seat: None,
+        cluster: coordinator.clone(),
     };
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
     let mut rooms = rooms::Rooms::new(deps, platforms, shared.clone(), resolved_tx);
@@ -200,6 +208,11 @@ pub(crate) async fn run(
     let _ = disk.await;
     let deadline = tokio::time::Instant::now() + current.shutdown_timeout;
     let late = rooms.stop_all(deadline).await;
+    // After the rooms: their owner keys are released, then the lease (and the member key) go.
+    cluster_stop.cancel();
+    if let Some(task) = cluster_task {
+        let _ = tokio::time::timeout_at(deadline.max(tokio::time::Instant::now() + Duration::from_secs(3)), task).await;
+    }
     drop(control);
     drop(rooms);
     drop(events);
@@ -284,6 +297,7 @@ fn running_after(current: &Config, new: Config) -> Config {
             token: new.control.token.clone(),
         },
         max_recordings: current.max_recordings,
+        cluster: current.cluster.clone(),
         // The platforms' clients and limiters are made once at start-up; rooms carry their
         // own merged platform settings.
         platforms: current.platforms.clone(),

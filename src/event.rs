@@ -22,10 +22,11 @@ pub enum EventType {
     RecordingRecovered,
     DiskLow,
     HookFailed,
+    ClusterDegraded,
 }
 
 impl EventType {
-    pub(crate) const ALL: [EventType; 8] = [
+    pub(crate) const ALL: [EventType; 9] = [
         EventType::LiveStart,
         EventType::SegmentStart,
         EventType::SegmentComplete,
@@ -34,6 +35,7 @@ impl EventType {
         EventType::RecordingRecovered,
         EventType::DiskLow,
         EventType::HookFailed,
+        EventType::ClusterDegraded,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -46,6 +48,7 @@ impl EventType {
             EventType::RecordingRecovered => "recording_recovered",
             EventType::DiskLow => "disk_low",
             EventType::HookFailed => "hook_failed",
+            EventType::ClusterDegraded => "cluster_degraded",
         }
     }
 
@@ -77,6 +80,19 @@ pub struct RoomRef {
 pub struct SessionRef {
     pub(crate) id: Uuid,
     pub(crate) start: DateTime<FixedOffset>,
+    /// A cluster session's owner (`[cluster] backend = "etcd"`): the instance recording it and
+    /// its claim's fencing token. A takeover keeps the session id with a new owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<OwnerRef>,
+}
+
+/// Who records a cluster session: the instance, and the etcd revision that created its claim
+/// on the room (the fencing token: a later claim always has a greater one, so a hook can order
+/// or dedupe the segments of two instances that overlapped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerRef {
+    pub(crate) instance: String,
+    pub(crate) fence: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

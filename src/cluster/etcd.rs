@@ -221,6 +221,27 @@ impl EtcdClient {
         }
     }
 
+    /// Puts `value` if the key was created at `create_revision` (it is still the same claim,
+    /// not a successor's). Returns whether it did.
+    pub async fn txn_put_if_create_revision(
+        &self,
+        key: &str,
+        value: &[u8],
+        lease: Option<i64>,
+        create_revision: i64,
+    ) -> Result<bool, EtcdError> {
+        let body = wire::put_if_request(
+            key.as_bytes(),
+            value,
+            lease.unwrap_or(0),
+            Compare::CreateRevision(create_revision),
+        );
+        let outcome = self
+            .call("txn", "/v3/kv/txn", &body, wire::decode_put_if)
+            .await?;
+        Ok(matches!(outcome, PutIf::Done { .. }))
+    }
+
     /// Puts `value` if the key's mod revision is `mod_revision` (0: the key is absent).
     /// Returns whether it did.
     pub async fn txn_put_if_mod_revision(
@@ -533,7 +554,7 @@ fn ttl_secs(ttl: Duration) -> i64 {
 
 /// `http(s)://host:port` without a trailing slash. Refuses user info (it would end up in log
 /// lines; credentials go in `Config::credentials`), paths, queries and fragments.
-fn normalize_endpoint(raw: &str) -> Result<String, String> {
+pub(crate) fn normalize_endpoint(raw: &str) -> Result<String, String> {
     let url = reqwest::Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("scheme must be http or https".into());

@@ -26,11 +26,13 @@ use crate::util::secret::{Secret, redact_url};
 use crate::util::units::{format_duration, format_size};
 
 mod chat_rows;
+mod cluster_rows;
 mod hook_rows;
 mod platform_rows;
 mod table;
 
 pub(crate) use chat_rows::*;
+pub(crate) use cluster_rows::*;
 pub(crate) use hook_rows::*;
 pub(crate) use platform_rows::*;
 pub(crate) use table::*;
@@ -42,6 +44,8 @@ pub(crate) enum Scope {
     Top,
     /// `[control]`.
     Control,
+    /// `[cluster]`.
+    Cluster,
     /// `[platforms.bilibili]`, `[platforms.douyin]`.
     Platform,
     /// Each `[[rooms]]` entry (over the top-level or platform value, when there is one).
@@ -56,6 +60,7 @@ impl Scope {
         match self {
             Scope::Top => "top level",
             Scope::Control => "`[control]`",
+            Scope::Cluster => "`[cluster]`",
             Scope::Platform => "`[platforms.*]`",
             Scope::Room => "`[[rooms]]`",
             Scope::Hook => "`[[hooks]]`",
@@ -68,6 +73,7 @@ impl Scope {
         match self {
             Scope::Top => "",
             Scope::Control => "control.",
+            Scope::Cluster => "cluster.",
             Scope::Platform => "platforms.*.",
             Scope::Room => "rooms[*].",
             Scope::Hook => "hooks[*].",

@@ -33,6 +33,7 @@ use super::schedule::Grid;
 use crate::util::backoff::Backoff;
 
 mod checks;
+mod cluster;
 
 #[cfg(test)]
 use checks::LIVE_HINT_EVERY;

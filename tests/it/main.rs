@@ -9,6 +9,8 @@ mod cli_docs;
 mod control;
 mod daemon_basics;
 mod douyin_daemon;
+mod etcd_client;
+mod cluster;
 mod flv_parser;
 mod flv_pipeline;
 mod fmp4_start_delay;

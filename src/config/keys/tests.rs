@@ -42,7 +42,7 @@ fn asked(text: &str) -> Vec<String> {
 #[test]
 fn every_section_reads_exactly_the_keys_of_the_table() {
     let bogus = "zzzzzzzzzzzz = 1\n";
-    let sections = ["control", "platforms", "rooms", "hooks", "webhooks"];
+    let sections = ["control", "cluster", "platforms", "rooms", "hooks", "webhooks"];
     let top: Vec<String> = asked(bogus)
         .into_iter()
         .filter(|k| !sections.contains(&k.as_str()))
@@ -50,6 +50,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
     assert_eq!(top, in_scope(Scope::Top), "top level");
     for (scope, text) in [
         (Scope::Control, format!("[control]\n{bogus}")),
+        (Scope::Cluster, format!("[cluster]\n{bogus}")),
         (Scope::Platform, format!("[platforms.bilibili]\n{bogus}")),
         (Scope::Platform, format!("[platforms.douyin]\n{bogus}")),
         (Scope::Room, format!("[[rooms]]\n{bogus}")),

@@ -21,6 +21,7 @@ fn event(title: &str) -> Event {
     .with_session(Some(SessionRef {
         id: uuid::Uuid::nil(),
         start: t,
+        owner: None,
     }))
     .with_segment(SegmentRef {
         path: "/rec/alice/1 two.flv".into(),

@@ -10,6 +10,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{ATTEMPT_STOP, Child, Session, Supervisor};
+use crate::cluster::Claim;
 use crate::event::{EventType, SessionRef};
 use crate::platform::limiter::{Lane, in_lane};
 use crate::room::lock::{Acquire, RoomLock};
@@ -58,16 +59,47 @@ impl Supervisor {
                 }
             },
         };
-        let start = crate::event::now();
+        let claimed = match self
+            .deps
+            .cluster
+            .claim(&self.key.to_string(), self.last_hint.as_deref())
+            .await
+        {
+            Claim::Won(claimed) => claimed,
+            Claim::Busy { reason, elsewhere } => {
+                drop(slot);
+                drop(lock);
+                tracing::info!("live, {reason}; waiting");
+                self.machine.on_blocked(reason, elsewhere, now);
+                return Vec::new();
+            }
+        };
+        let (id, start, first_index) = match &claimed.resume {
+            Some(r) => {
+                tracing::info!(
+                    session = %r.session,
+                    "continuing the session {} recorded, from segment {}",
+                    r.from,
+                    r.next_index
+                );
+                (r.session, r.start, r.next_index)
+            }
+            None => (id, crate::event::now(), 1),
+        };
         let spec = SegmentSpec {
             output_dir: self.deps.output_dir.clone(),
             template: self.cfg.settings.filename.clone(),
             min_free_space: self.deps.min_free_space.clone(),
             room: self.room_ref(),
-            session: SessionRef { id, start },
+            session: SessionRef {
+                id,
+                start,
+                owner: claimed.owner.clone(),
+            },
             segment_duration: self.cfg.settings.segment_duration,
             segment_size: self.cfg.settings.segment_size,
             intents: self.deps.intents.clone(),
+            first_index,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let progress = Arc::new(Progress::default());
@@ -81,7 +113,10 @@ impl Supervisor {
             progress,
             events: rx,
             sources: Default::default(),
+            owner: claimed.owner,
+            handed_over: false,
         });
+        self.orders = claimed.orders;
         self.snap.session = self.session.as_ref().map(Session::reference);
         self.session_hint = self.last_hint.clone();
         self.snap.segments = 0;
@@ -159,9 +194,13 @@ impl Supervisor {
             }
         }
         if let Some(s) = self.session.take() {
+            self.deps
+                .cluster
+                .released(&self.key.to_string(), ended && !s.handed_over);
             self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
             self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
         }
+        self.orders = None;
         self.to_chat(crate::chat::ChatCmd::Session(false));
         self.chat_after_session().await;
         self.session_hint = None;

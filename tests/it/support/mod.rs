@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod chat_server;
 pub mod daemon;
+pub mod etcd;
 pub mod douyin_chat;
 pub mod flv;
 pub mod hls_server;

@@ -1,0 +1,252 @@
+//! Several instances sharing one set of rooms through a real etcd (`[cluster] backend =
+//! "etcd"`), started by each test on free loopback ports. Each test skips itself, saying so,
+//! only when the `etcd` binary is absent (Debian: `apt-get install etcd-server`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::support::daemon::{Daemon, config, control_get, events, files, room, wait_until};
+use crate::support::etcd::etcd_or_skip;
+use crate::support::platform_server::{BiliRoom, PlatformServer};
+use crate::support::server::{Answer, StreamServer};
+
+const FIXTURE: &str = "flv_640x360_20s.flv";
+const TTL: Duration = Duration::from_secs(2);
+
+fn live_room(streams: &StreamServer, id: u64, live: bool) -> BiliRoom {
+    BiliRoom {
+        short_id: 0,
+        live_status: i64::from(live),
+        title: format!("cluster {id}"),
+        uname: format!("streamer {id}"),
+        live_start_time: 1763712000,
+        stream_host: format!("http://{}", streams.addr),
+        stream_path: format!("live-bvc/{id}/live.flv"),
+    }
+}
+
+/// The config of instance `name` under `dir/<name>`.
+fn instance_config(dir: &Path, name: &str, etcd: &str, api: &PlatformServer, rooms: &str) -> (PathBuf, String) {
+    let home = dir.join(name);
+    std::fs::create_dir_all(&home).unwrap();
+    let extra = format!(
+        "[platforms.bilibili]\napi_base = \"{}\"\ndanmaku = false\nlive_push = false\n\
+         [cluster]\nbackend = \"etcd\"\nendpoints = [\"{etcd}\"]\nname = \"test\"\n\
+         instance = \"{name}\"\nlease_ttl = \"2s\"\nhandover_overlap = \"3s\"\n",
+        api.base()
+    );
+    let cfg = config(&home, rooms, &extra);
+    (home, cfg)
+}
+
+/// The room names with a `.part` being written under `home/rec`.
+fn recording(home: &Path) -> BTreeSet<String> {
+    files(&home.join("rec"), ".part")
+        .iter()
+        .filter_map(|p| p.parent()?.file_name()?.to_str().map(str::to_string))
+        .collect()
+}
+
+/// The segment indexes written for `room` under `home/rec` (finished and open).
+fn indexes(home: &Path, room: &str) -> Vec<u32> {
+    let mut v: Vec<u32> = files(&home.join("rec").join(room), "")
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str()?.split('.').next()?.parse().ok())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The sum of `liverec_poll_requests_total` in a daemon's `/metrics`.
+async fn polls(home: &Path) -> f64 {
+    control_get(home, "/metrics")
+        .await
+        .lines()
+        .filter(|l| l.starts_with("liverec_poll_requests_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
+    let etcd = etcd_or_skip!();
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    let mut rooms = String::new();
+    let live: Vec<u64> = (0..12).map(|i| 5_560_001 + i).collect();
+    let idle: Vec<u64> = (0..6).map(|i| 5_570_001 + i).collect();
+    for id in &live {
+        streams.set(&format!("live-bvc/{id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+        api.set_bili(*id, live_room(&streams, *id, true));
+        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+    }
+    for id in &idle {
+        api.set_bili(*id, live_room(&streams, *id, false));
+        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemons = BTreeMap::new();
+    let mut homes = BTreeMap::new();
+    for name in ["nas-1", "nas-2", "nas-3"] {
+        let (home, cfg) = instance_config(dir.path(), name, &etcd.url, &api, &rooms);
+        daemons.insert(name, Daemon::start(&home, name, &cfg));
+        homes.insert(name, home);
+    }
+    let logs = |daemons: &BTreeMap<&str, Daemon>| {
+        daemons
+            .iter()
+            .map(|(n, d)| format!("==== {n}\n{}", d.log_text()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // Every live room recorded, each by exactly one instance.
+    let all: BTreeSet<String> = live.iter().map(|id| format!("r{id}")).collect();
+    let covered = || {
+        let mut seen = BTreeSet::new();
+        for home in homes.values() {
+            seen.extend(recording(home));
+        }
+        seen == all
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), covered).await,
+        "not every live room is recorded:\n{}",
+        logs(&daemons)
+    );
+    let by: BTreeMap<&str, BTreeSet<String>> =
+        homes.iter().map(|(n, h)| (*n, recording(h))).collect();
+    let total: usize = by.values().map(BTreeSet::len).sum();
+    assert_eq!(total, 12, "a room is recorded twice: {by:?}\n{}", logs(&daemons));
+    assert!(
+        by.values().all(|r| !r.is_empty()),
+        "the rooms are not spread: {by:?}"
+    );
+    // Events say who records, with the claim's fencing token.
+    let ev = events(&homes["nas-2"]).await;
+    let start = ev
+        .iter()
+        .find(|e| e["type"] == "segment_start")
+        .expect("a segment_start on nas-2");
+    assert_eq!(start["session"]["owner"]["instance"], "nas-2", "{start}");
+    assert!(start["session"]["owner"]["fence"].as_i64().unwrap() > 0, "{start}");
+
+    // The idle rooms are polled about once per interval in all, not once per instance.
+    let before: f64 = {
+        let mut s = 0.0;
+        for h in homes.values() {
+            s += polls(h).await;
+        }
+        s
+    };
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut after = 0.0;
+    for h in homes.values() {
+        after += polls(h).await;
+    }
+    let per_room_per_interval = (after - before) / idle.len() as f64 / t0.elapsed().as_secs_f64();
+    assert!(
+        (0.6..=1.5).contains(&per_room_per_interval),
+        "{per_room_per_interval:.2} status checks per idle room per second (1 s interval)"
+    );
+
+    // kill -9 of nas-1: its rooms are taken within a lease TTL and two polls.
+    let victim = by["nas-1"].clone();
+    daemons.get_mut("nas-1").unwrap().kill9();
+    let killed = Instant::now();
+    let others = ["nas-2", "nas-3"];
+    let taken = || {
+        victim
+            .iter()
+            .all(|r| others.iter().any(|n| recording(&homes[n]).contains(r)))
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), taken).await,
+        "{victim:?} not taken over:\n{}",
+        logs(&daemons)
+    );
+    let took = killed.elapsed();
+    assert!(
+        took <= TTL + Duration::from_secs(2) + Duration::from_secs(4),
+        "takeover took {took:?}"
+    );
+    // The session goes on where nas-1 left it: the next segment index, not 1.
+    for r in &victim {
+        let old = indexes(&homes["nas-1"], r);
+        let new: Vec<u32> = others.iter().flat_map(|n| indexes(&homes[n], r)).collect();
+        assert!(
+            !new.is_empty() && new[0] > *old.last().unwrap_or(&0),
+            "{r}: nas-1 wrote {old:?}, its successor {new:?}"
+        );
+    }
+    // Still one recorder per room.
+    let mut seen = 0;
+    for n in others {
+        seen += recording(&homes[n]).len();
+    }
+    assert_eq!(seen, 12, "{}", logs(&daemons));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_instance_hands_its_rooms_over_when_it_wakes() {
+    let etcd = etcd_or_skip!();
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    let mut rooms = String::new();
+    let live: Vec<u64> = (0..4).map(|i| 5_580_001 + i).collect();
+    for id in &live {
+        streams.set(&format!("live-bvc/{id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+        api.set_bili(*id, live_room(&streams, *id, true));
+        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
+    let (home_b, cfg_b) = instance_config(dir.path(), "nas-b", &etcd.url, &api, &rooms);
+    // a records every room before b joins: a joining instance takes no live session.
+    let a = Daemon::start(&home_a, "nas-a", &cfg_a);
+    assert!(
+        wait_until(Duration::from_secs(30), || recording(&home_a).len() == 4).await,
+        "{}",
+        a.log_text()
+    );
+    let b = Daemon::start(&home_b, "nas-b", &cfg_b);
+    let logs = || format!("==== a\n{}\n==== b\n{}", a.log_text(), b.log_text());
+    assert!(
+        wait_until(Duration::from_secs(10), || b.log_text().contains("joined the cluster")).await,
+        "{}",
+        logs()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(recording(&home_b).is_empty(), "a live session moved to b:\n{}", logs());
+    let a_rooms = recording(&home_a);
+    a.signal(libc::SIGSTOP);
+    tokio::time::sleep(2 * TTL + Duration::from_millis(500)).await;
+    // b took a's rooms while a was frozen.
+    assert!(
+        wait_until(Duration::from_secs(10), || recording(&home_b).len() == 4).await,
+        "{}",
+        logs()
+    );
+    a.signal(libc::SIGCONT);
+    // a finds its lease gone, sees b writing, finalizes and stops: no .part left.
+    assert!(
+        wait_until(Duration::from_secs(15), || recording(&home_a).is_empty()).await,
+        "{}",
+        logs()
+    );
+    let ends: Vec<_> = events(&home_a)
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "live_end")
+        .collect();
+    assert_eq!(ends.len(), a_rooms.len(), "{ends:?}\n{}", logs());
+    assert!(
+        ends.iter()
+            .all(|e| e["error"].as_str().unwrap_or_default().contains("handover to nas-b")),
+        "{ends:?}"
+    );
+    // b keeps every room.
+    assert_eq!(recording(&home_b).len(), 4, "{}", logs());
+    drop(a);
+}
