@@ -125,7 +125,8 @@ pub(crate) async fn run(
     ));
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
     let platforms = Platforms::from_settings(&config.platforms, client.clone());
-    let slots = (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings)));
+    let slots =
+        (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings)));
     let cluster_stop = CancellationToken::new();
     let (coordinator, cluster_task) =
         cluster::join(&config.cluster, &events, slots.clone(), &cluster_stop).await?;
@@ -211,7 +212,11 @@ pub(crate) async fn run(
     // After the rooms: their owner keys are released, then the lease (and the member key) go.
     cluster_stop.cancel();
     if let Some(task) = cluster_task {
-        let _ = tokio::time::timeout_at(deadline.max(tokio::time::Instant::now() + Duration::from_secs(3)), task).await;
+        let _ = tokio::time::timeout_at(
+            deadline.max(tokio::time::Instant::now() + Duration::from_secs(3)),
+            task,
+        )
+        .await;
     }
     drop(control);
     drop(rooms);

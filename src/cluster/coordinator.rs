@@ -72,7 +72,10 @@ pub(crate) struct Claimed {
 pub(crate) enum Claim {
     Won(Claimed),
     /// Not now: `elsewhere` when another instance records the room.
-    Busy { reason: String, elsewhere: bool },
+    Busy {
+        reason: String,
+        elsewhere: bool,
+    },
 }
 
 #[derive(Clone)]
@@ -135,7 +138,9 @@ impl Coordinator {
         };
         let state = shared.lock();
         if self.draining() && !state.view.owners.contains_key(room) {
-            return Err(Turn::PolledBy("another instance (this one is draining)".into()));
+            return Err(Turn::PolledBy(
+                "another instance (this one is draining)".into(),
+            ));
         }
         match state.view.turn(room, shared.me()) {
             Turn::Mine => Ok(()),
@@ -168,7 +173,9 @@ impl Coordinator {
             NewSessions::Claim => match claim_key(shared, room, hint, lease).await {
                 Ok(claim) => claim,
                 Err(e) if e.is_unavailable() => {
-                    tracing::warn!("cluster claim failed ({e}); deciding by the last known members");
+                    tracing::warn!(
+                        "cluster claim failed ({e}); deciding by the last known members"
+                    );
                     unclaimed_start(shared, room)
                 }
                 Err(e) => Claim::Busy {
@@ -252,8 +259,8 @@ impl Coordinator {
             }
             let key = shared.layout.session(&room);
             if let Ok(Some(kv)) = client.get(&key).await {
-                let ours = decode::<SessionValue>(&kv.value)
-                    .is_none_or(|v| v.instance == shared.me());
+                let ours =
+                    decode::<SessionValue>(&kv.value).is_none_or(|v| v.instance == shared.me());
                 if ours {
                     let _ = client
                         .txn_delete_if(&key, DeleteIf::ModRevision(kv.mod_revision))

@@ -543,7 +543,6 @@ impl EtcdClient {
             .cloned()
             .unwrap_or_else(|| "?".into())
     }
-
 }
 
 /// Seconds for a TTL: rounded up, at least 1.

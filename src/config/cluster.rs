@@ -82,8 +82,7 @@ fn host_name() -> String {
 fn key_segment(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && s != "."
         && s != ".."
@@ -102,7 +101,10 @@ pub(crate) fn read_cluster(
         match f.str(rep) {
             Some("local") => cfg.backend = Backend::Local,
             Some("etcd") => cfg.backend = Backend::Etcd,
-            Some(other) => f.fail(rep, format!("{other:?} is not a backend (\"local\" or \"etcd\")")),
+            Some(other) => f.fail(
+                rep,
+                format!("{other:?} is not a backend (\"local\" or \"etcd\")"),
+            ),
             None => {}
         }
     }
@@ -111,7 +113,10 @@ pub(crate) fn read_cluster(
         for e in &list {
             if let Err(why) = crate::cluster::etcd::normalize_endpoint(e) {
                 if let Some(f) = endpoints.as_ref() {
-                    f.fail(rep, format!("endpoint {}: {why}", crate::util::secret::redact_url(e)));
+                    f.fail(
+                        rep,
+                        format!("endpoint {}: {why}", crate::util::secret::redact_url(e)),
+                    );
                 }
             }
         }
@@ -143,7 +148,10 @@ pub(crate) fn read_cluster(
         match f.str(rep) {
             Some("overlap") => cfg.on_lease_loss = OnLeaseLoss::Overlap,
             Some("stop") => cfg.on_lease_loss = OnLeaseLoss::Stop,
-            Some(other) => f.fail(rep, format!("{other:?} is neither \"overlap\" nor \"stop\"")),
+            Some(other) => f.fail(
+                rep,
+                format!("{other:?} is neither \"overlap\" nor \"stop\""),
+            ),
             None => {}
         }
     }

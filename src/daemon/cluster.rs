@@ -39,9 +39,8 @@ pub(super) async fn join(
             _ => None,
         },
     };
-    let (coordinator, task) =
-        crate::cluster::start(settings, events.clone(), slots, stop.clone())
-            .await
-            .map_err(|e| DaemonError::Cluster(format!("cannot join the cluster: {e}")))?;
+    let (coordinator, task) = crate::cluster::start(settings, events.clone(), slots, stop.clone())
+        .await
+        .map_err(|e| DaemonError::Cluster(format!("cannot join the cluster: {e}")))?;
     Ok((coordinator, Some(task)))
 }

@@ -27,7 +27,13 @@ fn live_room(streams: &StreamServer, id: u64, live: bool) -> BiliRoom {
 }
 
 /// The config of instance `name` under `dir/<name>`.
-fn instance_config(dir: &Path, name: &str, etcd: &str, api: &PlatformServer, rooms: &str) -> (PathBuf, String) {
+fn instance_config(
+    dir: &Path,
+    name: &str,
+    etcd: &str,
+    api: &PlatformServer,
+    rooms: &str,
+) -> (PathBuf, String) {
     let home = dir.join(name);
     std::fs::create_dir_all(&home).unwrap();
     let extra = format!(
@@ -77,13 +83,22 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
     let live: Vec<u64> = (0..12).map(|i| 5_560_001 + i).collect();
     let idle: Vec<u64> = (0..6).map(|i| 5_570_001 + i).collect();
     for id in &live {
-        streams.set(&format!("live-bvc/{id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+        streams.set(
+            &format!("live-bvc/{id}/live.flv"),
+            Answer::flv(FIXTURE, 1.0, 0),
+        );
         api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
     }
     for id in &idle {
         api.set_bili(*id, live_room(&streams, *id, false));
-        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     let mut daemons = BTreeMap::new();
@@ -117,7 +132,12 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
     let by: BTreeMap<&str, BTreeSet<String>> =
         homes.iter().map(|(n, h)| (*n, recording(h))).collect();
     let total: usize = by.values().map(BTreeSet::len).sum();
-    assert_eq!(total, 12, "a room is recorded twice: {by:?}\n{}", logs(&daemons));
+    assert_eq!(
+        total,
+        12,
+        "a room is recorded twice: {by:?}\n{}",
+        logs(&daemons)
+    );
     assert!(
         by.values().all(|r| !r.is_empty()),
         "the rooms are not spread: {by:?}"
@@ -129,7 +149,10 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
         .find(|e| e["type"] == "segment_start")
         .expect("a segment_start on nas-2");
     assert_eq!(start["session"]["owner"]["instance"], "nas-2", "{start}");
-    assert!(start["session"]["owner"]["fence"].as_i64().unwrap() > 0, "{start}");
+    assert!(
+        start["session"]["owner"]["fence"].as_i64().unwrap() > 0,
+        "{start}"
+    );
 
     // The idle rooms are polled about once per interval in all, not once per instance.
     let before: f64 = {
@@ -196,9 +219,15 @@ async fn a_paused_instance_hands_its_rooms_over_when_it_wakes() {
     let mut rooms = String::new();
     let live: Vec<u64> = (0..4).map(|i| 5_580_001 + i).collect();
     for id in &live {
-        streams.set(&format!("live-bvc/{id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+        streams.set(
+            &format!("live-bvc/{id}/live.flv"),
+            Answer::flv(FIXTURE, 1.0, 0),
+        );
         api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
@@ -212,13 +241,27 @@ async fn a_paused_instance_hands_its_rooms_over_when_it_wakes() {
     );
     let b = Daemon::start(&home_b, "nas-b", &cfg_b);
     let logs = || format!("==== a\n{}\n==== b\n{}", a.log_text(), b.log_text());
+    let client = etcd.client();
+    let mut members = 0;
+    for _ in 0..100 {
+        members = client
+            .get_prefix("/liverec/test/members/")
+            .await
+            .unwrap()
+            .kvs
+            .len();
+        if members == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(members, 2, "{}", logs());
+    tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(
-        wait_until(Duration::from_secs(10), || b.log_text().contains("joined the cluster")).await,
-        "{}",
+        recording(&home_b).is_empty(),
+        "a live session moved to b:\n{}",
         logs()
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(recording(&home_b).is_empty(), "a live session moved to b:\n{}", logs());
     let a_rooms = recording(&home_a);
     a.signal(libc::SIGSTOP);
     tokio::time::sleep(2 * TTL + Duration::from_millis(500)).await;
@@ -242,8 +285,10 @@ async fn a_paused_instance_hands_its_rooms_over_when_it_wakes() {
         .collect();
     assert_eq!(ends.len(), a_rooms.len(), "{ends:?}\n{}", logs());
     assert!(
-        ends.iter()
-            .all(|e| e["error"].as_str().unwrap_or_default().contains("handover to nas-b")),
+        ends.iter().all(|e| e["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("handover to nas-b")),
         "{ends:?}"
     );
     // b keeps every room.

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::support::etcd::{self as support, etcd_or_skip, eventually};
 use liverec::cluster::etcd::{
     CreateOutcome, Credentials, DeleteIf, EtcdError, EventKind, Watch, WatchItem, WatchOptions,
 };
 use liverec::cluster::throttle::{self, Published, Throttle};
 use serde_json::json;
-use crate::support::etcd::{self as support, etcd_or_skip, eventually};
 
 const LIMIT: Duration = Duration::from_secs(10);
 

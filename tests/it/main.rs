@@ -6,11 +6,11 @@ mod support;
 
 mod chat;
 mod cli_docs;
+mod cluster;
 mod control;
 mod daemon_basics;
 mod douyin_daemon;
 mod etcd_client;
-mod cluster;
 mod flv_parser;
 mod flv_pipeline;
 mod fmp4_start_delay;

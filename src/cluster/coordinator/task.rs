@@ -38,7 +38,8 @@ pub(crate) async fn start(
 ) -> Result<(Coordinator, JoinHandle<()>), StartError> {
     let client = EtcdClient::new(Config {
         endpoints: settings.endpoints.clone(),
-        request_timeout: (settings.lease_ttl / 3).clamp(Duration::from_millis(500), Duration::from_secs(5)),
+        request_timeout: (settings.lease_ttl / 3)
+            .clamp(Duration::from_millis(500), Duration::from_secs(5)),
         credentials: settings.credentials.clone(),
     })?;
     let layout = Layout::new(&settings.name);
@@ -151,8 +152,12 @@ impl Task {
         // still open (their sessions are closed by now), so others take over at once.
         match tokio::time::timeout(REVOKE_TIMEOUT, self.shared.client.lease_revoke(lease)).await {
             Ok(Ok(_)) => tracing::info!("left the cluster"),
-            Ok(Err(e)) => tracing::warn!("cannot revoke the cluster lease ({e}); it expires by itself"),
-            Err(_) => tracing::warn!("etcd did not answer the lease revoke; the lease expires by itself"),
+            Ok(Err(e)) => {
+                tracing::warn!("cannot revoke the cluster lease ({e}); it expires by itself")
+            }
+            Err(_) => {
+                tracing::warn!("etcd did not answer the lease revoke; the lease expires by itself")
+            }
         }
     }
 
@@ -218,7 +223,13 @@ impl Task {
     fn on_watch(&mut self, item: WatchItem) -> Vec<Step> {
         let me = self.shared.settings.instance.clone();
         let mut state = self.shared.lock();
-        let State { view, fsm, rooms, lease, .. } = &mut *state;
+        let State {
+            view,
+            fsm,
+            rooms,
+            lease,
+            ..
+        } = &mut *state;
         let changes = match item {
             WatchItem::Event(ev) => view
                 .apply(&self.shared.layout, ev.kind, &ev.kv)
@@ -311,7 +322,9 @@ impl Task {
                         .emit(Event::new(EventType::ClusterDegraded, None).with_error(text));
                 }
                 Step::Recovered => tracing::info!("etcd answers again"),
-                Step::LeaseLost => tracing::warn!("the cluster lease is gone (expired or revoked); granting a new one"),
+                Step::LeaseLost => tracing::warn!(
+                    "the cluster lease is gone (expired or revoked); granting a new one"
+                ),
             }
         }
     }

@@ -68,12 +68,7 @@ fn idle_rooms_go_to_their_hash_owner_and_recorded_rooms_to_their_owner() {
     assert_eq!(v.turn(room, &winner), Turn::RecordedBy(other.into()));
     // Deleted: back to the hash.
     let gone = v.apply(&l, EventKind::Delete, &kv(&l.owner(room), b"", 0, 0));
-    assert_eq!(
-        gone,
-        Some(OwnerChange::Gone {
-            room: room.clone()
-        })
-    );
+    assert_eq!(gone, Some(OwnerChange::Gone { room: room.clone() }));
     assert_eq!(v.turn(room, &winner), Turn::Mine);
 }
 

@@ -147,4 +147,3 @@ pub(crate) const CLUSTER_PASSWORD_FILE: Key<Unset> = Key {
     },
     doc: "file holding the etcd user's password (read at start-up, never logged)",
 };
-

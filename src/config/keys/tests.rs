@@ -42,7 +42,14 @@ fn asked(text: &str) -> Vec<String> {
 #[test]
 fn every_section_reads_exactly_the_keys_of_the_table() {
     let bogus = "zzzzzzzzzzzz = 1\n";
-    let sections = ["control", "cluster", "platforms", "rooms", "hooks", "webhooks"];
+    let sections = [
+        "control",
+        "cluster",
+        "platforms",
+        "rooms",
+        "hooks",
+        "webhooks",
+    ];
     let top: Vec<String> = asked(bogus)
         .into_iter()
         .filter(|k| !sections.contains(&k.as_str()))
@@ -246,6 +253,7 @@ fn scope_of(section: &str) -> Option<Scope> {
     match section {
         "" => Some(Scope::Top),
         "control" => Some(Scope::Control),
+        "cluster" => Some(Scope::Cluster),
         "platforms.bilibili" | "platforms.douyin" => Some(Scope::Platform),
         "rooms" => Some(Scope::Room),
         "hooks" => Some(Scope::Hook),
@@ -328,7 +336,8 @@ fn the_example_config_lists_every_key_and_sets_only_defaults() {
     lists_every_key("recorder.toml.example", &lines, &keys);
     // A value written out in a section (rooms are examples, not defaults) must change nothing.
     for l in lines.iter().filter(|l| !l.commented) {
-        let Some(scope @ (Scope::Top | Scope::Control | Scope::Platform)) = scope_of(&l.section)
+        let Some(scope @ (Scope::Top | Scope::Control | Scope::Cluster | Scope::Platform)) =
+            scope_of(&l.section)
         else {
             continue;
         };

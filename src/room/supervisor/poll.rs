@@ -6,9 +6,9 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use super::{Child, POLL_TIMEOUT, Supervisor, jitter};
+use crate::cluster::Turn;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::limiter::{Lane, RESUME_JITTER, in_lane};
-use crate::cluster::Turn;
 use crate::platform::{Platform, PlatformError, RoomSpec, RoomStatus};
 use crate::room::state::{Do, Probe};
 use crate::writer::handle::Control;

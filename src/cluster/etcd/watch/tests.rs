@@ -63,9 +63,7 @@ fn backoff_doubles_up_to_the_cap_with_jitter() {
     let mut b = Backoff::new(Duration::from_secs(1));
     let delays: Vec<_> = (0..6).map(|_| b.next_delay()).collect();
     assert!(delays[0] >= Duration::from_millis(150) && delays[0] <= Duration::from_millis(250));
-    assert!(
-        delays[5] >= Duration::from_millis(750) && delays[5] <= Duration::from_millis(1250)
-    );
+    assert!(delays[5] >= Duration::from_millis(750) && delays[5] <= Duration::from_millis(1250));
     b.reset();
     assert!(b.next_delay() <= Duration::from_millis(250));
 }

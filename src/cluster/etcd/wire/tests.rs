@@ -91,8 +91,7 @@ fn create_if_absent_won_and_lost() {
         decode_put_if(&fixture("txn_created.json")).unwrap(),
         PutIf::Done { revision: 4 }
     );
-    let PutIf::Failed { current: Some(kv) } =
-        decode_put_if(&fixture("txn_exists.json")).unwrap()
+    let PutIf::Failed { current: Some(kv) } = decode_put_if(&fixture("txn_exists.json")).unwrap()
     else {
         panic!("expected the winner's key");
     };
