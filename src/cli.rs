@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `probe`, `status`, `repair`, and the generated
+//! The command line: `run`, `record`, `check`, `probe`, `status`, `repair`, and the generated
 //! `completions` and `man` (help, man page and completions come from the same definitions).
 
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use crate::config;
 mod check;
 mod manpage;
 mod probe;
+mod record;
 mod repair;
 mod status;
 
@@ -23,7 +24,7 @@ mod status;
     about = "Records live streams: one recorder per room, crash-safe files, hooks that are never lost.",
     long_about = "Records live streams: one recorder per room, crash-safe files, hooks that are never lost.
 
-liverec watches Bilibili and Douyin rooms and plain HTTP-FLV/HLS stream URLs, records every live into files that each play on their own, and hands finished files to your upload tools through hooks that are never lost. One daemon (liverec run) records every room of one config file; the other commands check that file, look at a room, ask the running daemon how it is doing, or repair a file left by a crash."
+liverec watches Bilibili and Douyin rooms and plain HTTP-FLV/HLS stream URLs, records every live into files that each play on their own, and hands finished files to your upload tools through hooks that are never lost. One daemon (liverec run) records every room of one config file; liverec record records one stream now, without a config file; the other commands check that file, look at a room, ask the running daemon how it is doing, or repair a file left by a crash."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,6 +39,14 @@ enum Command {
         #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
         config: PathBuf,
     },
+    /// Record one room or stream now, without a config file, until its live ends or Ctrl-C.
+    ///
+    /// The same pipeline, files and names as the daemon. Finished video files are printed on
+    /// stdout, one path a line (a Bilibili room's chat file sits beside each, unless
+    /// --no-danmaku); a progress line shows on a terminal. Exit status: 0 when the live ended
+    /// (or on Ctrl-C/SIGTERM) with every file finished, 1 when the room is not live (without
+    /// --wait) or cannot be recorded, 2 on bad arguments.
+    Record(record::Args),
     /// Validate a config file without touching the network; print the effective settings.
     Check {
         /// The config file.
@@ -108,6 +117,7 @@ pub fn main() -> ExitCode {
     install_panic_hook();
     match cli.command {
         Command::Run { config } => run(config),
+        Command::Record(args) => record::run(args),
         Command::Check { config } => check::run(&config),
         Command::Repair { files } => repair::run(&files),
         Command::Status { config, json } => status::run(&config, json),
@@ -166,7 +176,7 @@ fn init_logging() {
         })
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(record::progress::log_writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     tracing_subscriber::registry()
@@ -251,6 +261,31 @@ fn run(path: PathBuf) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Resolves at the first SIGINT or SIGTERM, with its name; a second one exits at once.
+pub(crate) async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return std::future::pending().await;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::warn!("stopped again: exiting now without waiting");
+        std::process::exit(1);
+    });
+    name
 }
 
 /// SIGTERM and SIGINT stop gracefully; a second one exits at once. SIGHUP reloads the config

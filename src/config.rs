@@ -13,6 +13,7 @@ mod chat;
 mod cluster;
 mod hooks;
 pub(crate) mod keys;
+mod notify;
 mod platforms;
 mod raw;
 mod rooms;
@@ -20,6 +21,7 @@ mod rooms;
 pub(crate) use chat::ChatConfig;
 pub(crate) use cluster::{Backend, ClusterConfig, OnLeaseLoss};
 pub(crate) use hooks::{HookConfig, WebhookConfig, Window};
+pub(crate) use notify::{Endpoint, NotifyConfig};
 pub(crate) use raw::Problem;
 pub use rooms::filename_template;
 use rooms::{Defaults, read_overrides, read_room};
@@ -75,6 +77,8 @@ pub(crate) struct Config {
     pub(crate) duplicates: Vec<Duplicate>,
     pub(crate) hooks: Vec<HookConfig>,
     pub(crate) webhooks: Vec<WebhookConfig>,
+    /// `[[notify]]`: messages to phones and chats, delivered like webhooks.
+    pub(crate) notify: Vec<NotifyConfig>,
     /// Things that are allowed but probably not meant.
     pub(crate) warnings: Vec<Problem>,
 }
@@ -106,6 +110,8 @@ pub(crate) struct RoomConfig {
     pub(crate) target: RoomTarget,
     pub(crate) name: Option<String>,
     pub(crate) enabled: bool,
+    /// `false`: watched and notified (`live_start`, `live_end`), never recorded.
+    pub(crate) record: bool,
     pub(crate) settings: RoomSettings,
 }
 
@@ -119,6 +125,7 @@ impl RoomConfig {
         self.target == other.target
             && self.name == other.name
             && self.enabled == other.enabled
+            && self.record == other.record
             && self.settings == other.settings
     }
 }
@@ -360,6 +367,7 @@ fn read_rooms(
 fn cross_checks(
     hooks: &[HookConfig],
     webhooks: &[WebhookConfig],
+    notify: &[NotifyConfig],
     rooms: &[RoomConfig],
     duplicates: &[Duplicate],
     platforms: &PlatformsConfig,
@@ -371,10 +379,11 @@ fn cross_checks(
         .iter()
         .map(|h| &h.name)
         .chain(webhooks.iter().map(|w| &w.name))
+        .chain(notify.iter().map(|x| &x.name))
         .enumerate()
     {
         if names.insert(h.clone(), n).is_some() {
-            rep.error("hooks", &(0..0), format!("the name {h:?} is used by two hooks or webhooks; names key the delivery journal and must be unique"));
+            rep.error("hooks", &(0..0), format!("the name {h:?} is used by two hooks, webhooks or notifications; names key the delivery journal and must be unique"));
         }
     }
     let known_room = |r: &str| {
@@ -386,6 +395,7 @@ fn cross_checks(
         .iter()
         .map(|h| ("hooks", &h.name, &h.rooms))
         .chain(webhooks.iter().map(|w| ("webhooks", &w.name, &w.rooms)))
+        .chain(notify.iter().map(|x| ("notify", &x.name, &x.rooms)))
     {
         for r in filter.iter().filter(|r| !known_room(r)) {
             warnings.push(Problem {
@@ -457,8 +467,24 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         .enumerate()
         .filter_map(|(n, s)| hooks::read_webhook(s, n, rep))
         .collect();
+    let notify: Vec<NotifyConfig> = top
+        .take("notify")
+        .map(|f| f.sections(rep))
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(n, s)| notify::read_notify(s, n, &base, rep))
+        .collect();
     top.finish(rep);
-    let warnings = cross_checks(&hooks, &webhooks, &rooms, &duplicates, &platforms, rep);
+    let warnings = cross_checks(
+        &hooks,
+        &webhooks,
+        &notify,
+        &rooms,
+        &duplicates,
+        &platforms,
+        rep,
+    );
     Some(Config {
         file: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
         output_dir,
@@ -474,6 +500,7 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         duplicates,
         hooks,
         webhooks,
+        notify,
         warnings,
     })
 }

@@ -96,6 +96,7 @@ pub(crate) async fn run(
         config.webhooks.clone(),
     );
     hook_options.intents = Some(intents.clone());
+    hook_options.notify = config.notify.clone();
     let hooks = Arc::new(Dispatcher::start(hook_options, events_rx)?);
 
     // Repairing big leftovers after a power cut can take minutes: keep systemd's start
@@ -271,7 +272,11 @@ async fn reload(
     }
     shared.set_token(new.control.token.clone());
     min_free_space.store(new.min_free_space, Ordering::Relaxed);
-    hooks.reconfigure(new.hooks.clone(), new.webhooks.clone());
+    hooks.reconfigure(crate::hooks::Targets {
+        hooks: new.hooks.clone(),
+        webhooks: new.webhooks.clone(),
+        notify: new.notify.clone(),
+    });
     let diff = rooms.apply(new.rooms.clone());
     let mut summary = format!("reloaded ({source}): {diff}");
     if !needs_restart.is_empty() {

@@ -36,12 +36,13 @@ use tokio::time::Instant;
 pub(crate) mod command;
 mod dispatch;
 pub mod journal;
+pub(crate) mod notify;
 pub(crate) mod placeholders;
 mod target;
 pub(crate) mod webhook;
 pub(crate) mod window;
 
-use crate::config::{HookConfig, WebhookConfig};
+use crate::config::{HookConfig, NotifyConfig, WebhookConfig};
 use crate::event::feed::Feed;
 use crate::event::{Event, EventRx};
 use crate::segment::intent::Intents;
@@ -68,6 +69,7 @@ pub(crate) struct Options {
     pub(crate) state_dir: PathBuf,
     pub(crate) hooks: Vec<HookConfig>,
     pub(crate) webhooks: Vec<WebhookConfig>,
+    pub(crate) notify: Vec<NotifyConfig>,
     pub(crate) backoff: Backoff,
     pub(crate) clock: Clock,
     /// Segment intents, settled once their `segment_complete` is journaled.
@@ -85,6 +87,7 @@ impl Options {
             state_dir: state_dir.to_path_buf(),
             hooks,
             webhooks,
+            notify: Vec::new(),
             backoff: window::retry_backoff(),
             clock: local_clock(),
             intents: None,
@@ -109,6 +112,25 @@ pub(crate) enum HooksError {
 pub(crate) enum TargetKind {
     Hook,
     Webhook,
+    Notify,
+}
+
+impl TargetKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Hook => "hook",
+            TargetKind::Webhook => "webhook",
+            TargetKind::Notify => "notify",
+        }
+    }
+}
+
+/// Everything the dispatcher delivers to, as a config names it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Targets {
+    pub(crate) hooks: Vec<HookConfig>,
+    pub(crate) webhooks: Vec<WebhookConfig>,
+    pub(crate) notify: Vec<NotifyConfig>,
 }
 
 /// Counters of one hook or webhook, for `/metrics` and status. Counters count since the daemon
@@ -148,7 +170,7 @@ pub(crate) struct Dispatcher {
 }
 
 enum Cmd {
-    Reconfigure(Vec<HookConfig>, Vec<WebhookConfig>),
+    Reconfigure(Targets),
     /// Re-evaluate windows and timers now (tests change the clock); answered once done.
     #[cfg(test)]
     Nudge(oneshot::Sender<()>),
@@ -177,7 +199,11 @@ impl Dispatcher {
             feed.clone(),
             opts.intents,
         );
-        core.set_targets(opts.hooks, opts.webhooks);
+        core.set_targets(Targets {
+            hooks: opts.hooks,
+            webhooks: opts.webhooks,
+            notify: opts.notify,
+        });
         core.resume(pending);
         core.publish_stats();
         let task = tokio::spawn(core.run(events, cmd_rx, results_rx));
@@ -195,8 +221,8 @@ impl Dispatcher {
     /// name) keeps its queue, and its new settings apply from its next attempt; the deliveries
     /// of a hook that is gone are parked (kept in the journal, not run) and resume if a hook of
     /// that name is configured again.
-    pub(crate) fn reconfigure(&self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
-        let _ = self.cmds.send(Cmd::Reconfigure(hooks, webhooks));
+    pub(crate) fn reconfigure(&self, targets: Targets) {
+        let _ = self.cmds.send(Cmd::Reconfigure(targets));
     }
 
     /// Per hook and webhook counters, sorted by name. Cheap: a copy of what the dispatcher

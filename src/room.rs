@@ -77,6 +77,9 @@ pub(crate) struct RoomSnapshot {
     pub(crate) gaps_total: u64,
     /// Write rate over the last few seconds, in kbit/s.
     pub(crate) bitrate_kbps: f64,
+    /// Stream connections of this session after its first.
+    #[serde(default)]
+    pub(crate) reconnects: u32,
     pub(crate) last_error: Option<String>,
     /// The room's chat connection.
     #[serde(default)]
@@ -119,6 +122,7 @@ impl RoomSnapshot {
             segments_total: 0,
             gaps_total: 0,
             bitrate_kbps: 0.0,
+            reconnects: 0,
             last_error: None,
             chat: Default::default(),
         }

@@ -56,7 +56,11 @@ fn room_lines(out: &mut String, r: &RoomConfig) {
             .as_deref()
             .map(|n| format!("  \"{n}\""))
             .unwrap_or_default(),
-        if r.enabled { "" } else { "  (disabled)" },
+        match (r.enabled, r.record) {
+            (false, _) => "  (disabled)",
+            (true, false) => "  (notify only: record = false)",
+            (true, true) => "",
+        },
         crate::util::secret::redact_url(r.url()),
     );
     let shown = KEYS
@@ -140,6 +144,35 @@ pub(crate) fn report(c: &Config) -> String {
                     String::new()
                 } else {
                     format!("  rooms {}", w.rooms.join(","))
+                },
+            );
+        }
+    }
+    if !c.notify.is_empty() {
+        let _ = writeln!(out, "notify:");
+        for n in &c.notify {
+            let events: Vec<_> = n.events.iter().map(|e| e.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "  {}: on {} send to {}  timeout {}  retries {}  message {}{}{}",
+                n.name,
+                events.join(","),
+                n.endpoint.describe(),
+                format_duration(n.timeout),
+                n.retries,
+                n.message
+                    .as_ref()
+                    .map_or("(each event's own)".to_string(), |t| format!(
+                        "{:?}",
+                        t.as_str()
+                    )),
+                n.window
+                    .map(|x| format!("  window {x}"))
+                    .unwrap_or_default(),
+                if n.rooms.is_empty() {
+                    String::new()
+                } else {
+                    format!("  rooms {}", n.rooms.join(","))
                 },
             );
         }

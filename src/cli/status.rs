@@ -150,11 +150,7 @@ pub(crate) fn table(status: &Status) -> String {
         }
         out.push_str(&format!(
             "{} {}: {} done, {} pending{}, {} failed attempts, {} given up\n",
-            if h.kind == crate::hooks::TargetKind::Webhook {
-                "webhook"
-            } else {
-                "hook"
-            },
+            h.kind.as_str(),
             h.name,
             h.succeeded,
             h.pending,

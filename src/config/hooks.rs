@@ -81,7 +81,7 @@ pub(crate) struct WebhookConfig {
     pub(crate) rooms: Vec<String>,
 }
 
-fn read_events(
+pub(super) fn read_events(
     field: Option<Field<'_, '_>>,
     path: &str,
     span: &std::ops::Range<usize>,
@@ -118,7 +118,7 @@ fn read_events(
     out
 }
 
-fn read_window(field: Option<Field<'_, '_>>, rep: &mut Report<'_>) -> Option<Window> {
+pub(super) fn read_window(field: Option<Field<'_, '_>>, rep: &mut Report<'_>) -> Option<Window> {
     let f = field?;
     Window::parse(f.str(rep)?).map_err(|e| f.fail(rep, e)).ok()
 }

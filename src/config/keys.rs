@@ -7,10 +7,10 @@
 //! table, `recorder.toml.example` and docs/hooks.md to the same names and defaults.
 //!
 //! Adding a key: its row (`table.rs` for the top level, `[control]` and `[[rooms]]`;
-//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `hook_rows.rs`),
-//! its place in [`KEYS`], the field that holds its value and the line that reads it
-//! (`config.rs`, `rooms.rs`, `platforms.rs`, `chat.rs`, `hooks.rs`), then a README row and an
-//! example line; the tests name whatever is missing.
+//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `hook_rows.rs`;
+//! `notify_rows.rs`), its place in [`KEYS`], the field that holds its value and the line that
+//! reads it (`config.rs`, `rooms.rs`, `platforms.rs`, `chat.rs`, `hooks.rs`, `notify.rs`), then a
+//! README row and an example line; the tests name whatever is missing.
 //!
 //! Keys whose value needs more than a rule (URLs, cookies, templates, platform lists) are still
 //! described here; their readers stay with the section that reads them.
@@ -28,12 +28,14 @@ use crate::util::units::{format_duration, format_size};
 mod chat_rows;
 mod cluster_rows;
 mod hook_rows;
+mod notify_rows;
 mod platform_rows;
 mod table;
 
 pub(crate) use chat_rows::*;
 pub(crate) use cluster_rows::*;
 pub(crate) use hook_rows::*;
+pub(crate) use notify_rows::*;
 pub(crate) use platform_rows::*;
 pub(crate) use table::*;
 
@@ -52,6 +54,7 @@ pub(crate) enum Scope {
     Room,
     Hook,
     Webhook,
+    Notify,
 }
 
 impl Scope {
@@ -65,6 +68,7 @@ impl Scope {
             Scope::Room => "`[[rooms]]`",
             Scope::Hook => "`[[hooks]]`",
             Scope::Webhook => "`[[webhooks]]`",
+            Scope::Notify => "`[[notify]]`",
         }
     }
 
@@ -78,6 +82,7 @@ impl Scope {
             Scope::Room => "rooms[*].",
             Scope::Hook => "hooks[*].",
             Scope::Webhook => "webhooks[*].",
+            Scope::Notify => "notify[*].",
         }
     }
 }

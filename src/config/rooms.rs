@@ -196,6 +196,7 @@ pub(super) fn read_room(
         Some(s)
     });
     let enabled = keys::ENABLED.get(&mut sec, rep);
+    let record = keys::RECORD.get(&mut sec, rep);
     let o = read_overrides(&mut sec, rep);
     let quality_field = sec.take(keys::QUALITY.name);
     let formats_field = sec.take(keys::FORMATS.name);
@@ -261,6 +262,7 @@ pub(super) fn read_room(
         target,
         name,
         enabled,
+        record,
         settings,
     })
 }

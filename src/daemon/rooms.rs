@@ -337,7 +337,10 @@ impl Rooms {
             let change = match self.rooms.get(&key) {
                 None => Change::Add,
                 Some(e) if e.cfg.same_as(&cfg) => Change::Same,
-                Some(e) if e.cfg.enabled != cfg.enabled => Change::Restart,
+                // A session records or only watches from its start to its end.
+                Some(e) if e.cfg.enabled != cfg.enabled || e.cfg.record != cfg.record => {
+                    Change::Restart
+                }
                 Some(_) => Change::Update,
             };
             match change {
@@ -352,10 +355,10 @@ impl Rooms {
                     diff.unchanged += 1;
                 }
                 Change::Restart => {
-                    let what = if cfg.enabled {
-                        "enabled"
-                    } else {
-                        "disabled: finishing its segment"
+                    let what = match (cfg.enabled, cfg.record) {
+                        (false, _) => "disabled: finishing its segment",
+                        (true, false) => "record = false: finishing its segment; watching only",
+                        (true, true) => "enabled for recording",
                     };
                     tracing::info!(key = %key, "{what}");
                     self.remove(&key);

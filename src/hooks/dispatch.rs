@@ -11,12 +11,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::command::{self, Outcome};
+use super::command::Outcome;
 use super::journal::{self, Journal, NewDelivery};
 use super::target::{Action, Item, Target, TargetCfg};
 use super::window::{self, MAX_WINDOW_SLEEP};
-use super::{Clock, Cmd, TargetKind, TargetStats, webhook};
-use crate::config::{HookConfig, WebhookConfig};
+use super::{Clock, Cmd, TargetKind, TargetStats, Targets};
 use crate::event::feed::Feed;
 use crate::event::{Event, EventRx, EventType};
 use crate::segment::intent::Intents;
@@ -152,7 +151,7 @@ impl Core {
                 },
                 Some(f) = results.recv() => self.on_finished(f).await,
                 cmd = cmds.recv() => match cmd {
-                    Some(Cmd::Reconfigure(h, w)) => self.reconfigure(h, w).await,
+                    Some(Cmd::Reconfigure(targets)) => self.reconfigure(targets).await,
                     #[cfg(test)]
                     Some(Cmd::Nudge(done)) => {
                         self.start_due().await;
@@ -227,11 +226,13 @@ impl Core {
         .unwrap_or_else(|e| Err(io::Error::other(format!("journal task failed: {e}"))))
     }
 
-    pub(super) fn set_targets(&mut self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
-        let cfgs = hooks
+    pub(super) fn set_targets(&mut self, targets: Targets) {
+        let cfgs = targets
+            .hooks
             .into_iter()
             .map(TargetCfg::from_hook)
-            .chain(webhooks.into_iter().map(TargetCfg::from_webhook));
+            .chain(targets.webhooks.into_iter().map(TargetCfg::from_webhook))
+            .chain(targets.notify.into_iter().map(TargetCfg::from_notify));
         for cfg in cfgs {
             match self.targets.get_mut(&cfg.name) {
                 Some(t) => t.cfg = Arc::new(cfg),
@@ -288,11 +289,13 @@ impl Core {
         }
     }
 
-    async fn reconfigure(&mut self, hooks: Vec<HookConfig>, webhooks: Vec<WebhookConfig>) {
-        let keep: Vec<String> = hooks
+    async fn reconfigure(&mut self, targets: Targets) {
+        let keep: Vec<String> = targets
+            .hooks
             .iter()
             .map(|h| h.name.clone())
-            .chain(webhooks.iter().map(|w| w.name.clone()))
+            .chain(targets.webhooks.iter().map(|w| w.name.clone()))
+            .chain(targets.notify.iter().map(|n| n.name.clone()))
             .collect();
         let gone: Vec<String> = self
             .targets
@@ -322,9 +325,13 @@ impl Core {
                 parked.queues.entry(room).or_default().extend(items);
             }
         }
-        let (nh, nw) = (hooks.len(), webhooks.len());
-        self.set_targets(hooks, webhooks);
-        tracing::info!("hooks reconfigured: {nh} hook(s), {nw} webhook(s)");
+        let (nh, nw, nn) = (
+            targets.hooks.len(),
+            targets.webhooks.len(),
+            targets.notify.len(),
+        );
+        self.set_targets(targets);
+        tracing::info!("hooks reconfigured: {nh} hook(s), {nw} webhook(s), {nn} notification(s)");
     }
 
     /// Logs an event, hands it to subscribers, and journals one delivery per hook that wants it
@@ -496,6 +503,7 @@ impl Core {
             match &cfg.action {
                 Action::Command(_) => "running hook".to_string(),
                 Action::Webhook(w) => format!("POST {}", redact_endpoint(&w.url)),
+                Action::Notify(n) => format!("notifying {}", n.endpoint.describe()),
             },
             event.kind,
         );
@@ -510,16 +518,10 @@ impl Core {
         let client = self.client.clone();
         let results = self.results_tx.clone();
         tokio::spawn(async move {
-            let outcome = match &cfg.action {
-                Action::Command(h) => command::run(h, &event, id, attempt, &cancel).await,
-                Action::Webhook(w) => tokio::select! {
-                    r = webhook::post(&client, w, &event, id) => match r {
-                        Ok(()) => Outcome::Success,
-                        Err(why) => Outcome::Failed(why),
-                    },
-                    _ = cancel.cancelled() => Outcome::Cancelled,
-                },
-            };
+            let outcome = cfg
+                .action
+                .attempt(&client, &event, id, attempt, &cancel)
+                .await;
             let _ = results.send(Finished {
                 id,
                 outcome,

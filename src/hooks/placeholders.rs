@@ -30,6 +30,8 @@ pub(crate) fn value(event: &Event, name: &str, format: Option<&str>) -> String {
         "id" => room_field(|r| &r.id),
         "url" => room_field(|r| &r.url),
         "session" => event.session.as_ref().map(|s| s.id.to_string()),
+        // Notification messages only (hooks get the event's error on stdin).
+        "error" => event.error.clone(),
         "start" => Some(time(start_of(event), format)),
         "session_start" => Some(time(
             event.session.as_ref().map_or(event.time, |s| s.start),

@@ -6,13 +6,19 @@ use std::sync::Arc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::TargetKind;
-use crate::config::{HookConfig, WebhookConfig, Window};
+use tokio_util::sync::CancellationToken;
+
+use super::command::{self, Outcome};
+use super::{TargetKind, notify, webhook};
+use crate::config::{HookConfig, NotifyConfig, WebhookConfig, Window};
 use crate::event::{Event, EventType};
 use crate::util::secret::redact_endpoint;
 
 /// Webhook deliveries running at once per webhook (for different rooms; one room's are in order).
 const WEBHOOK_CONCURRENCY: usize = 4;
+/// The same for a notification entry: a chat service rate-limits its senders, and messages of
+/// several rooms at once are rare.
+const NOTIFY_CONCURRENCY: usize = 2;
 
 /// What a hook or webhook does, and when.
 pub(super) struct TargetCfg {
@@ -29,6 +35,35 @@ pub(super) struct TargetCfg {
 pub(super) enum Action {
     Command(HookConfig),
     Webhook(WebhookConfig),
+    Notify(NotifyConfig),
+}
+
+impl Action {
+    /// One attempt of delivery `id` of `event`; `cancel` kills it (the shutdown deadline).
+    pub(super) async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        event: &Event,
+        id: Uuid,
+        attempt: u32,
+        cancel: &CancellationToken,
+    ) -> Outcome {
+        let sent = match self {
+            Action::Command(h) => return command::run(h, event, id, attempt, cancel).await,
+            Action::Webhook(w) => tokio::select! {
+                r = webhook::post(client, w, event, id) => r,
+                _ = cancel.cancelled() => return Outcome::Cancelled,
+            },
+            Action::Notify(n) => tokio::select! {
+                r = notify::send(client, n, event) => r,
+                _ = cancel.cancelled() => return Outcome::Cancelled,
+            },
+        };
+        match sent {
+            Ok(()) => Outcome::Success,
+            Err(why) => Outcome::Failed(why),
+        }
+    }
 }
 
 impl TargetCfg {
@@ -58,6 +93,19 @@ impl TargetCfg {
         }
     }
 
+    pub(super) fn from_notify(n: NotifyConfig) -> Self {
+        Self {
+            name: n.name.clone(),
+            kind: TargetKind::Notify,
+            events: n.events.clone(),
+            rooms: n.rooms.clone(),
+            retries: n.retries,
+            window: n.window,
+            concurrency: NOTIFY_CONCURRENCY,
+            action: Action::Notify(n),
+        }
+    }
+
     /// Subscribed to this event type, and the room passes the `rooms` filter (by configured
     /// name or key). A daemon-wide event (about no room and no file, such as `disk_low`) passes
     /// every filter; a segment whose room could not be told does not: it may be any room's, and
@@ -75,6 +123,7 @@ impl TargetCfg {
         match &self.action {
             Action::Command(_) => format!("hook {:?}", self.name),
             Action::Webhook(w) => format!("webhook {:?} ({})", self.name, redact_endpoint(&w.url)),
+            Action::Notify(n) => format!("notify {:?} ({})", self.name, n.endpoint.describe()),
         }
     }
 }

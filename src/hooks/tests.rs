@@ -81,6 +81,7 @@ fn options(dir: &Path, hooks: Vec<HookConfig>, clock: Clock) -> Options {
         state_dir: dir.join("state"),
         hooks,
         webhooks: vec![],
+        notify: vec![],
         backoff: Backoff {
             base: Duration::from_millis(50),
             cap: Duration::from_millis(400),
@@ -391,7 +392,10 @@ async fn a_removed_hook_is_parked_by_a_reload_and_resumes_when_it_comes_back() {
     })
     .await;
     // A reload that caught a half-written (empty) config: no hook at all. Nothing is lost.
-    t.d.reconfigure(vec![], vec![]);
+    t.d.reconfigure(crate::hooks::Targets {
+        hooks: vec![],
+        ..Default::default()
+    });
     t.wait("both parked", || {
         t.stats("keep").parked && t.stats("gone").parked
     })
@@ -399,7 +403,10 @@ async fn a_removed_hook_is_parked_by_a_reload_and_resumes_when_it_comes_back() {
     assert_eq!((t.stats("keep").pending, t.stats("gone").pending), (2, 2));
     // The next reload brings "keep" back (its window open now), but not "gone".
     keep.window = None;
-    t.d.reconfigure(vec![keep.clone()], vec![]);
+    t.d.reconfigure(crate::hooks::Targets {
+        hooks: vec![keep.clone()],
+        ..Default::default()
+    });
     t.wait("keep's deliveries", || t.lines("out").len() == 2)
         .await;
     assert_eq!(t.lines("out"), ["keep 1", "keep 2"]);
@@ -411,7 +418,10 @@ async fn a_removed_hook_is_parked_by_a_reload_and_resumes_when_it_comes_back() {
     assert_eq!(t.lines("out").len(), 2, "a parked delivery ran");
     // "gone" comes back: its deliveries run, in order.
     gone.window = None;
-    t.d.reconfigure(vec![keep, gone], vec![]);
+    t.d.reconfigure(crate::hooks::Targets {
+        hooks: vec![keep, gone],
+        ..Default::default()
+    });
     t.wait("gone's deliveries", || t.lines("out").len() == 4)
         .await;
     assert_eq!(t.lines("out")[2..], ["gone 1", "gone 2"]);
@@ -449,7 +459,10 @@ async fn deliveries_of_a_hook_missing_at_start_up_are_parked_not_dropped() {
     // A reload that adds it back runs them, in order.
     let t = Harness::start(dir, vec![], local_clock());
     h.window = None;
-    t.d.reconfigure(vec![h], vec![]);
+    t.d.reconfigure(crate::hooks::Targets {
+        hooks: vec![h],
+        ..Default::default()
+    });
     t.wait("resumed deliveries", || t.lines("out").len() == 2)
         .await;
     assert_eq!(t.lines("out"), ["1", "2"]);

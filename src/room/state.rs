@@ -26,6 +26,9 @@
 //! for asking, so an "offline" one is checked again at once. A pushed live start
 //! ([`Machine::on_live_pushed`]) polls now and, while the answers still say offline (the API
 //! lags the push), again every [`checks::LIVE_HINT_EVERY`] for [`checks::LIVE_HINT_FOR`].
+//!
+//! A notify-only room (`record = false`) opens its session into [`Phase::Watching`]: no
+//! attempt, no alert; the session ends like any other, after `offline_grace` offline.
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +37,7 @@ use crate::util::backoff::Backoff;
 
 mod checks;
 mod cluster;
+mod doubt;
 
 #[cfg(test)]
 use checks::LIVE_HINT_EVERY;
@@ -99,6 +103,8 @@ pub(crate) enum Phase {
     Unrecordable {
         reason: String,
     },
+    /// A notify-only room (`record = false`) is live: its session is open, nothing is pulled.
+    Watching,
 }
 
 /// A step for the supervisor to carry out.
@@ -146,6 +152,8 @@ pub(crate) struct Machine {
     /// Where the room's routine polls fall (its platform's schedule); without one, a poll
     /// comes `poll_interval` after the last answer.
     grid: Option<Grid>,
+    /// `record = false`: a session is only the live's span, for its events.
+    watch_only: bool,
 }
 
 impl Machine {
@@ -170,6 +178,7 @@ impl Machine {
             unknown_since: None,
             unrecordable_reported: None,
             grid: None,
+            watch_only: false,
         }
     }
 
@@ -189,6 +198,11 @@ impl Machine {
             Some(g) => g.next_poll(now),
             None => now + self.timing.poll_interval,
         }
+    }
+
+    /// Sessions of this room record nothing: they open and close with the live (notify only).
+    pub(crate) fn set_watch_only(&mut self, on: bool) {
+        self.watch_only = on;
     }
 
     pub(crate) fn phase(&self) -> &Phase {
@@ -232,7 +246,11 @@ impl Machine {
     fn may_poll(&self) -> bool {
         matches!(
             self.phase,
-            Phase::Idle | Phase::Waiting { .. } | Phase::Grace { .. } | Phase::Unrecordable { .. }
+            Phase::Idle
+                | Phase::Waiting { .. }
+                | Phase::Grace { .. }
+                | Phase::Unrecordable { .. }
+                | Phase::Watching
         )
     }
 
@@ -253,9 +271,11 @@ impl Machine {
             Phase::Attempt { flowing, .. } => !flowing,
             Phase::Waiting { elsewhere, .. } => !elsewhere,
             Phase::Deciding | Phase::Backoff { .. } => true,
-            Phase::Idle | Phase::Disabled | Phase::Grace { .. } | Phase::Unrecordable { .. } => {
-                false
-            }
+            Phase::Idle
+            | Phase::Disabled
+            | Phase::Grace { .. }
+            | Phase::Unrecordable { .. }
+            | Phase::Watching => false,
         };
         if !not_writing {
             return None;
@@ -274,6 +294,11 @@ impl Machine {
 
     pub(crate) fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         self.polling = false;
+        // What cannot be recorded can still be watched.
+        let probe = match probe {
+            Probe::Unrecordable(_) if self.watch_only => Probe::Live,
+            p => p,
+        };
         let recheck = std::mem::take(&mut self.recheck);
         let offline = probe == Probe::Offline;
         if matches!(probe, Probe::Live | Probe::Unrecordable(_)) {
@@ -306,6 +331,7 @@ impl Machine {
                         }
                     }
                     Phase::Deciding => self.schedule_reconnect(now),
+                    Phase::Grace { .. } if self.watch_only => self.phase = Phase::Watching,
                     Phase::Grace { .. } => {
                         self.phase = Phase::Attempt {
                             flowing: false,
@@ -313,7 +339,10 @@ impl Machine {
                         };
                         out.push(Do::Connect);
                     }
-                    Phase::Attempt { .. } | Phase::Backoff { .. } | Phase::Disabled => {}
+                    Phase::Attempt { .. }
+                    | Phase::Backoff { .. }
+                    | Phase::Disabled
+                    | Phase::Watching => {}
                 }
             }
             Probe::Offline => {
@@ -329,7 +358,7 @@ impl Machine {
                             self.next_poll = Some(now + self.grace_poll());
                         }
                     }
-                    Phase::Deciding | Phase::Backoff { .. } => {
+                    Phase::Deciding | Phase::Backoff { .. } | Phase::Watching => {
                         self.phase = Phase::Grace { since: now };
                         self.next_poll = Some(now + self.grace_poll());
                         out.extend(self.check_grace(now));
@@ -346,97 +375,6 @@ impl Machine {
             Probe::Unrecordable(reason) => out = self.on_unrecordable(reason, now),
         }
         out
-    }
-
-    /// An answer that says nothing about the room. `until`: the platform is backing off until
-    /// then, so the next poll or reconnect waits for that instant (and no longer).
-    fn on_unknown(&mut self, err: String, until: Option<Instant>, now: Instant) -> Vec<Do> {
-        self.last_error = Some(err);
-        let mut out = Vec::new();
-        match self.phase {
-            // A live room stays "live" until the platform says otherwise, and a reconnect is
-            // the only way to find out.
-            Phase::Deciding => match until {
-                Some(at) => {
-                    // Waiting out a backoff is not a failed attempt.
-                    self.failures = 0;
-                    self.phase = Phase::Backoff { at: at.max(now) };
-                }
-                None => self.schedule_reconnect(now),
-            },
-            // The last real answer was "offline"; not knowing more does not extend the grace.
-            Phase::Grace { .. } => {
-                self.next_poll = Some(now + self.grace_poll());
-                out.extend(self.check_grace(now));
-            }
-            _ => {}
-        }
-        if let Some(at) = until {
-            self.next_poll = Some(at.max(now));
-        }
-        let waiting_for_stream = matches!(
-            self.phase,
-            Phase::Deciding | Phase::Backoff { .. } | Phase::Attempt { flowing: false, .. }
-        );
-        if self.in_session && waiting_for_stream {
-            self.unknown_since.get_or_insert(now);
-            out.extend(self.check_unknown(now));
-        }
-        out
-    }
-
-    /// Ends a session that has had neither a stream nor a real answer for `offline_grace`.
-    fn check_unknown(&mut self, now: Instant) -> Vec<Do> {
-        match self.unknown_deadline() {
-            Some(deadline) if now >= deadline => {
-                let reason = format!(
-                    "no stream, and the live status stayed unknown for {}: {}",
-                    crate::util::units::format_duration(self.timing.offline_grace),
-                    self.last_error.as_deref().unwrap_or("no answer")
-                );
-                self.end_session(now);
-                self.live_since = None;
-                self.alerted_at = None;
-                vec![Do::EndSession(Some(reason))]
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// Live, but not recordable: an open session ends, no new one starts, and the reason is
-    /// reported once. Polls go on at `poll_interval`.
-    fn on_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
-        if matches!(self.phase, Phase::Attempt { .. } | Phase::Disabled) {
-            // A late answer while an attempt runs: the attempt finds out for itself.
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        if self.in_session {
-            self.end_session(now);
-            out.push(Do::EndSession(Some(format!("not recordable: {reason}"))));
-        }
-        self.live_since = None;
-        self.alerted_at = None;
-        self.unknown_since = None;
-        self.next_poll = Some(self.routine_poll(now));
-        if self.unrecordable_reported.as_deref() != Some(reason.as_str()) {
-            self.unrecordable_reported = Some(reason.clone());
-            out.push(Do::NotRecordable(reason.clone()));
-        }
-        self.phase = Phase::Unrecordable { reason };
-        out
-    }
-
-    /// The attempt ended because the platform will not hand out a stream that can be recorded.
-    pub(crate) fn on_attempt_unrecordable(&mut self, reason: String, now: Instant) -> Vec<Do> {
-        if matches!(self.phase, Phase::Attempt { .. }) {
-            self.phase = Phase::Deciding;
-        }
-        self.on_unrecordable(reason, now)
-    }
-
-    pub(crate) fn is_unrecordable(&self) -> bool {
-        matches!(self.phase, Phase::Unrecordable { .. })
     }
 
     fn grace_poll(&self) -> Duration {
@@ -485,6 +423,10 @@ impl Machine {
         self.in_session = true;
         self.failures = 0;
         self.unknown_since = None;
+        if self.watch_only {
+            self.phase = Phase::Watching;
+            return Vec::new();
+        }
         self.phase = Phase::Attempt {
             flowing: false,
             started: now,

@@ -66,12 +66,16 @@ struct Session {
     id: Uuid,
     start: chrono::DateTime<chrono::FixedOffset>,
     /// Shared with the blocking threads that rewrite its text (see [`RoomLock::note_part`]).
-    lock: Arc<RoomLock>,
+    /// None for a notify-only session, which records nothing and so locks nothing.
+    lock: Option<Arc<RoomLock>>,
     _slot: Option<OwnedSemaphorePermit>,
     /// Taken when the session closes.
     writer: Option<WriterHandle>,
     progress: Arc<Progress>,
-    events: mpsc::UnboundedReceiver<WriterEvent>,
+    /// The writer's events; none for a notify-only session.
+    events: Option<mpsc::UnboundedReceiver<WriterEvent>>,
+    /// Stream connections made in this session (the first is not a reconnect).
+    connects: u32,
     /// Stream hosts that failed and HLS playlists recorded to their end, in this session.
     sources: crate::capture::failover::SourceMemory,
     /// The cluster claim's owner (none with the local backend).
@@ -174,6 +178,7 @@ impl Supervisor {
         snap.file = None;
         let snap_totals = (snap.bytes_total, snap.gaps_total);
         let mut machine = Machine::new(timing(&cfg), cfg.enabled, now);
+        machine.set_watch_only(!cfg.record);
         // Rooms started together (daemon start, a reload) poll each at its own slot, spread
         // over the interval.
         if let Some(seat) = &deps.seat {
@@ -272,8 +277,8 @@ impl Supervisor {
                     None => self.orders = None,
                 },
                 ev = async {
-                    match self.session.as_mut() {
-                        Some(s) => s.events.recv().await,
+                    match self.session.as_mut().and_then(|s| s.events.as_mut()) {
+                        Some(rx) => rx.recv().await,
                         None => std::future::pending().await,
                     }
                 } => if let Some(ev) = ev {
@@ -395,7 +400,9 @@ impl Supervisor {
             WriterEvent::Opened(event) => {
                 let part = event.segment().map(|s| s.path.clone());
                 if let Some(s) = self.session.as_ref() {
-                    s.lock.note_part(part.clone()).await;
+                    if let Some(lock) = s.lock.as_ref() {
+                        lock.note_part(part.clone()).await;
+                    }
                     if let (Some(seg), Some(video)) = (event.segment(), part.clone()) {
                         self.to_chat(crate::chat::ChatCmd::Opened(Box::new(
                             crate::chat::SegmentOpened {
@@ -442,8 +449,8 @@ impl Supervisor {
     /// A segment is complete: its event, built by the writer and recorded in its intent, goes
     /// on as it is (the dispatcher settles the intent by its id).
     async fn segment_complete(&mut self, mut event: Event) {
-        if let Some(s) = self.session.as_ref() {
-            s.lock.note_part(None).await;
+        if let Some(lock) = self.session.as_ref().and_then(|s| s.lock.as_ref()) {
+            lock.note_part(None).await;
         }
         if let (Some(chat), Some(seg)) = (self.chat.as_ref(), event.segment.as_mut()) {
             seg.danmaku = chat.close_segment(&seg.path).await;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::chat_rows::*;
 use super::cluster_rows::*;
 use super::hook_rows::*;
+use super::notify_rows::*;
 use super::platform_rows::*;
 use super::{
     Addr, Applies, Dur, Flag, Key, Required, Row, Scope, Show, Shown, Size, Text, Under, Unset,
@@ -25,6 +26,7 @@ pub(super) const PLATFORM_ROOM: &[Scope] = &[Scope::Platform, Scope::Room];
 pub(super) const ROOM: &[Scope] = &[Scope::Room];
 pub(super) const HOOK: &[Scope] = &[Scope::Hook];
 pub(super) const WEBHOOK: &[Scope] = &[Scope::Webhook];
+pub(super) const NOTIFY: &[Scope] = &[Scope::Notify];
 
 pub(super) const fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -106,6 +108,7 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &ROOM_URL,
     &ROOM_NAME,
     &ENABLED,
+    &RECORD,
     &ROOM_PLATFORM,
     &HOOK_NAME,
     &HOOK_EVENTS,
@@ -123,6 +126,23 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &WEBHOOK_RETRIES,
     &WEBHOOK_WINDOW,
     &WEBHOOK_ROOMS,
+    &NOTIFY_NAME,
+    &NOTIFY_KIND,
+    &NOTIFY_EVENTS,
+    &NOTIFY_MESSAGE,
+    &NOTIFY_TIMEOUT,
+    &NOTIFY_RETRIES,
+    &NOTIFY_WINDOW,
+    &NOTIFY_ROOMS,
+    &NOTIFY_URL,
+    &NOTIFY_URL_FILE,
+    &NOTIFY_API_BASE,
+    &NOTIFY_BOT_TOKEN,
+    &NOTIFY_BOT_TOKEN_FILE,
+    &NOTIFY_CHAT_ID,
+    &NOTIFY_TOKEN,
+    &NOTIFY_TOKEN_FILE,
+    &NOTIFY_DEVICE_KEY,
 ];
 
 pub(crate) const OUTPUT_DIR: Key<Text> = Key {
@@ -375,6 +395,15 @@ pub(crate) const ENABLED: Key<Flag> = Key {
     applies: Applies::AtOnce,
     show: Show::NONE,
     doc: "false keeps the room in the file without recording it",
+};
+
+pub(crate) const RECORD: Key<Flag> = Key {
+    name: "record",
+    scopes: ROOM,
+    kind: Flag(true),
+    applies: Applies::AtOnce,
+    show: Show::NONE,
+    doc: "false watches the room and notifies, but records nothing",
 };
 
 pub(crate) const ROOM_PLATFORM: Key<Unset> = Key {

@@ -49,6 +49,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
         "rooms",
         "hooks",
         "webhooks",
+        "notify",
     ];
     let top: Vec<String> = asked(bogus)
         .into_iter()
@@ -63,6 +64,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
         (Scope::Room, format!("[[rooms]]\n{bogus}")),
         (Scope::Hook, format!("[[hooks]]\n{bogus}")),
         (Scope::Webhook, format!("[[webhooks]]\n{bogus}")),
+        (Scope::Notify, format!("[[notify]]\n{bogus}")),
     ] {
         assert_eq!(asked(&text), in_scope(scope), "{scope:?}");
     }
@@ -162,7 +164,7 @@ fn where_doc(k: &dyn Row) -> String {
 fn is_hook(k: &dyn Row) -> bool {
     k.scopes()
         .iter()
-        .any(|s| matches!(s, Scope::Hook | Scope::Webhook))
+        .any(|s| matches!(s, Scope::Hook | Scope::Webhook | Scope::Notify))
 }
 
 #[test]
@@ -258,6 +260,7 @@ fn scope_of(section: &str) -> Option<Scope> {
         "rooms" => Some(Scope::Room),
         "hooks" => Some(Scope::Hook),
         "webhooks" => Some(Scope::Webhook),
+        "notify" => Some(Scope::Notify),
         _ => None,
     }
 }

@@ -272,6 +272,7 @@
     spark.append(svg('line', { class: 'spark-base', x1: 0, y1: 23, x2: 120, y2: 23 }), line);
     rate.dd.append(rateText, spark);
     const gaps = field(dl, 'HLS gaps', 'gaps');
+    const reconnects = field(dl, 'reconnects', 'reconnects');
     const chat = field(dl, 'chat', 'chat');
     const error = field(dl, 'last error', 'error');
 
@@ -288,7 +289,7 @@
       actions.append(b);
     }
     root.append(head, sub, title, detail, dl, actions, result);
-    return { root, name, state, since, sub, title, detail, file, size, rate, rateText, spark, line, gaps, chat, error, buttons };
+    return { root, name, state, since, sub, title, detail, file, size, rate, rateText, spark, line, gaps, reconnects, chat, error, buttons };
   }
 
   function svg(tag, attrs) {
@@ -331,6 +332,10 @@
     setText(c.gaps.dd, String(gaps));
     c.gaps.row.hidden = gaps === 0;
     c.gaps.row.classList.toggle('warn', gaps > 0);
+    // Reconnects in this session: a flaky source shows here before it shows as a gap.
+    const reconnects = Number(r.reconnects) || 0;
+    setText(c.reconnects.dd, String(reconnects));
+    c.reconnects.row.hidden = reconnects === 0;
 
     // `chat` arrives with the chat feature: a state word, or an object with `state`.
     const chat = chatText(r.chat);

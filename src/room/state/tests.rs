@@ -661,3 +661,39 @@ fn a_check_between_reconnects_polls_and_an_offline_answer_starts_the_grace() {
     m.on_flowing(t0 + s(1));
     assert!(m.on_check_now(t0 + s(2)).is_empty());
 }
+
+#[test]
+fn a_notify_only_room_opens_a_session_without_pulling_and_ends_it_after_grace() {
+    let t0 = Instant::now();
+    let mut m = Machine::new(timing(), true, t0);
+    m.set_watch_only(true);
+    assert_eq!(m.on_poll(Probe::Live, t0), [Do::StartSession]);
+    assert!(m.on_session_started(t0).is_empty(), "no connection");
+    assert_eq!(m.phase(), &Phase::Watching);
+    // Polled at poll_interval like an idle room; never an alert, however long it lasts.
+    assert_eq!(m.next_wakeup(), Some(t0 + s(30)));
+    assert_eq!(m.on_timer(t0 + s(30)), [Do::Poll]);
+    assert!(m.on_poll(Probe::Live, t0 + s(30)).is_empty());
+    assert!(
+        m.on_poll(Probe::Unknown("412".into()), t0 + s(60))
+            .is_empty()
+    );
+    // Not recordable is still live, for a room that records nothing.
+    assert!(
+        m.on_poll(Probe::Unrecordable("paid".into()), t0 + s(90))
+            .is_empty()
+    );
+    assert_eq!(m.phase(), &Phase::Watching);
+    assert!(!m.is_alerting());
+    // A short drop stays in the session; a long one ends it.
+    assert!(m.on_poll(Probe::Offline, t0 + s(600)).is_empty());
+    assert!(matches!(m.phase(), Phase::Grace { .. }));
+    assert!(m.on_poll(Probe::Live, t0 + s(610)).is_empty());
+    assert_eq!(m.phase(), &Phase::Watching);
+    m.on_poll(Probe::Offline, t0 + s(700));
+    assert_eq!(
+        m.on_poll(Probe::Offline, t0 + s(760)),
+        [Do::EndSession(None)]
+    );
+    assert!(!m.in_session());
+}

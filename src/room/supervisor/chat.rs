@@ -14,7 +14,8 @@ use crate::writer::handle::Control;
 pub(super) fn settings(cfg: &RoomConfig) -> ChatSettings {
     let c = &cfg.settings.chat;
     ChatSettings {
-        record: c.danmaku,
+        // A room that records no video has no segment for a chat file to sit beside.
+        record: c.danmaku && cfg.record,
         live_push: c.live_push && cfg.enabled,
         gifts: c.danmaku_gifts,
         raw: c.danmaku_raw,

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +21,9 @@ use crate::writer::handle::WriterHandle;
 
 impl Supervisor {
     pub(super) async fn start_session(&mut self) -> Vec<Do> {
+        if !self.cfg.record {
+            return self.start_watching();
+        }
         let now = super::now();
         let id = Uuid::new_v4();
         let acquired =
@@ -107,29 +111,62 @@ impl Supervisor {
         self.session = Some(Session {
             id,
             start,
-            lock,
+            lock: Some(lock),
             _slot: slot,
             writer: Some(writer),
             progress,
-            events: rx,
+            events: Some(rx),
+            connects: 0,
             sources: Default::default(),
             owner: claimed.owner,
             handed_over: false,
         });
         self.orders = claimed.orders;
+        self.opened(now, "live: session started")
+    }
+
+    /// A notify-only room went live: a session for its events, without lock, slot or writer.
+    fn start_watching(&mut self) -> Vec<Do> {
+        self.session = Some(Session {
+            id: Uuid::new_v4(),
+            start: crate::event::now(),
+            lock: None,
+            _slot: None,
+            writer: None,
+            progress: Arc::new(Progress::default()),
+            events: None,
+            connects: 0,
+            sources: Default::default(),
+            owner: None,
+            handed_over: false,
+        });
+        self.opened(
+            super::now(),
+            "live: watching (record = false: nothing is recorded)",
+        )
+    }
+
+    fn opened(&mut self, now: Instant, what: &str) -> Vec<Do> {
         self.snap.session = self.session.as_ref().map(Session::reference);
         self.session_hint = self.last_hint.clone();
         self.snap.segments = 0;
         self.snap.bytes = 0;
+        self.snap.reconnects = 0;
         self.rate_sample = (super::now(), 0);
         self.to_chat(crate::chat::ChatCmd::Session(true));
-        tracing::info!(session = %id, "live: session started");
+        let id = self.session.as_ref().map(|s| s.id).unwrap_or_default();
+        tracing::info!(session = %id, "{what}");
         self.emit(EventType::LiveStart, |e| e);
         self.machine.on_session_started(now)
     }
 
     pub(super) fn connect(&mut self) {
         self.stop_attempt();
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        session.connects += 1;
+        self.snap.reconnects = session.connects.saturating_sub(1);
         let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) else {
             return;
         };
@@ -165,20 +202,22 @@ impl Supervisor {
                 tracing::warn!("the stream did not stop in time; closing the file anyway");
             }
         }
-        let Some(writer) = self.session.as_mut().and_then(|s| s.writer.take()) else {
+        if self.session.is_none() {
             return;
-        };
-        writer.close().await;
-        // The writer's last events (the final segment) arrive after it closed.
-        let mut tail = Vec::new();
-        if let Some(s) = self.session.as_mut() {
-            while let Ok(ev) = s.events.try_recv() {
-                tail.push(ev);
-            }
         }
-        for ev in tail {
-            if let WriterEvent::Closed(event) = ev {
-                self.segment_complete(event).await;
+        if let Some(writer) = self.session.as_mut().and_then(|s| s.writer.take()) {
+            writer.close().await;
+            // The writer's last events (the final segment) arrive after it closed.
+            let mut tail = Vec::new();
+            if let Some(rx) = self.session.as_mut().and_then(|s| s.events.as_mut()) {
+                while let Ok(ev) = rx.try_recv() {
+                    tail.push(ev);
+                }
+            }
+            for ev in tail {
+                if let WriterEvent::Closed(event) = ev {
+                    self.segment_complete(event).await;
+                }
             }
         }
         if ended {

@@ -79,6 +79,10 @@ impl Supervisor {
                 }
             }
             Phase::Unrecordable { reason } => (RoomState::Unrecordable, Some(reason.clone())),
+            Phase::Watching => (
+                RoomState::Live,
+                Some("live; not recorded (record = false)".into()),
+            ),
             Phase::Grace { since } => {
                 let left = self
                     .cfg

@@ -13,4 +13,5 @@ pub mod hls_server;
 pub mod media;
 pub mod notify;
 pub mod platform_server;
+pub mod receiver;
 pub mod server;
