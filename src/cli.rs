@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config;
 
 mod check;
+mod cluster;
 mod manpage;
 mod probe;
 mod record;
@@ -62,6 +63,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Several machines sharing the rooms through etcd (`[cluster] backend = "etcd"`).
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
     /// Repair files left by a crash: cut a torn last tag, rebuild the metadata, rename a .part.
     Repair {
         /// The files: .part files left by a crash, or any FLV file.
@@ -97,6 +103,27 @@ enum Command {
     Man,
 }
 
+#[derive(Debug, Subcommand)]
+enum ClusterAction {
+    /// Print the cluster as etcd holds it: members and weights, who records which room (and
+    /// the claim's fence), the platforms' shared pauses.
+    Status {
+        /// The config file (its [cluster] says where etcd is).
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
+        config: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the local daemon to take no new live and exit once its open sessions end (before an
+    /// upgrade: the other instances take its rooms).
+    Drain {
+        /// The config file of the daemon.
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
+        config: PathBuf,
+    },
+}
+
 /// Exit code for a config that does not validate.
 pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
 
@@ -121,6 +148,10 @@ pub fn main() -> ExitCode {
         Command::Check { config } => check::run(&config),
         Command::Repair { files } => repair::run(&files),
         Command::Status { config, json } => status::run(&config, json),
+        Command::Cluster { action } => match action {
+            ClusterAction::Status { config, json } => cluster::status(&config, json),
+            ClusterAction::Drain { config } => cluster::drain(&config),
+        },
         Command::Probe {
             url,
             config,

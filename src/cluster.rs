@@ -10,6 +10,7 @@
 //! - `throttle`: the shared per-platform risk-control pause.
 //! - `keys`: the key layout under `/liverec/<name>/` and the values stored there.
 //! - `view`: what the rooms read synchronously (live members, owners, the hash owner of a room).
+//! - `report`: `liverec cluster status`, read from etcd directly.
 //! - `coordinator`: the handle the daemon and the rooms hold, and the task behind it that owns
 //!   the lease, the watches and the claims.
 //!
@@ -22,6 +23,7 @@ pub mod etcd;
 mod keys;
 pub(crate) mod lease_fsm;
 pub(crate) mod rendezvous;
+pub(crate) mod report;
 pub mod throttle;
 mod view;
 

@@ -19,7 +19,7 @@ use crate::room::RoomDeps;
 use crate::segment::intent::Intents;
 use crate::systemd;
 
-mod cluster;
+pub(crate) mod cluster;
 mod disk;
 mod rooms;
 mod watch;
@@ -131,6 +131,7 @@ pub(crate) async fn run(
     let cluster_stop = CancellationToken::new();
     let (coordinator, cluster_task) =
         cluster::join(&config.cluster, &events, slots.clone(), &cluster_stop).await?;
+    shared.set_cluster(coordinator.clone());
     let deps = RoomDeps {
         platform: platforms.get(PlatformKind::Direct),
         client,
@@ -176,9 +177,17 @@ pub(crate) async fn run(
             move |free, total, low| shared.set_disk(free, total, low),
         )
     };
+    let mut drain_check = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = drain_check.tick(), if coordinator.draining() => {
+                if open_sessions(&shared) == 0 {
+                    tracing::info!("drained: no session is open any more; stopping");
+                    shutdown.cancel();
+                    break;
+                }
+            }
             Some((cfg, key)) = resolved_rx.recv() => {
                 rooms.resolved(cfg, key);
                 // Rooms resolved in one batch arrive together: publish the list once.
@@ -188,6 +197,13 @@ pub(crate) async fn run(
                 rooms.publish();
             }
             Some(cmd) = cmds.recv() => match cmd {
+                DaemonCmd::Drain { reply } => {
+                    coordinator.drain();
+                    let open = open_sessions(&shared);
+                    let summary = format!("draining: no new live is taken; liverec stops once its {open} open session(s) end");
+                    tracing::info!("{summary}");
+                    let _ = reply.send(summary);
+                }
                 DaemonCmd::Reload { source, reply } => {
                     let result = reload(&mut current, &mut rooms, &shared, &hooks, &min_free_space, source).await;
                     if let Some(reply) = reply {
@@ -230,6 +246,15 @@ pub(crate) async fn run(
     }
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Sessions open in this instance (recording, or waiting out a drop within `offline_grace`).
+fn open_sessions(shared: &ControlState) -> usize {
+    shared
+        .rooms()
+        .iter()
+        .filter(|r| r.snapshot().session.is_some())
+        .count()
 }
 
 /// Reloads the config file: a file with any problem is rejected whole (the running config

@@ -118,10 +118,6 @@ impl Coordinator {
         }
     }
 
-    pub(crate) fn is_cluster(&self) -> bool {
-        self.etcd.is_some()
-    }
-
     /// Take nothing new: no claims, no idle rooms (`liverec cluster drain`).
     pub(crate) fn drain(&self) {
         self.draining.store(true, Ordering::Relaxed);
@@ -270,13 +266,22 @@ impl Coordinator {
         });
     }
 
-    /// The instance recording `room` when it is not this one (for status).
-    pub(crate) fn recorded_by(&self, room: &str) -> Option<String> {
+    /// What `/metrics` shows of the cluster; `None` with the local backend.
+    pub(crate) fn gauges(&self) -> Option<Gauges> {
         let shared = self.etcd.as_ref()?;
         let state = shared.lock();
-        let owner = state.view.owners.get(room)?;
-        (owner.instance != shared.me()).then(|| owner.instance.clone())
+        Some(Gauges {
+            members: state.view.members.len(),
+            lease_ok: state.fsm.lease_ok(std::time::Instant::now()),
+            owned: state.rooms.len(),
+        })
     }
+}
+
+pub(crate) struct Gauges {
+    pub(crate) members: usize,
+    pub(crate) lease_ok: bool,
+    pub(crate) owned: usize,
 }
 
 /// etcd cannot be asked: start the room only if the last known membership gives it to us and

@@ -187,10 +187,12 @@ impl LeaseFsm {
         }
     }
 
+    #[cfg(test)]
     pub fn state(&self) -> LeaseState {
         self.state
     }
 
+    #[cfg(test)]
     pub fn room(&self, room: &str) -> Option<&RoomState> {
         self.rooms.get(room)
     }

@@ -13,6 +13,7 @@
 //! etcd owner key, not by the hash, so membership changes never move it).
 
 /// A stable 64-bit hash of `data`, identical on every machine and release.
+#[cfg(test)]
 pub fn stable_hash(data: &[u8]) -> u64 {
     fmix64(fnv1a64(data.iter().copied()))
 }

@@ -25,6 +25,9 @@ pub(crate) enum DaemonCmd {
         source: &'static str,
         reply: Option<oneshot::Sender<ReloadReply>>,
     },
+    /// Take nothing new, let the open sessions end, then exit (`liverec cluster drain`); the
+    /// reply says how many sessions are still open.
+    Drain { reply: oneshot::Sender<String> },
 }
 
 /// A reload's outcome: the summary of what changed, or every problem that made the daemon keep
@@ -44,6 +47,8 @@ pub(crate) struct ControlState {
     shutdown: CancellationToken,
     hooks: Arc<Dispatcher>,
     bitrates: BitrateHistory,
+    /// The cluster coordinator, for `/metrics`.
+    cluster: std::sync::OnceLock<crate::cluster::Coordinator>,
 }
 
 impl ControlState {
@@ -67,7 +72,16 @@ impl ControlState {
             shutdown,
             hooks,
             bitrates: BitrateHistory::new(super::history::SAMPLES),
+            cluster: std::sync::OnceLock::new(),
         }
+    }
+
+    pub(crate) fn set_cluster(&self, cluster: crate::cluster::Coordinator) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    pub(crate) fn cluster(&self) -> Option<&crate::cluster::Coordinator> {
+        self.cluster.get()
     }
 
     pub(crate) fn rooms(&self) -> Vec<RoomHandle> {

@@ -23,7 +23,16 @@ pub(super) async fn join(
     if cfg.backend == Backend::Local {
         return Ok((Coordinator::local(), None));
     }
-    let settings = Settings {
+    let (coordinator, task) =
+        crate::cluster::start(settings(cfg), events.clone(), slots, stop.clone())
+            .await
+            .map_err(|e| DaemonError::Cluster(format!("cannot join the cluster: {e}")))?;
+    Ok((coordinator, Some(task)))
+}
+
+/// `[cluster]` as the coordinator takes it (also `liverec cluster status`).
+pub(crate) fn settings(cfg: &ClusterConfig) -> Settings {
+    Settings {
         endpoints: cfg.endpoints.clone(),
         name: cfg.name.clone(),
         instance: cfg.instance.clone(),
@@ -38,9 +47,5 @@ pub(super) async fn join(
             (Some(user), Some(password)) => Some(Credentials::new(user, password.expose())),
             _ => None,
         },
-    };
-    let (coordinator, task) = crate::cluster::start(settings, events.clone(), slots, stop.clone())
-        .await
-        .map_err(|e| DaemonError::Cluster(format!("cannot join the cluster: {e}")))?;
-    Ok((coordinator, Some(task)))
+    }
 }
