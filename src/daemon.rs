@@ -129,8 +129,16 @@ pub(crate) async fn run(
     let slots =
         (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings)));
     let cluster_stop = CancellationToken::new();
-    let (coordinator, cluster_task) =
-        cluster::join(&config.cluster, &events, slots.clone(), &cluster_stop).await?;
+    let (coordinator, cluster_task) = cluster::join(
+        &config.cluster,
+        &events,
+        slots.clone(),
+        [PlatformKind::Bilibili, PlatformKind::Douyin]
+            .map(|k| (k, platforms.get(k)))
+            .to_vec(),
+        &cluster_stop,
+    )
+    .await?;
     shared.set_cluster(coordinator.clone());
     let deps = RoomDeps {
         platform: platforms.get(PlatformKind::Direct),

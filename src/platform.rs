@@ -413,6 +413,12 @@ pub(crate) trait Platform: Send + Sync + 'static {
         None
     }
 
+    /// Pause every request until `until`: another cluster instance met the platform's risk
+    /// control (a platform without a request budget ignores it).
+    fn pause_until(&self, until: std::time::Instant, reason: &str) {
+        let _ = (until, reason);
+    }
+
     /// Rooms of this platform whose polls fall within this much of each other are checked
     /// together (one batch request answers many rooms): their polls are scheduled at the same
     /// instants. Zero when every room is asked on its own.

@@ -13,20 +13,27 @@ use crate::cluster::etcd::Credentials;
 use crate::cluster::{Coordinator, OnLeaseLoss, Settings};
 use crate::config::{Backend, ClusterConfig};
 use crate::event::EventTx;
+use crate::platform::{Platform, PlatformKind};
 
 pub(super) async fn join(
     cfg: &ClusterConfig,
     events: &EventTx,
     slots: Option<Arc<Semaphore>>,
+    platforms: Vec<(PlatformKind, Arc<dyn Platform>)>,
     stop: &CancellationToken,
 ) -> Result<(Coordinator, Option<JoinHandle<()>>), DaemonError> {
     if cfg.backend == Backend::Local {
         return Ok((Coordinator::local(), None));
     }
-    let (coordinator, task) =
-        crate::cluster::start(settings(cfg), events.clone(), slots, stop.clone())
-            .await
-            .map_err(|e| DaemonError::Cluster(format!("cannot join the cluster: {e}")))?;
+    let (coordinator, task) = crate::cluster::start(
+        settings(cfg),
+        events.clone(),
+        slots,
+        platforms,
+        stop.clone(),
+    )
+    .await
+    .map_err(|e| DaemonError::Cluster(format!("cannot join the cluster: {e}")))?;
     Ok((coordinator, Some(task)))
 }
 

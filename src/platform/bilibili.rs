@@ -328,6 +328,10 @@ impl Platform for Bilibili {
         self.api.limiter.resume_at()
     }
 
+    fn pause_until(&self, until: std::time::Instant, reason: &str) {
+        self.api.limiter.pause_until(until, reason);
+    }
+
     /// Every id is resolved (any number may be a short id, and the key must be the long
     /// one), many in one `getRoomBaseInfo` request; `room_init` answers the rest.
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError> {

@@ -295,3 +295,278 @@ async fn a_paused_instance_hands_its_rooms_over_when_it_wakes() {
     assert_eq!(recording(&home_b).len(), 4, "{}", logs());
     drop(a);
 }
+
+/// `liverec cluster <args> -c <config>`: (exit code, stdout, stderr).
+fn cli(args: &[&str], config: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(crate::support::daemon::bin())
+        .arg("cluster")
+        .args(args)
+        .arg("-c")
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The lease of instance `name`'s member key.
+async fn member_lease(client: &liverec::cluster::etcd::EtcdClient, name: &str) -> i64 {
+    client
+        .get(&format!("/liverec/test/members/{name}"))
+        .await
+        .unwrap()
+        .map_or(0, |kv| kv.lease)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_instance_takes_nothing_new_and_exits_when_its_live_ends() {
+    let etcd = etcd_or_skip!();
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    let live_id = 5_590_001u64;
+    streams.set(&format!("live-bvc/{live_id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+    api.set_bili(live_id, live_room(&streams, live_id, true));
+    let mut rooms = room(&format!("r{live_id}"), &format!("https://live.bilibili.com/{live_id}"));
+    for id in 5_590_002..5_590_006u64 {
+        api.set_bili(id, live_room(&streams, id, false));
+        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
+    let (home_b, cfg_b) = instance_config(dir.path(), "nas-b", &etcd.url, &api, &rooms);
+    let mut a = Daemon::start(&home_a, "nas-a", &cfg_a);
+    assert!(
+        wait_until(Duration::from_secs(30), || recording(&home_a).len() == 1).await,
+        "{}",
+        a.log_text()
+    );
+    let b = Daemon::start(&home_b, "nas-b", &cfg_b);
+    let client = etcd.client();
+    let mut both = false;
+    for _ in 0..100 {
+        if member_lease(&client, "nas-b").await != 0 {
+            both = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(both, "{}", b.log_text());
+    // `cluster status` reads etcd: both members, and who records the live room.
+    let (code, out, err) = cli(&["status"], &a.config);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("nas-a") && out.contains("nas-b"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&format!("bilibili:{live_id}")))
+        .unwrap_or_else(|| panic!("no owner line in {out}"));
+    assert!(line.contains("nas-a") && line.contains("fence"), "{out}");
+
+    let (code, out, err) = cli(&["drain"], &a.config);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("draining"), "{out}");
+    // a takes no idle room any more: its member key says so.
+    let mut refusing = false;
+    for _ in 0..50 {
+        let kv = client.get("/liverec/test/members/nas-a").await.unwrap();
+        if kv.is_some_and(|kv| String::from_utf8_lossy(&kv.value).contains("\"accepting\":false")) {
+            refusing = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refusing, "{}", a.log_text());
+    // Its live session goes on until the live ends; then a exits 0.
+    assert_eq!(recording(&home_a).len(), 1);
+    api.edit_bili(live_id, |r| r.live_status = 0);
+    let status = a.wait_exit(Duration::from_secs(30)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}\n{}",
+        a.log_text()
+    );
+    assert!(recording(&home_a).is_empty(), "a left a .part");
+    drop(b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_lease_is_renewed_without_cutting_the_recordings() {
+    let etcd = etcd_or_skip!();
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    let mut rooms = String::new();
+    let live: Vec<u64> = (0..2).map(|i| 5_591_001 + i).collect();
+    for id in &live {
+        streams.set(&format!("live-bvc/{id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+        api.set_bili(*id, live_room(&streams, *id, true));
+        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (home, cfg) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
+    let a = Daemon::start(&home, "nas-a", &cfg);
+    assert!(
+        wait_until(Duration::from_secs(30), || recording(&home).len() == 2).await,
+        "{}",
+        a.log_text()
+    );
+    let fences = |s: &serde_json::Value| -> Vec<i64> {
+        s["rooms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["session"]["owner"]["fence"].as_i64())
+            .collect()
+    };
+    let before = fences(&crate::support::daemon::status(&home).await);
+    assert_eq!(before.len(), 2, "{}", a.log_text());
+    let client = etcd.client();
+    let lease = member_lease(&client, "nas-a").await;
+    assert!(client.lease_revoke(lease).await.unwrap());
+    // A new lease, the rooms claimed again under greater fences, the sessions untouched.
+    let (renewed, after) = crate::support::daemon::status_when(&home, Duration::from_secs(15), |s| {
+        let f = fences(s);
+        f.len() == 2 && f.iter().all(|f| before.iter().all(|b| f > b))
+    })
+    .await;
+    assert!(renewed, "{after}\n{}", a.log_text());
+    assert_ne!(member_lease(&client, "nas-a").await, lease);
+    let owners = client.get_prefix("/liverec/test/owners/").await.unwrap();
+    assert_eq!(owners.kvs.len(), 2);
+    assert!(
+        !events(&home).await.iter().any(|e| e["type"] == "live_end"),
+        "a session ended"
+    );
+    assert_eq!(recording(&home).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_stopped_and_resumed_leaves_the_recordings_alone() {
+    let etcd = etcd_or_skip!();
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    let mut rooms = String::new();
+    let live: Vec<u64> = (0..3).map(|i| 5_592_001 + i).collect();
+    for id in &live {
+        streams.set(&format!("live-bvc/{id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+        api.set_bili(*id, live_room(&streams, *id, true));
+        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
+    let (home_b, cfg_b) = instance_config(dir.path(), "nas-b", &etcd.url, &api, &rooms);
+    let a = Daemon::start(&home_a, "nas-a", &cfg_a);
+    let b = Daemon::start(&home_b, "nas-b", &cfg_b);
+    let logs = || format!("==== a\n{}\n==== b\n{}", a.log_text(), b.log_text());
+    let total = || recording(&home_a).len() + recording(&home_b).len();
+    assert!(
+        wait_until(Duration::from_secs(30), || total() == 3).await,
+        "{}",
+        logs()
+    );
+    let size = |home: &Path| -> u64 {
+        files(&home.join("rec"), ".part")
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let before = size(&home_a) + size(&home_b);
+    etcd.pause();
+    // Both instances raise cluster_degraded after a lease TTL without etcd.
+    let degraded = |home: PathBuf| async move {
+        events(&home)
+            .await
+            .iter()
+            .any(|e| e["type"] == "cluster_degraded")
+    };
+    let mut seen = false;
+    for _ in 0..100 {
+        if degraded(home_a.clone()).await && degraded(home_b.clone()).await {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen, "{}", logs());
+    // The recordings went on all along.
+    assert_eq!(total(), 3, "{}", logs());
+    assert!(size(&home_a) + size(&home_b) > before);
+    etcd.resume();
+    // Afterwards: one owner key per room again, no room recorded twice.
+    let client = etcd.client();
+    let mut owners = 0;
+    for _ in 0..100 {
+        owners = client
+            .get_prefix("/liverec/test/owners/")
+            .await
+            .map_or(0, |r| r.kvs.len());
+        if owners == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(owners, 3, "{}", logs());
+    assert_eq!(total(), 3, "{}", logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_412_seen_by_one_instance_pauses_every_instance() {
+    let etcd = etcd_or_skip!();
+    let streams = StreamServer::start().await;
+    // Each instance asks its own copy of the platform, so a refusal reaches only one of them.
+    let api_a = PlatformServer::start().await;
+    let api_b = PlatformServer::start().await;
+    let mut rooms = String::new();
+    for id in 5_593_001..5_593_007u64 {
+        api_a.set_bili(id, live_room(&streams, id, false));
+        api_b.set_bili(id, live_room(&streams, id, false));
+        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api_a, &rooms);
+    let (home_b, cfg_b) = instance_config(dir.path(), "nas-b", &etcd.url, &api_b, &rooms);
+    let a = Daemon::start(&home_a, "nas-a", &cfg_a);
+    let b = Daemon::start(&home_b, "nas-b", &cfg_b);
+    let logs = || format!("==== a\n{}\n==== b\n{}", a.log_text(), b.log_text());
+    let t0 = Instant::now();
+    let asked = |api: &PlatformServer, since: Instant| {
+        api.requests().iter().filter(|(t, _)| *t >= since).count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || asked(&api_a, t0) > 0 && asked(&api_b, t0) > 0)
+            .await,
+        "{}",
+        logs()
+    );
+    api_a.set_mode(crate::support::platform_server::Mode::Status {
+        code: 412,
+        retry_after: Some(6),
+    });
+    let blocked = Instant::now();
+    // a is refused; the pause reaches b through etcd, and b stops asking too.
+    let client = etcd.client();
+    let mut shared = None;
+    for _ in 0..100 {
+        if let Some(kv) = client.get("/liverec/test/throttle/bilibili").await.unwrap() {
+            shared = Some(String::from_utf8_lossy(&kv.value).into_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shared = shared.unwrap_or_else(|| panic!("no shared pause:\n{}", logs()));
+    assert!(shared.contains("\"by\":\"nas-a\""), "{shared}");
+    let quiet_from = Instant::now() + Duration::from_millis(500);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = asked(&api_b, quiet_from);
+    assert_eq!(during, 0, "b asked {during} times during a's pause:\n{}", logs());
+    api_a.set_mode(crate::support::platform_server::Mode::Normal);
+    // After the pause, b asks again.
+    assert!(
+        wait_until(Duration::from_secs(15), || asked(&api_b, blocked + Duration::from_secs(6)) > 0)
+            .await,
+        "{}",
+        logs()
+    );
+}

@@ -3,8 +3,9 @@
 //! fed with what the renewals and the watch report. It carries out the machine's steps: a new
 //! lease, re-claims, orders to the rooms, `cluster_degraded`.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
@@ -12,12 +13,19 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Coordinator, Order, Settings, Shared, State};
 use crate::cluster::etcd::{
-    Config, CreateOutcome, EtcdClient, EtcdError, Watch, WatchItem, WatchOptions,
+    Config, CreateOutcome, EtcdClient, EtcdError, EventKind, Watch, WatchItem, WatchOptions,
 };
-use crate::cluster::keys::{Layout, MemberValue, OwnerValue, decode, encode};
+use crate::cluster::keys::{KeyOf, Layout, MemberValue, OwnerValue, decode, encode};
 use crate::cluster::lease_fsm::{Input, LeaseFsm, Policy, Step};
+use crate::cluster::throttle::{self, Throttle};
 use crate::cluster::view::{OwnerChange, View};
 use crate::event::{Event, EventTx, EventType, OwnerRef};
+use crate::platform::{Platform, PlatformKind};
+
+/// The longest pause another instance can impose (its clock may be ahead of ours).
+const MAX_REMOTE_PAUSE: Duration = Duration::from_secs(15 * 60);
+/// A local pause ending within this of one already shared is that one.
+const PAUSE_SLACK: Duration = Duration::from_millis(500);
 
 /// The longest a revoke may hold up a shutdown.
 const REVOKE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -34,6 +42,7 @@ pub(crate) async fn start(
     settings: Settings,
     events: EventTx,
     slots: Option<Arc<Semaphore>>,
+    platforms: Vec<(PlatformKind, Arc<dyn Platform>)>,
     cancel: CancellationToken,
 ) -> Result<(Coordinator, JoinHandle<()>), StartError> {
     let client = EtcdClient::new(Config {
@@ -92,12 +101,25 @@ pub(crate) async fn start(
         draining: Arc::new(Default::default()),
         etcd: Some(shared.clone()),
     };
-    let task = Task {
+    let mut task = Task {
         shared,
         coordinator: coordinator.clone(),
         slots,
         accepting: true,
+        platforms,
+        pauses: HashMap::new(),
     };
+    let known: Vec<(String, Throttle)> = task
+        .shared
+        .lock()
+        .view
+        .throttles
+        .iter()
+        .map(|(p, t)| (p.clone(), t.clone()))
+        .collect();
+    for (platform, throttle) in known {
+        task.apply_throttle(&platform, &throttle);
+    }
     let join = tokio::spawn(task.run(watch, cancel));
     Ok((coordinator, join))
 }
@@ -112,6 +134,11 @@ struct Task {
     slots: Option<Arc<Semaphore>>,
     /// What the member key says.
     accepting: bool,
+    /// The platforms whose risk-control pauses are shared.
+    platforms: Vec<(PlatformKind, Arc<dyn Platform>)>,
+    /// Per platform, the end of the last pause published or applied: a pause of our own
+    /// limiter that ends later is new, and is published.
+    pauses: HashMap<&'static str, Instant>,
 }
 
 impl Task {
@@ -138,6 +165,7 @@ impl Task {
                 }
                 _ = tick.tick() => {
                     self.publish_accepting().await;
+                    self.publish_pauses();
                     let now = now();
                     self.shared.lock().fsm.on(Input::Tick, now)
                 }
@@ -222,6 +250,31 @@ impl Task {
 
     fn on_watch(&mut self, item: WatchItem) -> Vec<Step> {
         let me = self.shared.settings.instance.clone();
+        let throttles: Vec<(String, Throttle)> = match &item {
+            WatchItem::Event(ev) if ev.kind == EventKind::Put => {
+                match self.shared.layout.classify(&ev.kv.key) {
+                    Some(KeyOf::Throttle(p)) => throttle::decode(&ev.kv.value)
+                        .ok()
+                        .map(|t| (p.to_string(), t))
+                        .into_iter()
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            }
+            WatchItem::Event(_) => Vec::new(),
+            WatchItem::Resync { kvs, .. } => kvs
+                .iter()
+                .filter_map(|kv| match self.shared.layout.classify(&kv.key) {
+                    Some(KeyOf::Throttle(p)) => {
+                        Some((p.to_string(), throttle::decode(&kv.value).ok()?))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        };
+        for (platform, t) in &throttles {
+            self.apply_throttle(platform, t);
+        }
         let mut state = self.shared.lock();
         let State {
             view,
@@ -375,6 +428,66 @@ impl Task {
                     Vec::new()
                 }
             }
+        }
+    }
+
+    /// Another instance's pause for `platform`: our limiter waits it out too (capped, for a
+    /// writer whose clock runs far ahead).
+    fn apply_throttle(&mut self, platform: &str, t: &Throttle) {
+        if t.by == self.shared.settings.instance {
+            return;
+        }
+        let Some((kind, p)) = self.platforms.iter().find(|(k, _)| k.as_str() == platform) else {
+            return;
+        };
+        let now = now();
+        let Some(until) = throttle::merge(None, Some(t), now, SystemTime::now(), MAX_REMOTE_PAUSE)
+        else {
+            return;
+        };
+        self.pauses.insert(kind.as_str(), until);
+        p.pause_until(until, &format!("{} met risk control ({})", t.by, t.reason));
+    }
+
+    /// A pause our own limiter started (a 412, a -352) goes to every instance.
+    fn publish_pauses(&mut self) {
+        let now = now();
+        for (kind, p) in &self.platforms {
+            let Some(until) = p.resume_at() else { continue };
+            let name = kind.as_str();
+            if self
+                .pauses
+                .get(name)
+                .is_some_and(|known| *known + PAUSE_SLACK >= until)
+            {
+                continue;
+            }
+            self.pauses.insert(name, until);
+            let throttle = Throttle {
+                until: SystemTime::now() + until.saturating_duration_since(now),
+                reason: "risk control or rate limit".into(),
+                by: self.shared.settings.instance.clone(),
+            };
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                let wall = SystemTime::now();
+                match throttle::publish(
+                    &shared.client,
+                    &shared.settings.name,
+                    name,
+                    &throttle,
+                    wall,
+                )
+                .await
+                {
+                    Ok(outcome) => {
+                        tracing::info!("{name}: pause shared with the cluster ({outcome:?})")
+                    }
+                    Err(e) => {
+                        tracing::warn!("{name}: cannot share the pause with the cluster: {e}")
+                    }
+                }
+            });
         }
     }
 

@@ -238,6 +238,20 @@ impl Gate {
         }
     }
 
+    /// Another instance of the cluster was told to back off: pause until `until` (unless a
+    /// longer pause runs), and let one probe find out afterwards, as after a block of our own.
+    /// Returns whether this lengthened the pause.
+    pub(crate) fn pause_until(&mut self, now: Instant, until: Instant, reason: &str) -> bool {
+        if until <= now || self.resume_at(now).is_some_and(|u| u >= until) {
+            return false;
+        }
+        self.paused_until = Some(until);
+        self.strikes = self.strikes.max(1);
+        self.probing = None;
+        self.reason = reason.to_string();
+        true
+    }
+
     /// A block signal at `now`; `retry_after` when the server said how long to wait.
     pub(crate) fn block(
         &mut self,
