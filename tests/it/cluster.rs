@@ -327,7 +327,12 @@ async fn a_drained_instance_takes_nothing_new_and_exits_when_its_live_ends() {
     let streams = StreamServer::start().await;
     let api = PlatformServer::start().await;
     let live_id = 5_590_001u64;
-    streams.set(&format!("live-bvc/{live_id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+    // The live's stream ends by itself (10 s of media at 2x), then answers 404.
+    let mut finite = Answer::flv(FIXTURE, 2.0, 1);
+    if let Answer::Flv { offline_after, .. } = &mut finite {
+        *offline_after = true;
+    }
+    streams.set(&format!("live-bvc/{live_id}/live.flv"), finite);
     api.set_bili(live_id, live_room(&streams, live_id, true));
     let mut rooms = room(&format!("r{live_id}"), &format!("https://live.bilibili.com/{live_id}"));
     for id in 5_590_002..5_590_006u64 {
