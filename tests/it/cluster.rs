@@ -334,10 +334,16 @@ async fn a_drained_instance_takes_nothing_new_and_exits_when_its_live_ends() {
     }
     streams.set(&format!("live-bvc/{live_id}/live.flv"), finite);
     api.set_bili(live_id, live_room(&streams, live_id, true));
-    let mut rooms = room(&format!("r{live_id}"), &format!("https://live.bilibili.com/{live_id}"));
+    let mut rooms = room(
+        &format!("r{live_id}"),
+        &format!("https://live.bilibili.com/{live_id}"),
+    );
     for id in 5_590_002..5_590_006u64 {
         api.set_bili(id, live_room(&streams, id, false));
-        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
@@ -404,9 +410,15 @@ async fn a_revoked_lease_is_renewed_without_cutting_the_recordings() {
     let mut rooms = String::new();
     let live: Vec<u64> = (0..2).map(|i| 5_591_001 + i).collect();
     for id in &live {
-        streams.set(&format!("live-bvc/{id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+        streams.set(
+            &format!("live-bvc/{id}/live.flv"),
+            Answer::flv(FIXTURE, 1.0, 0),
+        );
         api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     let (home, cfg) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
@@ -430,11 +442,12 @@ async fn a_revoked_lease_is_renewed_without_cutting_the_recordings() {
     let lease = member_lease(&client, "nas-a").await;
     assert!(client.lease_revoke(lease).await.unwrap());
     // A new lease, the rooms claimed again under greater fences, the sessions untouched.
-    let (renewed, after) = crate::support::daemon::status_when(&home, Duration::from_secs(15), |s| {
-        let f = fences(s);
-        f.len() == 2 && f.iter().all(|f| before.iter().all(|b| f > b))
-    })
-    .await;
+    let (renewed, after) =
+        crate::support::daemon::status_when(&home, Duration::from_secs(15), |s| {
+            let f = fences(s);
+            f.len() == 2 && f.iter().all(|f| before.iter().all(|b| f > b))
+        })
+        .await;
     assert!(renewed, "{after}\n{}", a.log_text());
     assert_ne!(member_lease(&client, "nas-a").await, lease);
     let owners = client.get_prefix("/liverec/test/owners/").await.unwrap();
@@ -454,9 +467,15 @@ async fn etcd_stopped_and_resumed_leaves_the_recordings_alone() {
     let mut rooms = String::new();
     let live: Vec<u64> = (0..3).map(|i| 5_592_001 + i).collect();
     for id in &live {
-        streams.set(&format!("live-bvc/{id}/live.flv"), Answer::flv(FIXTURE, 1.0, 0));
+        streams.set(
+            &format!("live-bvc/{id}/live.flv"),
+            Answer::flv(FIXTURE, 1.0, 0),
+        );
         api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
@@ -527,7 +546,10 @@ async fn a_412_seen_by_one_instance_pauses_every_instance() {
     for id in 5_593_001..5_593_007u64 {
         api_a.set_bili(id, live_room(&streams, id, false));
         api_b.set_bili(id, live_room(&streams, id, false));
-        rooms.push_str(&room(&format!("r{id}"), &format!("https://live.bilibili.com/{id}")));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api_a, &rooms);
@@ -540,8 +562,9 @@ async fn a_412_seen_by_one_instance_pauses_every_instance() {
         api.requests().iter().filter(|(t, _)| *t >= since).count()
     };
     assert!(
-        wait_until(Duration::from_secs(20), || asked(&api_a, t0) > 0 && asked(&api_b, t0) > 0)
-            .await,
+        wait_until(Duration::from_secs(20), || asked(&api_a, t0) > 0
+            && asked(&api_b, t0) > 0)
+        .await,
         "{}",
         logs()
     );
@@ -565,12 +588,20 @@ async fn a_412_seen_by_one_instance_pauses_every_instance() {
     let quiet_from = Instant::now() + Duration::from_millis(500);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let during = asked(&api_b, quiet_from);
-    assert_eq!(during, 0, "b asked {during} times during a's pause:\n{}", logs());
+    assert_eq!(
+        during,
+        0,
+        "b asked {during} times during a's pause:\n{}",
+        logs()
+    );
     api_a.set_mode(crate::support::platform_server::Mode::Normal);
     // After the pause, b asks again.
     assert!(
-        wait_until(Duration::from_secs(15), || asked(&api_b, blocked + Duration::from_secs(6)) > 0)
-            .await,
+        wait_until(Duration::from_secs(15), || asked(
+            &api_b,
+            blocked + Duration::from_secs(6)
+        ) > 0)
+        .await,
         "{}",
         logs()
     );
