@@ -272,12 +272,27 @@ async fn a_paused_instance_hands_its_rooms_over_when_it_wakes() {
         logs()
     );
     a.signal(libc::SIGCONT);
-    // a finds its lease gone, sees b writing, finalizes and stops: no .part left.
+    let resumed = Instant::now();
+    // a finds its lease gone, sees b writing, finalizes and stops: no .part left, within a
+    // renewal, the overlap and some slack.
     assert!(
         wait_until(Duration::from_secs(15), || recording(&home_a).is_empty()).await,
         "{}",
         logs()
     );
+    let overlap = resumed.elapsed();
+    assert!(
+        overlap <= Duration::from_secs(3) + TTL + Duration::from_secs(3),
+        "a overlapped b for {overlap:?}"
+    );
+    // What a wrote plays.
+    for r in &a_rooms {
+        for f in files(&home_a.join("rec").join(r), ".flv") {
+            assert!(crate::support::media::duration(&f) > 0.5, "{}", f.display());
+            let errors = crate::support::media::decode_errors(&f);
+            assert!(errors.trim().is_empty(), "{}: {errors}", f.display());
+        }
+    }
     let ends: Vec<_> = events(&home_a)
         .await
         .into_iter()
@@ -605,4 +620,100 @@ async fn a_412_seen_by_one_instance_pauses_every_instance() {
         "{}",
         logs()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_cut_off_from_etcd_records_on_then_hands_over() {
+    let etcd = etcd_or_skip!();
+    let proxy = crate::support::etcd::CutProxy::start(&etcd.url).await;
+    let streams = StreamServer::start().await;
+    let api = PlatformServer::start().await;
+    let mut rooms = String::new();
+    let live: Vec<u64> = (0..3).map(|i| 5_594_001 + i).collect();
+    for id in &live {
+        streams.set(
+            &format!("live-bvc/{id}/live.flv"),
+            Answer::flv(FIXTURE, 1.0, 0),
+        );
+        api.set_bili(*id, live_room(&streams, *id, true));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // a reaches etcd only through the proxy.
+    let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &proxy.url, &api, &rooms);
+    let (home_b, cfg_b) = instance_config(dir.path(), "nas-b", &etcd.url, &api, &rooms);
+    let a = Daemon::start(&home_a, "nas-a", &cfg_a);
+    assert!(
+        wait_until(Duration::from_secs(30), || recording(&home_a).len() == 3).await,
+        "{}",
+        a.log_text()
+    );
+    let b = Daemon::start(&home_b, "nas-b", &cfg_b);
+    let logs = || format!("==== a\n{}\n==== b\n{}", a.log_text(), b.log_text());
+    let client = etcd.client();
+    let mut joined = false;
+    for _ in 0..100 {
+        if member_lease(&client, "nas-b").await != 0 {
+            joined = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(joined, "{}", logs());
+    proxy.cut();
+    // b takes the rooms once a's lease runs out; a records on meanwhile (no gap).
+    assert!(
+        wait_until(Duration::from_secs(20), || recording(&home_b).len() == 3).await,
+        "{}",
+        logs()
+    );
+    assert_eq!(
+        recording(&home_a).len(),
+        3,
+        "a stopped while cut off:\n{}",
+        logs()
+    );
+    let mut degraded = false;
+    for _ in 0..50 {
+        if events(&home_a)
+            .await
+            .iter()
+            .any(|e| e["type"] == "cluster_degraded")
+        {
+            degraded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(degraded, "{}", logs());
+    proxy.heal();
+    let healed = Instant::now();
+    // a learns its lease is gone and that b writes: it finalizes and stops.
+    assert!(
+        wait_until(Duration::from_secs(20), || recording(&home_a).is_empty()).await,
+        "{}",
+        logs()
+    );
+    assert!(
+        healed.elapsed() <= TTL + Duration::from_secs(3) + Duration::from_secs(5),
+        "a took {:?} to hand over",
+        healed.elapsed()
+    );
+    let ends: Vec<_> = events(&home_a)
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "live_end")
+        .collect();
+    assert_eq!(ends.len(), 3, "{ends:?}");
+    assert!(
+        ends.iter().all(|e| e["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("handover to nas-b")),
+        "{ends:?}"
+    );
+    assert_eq!(recording(&home_b).len(), 3);
 }

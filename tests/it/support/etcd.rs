@@ -218,3 +218,106 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A TCP proxy in front of etcd that can black-hole its traffic: while cut, bytes in both
+/// directions are read and dropped (the connections stay open, as behind a dead switch); a
+/// heal closes every connection of the cut so that clients start clean ones.
+pub struct CutProxy {
+    pub url: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    epoch: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CutProxy {
+    pub async fn start(target_url: &str) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let target: std::net::SocketAddr = target_url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("etcd url is http://ip:port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let cut = Arc::new(AtomicBool::new(false));
+        let epoch = Arc::new(AtomicU64::new(0));
+        let (c, e) = (cut.clone(), epoch.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let (cut, epoch) = (c.clone(), e.clone());
+                tokio::spawn(async move {
+                    let born = epoch.load(Ordering::SeqCst);
+                    let (ri, wi) = inbound.into_split();
+                    if cut.load(Ordering::SeqCst) {
+                        pump(ri, None, cut, epoch, born).await;
+                        return;
+                    }
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (ro, wo) = outbound.into_split();
+                    tokio::join!(
+                        pump(ri, Some(wo), cut.clone(), epoch.clone(), born),
+                        pump(ro, Some(wi), cut, epoch, born)
+                    );
+                });
+            }
+        });
+        Self {
+            url,
+            cut,
+            epoch,
+            task,
+        }
+    }
+
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn heal(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for CutProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: Option<tokio::net::tcp::OwnedWriteHalf>,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    epoch: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    born: u64,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let read = tokio::time::timeout(Duration::from_millis(200), from.read(&mut buf)).await;
+        if epoch.load(Ordering::SeqCst) != born && !cut.load(Ordering::SeqCst) {
+            // Healed: this connection saw the cut; close it.
+            return;
+        }
+        let n = match read {
+            Err(_) => continue,
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(n)) => n,
+        };
+        if cut.load(Ordering::SeqCst) {
+            continue;
+        }
+        if let Some(w) = to.as_mut() {
+            if w.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+}
