@@ -339,8 +339,14 @@ async fn claim_key(
         CreateOutcome::Exists(kv) => {
             let who = decode::<OwnerValue>(&kv.value)
                 .map_or_else(|| "another instance".to_string(), |v| v.instance);
+            let reason = if who == shared.me() {
+                // Left by this instance's previous run (killed): its lease runs out soon.
+                format!("claimed by an earlier run of {who} until its lease runs out")
+            } else {
+                format!("recorded by {who}")
+            };
             return Ok(Claim::Busy {
-                reason: format!("recorded by {who}"),
+                reason,
                 elsewhere: true,
             });
         }

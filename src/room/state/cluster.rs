@@ -43,3 +43,6 @@ impl Machine {
         vec![Do::EndSession(Some(reason))]
     }
 }
+
+#[cfg(test)]
+mod tests;
