@@ -9,4 +9,4 @@ pub(crate) mod failover;
 pub(crate) mod flv;
 pub(crate) mod hls;
 
-pub(crate) use attempt::attempt;
+pub(crate) use attempt::{SessionSide, attempt};

@@ -53,6 +53,7 @@ pub(crate) const HOOK_FIELDS: &[&str] = &[
     "id",
     "url",
     "danmaku_path",
+    "cover_path",
 ];
 
 pub(crate) const DEFAULT_FILENAME: &str =
@@ -101,6 +102,10 @@ pub(crate) struct RoomSettings {
     pub(crate) codecs: Vec<String>,
     pub(crate) cookie: Option<Secret>,
     pub(crate) chat: ChatConfig,
+    /// Save the live's cover beside the session's first segment.
+    pub(crate) cover: bool,
+    /// Below the wanted quality for this long: `quality_degraded`.
+    pub(crate) degraded_after: Duration,
 }
 
 #[derive(Debug, Clone)]

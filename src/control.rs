@@ -67,6 +67,9 @@ pub(crate) struct Status {
     /// The rooms' bitrates of the last ten minutes (the status page's sparklines).
     #[serde(default)]
     pub(crate) bitrate_history: history::BitrateHistoryJson,
+    /// Per platform with a login cookie: whether it is logged in (`null` until known).
+    #[serde(default)]
+    pub(crate) logins: std::collections::BTreeMap<String, Option<bool>>,
 }
 
 /// Where `liverec status` finds a daemon whose configured port is 0.
@@ -239,6 +242,7 @@ async fn status(State(shared): State<Arc<ControlState>>) -> Response {
         rooms,
         hooks: shared.hooks().stats(),
         bitrate_history: shared.bitrates().json(),
+        logins: shared.logins(),
     };
     axum::Json(status).into_response()
 }

@@ -21,6 +21,7 @@ use crate::systemd;
 
 pub(crate) mod cluster;
 mod disk;
+pub(crate) mod login;
 mod rooms;
 mod watch;
 
@@ -152,6 +153,7 @@ pub(crate) async fn run(
         seat: None,
         cluster: coordinator.clone(),
     };
+    let logins = login::watch(&platforms, &events, &shared);
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
     let mut rooms = rooms::Rooms::new(deps, platforms, shared.clone(), resolved_tx);
     for d in &config.duplicates {
@@ -232,6 +234,9 @@ pub(crate) async fn run(
     // Like the main loop it ran in before, the free-space check ends here.
     disk.abort();
     let _ = disk.await;
+    for t in logins {
+        t.abort();
+    }
     let deadline = tokio::time::Instant::now() + current.shutdown_timeout;
     let late = rooms.stop_all(deadline).await;
     // After the rooms: their owner keys are released, then the lease (and the member key) go.

@@ -22,11 +22,16 @@ pub enum EventType {
     RecordingRecovered,
     DiskLow,
     HookFailed,
+    // Degraded recordings (issue 16).
+    QualityDegraded,
+    LoginLost,
+    LoginRestored,
+    // Several machines (issue 17).
     ClusterDegraded,
 }
 
 impl EventType {
-    pub(crate) const ALL: [EventType; 9] = [
+    pub(crate) const ALL: [EventType; 12] = [
         EventType::LiveStart,
         EventType::SegmentStart,
         EventType::SegmentComplete,
@@ -35,6 +40,9 @@ impl EventType {
         EventType::RecordingRecovered,
         EventType::DiskLow,
         EventType::HookFailed,
+        EventType::QualityDegraded,
+        EventType::LoginLost,
+        EventType::LoginRestored,
         EventType::ClusterDegraded,
     ];
 
@@ -48,6 +56,9 @@ impl EventType {
             EventType::RecordingRecovered => "recording_recovered",
             EventType::DiskLow => "disk_low",
             EventType::HookFailed => "hook_failed",
+            EventType::QualityDegraded => "quality_degraded",
+            EventType::LoginLost => "login_lost",
+            EventType::LoginRestored => "login_restored",
             EventType::ClusterDegraded => "cluster_degraded",
         }
     }
@@ -160,6 +171,24 @@ pub struct Event {
     /// On `hook_failed` only: the delivery that ran out of retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) hook: Option<HookRef>,
+    /// On `quality_degraded` and the `recording_recovered` that ends it: what was wanted and
+    /// what is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) quality: Option<QualityRef>,
+    /// On `login_lost` and `login_restored`: the platform whose login cookie it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) platform: Option<String>,
+    /// The session's cover image, once it is saved (`cover = true`): on `live_end` and on the
+    /// session's `segment_complete` events after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cover_path: Option<PathBuf>,
+}
+
+/// The quality a room wants and the one it records (`10000 原画`, `origin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct QualityRef {
+    pub(crate) wanted: String,
+    pub(crate) recorded: String,
 }
 
 /// The delivery a `hook_failed` event is about.
@@ -187,6 +216,9 @@ impl Event {
             segment: None,
             error: None,
             hook: None,
+            quality: None,
+            platform: None,
+            cover_path: None,
         }
     }
 

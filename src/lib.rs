@@ -17,7 +17,8 @@
 //!   `DaemonCmd` what it may ask of it.
 //! - `room`: one task per room: the pure state machine (`state`), its async supervisor, the
 //!   room lock (`lock`, which owns the lock file's text), and each platform's polling
-//!   schedule (`schedule`: every room's slot of its interval, spread evenly). It drives
+//!   schedule (`schedule`: every room's slot of its interval, spread evenly), the rule that
+//!   calls a recording degraded (`degrade`, pure) and the session's cover (`cover`). It drives
 //!   capture and the writer; how bytes are pulled or written is not its business.
 //! - `hooks`: the event dispatcher: the log line, command hooks, webhooks, the durable delivery
 //!   journal with per-room order, windows and retries; it settles a segment's intent once its

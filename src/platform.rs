@@ -294,6 +294,9 @@ pub struct RoomStatus {
     /// visibility-restricted...). The room shows `unrecordable` and no session starts (one
     /// does when only the stream list shows it).
     pub(crate) unrecordable: Option<String>,
+    /// The live's cover image (Bilibili `room_info.cover`, Douyin `cover.url_list`), when the
+    /// answer names one.
+    pub(crate) cover: Option<String>,
 }
 
 /// How a stream's bytes are packaged.
@@ -314,6 +317,9 @@ pub(crate) struct StreamSource {
     pub(crate) quality: String,
     /// Headers the CDN needs (Referer, User-Agent, Cookie); cookie values are marked sensitive.
     pub(crate) headers: HeaderMap,
+    /// This source records less than the room's `quality` wants of what the platform offers
+    /// (a capped Bilibili answer, a Douyin quality tried after the wanted one failed).
+    pub(crate) below: Option<crate::event::QualityRef>,
 }
 
 /// Everything a platform call needs to know about a room.
@@ -444,6 +450,17 @@ pub(crate) trait Platform: Send + Sync + 'static {
             "this platform has no chat".into(),
         ))
     }
+
+    /// The login state of the platform's own cookie, when one is configured and the platform
+    /// can tell: `None` until it was asked, then whether the cookie is logged in.
+    fn login(&self) -> Option<tokio::sync::watch::Receiver<Option<bool>>> {
+        None
+    }
+
+    /// Asks whether the platform's cookie is still logged in, unless that was asked recently
+    /// (Bilibili: `nav`, at most every [`bilibili::LOGIN_RECHECK`]); the answer goes to
+    /// [`Platform::login`].
+    async fn check_login(&self) {}
 
     /// What `liverec probe` shows about how the platform was reached (endpoint, signature,
     /// cookies, User-Agent): `(label, text)` lines, never a cookie value or a signed query.

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+pub(crate) mod cover;
+pub(crate) mod degrade;
 pub(crate) mod lock;
 pub(crate) mod schedule;
 pub(crate) mod state;
@@ -84,6 +86,9 @@ pub(crate) struct RoomSnapshot {
     /// The room's chat connection.
     #[serde(default)]
     pub(crate) chat: crate::chat::ChatState,
+    /// Recording below the wanted quality for `degraded_after` (see `room::degrade`).
+    #[serde(default)]
+    pub(crate) degraded: Option<degrade::Degraded>,
 }
 
 /// A room's name in its events and file names: the configured one, else the streamer's, else
@@ -125,6 +130,7 @@ impl RoomSnapshot {
             reconnects: 0,
             last_error: None,
             chat: Default::default(),
+            degraded: None,
         }
     }
 }

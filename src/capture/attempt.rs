@@ -13,6 +13,19 @@ use crate::platform::{Platform, PlatformError, RoomSpec, StreamFormat};
 use crate::util::secret::redact_url;
 use crate::writer::handle::WriterMsg;
 
+/// Where an attempt says how the source it pulls compares with the quality the room wants:
+/// set before each source is tried, `Some` when that source records less (the room judges it
+/// while bytes flow).
+pub(crate) type Pulling = Arc<tokio::sync::watch::Sender<Option<crate::event::QualityRef>>>;
+
+/// What an attempt shares with its session: the hosts that failed and the playlists recorded
+/// to their end ([`failover::SourceMemory`]), and where it says what it pulls ([`Pulling`]).
+#[derive(Clone, Default)]
+pub(crate) struct SessionSide {
+    pub(crate) memory: failover::SourceMemory,
+    pub(crate) pulling: Pulling,
+}
+
 /// The stream lookup's own time limit; waits for the platform's request budget do not count.
 const SOURCES_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -26,9 +39,10 @@ pub(crate) async fn attempt(
     client: reqwest::Client,
     sink: mpsc::Sender<WriterMsg>,
     stall: Duration,
-    memory: failover::SourceMemory,
+    session: SessionSide,
     cancel: CancellationToken,
 ) -> PullEnd {
+    let SessionSide { memory, pulling } = session;
     let sources = tokio::select! {
         _ = cancel.cancelled() => return PullEnd::Cancelled,
         s = timeout_active(SOURCES_TIMEOUT, platform.sources(&spec)) => s
@@ -55,6 +69,7 @@ pub(crate) async fn attempt(
     }
     let mut last = PullEnd::Refused("no stream source".into());
     for source in &ordered.items {
+        pulling.send_replace(source.below.clone());
         last = match source.format {
             StreamFormat::Flv => flv::pull_flv(&client, source, &sink, stall, &cancel).await,
             StreamFormat::Hls => {

@@ -103,6 +103,11 @@ pub(crate) fn table(status: &Status) -> String {
             RoomState::Unrecordable => r.detail.clone().or_else(|| r.last_error.clone()),
             _ => r.last_error.clone().or_else(|| r.detail.clone()),
         }
+        .or_else(|| {
+            r.degraded
+                .as_ref()
+                .map(|d| format!("degraded: {}", d.reason))
+        })
         .unwrap_or_else(|| "-".into());
         // HLS segments lost since the daemon started (FLV rooms never have any).
         let gaps = match r.gaps_total {
@@ -168,8 +173,15 @@ pub(crate) fn table(status: &Status) -> String {
     } else {
         format!(" ({})", status.commit)
     };
+    // A platform whose login cookie is answered as logged out (`login_lost`).
+    let logged_out: String = status
+        .logins
+        .iter()
+        .filter(|(_, l)| **l == Some(false))
+        .map(|(p, _)| format!(", {p} cookie LOGGED OUT"))
+        .collect();
     out.push_str(&format!(
-        "liverec {}{build}, pid {}, up {}, {} free{}\n",
+        "liverec {}{build}, pid {}, up {}, {} free{}{logged_out}\n",
         status.version,
         status.pid,
         ago(status.started),

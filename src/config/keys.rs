@@ -27,6 +27,7 @@ use crate::util::units::{format_duration, format_size};
 
 mod chat_rows;
 mod cluster_rows;
+mod degrade_rows;
 mod hook_rows;
 mod notify_rows;
 mod platform_rows;
@@ -34,6 +35,7 @@ mod table;
 
 pub(crate) use chat_rows::*;
 pub(crate) use cluster_rows::*;
+pub(crate) use degrade_rows::*;
 pub(crate) use hook_rows::*;
 pub(crate) use notify_rows::*;
 pub(crate) use platform_rows::*;

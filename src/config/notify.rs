@@ -25,11 +25,14 @@ pub(crate) static NOTIFY_FIELDS: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| HOOK_FIELDS.iter().copied().chain(["error"]).collect());
 
 /// What an entry without `events` is sent: what is worth a buzz on a phone.
-pub(crate) const DEFAULT_EVENTS: [EventType; 4] = [
+pub(crate) const DEFAULT_EVENTS: [EventType; 6] = [
     EventType::LiveStart,
     EventType::RecordingFailed,
     EventType::DiskLow,
     EventType::HookFailed,
+    // A recording that silently got worse (issue 16).
+    EventType::QualityDegraded,
+    EventType::LoginLost,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -62,6 +62,7 @@ fn read_platform(
     let codecs = read_codecs(kind, sec.take(keys::CODECS.name), rep);
     let (requests_per_second, burst) = read_budget(&mut sec, rep);
     let chat = super::chat::read_chat_keys(&mut sec, rep, Some(kind));
+    let cover = keys::COVER.take(&mut sec, rep);
     sec.finish(rep);
     PlatformConfig {
         api_base,
@@ -73,6 +74,7 @@ fn read_platform(
         requests_per_second,
         burst,
         chat,
+        cover,
     }
 }
 

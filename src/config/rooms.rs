@@ -21,6 +21,8 @@ pub(super) struct Overrides {
     pub(super) segment_duration: Option<Duration>,
     pub(super) segment_size: Option<u64>,
     pub(super) filename: Option<Template>,
+    pub(super) cover: Option<bool>,
+    pub(super) degraded_after: Option<Duration>,
 }
 
 pub(super) fn read_overrides(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) -> Overrides {
@@ -35,6 +37,8 @@ pub(super) fn read_overrides(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) ->
             let text = f.str(rep)?;
             filename_template(text).map_err(|e| f.fail(rep, e)).ok()
         }),
+        cover: keys::COVER.take(sec, rep),
+        degraded_after: keys::DEGRADED_AFTER.take(sec, rep),
     }
 }
 
@@ -131,6 +135,9 @@ pub(super) struct Defaults {
     pub(super) segment_duration: Duration,
     pub(super) segment_size: u64,
     pub(super) filename: Template,
+    /// The top-level `cover`, when written (a platform's value goes over it).
+    pub(super) cover: Option<bool>,
+    pub(super) degraded_after: Duration,
 }
 
 impl Defaults {
@@ -145,6 +152,8 @@ impl Defaults {
             filename: top.filename.unwrap_or_else(|| {
                 filename_template(keys::FILENAME.kind.0).expect("default template is valid")
             }), // ok: constant
+            cover: top.cover,
+            degraded_after: keys::DEGRADED_AFTER.or_default(top.degraded_after),
         }
     }
 }
@@ -256,6 +265,12 @@ pub(super) fn read_room(
         codecs,
         cookie: cookie.or(plat.cookie.clone()),
         chat: super::ChatConfig::merged(kind, plat.chat, chat),
+        cover: o
+            .cover
+            .or(plat.cover)
+            .or(defaults.cover)
+            .unwrap_or(keys::COVER.kind.0),
+        degraded_after: o.degraded_after.unwrap_or(defaults.degraded_after),
     };
     Some(RoomConfig {
         index,

@@ -104,6 +104,23 @@ pub(crate) fn render(shared: &ControlState) -> String {
             .filter(|r| r.chat == crate::chat::ChatState::Connected)
             .count() as f64,
     );
+    w.family(
+        "liverec_room_degraded",
+        "gauge",
+        "1 while the room records below the wanted quality (quality_degraded).",
+        &per_room(&|r| f64::from(u8::from(r.degraded.is_some()))),
+    );
+    let logins: Vec<_> = shared
+        .logins()
+        .into_iter()
+        .filter_map(|(p, l)| Some((vec![("platform", p)], f64::from(u8::from(l?)))))
+        .collect();
+    w.family(
+        "liverec_platform_logged_in",
+        "gauge",
+        "Whether the platform's login cookie is logged in (once the platform answered).",
+        &logins,
+    );
     w.gauge(
         "liverec_disk_free_bytes",
         "Free space under output_dir.",

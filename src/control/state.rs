@@ -3,6 +3,7 @@
 //! API reads it and sends [`DaemonCmd`]s. The fields stay private so that neither side reaches
 //! into the other: the same discipline as a room's handle.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -49,6 +50,8 @@ pub(crate) struct ControlState {
     bitrates: BitrateHistory,
     /// The cluster coordinator, for `/metrics`.
     cluster: std::sync::OnceLock<crate::cluster::Coordinator>,
+    /// Per platform with a login cookie: whether it is logged in (`None` until known).
+    logins: RwLock<BTreeMap<String, Option<bool>>>,
 }
 
 impl ControlState {
@@ -73,6 +76,7 @@ impl ControlState {
             hooks,
             bitrates: BitrateHistory::new(super::history::SAMPLES),
             cluster: std::sync::OnceLock::new(),
+            logins: RwLock::new(BTreeMap::new()),
         }
     }
 
@@ -82,6 +86,22 @@ impl ControlState {
 
     pub(crate) fn cluster(&self) -> Option<&crate::cluster::Coordinator> {
         self.cluster.get()
+    }
+
+    /// The login state of `platform`'s cookie (see `daemon::login`).
+    pub(crate) fn set_login(&self, platform: &str, logged_in: Option<bool>) {
+        self.logins
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(platform.to_string(), logged_in);
+    }
+
+    /// Each platform with a login cookie, and whether it is logged in (`None`: not known yet).
+    pub(crate) fn logins(&self) -> BTreeMap<String, Option<bool>> {
+        self.logins
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn rooms(&self) -> Vec<RoomHandle> {

@@ -21,12 +21,14 @@ pub(crate) fn value(event: &Event, name: &str, format: Option<&str>) -> String {
         "danmaku_path" => seg
             .and_then(|s| s.danmaku.as_ref())
             .map(|d| d.path.display().to_string()),
+        "cover_path" => event.cover_path.as_ref().map(|p| p.display().to_string()),
         "type" => Some(event.kind.as_str().to_string()),
         "key" => room_field(|r| &r.key),
         "name" => room_field(|r| &r.name),
         "streamer" => room_field(|r| &r.streamer),
         "title" => room_field(|r| &r.title),
-        "platform" => room_field(|r| &r.platform),
+        // A login event names its platform and no room.
+        "platform" => room_field(|r| &r.platform).or_else(|| event.platform.clone()),
         "id" => room_field(|r| &r.id),
         "url" => room_field(|r| &r.url),
         "session" => event.session.as_ref().map(|s| s.id.to_string()),

@@ -87,6 +87,9 @@ const WBI_TTL: Duration = Duration::from_secs(2 * 3600);
 /// younger than this are not fetched again after a refusal, except once when signed calls
 /// that answered start being refused.
 const WBI_RETRY: Duration = Duration::from_secs(60);
+/// With a login cookie, `nav` is asked at least this often (its answer also renews the wbi
+/// keys): an expired cookie is noticed within this time, at the cost of one request.
+pub(crate) const LOGIN_RECHECK: Duration = Duration::from_secs(30 * 60);
 const INFO_PATH: &str = "/xlive/web-room/v1/index/getInfoByRoom";
 const PLAY_PATH: &str = "/xlive/web-room/v2/index/getRoomPlayInfo";
 const DANMU_PATH: &str = "/xlive/web-room/v1/index/getDanmuInfo";
@@ -165,6 +168,9 @@ pub(crate) struct Bilibili {
     /// Chat's turns for `getDanmuInfo`: a share of the budget, so that chat never crowds out
     /// polls.
     chat_share: Share,
+    /// Whether `nav` says the platform's cookie is logged in (`None` until it answered), for
+    /// `login_lost` and `status`.
+    login: tokio::sync::watch::Sender<Option<bool>>,
 }
 
 /// The configured User-Agent when it is a usable header (the config checked it), else the
@@ -203,6 +209,19 @@ impl Bilibili {
             ua,
             batches,
             chat_share: Share::of(budget),
+            login: tokio::sync::watch::Sender::new(None),
+        }
+    }
+
+    /// Publishes `nav`'s answer about the platform's cookie (only a configured cookie's
+    /// state is worth watching: without one, anonymous is what was asked for).
+    fn publish_login(&self, logged_in: bool) {
+        if self.cookie.is_some() {
+            self.login.send_if_modified(|v| {
+                let changed = *v != Some(logged_in);
+                *v = Some(logged_in);
+                changed
+            });
         }
     }
 
@@ -415,6 +434,16 @@ impl Platform for Bilibili {
 
     async fn diagnose(&self, room: &RoomSpec) -> Vec<(&'static str, String)> {
         self.diagnose_lines(room).await
+    }
+
+    fn login(&self) -> Option<tokio::sync::watch::Receiver<Option<bool>>> {
+        self.cookie.as_ref().map(|_| self.login.subscribe())
+    }
+
+    async fn check_login(&self) {
+        if self.cookie.is_some() {
+            self.wbi_keys_within(LOGIN_RECHECK).await;
+        }
     }
 
     async fn chat_endpoint(

@@ -169,6 +169,8 @@ impl Platform for Direct {
             format: format_of(&room.url),
             quality: "source".into(),
             headers: HeaderMap::new(),
+            // One stream: nothing to be below.
+            below: None,
         }])
     }
 }

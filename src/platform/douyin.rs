@@ -294,9 +294,19 @@ impl Douyin {
             return Err(e);
         }
         let headers = self.stream_headers();
-        let sources: Vec<StreamSource> = api::ordered(&room.streams, quality, formats)
+        let ordered = api::ordered(&room.streams, quality, formats);
+        // The streams come in order of preference: the first is the best wanted one on offer,
+        // and a source of another quality (tried when it fails) records less than wanted.
+        let wanted = ordered.first().map(|s| s.quality);
+        let sources: Vec<StreamSource> = ordered
             .into_iter()
             .map(|s| StreamSource {
+                below: wanted
+                    .filter(|w| *w != s.quality)
+                    .map(|w| crate::event::QualityRef {
+                        wanted: w.to_string(),
+                        recorded: s.quality.to_string(),
+                    }),
                 quality: match &s.codec {
                     Some(c) => format!("{} {c}", s.quality),
                     None => s.quality.to_string(),

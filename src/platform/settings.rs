@@ -20,6 +20,8 @@ pub(crate) struct PlatformConfig {
     pub(crate) burst: Option<u32>,
     /// `danmaku`, `live_push`, `danmaku_gifts`, `danmaku_raw` for the platform's rooms.
     pub(crate) chat: ChatKeys,
+    /// `cover` for the platform's rooms, over the top-level value.
+    pub(crate) cover: Option<bool>,
 }
 
 /// The chat keys of one section (`[platforms.*]` or a room), as written.

@@ -37,10 +37,13 @@ pub(crate) enum Outcome {
 }
 
 /// Every `*.part` below `dir`, not following symlinks, skipping `skip` (the state folder).
-/// Chat files (`*.xml.part`) are not among them: `chat` closes those once the videos are done.
+/// Chat files (`*.xml.part`) are not among them: `chat` closes those once the videos are done;
+/// nor are a cover's (`*.jpg.part`), which are no media to repair.
 pub(crate) fn find_parts(dir: &Path, skip: &Path) -> Vec<PathBuf> {
     files_below(dir, skip, |name| {
-        name.ends_with(PART_SUFFIX) && !name.ends_with(crate::chat::file::XML_PART)
+        name.ends_with(PART_SUFFIX)
+            && !name.ends_with(crate::chat::file::XML_PART)
+            && !crate::room::cover::is_cover_part(name)
     })
 }
 

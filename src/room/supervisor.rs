@@ -20,7 +20,9 @@ use super::state::{Do, Machine, Timing};
 use super::{RoomCmd, RoomDeps, RoomSnapshot};
 
 mod chat;
+mod cover;
 mod poll;
+mod quality;
 mod session;
 mod status;
 use crate::capture::end::PullEnd;
@@ -76,12 +78,15 @@ struct Session {
     events: Option<mpsc::UnboundedReceiver<WriterEvent>>,
     /// Stream connections made in this session (the first is not a reconnect).
     connects: u32,
-    /// Stream hosts that failed and HLS playlists recorded to their end, in this session.
-    sources: crate::capture::failover::SourceMemory,
     /// The cluster claim's owner (none with the local backend).
     owner: Option<crate::event::OwnerRef>,
     /// Another instance took the room over: its takeover record stays for it.
     handed_over: bool,
+    /// Stream hosts that failed and HLS playlists recorded to their end, in this session, and
+    /// whether the source being pulled is below the wanted quality (set by the attempt).
+    attempts: crate::capture::SessionSide,
+    /// The session's cover (`cover = true`): fetched once, when its first segment opens.
+    cover: cover::SessionCover,
 }
 
 impl Session {
@@ -118,6 +123,10 @@ struct Supervisor {
     chat: Option<crate::chat::ChatHandle>,
     /// What the cluster tells the open session (a new fence, a handover).
     orders: Option<mpsc::UnboundedReceiver<crate::cluster::Order>>,
+    /// Whether the open session records below the wanted quality.
+    degrade: crate::room::degrade::Tracker,
+    /// The live's cover image URL, from the last status that named one.
+    cover_url: Option<String>,
 }
 
 pub(super) fn spawn(
@@ -201,6 +210,8 @@ impl Supervisor {
             session_hint: None,
             chat: None,
             orders: None,
+            degrade: Default::default(),
+            cover_url: None,
         }
     }
 
@@ -302,7 +313,10 @@ impl Supervisor {
                     steps = Box::pin(self.on_poll(res)).await;
                 }
                 _ = sleep_until(wake) => steps = self.machine.on_timer(now()),
-                _ = tick.tick(), if self.session.is_some() => self.sample_rate(),
+                _ = tick.tick(), if self.session.is_some() => {
+                    self.sample_rate();
+                    self.check_quality();
+                }
             }
             if !steps.is_empty() {
                 Box::pin(self.execute(steps)).await;
@@ -425,6 +439,9 @@ impl Supervisor {
                         hint,
                     );
                 }
+                if let Some(part) = &part {
+                    self.start_cover(part);
+                }
                 self.snap.file = part;
                 self.deps.events.emit(event);
             }
@@ -455,6 +472,7 @@ impl Supervisor {
         if let (Some(chat), Some(seg)) = (self.chat.as_ref(), event.segment.as_mut()) {
             seg.danmaku = chat.close_segment(&seg.path).await;
         }
+        event.cover_path = self.cover_now().await;
         self.snap.file = None;
         self.snap.segments += 1;
         self.snap.segments_total += 1;

@@ -9,6 +9,7 @@ mod cli_docs;
 mod cluster;
 mod control;
 mod daemon_basics;
+mod degraded;
 mod douyin_daemon;
 mod etcd_client;
 mod flv_parser;

@@ -105,6 +105,7 @@ fn reasons_are_cut_on_a_character_boundary() {
 
 fn source(url: &str) -> StreamSource {
     StreamSource {
+        below: None,
         url: url.into(),
         format: crate::platform::StreamFormat::Flv,
         quality: "10000".into(),

@@ -54,6 +54,7 @@ async fn server(body: &'static [u8], hang: bool) -> String {
 /// Pulls `url` with a short stall timeout; the end, and how many messages the writer got.
 async fn pull(url: &str) -> (PullEnd, usize) {
     let source = StreamSource {
+        below: None,
         url: url.into(),
         format: StreamFormat::Flv,
         quality: "source".into(),

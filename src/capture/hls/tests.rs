@@ -390,6 +390,7 @@ async fn the_cookie_goes_to_the_playlist_host_only() {
     cookie.set_sensitive(true);
     headers.insert(reqwest::header::COOKIE, cookie);
     let source = StreamSource {
+        below: None,
         url: format!("{own}/live/a.m3u8?sign=1"),
         format: StreamFormat::Hls,
         quality: "source".into(),
@@ -452,6 +453,7 @@ async fn an_ended_playlist_is_not_downloaded_again_in_the_same_session() {
         let base = base.clone();
         async move {
             let source = StreamSource {
+                below: None,
                 // Another signed query (and it could be another host) at every attempt.
                 url: format!("{base}/live/a.m3u8?sign={sign}"),
                 format: StreamFormat::Hls,
@@ -500,6 +502,7 @@ async fn an_ended_playlist_is_not_downloaded_again_in_the_same_session() {
 /// Pulls `url` with a 1 s stall timeout; the end, and how many messages the writer got.
 async fn pull_once(url: String) -> (PullEnd, usize) {
     let source = StreamSource {
+        below: None,
         url,
         format: StreamFormat::Hls,
         quality: "source".into(),

@@ -25,6 +25,7 @@ fn the_table_shows_hls_gaps() {
         rooms: vec![snap(0, 2), snap(1, 0)],
         hooks: Vec::new(),
         bitrate_history: Default::default(),
+        logins: Default::default(),
     };
     let text = table(&status);
     let lines: Vec<&str> = text.lines().collect();
@@ -51,6 +52,7 @@ fn the_footer_names_the_daemons_build() {
         rooms: Vec::new(),
         hooks: Vec::new(),
         bitrate_history: Default::default(),
+        logins: Default::default(),
     };
     let text = table(&status("abc1234"));
     assert!(
@@ -86,6 +88,7 @@ fn an_unrecordable_room_shows_its_reason() {
         rooms: vec![snap],
         hooks: Vec::new(),
         bitrate_history: Default::default(),
+        logins: Default::default(),
     };
     let text = table(&status);
     let line = text.lines().nth(1).unwrap();
@@ -94,4 +97,44 @@ fn an_unrecordable_room_shows_its_reason() {
         line.ends_with("the server refused access (HTTP 403)"),
         "{text}"
     );
+}
+
+#[test]
+fn a_degraded_room_and_a_logged_out_cookie_are_said() {
+    let cfg = crate::config::parse(
+        "[[rooms]]\nname = \"a\"\nurl = \"https://live.bilibili.com/7734200\"\n",
+        Path::new("/etc/liverec/recorder.toml"),
+    )
+    .unwrap();
+    let room = &cfg.rooms[0];
+    let key = crate::platform::RoomKey::new(crate::platform::PlatformKind::Bilibili, "7734200");
+    let mut snap = RoomSnapshot::new(&key, room);
+    snap.state = RoomState::Recording;
+    snap.degraded = Some(crate::room::degrade::Degraded {
+        since: chrono::Local::now().fixed_offset(),
+        reason: "recording 250 超清, below the wanted quality 10000 原画".into(),
+        wanted: "10000 原画".into(),
+        recorded: "250 超清".into(),
+    });
+    let status = Status {
+        version: "0.1.0".into(),
+        commit: String::new(),
+        pid: 1,
+        started: chrono::Local::now().fixed_offset(),
+        config: "/etc/liverec/recorder.toml".into(),
+        disk_free_bytes: 0,
+        disk_total_bytes: 0,
+        disk_low: false,
+        rooms: vec![snap],
+        hooks: Vec::new(),
+        bitrate_history: Default::default(),
+        logins: [("bilibili".to_string(), Some(false))].into(),
+    };
+    let text = table(&status);
+    let line = text.lines().nth(1).unwrap();
+    assert!(
+        line.ends_with("degraded: recording 250 超清, below the wanted quality 10000 原画"),
+        "{text}"
+    );
+    assert!(text.contains(", bilibili cookie LOGGED OUT"), "{text}");
 }

@@ -28,7 +28,9 @@ pub(crate) const NOTIFY_KIND: Key<Required> = Key {
 pub(crate) const NOTIFY_EVENTS: Key<Unset> = Key {
     name: "events",
     scopes: NOTIFY,
-    kind: Unset("live_start, recording_failed, disk_low, hook_failed"),
+    kind: Unset(
+        "live_start, recording_failed, disk_low, hook_failed, quality_degraded, login_lost",
+    ),
     applies: Applies::NextAttempt,
     show: Show::NONE,
     doc: "the events notified",

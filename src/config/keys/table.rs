@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::chat_rows::*;
 use super::cluster_rows::*;
+use super::degrade_rows::*;
 use super::hook_rows::*;
 use super::notify_rows::*;
 use super::platform_rows::*;
@@ -105,6 +106,9 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &LIVE_PUSH,
     &DANMAKU_GIFTS,
     &DANMAKU_RAW,
+    // Issue 16: covers and degraded recordings.
+    &COVER,
+    &DEGRADED_AFTER,
     &ROOM_URL,
     &ROOM_NAME,
     &ENABLED,

@@ -274,6 +274,7 @@
     const gaps = field(dl, 'HLS gaps', 'gaps');
     const reconnects = field(dl, 'reconnects', 'reconnects');
     const chat = field(dl, 'chat', 'chat');
+    const quality = field(dl, 'quality', 'quality');
     const error = field(dl, 'last error', 'error');
 
     const actions = el('div', 'actions');
@@ -289,7 +290,7 @@
       actions.append(b);
     }
     root.append(head, sub, title, detail, dl, actions, result);
-    return { root, name, state, since, sub, title, detail, file, size, rate, rateText, spark, line, gaps, reconnects, chat, error, buttons };
+    return { root, name, state, since, sub, title, detail, file, size, rate, rateText, spark, line, gaps, reconnects, chat, quality, error, buttons };
   }
 
   function svg(tag, attrs) {
@@ -344,6 +345,11 @@
       setText(c.chat.dd, chat.text);
       c.chat.dd.className = 'chat-' + chat.state;
     }
+    // Recording below the wanted quality (`degraded`, issue 16): its reason, as a warning.
+    const deg = r.degraded && typeof r.degraded === 'object' ? String(r.degraded.reason || 'degraded') : '';
+    setText(c.quality.dd, deg);
+    c.quality.row.hidden = deg === '';
+    c.quality.row.classList.toggle('warn', deg !== '');
     const err = r.last_error ? String(r.last_error) : '';
     setText(c.error.dd, err);
     c.error.row.hidden = err === '';

@@ -188,3 +188,44 @@ fn errors_are_scrubbed_of_the_entrys_secrets() {
         "Bad Request: chat not found"
     );
 }
+
+#[test]
+fn degraded_recordings_and_lost_logins_have_their_own_words_and_buzz() {
+    let cfg = entry("kind = \"bark\"\ndevice_key = \"k\"");
+    let text = |e: &Event| wording::message(&cfg, e);
+    let mut degraded = Event::new(EventType::QualityDegraded, Some(room("a", "t")))
+        .with_error("recording 250 超清, below the wanted quality 10000 原画 for 1m");
+    degraded.quality = Some(crate::event::QualityRef {
+        wanted: "10000 原画".into(),
+        recorded: "250 超清".into(),
+    });
+    assert_eq!(wording::title(&degraded), "a: quality degraded");
+    assert_eq!(
+        text(&degraded),
+        "a: recording 250 超清, below the wanted quality 10000 原画 for 1m"
+    );
+    assert!(wording::is_alarm(&degraded));
+    let mut back = Event::new(EventType::RecordingRecovered, Some(room("a", "t")));
+    assert_eq!(wording::title(&back), "a: recording again");
+    back.quality = degraded.quality.clone();
+    assert_eq!(wording::title(&back), "a: wanted quality again");
+    assert_eq!(
+        text(&back),
+        "a: recording at the wanted quality 10000 原画 again"
+    );
+    let mut lost = Event::new(EventType::LoginLost, None).with_error("the cookie expired");
+    lost.platform = Some("bilibili".into());
+    assert_eq!(wording::title(&lost), "liverec: bilibili login lost");
+    assert_eq!(text(&lost), "liverec: the cookie expired");
+    assert!(wording::is_alarm(&lost));
+    let mut restored = Event::new(EventType::LoginRestored, None);
+    restored.platform = Some("bilibili".into());
+    assert_eq!(
+        text(&restored),
+        "liverec: the bilibili login cookie is logged in again"
+    );
+    assert!(!wording::is_alarm(&restored));
+    let default = entry("kind = \"bark\"\ndevice_key = \"k\"");
+    assert!(default.events.contains(&EventType::LoginLost));
+    assert!(default.events.contains(&EventType::QualityDegraded));
+}

@@ -34,11 +34,22 @@ pub(crate) fn title(event: &Event) -> String {
         EventType::SegmentStart => format!("{who}: new file"),
         EventType::SegmentComplete => format!("{who}: file finished"),
         EventType::RecordingFailed => format!("{who}: recording failed"),
+        EventType::RecordingRecovered if event.quality.is_some() => {
+            format!("{who}: wanted quality again")
+        }
         EventType::RecordingRecovered => format!("{who}: recording again"),
         EventType::DiskLow => "liverec: disk space low".to_string(),
         EventType::HookFailed => "liverec: a delivery gave up".to_string(),
         EventType::ClusterDegraded => "liverec: cluster degraded".to_string(),
+        EventType::QualityDegraded => format!("{who}: quality degraded"),
+        EventType::LoginLost => format!("liverec: {} login lost", platform(event)),
+        EventType::LoginRestored => format!("liverec: {} login restored", platform(event)),
     }
+}
+
+/// The platform a login event is about.
+fn platform(event: &Event) -> String {
+    event.platform.clone().unwrap_or_else(|| "platform".into())
 }
 
 /// The message: the entry's template filled from the event, else the event type's own words.
@@ -79,12 +90,27 @@ pub(crate) fn message(cfg: &NotifyConfig, event: &Event) -> String {
             None => format!("{who}: a file is finished"),
         },
         EventType::RecordingFailed => format!("{who}: {}", error_or(event, "recording failed")),
-        EventType::RecordingRecovered => format!("{who}: recording again"),
+        EventType::RecordingRecovered => match &event.quality {
+            Some(q) => format!("{who}: recording at the wanted quality {} again", q.wanted),
+            None => format!("{who}: recording again"),
+        },
         EventType::DiskLow => format!("liverec: {}", error_or(event, "disk space low")),
         EventType::HookFailed => format!("liverec: {}", error_or(event, "a delivery gave up")),
         EventType::ClusterDegraded => {
             format!("liverec: {}", error_or(event, "etcd is unreachable"))
         }
+        EventType::QualityDegraded => format!(
+            "{who}: {}",
+            error_or(event, "recording below the wanted quality")
+        ),
+        EventType::LoginLost => format!(
+            "liverec: {}",
+            error_or(event, "the login cookie is answered as logged out")
+        ),
+        EventType::LoginRestored => format!(
+            "liverec: the {} login cookie is logged in again",
+            platform(event)
+        ),
     }
 }
 
@@ -145,6 +171,10 @@ pub(crate) fn slack_escape(text: &str) -> String {
 pub(crate) fn is_alarm(event: &Event) -> bool {
     matches!(
         event.kind,
-        EventType::RecordingFailed | EventType::DiskLow | EventType::HookFailed
+        EventType::RecordingFailed
+            | EventType::DiskLow
+            | EventType::HookFailed
+            | EventType::QualityDegraded
+            | EventType::LoginLost
     )
 }

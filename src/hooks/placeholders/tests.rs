@@ -37,6 +37,7 @@ fn event(title: &str) -> Event {
         }),
     });
     e.time = t;
+    e.cover_path = Some("/rec/alice/1 two.jpg".into());
     e
 }
 
@@ -88,6 +89,7 @@ fn every_field_renders() {
             "1",
             "https://live.bilibili.com/1",
             "/rec/alice/1 two.xml",
+            "/rec/alice/1 two.jpg",
         ]
     );
     let times = argv(
@@ -101,8 +103,11 @@ fn every_field_renders() {
 fn missing_fields_are_empty_and_nul_is_dropped() {
     let mut e = Event::new(EventType::DiskLow, None);
     e.error = Some("x".into());
-    let args = argv(&templates(&["{path}", "{title}", "{type}", "{index}"]), &e);
-    assert_eq!(args, ["", "", "disk_low", ""]);
+    let args = argv(
+        &templates(&["{path}", "{title}", "{type}", "{index}", "{cover_path}"]),
+        &e,
+    );
+    assert_eq!(args, ["", "", "disk_low", "", ""]);
     let e = event("a\0b");
     assert_eq!(argv(&templates(&["{title}"]), &e), ["ab"]);
 }
@@ -116,4 +121,12 @@ fn environment_names_the_event() {
     assert_eq!(get("LIVEREC_PATH"), "/rec/alice/1 two.flv");
     assert_eq!(get("LIVEREC_ROOM"), "bilibili:1");
     assert_eq!(get("LIVEREC_ATTEMPT"), "2");
+}
+
+#[test]
+fn a_login_event_names_its_platform_without_a_room() {
+    let mut e = Event::new(EventType::LoginLost, None);
+    e.platform = Some("bilibili".into());
+    let args = argv(&templates(&["{type}", "{platform}", "{key}"]), &e);
+    assert_eq!(args, ["login_lost", "bilibili", ""]);
 }

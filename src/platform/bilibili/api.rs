@@ -20,7 +20,7 @@ mod play;
 pub(crate) use danmu::DanmuInfo;
 pub(crate) use danmu::{ChatHost, danmu_info_as};
 pub use pick::{Candidate, Prefs, candidates, rerequest_qn};
-pub(crate) use pick::{capped, first_qn, served_below, wanted};
+pub(crate) use pick::{capped, first_qn, served_below, wanted, wanted_for};
 pub use play::{BiliFormat, LegacyPlay, PlayInfo, play_info, play_url_v1};
 pub(crate) use play::{play_info_as, play_url_v1_as};
 
@@ -224,6 +224,9 @@ pub struct RoomInfo {
     pub(crate) live_id: Option<String>,
     pub(crate) special_type: i64,
     pub(crate) locked: bool,
+    /// The live's cover (`room_info.cover`, the streamer's own picture; else `keyframe`, a
+    /// frame of the stream).
+    pub(crate) cover: Option<String>,
 }
 
 impl RoomInfo {
@@ -255,6 +258,7 @@ impl RoomInfo {
             streamer: self.streamer.clone(),
             session_hint: self.session_hint(),
             unrecordable: (live && self.is_paid()).then(|| PAID.to_string()),
+            cover: self.cover.clone(),
         }
     }
 }
@@ -293,6 +297,10 @@ pub(crate) fn room_info_as(body: &[u8], what: &str) -> Result<Signed<RoomInfo>, 
             .filter(|s| !s.is_empty() && s != "0"),
         special_type: int(at(r, "/special_type")).unwrap_or(0),
         locked: int(at(r, "/lock_status")).unwrap_or(0) != 0,
+        cover: ["/cover", "/keyframe"]
+            .iter()
+            .filter_map(|p| text(at(r, p)))
+            .find(|u| u.starts_with("http")),
     }))
 }
 

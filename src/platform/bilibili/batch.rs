@@ -137,6 +137,8 @@ pub(crate) fn decide(room_id: &str, verdict: Verdict, seen: Option<&Seen>, now: 
                 streamer: e.streamer,
                 session_hint: s.session_hint.clone(),
                 unrecordable: s.unrecordable.clone(),
+                // The room keeps the cover its own check learnt.
+                cover: None,
             })
         }
         _ => Next::AskRoom {

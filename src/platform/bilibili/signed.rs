@@ -3,7 +3,7 @@
 //! their refusals and unsigned stand-ins.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::api::{self, Login, Refusal, Signed};
 use super::memory::{Endpoint, SIGNED_RECHECK};
@@ -19,9 +19,15 @@ impl Bilibili {
     /// The cached wbi keys, fetched from `nav` when missing or old. `None` when they cannot be
     /// had: the request then goes unsigned (and a refusal is handled by the caller).
     pub(super) async fn wbi_keys(&self) -> Option<WbiKeys> {
+        self.wbi_keys_within(WBI_TTL).await
+    }
+
+    /// [`Bilibili::wbi_keys`], asking `nav` again when its last answer is older than `max_age`
+    /// (the login check asks more often than the keys need).
+    pub(super) async fn wbi_keys_within(&self, max_age: Duration) -> Option<WbiKeys> {
         let mut cache = self.api.limiter.queued(self.wbi.lock()).await;
         if let Some((keys, at)) = &cache.keys {
-            if at.elapsed() < WBI_TTL {
+            if at.elapsed() < max_age {
                 return Some(keys.clone());
             }
         }
@@ -40,6 +46,7 @@ impl Bilibili {
             Ok(nav) => {
                 tracing::debug!("bilibili: wbi keys refreshed");
                 self.log_login(cache.login.as_ref(), &nav.login);
+                self.publish_login(nav.login.logged_in);
                 cache.login = Some(nav.login);
                 cache.keys = Some((nav.keys.clone(), Instant::now()));
                 cache.failed_at = None;

@@ -9,6 +9,7 @@ use super::api::{self, PlayInfo, Prefs, Signed};
 use super::memory::Endpoint;
 use super::wbi;
 use super::{Bilibili, PLAY_PATH, PLAY_UNSIGNED, PLAY_URL_LEGACY};
+use crate::event::QualityRef;
 use crate::platform::{PlatformError, RoomSpec, StreamFormat, StreamSource};
 
 impl Bilibili {
@@ -126,6 +127,12 @@ impl Bilibili {
         api::candidates(info, prefs)
             .into_iter()
             .map(|c| StreamSource {
+                below: api::wanted_for(info, prefs, &c.codec)
+                    .filter(|&want| c.qn < want)
+                    .map(|want| QualityRef {
+                        wanted: info.qn_label(want),
+                        recorded: info.qn_label(c.qn),
+                    }),
                 url: c.url,
                 format: c.format.stream_format(),
                 quality: format!("{} {}", c.format.name(), c.quality),
@@ -175,6 +182,8 @@ impl Bilibili {
                 format: StreamFormat::Flv,
                 quality: format!("flv {}", legacy.current_qn),
                 headers: headers.clone(),
+                // The legacy endpoint names no choice of quality to judge it by.
+                below: None,
             })
             .collect();
         if sources.is_empty() {

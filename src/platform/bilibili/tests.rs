@@ -609,3 +609,39 @@ fn chat_authenticates_as_the_login_user_only_with_sessdata() {
     assert_eq!(login_uid("SESSDATA=abc; DedeUserID=x12"), 0);
     assert_eq!(login_uid(""), 0);
 }
+
+#[tokio::test]
+async fn sources_of_a_capped_answer_are_below_the_wanted_quality_and_the_cover_is_read() {
+    let fixture = |name: &str| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/platforms/bilibili")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let play = |name: &str| match api::play_info(&fixture(name)).unwrap() {
+        api::Signed::Data(p) => p,
+        api::Signed::Refused(r) => panic!("{r}"),
+    };
+    let b = client("http://127.0.0.1:1");
+    let room = spec();
+    let prefs = Prefs::of(&room);
+    let capped = b.to_sources(&play("getRoomPlayInfo-capped-250.json"), &prefs);
+    assert!(!capped.is_empty());
+    for s in &capped {
+        let below = s.below.as_ref().unwrap_or_else(|| panic!("{s:?}"));
+        assert_eq!(below.wanted, "10000 原画");
+        assert_eq!(below.recorded, "250 超清");
+    }
+    let full = b.to_sources(&play("getRoomPlayInfo-live.json"), &prefs);
+    assert_eq!(full[0].below, None, "{full:?}");
+    let info = match api::room_info(&fixture("getInfoByRoom-live.json")).unwrap() {
+        api::Signed::Data(i) => i,
+        api::Signed::Refused(r) => panic!("{r}"),
+    };
+    assert_eq!(
+        info.status().cover.as_deref(),
+        Some("https://i0.example/cover.jpg")
+    );
+}

@@ -95,6 +95,8 @@ pub struct DyRoom {
     pub(crate) radio: bool,
     /// Why Douyin does not show this room to us ([`NOT_VISIBLE`]), when it says so.
     pub(crate) hidden: Option<String>,
+    /// The live's cover image (`cover.url_list[0]`).
+    pub(crate) cover: Option<String>,
 }
 
 impl DyRoom {
@@ -125,6 +127,7 @@ impl DyRoom {
             streamer: self.streamer.clone(),
             session_hint: if live { self.room_id.clone() } else { None },
             unrecordable: None,
+            cover: self.cover.clone(),
         }
     }
 
@@ -340,6 +343,9 @@ fn read_room(room: &Value, out: &mut DyRoom) {
         .filter(|s| !s.is_empty() && s != "0");
     out.status = int(at(room, "/status")).or_else(|| int(at(room, "/status_str")));
     out.title = text_or_empty(at(room, "/title"));
+    if let Some(c) = text(at(room, "/cover/url_list/0")).filter(|u| u.starts_with("http")) {
+        out.cover = Some(c);
+    }
     if let Some(n) = text(at(room, "/owner/nickname")).filter(|n| !n.is_empty()) {
         out.streamer = n;
     }

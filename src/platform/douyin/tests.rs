@@ -434,3 +434,40 @@ async fn a_profile_page_naming_the_streamers_own_room_resolves_to_it() {
         .unwrap_err();
     assert!(matches!(e, PlatformError::NotLiveYet(_)), "{e}");
 }
+
+#[tokio::test]
+async fn sources_below_the_wanted_quality_say_so_and_the_cover_is_read() {
+    let body = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/platforms/douyin/web_enter-live.json"
+    ));
+    let room = api::web_enter(body).unwrap();
+    assert_eq!(room.cover.as_deref(), Some("https://p3.example/cover.jpeg"));
+    assert_eq!(
+        room.status().cover.as_deref(),
+        Some("https://p3.example/cover.jpeg")
+    );
+    let d = douyin(None, None);
+    let flv = ["flv".to_string()];
+    let sources = d.to_sources(&room, &["origin".to_string()], &flv).unwrap();
+    // The wanted quality first, not below; the others, tried when it fails, are.
+    assert!(sources[0].quality.starts_with("origin"), "{sources:?}");
+    let mut lower = 0;
+    for s in &sources {
+        match &s.below {
+            None => assert!(s.quality.starts_with("origin"), "{s:?}"),
+            Some(below) => {
+                lower += 1;
+                assert_eq!(below.wanted, "origin");
+                assert!(s.quality.starts_with(&below.recorded), "{s:?}");
+            }
+        }
+    }
+    assert!(lower > 0, "{sources:?}");
+    // Asking for hd: the hd sources are the wanted ones.
+    let hd = d.to_sources(&room, &["hd".to_string()], &flv).unwrap();
+    assert!(
+        hd[0].quality.starts_with("hd") && hd[0].below.is_none(),
+        "{hd:?}"
+    );
+}

@@ -113,6 +113,9 @@ impl Supervisor {
         if !status.streamer.is_empty() {
             self.snap.streamer = status.streamer.clone();
         }
+        if status.cover.is_some() {
+            self.cover_url.clone_from(&status.cover);
+        }
         if changed {
             if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                 writer.control(Control::Meta(self.room_ref()));

@@ -117,9 +117,10 @@ impl Supervisor {
             progress,
             events: Some(rx),
             connects: 0,
-            sources: Default::default(),
             owner: claimed.owner,
             handed_over: false,
+            attempts: Default::default(),
+            cover: Default::default(),
         });
         self.orders = claimed.orders;
         self.opened(now, "live: session started")
@@ -136,9 +137,10 @@ impl Supervisor {
             progress: Arc::new(Progress::default()),
             events: None,
             connects: 0,
-            sources: Default::default(),
             owner: None,
             handed_over: false,
+            attempts: Default::default(),
+            cover: Default::default(),
         });
         self.opened(
             super::now(),
@@ -179,7 +181,7 @@ impl Supervisor {
             self.cfg.settings.stall_timeout,
             self.session
                 .as_ref()
-                .map(|s| s.sources.clone())
+                .map(|s| s.attempts.clone())
                 .unwrap_or_default(),
             cancel.clone(),
         );
@@ -221,17 +223,25 @@ impl Supervisor {
             }
         }
         if ended {
+            let cover = self.cover_at_end().await;
+            let with_cover = |mut e: crate::event::Event| {
+                e.cover_path = cover;
+                e
+            };
             match reason {
                 None => {
                     tracing::info!("offline: session ended");
-                    self.emit(EventType::LiveEnd, |e| e);
+                    self.emit(EventType::LiveEnd, with_cover);
                 }
                 Some(why) => {
                     tracing::warn!("session ended: {why}");
-                    self.emit(EventType::LiveEnd, |e| e.with_error(why));
+                    self.emit(EventType::LiveEnd, |e| with_cover(e.with_error(why)));
                 }
             }
         }
+        // The session's quality is no state of the room once it ended (`live_end` says so).
+        self.degrade.reset();
+        self.snap.degraded = None;
         if let Some(s) = self.session.take() {
             self.deps
                 .cluster

@@ -97,6 +97,8 @@ pub struct BiliShape {
     /// A password room: `encrypted` and not `pwd_verified` (room_init, getRoomPlayInfo, which
     /// lists no play URL then).
     pub password: bool,
+    /// getInfoByRoom's `room_info.cover` (the fixture's own names a host that does not exist).
+    pub cover: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -924,8 +926,12 @@ fn bili_info(s: &Shared, q: &HashMap<String, String>) -> Response {
         0
     });
     v["data"]["anchor_info"]["base_info"]["uname"] = json!(room.uname);
-    if bili_shape(s, id).is_sp {
+    let shape = bili_shape(s, id);
+    if shape.is_sp {
         v["data"]["room_info"]["special_type"] = json!(1);
+    }
+    if let Some(cover) = shape.cover {
+        v["data"]["room_info"]["cover"] = json!(cover);
     }
     json_response(&v)
 }

@@ -106,15 +106,21 @@ pub(crate) fn served_below(info: &PlayInfo, prefs: &Prefs<'_>, asked: u32) -> bo
 /// that records AVC.
 pub(crate) fn capped(info: &PlayInfo, prefs: &Prefs<'_>) -> Option<(u32, u32)> {
     let first = candidates(info, prefs).into_iter().next()?;
-    let want = if prefs.codecs.is_empty() {
+    let want = wanted_for(info, prefs, &first.codec)?;
+    (first.qn < want).then_some((want, first.qn))
+}
+
+/// The qn the preferences want for a stream of `codec`: among what that codec is offered in,
+/// or with a `codecs` list among what the listed codecs are offered in (see [`capped`]).
+pub(crate) fn wanted_for(info: &PlayInfo, prefs: &Prefs<'_>, codec: &str) -> Option<u32> {
+    if prefs.codecs.is_empty() {
         wanted_qn(
             prefs.quality,
-            &accept_of(info.streams.iter().filter(|s| s.codec == first.codec)),
-        )?
+            &accept_of(info.streams.iter().filter(|s| s.codec == codec)),
+        )
     } else {
-        wanted(info, prefs)?
-    };
-    (first.qn < want).then_some((want, first.qn))
+        wanted(info, prefs)
+    }
 }
 
 /// One stream URL to try.

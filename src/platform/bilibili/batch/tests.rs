@@ -120,6 +120,7 @@ fn a_live_room_checked_for_this_broadcast_keeps_what_its_check_said() {
         streamer: "测试主播甲".into(),
         session_hint: Some("1763712000".into()),
         unrecordable: Some("a paid live".into()),
+        cover: None,
     };
     memory.checked("bilibili:7734200", 1763712000, &checked, t0);
     let seen = memory.seen("bilibili:7734200");
