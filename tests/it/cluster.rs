@@ -142,6 +142,26 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
         by.values().all(|r| !r.is_empty()),
         "the rooms are not spread: {by:?}"
     );
+    // Another instance's status names the recorder of a room it does not record.
+    let (r, recorder) = by
+        .iter()
+        .find_map(|(n, rooms)| {
+            (*n != "nas-1")
+                .then(|| rooms.iter().next().map(|r| (r.clone(), *n)))
+                .flatten()
+        })
+        .expect("a room recorded by nas-2 or nas-3");
+    let (named, st) =
+        crate::support::daemon::status_when(&homes["nas-1"], Duration::from_secs(10), |s| {
+            s["rooms"].as_array().into_iter().flatten().any(|x| {
+                x["name"] == r.as_str()
+                    && x["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains(&format!("recorded by {recorder}")))
+            })
+        })
+        .await;
+    assert!(named, "{st}");
     // Events say who records, with the claim's fencing token.
     let ev = events(&homes["nas-2"]).await;
     let start = ev
@@ -169,6 +189,9 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
         after += polls(h).await;
     }
     let per_room_per_interval = (after - before) / idle.len() as f64 / t0.elapsed().as_secs_f64();
+    eprintln!(
+        "measured: {per_room_per_interval:.2} status checks per idle room per 1 s interval, 3 instances"
+    );
     assert!(
         (0.6..=1.5).contains(&per_room_per_interval),
         "{per_room_per_interval:.2} status checks per idle room per second (1 s interval)"
@@ -179,6 +202,42 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
     daemons.get_mut("nas-1").unwrap().kill9();
     let killed = Instant::now();
     let others = ["nas-2", "nas-3"];
+    // Claimed (etcd's owner keys) within a lease TTL and two polls...
+    let client = etcd.client();
+    let keys: Vec<String> = victim
+        .iter()
+        .map(|r| {
+            format!(
+                "/liverec/test/owners/bilibili:{}",
+                r.trim_start_matches('r')
+            )
+        })
+        .collect();
+    let mut claimed = None;
+    while killed.elapsed() < Duration::from_secs(20) {
+        let owners = client.get_prefix("/liverec/test/owners/").await.unwrap();
+        let by_other = |k: &String| {
+            owners
+                .kvs
+                .iter()
+                .any(|kv| kv.key == *k && !String::from_utf8_lossy(&kv.value).contains("\"nas-1\""))
+        };
+        if keys.iter().all(by_other) {
+            claimed = Some(killed.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let claimed = claimed.unwrap_or_else(|| panic!("{victim:?} not claimed:\n{}", logs(&daemons)));
+    eprintln!(
+        "measured: rooms claimed {claimed:?} after kill -9 (lease_ttl 2 s, poll_interval 1 s)"
+    );
+    assert!(
+        claimed <= TTL + Duration::from_secs(2) + Duration::from_millis(2500),
+        "claimed after {claimed:?}"
+    );
+    // ... and recorded soon after (each room's stream lookup goes through the platform's
+    // request budget).
     let taken = || {
         victim
             .iter()
@@ -190,10 +249,8 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
         logs(&daemons)
     );
     let took = killed.elapsed();
-    assert!(
-        took <= TTL + Duration::from_secs(2) + Duration::from_secs(4),
-        "takeover took {took:?}"
-    );
+    eprintln!("measured: first bytes written {took:?} after kill -9");
+    assert!(took <= Duration::from_secs(15), "takeover took {took:?}");
     // The session goes on where nas-1 left it: the next segment index, not 1.
     for r in &victim {
         let old = indexes(&homes["nas-1"], r);
@@ -281,6 +338,7 @@ async fn a_paused_instance_hands_its_rooms_over_when_it_wakes() {
         logs()
     );
     let overlap = resumed.elapsed();
+    eprintln!("measured: the woken instance stopped {overlap:?} after SIGCONT");
     assert!(
         overlap <= Duration::from_secs(3) + TTL + Duration::from_secs(3),
         "a overlapped b for {overlap:?}"
