@@ -54,6 +54,8 @@ pub(crate) const HOOK_FIELDS: &[&str] = &[
     "url",
     "danmaku_path",
     "cover_path",
+    "owner_instance",
+    "fence",
 ];
 
 pub(crate) const DEFAULT_FILENAME: &str =
