@@ -136,6 +136,26 @@ impl View {
         )
     }
 
+    /// `me`'s part of a request budget the members share by weight; 1 while `me` is not
+    /// listed (before registering) or alone.
+    pub(crate) fn share(&self, me: &str) -> f64 {
+        let weight = |m: &Member| {
+            if m.weight.is_finite() && m.weight > 0.0 {
+                m.weight
+            } else {
+                0.0
+            }
+        };
+        let Some(mine) = self.members.get(me).map(weight) else {
+            return 1.0;
+        };
+        let total: f64 = self.members.values().map(weight).sum();
+        if total <= 0.0 || mine <= 0.0 {
+            return 1.0;
+        }
+        (mine / total).min(1.0)
+    }
+
     /// Whether `me` polls idle `room`: not while another instance records it, and only if the
     /// hash gives it to `me`. With no member accepting rooms at all (all draining), nobody
     /// polls.

@@ -351,6 +351,10 @@ impl Platform for Bilibili {
         self.api.limiter.pause_until(until, reason);
     }
 
+    fn set_budget_share(&self, share: f64) {
+        self.api.limiter.set_share(share);
+    }
+
     /// Every id is resolved (any number may be a short id, and the key must be the long
     /// one), many in one `getRoomBaseInfo` request; `room_init` answers the rest.
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError> {

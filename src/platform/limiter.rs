@@ -353,6 +353,15 @@ impl Limiter {
         self.block(what, retry_after)
     }
 
+    /// This instance's part of the platform's budget when several instances share it
+    /// (`[cluster]`: weight over the members' total weight).
+    pub(crate) fn set_share(&self, share: f64) {
+        let mut s = self.lock();
+        s.gate.set_share(share);
+        // The head of the queue may go sooner (or later) now.
+        s.wake_all();
+    }
+
     /// A pause another cluster instance was told to take (`[cluster]`'s shared throttle):
     /// every request of this platform waits until `until` too.
     pub(crate) fn pause_until(&self, until: std::time::Instant, reason: &str) {

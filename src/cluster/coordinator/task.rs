@@ -108,7 +108,9 @@ pub(crate) async fn start(
         accepting: true,
         platforms,
         pauses: HashMap::new(),
+        share: 1.0,
     };
+    task.update_share();
     let known: Vec<(String, Throttle)> = task
         .shared
         .lock()
@@ -139,6 +141,8 @@ struct Task {
     /// Per platform, the end of the last pause published or applied: a pause of our own
     /// limiter that ends later is new, and is published.
     pauses: HashMap<&'static str, Instant>,
+    /// This instance's part of each platform's request budget.
+    share: f64,
 }
 
 impl Task {
@@ -150,7 +154,11 @@ impl Task {
             let steps = tokio::select! {
                 _ = cancel.cancelled() => break,
                 item = watch.next() => match item {
-                    Some(item) => self.on_watch(item),
+                    Some(item) => {
+                        let steps = self.on_watch(item);
+                        self.update_share();
+                        steps
+                    }
                     None => {
                         // The watch task ended (it does not on its own): start another.
                         let prefix = self.shared.layout.prefix().to_string();
@@ -428,6 +436,26 @@ impl Task {
                     Vec::new()
                 }
             }
+        }
+    }
+
+    /// The platforms' request budgets are shared by weight: this instance asks for its part.
+    fn update_share(&mut self) {
+        let share = self
+            .shared
+            .lock()
+            .view
+            .share(&self.shared.settings.instance);
+        if (share - self.share).abs() < 1e-9 {
+            return;
+        }
+        self.share = share;
+        tracing::info!(
+            "this instance's part of each platform's request budget: {:.0}%",
+            share * 100.0
+        );
+        for (_, p) in &self.platforms {
+            p.set_budget_share(share);
         }
     }
 

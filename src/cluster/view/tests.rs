@@ -89,3 +89,22 @@ fn a_member_that_stops_accepting_gives_its_idle_rooms_away() {
     v.apply(&l, EventKind::Delete, &member(&l, "nas-1", 1.0, true));
     assert!(matches!(v.turn("douyin:1", "nas-2"), Turn::PolledBy(_)));
 }
+
+#[test]
+fn the_budget_is_shared_by_weight() {
+    let l = Layout::new("home");
+    let mut v = View::default();
+    assert_eq!(v.share("nas-1"), 1.0);
+    v.reset(
+        &l,
+        &[
+            member(&l, "nas-1", 1.0, true),
+            member(&l, "nas-2", 1.0, true),
+            member(&l, "big", 2.0, false),
+        ],
+    );
+    assert_eq!(v.share("nas-1"), 0.25);
+    assert_eq!(v.share("big"), 0.5);
+    // Not registered yet: the whole budget, as a single instance.
+    assert_eq!(v.share("new"), 1.0);
+}

@@ -546,3 +546,19 @@ fn a_cluster_pause_only_lengthens_and_ends_with_a_probe() {
     // Afterwards one request finds out whether the block has lifted.
     assert_eq!(admit(&mut g, now + ms(5000)), Turn::Go { probe: true });
 }
+
+#[test]
+fn a_shared_budget_spaces_requests_by_this_instances_part() {
+    let mut g = Gate::new(Budget {
+        per_second: 4.0,
+        burst: 1,
+    });
+    assert_eq!(g.interval(), ms(250));
+    g.set_share(0.25);
+    assert_eq!(g.interval(), ms(1000));
+    // Nonsense shares keep a usable budget.
+    g.set_share(f64::NAN);
+    assert_eq!(g.interval(), ms(250));
+    g.set_share(0.0);
+    assert_eq!(g.interval(), ms(25_000));
+}
