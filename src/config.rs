@@ -17,6 +17,7 @@ mod notify;
 mod platforms;
 mod raw;
 mod rooms;
+pub(crate) mod rules;
 
 pub(crate) use chat::ChatConfig;
 pub(crate) use cluster::{Backend, ClusterConfig, OnLeaseLoss};
@@ -108,6 +109,8 @@ pub(crate) struct RoomSettings {
     pub(crate) cover: bool,
     /// Below the wanted quality for this long: `quality_degraded`.
     pub(crate) degraded_after: Duration,
+    /// Which lives, when, how much and which track (see `rules`).
+    pub(crate) rules: rules::RecordRules,
 }
 
 #[derive(Debug, Clone)]

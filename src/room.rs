@@ -34,6 +34,11 @@ pub(crate) enum RoomState {
     Disabled,
     /// Live, but it cannot be recorded (DRM, paid, guard-only...); the reason is in `detail`.
     Unrecordable,
+    /// Live, but a recording rule turns it down (its title, the session limit); why is in
+    /// `detail`.
+    Skipped,
+    /// Outside every `record_window`: not polled; `detail` says when the next window opens.
+    Outside,
 }
 
 impl RoomState {
@@ -46,6 +51,8 @@ impl RoomState {
             RoomState::Waiting => "waiting",
             RoomState::Disabled => "disabled",
             RoomState::Unrecordable => "unrecordable",
+            RoomState::Skipped => "skipped",
+            RoomState::Outside => "outside",
         }
     }
 }

@@ -100,7 +100,9 @@ pub(crate) fn table(status: &Status) -> String {
         };
         // A room that cannot be recorded shows why, not the error that preceded it.
         let note = match r.state {
-            RoomState::Unrecordable => r.detail.clone().or_else(|| r.last_error.clone()),
+            RoomState::Unrecordable | RoomState::Skipped | RoomState::Outside => {
+                r.detail.clone().or_else(|| r.last_error.clone())
+            }
             _ => r.last_error.clone().or_else(|| r.detail.clone()),
         }
         .or_else(|| {

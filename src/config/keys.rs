@@ -7,10 +7,11 @@
 //! table, `recorder.toml.example` and docs/hooks.md to the same names and defaults.
 //!
 //! Adding a key: its row (`table.rs` for the top level, `[control]` and `[[rooms]]`;
-//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `hook_rows.rs`;
-//! `notify_rows.rs`), its place in [`KEYS`], the field that holds its value and the line that
-//! reads it (`config.rs`, `rooms.rs`, `platforms.rs`, `chat.rs`, `hooks.rs`, `notify.rs`), then a
-//! README row and an example line; the tests name whatever is missing.
+//! `platform_rows.rs` for `[platforms.*]`; `chat_rows.rs` for the chat keys; `rule_rows.rs` for
+//! the recording rules; `hook_rows.rs`; `notify_rows.rs`), its place in [`KEYS`], the field that
+//! holds its value and the line that reads it (`config.rs`, `rooms.rs`, `rules.rs`,
+//! `platforms.rs`, `chat.rs`, `hooks.rs`, `notify.rs`), then a README row and an example line;
+//! the tests name whatever is missing.
 //!
 //! Keys whose value needs more than a rule (URLs, cookies, templates, platform lists) are still
 //! described here; their readers stay with the section that reads them.
@@ -31,6 +32,7 @@ mod degrade_rows;
 mod hook_rows;
 mod notify_rows;
 mod platform_rows;
+mod rule_rows;
 mod table;
 
 pub(crate) use chat_rows::*;
@@ -39,6 +41,7 @@ pub(crate) use degrade_rows::*;
 pub(crate) use hook_rows::*;
 pub(crate) use notify_rows::*;
 pub(crate) use platform_rows::*;
+pub(crate) use rule_rows::*;
 pub(crate) use table::*;
 
 /// Where a key may be written.
@@ -99,6 +102,8 @@ pub(crate) enum Applies {
     NextConnection,
     /// The room's next file.
     NextSegment,
+    /// The room's next session (a live that starts).
+    NextSession,
     /// A hook's next delivery attempt.
     NextAttempt,
     /// Only after liverec restarts; a reload names the key.
@@ -113,6 +118,7 @@ impl Applies {
             Applies::NextPoll => "next poll",
             Applies::NextConnection => "next connection",
             Applies::NextSegment => "next segment",
+            Applies::NextSession => "next session",
             Applies::NextAttempt => "next attempt",
             Applies::Restart => "restart",
         }

@@ -23,6 +23,7 @@ pub(super) struct Overrides {
     pub(super) filename: Option<Template>,
     pub(super) cover: Option<bool>,
     pub(super) degraded_after: Option<Duration>,
+    pub(super) rules: super::rules::RuleOverrides,
 }
 
 pub(super) fn read_overrides(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) -> Overrides {
@@ -39,6 +40,7 @@ pub(super) fn read_overrides(sec: &mut Section<'_, '_>, rep: &mut Report<'_>) ->
         }),
         cover: keys::COVER.take(sec, rep),
         degraded_after: keys::DEGRADED_AFTER.take(sec, rep),
+        rules: super::rules::read_rules(sec, rep),
     }
 }
 
@@ -138,6 +140,7 @@ pub(super) struct Defaults {
     /// The top-level `cover`, when written (a platform's value goes over it).
     pub(super) cover: Option<bool>,
     pub(super) degraded_after: Duration,
+    pub(super) rules: super::rules::RecordRules,
 }
 
 impl Defaults {
@@ -154,6 +157,7 @@ impl Defaults {
             }), // ok: constant
             cover: top.cover,
             degraded_after: keys::DEGRADED_AFTER.or_default(top.degraded_after),
+            rules: top.rules.over(&super::rules::table_defaults()),
         }
     }
 }
@@ -271,6 +275,7 @@ pub(super) fn read_room(
             .or(defaults.cover)
             .unwrap_or(keys::COVER.kind.0),
         degraded_after: o.degraded_after.unwrap_or(defaults.degraded_after),
+        rules: o.rules.over(&defaults.rules),
     };
     Some(RoomConfig {
         index,

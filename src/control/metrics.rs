@@ -46,6 +46,8 @@ pub(crate) fn render(shared: &ControlState) -> String {
         RoomState::Waiting,
         RoomState::Disabled,
         RoomState::Unrecordable,
+        RoomState::Skipped,
+        RoomState::Outside,
     ];
     let by_state: Vec<_> = states
         .iter()

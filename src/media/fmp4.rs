@@ -28,6 +28,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy)]
 struct BoxAt {
     kind: [u8; 4],
+    /// Offset of the box (its header) in the whole data.
+    at: usize,
     /// Offset of the payload in the whole data.
     start: usize,
     end: usize,
@@ -90,6 +92,7 @@ fn boxes(data: &[u8], from: usize, to: usize) -> Result<Vec<BoxAt>, Error> {
         let end = p + size as usize;
         out.push(BoxAt {
             kind,
+            at: p,
             start: p + header,
             end,
         });
@@ -491,6 +494,10 @@ pub fn rebase(data: &mut [u8], fields: &[TimeField], offset: Offset) {
         }
     }
 }
+
+mod audio_only;
+
+pub(crate) use audio_only::AudioOnly;
 
 #[cfg(test)]
 mod tests;

@@ -568,9 +568,11 @@ pub(crate) fn seconds(ticks: u64) -> f64 {
     ticks as f64 / 90_000.0
 }
 
+mod audio_only;
 mod fields;
 mod pes;
 mod psi;
+pub(crate) use audio_only::AudioOnly;
 pub(crate) use fields::{decode_pcr_base, decode_pts};
 use fields::{encode_pcr_base, encode_pts};
 use pes::{Head, PesHead};

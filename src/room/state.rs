@@ -38,6 +38,9 @@ use crate::util::backoff::Backoff;
 mod checks;
 mod cluster;
 mod doubt;
+mod rules;
+
+pub(crate) use rules::RuleState;
 
 #[cfg(test)]
 use checks::LIVE_HINT_EVERY;
@@ -57,6 +60,8 @@ pub(crate) struct Timing {
     pub(crate) poll_interval: Duration,
     pub(crate) offline_grace: Duration,
     pub(crate) alert_after: Duration,
+    /// `max_session_duration` (zero: no limit).
+    pub(crate) max_session: Duration,
 }
 
 /// What a status poll found.
@@ -73,6 +78,8 @@ pub(crate) enum Probe {
     },
     /// Live, but it cannot be recorded (DRM, paid, guard-only...): the reason.
     Unrecordable(String),
+    /// Live, but a recording rule says not to start a session (the title): the reason.
+    Skip(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +108,11 @@ pub(crate) enum Phase {
     },
     /// Live, but it cannot be recorded; polled on as usual (it may become recordable).
     Unrecordable {
+        reason: String,
+    },
+    /// Live, but a recording rule says not to record it (its title, the session limit);
+    /// polled on as usual.
+    Skipped {
         reason: String,
     },
     /// A notify-only room (`record = false`) is live: its session is open, nothing is pulled.
@@ -154,6 +166,8 @@ pub(crate) struct Machine {
     grid: Option<Grid>,
     /// `record = false`: a session is only the live's span, for its events.
     watch_only: bool,
+    /// The recording rules' state: the window, the session limit.
+    rules: RuleState,
 }
 
 impl Machine {
@@ -179,6 +193,7 @@ impl Machine {
             unrecordable_reported: None,
             grid: None,
             watch_only: false,
+            rules: RuleState::default(),
         }
     }
 
@@ -220,6 +235,9 @@ impl Machine {
 
     pub(crate) fn set_timing(&mut self, timing: Timing) {
         self.timing = timing;
+        if timing.max_session.is_zero() {
+            self.rules.live_ended();
+        }
         self.grid = self.grid.map(|g| g.with_interval(timing.poll_interval));
     }
 
@@ -236,6 +254,9 @@ impl Machine {
         if let Some(a) = self.alert_due() {
             t = Some(t.map_or(a, |x| x.min(a)));
         }
+        if let Some(l) = self.limit_due() {
+            t = Some(t.map_or(l, |x| x.min(l)));
+        }
         if let Some(u) = self.unknown_deadline() {
             t = Some(t.map_or(u, |x| x.min(u)));
         }
@@ -243,15 +264,18 @@ impl Machine {
     }
 
     /// Polls run on a timer only while nothing is recording; an attempt's end triggers its own.
+    /// Outside every window, not at all.
     fn may_poll(&self) -> bool {
-        matches!(
+        let phase = matches!(
             self.phase,
             Phase::Idle
                 | Phase::Waiting { .. }
                 | Phase::Grace { .. }
                 | Phase::Unrecordable { .. }
+                | Phase::Skipped { .. }
                 | Phase::Watching
-        )
+        );
+        phase && !self.parked()
     }
 
     fn flowing(&self) -> bool {
@@ -275,6 +299,7 @@ impl Machine {
             | Phase::Disabled
             | Phase::Grace { .. }
             | Phase::Unrecordable { .. }
+            | Phase::Skipped { .. }
             | Phase::Watching => false,
         };
         if !not_writing {
@@ -294,6 +319,11 @@ impl Machine {
 
     pub(crate) fn on_poll(&mut self, probe: Probe, now: Instant) -> Vec<Do> {
         self.polling = false;
+        if self.parked() {
+            // Asked before the window closed: too late to act on.
+            self.recheck = false;
+            return Vec::new();
+        }
         // What cannot be recorded can still be watched.
         let probe = match probe {
             Probe::Unrecordable(_) if self.watch_only => Probe::Live,
@@ -318,8 +348,14 @@ impl Machine {
             Probe::Live => {
                 self.unknown_since = None;
                 self.live_since.get_or_insert(now);
+                if self.limit_holds() {
+                    return out;
+                }
                 match self.phase {
-                    Phase::Idle | Phase::Waiting { .. } | Phase::Unrecordable { .. } => {
+                    Phase::Idle
+                    | Phase::Waiting { .. }
+                    | Phase::Unrecordable { .. }
+                    | Phase::Skipped { .. } => {
                         if self.in_session {
                             self.phase = Phase::Attempt {
                                 flowing: false,
@@ -350,8 +386,12 @@ impl Machine {
                 self.alerted_at = None;
                 self.unknown_since = None;
                 self.unrecordable_reported = None;
+                self.rules.live_ended();
                 match self.phase {
-                    Phase::Waiting { .. } | Phase::Idle | Phase::Unrecordable { .. } => {
+                    Phase::Waiting { .. }
+                    | Phase::Idle
+                    | Phase::Unrecordable { .. }
+                    | Phase::Skipped { .. } => {
                         self.phase = Phase::Idle;
                         if self.in_session {
                             self.phase = Phase::Grace { since: now };
@@ -373,6 +413,7 @@ impl Machine {
             Probe::Unknown(err) => out = self.on_unknown(err, None, now),
             Probe::Paused { reason, until } => out = self.on_unknown(reason, Some(until), now),
             Probe::Unrecordable(reason) => out = self.on_unrecordable(reason, now),
+            Probe::Skip(reason) => self.on_skip(reason),
         }
         out
     }
@@ -393,6 +434,7 @@ impl Machine {
 
     fn end_session(&mut self, now: Instant) {
         self.in_session = false;
+        self.rules.session_ended();
         self.phase = Phase::Idle;
         self.failures = 0;
         self.unknown_since = None;
@@ -421,6 +463,7 @@ impl Machine {
     /// The supervisor opened a session (lock and slot taken).
     pub(crate) fn on_session_started(&mut self, now: Instant) -> Vec<Do> {
         self.in_session = true;
+        self.rules.session_ended();
         self.failures = 0;
         self.unknown_since = None;
         if self.watch_only {
@@ -445,6 +488,9 @@ impl Machine {
         self.last_flow = Some(now);
         self.unknown_since = None;
         self.unrecordable_reported = None;
+        if self.in_session {
+            self.rules.flowing(now);
+        }
         let mut out = Vec::new();
         if let Phase::Attempt { flowing, .. } = &mut self.phase {
             *flowing = true;
@@ -478,6 +524,7 @@ impl Machine {
 
     pub(crate) fn on_timer(&mut self, now: Instant) -> Vec<Do> {
         let mut out = self.check_unknown(now);
+        out.extend(self.check_limit(now));
         if let Phase::Backoff { at } = self.phase {
             if now >= at {
                 self.phase = Phase::Attempt {

@@ -23,6 +23,7 @@ mod chat;
 mod cover;
 mod poll;
 mod quality;
+mod rules;
 mod session;
 mod status;
 use crate::capture::end::PullEnd;
@@ -127,6 +128,8 @@ struct Supervisor {
     degrade: crate::room::degrade::Tracker,
     /// The live's cover image URL, from the last status that named one.
     cover_url: Option<String>,
+    /// Where the room stands against its `record_window`.
+    window: rules::WindowClock,
 }
 
 pub(super) fn spawn(
@@ -171,6 +174,7 @@ fn timing(cfg: &RoomConfig) -> Timing {
         poll_interval: cfg.settings.poll_interval,
         offline_grace: cfg.settings.offline_grace,
         alert_after: cfg.settings.alert_after,
+        max_session: cfg.settings.rules.max_session,
     }
 }
 
@@ -212,6 +216,7 @@ impl Supervisor {
             orders: None,
             degrade: Default::default(),
             cover_url: None,
+            window: Default::default(),
         }
     }
 
@@ -257,6 +262,8 @@ impl Supervisor {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.sync_chat().await;
+        let steps = self.check_window();
+        Box::pin(self.execute(steps)).await;
         self.publish();
         loop {
             let wake = self.machine.next_wakeup();
@@ -313,6 +320,7 @@ impl Supervisor {
                     steps = Box::pin(self.on_poll(res)).await;
                 }
                 _ = sleep_until(wake) => steps = self.machine.on_timer(now()),
+                _ = sleep_until(self.window.next_check) => steps = self.check_window(),
                 _ = tick.tick(), if self.session.is_some() => {
                     self.sample_rate();
                     self.check_quality();
@@ -351,6 +359,7 @@ impl Supervisor {
                 self.machine.set_timing(timing(&cfg));
                 self.cfg = *cfg;
                 *cfg_out = self.cfg.clone();
+                let steps = self.check_window();
                 if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                     let s = &self.cfg.settings;
                     writer.control(Control::Settings {
@@ -361,7 +370,7 @@ impl Supervisor {
                     });
                 }
                 self.sync_chat().await;
-                Vec::new()
+                steps
             }
         }
     }

@@ -99,6 +99,8 @@ pub struct SegmentSpec {
     /// The index of the session's first segment here: 1, or where a cluster takeover
     /// continues another instance's session.
     pub first_index: u32,
+    /// Files hold only the audio track (`audio_only`).
+    pub audio_only: bool,
 }
 
 impl SegmentSpec {
@@ -119,6 +121,7 @@ impl SegmentSpec {
             segment_size: 0,
             intents: None,
             first_index: 1,
+            audio_only: false,
         }
     }
 }

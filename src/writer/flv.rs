@@ -54,6 +54,9 @@ pub struct FlvPipeline {
     replay: ReplayFilter,
     split: SplitPolicy,
     file: Option<FlvFile>,
+    /// `audio_only`: video tags are dropped as they arrive, so the pipeline sees an audio-only
+    /// stream (files split between any tags, metadata without video).
+    audio_only: bool,
 }
 
 impl FlvPipeline {
@@ -68,7 +71,14 @@ impl FlvPipeline {
             replay: ReplayFilter::default(),
             split: SplitPolicy::new(limits),
             file: None,
+            audio_only: false,
         }
+    }
+
+    /// Files of the audio track alone.
+    pub fn audio_only(mut self, on: bool) -> Self {
+        self.audio_only = on;
+        self
     }
 
     fn on_item(&mut self, item: Item, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
@@ -101,11 +111,14 @@ impl FlvPipeline {
             }
         }
         self.conn.saw_header = true;
-        self.headers.announced(has_video);
+        self.headers.announced(has_video && !self.audio_only);
         Ok(Flow::Continue)
     }
 
     fn on_tag(&mut self, tag: Tag, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
+        if self.audio_only && tag.kind == TagKind::Video {
+            return Ok(Flow::Continue);
+        }
         if tag.kind == TagKind::Script {
             self.headers.on_script(&tag, self.conn.saw_media);
             return Ok(Flow::Continue);

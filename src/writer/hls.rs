@@ -134,6 +134,55 @@ pub(crate) struct HlsWriter {
     file_programs: Option<ts::ProgramMap>,
     /// The track timescales of the latest fMP4 init section (or why there are none).
     tracks: Option<(Bytes, Result<fmp4::Tracks, fmp4::Error>)>,
+    /// `audio_only`: the video is dropped from the segments before anything else reads them.
+    audio: Option<AudioFilter>,
+}
+
+/// `audio_only`'s filter for the writer's container.
+#[derive(Debug)]
+enum AudioFilter {
+    Ts(ts::AudioOnly),
+    /// `warned`: a segment was recorded whole (logged once per session).
+    Fmp4 {
+        filter: fmp4::AudioOnly,
+        warned: bool,
+    },
+}
+
+impl AudioFilter {
+    /// The segment without its video (fMP4 that cannot be rewritten: whole, with a warning).
+    fn apply(&mut self, seg: &mut HlsSegment) {
+        match self {
+            AudioFilter::Ts(f) => {
+                // A TS init section (EXT-X-MAP) holds the PAT and PMT: it loses the video too.
+                if let Some(init) = &seg.init {
+                    seg.init = Some(Bytes::from(f.filter(init)));
+                }
+                seg.data = Bytes::from(f.filter(&seg.data));
+            }
+            AudioFilter::Fmp4 { filter, warned } => {
+                let init = seg.init.as_ref().map(|i| filter.init(i));
+                let done = match init {
+                    Some(Err(e)) => Err(e),
+                    _ => filter.segment(&seg.data).map(|d| (init, d)),
+                };
+                match done {
+                    Ok((init, data)) => {
+                        if let Some(Ok(i)) = init {
+                            seg.init = Some(Bytes::from(i));
+                        }
+                        seg.data = Bytes::from(data);
+                    }
+                    Err(e) if !std::mem::replace(warned, true) => tracing::warn!(
+                        sequence = seg.sequence,
+                        "audio_only: cannot drop the video of this fMP4 segment ({e}); it is \
+                         recorded whole (logged once per session)"
+                    ),
+                    Err(e) => tracing::debug!(sequence = seg.sequence, "recorded whole: {e}"),
+                }
+            }
+        }
+    }
 }
 
 impl HlsWriter {
@@ -151,7 +200,21 @@ impl HlsWriter {
             ts_state: ts::TsState::new(),
             file_programs: None,
             tracks: None,
+            audio: None,
         }
+    }
+
+    /// Files of the audio track alone: the segments lose their video (TS: its elementary
+    /// streams, the PMTs naming only the rest; fMP4: its tracks and their samples).
+    pub(crate) fn audio_only(mut self, on: bool) -> Self {
+        self.audio = on.then(|| match self.container {
+            Container::Fmp4 => AudioFilter::Fmp4 {
+                filter: fmp4::AudioOnly::default(),
+                warned: false,
+            },
+            _ => AudioFilter::Ts(ts::AudioOnly::default()),
+        });
+        self
     }
 
     fn close(&mut self, out: &mut SegmentFiles) -> Result<(), WriteError> {
@@ -330,8 +393,11 @@ fn owned(data: Bytes) -> BytesMut {
 impl Pipeline for HlsWriter {
     type Input<'a> = HlsSegment;
 
-    fn push(&mut self, seg: HlsSegment, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
+    fn push(&mut self, mut seg: HlsSegment, out: &mut SegmentFiles) -> Result<Flow, WriteError> {
         let print = Fingerprint::of(&seg);
+        if let Some(filter) = &mut self.audio {
+            filter.apply(&mut seg);
+        }
         if self.recent.contains(&print) {
             tracing::debug!(
                 sequence = seg.sequence,

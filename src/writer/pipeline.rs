@@ -50,8 +50,12 @@ pub(super) enum Active {
 impl Active {
     pub(super) fn new(container: Container, spec: &SegmentSpec) -> Self {
         match container {
-            Container::Flv => Active::Flv(Box::new(FlvPipeline::new(Limits::from_spec(spec)))),
-            Container::Ts | Container::Fmp4 => Active::Hls(Box::new(HlsWriter::new(container))),
+            Container::Flv => Active::Flv(Box::new(
+                FlvPipeline::new(Limits::from_spec(spec)).audio_only(spec.audio_only),
+            )),
+            Container::Ts | Container::Fmp4 => Active::Hls(Box::new(
+                HlsWriter::new(container).audio_only(spec.audio_only),
+            )),
         }
     }
 

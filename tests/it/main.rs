@@ -27,4 +27,5 @@ mod platform_waits;
 mod record_cmd;
 mod recording_faults;
 mod repair;
+mod rules;
 mod scale;

@@ -12,6 +12,7 @@ use super::degrade_rows::*;
 use super::hook_rows::*;
 use super::notify_rows::*;
 use super::platform_rows::*;
+use super::rule_rows::*;
 use super::{
     Addr, Applies, Dur, Flag, Key, Required, Row, Scope, Show, Shown, Size, Text, Under, Unset,
     Whole,
@@ -81,6 +82,12 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &SEGMENT_DURATION,
     &SEGMENT_SIZE,
     &FILENAME,
+    &RECORD_WINDOW,
+    &AT_WINDOW_END,
+    &TITLE_INCLUDE,
+    &TITLE_EXCLUDE,
+    &MAX_SESSION_DURATION,
+    &AUDIO_ONLY,
     &LISTEN,
     &TOKEN,
     &CLUSTER_BACKEND,

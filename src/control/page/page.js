@@ -192,7 +192,7 @@
     soonTimer = setTimeout(() => { soonTimer = null; poll(); }, 400);
   }
 
-  const STATES = ['idle', 'live', 'recording', 'failing', 'waiting', 'disabled', 'unrecordable'];
+  const STATES = ['idle', 'live', 'recording', 'failing', 'waiting', 'disabled', 'unrecordable', 'skipped', 'outside'];
 
   function render(st) {
     setText($('version'), (st.version || '?') + (st.commit ? ' (' + st.commit + ')' : '') + ' · pid ' + st.pid + ' ·');

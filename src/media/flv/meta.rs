@@ -27,6 +27,9 @@ pub(crate) struct Metadata {
     pub(crate) lastkeyframelocation: f64,
     /// (time in seconds, byte offset of the keyframe's tag).
     pub(crate) keyframes: Vec<(f64, f64)>,
+    /// A file without video: the video properties are left out (players would announce a
+    /// video stream for them). Fixed for a file, so its metadata keeps its size.
+    pub(crate) audio_only: bool,
 }
 
 fn num(v: &Value, key: &str) -> Option<f64> {
@@ -75,14 +78,20 @@ impl Metadata {
                 Value::StrictArray(vec![Value::Number(f64::NAN); 2 * (capacity - n)]),
             ),
         ]);
-        let props = vec![
+        let mut props = vec![
             ("duration".into(), Value::Number(self.duration)),
             ("filesize".into(), Value::Number(self.filesize)),
-            ("width".into(), Value::Number(self.width)),
-            ("height".into(), Value::Number(self.height)),
-            ("framerate".into(), Value::Number(self.framerate)),
-            ("videocodecid".into(), Value::Number(self.videocodecid)),
-            ("videodatarate".into(), Value::Number(self.videodatarate)),
+        ];
+        if !self.audio_only {
+            props.extend([
+                ("width".into(), Value::Number(self.width)),
+                ("height".into(), Value::Number(self.height)),
+                ("framerate".into(), Value::Number(self.framerate)),
+                ("videocodecid".into(), Value::Number(self.videocodecid)),
+                ("videodatarate".into(), Value::Number(self.videodatarate)),
+            ]);
+        }
+        props.extend([
             ("audiocodecid".into(), Value::Number(self.audiocodecid)),
             (
                 "audiosamplerate".into(),
@@ -105,7 +114,7 @@ impl Metadata {
             ),
             ("metadatacreator".into(), Value::String(CREATOR.into())),
             ("keyframes".into(), keyframes),
-        ];
+        ]);
         let mut out = Vec::new();
         amf0::encode(&Value::String("onMetaData".into()), &mut out);
         amf0::encode(&Value::EcmaArray(props), &mut out);
@@ -130,6 +139,7 @@ impl Metadata {
         let (times, spacer) = (len("times")?, len("spacer")?);
         let mut m = Metadata::default();
         m.take_source(obj);
+        m.audio_only = obj.get("width").is_none();
         Some((m, times + spacer / 2))
     }
 }

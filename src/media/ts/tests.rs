@@ -544,3 +544,60 @@ proptest! {
         prop_assert!(back == data);
     }
 }
+
+#[test]
+fn audio_only_drops_the_video_stream_and_rewrites_the_pmt() {
+    let mut f = AudioOnly::default();
+    let out = f.filter(SEG_003);
+    assert_eq!(out.len() % PACKET, 0);
+    assert!(out.len() < SEG_003.len() / 2, "the video was most of it");
+    // The PMT names only the audio, which now carries the program's clock reference.
+    let mut st = TsState::new();
+    let s = scan(&out, &mut st);
+    let map = s.first_map.expect("PAT and PMT");
+    assert_eq!(map.programs[0].streams, [(0x101, 0x0F)]);
+    assert_eq!(map.programs[0].pcr_pid, 0x101);
+    // Its CRC is right (the reader takes only intact sections), and players agree.
+    let kinds = probe(&out, "stream=codec_type");
+    assert!(
+        kinds.lines().all(|l| l.is_empty() || l == "audio"),
+        "{kinds}"
+    );
+    assert!(probe(SEG_003, "stream=codec_type").contains("video"));
+    assert_eq!(decode_errors(&out), "");
+    // Every audio packet is kept, byte for byte.
+    let audio = |d: &[u8]| -> Vec<Vec<u8>> {
+        d.chunks(PACKET)
+            .filter(|p| pid13(p[1], p[2]) == 0x101)
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    assert_eq!(audio(&out), audio(SEG_003));
+    // A later segment without PAT/PMT is filtered by what the first said.
+    let video_only = pes_packet(0x100, None, 1000, None);
+    assert!(f.filter(&video_only).is_empty());
+}
+
+#[test]
+fn audio_only_keeps_streams_without_video_and_bytes_it_cannot_read() {
+    let mut f = AudioOnly::default();
+    let mut data = pat(0x1000);
+    data.extend(pmt(0x1000, 0x101, &[(0x101, 0x0F)]));
+    data.extend(pes_packet(0x101, Some(0), 0, None));
+    assert_eq!(f.filter(&data), data, "nothing to drop");
+    let odd = [SYNC, 1, 2, 3];
+    assert_eq!(f.filter(&odd), odd);
+    let mut two = pat(0x1000);
+    two.extend(pmt(
+        0x1000,
+        0x100,
+        &[(0x100, 0x24), (0x101, 0x0F), (0x102, 0x06)],
+    ));
+    two.extend(pes_packet(0x100, Some(0), 0, None));
+    two.extend(pes_packet(0x102, None, 0, None));
+    let out = AudioOnly::default().filter(&two);
+    let mut st = TsState::new();
+    let map = scan(&out, &mut st).first_map.unwrap();
+    assert_eq!(map.programs[0].streams, [(0x101, 0x0F), (0x102, 0x06)]);
+    assert_eq!(out.len(), 3 * PACKET, "the HEVC packet went");
+}

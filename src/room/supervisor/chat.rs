@@ -85,6 +85,13 @@ impl Supervisor {
                     if let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) {
                         writer.control(Control::Meta(self.room_ref()));
                     }
+                    // A live skipped for its title may pass with the new one.
+                    if self.machine.is_skipped()
+                        && !self.machine.limit_reached()
+                        && self.title_refusal().is_none()
+                    {
+                        return self.machine.on_check_now(now);
+                    }
                 }
                 Vec::new()
             }

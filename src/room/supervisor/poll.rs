@@ -41,7 +41,10 @@ impl Supervisor {
                         if let Some(steps) = self.check_broadcast(&status, now) {
                             return steps;
                         }
-                        Probe::Live
+                        match self.title_refusal() {
+                            Some(why) => Probe::Skip(why),
+                            None => Probe::Live,
+                        }
                     }
                     (_, false) => Probe::Offline,
                 }
@@ -85,6 +88,10 @@ impl Supervisor {
         let new = status.session_hint.clone()?;
         if self.last_hint.as_ref() != Some(&new) {
             self.to_chat(crate::chat::ChatCmd::Broadcast(Some(new.clone())));
+            if self.last_hint.is_some() && self.machine.limit_reached() {
+                tracing::info!("a new broadcast began: the session limit applies to it afresh");
+                self.machine.clear_limit();
+            }
         }
         self.last_hint = Some(new.clone());
         self.session.as_ref()?;

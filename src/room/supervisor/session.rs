@@ -104,6 +104,7 @@ impl Supervisor {
             segment_size: self.cfg.settings.segment_size,
             intents: self.deps.intents.clone(),
             first_index,
+            audio_only: self.cfg.settings.rules.audio_only,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let progress = Arc::new(Progress::default());

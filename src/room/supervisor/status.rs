@@ -56,6 +56,9 @@ impl Supervisor {
 
     pub(super) fn state(&self) -> (RoomState, Option<String>) {
         let failing = self.machine.is_alerting();
+        if self.machine.is_outside() && self.session.is_none() && self.cfg.enabled {
+            return (RoomState::Outside, Some(self.window_detail()));
+        }
         match self.machine.phase() {
             Phase::Disabled if self.cfg.enabled => (RoomState::Idle, Some("stopping".into())),
             Phase::Disabled => (RoomState::Disabled, None),
@@ -79,6 +82,7 @@ impl Supervisor {
                 }
             }
             Phase::Unrecordable { reason } => (RoomState::Unrecordable, Some(reason.clone())),
+            Phase::Skipped { reason } => (RoomState::Skipped, Some(reason.clone())),
             Phase::Watching => (
                 RoomState::Live,
                 Some("live; not recorded (record = false)".into()),

@@ -85,6 +85,7 @@ impl FlvFile {
         }
         meta.has_video = start.has_video;
         meta.has_audio = start.has_audio;
+        meta.audio_only = !start.has_video;
         if let Some(TagInfo::Video { codec, .. }) = start.video.map(|t| t.info) {
             meta.videocodecid = match codec {
                 VideoCodec::Avc => 7.0,

@@ -8,6 +8,7 @@ fn timing() -> Timing {
         poll_interval: Duration::from_secs(30),
         offline_grace: Duration::from_secs(60),
         alert_after: Duration::from_secs(90),
+        max_session: Duration::ZERO,
     }
 }
 
