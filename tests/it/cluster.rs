@@ -260,6 +260,16 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
             "{r}: nas-1 wrote {old:?}, its successor {new:?}"
         );
     }
+    // A continued session raises no second live_start.
+    for n in others {
+        let again: Vec<_> = events(&homes[n])
+            .await
+            .into_iter()
+            .filter(|e| e["type"] == "live_start")
+            .filter(|e| victim.contains(e["room"]["name"].as_str().unwrap_or_default()))
+            .collect();
+        assert!(again.is_empty(), "{n}: {again:?}");
+    }
     // Still one recorder per room.
     let mut seen = 0;
     for n in others {

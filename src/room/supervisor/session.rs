@@ -124,7 +124,12 @@ impl Supervisor {
             cover: Default::default(),
         });
         self.orders = claimed.orders;
-        self.opened(now, "live: session started")
+        // A session continued after a takeover was announced by the instance that began it.
+        if claimed.resume.is_some() {
+            self.opened(now, "live: session continued", false)
+        } else {
+            self.opened(now, "live: session started", true)
+        }
     }
 
     /// A notify-only room went live: a session for its events, without lock, slot or writer.
@@ -146,10 +151,11 @@ impl Supervisor {
         self.opened(
             super::now(),
             "live: watching (record = false: nothing is recorded)",
+            true,
         )
     }
 
-    fn opened(&mut self, now: Instant, what: &str) -> Vec<Do> {
+    fn opened(&mut self, now: Instant, what: &str, announce: bool) -> Vec<Do> {
         self.snap.session = self.session.as_ref().map(Session::reference);
         self.session_hint = self.last_hint.clone();
         self.snap.segments = 0;
@@ -159,7 +165,9 @@ impl Supervisor {
         self.to_chat(crate::chat::ChatCmd::Session(true));
         let id = self.session.as_ref().map(|s| s.id).unwrap_or_default();
         tracing::info!(session = %id, "{what}");
-        self.emit(EventType::LiveStart, |e| e);
+        if announce {
+            self.emit(EventType::LiveStart, |e| e);
+        }
         self.machine.on_session_started(now)
     }
 
