@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config;
 
 mod check;
+mod cluster;
 mod manpage;
 mod probe;
 mod record;
@@ -84,6 +85,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Several machines sharing the rooms through etcd (`[cluster] backend = "etcd"`).
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
     /// Repair files left by a crash: cut a torn last tag, rebuild the metadata, rename a .part.
     Repair {
         /// The files: .part files left by a crash, or any FLV file.
@@ -119,6 +125,27 @@ enum Command {
     Man,
 }
 
+#[derive(Debug, Subcommand)]
+enum ClusterAction {
+    /// Print the cluster as etcd holds it: members and weights, who records which room (and
+    /// the claim's fence), the platforms' shared pauses.
+    Status {
+        /// The config file (its [cluster] says where etcd is).
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
+        config: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the local daemon to take no new live and exit once its open sessions end (before an
+    /// upgrade: the other instances take its rooms).
+    Drain {
+        /// The config file of the daemon.
+        #[arg(short, long, default_value = "recorder.toml", value_name = "FILE", value_hint = ValueHint::FilePath)]
+        config: PathBuf,
+    },
+}
+
 /// Exit code for a config that does not validate.
 pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
 
@@ -149,6 +176,10 @@ pub fn main() -> ExitCode {
             release,
             json,
         } => retention::run(&config, dry_run, &release, json),
+        Command::Cluster { action } => match action {
+            ClusterAction::Status { config, json } => cluster::status(&config, json),
+            ClusterAction::Drain { config } => cluster::drain(&config),
+        },
         Command::Probe {
             url,
             config,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod chat;
+mod cluster;
 mod hooks;
 pub(crate) mod keys;
 mod notify;
@@ -20,6 +21,7 @@ mod rooms;
 pub(crate) mod rules;
 
 pub(crate) use chat::ChatConfig;
+pub(crate) use cluster::{Backend, ClusterConfig, OnLeaseLoss};
 pub(crate) use hooks::{HookConfig, WebhookConfig, Window};
 pub(crate) use notify::{Endpoint, NotifyConfig};
 pub(crate) use raw::Problem;
@@ -54,6 +56,8 @@ pub(crate) const HOOK_FIELDS: &[&str] = &[
     "url",
     "danmaku_path",
     "cover_path",
+    "owner_instance",
+    "fence",
 ];
 
 pub(crate) const DEFAULT_FILENAME: &str =
@@ -71,6 +75,7 @@ pub(crate) struct Config {
     pub(crate) max_recordings: usize,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) control: ControlConfig,
+    pub(crate) cluster: ClusterConfig,
     pub(crate) platforms: PlatformsConfig,
     pub(crate) rooms: Vec<RoomConfig>,
     /// Entries naming a room listed earlier; reported and ignored.
@@ -457,6 +462,7 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
     let shutdown_timeout = keys::SHUTDOWN_TIMEOUT.get(&mut top, rep);
     let defaults = Defaults::over(read_overrides(&mut top, rep));
     let control = read_control(top.take("control"), rep, &base);
+    let cluster = cluster::read_cluster(top.take("cluster"), rep, &base);
     let platforms = platforms::read_platforms(top.take("platforms"), rep, &base);
     let (rooms, duplicates) = read_rooms(top.take("rooms"), &defaults, &platforms, &base, rep);
     let hooks: Vec<HookConfig> = top
@@ -512,6 +518,7 @@ fn build(mut top: Section<'_, '_>, path: &Path, rep: &mut Report<'_>) -> Option<
         max_recordings,
         shutdown_timeout,
         control: control?,
+        cluster,
         platforms,
         rooms,
         duplicates,

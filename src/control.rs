@@ -155,6 +155,7 @@ fn router(shared: Arc<ControlState>, tcp: bool) -> Router {
             }),
         )
         .route("/api/reload", post(reload))
+        .route("/api/cluster/drain", post(drain))
         .route("/api/rooms/{key}/{action}", post(room_action))
         .route("/api/retention", get(retention::dry_run))
         .route("/api/retention/run", post(retention::run))
@@ -327,6 +328,23 @@ async fn reload(State(shared): State<Arc<ControlState>>, body: Bytes) -> Respons
             axum::Json(rejected_body(&errors)),
         )
             .into_response(),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "liverec is shutting down"),
+    }
+}
+
+/// `liverec cluster drain`: the daemon takes nothing new and exits once its sessions end.
+async fn drain(State(shared): State<Arc<ControlState>>, body: Bytes) -> Response {
+    if let Err(e) = parse_body(&body) {
+        return error(StatusCode::BAD_REQUEST, e);
+    }
+    let (tx, rx) = oneshot::channel();
+    if !shared.send(DaemonCmd::Drain { reply: tx }).await {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "liverec is shutting down");
+    }
+    match rx.await {
+        Ok(summary) => {
+            axum::Json(serde_json::json!({ "ok": true, "summary": summary })).into_response()
+        }
         Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "liverec is shutting down"),
     }
 }

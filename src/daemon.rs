@@ -20,6 +20,7 @@ use crate::room::RoomDeps;
 use crate::segment::intent::Intents;
 use crate::systemd;
 
+pub(crate) mod cluster;
 mod disk;
 pub(crate) mod login;
 mod rooms;
@@ -41,6 +42,8 @@ pub(crate) enum DaemonError {
     Http(#[from] reqwest::Error),
     #[error("{0}")]
     Hooks(#[from] crate::hooks::HooksError),
+    #[error("{0}")]
+    Cluster(String),
     #[error(
         "{0} room(s) did not stop within shutdown_timeout; their last segments may need `liverec repair`"
     )]
@@ -130,16 +133,31 @@ pub(crate) async fn run(
     let retention_task = retention.spawn(stop_retention.clone());
     let min_free_space = Arc::new(AtomicU64::new(config.min_free_space));
     let platforms = Platforms::from_settings(&config.platforms, client.clone());
+    let slots =
+        (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings)));
+    let cluster_stop = CancellationToken::new();
+    let (coordinator, cluster_task) = cluster::join(
+        &config.cluster,
+        &events,
+        slots.clone(),
+        [PlatformKind::Bilibili, PlatformKind::Douyin]
+            .map(|k| (k, platforms.get(k)))
+            .to_vec(),
+        &cluster_stop,
+    )
+    .await?;
+    shared.set_cluster(coordinator.clone());
     let deps = RoomDeps {
         platform: platforms.get(PlatformKind::Direct),
         client,
         output_dir: config.output_dir.clone(),
         lock_dir: config.lock_dir.clone(),
         min_free_space: min_free_space.clone(),
-        slots: (config.max_recordings > 0).then(|| Arc::new(Semaphore::new(config.max_recordings))),
+        slots,
         events: events.clone(),
         intents: Some(intents),
         seat: None,
+        cluster: coordinator.clone(),
     };
     let logins = login::watch(&platforms, &events, &shared);
     let (resolved_tx, mut resolved_rx) = mpsc::unbounded_channel();
@@ -175,9 +193,17 @@ pub(crate) async fn run(
             move |free, total, low| shared.set_disk(free, total, low),
         )
     };
+    let mut drain_check = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = drain_check.tick(), if coordinator.draining() => {
+                if open_sessions(&shared) == 0 {
+                    tracing::info!("drained: no session is open any more; stopping");
+                    shutdown.cancel();
+                    break;
+                }
+            }
             Some((cfg, key)) = resolved_rx.recv() => {
                 rooms.resolved(cfg, key);
                 // Rooms resolved in one batch arrive together: publish the list once.
@@ -187,6 +213,13 @@ pub(crate) async fn run(
                 rooms.publish();
             }
             Some(cmd) = cmds.recv() => match cmd {
+                DaemonCmd::Drain { reply } => {
+                    coordinator.drain();
+                    let open = open_sessions(&shared);
+                    let summary = format!("draining: no new live is taken; liverec stops once its {open} open session(s) end");
+                    tracing::info!("{summary}");
+                    let _ = reply.send(summary);
+                }
                 DaemonCmd::Reload { source, reply } => {
                     let before = current.retention.clone();
                     let result = reload(&mut current, &mut rooms, &shared, &hooks, &min_free_space, source).await;
@@ -220,6 +253,15 @@ pub(crate) async fn run(
     }
     let deadline = tokio::time::Instant::now() + current.shutdown_timeout;
     let late = rooms.stop_all(deadline).await;
+    // After the rooms: their owner keys are released, then the lease (and the member key) go.
+    cluster_stop.cancel();
+    if let Some(task) = cluster_task {
+        let _ = tokio::time::timeout_at(
+            deadline.max(tokio::time::Instant::now() + Duration::from_secs(3)),
+            task,
+        )
+        .await;
+    }
     drop(control);
     drop(rooms);
     drop(events);
@@ -231,6 +273,15 @@ pub(crate) async fn run(
     }
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Sessions open in this instance (recording, or waiting out a drop within `offline_grace`).
+fn open_sessions(shared: &ControlState) -> usize {
+    shared
+        .rooms()
+        .iter()
+        .filter(|r| r.snapshot().session.is_some())
+        .count()
 }
 
 /// Reloads the config file: a file with any problem is rejected whole (the running config
@@ -308,6 +359,7 @@ fn running_after(current: &Config, new: Config) -> Config {
             token: new.control.token.clone(),
         },
         max_recordings: current.max_recordings,
+        cluster: current.cluster.clone(),
         // The platforms' clients and limiters are made once at start-up; rooms carry their
         // own merged platform settings.
         platforms: current.platforms.clone(),

@@ -27,10 +27,12 @@ pub enum EventType {
     QualityDegraded,
     LoginLost,
     LoginRestored,
+    // Several machines (issue 17).
+    ClusterDegraded,
 }
 
 impl EventType {
-    pub(crate) const ALL: [EventType; 12] = [
+    pub(crate) const ALL: [EventType; 13] = [
         EventType::LiveStart,
         EventType::SegmentStart,
         EventType::SegmentComplete,
@@ -43,6 +45,7 @@ impl EventType {
         EventType::QualityDegraded,
         EventType::LoginLost,
         EventType::LoginRestored,
+        EventType::ClusterDegraded,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl EventType {
             EventType::QualityDegraded => "quality_degraded",
             EventType::LoginLost => "login_lost",
             EventType::LoginRestored => "login_restored",
+            EventType::ClusterDegraded => "cluster_degraded",
         }
     }
 
@@ -90,6 +94,19 @@ pub struct RoomRef {
 pub struct SessionRef {
     pub(crate) id: Uuid,
     pub(crate) start: DateTime<FixedOffset>,
+    /// A cluster session's owner (`[cluster] backend = "etcd"`): the instance recording it and
+    /// its claim's fencing token. A takeover keeps the session id with a new owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<OwnerRef>,
+}
+
+/// Who records a cluster session: the instance, and the etcd revision that created its claim
+/// on the room (the fencing token: a later claim always has a greater one, so a hook can order
+/// or dedupe the segments of two instances that overlapped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerRef {
+    pub(crate) instance: String,
+    pub(crate) fence: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -43,6 +43,11 @@
 //!   then validated settings with per-room overrides merged); `config::keys` is the table of
 //!   every key (scope, default, limit, when a change applies). It checks rooms with the
 //!   platforms' knowledge; the `[platforms.*]` settings types belong to `platform`.
+//! - `cluster`: several instances sharing one archive through etcd (`[cluster] backend =
+//!   "etcd"`): membership on one lease per process, which instance polls which idle room
+//!   (weighted rendezvous hashing), claiming a live room with a fencing token, handing rooms
+//!   over when a lease is lost, the shared risk-control pause. The rooms reach it through a
+//!   `Coordinator` handle; the default `local` backend is the room lock directory alone.
 //! - `platform`: URL recognition, the `Platform` trait (resolve, status, stream sources), the
 //!   Bilibili, Douyin and direct-URL implementations, their settings, the request limiter
 //!   (a budget with a live lane before the idle one), gathering many rooms' asks into one
@@ -62,6 +67,7 @@ mod build_info;
 mod capture;
 mod chat;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 mod control;
 mod daemon;

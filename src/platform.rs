@@ -419,6 +419,18 @@ pub(crate) trait Platform: Send + Sync + 'static {
         None
     }
 
+    /// Pause every request until `until`: another cluster instance met the platform's risk
+    /// control (a platform without a request budget ignores it).
+    fn pause_until(&self, until: std::time::Instant, reason: &str) {
+        let _ = (until, reason);
+    }
+
+    /// This instance's part, from (0, 1], of the platform's request budget, shared by the
+    /// instances of a cluster.
+    fn set_budget_share(&self, share: f64) {
+        let _ = share;
+    }
+
     /// Rooms of this platform whose polls fall within this much of each other are checked
     /// together (one batch request answers many rooms): their polls are scheduled at the same
     /// instants. Zero when every room is asked on its own.

@@ -175,6 +175,8 @@ pub(crate) struct RoomDeps {
     /// The room's place in its platform's polling schedule (none: polls at `poll_interval`
     /// from its start).
     pub(crate) seat: Option<Arc<schedule::Seat>>,
+    /// Who polls and records which room when several instances share the rooms.
+    pub(crate) cluster: crate::cluster::Coordinator,
 }
 
 #[derive(Clone)]

@@ -27,6 +27,7 @@ use crate::util::secret::{Secret, redact_url};
 use crate::util::units::{format_duration, format_size};
 
 mod chat_rows;
+mod cluster_rows;
 mod degrade_rows;
 mod hook_rows;
 mod notify_rows;
@@ -36,6 +37,7 @@ mod rule_rows;
 mod table;
 
 pub(crate) use chat_rows::*;
+pub(crate) use cluster_rows::*;
 pub(crate) use degrade_rows::*;
 pub(crate) use hook_rows::*;
 pub(crate) use notify_rows::*;
@@ -51,6 +53,8 @@ pub(crate) enum Scope {
     Top,
     /// `[control]`.
     Control,
+    /// `[cluster]`.
+    Cluster,
     /// `[platforms.bilibili]`, `[platforms.douyin]`.
     Platform,
     /// Each `[[rooms]]` entry (over the top-level or platform value, when there is one).
@@ -68,6 +72,7 @@ impl Scope {
         match self {
             Scope::Top => "top level",
             Scope::Control => "`[control]`",
+            Scope::Cluster => "`[cluster]`",
             Scope::Platform => "`[platforms.*]`",
             Scope::Room => "`[[rooms]]`",
             Scope::Hook => "`[[hooks]]`",
@@ -82,6 +87,7 @@ impl Scope {
         match self {
             Scope::Top => "",
             Scope::Control => "control.",
+            Scope::Cluster => "cluster.",
             Scope::Platform => "platforms.*.",
             Scope::Room => "rooms[*].",
             Scope::Hook => "hooks[*].",

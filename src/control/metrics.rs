@@ -21,6 +21,23 @@ pub(crate) fn render(shared: &ControlState) -> String {
             1.0,
         )],
     );
+    if let Some(c) = shared.cluster().and_then(|c| c.gauges()) {
+        w.gauge(
+            "liverec_cluster_members",
+            "Live instances in the cluster, as this one sees them.",
+            c.members as f64,
+        );
+        w.gauge(
+            "liverec_cluster_lease_ok",
+            "Whether this instance's cluster lease is believed alive.",
+            if c.lease_ok { 1.0 } else { 0.0 },
+        );
+        w.gauge(
+            "liverec_cluster_owned_rooms",
+            "Rooms this instance records under its cluster claims.",
+            c.owned as f64,
+        );
+    }
     let states = [
         RoomState::Idle,
         RoomState::Live,

@@ -27,6 +27,9 @@ pub(crate) enum DaemonCmd {
         source: &'static str,
         reply: Option<oneshot::Sender<ReloadReply>>,
     },
+    /// Take nothing new, let the open sessions end, then exit (`liverec cluster drain`); the
+    /// reply says how many sessions are still open.
+    Drain { reply: oneshot::Sender<String> },
 }
 
 /// A reload's outcome: the summary of what changed, or every problem that made the daemon keep
@@ -47,6 +50,8 @@ pub(crate) struct ControlState {
     hooks: Arc<Dispatcher>,
     bitrates: BitrateHistory,
     retention: OnceLock<Arc<Retention>>,
+    /// The cluster coordinator, for `/metrics`.
+    cluster: std::sync::OnceLock<crate::cluster::Coordinator>,
     /// Per platform with a login cookie: whether it is logged in (`None` until known).
     logins: RwLock<BTreeMap<String, Option<bool>>>,
 }
@@ -73,8 +78,17 @@ impl ControlState {
             hooks,
             bitrates: BitrateHistory::new(super::history::SAMPLES),
             retention: OnceLock::new(),
+            cluster: std::sync::OnceLock::new(),
             logins: RwLock::new(BTreeMap::new()),
         }
+    }
+
+    pub(crate) fn set_cluster(&self, cluster: crate::cluster::Coordinator) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    pub(crate) fn cluster(&self) -> Option<&crate::cluster::Coordinator> {
+        self.cluster.get()
     }
 
     /// The login state of `platform`'s cookie (see `daemon::login`).

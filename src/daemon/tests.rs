@@ -67,11 +67,18 @@ fn keys_that_need_a_restart_are_named() {
 fn a_reload_keeps_the_running_value_of_every_restart_only_key() {
     use crate::config::keys::{Applies, KEYS};
     let old = cfg("");
+    let pw = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pw.path(), "hunter2\n").unwrap();
+    let pw_path = pw.path().display().to_string();
     let new = cfg(
-        "output_dir = \"/srv/rec\"\nmax_recordings = 3\nshutdown_timeout = \"1m\"\n\
+        &"output_dir = \"/srv/rec\"\nmax_recordings = 3\nshutdown_timeout = \"1m\"\n\
          [control]\nlisten = \"127.0.0.1:9999\"\ntoken = \"t\"\n\
+         [cluster]\nbackend = \"etcd\"\nendpoints = [\"http://10.0.0.1:2379\"]\nname = \"home\"\n\
+         instance = \"nas-9\"\nlease_ttl = \"5s\"\nweight = 2.0\non_lease_loss = \"stop\"\n\
+         handover_overlap = \"10s\"\nuser = \"u\"\npassword_file = \"PASSWORD_FILE\"\n\
          [platforms.douyin]\napi_base = \"http://mirror.example\"\n\
-         user_agent = \"Mozilla/5.0 Chrome/150.0.0.0\"\nrequests_per_second = 0.5\nburst = 1\n",
+         user_agent = \"Mozilla/5.0 Chrome/150.0.0.0\"\nrequests_per_second = 0.5\nburst = 1\n"
+            .replace("PASSWORD_FILE", &pw_path),
     );
     // The new file changes every key of the table that applies only at a restart.
     let all: Vec<String> = KEYS

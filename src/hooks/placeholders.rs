@@ -13,6 +13,7 @@ pub(crate) fn value(event: &Event, name: &str, format: Option<&str>) -> String {
     let room = event.room.as_ref();
     let seg = event.segment.as_ref();
     let room_field = |f: fn(&crate::event::RoomRef) -> &String| room.map(f).cloned();
+    let owner = event.session.as_ref().and_then(|s| s.owner.as_ref());
     let text = match name {
         "path" => seg.map(|s| s.path.display().to_string()),
         "index" => seg.map(|s| s.index.to_string()),
@@ -32,6 +33,9 @@ pub(crate) fn value(event: &Event, name: &str, format: Option<&str>) -> String {
         "id" => room_field(|r| &r.id),
         "url" => room_field(|r| &r.url),
         "session" => event.session.as_ref().map(|s| s.id.to_string()),
+        // A cluster session's owner and fence (empty with the local backend).
+        "owner_instance" => owner.map(|o| o.instance.clone()),
+        "fence" => owner.map(|o| o.fence.to_string()),
         // Notification messages only (hooks get the event's error on stdin).
         "error" => event.error.clone(),
         "start" => Some(time(start_of(event), format)),

@@ -347,6 +347,14 @@ impl Platform for Bilibili {
         self.api.limiter.resume_at()
     }
 
+    fn pause_until(&self, until: std::time::Instant, reason: &str) {
+        self.api.limiter.pause_until(until, reason);
+    }
+
+    fn set_budget_share(&self, share: f64) {
+        self.api.limiter.set_share(share);
+    }
+
     /// Every id is resolved (any number may be a short id, and the key must be the long
     /// one), many in one `getRoomBaseInfo` request; `room_init` answers the rest.
     async fn resolve(&self, target: &RoomTarget) -> Result<RoomKey, PlatformError> {

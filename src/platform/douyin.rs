@@ -338,6 +338,14 @@ impl Platform for Douyin {
         self.api.limiter.resume_at()
     }
 
+    fn pause_until(&self, until: std::time::Instant, reason: &str) {
+        self.api.limiter.pause_until(until, reason);
+    }
+
+    fn set_budget_share(&self, share: f64) {
+        self.api.limiter.set_share(share);
+    }
+
     /// The webcast push server for the live broadcast: its `id_str` (the session hint of a live
     /// answer) and a genuine `ttwid`; nothing else of the user's cookie goes to chat.
     async fn chat_endpoint(

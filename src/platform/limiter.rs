@@ -353,6 +353,34 @@ impl Limiter {
         self.block(what, retry_after)
     }
 
+    /// This instance's part of the platform's budget when several instances share it
+    /// (`[cluster]`: weight over the members' total weight).
+    pub(crate) fn set_share(&self, share: f64) {
+        let mut s = self.lock();
+        s.gate.set_share(share);
+        // The head of the queue may go sooner (or later) now.
+        s.wake_all();
+    }
+
+    /// A pause another cluster instance was told to take (`[cluster]`'s shared throttle):
+    /// every request of this platform waits until `until` too.
+    pub(crate) fn pause_until(&self, until: std::time::Instant, reason: &str) {
+        let now = Instant::now();
+        let mut s = self.lock();
+        if !s.gate.pause_until(now, Instant::from_std(until), reason) {
+            return;
+        }
+        s.gate.until_text = clock_in(until.saturating_duration_since(now.into_std()));
+        let until_text = s.gate.until_text.clone();
+        s.wake_all();
+        drop(s);
+        tracing::warn!(
+            "{}: {reason}; pausing every {} request until {until_text}",
+            self.platform,
+            self.platform
+        );
+    }
+
     fn block(&self, what: &str, retry_after: Option<Duration>) -> PlatformError {
         let now = Instant::now();
         let mut s = self.lock();

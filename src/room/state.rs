@@ -36,6 +36,7 @@ use super::schedule::Grid;
 use crate::util::backoff::Backoff;
 
 mod checks;
+mod cluster;
 mod doubt;
 mod rules;
 

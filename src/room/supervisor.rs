@@ -81,6 +81,10 @@ struct Session {
     events: Option<mpsc::UnboundedReceiver<WriterEvent>>,
     /// Stream connections made in this session (the first is not a reconnect).
     connects: u32,
+    /// The cluster claim's owner (none with the local backend).
+    owner: Option<crate::event::OwnerRef>,
+    /// Another instance took the room over: its takeover record stays for it.
+    handed_over: bool,
     /// Stream hosts that failed and HLS playlists recorded to their end, in this session, and
     /// whether the source being pulled is below the wanted quality (set by the attempt).
     attempts: crate::capture::SessionSide,
@@ -93,6 +97,7 @@ impl Session {
         SessionRef {
             id: self.id,
             start: self.start,
+            owner: self.owner.clone(),
         }
     }
 }
@@ -119,6 +124,8 @@ struct Supervisor {
     session_hint: Option<String>,
     /// The room's chat task, when chat is on for it.
     chat: Option<crate::chat::ChatHandle>,
+    /// What the cluster tells the open session (a new fence, a handover).
+    orders: Option<mpsc::UnboundedReceiver<crate::cluster::Order>>,
     /// Whether the open session records below the wanted quality.
     degrade: crate::room::degrade::Tracker,
     /// The live's cover image URL, from the last status that named one.
@@ -210,6 +217,7 @@ impl Supervisor {
             last_hint: None,
             session_hint: None,
             chat: None,
+            orders: None,
             degrade: Default::default(),
             cover_url: None,
             held_start: None,
@@ -286,6 +294,15 @@ impl Supervisor {
                     Some(sig) => steps = self.on_chat_signal(sig),
                     // The chat task is gone (it cannot end by itself): no chat for this room.
                     None => self.chat = None,
+                },
+                order = async {
+                    match self.orders.as_mut() {
+                        Some(o) => o.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => match order {
+                    Some(order) => steps = self.on_order(order),
+                    None => self.orders = None,
                 },
                 ev = async {
                     match self.session.as_mut().and_then(|s| s.events.as_mut()) {
@@ -374,6 +391,29 @@ impl Supervisor {
         }
     }
 
+    fn on_order(&mut self, order: crate::cluster::Order) -> Vec<Do> {
+        match order {
+            crate::cluster::Order::Fence(owner) => {
+                if let Some(s) = self.session.as_mut() {
+                    s.owner = Some(owner);
+                    let reference = s.reference();
+                    if let Some(w) = s.writer.as_ref() {
+                        w.control(Control::Session(reference.clone()));
+                    }
+                    self.snap.session = Some(reference);
+                }
+                Vec::new()
+            }
+            crate::cluster::Order::HandOver { to, reason } => {
+                if let Some(s) = self.session.as_mut() {
+                    s.handed_over = true;
+                }
+                let why = format!("handover to {to} ({reason})");
+                self.machine.on_handed_over(&to, why, now())
+            }
+        }
+    }
+
     fn on_attempt_end(&mut self, end: PullEnd) -> Vec<Do> {
         if self.session.is_some() {
             self.to_chat(crate::chat::ChatCmd::StreamLost);
@@ -414,6 +454,15 @@ impl Supervisor {
                             },
                         )));
                     }
+                }
+                if let (Some(s), Some(seg)) = (self.session.as_ref(), event.segment()) {
+                    let hint = self.session_hint.clone().or_else(|| self.last_hint.clone());
+                    self.deps.cluster.progress(
+                        &self.key.to_string(),
+                        &s.reference(),
+                        seg.index.saturating_add(1),
+                        hint,
+                    );
                 }
                 self.snap.file = part;
                 self.send(event);

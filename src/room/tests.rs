@@ -62,6 +62,7 @@ async fn a_panicking_room_task_is_restarted_and_keeps_its_handle() {
     let (events, _rx) = EventTx::channel();
     let platform = Arc::new(Offline::default());
     let deps = RoomDeps {
+        cluster: crate::cluster::Coordinator::local(),
         platform: platform.clone(),
         client: crate::http::client().unwrap(),
         output_dir: dir.path().join("rec"),
@@ -153,6 +154,7 @@ async fn a_live_found_unrecordable_by_its_stream_list_opens_no_more_sessions() {
         sources: AtomicU64::new(0),
     });
     let deps = RoomDeps {
+        cluster: crate::cluster::Coordinator::local(),
         platform: platform.clone(),
         client: crate::http::client().unwrap(),
         output_dir: dir.path().join("rec"),
@@ -274,6 +276,7 @@ async fn covered_room(
         events,
         intents: None,
         seat: None,
+        cluster: crate::cluster::Coordinator::local(),
     };
     let parent = CancellationToken::new();
     let key = RoomKey::new(PlatformKind::Bilibili, "1");

@@ -101,6 +101,9 @@ pub struct SegmentSpec {
     /// Where each segment's intent is recorded. None for files whose events go nowhere
     /// (repairs, tools, benchmarks).
     pub intents: Option<Arc<Intents>>,
+    /// The index of the session's first segment here: 1, or where a cluster takeover
+    /// continues another instance's session.
+    pub first_index: u32,
     /// Files hold only the audio track (`audio_only`).
     pub audio_only: bool,
 }
@@ -118,10 +121,12 @@ impl SegmentSpec {
             session: SessionRef {
                 id: uuid::Uuid::nil(),
                 start: crate::event::now(),
+                owner: None,
             },
             segment_duration: std::time::Duration::ZERO,
             segment_size: 0,
             intents: None,
+            first_index: 1,
             audio_only: false,
         }
     }
@@ -164,10 +169,11 @@ impl SegmentFiles {
         events: UnboundedSender<WriterEvent>,
         progress: Arc<Progress>,
     ) -> Self {
+        let next_index = spec.first_index.max(1);
         Self {
             spec,
             ext: "flv",
-            next_index: 1,
+            next_index,
             open: None,
             events,
             progress,
@@ -202,6 +208,12 @@ impl SegmentFiles {
         self.spec.template = template;
         self.spec.segment_duration = segment_duration;
         self.spec.segment_size = segment_size;
+    }
+
+    /// The session as it is now (a cluster claim renewed under a new fence): for the events of
+    /// later segments; the open one keeps the owner it was opened with.
+    pub(crate) fn set_session(&mut self, session: SessionRef) {
+        self.spec.session = session;
     }
 
     /// The room as it is now (a new title, a name changed by a reload): named in the events of

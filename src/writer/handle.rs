@@ -71,6 +71,8 @@ pub(crate) enum Control {
         segment_duration: std::time::Duration,
         segment_size: u64,
     },
+    /// The session as it is now (its cluster owner's new fence), for later segments.
+    Session(crate::event::SessionRef),
 }
 
 /// The async side's end of a session writer.

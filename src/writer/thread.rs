@@ -66,6 +66,7 @@ impl Writer {
                 }
             }
             Control::Meta(room) => self.out.set_room(room),
+            Control::Session(session) => self.out.set_session(session),
             Control::Settings {
                 room,
                 template,

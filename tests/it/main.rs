@@ -6,10 +6,12 @@ mod support;
 
 mod chat;
 mod cli_docs;
+mod cluster;
 mod control;
 mod daemon_basics;
 mod degraded;
 mod douyin_daemon;
+mod etcd_client;
 mod flv_parser;
 mod flv_pipeline;
 mod fmp4_start_delay;

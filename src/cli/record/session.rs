@@ -204,6 +204,8 @@ pub(super) async fn record(config: Config, wait: bool) -> ExitCode {
         intents: None,
         // One room: it polls `poll_interval` after each answer, on no platform schedule.
         seat: None,
+        // A one-off recording is this process's own, whatever [cluster] says.
+        cluster: crate::cluster::Coordinator::local(),
     };
     let cancel = CancellationToken::new();
     let (handle, join) = room::spawn(key.clone(), room, deps, &cancel);

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use super::chat_rows::*;
+use super::cluster_rows::*;
 use super::degrade_rows::*;
 use super::hook_rows::*;
 use super::notify_rows::*;
@@ -91,6 +92,16 @@ pub(crate) const KEYS: &[&dyn Row] = &[
     &AUDIO_ONLY,
     &LISTEN,
     &TOKEN,
+    &CLUSTER_BACKEND,
+    &CLUSTER_ENDPOINTS,
+    &CLUSTER_NAME,
+    &CLUSTER_INSTANCE,
+    &CLUSTER_LEASE_TTL,
+    &CLUSTER_WEIGHT,
+    &CLUSTER_ON_LEASE_LOSS,
+    &CLUSTER_HANDOVER_OVERLAP,
+    &CLUSTER_USER,
+    &CLUSTER_PASSWORD_FILE,
     &API_BASE,
     &COOKIE,
     &COOKIE_FILE,

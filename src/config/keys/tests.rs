@@ -44,6 +44,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
     let bogus = "zzzzzzzzzzzz = 1\n";
     let sections = [
         "control",
+        "cluster",
         "platforms",
         "rooms",
         "hooks",
@@ -58,6 +59,7 @@ fn every_section_reads_exactly_the_keys_of_the_table() {
     assert_eq!(top, in_scope(Scope::Top), "top level");
     for (scope, text) in [
         (Scope::Control, format!("[control]\n{bogus}")),
+        (Scope::Cluster, format!("[cluster]\n{bogus}")),
         (Scope::Platform, format!("[platforms.bilibili]\n{bogus}")),
         (Scope::Platform, format!("[platforms.douyin]\n{bogus}")),
         (Scope::Room, format!("[[rooms]]\n{bogus}")),
@@ -258,6 +260,7 @@ fn scope_of(section: &str) -> Option<Scope> {
     match section {
         "" => Some(Scope::Top),
         "control" => Some(Scope::Control),
+        "cluster" => Some(Scope::Cluster),
         "platforms.bilibili" | "platforms.douyin" => Some(Scope::Platform),
         "rooms" => Some(Scope::Room),
         "hooks" => Some(Scope::Hook),
@@ -342,7 +345,8 @@ fn the_example_config_lists_every_key_and_sets_only_defaults() {
     lists_every_key("recorder.toml.example", &lines, &keys);
     // A value written out in a section (rooms are examples, not defaults) must change nothing.
     for l in lines.iter().filter(|l| !l.commented) {
-        let Some(scope @ (Scope::Top | Scope::Control | Scope::Platform)) = scope_of(&l.section)
+        let Some(scope @ (Scope::Top | Scope::Control | Scope::Cluster | Scope::Platform)) =
+            scope_of(&l.section)
         else {
             continue;
         };

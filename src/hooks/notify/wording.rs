@@ -41,6 +41,7 @@ pub(crate) fn title(event: &Event) -> String {
         EventType::DiskLow => "liverec: disk space low".to_string(),
         EventType::HookFailed => "liverec: a delivery gave up".to_string(),
         EventType::SegmentDeleted => format!("{who}: file deleted"),
+        EventType::ClusterDegraded => "liverec: cluster degraded".to_string(),
         EventType::QualityDegraded => format!("{who}: quality degraded"),
         EventType::LoginLost => format!("liverec: {} login lost", platform(event)),
         EventType::LoginRestored => format!("liverec: {} login restored", platform(event)),
@@ -102,6 +103,9 @@ pub(crate) fn message(cfg: &NotifyConfig, event: &Event) -> String {
                 Some((path, size, _)) => format!("{who}: {path} deleted ({size}, {why})"),
                 None => format!("{who}: a file was deleted ({why})"),
             }
+        }
+        EventType::ClusterDegraded => {
+            format!("liverec: {}", error_or(event, "etcd is unreachable"))
         }
         EventType::QualityDegraded => format!(
             "{who}: {}",

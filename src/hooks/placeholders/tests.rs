@@ -21,6 +21,10 @@ fn event(title: &str) -> Event {
     .with_session(Some(SessionRef {
         id: uuid::Uuid::nil(),
         start: t,
+        owner: Some(crate::event::OwnerRef {
+            instance: "nas-2".into(),
+            fence: 4711,
+        }),
     }))
     .with_segment(SegmentRef {
         path: "/rec/alice/1 two.flv".into(),
@@ -89,6 +93,8 @@ fn every_field_renders() {
             "https://live.bilibili.com/1",
             "/rec/alice/1 two.xml",
             "/rec/alice/1 two.jpg",
+            "nas-2",
+            "4711",
         ]
     );
     let times = argv(
@@ -128,4 +134,15 @@ fn a_login_event_names_its_platform_without_a_room() {
     e.platform = Some("bilibili".into());
     let args = argv(&templates(&["{type}", "{platform}", "{key}"]), &e);
     assert_eq!(args, ["login_lost", "bilibili", ""]);
+}
+
+#[test]
+fn a_session_without_a_cluster_owner_leaves_owner_and_fence_empty() {
+    let mut e = event("t");
+    assert_eq!(value(&e, "fence", None), "4711");
+    if let Some(s) = e.session.as_mut() {
+        s.owner = None;
+    }
+    assert_eq!(value(&e, "owner_instance", None), "");
+    assert_eq!(value(&e, "fence", None), "");
 }

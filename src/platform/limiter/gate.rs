@@ -91,7 +91,12 @@ pub(crate) struct Gate {
     probes: u64,
     /// The end of the pause as a wall-clock time for messages, set by the shell.
     pub(crate) until_text: String,
+    /// This instance's part of the budget (see [`Gate::set_share`]).
+    share: f64,
 }
+
+/// The smallest part of a shared budget an instance keeps, so that a tiny weight still polls.
+const MIN_SHARE: f64 = 0.01;
 
 impl Gate {
     pub(crate) fn new(budget: Budget) -> Self {
@@ -107,11 +112,29 @@ impl Gate {
             probing: None,
             probes: 0,
             until_text: String::new(),
+            share: 1.0,
         }
     }
 
     pub(crate) fn interval(&self) -> Duration {
-        self.budget.interval()
+        if self.share >= 1.0 {
+            return self.budget.interval();
+        }
+        Budget {
+            per_second: self.budget.per_second * self.share,
+            ..self.budget
+        }
+        .interval()
+    }
+
+    /// This instance's part of a budget shared by several (a cluster's weight over the
+    /// total), from (0, 1].
+    pub(crate) fn set_share(&mut self, share: f64) {
+        self.share = if share.is_finite() {
+            share.clamp(MIN_SHARE, 1.0)
+        } else {
+            1.0
+        };
     }
 
     #[cfg(test)]
@@ -236,6 +259,20 @@ impl Gate {
         if probe.is_some() && self.probe_ticket() == probe {
             self.probing = None;
         }
+    }
+
+    /// Another instance of the cluster was told to back off: pause until `until` (unless a
+    /// longer pause runs), and let one probe find out afterwards, as after a block of our own.
+    /// Returns whether this lengthened the pause.
+    pub(crate) fn pause_until(&mut self, now: Instant, until: Instant, reason: &str) -> bool {
+        if until <= now || self.resume_at(now).is_some_and(|u| u >= until) {
+            return false;
+        }
+        self.paused_until = Some(until);
+        self.strikes = self.strikes.max(1);
+        self.probing = None;
+        self.reason = reason.to_string();
+        true
     }
 
     /// A block signal at `now`; `retry_after` when the server said how long to wait.

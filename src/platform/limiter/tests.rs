@@ -532,3 +532,33 @@ async fn a_waiting_poll_is_never_cut_by_its_timeout_however_long_the_queue() {
     }
     assert_eq!(Instant::now() - t0, Duration::from_secs(119));
 }
+
+#[test]
+fn a_cluster_pause_only_lengthens_and_ends_with_a_probe() {
+    let mut g = Gate::new(Budget::DEFAULT);
+    let now = Instant::now();
+    assert!(g.pause_until(now, now + ms(5000), "nas-2 met risk control"));
+    assert_eq!(g.resume_at(now), Some(now + ms(5000)));
+    // A shorter or past one changes nothing.
+    assert!(!g.pause_until(now, now + ms(3000), "x"));
+    assert!(!g.pause_until(now, now, "x"));
+    assert_eq!(g.resume_at(now + ms(4999)), Some(now + ms(5000)));
+    // Afterwards one request finds out whether the block has lifted.
+    assert_eq!(admit(&mut g, now + ms(5000)), Turn::Go { probe: true });
+}
+
+#[test]
+fn a_shared_budget_spaces_requests_by_this_instances_part() {
+    let mut g = Gate::new(Budget {
+        per_second: 4.0,
+        burst: 1,
+    });
+    assert_eq!(g.interval(), ms(250));
+    g.set_share(0.25);
+    assert_eq!(g.interval(), ms(1000));
+    // Nonsense shares keep a usable budget.
+    g.set_share(f64::NAN);
+    assert_eq!(g.interval(), ms(250));
+    g.set_share(0.0);
+    assert_eq!(g.interval(), ms(25_000));
+}

@@ -66,6 +66,7 @@ filename = "{{name}}/{{title}}"
                 .with_session(Some(SessionRef {
                     id: Uuid::new_v4(),
                     start,
+                    owner: None,
                 }))
                 .with_segment(SegmentRef::opened(part.to_path_buf(), 3, start)),
         }
@@ -243,6 +244,7 @@ fn a_room_renamed_mid_segment_is_recovered_under_the_name_its_live_event_carries
     let session = SessionRef {
         id: Uuid::new_v4(),
         start: crate::event::now(),
+        owner: None,
     };
     let template = crate::config::filename_template("{name}/{index}").unwrap();
     // The same session twice, in two folders: one segment ends normally, the other is cut by

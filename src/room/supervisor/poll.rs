@@ -6,6 +6,7 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use super::{Child, POLL_TIMEOUT, Supervisor, jitter};
+use crate::cluster::Turn;
 use crate::platform::limiter::meter::timeout_active;
 use crate::platform::limiter::{Lane, RESUME_JITTER, in_lane};
 use crate::platform::{Platform, PlatformError, RoomSpec, RoomStatus};
@@ -132,6 +133,16 @@ impl Supervisor {
     pub(super) fn start_poll(&mut self) {
         if self.poll.is_some() {
             return;
+        }
+        if !self.machine.in_session() {
+            if let Err(turn) = self.deps.cluster.turn(&self.key.to_string()) {
+                let recorded_by = match turn {
+                    Turn::RecordedBy(i) => Some(format!("recorded by {i}")),
+                    Turn::PolledBy(_) | Turn::Mine => None,
+                };
+                self.machine.on_not_ours(recorded_by, super::now());
+                return;
+            }
         }
         self.machine.on_poll_started();
         let platform = self.deps.platform.clone();

@@ -11,6 +11,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{ATTEMPT_STOP, Child, Session, Supervisor};
+use crate::cluster::Claim;
 use crate::event::{EventType, SessionRef};
 use crate::platform::limiter::{Lane, in_lane};
 use crate::room::lock::{Acquire, RoomLock};
@@ -62,9 +63,43 @@ impl Supervisor {
                 }
             },
         };
-        let start = crate::event::now();
-        let session = SessionRef { id, start };
-        let first_stem = self.first_stem(&session).await;
+        let claimed = match self
+            .deps
+            .cluster
+            .claim(&self.key.to_string(), self.last_hint.as_deref())
+            .await
+        {
+            Claim::Won(claimed) => claimed,
+            Claim::Busy { reason, elsewhere } => {
+                drop(slot);
+                drop(lock);
+                tracing::info!("live, {reason}; waiting");
+                self.machine.on_blocked(reason, elsewhere, now);
+                return Vec::new();
+            }
+        };
+        let (id, start, first_index) = match &claimed.resume {
+            Some(r) => {
+                tracing::info!(
+                    session = %r.session,
+                    "continuing the session {} recorded, from segment {}",
+                    r.from,
+                    r.next_index
+                );
+                (r.session, r.start, r.next_index)
+            }
+            None => (id, crate::event::now(), 1),
+        };
+        let session = SessionRef {
+            id,
+            start,
+            owner: claimed.owner.clone(),
+        };
+        // A continued session's cover was taken by the instance that began it.
+        let first_stem = match claimed.resume {
+            Some(_) => None,
+            None => self.first_stem(&session).await,
+        };
         let spec = SegmentSpec {
             output_dir: self.deps.output_dir.clone(),
             template: self.cfg.settings.filename.clone(),
@@ -75,6 +110,7 @@ impl Supervisor {
             segment_duration: self.cfg.settings.segment_duration,
             segment_size: self.cfg.settings.segment_size,
             intents: self.deps.intents.clone(),
+            first_index,
             audio_only: self.cfg.settings.rules.audio_only,
         };
         let (tx, rx) = mpsc::unbounded_channel();
@@ -89,11 +125,19 @@ impl Supervisor {
             progress,
             events: Some(rx),
             connects: 0,
+            owner: claimed.owner,
+            handed_over: false,
             attempts: Default::default(),
             cover: Default::default(),
         });
-        self.start_cover(first_stem.as_deref());
-        self.opened(now, "live: session started")
+        self.orders = claimed.orders;
+        // A session continued after a takeover was announced by the instance that began it.
+        if claimed.resume.is_some() {
+            self.opened(now, "live: session continued", false)
+        } else {
+            self.start_cover(first_stem.as_deref());
+            self.opened(now, "live: session started", true)
+        }
     }
 
     /// A notify-only room went live: a session for its events, without lock, slot or writer.
@@ -107,16 +151,19 @@ impl Supervisor {
             progress: Arc::new(Progress::default()),
             events: None,
             connects: 0,
+            owner: None,
+            handed_over: false,
             attempts: Default::default(),
             cover: Default::default(),
         });
         self.opened(
             super::now(),
             "live: watching (record = false: nothing is recorded)",
+            true,
         )
     }
 
-    fn opened(&mut self, now: Instant, what: &str) -> Vec<Do> {
+    fn opened(&mut self, now: Instant, what: &str, announce: bool) -> Vec<Do> {
         self.snap.session = self.session.as_ref().map(Session::reference);
         self.session_hint = self.last_hint.clone();
         self.snap.segments = 0;
@@ -126,7 +173,9 @@ impl Supervisor {
         self.to_chat(crate::chat::ChatCmd::Session(true));
         let id = self.session.as_ref().map(|s| s.id).unwrap_or_default();
         tracing::info!(session = %id, "{what}");
-        self.live_start();
+        if announce {
+            self.live_start();
+        }
         self.machine.on_session_started(now)
     }
 
@@ -213,9 +262,13 @@ impl Supervisor {
         self.degrade.reset();
         self.snap.degraded = None;
         if let Some(s) = self.session.take() {
+            self.deps
+                .cluster
+                .released(&self.key.to_string(), ended && !s.handed_over);
             self.totals.0 += s.progress.session_bytes.load(Ordering::Relaxed);
             self.totals.1 += s.progress.gaps.load(Ordering::Relaxed);
         }
+        self.orders = None;
         self.to_chat(crate::chat::ChatCmd::Session(false));
         self.chat_after_session().await;
         self.session_hint = None;

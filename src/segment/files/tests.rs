@@ -25,6 +25,7 @@ fn output(
         session: SessionRef {
             id: uuid::Uuid::new_v4(),
             start: crate::event::now(),
+            owner: None,
         },
         intents: Some(store.clone()),
         ..SegmentSpec::plain(

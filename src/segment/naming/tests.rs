@@ -18,6 +18,7 @@ fn session() -> SessionRef {
     SessionRef {
         id: uuid::Uuid::from_u128(0x5e55),
         start: chrono::DateTime::parse_from_rfc3339("2026-11-21T21:04:05+08:00").unwrap(),
+        owner: None,
     }
 }
 

@@ -41,6 +41,7 @@ fn the_writer_threads_log_lines_name_their_room() {
         session: SessionRef {
             id: uuid::Uuid::new_v4(),
             start: crate::event::now(),
+            owner: None,
         },
         ..SegmentSpec::plain(
             dir.path().to_path_buf(),

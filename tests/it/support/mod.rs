@@ -7,6 +7,7 @@ pub mod browser;
 pub mod chat_server;
 pub mod daemon;
 pub mod douyin_chat;
+pub mod etcd;
 pub mod flv;
 pub mod hls_server;
 pub mod media;
