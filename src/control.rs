@@ -135,8 +135,14 @@ pub(crate) async fn serve(config: &Config, shared: Arc<ControlState>) -> Option<
         }
     };
     let note = serde_json::json!({ "listen": actual, "pid": std::process::id() });
-    if let Err(e) = std::fs::write(address_file(config), note.to_string()) {
-        tracing::debug!("cannot write {}: {e}", address_file(config).display());
+    // Written aside and renamed: `liverec status` (or a script) reading it at this moment
+    // sees the old note or the new one, never an empty file.
+    let file = address_file(config);
+    let aside = file.with_extension("json.tmp");
+    if let Err(e) =
+        std::fs::write(&aside, note.to_string()).and_then(|()| std::fs::rename(&aside, &file))
+    {
+        tracing::debug!("cannot write {}: {e}", file.display());
     }
     tracing::info!("control API on {actual}");
     history::sample(shared, cancel.clone());
