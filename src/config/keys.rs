@@ -112,6 +112,8 @@ pub(crate) enum Applies {
     NextSession,
     /// A hook's next delivery attempt.
     NextAttempt,
+    /// Retention's next pass (every `interval`, or `liverec retention`).
+    NextPass,
     /// Only after liverec restarts; a reload names the key.
     Restart,
 }
@@ -126,6 +128,7 @@ impl Applies {
             Applies::NextSegment => "next segment",
             Applies::NextSession => "next session",
             Applies::NextAttempt => "next attempt",
+            Applies::NextPass => "next retention pass",
             Applies::Restart => "restart",
         }
     }

@@ -15,7 +15,7 @@ pub(crate) const RETENTION_KEEP_FOR: Key<Unset> = Key {
     name: "keep_for",
     scopes: RETENTION,
     kind: Unset("none"),
-    applies: Applies::AtOnce,
+    applies: Applies::NextPass,
     show: Show {
         daemon: Some(|c| {
             shown(c, |r| {
@@ -32,7 +32,7 @@ pub(crate) const RETENTION_MIN_FREE_SPACE_TARGET: Key<Unset> = Key {
     name: "min_free_space_target",
     scopes: RETENTION,
     kind: Unset("none"),
-    applies: Applies::AtOnce,
+    applies: Applies::NextPass,
     show: Show {
         daemon: Some(|c| {
             shown(c, |r| {
@@ -49,7 +49,7 @@ pub(crate) const RETENTION_REQUIRE_HOOKS_DONE: Key<Flag> = Key {
     name: "require_hooks_done",
     scopes: RETENTION,
     kind: Flag(true),
-    applies: Applies::AtOnce,
+    applies: Applies::NextPass,
     show: Show {
         daemon: Some(|c| shown(c, |r| text(r.require_hooks_done.to_string()))),
         ..Show::NONE
@@ -61,7 +61,7 @@ pub(crate) const RETENTION_DELETE_CHAT: Key<Flag> = Key {
     name: "delete_chat",
     scopes: RETENTION,
     kind: Flag(true),
-    applies: Applies::AtOnce,
+    applies: Applies::NextPass,
     show: Show {
         daemon: Some(|c| shown(c, |r| text(r.delete_chat.to_string()))),
         ..Show::NONE
@@ -73,7 +73,7 @@ pub(crate) const RETENTION_ROOMS: Key<Unset> = Key {
     name: "rooms",
     scopes: RETENTION,
     kind: Unset("every room"),
-    applies: Applies::AtOnce,
+    applies: Applies::NextPass,
     show: Show {
         daemon: Some(|c| shown(c, |r| super::table::list(&r.rooms, "every room"))),
         ..Show::NONE
