@@ -130,6 +130,9 @@ pub(crate) enum Do {
     /// Close the session: finalise files, release the lock, raise `live_end` (with this error,
     /// when the live did not simply go offline).
     EndSession(Option<String>),
+    /// Close the session while the live goes on (a rule or a handover stops recording it):
+    /// its file ends at the next keyframe, then as [`Do::EndSession`] with this error.
+    StopSession(String),
     /// Raise `recording_failed` with this reason.
     Alert(String),
     /// Raise `recording_recovered`.

@@ -409,7 +409,9 @@ impl Supervisor {
                     s.handed_over = true;
                 }
                 let why = format!("handover to {to} ({reason})");
-                self.machine.on_handed_over(&to, why, now())
+                let at_once =
+                    reason == crate::cluster::lease_fsm::HandoverReason::PolicyStop.as_str();
+                self.machine.on_handed_over(&to, why, at_once, now())
             }
         }
     }
@@ -516,6 +518,10 @@ impl Supervisor {
                 Do::Connect => self.connect(),
                 Do::StopAttempt => self.stop_attempt(),
                 Do::EndSession(reason) => self.end_session(true, reason).await,
+                Do::StopSession(reason) => {
+                    self.close_at_keyframe().await;
+                    self.end_session(true, Some(reason)).await
+                }
                 Do::Alert(reason) => {
                     tracing::warn!("ALERT {reason}");
                     self.emit(EventType::RecordingFailed, |e| e.with_error(reason));

@@ -161,6 +161,18 @@ pub struct SegmentFiles {
     /// The floor at the last check: a reload that changes it is checked at the next write.
     checked_floor: u64,
     last_flush: Instant,
+    /// Set when the recording stops while the stream goes on ([`Self::make_last`]).
+    last: Last,
+}
+
+/// Whether more files may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    No,
+    /// The open file is the session's last: once it closes, nothing opens.
+    Open,
+    /// The last file is closed; what the pipelines still write goes nowhere.
+    Closed,
 }
 
 impl SegmentFiles {
@@ -182,7 +194,18 @@ impl SegmentFiles {
             last_space_check: Instant::now(),
             checked_floor: 0,
             last_flush: Instant::now(),
+            last: Last::No,
         }
+    }
+
+    /// The open file is the last of the session: it closes at the pipeline's next split, and
+    /// whatever comes after is not written. Without an open file, nothing opens any more.
+    pub(crate) fn make_last(&mut self) {
+        self.last = if self.open.is_some() {
+            Last::Open
+        } else {
+            Last::Closed
+        };
     }
 
     pub(crate) fn spec(&self) -> &SegmentSpec {
@@ -294,7 +317,7 @@ impl SegmentFiles {
 
     /// Opens the next segment file.
     pub fn open(&mut self) -> Result<(), WriteError> {
-        if self.open.is_some() {
+        if self.open.is_some() || self.last == Last::Closed {
             return Ok(());
         }
         self.check_space()?;
@@ -377,6 +400,9 @@ impl SegmentFiles {
 
     /// Writes the parts as one unit (see [`PartFile::write_unit`]).
     pub(crate) fn write_unit(&mut self, parts: &[&[u8]]) -> Result<(), WriteError> {
+        if self.last == Last::Closed {
+            return Ok(());
+        }
         if self.open.is_none() {
             self.open()?;
         }
@@ -456,6 +482,9 @@ impl SegmentFiles {
         let Some(open) = self.open.take() else {
             return Ok(None);
         };
+        if self.last == Last::Open {
+            self.last = Last::Closed;
+        }
         let store = self.spec.intents.as_ref().filter(|_| open.recorded);
         let mut intent = open.intent;
         let Some(file) = open.file.discard_if_empty() else {

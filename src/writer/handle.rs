@@ -73,6 +73,9 @@ pub(crate) enum Control {
     },
     /// The session as it is now (its cluster owner's new fence), for later segments.
     Session(crate::event::SessionRef),
+    /// The recording stops while the stream goes on: the open file ends at the next point a
+    /// split may fall (a keyframe), and no file opens after it.
+    Last,
 }
 
 /// The async side's end of a session writer.

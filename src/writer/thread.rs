@@ -67,6 +67,12 @@ impl Writer {
             }
             Control::Meta(room) => self.out.set_room(room),
             Control::Session(session) => self.out.set_session(session),
+            Control::Last => {
+                self.out.make_last();
+                if let Some((_, p)) = self.pipeline.as_mut() {
+                    p.request_split();
+                }
+            }
             Control::Settings {
                 room,
                 template,

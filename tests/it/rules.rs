@@ -14,6 +14,7 @@ use crate::support::daemon::{
     Daemon, config, events, files, room, room_says, room_status, status_when, wait_events,
     wait_until,
 };
+use crate::support::flv;
 use crate::support::hls_server::{Channel, HlsServer, Kind, fixture_duration};
 use crate::support::media;
 use crate::support::platform_server::{BiliRoom, PlatformServer};
@@ -280,7 +281,7 @@ async fn an_excluded_title_is_skipped_until_the_title_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_session_duration_ends_the_recording_and_skips_the_rest_of_the_live() {
-    let (_streams, api) = live_room(Answer::flv(FIXTURE, 1.0, 0)).await;
+    let (streams, api) = live_room(Answer::flv(FIXTURE, 1.0, 0)).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(
         dir.path(),
@@ -325,6 +326,18 @@ async fn max_session_duration_ends_the_recording_and_skips_the_rest_of_the_live(
     assert!(first[0].1, "starts with a keyframe: {first:?}");
     let secs = media::duration(&done[0]);
     assert!((3.0..=6.5).contains(&secs), "{secs} s recorded");
+    // The file ends where a split would: what was served up to the next video keyframe.
+    let got = flv::recorded_frames(&done);
+    let served = flv::frames_of(&streams.bodies(BILI_PATH)[0]);
+    assert!(
+        !got.is_empty() && served.starts_with(&got),
+        "a prefix of what was served"
+    );
+    let next_video = served[got.len()..].iter().find(|(kind, _)| *kind == 9);
+    assert!(
+        next_video.is_some_and(|(_, body)| body[0] >> 4 == 1),
+        "the file ends right before a keyframe"
+    );
     // A new broadcast is a new session, recorded again.
     api.edit_bili(LONG_ID, |r| r.live_start_time += 3600);
     assert!(

@@ -27,9 +27,16 @@ impl Machine {
         };
     }
 
-    /// Another instance owns the recorded room now: the session ends with `reason`, and the
-    /// room waits while `to` records it.
-    pub(crate) fn on_handed_over(&mut self, to: &str, reason: String, now: Instant) -> Vec<Do> {
+    /// Another instance owns the recorded room now: the session ends with `reason` (its file
+    /// at the next keyframe, or `at_once` as `on_lease_loss = "stop"` asks), and the room
+    /// waits while `to` records it.
+    pub(crate) fn on_handed_over(
+        &mut self,
+        to: &str,
+        reason: String,
+        at_once: bool,
+        now: Instant,
+    ) -> Vec<Do> {
         if !self.in_session {
             return Vec::new();
         }
@@ -40,7 +47,11 @@ impl Machine {
             reason: format!("recorded by {to}"),
             elsewhere: true,
         };
-        vec![Do::EndSession(Some(reason))]
+        if at_once {
+            vec![Do::EndSession(Some(reason))]
+        } else {
+            vec![Do::StopSession(reason)]
+        }
     }
 }
 

@@ -100,10 +100,10 @@ impl Machine {
                 self.phase = Phase::Skipped {
                     reason: LIMIT_REACHED.into(),
                 };
-                vec![Do::EndSession(Some(format!(
+                vec![Do::StopSession(format!(
                     "max_session_duration ({}) reached",
                     crate::util::units::format_duration(self.timing.max_session)
-                )))]
+                ))]
             }
             _ => Vec::new(),
         }
@@ -128,7 +128,7 @@ impl Machine {
                 return out;
             }
             self.end_session(now);
-            out.push(Do::EndSession(Some(WINDOW_ENDED.into())));
+            out.push(Do::StopSession(WINDOW_ENDED.into()));
         }
         // Nothing of the live before the window closed carries over to the next window.
         self.phase = Phase::Idle;

@@ -17,7 +17,13 @@ use crate::platform::limiter::{Lane, in_lane};
 use crate::room::lock::{Acquire, RoomLock};
 use crate::room::state::Do;
 use crate::segment::files::{Progress, SegmentSpec, WriterEvent};
-use crate::writer::handle::WriterHandle;
+use crate::writer::handle::{Control, WriterHandle};
+
+/// How long a stopped recording waits for the keyframe its file ends before: a few GOPs of
+/// the platforms' streams (1-4 s each), after which waiting is worth less than stopping.
+const STOP_AT_KEYFRAME_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often that wait looks whether the stream still runs.
+const STOP_CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Supervisor {
     pub(super) async fn start_session(&mut self) -> Vec<Do> {
@@ -206,6 +212,40 @@ impl Supervisor {
         // The stream lookup is a live room's own call: it goes before idle rooms' polls.
         let task = in_lane(Lane::Live, task);
         self.attempt = Some((Child(tokio::spawn(task.in_current_span())), cancel));
+    }
+
+    /// A rule or a handover stops a recording whose live goes on: the open file is closed at
+    /// the stream's next keyframe, so that it ends where a split would, and nothing after it
+    /// is written. A stream that brings no keyframe within [`STOP_AT_KEYFRAME_WAIT`], or that
+    /// ends or is between connections, leaves its file to `end_session`, closed where it is.
+    pub(super) async fn close_at_keyframe(&mut self) {
+        // Only a stream that still flows brings the keyframe.
+        let pulling = |me: &Self| me.attempt.as_ref().is_some_and(|(c, _)| !c.0.is_finished());
+        if !pulling(self) || self.snap.file.is_none() {
+            return;
+        }
+        let Some(writer) = self.session.as_ref().and_then(|s| s.writer.as_ref()) else {
+            return;
+        };
+        writer.control(Control::Last);
+        let deadline = tokio::time::Instant::now() + STOP_AT_KEYFRAME_WAIT;
+        while pulling(self) && tokio::time::Instant::now() < deadline {
+            let Some(rx) = self.session.as_mut().and_then(|s| s.events.as_mut()) else {
+                return;
+            };
+            // In short slices: the stream may end meanwhile, and then no keyframe comes.
+            let slice = (tokio::time::Instant::now() + STOP_CHECK_EVERY).min(deadline);
+            match tokio::time::timeout_at(slice, rx.recv()).await {
+                Ok(Some(WriterEvent::Closed(event))) => {
+                    self.segment_complete(event).await;
+                    return;
+                }
+                // Progress and the like: the session is ending, nothing more follows from them.
+                Ok(Some(_)) | Err(_) => {}
+                Ok(None) => return,
+            }
+        }
+        tracing::info!("no keyframe came: the file is closed where it is");
     }
 
     /// Closes the session: the attempt stops, the writer closes and renames the last file, the

@@ -224,3 +224,31 @@ fn a_first_segment_named_at_the_sessions_start_takes_that_name_and_only_it() {
     assert_eq!(again.path, dir.path().join("rec/alice/decided_1.flv"));
     assert_eq!(std::fs::read(&first.path).unwrap(), b"first");
 }
+
+#[test]
+fn after_the_last_file_closes_nothing_opens_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut out, _store, _rx) = output(dir.path());
+    out.write(b"0123456789").unwrap();
+    out.make_last();
+    // Until its pipeline splits, the last file takes what comes.
+    out.write(b"abc").unwrap();
+    let closed = out.close(None).unwrap().unwrap();
+    assert_eq!(std::fs::read(&closed.path).unwrap(), b"0123456789abc");
+    // The split's next file does not open; its bytes go nowhere.
+    out.write(b"after the keyframe").unwrap();
+    assert!(!out.is_open());
+    assert!(out.close(None).unwrap().is_none());
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("rec/alice"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, [closed.path.file_name().unwrap()]);
+
+    // Made last with no file open (between connections): nothing opens.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut out, _store, _rx) = output(dir.path());
+    out.make_last();
+    out.write(b"late").unwrap();
+    assert!(!out.is_open());
+}

@@ -47,8 +47,8 @@ fn a_handed_over_session_ends_and_the_room_waits_for_its_new_owner() {
     m.on_flowing(t0);
     let why = "handover to nas-2 (new_owner_writing)".to_string();
     assert_eq!(
-        m.on_handed_over("nas-2", why.clone(), t0 + Duration::from_secs(5)),
-        [Do::EndSession(Some(why))]
+        m.on_handed_over("nas-2", why.clone(), false, t0 + Duration::from_secs(5)),
+        [Do::StopSession(why)]
     );
     assert!(!m.in_session());
     assert_eq!(
@@ -60,7 +60,7 @@ fn a_handed_over_session_ends_and_the_room_waits_for_its_new_owner() {
     );
     // Told twice (the order repeats): nothing more.
     assert!(
-        m.on_handed_over("nas-2", "again".into(), t0 + Duration::from_secs(6))
+        m.on_handed_over("nas-2", "again".into(), true, t0 + Duration::from_secs(6))
             .is_empty()
     );
 }

@@ -84,7 +84,7 @@ fn stop_ends_the_session_when_the_window_closes() {
     let mut m = recording(0, t0);
     assert_eq!(
         m.on_window(false, true, t0 + s(10)),
-        [Do::EndSession(Some(WINDOW_ENDED.into()))]
+        [Do::StopSession(WINDOW_ENDED.into())]
     );
     assert!(!m.in_session());
     assert_eq!(m.phase(), &Phase::Idle);
@@ -128,9 +128,7 @@ fn the_session_limit_ends_the_session_and_skips_the_rest_of_the_live() {
     assert!(m.on_timer(t0 + s(3599)).is_empty());
     assert_eq!(
         m.on_timer(t0 + s(3600)),
-        [Do::EndSession(Some(
-            "max_session_duration (1h) reached".into()
-        ))]
+        [Do::StopSession("max_session_duration (1h) reached".into())]
     );
     assert_eq!(
         m.phase(),
@@ -174,10 +172,7 @@ fn the_limit_counts_from_the_first_byte_not_from_connecting() {
     m.on_flowing(t0 + s(20));
     assert!(m.on_timer(t0 + s(60)).is_empty());
     assert_eq!(m.next_wakeup(), Some(t0 + s(80)));
-    assert!(matches!(
-        m.on_timer(t0 + s(80))[..],
-        [Do::EndSession(Some(_))]
-    ));
+    assert!(matches!(m.on_timer(t0 + s(80))[..], [Do::StopSession(_)]));
 }
 
 #[test]
