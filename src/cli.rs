@@ -273,6 +273,19 @@ fn load_or_report(path: &std::path::Path) -> Result<config::Config, ExitCode> {
     })
 }
 
+/// What a command that talks to a daemon or etcd starts with: the config and a runtime, or
+/// the exit status that says why not (the reason already printed).
+fn config_and_runtime(
+    path: &std::path::Path,
+) -> Result<(config::Config, tokio::runtime::Runtime), ExitCode> {
+    let config = load_or_report(path)?;
+    let rt = runtime().map_err(|e| {
+        eprintln!("liverec: {e}");
+        ExitCode::FAILURE
+    })?;
+    Ok((config, rt))
+}
+
 /// The async runtime. It only moves network bytes (parsing and writing run on each session's
 /// own writer thread, file syncs on the blocking pool), and one worker does that for many
 /// rooms with fewer thread hand-offs per byte; `LIVEREC_WORKERS` raises it.

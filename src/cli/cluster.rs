@@ -50,16 +50,9 @@ pub(crate) fn status(path: &Path, json: bool) -> ExitCode {
 }
 
 pub(crate) fn drain(path: &Path) -> ExitCode {
-    let config = match super::load_or_report(path) {
-        Ok(c) => c,
+    let (config, rt) = match super::config_and_runtime(path) {
+        Ok(both) => both,
         Err(code) => return code,
-    };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("liverec: {e}");
-            return ExitCode::FAILURE;
-        }
     };
     let listen = client::address(&config);
     match rt.block_on(client::request(

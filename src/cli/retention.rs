@@ -1,7 +1,8 @@
 //! `liverec retention`: asks the running daemon what retention deletes now (`--dry-run`: what
 //! a pass would delete and why, and what it keeps because hooks are not done), runs a pass now
-//! and lists what it deleted, or (`--release FILE`) lets go a segment a hook gave up on. Through the control API, like `status`: the daemon holds the
-//! hooks' state that decides, so the list is the one a pass at that moment acts on.
+//! and lists what it deleted, or (`--release FILE`) lets go a segment a hook gave up on.
+//! Through the control API, like `status`: the daemon holds the hooks' state that decides, so
+//! the list is the one a pass at that moment acts on.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,16 +18,9 @@ use crate::util::units::{format_duration, format_size};
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 
 pub(crate) fn run(path: &Path, dry_run: bool, release: &[PathBuf], json: bool) -> ExitCode {
-    let config = match super::load_or_report(path) {
-        Ok(c) => c,
+    let (config, rt) = match super::config_and_runtime(path) {
+        Ok(both) => both,
         Err(code) => return code,
-    };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("liverec: {e}");
-            return ExitCode::FAILURE;
-        }
     };
     let listen = client::address(&config);
     if !release.is_empty() {

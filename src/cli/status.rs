@@ -8,16 +8,9 @@ use crate::room::{RoomSnapshot, RoomState};
 use crate::util::units::{format_duration, format_size};
 
 pub(crate) fn run(path: &Path, json: bool) -> ExitCode {
-    let config = match super::load_or_report(path) {
-        Ok(c) => c,
+    let (config, rt) = match super::config_and_runtime(path) {
+        Ok(both) => both,
         Err(code) => return code,
-    };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("liverec: {e}");
-            return ExitCode::FAILURE;
-        }
     };
     let listen = client::address(&config);
     let answer = rt.block_on(client::request(
