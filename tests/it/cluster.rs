@@ -26,6 +26,25 @@ fn live_room(streams: &StreamServer, id: u64, live: bool) -> BiliRoom {
     }
 }
 
+/// Rooms `ids` on the fakes (live ones streaming the fixture) and their `[[rooms]]` lines.
+fn serve_rooms(streams: &StreamServer, api: &PlatformServer, ids: &[u64], live: bool) -> String {
+    let mut rooms = String::new();
+    for &id in ids {
+        if live {
+            streams.set(
+                &format!("live-bvc/{id}/live.flv"),
+                Answer::flv(FIXTURE, 1.0, 0),
+            );
+        }
+        api.set_bili(id, live_room(streams, id, live));
+        rooms.push_str(&room(
+            &format!("r{id}"),
+            &format!("https://live.bilibili.com/{id}"),
+        ));
+    }
+    rooms
+}
+
 /// The config of instance `name` under `dir/<name>`.
 fn instance_config(
     dir: &Path,
@@ -79,27 +98,10 @@ async fn three_instances_share_the_rooms_and_take_over_from_a_killed_one() {
     let etcd = etcd_or_skip!();
     let streams = StreamServer::start().await;
     let api = PlatformServer::start().await;
-    let mut rooms = String::new();
     let live: Vec<u64> = (0..12).map(|i| 5_560_001 + i).collect();
     let idle: Vec<u64> = (0..6).map(|i| 5_570_001 + i).collect();
-    for id in &live {
-        streams.set(
-            &format!("live-bvc/{id}/live.flv"),
-            Answer::flv(FIXTURE, 1.0, 0),
-        );
-        api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(
-            &format!("r{id}"),
-            &format!("https://live.bilibili.com/{id}"),
-        ));
-    }
-    for id in &idle {
-        api.set_bili(*id, live_room(&streams, *id, false));
-        rooms.push_str(&room(
-            &format!("r{id}"),
-            &format!("https://live.bilibili.com/{id}"),
-        ));
-    }
+    let mut rooms = serve_rooms(&streams, &api, &live, true);
+    rooms.push_str(&serve_rooms(&streams, &api, &idle, false));
     let dir = tempfile::tempdir().unwrap();
     let mut daemons = BTreeMap::new();
     let mut homes = BTreeMap::new();
@@ -283,19 +285,8 @@ async fn a_paused_instance_hands_its_rooms_over_when_it_wakes() {
     let etcd = etcd_or_skip!();
     let streams = StreamServer::start().await;
     let api = PlatformServer::start().await;
-    let mut rooms = String::new();
     let live: Vec<u64> = (0..4).map(|i| 5_580_001 + i).collect();
-    for id in &live {
-        streams.set(
-            &format!("live-bvc/{id}/live.flv"),
-            Answer::flv(FIXTURE, 1.0, 0),
-        );
-        api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(
-            &format!("r{id}"),
-            &format!("https://live.bilibili.com/{id}"),
-        ));
-    }
+    let rooms = serve_rooms(&streams, &api, &live, true);
     let dir = tempfile::tempdir().unwrap();
     let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
     let (home_b, cfg_b) = instance_config(dir.path(), "nas-b", &etcd.url, &api, &rooms);
@@ -490,19 +481,8 @@ async fn a_revoked_lease_is_renewed_without_cutting_the_recordings() {
     let etcd = etcd_or_skip!();
     let streams = StreamServer::start().await;
     let api = PlatformServer::start().await;
-    let mut rooms = String::new();
     let live: Vec<u64> = (0..2).map(|i| 5_591_001 + i).collect();
-    for id in &live {
-        streams.set(
-            &format!("live-bvc/{id}/live.flv"),
-            Answer::flv(FIXTURE, 1.0, 0),
-        );
-        api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(
-            &format!("r{id}"),
-            &format!("https://live.bilibili.com/{id}"),
-        ));
-    }
+    let rooms = serve_rooms(&streams, &api, &live, true);
     let dir = tempfile::tempdir().unwrap();
     let (home, cfg) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
     let a = Daemon::start(&home, "nas-a", &cfg);
@@ -547,19 +527,8 @@ async fn etcd_stopped_and_resumed_leaves_the_recordings_alone() {
     let etcd = etcd_or_skip!();
     let streams = StreamServer::start().await;
     let api = PlatformServer::start().await;
-    let mut rooms = String::new();
     let live: Vec<u64> = (0..3).map(|i| 5_592_001 + i).collect();
-    for id in &live {
-        streams.set(
-            &format!("live-bvc/{id}/live.flv"),
-            Answer::flv(FIXTURE, 1.0, 0),
-        );
-        api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(
-            &format!("r{id}"),
-            &format!("https://live.bilibili.com/{id}"),
-        ));
-    }
+    let rooms = serve_rooms(&streams, &api, &live, true);
     let dir = tempfile::tempdir().unwrap();
     let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &etcd.url, &api, &rooms);
     let (home_b, cfg_b) = instance_config(dir.path(), "nas-b", &etcd.url, &api, &rooms);
@@ -696,19 +665,8 @@ async fn an_instance_cut_off_from_etcd_records_on_then_hands_over() {
     let proxy = crate::support::etcd::CutProxy::start(&etcd.url).await;
     let streams = StreamServer::start().await;
     let api = PlatformServer::start().await;
-    let mut rooms = String::new();
     let live: Vec<u64> = (0..3).map(|i| 5_594_001 + i).collect();
-    for id in &live {
-        streams.set(
-            &format!("live-bvc/{id}/live.flv"),
-            Answer::flv(FIXTURE, 1.0, 0),
-        );
-        api.set_bili(*id, live_room(&streams, *id, true));
-        rooms.push_str(&room(
-            &format!("r{id}"),
-            &format!("https://live.bilibili.com/{id}"),
-        ));
-    }
+    let rooms = serve_rooms(&streams, &api, &live, true);
     let dir = tempfile::tempdir().unwrap();
     // a reaches etcd only through the proxy.
     let (home_a, cfg_a) = instance_config(dir.path(), "nas-a", &proxy.url, &api, &rooms);
